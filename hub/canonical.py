@@ -1,0 +1,89 @@
+"""The canonical entities every mapping targets, defined in one place.
+
+An entity is a table of typed fields. Types are the small set the mapping
+engine validates and the SQL destination knows how to store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["FieldType", "CanonicalField", "Entity", "ENTITIES", "get_entity"]
+
+FieldType = Literal["string", "integer", "number", "boolean", "datetime", "json"]
+
+
+@dataclass(frozen=True)
+class CanonicalField:
+    name: str
+    type: FieldType
+    required: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    key: tuple[str, ...]
+    fields: tuple[CanonicalField, ...] = field(default_factory=tuple)
+
+    def field_map(self) -> dict[str, CanonicalField]:
+        return {f.name: f for f in self.fields}
+
+
+def _f(name: str, type_: FieldType, required: bool = False, description: str = "") -> CanonicalField:
+    return CanonicalField(name, type_, required, description)
+
+
+# `source` + `source_id` identify the record in the system it came from; the
+# pair is the merge key, so replays and re-syncs never duplicate a record.
+_ORIGIN = (
+    _f("source", "string", True, "connector the record came from, e.g. hubspot"),
+    _f("source_id", "string", True, "the record's id in that system"),
+)
+
+ENTITIES: dict[str, Entity] = {
+    "contact": Entity(
+        "contact",
+        key=("source", "source_id"),
+        fields=_ORIGIN + (
+            _f("email", "string", description="normalised: trimmed, lower case"),
+            _f("phone", "string", description="E.164"),
+            _f("first_name", "string"),
+            _f("last_name", "string"),
+            _f("company_id", "string", description="source id of the contact's account"),
+            _f("lifecycle_stage", "string"),
+            _f("country", "string"),
+            _f("city", "string"),
+            _f("created_at", "datetime"),
+            _f("updated_at", "datetime", True),
+            _f("archived", "boolean"),
+        ),
+    ),
+    "account": Entity(
+        "account",
+        key=("source", "source_id"),
+        fields=_ORIGIN + (
+            _f("name", "string", True),
+            _f("domain", "string", description="lower case, no scheme or www."),
+            _f("industry", "string"),
+            _f("phone", "string", description="E.164"),
+            _f("country", "string"),
+            _f("city", "string"),
+            _f("employees", "integer"),
+            _f("annual_revenue", "number"),
+            _f("created_at", "datetime"),
+            _f("updated_at", "datetime", True),
+            _f("archived", "boolean"),
+        ),
+    ),
+}
+
+
+def get_entity(name: str) -> Entity:
+    try:
+        return ENTITIES[name]
+    except KeyError:
+        known = ", ".join(sorted(ENTITIES))
+        raise KeyError(f"unknown canonical entity `{name}`; known: {known}") from None

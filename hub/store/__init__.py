@@ -1,0 +1,15 @@
+"""The hub's own metadata store (sqlmodel)."""
+
+from hub.store.engine import create_db_and_tables, default_store_url, get_engine
+from hub.store.models import ConnectionRecord, DeadLetter, StreamRun, StreamState, SyncRun
+
+__all__ = [
+    "get_engine",
+    "create_db_and_tables",
+    "default_store_url",
+    "ConnectionRecord",
+    "SyncRun",
+    "StreamRun",
+    "StreamState",
+    "DeadLetter",
+]

@@ -1,0 +1,46 @@
+"""The hub store's engine: SQLite file by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel, create_engine
+
+__all__ = ["get_engine", "create_db_and_tables", "default_store_url"]
+
+
+def default_store_url(workspace_dir: Path) -> str:
+    return f"sqlite:///{(workspace_dir / '.crossdock' / 'hub.db').resolve()}"
+
+
+def get_engine(url: str) -> Engine:
+    """An engine for `url`; for SQLite the folder is created and WAL mode set.
+
+    WAL lets a reader (`crossdock runs`) look while a sync writes, and the busy
+    timeout makes two writers wait for each other instead of failing.
+    """
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def create_db_and_tables(engine: Engine) -> None:
+    # Importing the model modules registers their tables with SQLModel.metadata.
+    import hub.store.models  # noqa: F401
+
+    SQLModel.metadata.create_all(engine)
