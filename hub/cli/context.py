@@ -1,54 +1,5 @@
-"""Where the CLI finds its workspace, store and key material.
+"""The CLI's view of the hub context (see hub.context)."""
 
-The workspace is the folder holding crossdock.yaml: `--workspace`, else
-CROSSDOCK_WORKSPACE, else the current directory. Its private state (hub store,
-key file) lives in `<workspace>/.crossdock/`.
-"""
+from hub.context import CliContext, HubContext, current, set_workspace
 
-from __future__ import annotations
-
-import os
-from dataclasses import dataclass
-from functools import cached_property
-from pathlib import Path
-
-from sqlalchemy.engine import Engine
-
-from hub.store import create_db_and_tables, default_store_url, get_engine
-
-__all__ = ["CliContext", "current", "set_workspace"]
-
-_workspace_override: Path | None = None
-
-
-def set_workspace(path: Path | None) -> None:
-    global _workspace_override
-    _workspace_override = path
-
-
-@dataclass
-class CliContext:
-    workspace_dir: Path
-
-    @property
-    def workspace_file(self) -> Path:
-        return self.workspace_dir / "crossdock.yaml"
-
-    @property
-    def state_dir(self) -> Path:
-        return self.workspace_dir / ".crossdock"
-
-    @property
-    def store_url(self) -> str:
-        return os.environ.get("CROSSDOCK_STORE_URL") or default_store_url(self.workspace_dir)
-
-    @cached_property
-    def engine(self) -> Engine:
-        engine = get_engine(self.store_url)
-        create_db_and_tables(engine)
-        return engine
-
-
-def current() -> CliContext:
-    root = _workspace_override or Path(os.environ.get("CROSSDOCK_WORKSPACE", "."))
-    return CliContext(root.resolve())
+__all__ = ["CliContext", "HubContext", "current", "set_workspace"]

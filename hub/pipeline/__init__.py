@@ -1,0 +1,18 @@
+"""One sync, step by step: plan -> read -> map -> write -> checkpoint."""
+
+from hub.pipeline.info import RunInfo, StreamInfo
+from hub.pipeline.plan import StreamJob, plan_stream
+from hub.pipeline.run import begin_run, end_run, run_status
+from hub.pipeline.stream import ProgressFn, sync_stream
+
+__all__ = [
+    "RunInfo",
+    "StreamInfo",
+    "StreamJob",
+    "plan_stream",
+    "sync_stream",
+    "ProgressFn",
+    "begin_run",
+    "end_run",
+    "run_status",
+]

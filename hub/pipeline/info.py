@@ -1,0 +1,73 @@
+"""The small info records each step returns; they become run metrics and audit details."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["StreamInfo", "RunInfo"]
+
+
+@dataclass
+class StreamInfo:
+    stream: str
+    table: str
+    status: str = "running"  # succeeded | failed
+    read: int = 0
+    written: int = 0
+    dead_lettered: int = 0
+    filtered: int = 0
+    state: dict[str, Any] | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def records_per_second(self) -> float:
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "records_per_second": round(self.records_per_second, 1)}
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    connection: str
+    status: str  # succeeded | partial | failed
+    full_refresh: bool
+    seconds: float
+    destination: str
+    streams: list[StreamInfo] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def read(self) -> int:
+        return sum(s.read for s in self.streams)
+
+    @property
+    def written(self) -> int:
+        return sum(s.written for s in self.streams)
+
+    @property
+    def dead_lettered(self) -> int:
+        return sum(s.dead_lettered for s in self.streams)
+
+    @property
+    def records_per_second(self) -> float:
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "connection": self.connection,
+            "status": self.status,
+            "full_refresh": self.full_refresh,
+            "seconds": round(self.seconds, 3),
+            "records_read": self.read,
+            "records_written": self.written,
+            "records_dead_lettered": self.dead_lettered,
+            "records_per_second": round(self.records_per_second, 1),
+            "destination": self.destination,
+            "error": self.error,
+            "streams": {s.stream: s.to_dict() for s in self.streams},
+        }

@@ -1,0 +1,84 @@
+"""Turn a workspace connection into runnable stream jobs: resolve config, load mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from hub.context import HubContext
+from hub.destinations import Destination, open_destination
+from hub.errors import ConfigError
+from hub.mapping import CompiledMapping, load_mapping
+from hub.sources import DeclarativeSource
+from hub.workspace import (
+    Connection,
+    StreamConfig,
+    connector_dir,
+    mapping_file,
+    resolve_config,
+    resolve_sqlite_url,
+)
+
+__all__ = ["StreamJob", "plan_stream", "source_for", "destination_config"]
+
+
+@dataclass
+class StreamJob:
+    """Everything one stream sync needs, resolved."""
+
+    run_id: str
+    connection: str
+    stream: str
+    config: StreamConfig
+    table: str
+    source: DeclarativeSource
+    mapping: CompiledMapping
+    open_destination: Callable[[], Destination]
+    engine: Engine
+    full_refresh: bool
+
+    @property
+    def incremental(self) -> bool:
+        return self.config.sync_mode == "incremental" and not self.full_refresh
+
+
+def source_for(ctx: HubContext, conn: Connection) -> DeclarativeSource:
+    cdir = connector_dir(ctx.workspace_dir, conn.source.connector)
+    if cdir is None:  # the workspace loader already checked; the folder vanished since
+        raise ConfigError(f"connector `{conn.source.connector}` not found",
+                          file=str(ctx.workspace_file))
+    config = resolve_config(conn.source.config, where=f"connections.{conn.name}.source.config")
+    return DeclarativeSource(cdir / "manifest.yaml", config)
+
+
+def destination_config(ctx: HubContext, conn: Connection) -> dict[str, Any]:
+    config = resolve_config(conn.destination.config,
+                            where=f"connections.{conn.name}.destination.config")
+    if "url" in config:
+        config["url"] = resolve_sqlite_url(config["url"], ctx.workspace_dir)
+    return config
+
+
+def plan_stream(ctx: HubContext, conn: Connection, stream: str, run_id: str,
+                full_refresh: bool) -> StreamJob:
+    scfg = conn.streams[stream]
+    path = mapping_file(ctx.workspace_dir, scfg.mapping)
+    if path is None:
+        raise ConfigError(f"mapping `{scfg.mapping}` not found", file=str(ctx.workspace_file),
+                          key=f"connections.{conn.name}.streams.{stream}.mapping")
+    dest_type, dest_config = conn.destination.type, destination_config(ctx, conn)
+    return StreamJob(
+        run_id=run_id,
+        connection=conn.name,
+        stream=stream,
+        config=scfg,
+        table=conn.table_for(stream),
+        source=source_for(ctx, conn),
+        mapping=load_mapping(path),
+        open_destination=lambda: open_destination(dest_type, dest_config),
+        engine=ctx.engine,
+        full_refresh=full_refresh,
+    )

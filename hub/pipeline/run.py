@@ -1,0 +1,43 @@
+"""A run of one connection: open it, sync its streams, close it with an honest status."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from hub.context import HubContext
+from hub.pipeline.info import RunInfo, StreamInfo
+from hub.store import runs
+
+__all__ = ["begin_run", "end_run", "run_status", "new_run_id"]
+
+
+def new_run_id() -> str:
+    # Sortable by time at a glance, unique without coordination.
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def begin_run(ctx: HubContext, connection: str, full_refresh: bool) -> str:
+    ctx.workspace().connection(connection)  # fail fast on an unknown name or a bad file
+    run_id = new_run_id()
+    runs.start_run(ctx.engine, run_id, connection, full_refresh)
+    return run_id
+
+
+def run_status(streams: list[StreamInfo]) -> str:
+    """succeeded only if every stream did; partial if some did; failed if none did."""
+    ok = sum(1 for s in streams if s.status == "succeeded")
+    if streams and ok == len(streams):
+        return "succeeded"
+    return "partial" if ok else "failed"
+
+
+def end_run(ctx: HubContext, run_id: str, connection: str, full_refresh: bool,
+            streams: list[StreamInfo], seconds: float, destination: str) -> RunInfo:
+    status = run_status(streams)
+    failed = [f"{s.stream}: {s.error}" for s in streams if s.status != "succeeded"]
+    error = "; ".join(failed) or None
+    runs.finish_run(ctx.engine, run_id, status, error)
+    return RunInfo(run_id=run_id, connection=connection, status=status,
+                   full_refresh=full_refresh, seconds=seconds, destination=destination,
+                   streams=streams, error=error)

@@ -1,0 +1,127 @@
+"""One stream, step by step: read -> map -> write -> commit -> checkpoint.
+
+The source's state is saved only after the destination committed every record
+that came before it, so a crash replays records and never skips them; merge on
+key makes the replay harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from airbyte_cdk.models import Level, Type
+from sqlalchemy.exc import OperationalError
+
+from hub.destinations import LINEAGE_COLUMNS, Destination, TableSpec
+from hub.errors import HubError, RetriableError
+from hub.pipeline.info import StreamInfo
+from hub.pipeline.plan import StreamJob
+from hub.sources import dump_state
+from hub.store import runs
+
+__all__ = ["sync_stream", "ProgressFn"]
+
+log = logging.getLogger("crossdock.pipeline")
+ProgressFn = Callable[[StreamInfo], None]
+
+_SOURCE_LOG_LEVELS = {Level.WARN: logging.WARNING, Level.ERROR: logging.ERROR,
+                      Level.FATAL: logging.ERROR}
+
+
+def sync_stream(job: StreamJob, progress: ProgressFn | None = None) -> StreamInfo:
+    """Sync one stream; returns its info, or raises (after recording the failure)."""
+    info = StreamInfo(stream=job.stream, table=job.table)
+    started = time.perf_counter()
+    runs.start_stream(job.engine, job.run_id, job.stream)
+    destination = job.open_destination()
+    spec = TableSpec(job.table, {**job.mapping.columns(), **LINEAGE_COLUMNS}, job.mapping.key)
+    mode = job.config.write_mode
+    try:
+        destination.prepare(spec, mode)
+        _copy(job, destination, spec, info, progress)
+        destination.finish(spec, mode)
+        info.status = "succeeded"
+    except BaseException as exc:
+        info.status, info.error = "failed", _describe(exc)
+        _safely(lambda: destination.abort(spec, mode))
+        raise
+    finally:
+        info.seconds = time.perf_counter() - started
+        _safely(destination.close)
+        _safely(lambda: runs.finish_stream(
+            job.engine, job.run_id, job.stream, status=info.status, read=info.read,
+            written=info.written, dead=info.dead_lettered, state=info.state, error=info.error))
+    return info
+
+
+def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: StreamInfo,
+          progress: ProgressFn | None) -> None:
+    mode, batch_size = job.config.write_mode, job.config.batch_size
+    # Only incremental streams keep state (the workspace loader forbids overwrite with them).
+    keeps_state = job.config.sync_mode == "incremental"
+    state = runs.load_state(job.engine, job.connection, job.stream) if job.incremental else None
+    lineage: dict[str, Any] = {
+        "_cd_connection": job.connection, "_cd_stream": job.stream,
+        "_cd_run_id": job.run_id, "_cd_mapping_version": job.mapping.version,
+    }
+    buffer: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        nonlocal buffer
+        if not buffer:
+            return
+        batch = job.mapping.map_batch(buffer)
+        lineage["_cd_extracted_at"] = datetime.now(UTC)
+        for row in batch.rows:
+            row.update(lineage)
+        try:
+            if batch.rows:
+                info.written += destination.write(spec, mode, batch.rows)
+            runs.add_dead_letters(job.engine, job.run_id, job.connection, job.stream, batch.dead)
+        except OperationalError as exc:
+            raise RetriableError(
+                f"stream `{job.stream}`: the database refused the write ({exc.orig}); "
+                "the run can be retried, nothing after the last checkpoint was kept"
+            ) from exc
+        info.dead_lettered += len(batch.dead)
+        info.filtered += batch.filtered
+        buffer = []
+        if progress:
+            progress(info)
+
+    for message in job.source.read(job.stream, incremental=job.incremental, state=state):
+        kind = message.type
+        if kind == Type.RECORD:
+            buffer.append(message.record.data)
+            info.read += 1
+            if len(buffer) >= batch_size:
+                flush()
+        elif kind == Type.STATE:
+            flush()  # commit what the state covers before saving it
+            info.state = dump_state(message.state)
+            if keeps_state:
+                runs.save_state(job.engine, job.connection, job.stream, info.state, job.run_id)
+        elif kind == Type.LOG and message.log.level in _SOURCE_LOG_LEVELS:
+            log.log(_SOURCE_LOG_LEVELS[message.log.level], "%s: %s", job.stream,
+                    message.log.message)
+    flush()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, HubError):
+        return str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _safely(fn: Callable[[], object]) -> None:
+    """Clean-up after a failure must not hide the failure itself."""
+    try:
+        fn()
+    except Exception:  # noqa: BLE001
+        log.exception("clean-up step failed")

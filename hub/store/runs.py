@@ -1,0 +1,113 @@
+"""Bookkeeping of sync runs in the store: runs, per-stream outcomes, state, dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from hub.store.models import DeadLetter, StreamRun, StreamState, SyncRun, utcnow
+
+__all__ = [
+    "start_run",
+    "finish_run",
+    "start_stream",
+    "finish_stream",
+    "load_state",
+    "save_state",
+    "clear_state",
+    "add_dead_letters",
+    "list_runs",
+    "get_run",
+]
+
+
+def start_run(engine: Engine, run_id: str, connection: str, full_refresh: bool) -> None:
+    with Session(engine) as session:
+        session.add(SyncRun(id=run_id, connection=connection, full_refresh=full_refresh))
+        session.commit()
+
+
+def finish_run(engine: Engine, run_id: str, status: str, error: str | None = None) -> SyncRun:
+    with Session(engine) as session:
+        run = session.get_one(SyncRun, run_id)
+        streams = session.exec(select(StreamRun).where(StreamRun.run_id == run_id)).all()
+        run.status, run.error, run.ended_at = status, error, utcnow()
+        run.records_read = sum(s.records_read for s in streams)
+        run.records_written = sum(s.records_written for s in streams)
+        run.records_dead_lettered = sum(s.records_dead_lettered for s in streams)
+        session.add(run)
+        session.commit()
+        session.refresh(run)
+        return run
+
+
+def start_stream(engine: Engine, run_id: str, stream: str) -> None:
+    with Session(engine) as session:
+        # A Prefect retry of the task restarts the stream: one row per stream per run.
+        session.merge(StreamRun(run_id=run_id, stream=stream))
+        session.commit()
+
+
+def finish_stream(engine: Engine, run_id: str, stream: str, *, status: str, read: int,
+                  written: int, dead: int, state: dict[str, Any] | None,
+                  error: str | None) -> None:
+    with Session(engine) as session:
+        row = session.get_one(StreamRun, (run_id, stream))
+        row.status, row.error, row.state, row.ended_at = status, error, state, utcnow()
+        row.records_read, row.records_written, row.records_dead_lettered = read, written, dead
+        session.add(row)
+        session.commit()
+
+
+def load_state(engine: Engine, connection: str, stream: str) -> dict[str, Any] | None:
+    with Session(engine) as session:
+        row = session.get(StreamState, (connection, stream))
+        return dict(row.state) if row else None
+
+
+def save_state(engine: Engine, connection: str, stream: str, state: dict[str, Any],
+               run_id: str) -> None:
+    with Session(engine) as session:
+        session.merge(StreamState(connection=connection, stream=stream, state=state,
+                                  run_id=run_id, updated_at=utcnow()))
+        session.commit()
+
+
+def clear_state(engine: Engine, connection: str, stream: str) -> None:
+    with Session(engine) as session:
+        session.exec(delete(StreamState).where(  # type: ignore[call-overload]
+            StreamState.connection == connection, StreamState.stream == stream))
+        session.commit()
+
+
+def add_dead_letters(engine: Engine, run_id: str, connection: str, stream: str,
+                     dead: Sequence[tuple[dict[str, Any], str]]) -> None:
+    if not dead:
+        return
+    now = utcnow()
+    rows = [dict(run_id=run_id, connection=connection, stream=stream, reason=reason,
+                 record=record, created_at=now) for record, reason in dead]
+    with engine.begin() as conn:
+        conn.execute(insert(DeadLetter), rows)
+
+
+def list_runs(engine: Engine, limit: int = 20, connection: str | None = None) -> list[SyncRun]:
+    with Session(engine) as session:
+        query = select(SyncRun).order_by(SyncRun.started_at.desc())  # type: ignore[attr-defined]
+        if connection:
+            query = query.where(SyncRun.connection == connection)
+        return list(session.exec(query.limit(limit)).all())
+
+
+def get_run(engine: Engine, run_id: str) -> tuple[SyncRun, list[StreamRun]] | None:
+    with Session(engine) as session:
+        run = session.get(SyncRun, run_id)
+        if run is None:
+            return None
+        streams = session.exec(select(StreamRun).where(StreamRun.run_id == run_id)
+                               .order_by(StreamRun.stream)).all()
+        return run, list(streams)

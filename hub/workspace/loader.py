@@ -1,0 +1,128 @@
+"""Load and validate crossdock.yaml; every error names the file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from croniter import croniter
+from pydantic import ValidationError
+
+from hub.errors import ConfigError
+from hub.workspace.locate import connector_dir, known_connectors, mapping_file
+from hub.workspace.model import Workspace
+from hub.yaml_lines import LineDict, line_of, load_yaml_with_lines
+
+__all__ = ["load_workspace", "connector_streams"]
+
+
+def load_workspace(path: Path) -> Workspace:
+    path = path.resolve()
+    if not path.is_file():
+        raise ConfigError(
+            "workspace file not found; run from the folder holding crossdock.yaml "
+            "or pass --workspace",
+            file=str(path),
+        )
+    raw = load_yaml_with_lines(path)
+    if not isinstance(raw, LineDict):
+        raise ConfigError("the workspace must be a YAML mapping with a `connections:` key",
+                          file=str(path), line=1)
+    data: dict[str, Any] = dict(raw)
+    connections = raw.get("connections")
+    if isinstance(connections, dict):
+        data["connections"] = {
+            name: ({**conn, "name": name} if isinstance(conn, dict) else conn)
+            for name, conn in connections.items()
+        }
+    data["path"] = path
+    try:
+        workspace = Workspace.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, raw, path) from exc
+    _check_references(workspace, raw)
+    return workspace
+
+
+def _config_error(exc: ValidationError, raw: LineDict, path: Path) -> ConfigError:
+    problems = []
+    first_line = None
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        line = line_of(raw, loc)
+        first_line = first_line or line
+        key = ".".join(str(p) for p in loc)
+        msg = "unknown key (check spelling; see docs/workspace.md)" \
+            if err["type"] == "extra_forbidden" else err["msg"]
+        problems.append(f"{path}:{line} `{key}`: {msg}")
+    if len(problems) == 1:
+        err0 = exc.errors()[0]
+        key = ".".join(str(p) for p in err0["loc"])
+        return ConfigError(problems[0].split(": ", 1)[1], file=str(path), line=first_line, key=key)
+    return ConfigError("invalid workspace:\n  " + "\n  ".join(problems), file=str(path),
+                       line=first_line)
+
+
+def _check_references(ws: Workspace, raw: LineDict) -> None:
+    """Connectors, streams, mappings and schedules must point at things that exist."""
+    root, file = ws.root, str(ws.path)
+    for name, conn in ws.connections.items():
+        base = ("connections", name)
+        cdir = connector_dir(root, conn.source.connector)
+        if cdir is None:
+            known = ", ".join(known_connectors(root)) or "none"
+            raise ConfigError(
+                f"unknown connector `{conn.source.connector}`; known connectors: {known}",
+                file=file, line=line_of(raw, (*base, "source", "connector")),
+                key=f"connections.{name}.source.connector",
+            )
+        available = connector_streams(cdir / "manifest.yaml")
+        for stream, scfg in conn.streams.items():
+            sloc = (*base, "streams", stream)
+            if stream not in available:
+                raise ConfigError(
+                    f"connector `{conn.source.connector}` has no stream `{stream}`; "
+                    f"it has: {', '.join(available)}",
+                    file=file, line=line_of(raw, sloc), key=".".join(map(str, sloc)),
+                )
+            if mapping_file(root, scfg.mapping) is None:
+                raise ConfigError(
+                    f"mapping `{scfg.mapping}` not found (expected mappings/{scfg.mapping}.yaml)",
+                    file=file, line=line_of(raw, (*sloc, "mapping")),
+                    key=".".join(map(str, (*sloc, "mapping"))),
+                )
+            if scfg.write_mode == "overwrite" and scfg.sync_mode == "incremental":
+                raise ConfigError(
+                    "write_mode `overwrite` replaces the table, so it needs "
+                    "sync_mode `full_refresh`; use `merge` for incremental streams",
+                    file=file, line=line_of(raw, (*sloc, "write_mode")),
+                    key=".".join(map(str, (*sloc, "write_mode"))),
+                )
+        if conn.schedule is not None and not croniter.is_valid(conn.schedule):
+            raise ConfigError(
+                f"schedule `{conn.schedule}` is not a valid cron expression "
+                "(five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * *')",
+                file=file, line=line_of(raw, (*base, "schedule")),
+                key=f"connections.{name}.schedule",
+            )
+
+
+def connector_streams(manifest_path: Path) -> list[str]:
+    """Stream names a declarative manifest declares, without building the source."""
+    manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
+    names = []
+    for stream in manifest.get("streams", []):
+        if isinstance(stream, dict) and "$ref" in stream:
+            stream = _resolve_ref(manifest, stream["$ref"])
+        name = stream.get("name") if isinstance(stream, dict) else None
+        if name:
+            names.append(name)
+    return names
+
+
+def _resolve_ref(manifest: dict[str, Any], ref: str) -> Any:
+    node: Any = manifest
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node

@@ -1,0 +1,42 @@
+"""Where connectors and mappings live: the workspace first, then the ones Crossdock ships."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["BUILTIN_ROOT", "connector_dir", "mapping_file", "known_connectors"]
+
+# The repository (or installed package) root that holds connectors/ and mappings/.
+BUILTIN_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _roots(workspace_root: Path) -> list[Path]:
+    roots = [workspace_root.resolve()]
+    if BUILTIN_ROOT not in roots:
+        roots.append(BUILTIN_ROOT)
+    return roots
+
+
+def connector_dir(workspace_root: Path, name: str) -> Path | None:
+    for root in _roots(workspace_root):
+        candidate = root / "connectors" / name
+        if (candidate / "manifest.yaml").is_file():
+            return candidate
+    return None
+
+
+def known_connectors(workspace_root: Path) -> list[str]:
+    names = {
+        p.parent.name
+        for root in _roots(workspace_root)
+        for p in (root / "connectors").glob("*/manifest.yaml")
+    }
+    return sorted(names)
+
+
+def mapping_file(workspace_root: Path, ref: str) -> Path | None:
+    for root in _roots(workspace_root):
+        candidate = root / "mappings" / f"{ref}.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
