@@ -2,7 +2,7 @@
 
 from hub.pipeline.info import RunInfo, StreamInfo
 from hub.pipeline.plan import StreamJob, plan_stream
-from hub.pipeline.run import begin_run, end_run, run_status
+from hub.pipeline.run import begin_run, end_run, failed_stream_info, run_status
 from hub.pipeline.stream import ProgressFn, sync_stream
 
 __all__ = [
@@ -15,4 +15,5 @@ __all__ = [
     "begin_run",
     "end_run",
     "run_status",
+    "failed_stream_info",
 ]

@@ -9,7 +9,7 @@ from hub.context import HubContext
 from hub.pipeline.info import RunInfo, StreamInfo
 from hub.store import runs
 
-__all__ = ["begin_run", "end_run", "run_status", "new_run_id"]
+__all__ = ["begin_run", "end_run", "run_status", "new_run_id", "failed_stream_info"]
 
 
 def new_run_id() -> str:
@@ -41,3 +41,17 @@ def end_run(ctx: HubContext, run_id: str, connection: str, full_refresh: bool,
     return RunInfo(run_id=run_id, connection=connection, status=status,
                    full_refresh=full_refresh, seconds=seconds, destination=destination,
                    streams=streams, error=error)
+
+
+def failed_stream_info(ctx: HubContext, run_id: str, stream: str, table: str,
+                       error: str) -> StreamInfo:
+    """The info of a stream whose task raised: its counts as the store recorded them."""
+    info = StreamInfo(stream=stream, table=table, status="failed", error=error)
+    found = runs.get_run(ctx.engine, run_id)
+    row = next((s for s in found[1] if s.stream == stream), None) if found else None
+    if row is not None:
+        info.read, info.written = row.records_read, row.records_written
+        info.dead_lettered, info.state = row.records_dead_lettered, row.state
+        if row.started_at and row.ended_at:
+            info.seconds = (row.ended_at - row.started_at).total_seconds()
+    return info

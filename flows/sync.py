@@ -1,0 +1,89 @@
+"""Prefect flow: sync one connection, one task per stream.
+
+Thin on purpose: the work is in hub.pipeline. A failing stream does not stop
+the others; the run is then marked partial. Only transient errors are retried.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import State
+
+from hub.context import HubContext
+from hub.errors import RetriableError
+from hub.pipeline.plan import destination_config
+from hub.pipeline import (
+    ProgressFn,
+    StreamInfo,
+    begin_run,
+    end_run,
+    failed_stream_info,
+    plan_stream,
+    sync_stream,
+)
+
+__all__ = ["sync_connection", "sync_stream_task"]
+
+# The flow runs in the CLI's process, so the CLI can hand it a progress callback.
+_progress: ProgressFn | None = None
+
+
+def set_progress_callback(fn: ProgressFn | None) -> None:
+    global _progress
+    _progress = fn
+
+
+def _is_transient(_task: Any, _run: Any, state: State) -> bool:
+    try:
+        state.result()
+    except RetriableError:
+        return True
+    except Exception:  # noqa: BLE001 - anything else is not worth retrying
+        return False
+    return False
+
+
+@task(name="sync-stream", retries=2, retry_delay_seconds=5, retry_condition_fn=_is_transient,
+      cache_policy=NO_CACHE, task_run_name="sync-{connection}-{stream}")
+def sync_stream_task(workspace_dir: str, connection: str, stream: str, run_id: str,
+                     full_refresh: bool) -> StreamInfo:
+    ctx = HubContext(Path(workspace_dir))
+    conn = ctx.workspace().connection(connection)
+    job = plan_stream(ctx, conn, stream, run_id, full_refresh)
+    return sync_stream(job, _progress)
+
+
+@flow(name="sync-connection", flow_run_name="sync-{name}")
+def sync_connection(name: str, full_refresh: bool = False,
+                    workspace_dir: str = ".") -> dict[str, Any]:
+    """Sync every stream of connection `name`; returns the run summary (RunInfo.to_dict())."""
+    ctx = HubContext(Path(workspace_dir).resolve())
+    conn = ctx.workspace().connection(name)
+    started = time.perf_counter()
+    run_id = begin_run(ctx, name, full_refresh)
+    infos: list[StreamInfo] = []
+    for stream in conn.streams:
+        state = sync_stream_task(str(ctx.workspace_dir), name, stream, run_id, full_refresh,
+                                 return_state=True)
+        infos.append(_stream_info(ctx, run_id, state, stream, conn.table_for(stream)))
+    destination = str(destination_config(ctx, conn).get("url", conn.destination.type))
+    info = end_run(ctx, run_id, name, full_refresh, infos, time.perf_counter() - started,
+                   destination)
+    return info.to_dict()
+
+
+def _stream_info(ctx: HubContext, run_id: str, state: State, stream: str,
+                 table: str) -> StreamInfo:
+    if state.is_completed():
+        return state.result()  # type: ignore[no-any-return]
+    try:
+        state.result()
+        error = state.message or "stream did not complete"
+    except Exception as exc:  # noqa: BLE001 - the stream's failure becomes its info
+        error = str(exc)
+    return failed_stream_info(ctx, run_id, stream, table, error)

@@ -1,0 +1,24 @@
+"""`crossdock`: the command line. Each command is a thin shell over hub/ and flows/."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Prefect reads its settings at import: keep its console chatter to warnings
+# unless the user asked for more (the flow-run logs still reach the server).
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "crossdock")
+
+import typer  # noqa: E402
+
+from hub.cli.app import app  # noqa: E402
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

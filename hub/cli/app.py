@@ -1,0 +1,150 @@
+"""The typer application and its commands."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from hub.cli.render import console, err_console, print_json, print_run_summary, print_runs
+from hub.context import current, set_workspace
+from hub.errors import ConfigError, HubError
+
+__all__ = ["app", "handle_errors"]
+
+app = typer.Typer(help="Crossdock: customer-data integration hub.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Exit codes: 0 ok, 1 run failed, 2 bad config or input, 3 run partial.
+EXIT_FOR_STATUS = {"succeeded": 0, "failed": 1, "partial": 3}
+
+
+def handle_errors(fn: F) -> F:
+    """A HubError is a message for the user, not a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            err_console.print(f"[red]config error:[/] {exc}", soft_wrap=True, markup=True)
+            raise typer.Exit(2) from None
+        except HubError as exc:
+            err_console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _root(workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="folder holding crossdock.yaml (default: current folder)",
+        envvar="CROSSDOCK_WORKSPACE")] = None) -> None:
+    set_workspace(workspace)
+
+
+@app.command()
+@handle_errors
+def sync(connection: str,
+         full_refresh: Annotated[bool, typer.Option("--full-refresh",
+                                 help="ignore saved state and read everything")] = False,
+         as_json: Annotated[bool, typer.Option("--json", help="machine-readable summary")] = False,
+         ) -> None:
+    """Sync one connection through the Prefect flow (one task per stream)."""
+    from flows.sync import set_progress_callback, sync_connection
+    from hub.cli.progress import live_progress
+
+    ctx = current()
+    ctx.workspace().connection(connection)  # a bad name or file fails before Prefect starts
+    with live_progress(not as_json) as progress:
+        set_progress_callback(progress)
+        summary = sync_connection(connection, full_refresh=full_refresh,
+                                  workspace_dir=str(ctx.workspace_dir))
+        set_progress_callback(None)
+    if as_json:
+        print_json(summary)
+    else:
+        print_run_summary(summary)
+    raise typer.Exit(EXIT_FOR_STATUS.get(summary["status"], 1))
+
+
+@app.command()
+@handle_errors
+def runs(limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
+         connection: Annotated[str | None, typer.Option("--connection", "-c")] = None,
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Recent sync runs with their status and counts."""
+    from hub.store import runs as store_runs
+
+    rows = []
+    for r in store_runs.list_runs(current().engine, limit, connection):
+        seconds = (r.ended_at - r.started_at).total_seconds() if r.ended_at else None
+        rows.append({"run_id": r.id, "connection": r.connection, "status": r.status,
+                     "started_at": r.started_at.isoformat(), "seconds": seconds,
+                     "records_read": r.records_read, "records_written": r.records_written,
+                     "records_dead_lettered": r.records_dead_lettered, "error": r.error})
+    if as_json:
+        print_json(rows)
+    elif rows:
+        print_runs(rows)
+    else:
+        console.print("no runs yet: try `crossdock sync <connection>` or `crossdock demo`")
+
+
+@app.command()
+@handle_errors
+def check(connection: str) -> None:
+    """Check that the connection's source accepts its config and credentials."""
+    from hub.pipeline.plan import source_for
+
+    ctx = current()
+    result = source_for(ctx, ctx.workspace().connection(connection)).check()
+    if result.ok:
+        console.print(f"[green]ok[/]: connection `{connection}` source check succeeded")
+        return
+    err_console.print(f"[red]check failed[/] for `{connection}`: {result.message}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def discover(connection: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the streams the connection's source offers, with sync modes and keys."""
+    from hub.pipeline.plan import source_for
+
+    ctx = current()
+    streams = source_for(ctx, ctx.workspace().connection(connection)).discover()
+    if as_json:
+        print_json(streams)
+        return
+    for s in streams:
+        fields = ", ".join(sorted(s["json_schema"].get("properties", {})))
+        console.print(f"[bold]{s['name']}[/]  modes: {', '.join(s['sync_modes'])}  "
+                      f"key: {s['primary_key']}  cursor: {s['cursor_field']}\n  fields: {fields}")
+
+
+@app.command()
+@handle_errors
+def sandbox(port: Annotated[int, typer.Option(help="0 picks a free port")] = 8765,
+            seed: Annotated[int, typer.Option()] = 42,
+            scale: Annotated[int, typer.Option(help="number of CRM contacts")] = 1000) -> None:
+    """Serve the emulated SaaS APIs (HubSpot CRM ...) on 127.0.0.1 until Ctrl-C."""
+    from hub.sandbox import serve
+
+    serve(port=port, seed=seed, scale=scale)
+
+
+def _register_subcommands() -> None:
+    from hub.cli.demo import demo
+    from hub.cli.mapping_cmd import app as mapping_app
+
+    app.command()(demo)
+    app.add_typer(mapping_app, name="mapping", help="Preview and check mappings.")
+
+
+_register_subcommands()

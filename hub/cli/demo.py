@@ -1,0 +1,106 @@
+"""`crossdock demo`: the sandbox CRM synced into SQLite through Prefect, twice."""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+
+from hub.cli.app import handle_errors
+from hub.cli.render import console, print_run_summary
+from hub.context import current
+
+__all__ = ["demo"]
+
+CONNECTION = "crm"
+
+
+@handle_errors
+def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")] = 10_000,
+         seed: Annotated[int, typer.Option()] = 42,
+         changes: Annotated[int, typer.Option(help="contacts changed between syncs")] = 50,
+         ) -> None:
+    """Start the sandbox, sync `crm` into SQLite, change records, sync again incrementally."""
+    from flows.sync import sync_connection
+    from hub.sandbox import Sandbox
+
+    ctx = current()
+    ws = ctx.workspace()
+    conn = ws.connection(CONNECTION)
+    with Sandbox(seed=seed, scale=scale, port=0) as sb:
+        os.environ["CROSSDOCK_HUBSPOT_URL"] = sb.url
+        console.rule("1. sandbox")
+        console.print(f"HubSpot CRM sandbox at {sb.url}: "
+                      f"{len(sb.hubspot.objects('contacts')):,} contacts, "
+                      f"{len(sb.hubspot.objects('companies')):,} companies")
+
+        console.rule("2. first sync (full refresh) through the Prefect flow")
+        first = sync_connection(CONNECTION, full_refresh=True,
+                                workspace_dir=str(ctx.workspace_dir))
+        print_run_summary(first, "first sync")
+
+        console.rule("3. change records in the sandbox")
+        changed = _change_records(sb, seed, changes)
+        console.print(f"updated {changed['updated']} contacts and {changed['companies']} "
+                      f"companies, created {changed['created']} contacts")
+
+        console.rule("4. second sync (incremental)")
+        second = sync_connection(CONNECTION, workspace_dir=str(ctx.workspace_dir))
+        print_run_summary(second, "incremental sync")
+
+        console.rule("5. check")
+        url = second["destination"]
+        _report_equality(sb, url, conn.table_for("contacts"), conn.table_for("companies"))
+        _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
+    code = 0 if first["status"] == second["status"] == "succeeded" else 1
+    raise typer.Exit(code)
+
+
+def _change_records(sb: Any, seed: int, n: int) -> dict[str, int]:
+    rng = random.Random(seed + 1)
+    contacts = sorted(sb.hubspot.objects("contacts"), key=int)
+    for cid in rng.sample(contacts, min(n, len(contacts))):
+        sb.hubspot.update("contacts", cid, {"lifecyclestage": "customer",
+                                            "city": rng.choice(["Lisbon", "Oslo", "Austin"])})
+    companies = sorted(sb.hubspot.objects("companies"), key=int)
+    n_companies = max(1, n // 10)
+    for cid in rng.sample(companies, min(n_companies, len(companies))):
+        sb.hubspot.update("companies", cid, {"industry": "RETAIL"})
+    created = max(1, n // 5)
+    for i in range(created):
+        sb.hubspot.create("contacts", {"email": f"new.person{i}@example.org",
+                                       "firstname": "New", "lastname": f"Person {i}"})
+    return {"updated": min(n, len(contacts)), "companies": n_companies, "created": created}
+
+
+def _report_equality(sb: Any, url: str, contacts_table: str, companies_table: str) -> None:
+    path = url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        for stream, table in (("contacts", contacts_table), ("companies", companies_table)):
+            source = {oid: _instant(obj["updatedAt"])
+                      for oid, obj in sb.hubspot.objects(stream).items() if not obj.get("archived")}
+            rows = {k: _instant(v) for k, v in
+                    db.execute(f'SELECT source_id, updated_at FROM "{table}"').fetchall()}
+            same = rows == source
+            console.print(f"{stream}: source {len(source):,}, destination {len(rows):,} rows; "
+                          "same keys and versions (updatedAt): "
+                          f"{'[green]yes[/]' if same else '[red]NO[/]'}")
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _where_to_look(url: str, table: str, store_url: str) -> None:
+    path = url.removeprefix("sqlite:///")
+    console.print(f"\nthe data is in [bold]{path}[/]; look at it with:")
+    console.print(f"  sqlite3 {path} 'SELECT source_id, email, phone, updated_at "
+                  f"FROM {table} LIMIT 5'")
+    console.print(f"run history and dead letters are in {store_url.removeprefix('sqlite:///')}:")
+    console.print("  crossdock runs")
+    console.print(f"  sqlite3 {store_url.removeprefix('sqlite:///')} "
+                  "'SELECT stream, reason FROM dead_letters ORDER BY id DESC LIMIT 5'")

@@ -1,0 +1,59 @@
+"""How the CLI shows run summaries and tables: rich for people, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["console", "err_console", "print_json", "print_run_summary", "print_runs"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+_STATUS_STYLE = {"succeeded": "green", "partial": "yellow", "failed": "red", "running": "cyan"}
+
+
+def print_json(data: Any) -> None:
+    # Plain print: machine output must not carry terminal markup or wrapping.
+    print(json.dumps(data, indent=2, default=str))
+
+
+def _status(status: str) -> str:
+    return f"[{_STATUS_STYLE.get(status, 'white')}]{status}[/]"
+
+
+def print_run_summary(summary: dict[str, Any], title: str | None = None) -> None:
+    table = Table(title=title or f"run {summary['run_id']}", title_justify="left")
+    for col in ("stream", "table", "status", "read", "written", "dead-lettered",
+                "filtered", "seconds", "records/s"):
+        table.add_column(col, justify="right" if col not in ("stream", "table", "status") else "left")
+    for name, s in summary["streams"].items():
+        table.add_row(name, s["table"], _status(s["status"]), f"{s['read']:,}",
+                      f"{s['written']:,}", f"{s['dead_lettered']:,}", f"{s['filtered']:,}",
+                      f"{s['seconds']:.2f}", f"{s['records_per_second']:,.0f}")
+    console.print(table)
+    console.print(
+        f"status {_status(summary['status'])}: {summary['records_read']:,} read, "
+        f"{summary['records_written']:,} written, {summary['records_dead_lettered']:,} "
+        f"dead-lettered in {summary['seconds']:.2f}s "
+        f"({summary['records_per_second']:,.0f} records/s)"
+    )
+    for name, s in summary["streams"].items():
+        if s["error"]:
+            console.print(f"[red]stream {name} failed:[/] {s['error']}", soft_wrap=True)
+
+
+def print_runs(rows: list[dict[str, Any]]) -> None:
+    table = Table()
+    for col in ("run", "connection", "status", "started", "seconds", "read", "written",
+                "dead-lettered"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["run_id"], r["connection"], _status(r["status"]),
+                      str(r["started_at"])[:19], f"{r['seconds']:.1f}" if r["seconds"] else "",
+                      f"{r['records_read']:,}", f"{r['records_written']:,}",
+                      f"{r['records_dead_lettered']:,}")
+    console.print(table)
