@@ -6,8 +6,10 @@ import uuid
 from datetime import UTC, datetime
 
 from hub.context import HubContext
+from hub.mapping import load_mapping
 from hub.pipeline.info import RunInfo, StreamInfo
 from hub.store import runs
+from hub.workspace import mapping_file
 
 __all__ = ["begin_run", "end_run", "run_status", "new_run_id", "failed_stream_info"]
 
@@ -18,7 +20,12 @@ def new_run_id() -> str:
 
 
 def begin_run(ctx: HubContext, connection: str, full_refresh: bool) -> str:
-    ctx.workspace().connection(connection)  # fail fast on an unknown name or a bad file
+    """Record a new run; a bad workspace or mapping file fails here, before any stream."""
+    conn = ctx.workspace().connection(connection)
+    for stream in conn.streams:
+        path = mapping_file(ctx.workspace_dir, conn.streams[stream].mapping)
+        if path is not None:  # the workspace loader reported a missing one already
+            load_mapping(path)
     run_id = new_run_id()
     runs.start_run(ctx.engine, run_id, connection, full_refresh)
     return run_id

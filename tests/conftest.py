@@ -1,0 +1,42 @@
+"""Fixtures shared by the whole suite: PostgreSQL schemas, sandbox, workspaces."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PG_HOWTO = (
+    "PostgreSQL is not reachable at 127.0.0.1:5432; start it with "
+    "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+)
+
+
+def _pg_connect():  # type: ignore[no-untyped-def]
+    import psycopg
+
+    try:
+        return psycopg.connect(PG_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"{PG_HOWTO} ({exc})")
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A fresh schema in database `test`, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with _pg_connect() as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+    try:
+        yield name
+    finally:
+        with _pg_connect() as conn:
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture
+def pg_schema_url(pg_schema: str) -> str:
+    """A URL whose connections use the fresh schema (for code that takes no schema option)."""
+    return f"{PG_URL}?options=-csearch_path%3D{pg_schema}"

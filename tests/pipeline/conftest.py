@@ -1,0 +1,107 @@
+"""End-to-end fixtures: a live sandbox, a workspace pointing at it, a real Prefect server."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.context import HubContext
+from hub.destinations import open_destination
+from hub.sandbox import Sandbox
+
+WORKSPACE = """\
+version: 1
+connections:
+  crm:
+    source:
+      connector: hubspot
+      config:
+        base_url: {url}
+        access_token: sandbox-token
+        start_date: "2020-01-01T00:00:00Z"
+        max_retries: 3
+        backoff_factor: 0.1
+    destination:
+      type: sql
+      config: {destination}
+    streams:
+      contacts:
+        mapping: hubspot/contacts
+        batch_size: 500
+      companies:
+        mapping: hubspot/companies
+"""
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """One real (temporary) Prefect server for the session's flow runs."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(seed=7, scale=1500, port=0) as sb:
+        yield sb
+
+
+@dataclass
+class Hub:
+    """A workspace in a temp folder, wired to the sandbox and one backend."""
+
+    ctx: HubContext
+    destination: dict[str, Any]
+    sandbox: Sandbox
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        dest = open_destination("sql", self.destination)
+        try:
+            return dest.read_rows(table)
+        finally:
+            dest.close()
+
+    def assert_destination_equals_source(self) -> None:
+        for stream, table in (("contacts", "crm_contacts"), ("companies", "crm_companies")):
+            rows = self.rows(table)
+            keys = [r["source_id"] for r in rows]
+            assert len(keys) == len(set(keys)), f"{table}: duplicate keys"
+            source = {oid: instant(o["updatedAt"])
+                      for oid, o in self.sandbox.hubspot.objects(stream).items()
+                      if not o.get("archived")}
+            dest = {r["source_id"]: instant(r["updated_at"]) for r in rows}
+            missing, extra = set(source) - set(dest), set(dest) - set(source)
+            stale = {k for k in source.keys() & dest.keys() if source[k] != dest[k]}
+            assert not (missing or extra or stale), (
+                f"{table}: missing {sorted(missing)[:5]}, extra {sorted(extra)[:5]}, "
+                f"stale {sorted(stale)[:5]}")
+
+
+def instant(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def hub(request: pytest.FixtureRequest, tmp_path: Path, sandbox: Sandbox,
+        monkeypatch: pytest.MonkeyPatch) -> Hub:
+    if request.param == "sqlite":
+        destination: dict[str, Any] = {"url": f"sqlite:///{tmp_path / 'warehouse.db'}"}
+        monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
+    else:
+        schema = request.getfixturevalue("pg_schema")
+        destination = {"url": "postgresql://postgres@127.0.0.1:5432/test", "schema": schema}
+        monkeypatch.setenv("CROSSDOCK_STORE_URL", request.getfixturevalue("pg_schema_url"))
+    (tmp_path / "crossdock.yaml").write_text(textwrap.dedent(WORKSPACE).format(
+        url=sandbox.url, destination="{" + ", ".join(f"{k}: '{v}'" for k, v in
+                                                     destination.items()) + "}"))
+    return Hub(HubContext(tmp_path), destination, sandbox)
