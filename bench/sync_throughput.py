@@ -1,0 +1,153 @@
+"""Sync throughput: N HubSpot contacts from the sandbox into SQLite through the real pipeline.
+
+Prints records/s and peak memory for the pipeline (connector -> mapping -> SQL,
+checkpointed, run through the Prefect flow) beside a raw baseline measured in
+the same run: the same pages fetched with httpx, parsed with orjson and
+inserted with one executemany. Each part runs in its own process so peak RSS
+is its own; the sandbox runs in a third process so it does not share the GIL.
+
+    python bench/sync_throughput.py [--contacts 100000] [--seed 42]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+
+WORKSPACE = """\
+version: 1
+connections:
+  bench:
+    source:
+      connector: hubspot
+      config: {{base_url: "{url}", access_token: sandbox-token, start_date: "2020-01-01T00:00:00Z"}}
+    destination:
+      type: sql
+      config: {{url: "sqlite:///{db}"}}
+    streams:
+      contacts: {{mapping: hubspot/contacts, sync_mode: incremental, write_mode: merge}}
+"""
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_pipeline(url: str, workdir: Path) -> dict[str, float]:
+    from flows.sync import sync_connection
+
+    (workdir / "crossdock.yaml").write_text(WORKSPACE.format(url=url, db=workdir / "wh.db"))
+    os.environ["CROSSDOCK_STORE_URL"] = f"sqlite:///{workdir / 'hub.db'}"
+    started = time.perf_counter()
+    summary = sync_connection("bench", full_refresh=True, workspace_dir=str(workdir))
+    wall = time.perf_counter() - started
+    stream = summary["streams"]["contacts"]
+    assert summary["status"] == "succeeded", summary
+    return {"records": stream["written"], "seconds": stream["seconds"], "wall": wall,
+            "peak_mb": peak_rss_mb()}
+
+
+def run_baseline(url: str, workdir: Path) -> dict[str, float]:
+    started = time.perf_counter()
+    rows = []
+    headers = {"Authorization": "Bearer sandbox-token"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        after = None
+        while True:
+            params = {"limit": 100, **({"after": after} if after else {})}
+            page = orjson.loads(client.get("/crm/v3/objects/contacts", params=params).content)
+            for r in page["results"]:
+                p = r["properties"]
+                rows.append((r["id"], p.get("email"), p.get("firstname"), p.get("lastname"),
+                             p.get("phone"), r["updatedAt"]))
+            after = page.get("paging", {}).get("next", {}).get("after")
+            if not after:
+                break
+    db = sqlite3.connect(workdir / "raw.db")
+    db.execute("CREATE TABLE c (id TEXT PRIMARY KEY, email TEXT, first TEXT, last TEXT, "
+               "phone TEXT, updated TEXT)")
+    with db:
+        db.executemany("INSERT INTO c VALUES (?,?,?,?,?,?)", rows)
+    db.close()
+    seconds = time.perf_counter() - started
+    return {"records": len(rows), "seconds": seconds, "wall": seconds, "peak_mb": peak_rss_mb()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--part", choices=["pipeline", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.part:  # a child process measuring one part
+        part = run_pipeline if args.part == "pipeline" else run_baseline
+        print(json.dumps(part(args.url, Path(args.workdir))))
+        return
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    sandbox = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            from hub.sandbox import serve
+            serve(port={port}, seed={args.seed}, scale={args.contacts})""")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(url)
+        results = {}
+        for part in ("baseline", "pipeline"):
+            with tempfile.TemporaryDirectory() as workdir:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--part", part, "--url", url, "--workdir", workdir],
+                    check=True, capture_output=True, text=True, cwd=ROOT).stdout
+                results[part] = json.loads(out.strip().splitlines()[-1])
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+    print(f"contacts: {args.contacts:,} (seed {args.seed}), machine: {os.cpu_count()} cores")
+    for part, r in results.items():
+        rate = r["records"] / r["seconds"]
+        print(f"{part:9} {r['records']:>9,} records in {r['seconds']:6.2f}s = {rate:9,.0f} "
+              f"records/s (wall {r['wall']:.2f}s incl. start-up), peak RSS {r['peak_mb']:,.0f} MB")
+    ratio = (results["pipeline"]["records"] / results["pipeline"]["seconds"]) / \
+        (results["baseline"]["records"] / results["baseline"]["seconds"])
+    print(f"pipeline / raw baseline: {ratio:.2f}")
+
+
+def _wait_for(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/crm/v3/objects/contacts?limit=1",
+                      headers={"Authorization": "Bearer sandbox-token"}, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit(f"sandbox did not start at {url} within {timeout}s")
+
+
+if __name__ == "__main__":
+    main()
