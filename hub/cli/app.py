@@ -58,9 +58,10 @@ def sync(connection: str,
     """Sync one connection through the Prefect flow (one task per stream)."""
     from flows.sync import set_progress_callback, sync_connection
     from hub.cli.progress import live_progress
+    from hub.pipeline import validate_connection
 
     ctx = current()
-    ctx.workspace().connection(connection)  # a bad name or file fails before Prefect starts
+    validate_connection(ctx, connection)  # a bad name or file fails before Prefect starts
     with live_progress(not as_json) as progress:
         set_progress_callback(progress)
         summary = sync_connection(connection, full_refresh=full_refresh,

@@ -2,7 +2,13 @@
 
 from hub.pipeline.info import RunInfo, StreamInfo
 from hub.pipeline.plan import StreamJob, plan_stream
-from hub.pipeline.run import begin_run, end_run, failed_stream_info, run_status
+from hub.pipeline.run import (
+    begin_run,
+    end_run,
+    failed_stream_info,
+    run_status,
+    validate_connection,
+)
 from hub.pipeline.stream import ProgressFn, sync_stream
 
 __all__ = [
@@ -16,4 +22,5 @@ __all__ = [
     "end_run",
     "run_status",
     "failed_stream_info",
+    "validate_connection",
 ]

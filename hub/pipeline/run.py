@@ -9,9 +9,9 @@ from hub.context import HubContext
 from hub.mapping import load_mapping
 from hub.pipeline.info import RunInfo, StreamInfo
 from hub.store import runs
-from hub.workspace import mapping_file
+from hub.workspace import Connection, mapping_file
 
-__all__ = ["begin_run", "end_run", "run_status", "new_run_id", "failed_stream_info"]
+__all__ = ["validate_connection", "begin_run", "end_run", "run_status", "new_run_id", "failed_stream_info"]
 
 
 def new_run_id() -> str:
@@ -19,13 +19,19 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
-def begin_run(ctx: HubContext, connection: str, full_refresh: bool) -> str:
-    """Record a new run; a bad workspace or mapping file fails here, before any stream."""
+def validate_connection(ctx: HubContext, connection: str) -> Connection:
+    """Load the workspace and every mapping the connection uses; raises ConfigError(file:line)."""
     conn = ctx.workspace().connection(connection)
-    for stream in conn.streams:
-        path = mapping_file(ctx.workspace_dir, conn.streams[stream].mapping)
+    for stream in conn.streams.values():
+        path = mapping_file(ctx.workspace_dir, stream.mapping)
         if path is not None:  # the workspace loader reported a missing one already
             load_mapping(path)
+    return conn
+
+
+def begin_run(ctx: HubContext, connection: str, full_refresh: bool) -> str:
+    """Record a new run; a bad workspace or mapping file fails here, before any stream."""
+    validate_connection(ctx, connection)
     run_id = new_run_id()
     runs.start_run(ctx.engine, run_id, connection, full_refresh)
     return run_id
