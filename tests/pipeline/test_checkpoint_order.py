@@ -1,0 +1,174 @@
+"""The pipeline's ordering guarantee, with fakes at the edges: state is saved only
+after the destination committed every record before it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from airbyte_cdk.models import (
+    AirbyteMessage,
+    AirbyteRecordMessage,
+    AirbyteStateBlob,
+    AirbyteStateMessage,
+    AirbyteStateType,
+    AirbyteStreamState,
+    StreamDescriptor,
+    Type,
+)
+from sqlmodel import Session, select
+
+from hub.errors import FatalError
+from hub.pipeline import StreamJob, sync_stream
+from hub.store import (
+    DeadLetter,
+    StreamRun,
+    StreamState,
+    create_db_and_tables,
+    get_engine,
+    runs,
+)
+from hub.workspace import StreamConfig
+
+
+def record(i: int) -> AirbyteMessage:
+    return AirbyteMessage(type=Type.RECORD, record=AirbyteRecordMessage(
+        stream="people", data={"id": str(i)}, emitted_at=0))
+
+
+def state(cursor: int) -> AirbyteMessage:
+    return AirbyteMessage(type=Type.STATE, state=AirbyteStateMessage(
+        type=AirbyteStateType.STREAM, stream=AirbyteStreamState(
+            stream_descriptor=StreamDescriptor(name="people"),
+            stream_state=AirbyteStateBlob(cursor=cursor))))
+
+
+@dataclass
+class Journal:
+    events: list[str] = field(default_factory=list)
+
+
+class FakeSource:
+    def __init__(self, messages: list[AirbyteMessage], fail_after: bool, journal: Journal) -> None:
+        self.messages, self.fail_after, self.journal = messages, fail_after, journal
+
+    def read(self, stream: str, *, incremental: bool,
+             state: dict[str, Any] | None) -> Iterator[AirbyteMessage]:
+        self.journal.events.append(f"read from {state and state['stream']['stream_state']}")
+        yield from self.messages
+        if self.fail_after:
+            raise FatalError("stream `people` failed in the source: boom")
+
+
+class FakeMapping:
+    version, key = "v1", ("source_id",)
+
+    def columns(self) -> dict[str, str]:
+        return {"source_id": "string"}
+
+    def map_batch(self, records: list[dict[str, Any]]) -> Any:
+        rows = [{"source_id": r["id"]} for r in records if r["id"] != "bad"]
+        dead = [(r, "field `source_id`: bad id") for r in records if r["id"] == "bad"]
+        return type("Batch", (), {"rows": rows, "dead": dead, "filtered": 0})()
+
+
+class FakeDestination:
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    def prepare(self, spec: Any, mode: str) -> None:
+        self.journal.events.append("prepare")
+
+    def write(self, spec: Any, mode: str, rows: Sequence[dict[str, Any]]) -> int:
+        self.journal.events.append("write " + ",".join(r["source_id"] for r in rows))
+        return len(rows)
+
+    def finish(self, spec: Any, mode: str) -> None:
+        self.journal.events.append("finish")
+
+    def abort(self, spec: Any, mode: str) -> None:
+        self.journal.events.append("abort")
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def engine(tmp_path):  # type: ignore[no-untyped-def]
+    engine = get_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    create_db_and_tables(engine)
+    runs.start_run(engine, "r1", "conn", False)
+    return engine
+
+
+@pytest.fixture
+def journal(monkeypatch: pytest.MonkeyPatch) -> Journal:
+    """Records reads, writes and state saves in the order they happen."""
+    journal, original_save = Journal(), runs.save_state
+
+    def save(*args: Any, **kwargs: Any) -> None:
+        journal.events.append(f"save {args[3]['stream']['stream_state']}")
+        original_save(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "save_state", save)
+    return journal
+
+
+def make_job(engine: Any, messages: list[AirbyteMessage], journal: Journal,
+             fail_after: bool = False, batch_size: int = 100) -> StreamJob:
+    return StreamJob(run_id="r1", connection="conn", stream="people",
+                     config=StreamConfig(mapping="x/y", batch_size=batch_size), table="people",
+                     source=FakeSource(messages, fail_after, journal),  # type: ignore[arg-type]
+                     mapping=FakeMapping(),  # type: ignore[arg-type]
+                     open_destination=lambda: FakeDestination(journal),  # type: ignore[arg-type,return-value]
+                     engine=engine, full_refresh=False)
+
+
+def test_state_is_saved_only_after_the_records_before_it_are_written(engine, journal) -> None:  # type: ignore[no-untyped-def]
+    job = make_job(engine, [record(1), record(2), state(2), record(3), state(3)], journal)
+    info = sync_stream(job)
+    assert journal.events == [
+        "read from None", "prepare", "write 1,2", "save {'cursor': 2}", "write 3",
+        "save {'cursor': 3}", "finish"]
+    assert (info.status, info.read, info.written) == ("succeeded", 3, 3)
+
+
+def test_a_failure_keeps_the_last_checkpoint_and_the_next_run_resumes_from_it(engine, journal) -> None:  # type: ignore[no-untyped-def]
+    job = make_job(engine, [record(1), state(1), record(2)], journal, fail_after=True)
+    with pytest.raises(FatalError, match="boom"):
+        sync_stream(job)
+    # record 2 came after the last state: it is written (harmless) but no state covers it
+    assert journal.events[-3:] == ["save {'cursor': 1}", "write 2", "abort"]
+    with Session(engine) as session:
+        saved = session.get_one(StreamState, ("conn", "people"))
+        row = session.exec(select(StreamRun)).one()
+    assert saved.state["stream"]["stream_state"] == {"cursor": 1}
+    assert (row.status, row.records_read, row.records_written) == ("failed", 2, 2)
+    assert "boom" in (row.error or "")
+
+    journal.events.clear()
+    runs.start_run(engine, "r2", "conn", False)
+    job2 = make_job(engine, [record(2), state(2)], journal)
+    job2.run_id = "r2"
+    sync_stream(job2)
+    assert journal.events[0] == "read from {'cursor': 1}"
+
+
+def test_unmappable_records_are_dead_lettered_and_counted(engine, journal) -> None:  # type: ignore[no-untyped-def]
+    bad = AirbyteMessage(type=Type.RECORD, record=AirbyteRecordMessage(
+        stream="people", data={"id": "bad"}, emitted_at=0))
+    info = sync_stream(make_job(engine, [record(1), bad, state(1)], journal))
+    assert (info.read, info.written, info.dead_lettered) == (2, 1, 1)
+    with Session(engine) as session:
+        letters = session.exec(select(DeadLetter)).all()
+    assert [(d.stream, d.record, d.reason) for d in letters] == [
+        ("people", {"id": "bad"}, "field `source_id`: bad id")]
+
+
+def test_batches_commit_at_batch_size(engine, journal) -> None:  # type: ignore[no-untyped-def]
+    sync_stream(make_job(engine, [record(i) for i in range(5)] + [state(5)], journal,
+                         batch_size=2))
+    assert [e for e in journal.events if e.startswith("write")] == [
+        "write 0,1", "write 2,3", "write 4"]
