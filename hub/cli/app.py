@@ -140,6 +140,22 @@ def sandbox(port: Annotated[int, typer.Option(help="0 picks a free port")] = 876
     serve(port=port, seed=seed, scale=scale)
 
 
+
+@app.command()
+@handle_errors
+def deploy(serve: Annotated[bool, typer.Option(
+        "--serve", help="also run the scheduled syncs from this process until Ctrl-C")] = False,
+        ) -> None:
+    """Register one Prefect deployment per connection, on its schedule."""
+    from flows.deployments import apply_deployments, serve_deployments
+
+    ctx = current()
+    for deployment_id in apply_deployments(ctx):
+        console.print(f"deployment {deployment_id} registered")
+    if serve:
+        serve_deployments(ctx)
+
+
 def _register_subcommands() -> None:
     from hub.cli.demo import demo
     from hub.cli.mapping_cmd import app as mapping_app

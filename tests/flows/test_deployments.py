@@ -1,0 +1,50 @@
+"""Deployments land on a real Prefect server with the workspace's schedules."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+
+from flows.deployments import apply_deployments
+from hub.context import HubContext
+
+
+@pytest.fixture(scope="module")
+def prefect_server():  # type: ignore[no-untyped-def]
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def test_one_deployment_per_connection_with_its_cron(prefect_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "crossdock.yaml").read_text()
+    extra = textwrap.indent(textwrap.dedent("""\
+        crm_hourly:
+          source: {connector: hubspot, config: {}}
+          destination: {type: sql, config: {url: "sqlite:///wh.db"}}
+          streams:
+            contacts: {mapping: hubspot/contacts}
+          schedule: "15 * * * *"
+        """), "  ")
+    (tmp_path / "crossdock.yaml").write_text(text + extra)
+    ids = apply_deployments(HubContext(tmp_path))
+    assert len(ids) == 2
+
+    async def read() -> dict[str, tuple[list[str], dict]]:  # type: ignore[type-arg]
+        async with get_client() as client:
+            out = {}
+            for deployment_id in ids:
+                d = await client.read_deployment(deployment_id)
+                out[d.name] = ([s.schedule.cron for s in d.schedules], d.parameters)
+            return out
+
+    found = asyncio.run(read())
+    assert found["sync-crm"][0] == ["0 3 * * *"]
+    assert found["sync-crm_hourly"][0] == ["15 * * * *"]
+    assert found["sync-crm_hourly"][1] == {"name": "crm_hourly", "workspace_dir": str(tmp_path)}
