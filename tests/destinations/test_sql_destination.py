@@ -1,0 +1,137 @@
+"""The SQL destination on SQLite and PostgreSQL: modes, schema evolution, types, atomic swap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from hub.destinations import SqlDestination, TableSpec, open_destination
+from hub.errors import ConfigError, SchemaChangeError
+
+SPEC = TableSpec("people", {"id": "string", "name": "string", "score": "number"}, key=("id",))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def dest(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlDestination]:
+    if request.param == "sqlite":
+        d = open_destination("sql", {"url": f"sqlite:///{tmp_path / 'wh.db'}"})
+    else:
+        d = open_destination("sql", {"url": "postgresql://postgres@127.0.0.1:5432/test",
+                                     "schema": request.getfixturevalue("pg_schema")})
+    yield d
+    d.close()
+
+
+def rows_by_id(dest: SqlDestination, table: str = "people") -> dict[str, dict]:  # type: ignore[type-arg]
+    return {r["id"]: r for r in dest.read_rows(table)}
+
+
+def test_append_inserts_every_row(dest: SqlDestination) -> None:
+    spec = TableSpec("events", {"id": "string", "n": "integer"})
+    dest.prepare(spec, "append")
+    dest.write(spec, "append", [{"id": "a", "n": 1}, {"id": "a", "n": 2}])
+    dest.write(spec, "append", [{"id": "b"}])
+    assert sorted((r["id"], r["n"]) for r in dest.read_rows("events")) == [
+        ("a", 1), ("a", 2), ("b", None)]
+
+
+def test_merge_updates_and_inserts_last_in_batch_wins(dest: SqlDestination) -> None:
+    dest.prepare(SPEC, "merge")
+    dest.write(SPEC, "merge", [{"id": "1", "name": "Ann", "score": 1.0},
+                               {"id": "2", "name": "Bo", "score": 2.0}])
+    dest.write(SPEC, "merge", [{"id": "2", "name": "Bob", "score": 2.5},
+                               {"id": "3", "name": "Cy", "score": 3.0},
+                               {"id": "3", "name": "Cyd", "score": 3.5}])
+    got = rows_by_id(dest)
+    assert {k: (v["name"], v["score"]) for k, v in got.items()} == {
+        "1": ("Ann", 1.0), "2": ("Bob", 2.5), "3": ("Cyd", 3.5)}
+    assert dest.count("people") == 3
+
+
+def test_overwrite_swaps_atomically_and_abort_keeps_old_table(dest: SqlDestination) -> None:
+    dest.prepare(SPEC, "overwrite")
+    dest.write(SPEC, "overwrite", [{"id": "old", "name": "x", "score": 0.0}])
+    dest.finish(SPEC, "overwrite")
+    assert set(rows_by_id(dest)) == {"old"}
+
+    dest.prepare(SPEC, "overwrite")
+    dest.write(SPEC, "overwrite", [{"id": "new1"}, {"id": "new2"}])
+    assert set(rows_by_id(dest)) == {"old"}, "a reader mid-stream sees the old table"
+    dest.abort(SPEC, "overwrite")
+    assert set(rows_by_id(dest)) == {"old"}, "abort keeps the old table"
+
+    dest.prepare(SPEC, "overwrite")
+    dest.write(SPEC, "overwrite", [{"id": "new1"}, {"id": "new2"}])
+    dest.finish(SPEC, "overwrite")
+    assert set(rows_by_id(dest)) == {"new1", "new2"}
+
+
+def test_new_fields_add_columns(dest: SqlDestination) -> None:
+    dest.prepare(SPEC, "merge")
+    dest.write(SPEC, "merge", [{"id": "1", "name": "Ann"}])
+    wider = TableSpec("people", {**SPEC.columns, "city": "string"}, key=("id",))
+    dest.prepare(wider, "merge")
+    dest.write(wider, "merge", [{"id": "2", "name": "Bo", "city": "Oslo"}])
+    got = rows_by_id(dest)
+    assert got["1"]["city"] is None and got["2"]["city"] == "Oslo"
+
+
+def test_incompatible_type_change_is_an_error_and_changes_nothing(dest: SqlDestination) -> None:
+    dest.prepare(SPEC, "merge")
+    dest.write(SPEC, "merge", [{"id": "1", "name": "Ann", "score": 1.0}])
+    changed = TableSpec("people", {"id": "string", "name": "integer", "score": "number",
+                                   "added": "string"}, key=("id",))
+    with pytest.raises(SchemaChangeError, match=r"`name` is .* but the mapping now gives integer"):
+        dest.prepare(changed, "merge")
+    # the new column of the same spec was not added either
+    assert "added" not in dest.read_rows("people")[0]
+
+
+def test_integer_into_number_column_is_safe(dest: SqlDestination) -> None:
+    dest.prepare(SPEC, "merge")
+    narrower = TableSpec("people", {"id": "string", "name": "string", "score": "integer"},
+                         key=("id",))
+    dest.prepare(narrower, "merge")
+    dest.write(narrower, "merge", [{"id": "1", "score": 7}])
+    assert rows_by_id(dest)["1"]["score"] == 7
+
+
+def test_every_type_round_trips(dest: SqlDestination) -> None:
+    spec = TableSpec("typed", {"id": "string", "i": "integer", "f": "number", "b": "boolean",
+                               "t": "datetime", "j": "json"}, key=("id",))
+    when = datetime(2025, 3, 1, 12, 30, 15, 123000, tzinfo=timezone(timedelta(hours=2)))
+    dest.prepare(spec, "merge")
+    dest.write(spec, "merge", [
+        {"id": "full", "i": 2**40, "f": 1.5, "b": True, "t": when, "j": {"a": [1, "x"]}},
+        {"id": "empty", "i": None, "f": None, "b": None, "t": None, "j": None},
+        {"id": "false", "b": False},
+    ])
+    got = {r["id"]: r for r in dest.read_rows("typed")}
+    assert got["full"]["i"] == 2**40 and got["full"]["f"] == 1.5
+    assert got["full"]["b"] is True and got["false"]["b"] is False
+    assert got["full"]["t"] == when and got["full"]["t"].astimezone(UTC).hour == 10
+    assert got["full"]["j"] == {"a": [1, "x"]}
+    assert all(got["empty"][c] is None for c in ("i", "f", "b", "t", "j"))
+
+
+@pytest.mark.parametrize("name", ["drop table x", "1abc", "a-b", 'x"; --'])
+def test_bad_identifiers_are_rejected(dest: SqlDestination, name: str) -> None:
+    with pytest.raises(ConfigError, match="not a valid table or column name"):
+        dest.prepare(TableSpec(name, {"id": "string"}), "append")
+    with pytest.raises(ConfigError, match="not a valid table or column name"):
+        dest.prepare(TableSpec("ok", {name: "string"}), "append")
+
+
+def test_merge_without_key_is_a_config_error(dest: SqlDestination) -> None:
+    with pytest.raises(ConfigError, match="merge needs a key"):
+        dest.prepare(TableSpec("nokey", {"id": "string"}), "merge")
+
+
+def test_unknown_destination_type_or_url() -> None:
+    with pytest.raises(ConfigError, match="unknown destination type `kafka`"):
+        open_destination("kafka", {})
+    with pytest.raises(ConfigError, match="unsupported destination url `mysql:...`"):
+        open_destination("sql", {"url": "mysql://x"})
