@@ -65,7 +65,7 @@ ENTITIES: dict[str, Entity] = {
         "account",
         key=("source", "source_id"),
         fields=_ORIGIN + (
-            _f("name", "string", True),
+            _f("name", "string", description="may be missing in the source (HubSpot allows it)"),
             _f("domain", "string", description="lower case, no scheme or www."),
             _f("industry", "string"),
             _f("phone", "string", description="E.164"),

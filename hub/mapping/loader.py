@@ -1,0 +1,123 @@
+"""Load a mapping file: validate it (errors name file:line), compile it once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from hub.canonical import ENTITIES, Entity, FieldType
+from hub.errors import ConfigError
+from hub.mapping.compiler import (
+    CompiledField,
+    MappingBatch,
+    compile_filter,
+    run_batch,
+    source_of,
+)
+from hub.mapping.functions import FUNCTIONS, Fn
+from hub.mapping.model import FieldRule, MappingFile
+from hub.yaml_lines import LineDict, line_of, load_yaml_with_lines
+
+__all__ = ["CompiledMapping", "load_mapping"]
+
+
+@dataclass
+class CompiledMapping:
+    name: str  # "<source>/<stream>"
+    path: Path
+    source: str
+    stream: str
+    entity: Entity
+    version: str  # content hash: which mapping produced a row (lineage)
+    _fields: list[tuple[str, Callable[[dict[str, Any]], Any]]]
+    _filters: list[Callable[[dict[str, Any]], bool]]
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return self.entity.key
+
+    def columns(self) -> dict[str, FieldType]:
+        mapped = {name for name, _ in self._fields}
+        return {f.name: f.type for f in self.entity.fields if f.name in mapped}
+
+    def map_batch(self, records: list[dict[str, Any]]) -> MappingBatch:
+        return run_batch(self.entity, self._fields, self._filters, records)
+
+
+def load_mapping(path: str | Path) -> CompiledMapping:
+    path = Path(path).resolve()
+    file = str(path)
+    raw = load_yaml_with_lines(path)
+    if not isinstance(raw, LineDict):
+        raise ConfigError("a mapping must be a YAML mapping with source, stream, entity, fields",
+                          file=file, line=1)
+    try:
+        model = MappingFile.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+        key = ".".join(str(p) for p in loc)
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+        raise ConfigError(f"{msg}{more}", file=file, line=line_of(raw, loc), key=key) from exc
+
+    if model.entity not in ENTITIES:
+        raise ConfigError(f"unknown entity `{model.entity}`; known: {', '.join(sorted(ENTITIES))}",
+                          file=file, line=line_of(raw, ("entity",)), key="entity")
+    entity = ENTITIES[model.entity]
+    targets = entity.field_map()
+    compiled: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
+    for name, rule in model.fields.items():
+        if name not in targets:
+            raise ConfigError(
+                f"entity `{entity.name}` has no field `{name}`; its fields: "
+                f"{', '.join(targets)}", file=file, line=line_of(raw, ("fields", name)),
+                key=f"fields.{name}")
+        source, getter = source_of(rule)
+        steps = _compile_steps(rule, raw, file, name)
+        compiled.append((name, CompiledField(name, targets[name], source, getter, steps,
+                                             rule.on_error == "null").build()))
+    missing = [f.name for f in entity.fields if f.required and f.name not in model.fields]
+    if missing:
+        raise ConfigError(f"entity `{entity.name}` requires {', '.join(f'`{m}`' for m in missing)};"
+                          " add them under `fields:`", file=file,
+                          line=line_of(raw, ("fields",)), key="fields")
+    # Fields in the entity's order, so table columns are stable whatever the file's order.
+    order = {f.name: i for i, f in enumerate(entity.fields)}
+    compiled.sort(key=lambda item: order[item[0]])
+    return CompiledMapping(
+        name=f"{model.source}/{model.stream}", path=path, source=model.source,
+        stream=model.stream, entity=entity,
+        version=hashlib.sha256(path.read_bytes()).hexdigest()[:12],
+        _fields=compiled, _filters=[compile_filter(f) for f in model.filter],
+    )
+
+
+def _compile_steps(rule: FieldRule, raw: LineDict, file: str, name: str) -> list[Fn]:
+    steps: list[Fn] = []
+    for i, step in enumerate(rule.apply):
+        loc = ("fields", name, "apply", i)
+        if isinstance(step, str):
+            fname, args = step, {}
+        elif len(step) == 1:
+            fname, args = next(iter(step.items()))
+            args = args or {}
+        else:
+            raise ConfigError("each step is a function name or `{name: {arguments}}`",
+                              file=file, line=line_of(raw, loc), key=f"fields.{name}.apply")
+        if fname not in FUNCTIONS:
+            raise ConfigError(
+                f"unknown function `{fname}`; known: {', '.join(sorted(FUNCTIONS))}",
+                file=file, line=line_of(raw, loc), key=f"fields.{name}.apply")
+        try:
+            steps.append(FUNCTIONS[fname](**args))
+        except TypeError as exc:
+            raise ConfigError(f"function `{fname}`: {exc}", file=file,
+                              line=line_of(raw, loc), key=f"fields.{name}.apply") from exc
+    return steps
