@@ -1,0 +1,95 @@
+"""The sandbox: emulated SaaS APIs on 127.0.0.1 with seeded data and switchable faults.
+
+    with Sandbox(seed=42, scale=1000) as sb:      # scale = CRM contacts
+        sb.url                                     # http://127.0.0.1:<port>
+        sb.hubspot.update("contacts", "17", {"city": "Oslo"})
+        sb.faults.add("/crm/v3/objects/contacts", "429", times=3, retry_after=0.5)
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import orjson
+
+from hub.sandbox.faults import FAULT_KINDS, Fault, Faults
+from hub.sandbox.hubspot import HubSpot
+from hub.sandbox.server import Request, Response, Router, SandboxServer, json_response
+
+__all__ = ["Sandbox", "serve", "Faults", "Fault", "FAULT_KINDS"]
+
+
+class Sandbox:
+    def __init__(self, seed: int = 42, scale: int = 1000, port: int = 0,
+                 token: str = "sandbox-token", host: str = "127.0.0.1") -> None:
+        self.seed, self.scale, self.token = seed, scale, token
+        self.faults = Faults()
+        self.hubspot = HubSpot(seed, scale, token)
+        router = Router()
+        self.hubspot.register(router)
+        router.add("POST", "/_sandbox/faults", self._add_fault)
+        router.add("DELETE", "/_sandbox/faults", self._clear_faults)
+        router.add("GET", "/_sandbox/stats", self._stats)
+        self._server = SandboxServer(host, port, router, self.faults)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def hits(self) -> dict[tuple[str, int], int]:
+        """(path, status) -> responses served."""
+        return dict(self._server.hits)
+
+    def start(self) -> Sandbox:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # admin routes, for tests and tools in another process
+    def _add_fault(self, req: Request) -> Response:
+        try:
+            fault = self.faults.add(**(req.json() or {}))
+        except (TypeError, ValueError) as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response(fault.__dict__, 201)
+
+    def _clear_faults(self, _req: Request) -> Response:
+        self.faults.clear()
+        return json_response({"cleared": True})
+
+    def _stats(self, _req: Request) -> Response:
+        return Response(200, orjson.dumps([{"path": p, "status": s, "count": n}
+                                           for (p, s), n in sorted(self.hits.items())]))
+
+
+def serve(port: int = 8765, seed: int = 42, scale: int = 1000, host: str = "127.0.0.1") -> None:
+    """Run the sandbox in the foreground until Ctrl-C (`crossdock sandbox`)."""
+    sandbox = Sandbox(seed=seed, scale=scale, port=port, host=host)
+    print(f"sandbox serving on {sandbox.url}  (Bearer token: {sandbox.token}; "
+          f"{scale:,} contacts, seed {seed})", flush=True)
+    print("  HubSpot CRM v3: /crm/v3/objects/contacts, /crm/v3/objects/companies, .../search",
+          flush=True)
+    try:
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox._server.server_close()

@@ -1,0 +1,274 @@
+"""HubSpot CRM v3, emulated: contacts and companies with the real paths, shapes and paging.
+
+- GET  /crm/v3/objects/{type}?limit&after&properties&archived  (limit <= 100, id order)
+- GET  /crm/v3/objects/{type}/{id}
+- POST /crm/v3/objects/{type}/search  (filterGroups, sorts, limit <= 200, `after` < 10,000)
+Auth is a Bearer token; every response carries HubSpot's rate-limit headers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from hub.sandbox.people import Company, Person, generate
+from hub.sandbox.server import Request, Response, Router, json_response
+
+__all__ = ["HubSpot"]
+
+OBJECT_TYPES = ("contacts", "companies")
+MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate"}
+_SEARCH_CAP = 10_000  # HubSpot refuses to page a search past 10,000 results
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def _ms(value: str) -> int:
+    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _error(status: int, message: str, category: str | None = None) -> dict[str, Any]:
+    category = category or {401: "INVALID_AUTHENTICATION", 404: "OBJECT_NOT_FOUND",
+                            400: "VALIDATION_ERROR", 429: "RATE_LIMITS"}.get(status, "ERROR")
+    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
+            "category": category}
+    if status == 429:
+        body.update(errorType="RATE_LIMIT", policyName="SECONDLY")
+    return body
+
+
+class HubSpot:
+    """The CRM's data (live: tests mutate it) and its HTTP routes."""
+
+    def __init__(self, seed: int, scale: int, token: str) -> None:
+        self.token = token
+        people, companies = generate(seed, scale)
+        self._lock = threading.RLock()
+        self._objects: dict[str, dict[str, dict[str, Any]]] = {
+            "companies": {str(c.index + 1): self._company(c) for c in companies},
+            "contacts": {str(p.index + 1): self._contact(p, companies) for p in people},
+        }
+        self._ids = {t: sorted(int(i) for i in objs) for t, objs in self._objects.items()}
+        self._version = 0  # bumped on every change; keys the search cache
+        self._search_cache: dict[tuple[Any, ...], list[str]] = {}
+
+    # -- data --------------------------------------------------------------
+    @staticmethod
+    def _contact(p: Person, companies: list[Company]) -> dict[str, Any]:
+        oid = str(p.index + 1)
+        created, updated = iso(p.created), iso(p.updated)
+        return {"id": oid, "properties": {
+            "email": p.email, "firstname": p.first, "lastname": p.last, "phone": p.phone or None,
+            "company": companies[p.company].name, "lifecyclestage": p.stage, "city": p.city,
+            "country": p.country, "associatedcompanyid": str(p.company + 1),
+            "createdate": created, "lastmodifieddate": updated, "hs_object_id": oid},
+            "createdAt": created, "updatedAt": updated, "archived": False}
+
+    @staticmethod
+    def _company(c: Company) -> dict[str, Any]:
+        oid = str(c.index + 1)
+        created, updated = iso(c.created), iso(c.updated)
+        return {"id": oid, "properties": {
+            "name": c.name, "domain": c.domain, "industry": c.industry, "phone": c.phone,
+            "city": c.city, "country": c.country, "numberofemployees": str(c.employees),
+            "annualrevenue": str(c.revenue), "createdate": created,
+            "hs_lastmodifieddate": updated, "hs_object_id": oid},
+            "createdAt": created, "updatedAt": updated, "archived": False}
+
+    def objects(self, object_type: str) -> dict[str, dict[str, Any]]:
+        """id -> object as the API returns it (the live store: mutate through update/create)."""
+        return self._objects[object_type]
+
+    def update(self, object_type: str, oid: str, properties: dict[str, Any],
+               updated_at: datetime | None = None) -> dict[str, Any]:
+        with self._lock:
+            obj = self._objects[object_type][oid]
+            stamp = iso(updated_at or datetime.now(UTC))
+            obj["properties"] = {**obj["properties"], **properties,
+                                 MODIFIED[object_type]: stamp}
+            obj["updatedAt"] = stamp
+            self._version += 1
+            return obj
+
+    def create(self, object_type: str, properties: dict[str, Any],
+               updated_at: datetime | None = None) -> dict[str, Any]:
+        with self._lock:
+            oid = str(self._ids[object_type][-1] + 1 if self._ids[object_type] else 1)
+            stamp = iso(updated_at or datetime.now(UTC))
+            obj = {"id": oid, "properties": {**properties, "createdate": stamp,
+                                             MODIFIED[object_type]: stamp, "hs_object_id": oid},
+                   "createdAt": stamp, "updatedAt": stamp, "archived": False}
+            self._objects[object_type][oid] = obj
+            self._ids[object_type].append(int(oid))
+            self._version += 1
+            return obj
+
+    def archive(self, object_type: str, oid: str) -> None:
+        with self._lock:
+            self._objects[object_type][oid]["archived"] = True
+            self.update(object_type, oid, {})
+
+    # -- HTTP --------------------------------------------------------------
+    def register(self, router: Router) -> None:
+        router.product("/crm/", lambda status, msg: _error(status, msg), self._rate_headers)
+        router.add("GET", "/crm/v3/objects/{type}", self._guard(self._list))
+        router.add("GET", "/crm/v3/objects/{type}/{id}", self._guard(self._get))
+        router.add("POST", "/crm/v3/objects/{type}/search", self._guard(self._search))
+        router.add("GET", "/_sandbox/hubspot/{type}", self._dump)
+        router.add("PATCH", "/_sandbox/hubspot/{type}/{id}", self._patch)
+
+    @staticmethod
+    def _rate_headers() -> dict[str, str]:
+        return {"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "189",
+                "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+                "X-HubSpot-RateLimit-Daily": "1000000",
+                "X-HubSpot-RateLimit-Daily-Remaining": "999999"}
+
+    def _guard(self, handler: Callable[[Request, str], Response]) -> Callable[[Request], Response]:
+        def guarded(req: Request) -> Response:
+            if req.headers.get("authorization") != f"Bearer {self.token}":
+                return json_response(_error(401, "Authentication credentials not found. This API "
+                                            "supports OAuth 2.0 authentication and you can find "
+                                            "more details at https://developers.hubspot.com/docs"
+                                            "/methods/auth/oauth-overview"), 401)
+            object_type = req.params["type"]
+            if object_type not in OBJECT_TYPES:
+                return json_response(_error(404, f"Unable to infer object type from: "
+                                                 f"{object_type}"), 404)
+            return handler(req, object_type)
+
+        return guarded
+
+    @staticmethod
+    def _shape(obj: dict[str, Any], props: list[str] | None, object_type: str) -> dict[str, Any]:
+        if props is None:
+            return obj
+        # Like HubSpot, a few properties come back whether asked for or not.
+        keep = set(props) | {"createdate", "hs_object_id", MODIFIED[object_type]}
+        return {**obj, "properties": {k: v for k, v in obj["properties"].items() if k in keep}}
+
+    def _list(self, req: Request, object_type: str) -> Response:
+        limit = int(req.arg("limit", "10") or 10)
+        if not 1 <= limit <= 100:
+            return json_response(_error(400, f"limit must be between 1 and 100, got {limit}"), 400)
+        props = req.arg("properties")
+        wanted = props.split(",") if props else None
+        archived = (req.arg("archived", "false") or "false").lower() == "true"
+        ids, objs = self._ids[object_type], self._objects[object_type]
+        start = bisect.bisect_left(ids, int(req.arg("after") or 0))
+        results, i = [], start
+        while i < len(ids) and len(results) < limit:
+            obj = objs[str(ids[i])]
+            if obj["archived"] == archived:
+                results.append(self._shape(obj, wanted, object_type))
+            i += 1
+        body: dict[str, Any] = {"results": results}
+        if i < len(ids):
+            after = str(ids[i])
+            body["paging"] = {"next": {"after": after, "link": f"https://api.hubapi.com/crm/v3/"
+                                       f"objects/{object_type}?limit={limit}&after={after}"}}
+        return json_response(body)
+
+    def _get(self, req: Request, object_type: str) -> Response:
+        obj = self._objects[object_type].get(req.params["id"])
+        if obj is None:
+            return json_response(_error(404, "Object not found. objectId are usually numeric."),
+                                 404)
+        return json_response(obj)
+
+    def _search(self, req: Request, object_type: str) -> Response:
+        query = req.json() or {}
+        limit = int(query.get("limit", 10))
+        after = int(query.get("after") or 0)
+        if not 1 <= limit <= 200:
+            return json_response(_error(400, f"limit must be between 1 and 200, got {limit}"), 400)
+        if after + limit > _SEARCH_CAP:
+            return json_response(_error(400, "There was a problem with the request: paging past "
+                                        "10000 results is not supported"), 400)
+        try:
+            matched = self._matching(object_type, query)
+        except (KeyError, ValueError, TypeError) as exc:
+            return json_response(_error(400, f"Invalid search request: {exc}"), 400)
+        page = [self._shape(self._objects[object_type][oid], query.get("properties"), object_type)
+                for oid in matched[after:after + limit]]
+        body: dict[str, Any] = {"total": len(matched), "results": page}
+        if after + limit < len(matched):
+            body["paging"] = {"next": {"after": str(after + limit)}}
+        return json_response(body)
+
+    def _matching(self, object_type: str, query: dict[str, Any]) -> list[str]:
+        groups = query.get("filterGroups") or []
+        sorts = query.get("sorts") or []
+        key = (object_type, self._version, repr(groups), repr(sorts))
+        cached = self._search_cache.get(key)
+        if cached is not None:
+            return cached
+        tests = [[_filter_test(f) for f in g.get("filters", [])] for g in groups]
+        objs = self._objects[object_type]
+        matched = [oid for oid, obj in objs.items() if not obj["archived"]
+                   and (not tests or any(all(t(obj) for t in g) for g in tests))]
+        for sort in reversed(sorts or [{"propertyName": "hs_object_id"}]):
+            prop, desc = sort["propertyName"], sort.get("direction") == "DESCENDING"
+            matched.sort(key=lambda oid: (_sort_value(objs[oid], prop), int(oid)), reverse=desc)
+        if len(self._search_cache) > 64:
+            self._search_cache.clear()
+        self._search_cache[key] = matched
+        return matched
+
+    def _dump(self, req: Request) -> Response:
+        return json_response(list(self._objects[req.params["type"]].values()))
+
+    def _patch(self, req: Request) -> Response:
+        return json_response(self.update(req.params["type"], req.params["id"], req.json() or {}))
+
+
+_DATE_PROPS = {"lastmodifieddate", "hs_lastmodifieddate", "createdate"}
+
+
+def _sort_value(obj: dict[str, Any], prop: str) -> Any:
+    value = obj["properties"].get(prop)
+    if prop in _DATE_PROPS and value:
+        return _ms(value)
+    if prop == "hs_object_id":
+        return int(obj["id"])
+    return value or ""
+
+
+def _filter_value(prop: str, value: Any) -> Any:
+    if prop in _DATE_PROPS:
+        text = str(value)
+        return int(text) if text.lstrip("-").isdigit() else _ms(text)
+    if prop == "hs_object_id":
+        return int(value)
+    return value
+
+
+def _filter_test(f: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    prop, op = f["propertyName"], f["operator"]
+    low = _filter_value(prop, f.get("value")) if "value" in f else None
+    high = _filter_value(prop, f.get("highValue")) if "highValue" in f else None
+    ops: dict[str, Callable[[Any], bool]] = {
+        "EQ": lambda v: v == low, "NEQ": lambda v: v != low, "GT": lambda v: v > low,
+        "GTE": lambda v: v >= low, "LT": lambda v: v < low, "LTE": lambda v: v <= low,
+        "BETWEEN": lambda v: low <= v <= high, "HAS_PROPERTY": lambda v: v is not None,
+    }
+    if op not in ops:
+        raise ValueError(f"unsupported operator {op}")
+    check = ops[op]
+
+    def test(obj: dict[str, Any]) -> bool:
+        raw = obj["properties"].get(prop) if prop != "hs_object_id" else obj["id"]
+        if raw is None:
+            return op == "NEQ"
+        try:
+            return check(_filter_value(prop, raw))
+        except (ValueError, TypeError):
+            return False
+
+    return test
