@@ -35,6 +35,24 @@ __all__ = ["DeclarativeSource", "CheckResult", "dump_state"]
 _logger = logging.getLogger("crossdock.source")
 
 
+def _quiet_cdk_logging() -> None:
+    """Importing the CDK points the root logger at stdout as Airbyte JSON lines; undo that.
+
+    In process, the CDK's LOG messages reach the pipeline as messages anyway (and
+    warnings are logged from there); its own INFO chatter would flood the CLI.
+    """
+    from airbyte_cdk.logger import AirbyteLogFormatter
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler.formatter, AirbyteLogFormatter):
+            root.removeHandler(handler)
+    logging.getLogger("airbyte").setLevel(logging.WARNING)
+
+
+_quiet_cdk_logging()
+
+
 def dump_state(message: AirbyteStateMessage) -> dict[str, Any]:
     """A state message as plain JSON, the form the store keeps and `read` takes back."""
     return AirbyteStateMessageSerializer.dump(message)  # type: ignore[no-any-return]

@@ -25,7 +25,6 @@ connections:
         base_url: {url}
         access_token: sandbox-token
         start_date: "2020-01-01T00:00:00Z"
-        max_retries: 3
         backoff_factor: 0.1
     destination:
       type: sql
