@@ -117,4 +117,4 @@ def test_broken_workspace_names_file_and_line(hub) -> None:  # type: ignore[no-u
                                              "      contacts:\n        write_mdoe: merge\n"))
     result = CliRunner().invoke(app, ["--workspace", str(hub.ctx.workspace_dir), "sync", "crm"])
     assert result.exit_code == 2
-    assert f"{path}:17" in result.output and "unknown key" in result.output
+    assert f"{path}:16" in result.output and "unknown key" in result.output
