@@ -9,8 +9,8 @@ import sys
 # unless the user asked for more (the flow-run logs still reach the server).
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "crossdock")
-
-import typer  # noqa: E402
+# No internet is assumed: the ephemeral server must not try to phone home.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from hub.cli.app import app  # noqa: E402
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -10,8 +11,9 @@ from rich.table import Table
 
 __all__ = ["console", "err_console", "print_json", "print_run_summary", "print_runs"]
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output gets a fixed width rather than 80 columns of truncated cells.
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 _STATUS_STYLE = {"succeeded": "green", "partial": "yellow", "failed": "red", "running": "cyan"}
 
@@ -26,12 +28,13 @@ def _status(status: str) -> str:
 
 
 def print_run_summary(summary: dict[str, Any], title: str | None = None) -> None:
-    table = Table(title=title or f"run {summary['run_id']}", title_justify="left")
-    for col in ("stream", "table", "status", "read", "written", "dead-lettered",
-                "filtered", "seconds", "records/s"):
-        table.add_column(col, justify="right" if col not in ("stream", "table", "status") else "left")
+    table = Table(title=f"{title or 'run'} ({summary['run_id']})", title_justify="left")
+    for col in ("stream", "status", "read", "written", "dead", "filtered", "seconds",
+                "records/s"):
+        table.add_column(col, justify="left" if col in ("stream", "status") else "right",
+                         no_wrap=True)
     for name, s in summary["streams"].items():
-        table.add_row(name, s["table"], _status(s["status"]), f"{s['read']:,}",
+        table.add_row(f"{name} (table {s['table']})", _status(s["status"]), f"{s['read']:,}",
                       f"{s['written']:,}", f"{s['dead_lettered']:,}", f"{s['filtered']:,}",
                       f"{s['seconds']:.2f}", f"{s['records_per_second']:,.0f}")
     console.print(table)
