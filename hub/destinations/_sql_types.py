@@ -53,7 +53,9 @@ def type_of_declared(dialect: str, declared: str) -> FieldType | None:
 
 def _sqlite_datetime(v: datetime) -> str:
     # ISO-8601 in UTC so that text order is time order.
-    return v.astimezone(UTC).isoformat(timespec="microseconds")
+    if v.tzinfo is not UTC:
+        v = v.astimezone(UTC)
+    return v.isoformat(timespec="microseconds")
 
 
 def _json(v: Any) -> str:

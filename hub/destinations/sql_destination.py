@@ -8,6 +8,7 @@ old table or the new one, never half of it.
 
 from __future__ import annotations
 
+import operator
 import re
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -48,6 +49,9 @@ class _Plan:
     converters: list[Callable[[Any], Any] | None]
     key: tuple[str, ...]
     upsert: bool
+
+    def __post_init__(self) -> None:
+        self.getter = operator.itemgetter(*self.columns)
 
 
 class SqlDestination:
@@ -147,12 +151,7 @@ class SqlDestination:
 
     def write(self, spec: TableSpec, mode: WriteMode, rows: Sequence[dict[str, Any]]) -> int:
         plan = self._plans[(spec.name, mode)]
-        getters = list(zip(plan.columns, plan.converters, strict=True))
-        tuples = [
-            tuple(v if (v := row.get(c)) is None or conv is None else conv(v)
-                  for c, conv in getters)
-            for row in rows
-        ]
+        tuples = _as_tuples(plan, rows)
         if plan.upsert:
             tuples = _last_per_key(tuples, [plan.columns.index(k) for k in plan.key])
         if self.dialect == "sqlite":
@@ -236,6 +235,27 @@ class SqlDestination:
 
     def count(self, table: str) -> int:
         return int(self._conn.execute(f"SELECT COUNT(*) FROM {self._q(table)}").fetchone()[0])
+
+
+def _as_tuples(plan: _Plan, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Rows as tuples in column order: itemgetter in C, converters only where needed."""
+    convert = [(i, conv) for i, conv in enumerate(plan.converters) if conv is not None]
+    try:
+        tuples: list[Any] = list(map(plan.getter, rows))
+    except KeyError:  # some row lacks a column: fill it with NULL
+        tuples = [tuple(row.get(c) for c in plan.columns) for row in rows]
+    if len(plan.columns) == 1:
+        tuples = [(t,) for t in tuples]  # itemgetter of one key returns the bare value
+    if convert:
+        out = []
+        for t in tuples:
+            values = list(t)
+            for i, conv in convert:
+                if values[i] is not None:
+                    values[i] = conv(values[i])
+            out.append(tuple(values))
+        return out
+    return tuples
 
 
 def _last_per_key(tuples: list[tuple[Any, ...]], key_idx: list[int]) -> list[tuple[Any, ...]]:

@@ -8,12 +8,14 @@ key makes the replay harmless.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from airbyte_cdk.models import Level, Type
+import psycopg
 from sqlalchemy.exc import OperationalError
 
 from hub.destinations import LINEAGE_COLUMNS, Destination, TableSpec
@@ -27,6 +29,9 @@ __all__ = ["sync_stream", "ProgressFn"]
 
 log = logging.getLogger("crossdock.pipeline")
 ProgressFn = Callable[[StreamInfo], None]
+
+# Locked SQLite files, dropped PostgreSQL connections: worth a retry of the stream.
+_TRANSIENT_DB_ERRORS = (OperationalError, sqlite3.OperationalError, psycopg.OperationalError)
 
 _SOURCE_LOG_LEVELS = {Level.WARN: logging.WARNING, Level.ERROR: logging.ERROR,
                       Level.FATAL: logging.ERROR}
@@ -69,12 +74,16 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
         "_cd_run_id": job.run_id, "_cd_mapping_version": job.mapping.version,
     }
     buffer: list[dict[str, Any]] = []
+    append, record_type = buffer.append, Type.RECORD  # the per-record loop is hot
 
     def flush() -> None:
-        nonlocal buffer
+        nonlocal buffer, append
         if not buffer:
             return
-        batch = job.mapping.map_batch(buffer)
+        records, buffer = buffer, []
+        append = buffer.append
+        info.read += len(records)
+        batch = job.mapping.map_batch(records)
         lineage["_cd_extracted_at"] = datetime.now(UTC)
         for row in batch.rows:
             row.update(lineage)
@@ -82,32 +91,35 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
             if batch.rows:
                 info.written += destination.write(spec, mode, batch.rows)
             runs.add_dead_letters(job.engine, job.run_id, job.connection, job.stream, batch.dead)
-        except OperationalError as exc:
+        except _TRANSIENT_DB_ERRORS as exc:
             raise RetriableError(
-                f"stream `{job.stream}`: the database refused the write ({exc.orig}); "
+                f"stream `{job.stream}`: the database refused the write ({exc}); "
                 "the run can be retried, nothing after the last checkpoint was kept"
             ) from exc
         info.dead_lettered += len(batch.dead)
         info.filtered += batch.filtered
-        buffer = []
         if progress:
             progress(info)
 
-    for message in job.source.read(job.stream, incremental=job.incremental, state=state):
-        kind = message.type
-        if kind == Type.RECORD:
-            buffer.append(message.record.data)
-            info.read += 1
-            if len(buffer) >= batch_size:
-                flush()
-        elif kind == Type.STATE:
-            flush()  # commit what the state covers before saving it
-            info.state = dump_state(message.state)
-            if keeps_state:
-                runs.save_state(job.engine, job.connection, job.stream, info.state, job.run_id)
-        elif kind == Type.LOG and message.log.level in _SOURCE_LOG_LEVELS:
-            log.log(_SOURCE_LOG_LEVELS[message.log.level], "%s: %s", job.stream,
-                    message.log.message)
+    try:
+        for message in job.source.read(job.stream, incremental=job.incremental, state=state):
+            kind = message.type
+            if kind == record_type:
+                append(message.record.data)
+                if len(buffer) >= batch_size:
+                    flush()
+            elif kind == Type.STATE:
+                flush()  # commit what the state covers before saving it
+                info.state = dump_state(message.state)
+                if keeps_state:
+                    runs.save_state(job.engine, job.connection, job.stream, info.state,
+                                    job.run_id)
+            elif kind == Type.LOG and message.log.level in _SOURCE_LOG_LEVELS:
+                log.log(_SOURCE_LOG_LEVELS[message.log.level], "%s: %s", job.stream,
+                        message.log.message)
+    except BaseException:
+        info.read += len(buffer)  # read but never committed: the next run reads them again
+        raise
     flush()
 
 
