@@ -58,6 +58,7 @@ def parse_datetime(v: Any) -> datetime:
 
 
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ().\-]+$")
+_PHONE_PUNCTUATION = str.maketrans("", "", " ().-+")
 
 
 @lru_cache(maxsize=65536)
@@ -68,7 +69,7 @@ def to_e164(v: str, region: str) -> str | None:
         return None
     if _PHONE_CHARS.match(text) and "(0)" not in text:
         # Fast path for the common shapes; phonenumbers costs ~30 µs a call.
-        digits = re.sub(r"\D", "", text)
+        digits = text.translate(_PHONE_PUNCTUATION)
         if text.startswith("+") and 8 <= len(digits) <= 15:
             return "+" + digits
         if region == "US" and len(digits) == 10 and digits[0] not in "01":

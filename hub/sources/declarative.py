@@ -6,7 +6,9 @@ the per-record budget; the messages arrive as the CDK's own dataclasses.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,11 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.sources.declarative.concurrent_declarative_source import (
     ConcurrentDeclarativeSource,
+)
+from airbyte_cdk.sources.declarative.parsers.custom_code_compiler import (
+    ENV_VAR_ALLOW_CUSTOM_CODE,
+    INJECTED_COMPONENTS_PY,
+    INJECTED_COMPONENTS_PY_CHECKSUMS,
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -74,6 +81,14 @@ class DeclarativeSource:
             raise ConfigError(f"cannot load the connector manifest: {exc}",
                               file=str(manifest_path)) from exc
         self.config = dict(config)
+        components = manifest_path.parent / "components.py"
+        if components.is_file():
+            # The CDK loads a connector's components.py only when handed its text.
+            text = components.read_text(encoding="utf-8")
+            os.environ[ENV_VAR_ALLOW_CUSTOM_CODE] = "true"
+            self.config[INJECTED_COMPONENTS_PY] = text
+            self.config[INJECTED_COMPONENTS_PY_CHECKSUMS] = {
+                "md5": hashlib.md5(text.encode()).hexdigest()}  # noqa: S324 - a checksum
 
     def _source(self, catalog: ConfiguredAirbyteCatalog | None = None,
                 state: list[AirbyteStateMessage] | None = None) -> ConcurrentDeclarativeSource:
