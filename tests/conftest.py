@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
+
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PG_HOWTO = (
     "PostgreSQL is not reachable at 127.0.0.1:5432; start it with "
