@@ -1,0 +1,140 @@
+"""connectors/hubspot offline: recorded real responses and HubSpot-shaped errors at the transport."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests_mock
+from airbyte_cdk.models import Type
+from airbyte_cdk.test.mock_http import HttpMocker, HttpRequest, HttpResponse
+
+from hub.errors import FatalError
+from hub.sources import DeclarativeSource, dump_state
+
+ROOT = Path(__file__).resolve().parents[3]
+FIXTURES = ROOT / "tests" / "fixtures" / "hubspot"
+API = "https://api.hubapi.com"
+CONTACT_PROPS = ("email,firstname,lastname,phone,company,lifecyclestage,city,country,"
+                 "associatedcompanyid,createdate,lastmodifieddate,hs_object_id")
+COMPANY_PROPS = ("name,domain,industry,phone,city,country,numberofemployees,annualrevenue,"
+                 "createdate,hs_lastmodifieddate,hs_object_id")
+
+
+def source() -> DeclarativeSource:
+    return DeclarativeSource(ROOT / "connectors" / "hubspot" / "manifest.yaml",
+                             {"access_token": "test-token", "start_date": "2020-01-01T00:00:00Z",
+                              "backoff_factor": 0.01})
+
+
+def list_request(obj: str, props: str, after: str | None = None) -> HttpRequest:
+    params = {"limit": "100", "archived": "false", "properties": props}
+    if after:
+        params["after"] = after
+    return HttpRequest(f"{API}/crm/v3/objects/{obj}", query_params=params)
+
+
+def error(status: int, category: str, message: str) -> HttpResponse:
+    return HttpResponse(json.dumps({"status": "error", "message": message,
+                                    "correlationId": "6f3c", "category": category}), status)
+
+
+def read(stream: str, state: dict[str, Any] | None = None) -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
+    records, states = [], []
+    for message in source().read(stream, incremental=True, state=state):
+        if message.type == Type.RECORD:
+            records.append(message.record.data)
+        elif message.type == Type.STATE:
+            states.append(dump_state(message.state))
+    return records, states
+
+
+@pytest.mark.parametrize(("stream", "props", "fixture"), [
+    ("contacts", CONTACT_PROPS, "hubspot_contacts.json"),
+    ("companies", COMPANY_PROPS, "hubspot_companies.json"),
+])
+def test_recorded_real_responses_parse_as_is(stream: str, props: str, fixture: str) -> None:
+    body = (FIXTURES / fixture).read_text()
+    with HttpMocker() as http:
+        http.get(list_request(stream, props), HttpResponse(body))
+        records, states = read(stream)
+    assert records == json.loads(body)["results"]
+    # the first sync ends with the newest updatedAt as its cursor
+    assert states[-1]["stream"]["stream_state"] == {"updatedAt": "2021-02-23T20:08:53.371000Z"}
+
+
+def page(ids: range, after: str | None) -> HttpResponse:
+    body: dict[str, Any] = {"results": [
+        {"id": str(i), "properties": {"email": f"p{i}@example.org"},
+         "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": f"2024-01-0{i % 9 + 1}T00:00:00.000Z",
+         "archived": False} for i in ids]}
+    if after:
+        body["paging"] = {"next": {"after": after, "link": "..."}}
+    return HttpResponse(json.dumps(body))
+
+
+def test_pages_follow_the_after_cursor_to_the_end() -> None:
+    with HttpMocker() as http:
+        http.get(list_request("contacts", CONTACT_PROPS), page(range(1, 4), "4"))
+        http.get(list_request("contacts", CONTACT_PROPS, "4"), page(range(4, 6), None))
+        records, _ = read("contacts")
+    assert [r["id"] for r in records] == ["1", "2", "3", "4", "5"]
+
+
+def test_later_syncs_search_from_the_saved_cursor_inclusive() -> None:
+    state = {"type": "STREAM", "stream": {"stream_descriptor": {"name": "contacts"},
+                                          "stream_state": {"updatedAt": "2026-11-01T00:00:00.000000Z"}}}
+    # The upper bound is "now", so match any body here and check it afterwards.
+    with requests_mock.Mocker() as http:
+        http.post(f"{API}/crm/v3/objects/contacts/search", text=page(range(7, 8), None).body)
+        records, _ = read("contacts", state)
+    assert len(http.request_history) == 1
+    body = http.request_history[0].json()
+    low = body["filterGroups"][0]["filters"][0]
+    assert (low["propertyName"], low["operator"], low["value"]) == (
+        "lastmodifieddate", "GTE", 1793491200000)  # 2026-11-01T00:00:00Z in ms, as an integer
+    assert body["sorts"] == [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}]
+    assert [r["id"] for r in records] == ["7"]
+
+
+@pytest.mark.parametrize(("status", "category"), [(401, "INVALID_AUTHENTICATION"),
+                                                  (403, "MISSING_SCOPES")])
+def test_refused_token_fails_check_naming_the_credential(status: int, category: str) -> None:
+    with HttpMocker() as http:
+        http.get(list_request("contacts", CONTACT_PROPS),
+                 error(status, category, "Authentication credentials not found."))
+        result = source().check()
+    assert not result.ok
+    assert "access_token" in result.message and "refused" in result.message
+
+
+def test_not_found_fails_the_read_with_hubspots_message() -> None:
+    with HttpMocker() as http:
+        http.get(list_request("contacts", CONTACT_PROPS),
+                 error(404, "OBJECT_NOT_FOUND", "Unable to infer object type"))
+        with pytest.raises(FatalError, match="Unable to infer object type"):
+            read("contacts")
+
+
+@pytest.mark.parametrize("bad", [
+    HttpResponse(json.dumps({"status": "error", "message": "You have reached your secondly limit.",
+                             "errorType": "RATE_LIMIT"}), 429, {"Retry-After": "0"}),
+    error(500, "ERROR", "internal error"),
+    HttpResponse("<html><h1>502 Bad Gateway</h1></html>", 200),  # malformed
+    HttpResponse('{"results": [{"id": "1", "proper', 200),  # truncated
+])
+def test_transient_responses_are_retried_and_nothing_is_lost(bad: HttpResponse) -> None:
+    with HttpMocker() as http:
+        http.get(list_request("contacts", CONTACT_PROPS), [bad, page(range(1, 3), None)])
+        records, _ = read("contacts")
+    assert [r["id"] for r in records] == ["1", "2"]
+
+
+def test_retries_exhausted_is_a_clear_failure_not_a_short_read() -> None:
+    with HttpMocker() as http:
+        http.get(list_request("contacts", CONTACT_PROPS),
+                 [error(503, "ERROR", "service unavailable")] * 6)
+        with pytest.raises(FatalError, match="HubSpot server error.*service unavailable"):
+            read("contacts")
