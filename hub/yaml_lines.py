@@ -54,6 +54,9 @@ def load_yaml_with_lines(path: Path) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
+        if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            # e.g. an unclosed `[` is noticed lines after it was opened: name both places.
+            problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
         raise ConfigError(f"invalid YAML: {problem}", file=str(path), line=line) from exc
 
 
