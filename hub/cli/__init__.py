@@ -9,6 +9,8 @@ import sys
 # unless the user asked for more (the flow-run logs still reach the server).
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "crossdock")
+# `check` and `discover` log outside any flow run; that is not worth a warning.
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 # No internet is assumed: the ephemeral server must not try to phone home.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
