@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from hub.store import create_db_and_tables, default_store_url, get_engine
 from hub.workspace import Workspace, load_workspace
 
-__all__ = ["HubContext", "CliContext", "current", "set_workspace"]
+__all__ = ["HubContext", "current", "set_workspace"]
 
 _workspace_override: Path | None = None
 
@@ -58,5 +58,3 @@ def current() -> HubContext:
     root = _workspace_override or Path(os.environ.get("CROSSDOCK_WORKSPACE", "."))
     return HubContext(root.resolve())
 
-
-CliContext = HubContext  # the name the CLI modules use

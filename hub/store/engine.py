@@ -15,12 +15,22 @@ def default_store_url(workspace_dir: Path) -> str:
     return f"sqlite:///{(workspace_dir / '.crossdock' / 'hub.db').resolve()}"
 
 
-def get_engine(url: str) -> Engine:
-    """An engine for `url`; for SQLite the folder is created and WAL mode set.
+_ENGINES: dict[str, Engine] = {}
 
-    WAL lets a reader (`crossdock runs`) look while a sync writes, and the busy
-    timeout makes two writers wait for each other instead of failing.
+
+def get_engine(url: str) -> Engine:
+    """The engine for `url`, one per process (each holds a connection pool).
+
+    For SQLite the folder is created and WAL mode set: WAL lets a reader
+    (`crossdock runs`) look while a sync writes, and the busy timeout makes two
+    writers wait for each other instead of failing.
     """
+    if url not in _ENGINES:
+        _ENGINES[url] = _new_engine(url)
+    return _ENGINES[url]
+
+
+def _new_engine(url: str) -> Engine:
     if url.startswith("sqlite:///") and ":memory:" not in url:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("postgresql://"):
