@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 
+from hub.audit import record_event
 from hub.context import HubContext
 from hub.mapping import load_mapping
 from hub.pipeline.info import RunInfo, StreamInfo
@@ -31,9 +33,18 @@ def validate_connection(ctx: HubContext, connection: str) -> Connection:
 
 def begin_run(ctx: HubContext, connection: str, full_refresh: bool) -> str:
     """Record a new run; a bad workspace or mapping file fails here, before any stream."""
-    validate_connection(ctx, connection)
+    conn = validate_connection(ctx, connection)
+    # The hash is of the file's text for this connection: references, not resolved secrets.
+    config_hash = hashlib.sha256(conn.model_dump_json().encode()).hexdigest()
+    if runs.record_connection(ctx.engine, conn.name, conn.source.connector,
+                              conn.destination.type, config_hash):
+        record_event(ctx.engine, "workspace.change", target=conn.name,
+                     details={"config_hash": config_hash})
     run_id = new_run_id()
     runs.start_run(ctx.engine, run_id, connection, full_refresh)
+    record_event(ctx.engine, "sync.start", target=connection,
+                 details={"run_id": run_id, "full_refresh": full_refresh,
+                          "streams": list(conn.streams)})
     return run_id
 
 
@@ -51,6 +62,10 @@ def end_run(ctx: HubContext, run_id: str, connection: str, full_refresh: bool,
     failed = [f"{s.stream}: {s.error}" for s in streams if s.status != "succeeded"]
     error = "; ".join(failed) or None
     runs.finish_run(ctx.engine, run_id, status, error)
+    record_event(ctx.engine, "sync.end", target=connection, details={
+        "run_id": run_id, "status": status,
+        "streams": {s.stream: {"status": s.status, "read": s.read, "written": s.written,
+                               "dead_lettered": s.dead_lettered} for s in streams}})
     return RunInfo(run_id=run_id, connection=connection, status=status,
                    full_refresh=full_refresh, seconds=seconds, destination=destination,
                    streams=streams, error=error)

@@ -18,6 +18,7 @@ from airbyte_cdk.models import Level, Type
 import psycopg
 from sqlalchemy.exc import OperationalError
 
+from hub.audit import record_event
 from hub.destinations import LINEAGE_COLUMNS, Destination, TableSpec
 from hub.errors import HubError, RetriableError
 from hub.pipeline.info import StreamInfo
@@ -60,6 +61,11 @@ def sync_stream(job: StreamJob, progress: ProgressFn | None = None) -> StreamInf
         _safely(lambda: runs.finish_stream(
             job.engine, job.run_id, job.stream, status=info.status, read=info.read,
             written=info.written, dead=info.dead_lettered, state=info.state, error=info.error))
+        _safely(lambda: record_event(
+            job.engine, "stream.end", target=f"{job.connection}/{job.stream}",
+            details={"run_id": job.run_id, "status": info.status, "read": info.read,
+                     "written": info.written, "dead_lettered": info.dead_lettered,
+                     "error": info.error}))
     return info
 
 
@@ -90,7 +96,12 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
         try:
             if batch.rows:
                 info.written += destination.write(spec, mode, batch.rows)
-            runs.add_dead_letters(job.engine, job.run_id, job.connection, job.stream, batch.dead)
+            if batch.dead:
+                runs.add_dead_letters(job.engine, job.run_id, job.connection, job.stream,
+                                      batch.dead)
+                record_event(job.engine, "dead_letter.batch",
+                             target=f"{job.connection}/{job.stream}",
+                             details={"run_id": job.run_id, "count": len(batch.dead)})
         except _TRANSIENT_DB_ERRORS as exc:
             raise RetriableError(
                 f"stream `{job.stream}`: the database refused the write ({exc}); "

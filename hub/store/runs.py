@@ -9,9 +9,17 @@ from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from hub.store.models import DeadLetter, StreamRun, StreamState, SyncRun, utcnow
+from hub.store.models import (
+    ConnectionRecord,
+    DeadLetter,
+    StreamRun,
+    StreamState,
+    SyncRun,
+    utcnow,
+)
 
 __all__ = [
+    "record_connection",
     "start_run",
     "finish_run",
     "start_stream",
@@ -23,6 +31,20 @@ __all__ = [
     "list_runs",
     "get_run",
 ]
+
+
+def record_connection(engine: Engine, name: str, source_connector: str, destination_type: str,
+                      config_hash: str) -> bool:
+    """Remember the connection as the workspace defines it; True if it is new or changed."""
+    with Session(engine) as session:
+        row = session.get(ConnectionRecord, name)
+        if row is not None and row.config_hash == config_hash:
+            return False
+        session.merge(ConnectionRecord(name=name, source_connector=source_connector,
+                                       destination_type=destination_type,
+                                       config_hash=config_hash, updated_at=utcnow()))
+        session.commit()
+        return True
 
 
 def start_run(engine: Engine, run_id: str, connection: str, full_refresh: bool) -> None:
