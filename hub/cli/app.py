@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 
 from hub.cli.render import console, err_console, print_json, print_run_summary, print_runs
 from hub.context import current, set_workspace
@@ -32,10 +33,10 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except ConfigError as exc:
-            err_console.print(f"[red]config error:[/] {exc}", soft_wrap=True, markup=True)
+            err_console.print(f"[red]config error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(2) from None
         except HubError as exc:
-            err_console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+            err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -108,7 +109,8 @@ def check(connection: str) -> None:
     if result.ok:
         console.print(f"[green]ok[/]: connection `{connection}` source check succeeded")
         return
-    err_console.print(f"[red]check failed[/] for `{connection}`: {result.message}", soft_wrap=True)
+    err_console.print(f"[red]check failed[/] for `{connection}`: {escape(result.message)}",
+                      soft_wrap=True)
     raise typer.Exit(1)
 
 

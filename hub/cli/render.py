@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = ["console", "err_console", "print_json", "print_run_summary", "print_runs"]
@@ -46,7 +47,7 @@ def print_run_summary(summary: dict[str, Any], title: str | None = None) -> None
     )
     for name, s in summary["streams"].items():
         if s["error"]:
-            console.print(f"[red]stream {name} failed:[/] {s['error']}", soft_wrap=True)
+            console.print(f"[red]stream {name} failed:[/] {escape(s['error'])}", soft_wrap=True)
 
 
 def print_runs(rows: list[dict[str, Any]]) -> None:
