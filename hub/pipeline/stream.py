@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from airbyte_cdk.models import Level, Type
 import psycopg
 from sqlalchemy.exc import OperationalError
 
@@ -23,7 +22,7 @@ from hub.destinations import LINEAGE_COLUMNS, Destination, TableSpec
 from hub.errors import HubError, RetriableError
 from hub.pipeline.info import StreamInfo
 from hub.pipeline.plan import StreamJob
-from hub.sources import dump_state
+from hub.sources import LOG, RECORD, STATE
 from hub.store import runs
 
 __all__ = ["sync_stream", "ProgressFn"]
@@ -34,8 +33,7 @@ ProgressFn = Callable[[StreamInfo], None]
 # Locked SQLite files, dropped PostgreSQL connections: worth a retry of the stream.
 _TRANSIENT_DB_ERRORS = (OperationalError, sqlite3.OperationalError, psycopg.OperationalError)
 
-_SOURCE_LOG_LEVELS = {Level.WARN: logging.WARNING, Level.ERROR: logging.ERROR,
-                      Level.FATAL: logging.ERROR}
+_SOURCE_LOG_LEVELS = {"WARN": logging.WARNING, "ERROR": logging.ERROR, "FATAL": logging.ERROR}
 
 
 def sync_stream(job: StreamJob, progress: ProgressFn | None = None) -> StreamInfo:
@@ -80,7 +78,7 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
         "_cd_run_id": job.run_id, "_cd_mapping_version": job.mapping.version,
     }
     buffer: list[dict[str, Any]] = []
-    append, record_type = buffer.append, Type.RECORD  # the per-record loop is hot
+    append = buffer.append  # the per-record loop is hot
 
     def flush() -> None:
         nonlocal buffer, append
@@ -113,21 +111,21 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
             progress(info)
 
     try:
-        for message in job.source.read(job.stream, incremental=job.incremental, state=state):
-            kind = message.type
-            if kind == record_type:
-                append(message.record.data)
+        for kind, payload in job.source.read(job.stream, incremental=job.incremental,
+                                             state=state):
+            if kind == RECORD:
+                append(payload)
                 if len(buffer) >= batch_size:
                     flush()
-            elif kind == Type.STATE:
+            elif kind == STATE:
                 flush()  # commit what the state covers before saving it
-                info.state = dump_state(message.state)
+                info.state = payload
                 if keeps_state:
-                    runs.save_state(job.engine, job.connection, job.stream, info.state,
-                                    job.run_id)
-            elif kind == Type.LOG and message.log.level in _SOURCE_LOG_LEVELS:
-                log.log(_SOURCE_LOG_LEVELS[message.log.level], "%s: %s", job.stream,
-                        message.log.message)
+                    runs.save_state(job.engine, job.connection, job.stream, payload, job.run_id)
+            elif kind == LOG:
+                level, text = payload
+                log.log(_SOURCE_LOG_LEVELS.get(level, logging.WARNING), "%s: %s", job.stream,
+                        text)
     except BaseException:
         info.read += len(buffer)  # read but never committed: the next run reads them again
         raise

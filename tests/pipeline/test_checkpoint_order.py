@@ -8,20 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from airbyte_cdk.models import (
-    AirbyteMessage,
-    AirbyteRecordMessage,
-    AirbyteStateBlob,
-    AirbyteStateMessage,
-    AirbyteStateType,
-    AirbyteStreamState,
-    StreamDescriptor,
-    Type,
-)
 from sqlmodel import Session, select
 
 from hub.errors import FatalError
 from hub.pipeline import StreamJob, sync_stream
+from hub.sources import RECORD, STATE, SourceEvent
 from hub.store import (
     DeadLetter,
     StreamRun,
@@ -33,16 +24,13 @@ from hub.store import (
 from hub.workspace import StreamConfig
 
 
-def record(i: int) -> AirbyteMessage:
-    return AirbyteMessage(type=Type.RECORD, record=AirbyteRecordMessage(
-        stream="people", data={"id": str(i)}, emitted_at=0))
+def record(i: int | str) -> SourceEvent:
+    return RECORD, {"id": str(i)}
 
 
-def state(cursor: int) -> AirbyteMessage:
-    return AirbyteMessage(type=Type.STATE, state=AirbyteStateMessage(
-        type=AirbyteStateType.STREAM, stream=AirbyteStreamState(
-            stream_descriptor=StreamDescriptor(name="people"),
-            stream_state=AirbyteStateBlob(cursor=cursor))))
+def state(cursor: int) -> SourceEvent:
+    return STATE, {"type": "STREAM", "stream": {"stream_descriptor": {"name": "people"},
+                                                "stream_state": {"cursor": cursor}}}
 
 
 @dataclass
@@ -51,11 +39,11 @@ class Journal:
 
 
 class FakeSource:
-    def __init__(self, messages: list[AirbyteMessage], fail_after: bool, journal: Journal) -> None:
+    def __init__(self, messages: list[SourceEvent], fail_after: bool, journal: Journal) -> None:
         self.messages, self.fail_after, self.journal = messages, fail_after, journal
 
     def read(self, stream: str, *, incremental: bool,
-             state: dict[str, Any] | None) -> Iterator[AirbyteMessage]:
+             state: dict[str, Any] | None) -> Iterator[SourceEvent]:
         self.journal.events.append(f"read from {state and state['stream']['stream_state']}")
         yield from self.messages
         if self.fail_after:
@@ -116,7 +104,7 @@ def journal(monkeypatch: pytest.MonkeyPatch) -> Journal:
     return journal
 
 
-def make_job(engine: Any, messages: list[AirbyteMessage], journal: Journal,
+def make_job(engine: Any, messages: list[SourceEvent], journal: Journal,
              fail_after: bool = False, batch_size: int = 100) -> StreamJob:
     return StreamJob(run_id="r1", connection="conn", stream="people",
                      config=StreamConfig(mapping="x/y", batch_size=batch_size), table="people",
@@ -157,9 +145,7 @@ def test_a_failure_keeps_the_last_checkpoint_and_the_next_run_resumes_from_it(en
 
 
 def test_unmappable_records_are_dead_lettered_and_counted(engine, journal) -> None:  # type: ignore[no-untyped-def]
-    bad = AirbyteMessage(type=Type.RECORD, record=AirbyteRecordMessage(
-        stream="people", data={"id": "bad"}, emitted_at=0))
-    info = sync_stream(make_job(engine, [record(1), bad, state(1)], journal))
+    info = sync_stream(make_job(engine, [record(1), record("bad"), state(1)], journal))
     assert (info.read, info.written, info.dead_lettered) == (2, 1, 1)
     with Session(engine) as session:
         letters = session.exec(select(DeadLetter)).all()

@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 import requests_mock
-from airbyte_cdk.models import Type
 from airbyte_cdk.test.mock_http import HttpMocker, HttpRequest, HttpResponse
 
 from hub.errors import FatalError
-from hub.sources import DeclarativeSource, dump_state
+from hub.sources import RECORD, STATE, DeclarativeSource
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "hubspot"
@@ -26,7 +25,8 @@ COMPANY_PROPS = ("name,domain,industry,phone,city,country,numberofemployees,annu
 def source() -> DeclarativeSource:
     return DeclarativeSource(ROOT / "connectors" / "hubspot" / "manifest.yaml",
                              {"access_token": "test-token", "start_date": "2020-01-01T00:00:00Z",
-                              "backoff_factor": 0.01})
+                              "backoff_factor": 0.01},
+                             in_child=False)  # the HTTP mocks live in this process
 
 
 def list_request(obj: str, props: str, after: str | None = None) -> HttpRequest:
@@ -43,11 +43,11 @@ def error(status: int, category: str, message: str) -> HttpResponse:
 
 def read(stream: str, state: dict[str, Any] | None = None) -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
     records, states = [], []
-    for message in source().read(stream, incremental=True, state=state):
-        if message.type == Type.RECORD:
-            records.append(message.record.data)
-        elif message.type == Type.STATE:
-            states.append(dump_state(message.state))
+    for kind, payload in source().read(stream, incremental=True, state=state):
+        if kind == RECORD:
+            records.append(payload)
+        elif kind == STATE:
+            states.append(payload)
     return records, states
 
 
