@@ -16,7 +16,6 @@ from prefect.states import State
 
 from hub.context import HubContext
 from hub.errors import RetriableError
-from hub.pipeline.plan import destination_config
 from hub.pipeline import (
     ProgressFn,
     StreamInfo,
@@ -26,6 +25,7 @@ from hub.pipeline import (
     plan_stream,
     sync_stream,
 )
+from hub.pipeline.plan import destination_config
 
 __all__ = ["sync_connection", "sync_stream_task"]
 

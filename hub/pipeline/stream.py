@@ -41,21 +41,24 @@ def sync_stream(job: StreamJob, progress: ProgressFn | None = None) -> StreamInf
     info = StreamInfo(stream=job.stream, table=job.table)
     started = time.perf_counter()
     runs.start_stream(job.engine, job.run_id, job.stream)
-    destination = job.open_destination()
     spec = TableSpec(job.table, {**job.mapping.columns(), **LINEAGE_COLUMNS}, job.mapping.key)
     mode = job.config.write_mode
+    destination: Destination | None = None
     try:
+        destination = job.open_destination()
         destination.prepare(spec, mode)
         _copy(job, destination, spec, info, progress)
         destination.finish(spec, mode)
         info.status = "succeeded"
     except BaseException as exc:
         info.status, info.error = "failed", _describe(exc)
-        _safely(lambda: destination.abort(spec, mode))
+        if destination is not None:
+            _safely(lambda: destination.abort(spec, mode))
         raise
     finally:
         info.seconds = time.perf_counter() - started
-        _safely(destination.close)
+        if destination is not None:
+            _safely(destination.close)
         _safely(lambda: runs.finish_stream(
             job.engine, job.run_id, job.stream, status=info.status, read=info.read,
             written=info.written, dead=info.dead_lettered, state=info.state, error=info.error))
