@@ -14,6 +14,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from hub.audit import AuditLog
+from hub.redaction import register_secret
+from hub.secrets import Keyring, SecretStore, load_keyring
 from hub.store import create_db_and_tables, default_store_url, get_engine
 from hub.workspace import Workspace, load_workspace
 
@@ -52,6 +55,25 @@ class HubContext:
         engine = get_engine(self.store_url)
         create_db_and_tables(engine)
         return engine
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        return load_keyring(self.state_dir)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.engine, self.keyring)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        return SecretStore(self.engine, self.keyring, reload=lambda: load_keyring(self.state_dir))
+
+    def secret(self, name: str, *, used_by: str) -> str:
+        """A secret's value for `used_by`; the use is audited, the value masked in all output."""
+        value = self.secrets.get(name)
+        register_secret(value)
+        self.audit.append("secret.use", target=used_by, details={"secret": name})
+        return value
 
 
 def current() -> HubContext:

@@ -1,6 +1,7 @@
-"""The audit log: what the hub did, append-only (hash chaining comes with the trust work)."""
+"""The audit log: append-only, hash-chained and keyed, so tampering is found."""
 
-from hub.audit.log import events, record_event
+from hub.audit.chain import VerifyReport, verify_entries
+from hub.audit.log import AuditLog
 from hub.audit.models import AuditEvent
 
-__all__ = ["AuditEvent", "record_event", "events"]
+__all__ = ["AuditEvent", "AuditLog", "VerifyReport", "verify_entries"]

@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from hub.audit import AuditLog
 from hub.context import HubContext
 from hub.destinations import Destination, open_destination
 from hub.errors import ConfigError
 from hub.mapping import CompiledMapping, load_mapping
+from hub.redaction import register_secret
 from hub.sources import DeclarativeSource
 from hub.workspace import (
     Connection,
@@ -38,6 +40,7 @@ class StreamJob:
     mapping: CompiledMapping
     open_destination: Callable[[], Destination]
     engine: Engine
+    audit: AuditLog
     full_refresh: bool
 
     @property
@@ -50,13 +53,18 @@ def source_for(ctx: HubContext, conn: Connection) -> DeclarativeSource:
     if cdir is None:  # the workspace loader already checked; the folder vanished since
         raise ConfigError(f"connector `{conn.source.connector}` not found",
                           file=str(ctx.workspace_file))
-    config = resolve_config(conn.source.config, where=f"connections.{conn.name}.source.config")
-    return DeclarativeSource(cdir / "manifest.yaml", config)
+    config = resolve_config(conn.source.config, where=f"connections.{conn.name}.source.config",
+                            secret=lambda name: ctx.secret(name, used_by=conn.name))
+    source = DeclarativeSource(cdir / "manifest.yaml", config)
+    for value in source.secret_values():  # e.g. a token given through ${env:...}
+        register_secret(value)
+    return source
 
 
 def destination_config(ctx: HubContext, conn: Connection) -> dict[str, Any]:
     config = resolve_config(conn.destination.config,
-                            where=f"connections.{conn.name}.destination.config")
+                            where=f"connections.{conn.name}.destination.config",
+                            secret=lambda name: ctx.secret(name, used_by=conn.name))
     if "url" in config:
         config["url"] = resolve_sqlite_url(config["url"], ctx.workspace_dir)
     return config
@@ -80,5 +88,6 @@ def plan_stream(ctx: HubContext, conn: Connection, stream: str, run_id: str,
         mapping=load_mapping(path),
         open_destination=lambda: open_destination(dest_type, dest_config),
         engine=ctx.engine,
+        audit=ctx.audit,
         full_refresh=full_refresh,
     )

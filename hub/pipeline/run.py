@@ -6,7 +6,6 @@ import hashlib
 import uuid
 from datetime import UTC, datetime
 
-from hub.audit import record_event
 from hub.context import HubContext
 from hub.mapping import load_mapping
 from hub.pipeline.info import RunInfo, StreamInfo
@@ -38,13 +37,13 @@ def begin_run(ctx: HubContext, connection: str, full_refresh: bool) -> str:
     config_hash = hashlib.sha256(conn.model_dump_json().encode()).hexdigest()
     if runs.record_connection(ctx.engine, conn.name, conn.source.connector,
                               conn.destination.type, config_hash):
-        record_event(ctx.engine, "workspace.change", target=conn.name,
-                     details={"config_hash": config_hash})
+        ctx.audit.append("workspace.change", target=conn.name,
+                         details={"config_hash": config_hash})
     run_id = new_run_id()
     runs.start_run(ctx.engine, run_id, connection, full_refresh)
-    record_event(ctx.engine, "sync.start", target=connection,
-                 details={"run_id": run_id, "full_refresh": full_refresh,
-                          "streams": list(conn.streams)})
+    ctx.audit.append("sync.start", target=connection,
+                     details={"run_id": run_id, "full_refresh": full_refresh,
+                              "streams": list(conn.streams)})
     return run_id
 
 
@@ -62,7 +61,7 @@ def end_run(ctx: HubContext, run_id: str, connection: str, full_refresh: bool,
     failed = [f"{s.stream}: {s.error}" for s in streams if s.status != "succeeded"]
     error = "; ".join(failed) or None
     runs.finish_run(ctx.engine, run_id, status, error)
-    record_event(ctx.engine, "sync.end", target=connection, details={
+    ctx.audit.append("sync.end", target=connection, details={
         "run_id": run_id, "status": status,
         "streams": {s.stream: {"status": s.status, "read": s.read, "written": s.written,
                                "dead_lettered": s.dead_lettered} for s in streams}})

@@ -17,11 +17,11 @@ from typing import Any
 import psycopg
 from sqlalchemy.exc import OperationalError
 
-from hub.audit import record_event
 from hub.destinations import LINEAGE_COLUMNS, Destination, TableSpec
 from hub.errors import HubError, RetriableError
 from hub.pipeline.info import StreamInfo
 from hub.pipeline.plan import StreamJob
+from hub.redaction import redact_obj
 from hub.sources import LOG, RECORD, STATE
 from hub.store import runs
 
@@ -62,8 +62,8 @@ def sync_stream(job: StreamJob, progress: ProgressFn | None = None) -> StreamInf
         _safely(lambda: runs.finish_stream(
             job.engine, job.run_id, job.stream, status=info.status, read=info.read,
             written=info.written, dead=info.dead_lettered, state=info.state, error=info.error))
-        _safely(lambda: record_event(
-            job.engine, "stream.end", target=f"{job.connection}/{job.stream}",
+        _safely(lambda: job.audit.append(
+            "stream.end", target=f"{job.connection}/{job.stream}",
             details={"run_id": job.run_id, "status": info.status, "read": info.read,
                      "written": info.written, "dead_lettered": info.dead_lettered,
                      "error": info.error}))
@@ -99,10 +99,9 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
                 info.written += destination.write(spec, mode, batch.rows)
             if batch.dead:
                 runs.add_dead_letters(job.engine, job.run_id, job.connection, job.stream,
-                                      batch.dead)
-                record_event(job.engine, "dead_letter.batch",
-                             target=f"{job.connection}/{job.stream}",
-                             details={"run_id": job.run_id, "count": len(batch.dead)})
+                                      redact_obj(batch.dead))
+                job.audit.append("dead_letter.batch", target=f"{job.connection}/{job.stream}",
+                                 details={"run_id": job.run_id, "count": len(batch.dead)})
         except _TRANSIENT_DB_ERRORS as exc:
             raise RetriableError(
                 f"stream `{job.stream}`: the database refused the write ({exc}); "

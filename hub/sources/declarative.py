@@ -106,6 +106,13 @@ class DeclarativeSource:
             raise ConfigError(f"connector config rejected: {exc.message or exc}",
                               file=str(self.manifest_path)) from exc
 
+    def secret_values(self) -> list[str]:
+        """Config values of the fields the connector's spec marks `airbyte_secret`."""
+        spec = (self.manifest.get("spec") or {}).get("connection_specification") or {}
+        fields = spec.get("properties") or {}
+        return [str(self.config[name]) for name, field in fields.items()
+                if isinstance(field, dict) and field.get("airbyte_secret") and self.config.get(name)]
+
     def spec(self) -> dict[str, Any]:
         return self._source().spec(_logger).connectionSpecification
 

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from hub.audit import AuditLog
 from hub.errors import FatalError
 from hub.pipeline import StreamJob, sync_stream
+from hub.secrets import Keyring
 from hub.sources import RECORD, STATE, SourceEvent
 from hub.store import (
     DeadLetter,
@@ -111,7 +113,8 @@ def make_job(engine: Any, messages: list[SourceEvent], journal: Journal,
                      source=FakeSource(messages, fail_after, journal),  # type: ignore[arg-type]
                      mapping=FakeMapping(),  # type: ignore[arg-type]
                      open_destination=lambda: FakeDestination(journal),  # type: ignore[arg-type,return-value]
-                     engine=engine, full_refresh=False)
+                     engine=engine, audit=AuditLog(engine, Keyring({1: b"k" * 32})),
+                     full_refresh=False)
 
 
 def test_state_is_saved_only_after_the_records_before_it_are_written(engine, journal) -> None:  # type: ignore[no-untyped-def]

@@ -82,10 +82,8 @@ def test_a_record_failing_its_mapping_is_dead_lettered_not_dropped(hub) -> None:
         letters = session.exec(select(DeadLetter)).all()
     assert [d.record["id"] for d in letters] == [bad["id"]]
     assert "updated_at" in letters[0].reason and letters[0].stream == "contacts"
-    from hub.audit import events
-
-    batches = events(hub.ctx.engine, "dead_letter.batch")
-    assert [(e.target, e.details["count"]) for e in batches] == [("crm/contacts", 1)]
+    batches = hub.ctx.audit.entries(action="dead_letter.batch")
+    assert [(e["target"], e["details"]["count"]) for e in batches] == [("crm/contacts", 1)]
     assert bad["id"] not in {r["source_id"] for r in hub.rows("crm_contacts")}
 
 
@@ -94,17 +92,18 @@ def instant_of(obj: dict) -> datetime:  # type: ignore[type-arg]
 
 
 def test_runs_and_connections_are_audited(hub) -> None:  # type: ignore[no-untyped-def]
-    from hub.audit import events
-
     first = sync(hub)
     sync(hub)
-    actions = [(e.action, e.target) for e in events(hub.ctx.engine)]
+    entries = hub.ctx.audit.entries()
+    actions = [(e["action"], e["target"]) for e in entries]
     # the connection is recorded once (unchanged the second time); each run is bracketed
     assert actions.count(("workspace.change", "crm")) == 1
     assert actions.count(("sync.start", "crm")) == actions.count(("sync.end", "crm")) == 2
     assert actions.count(("stream.end", "crm/contacts")) == 2
-    end = next(e for e in events(hub.ctx.engine, "sync.end") if
-               e.details["run_id"] == first["run_id"])
-    assert end.details["status"] == "succeeded"
-    assert end.details["streams"]["contacts"]["written"] == first["streams"]["contacts"]["written"]
-    assert "sandbox-token" not in str([e.details for e in events(hub.ctx.engine)])
+    end = next(e for e in hub.ctx.audit.entries(action="sync.end")
+               if e["details"]["run_id"] == first["run_id"])
+    assert end["details"]["status"] == "succeeded"
+    assert end["details"]["streams"]["contacts"]["written"] == \
+        first["streams"]["contacts"]["written"]
+    assert "sandbox-token" not in str(entries)
+    assert hub.ctx.audit.verify().ok
