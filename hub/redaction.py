@@ -25,6 +25,7 @@ def register_secret(value: str) -> None:
     from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
 
     update_secrets([value])
+    install_log_filter()
 
 
 def redact(text: str) -> str:
@@ -58,8 +59,12 @@ class RedactingFilter(logging.Filter):
 
 
 def install_log_filter() -> None:
-    """Mask secrets in every handler attached to the root logger now (Prefect's included)."""
+    """Mask secrets in every handler configured now: root's, Prefect's, ours."""
     log_filter = RedactingFilter()
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(log_filter)
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.root.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(log_filter)

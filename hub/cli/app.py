@@ -159,11 +159,15 @@ def deploy(serve: Annotated[bool, typer.Option(
 
 
 def _register_subcommands() -> None:
+    from hub.cli.audit_cmd import app as audit_app
     from hub.cli.demo import demo
     from hub.cli.mapping_cmd import app as mapping_app
+    from hub.cli.secrets_cmd import app as secrets_app
 
     app.command()(demo)
     app.add_typer(mapping_app, name="mapping", help="Preview and check mappings.")
+    app.add_typer(audit_app, name="audit", help="Verify, tail and export the audit log.")
+    app.add_typer(secrets_app, name="secrets", help="Encrypted connector credentials.")
 
 
 _register_subcommands()
