@@ -87,6 +87,10 @@ def export(since: Annotated[datetime | None, typer.Option(help="e.g. 2026-11-01"
            actor: Annotated[str | None, typer.Option()] = None,
            action: Annotated[str | None, typer.Option()] = None) -> None:
     """JSON lines with the chain fields, so an unfiltered export verifies on its own."""
-    for entry in current().audit.entries(since=since, target=connection, actor=actor,
-                                         action=action):
+    audit = current().audit
+    entries = audit.entries(since=since, target=connection, actor=actor, action=action)
+    for entry in entries:
         print(_json(entry))
+    audit.append("audit.export", actor="cli", details={
+        "entries": len(entries), "since": since.isoformat() if since else None,
+        "connection": connection, "actor": actor, "action": action})

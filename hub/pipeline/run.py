@@ -23,28 +23,48 @@ def new_run_id() -> str:
 def validate_connection(ctx: HubContext, connection: str) -> Connection:
     """Load the workspace and every mapping the connection uses; raises ConfigError(file:line)."""
     conn = ctx.workspace().connection(connection)
-    for stream in conn.streams.values():
+    _mapping_versions(ctx, conn)
+    return conn
+
+
+def _mapping_versions(ctx: HubContext, conn: Connection) -> dict[str, str]:
+    versions = {}
+    for name, stream in conn.streams.items():
         path = mapping_file(ctx.workspace_dir, stream.mapping)
         if path is not None:  # the workspace loader reported a missing one already
-            load_mapping(path)
-    return conn
+            versions[name] = load_mapping(path).version
+    return versions
 
 
 def begin_run(ctx: HubContext, connection: str, full_refresh: bool) -> str:
     """Record a new run; a bad workspace or mapping file fails here, before any stream."""
-    conn = validate_connection(ctx, connection)
-    # The hash is of the file's text for this connection: references, not resolved secrets.
-    config_hash = hashlib.sha256(conn.model_dump_json().encode()).hexdigest()
-    if runs.record_connection(ctx.engine, conn.name, conn.source.connector,
-                              conn.destination.type, config_hash):
-        ctx.audit.append("workspace.change", target=conn.name,
-                         details={"config_hash": config_hash})
+    conn = ctx.workspace().connection(connection)
+    _audit_changes(ctx, conn, _mapping_versions(ctx, conn))
     run_id = new_run_id()
     runs.start_run(ctx.engine, run_id, connection, full_refresh)
     ctx.audit.append("sync.start", target=connection,
                      details={"run_id": run_id, "full_refresh": full_refresh,
                               "streams": list(conn.streams)})
     return run_id
+
+
+def _audit_changes(ctx: HubContext, conn: Connection, mappings: dict[str, str]) -> None:
+    """Workspace and mapping edits since the last run, as old and new hashes."""
+    # The hash is of the file's text for this connection: references, not resolved secrets.
+    config_hash = hashlib.sha256(conn.model_dump_json().encode()).hexdigest()
+    before, _ = runs.record_connection(ctx.engine, conn.name, conn.source.connector,
+                                       conn.destination.type, config_hash, mappings)
+    old_hash = before.config_hash if before else None
+    if old_hash != config_hash:
+        ctx.audit.append("workspace.change", target=conn.name,
+                         details={"old_hash": old_hash, "new_hash": config_hash})
+    old_versions = before.mapping_versions if before else {}
+    for stream, version in mappings.items():
+        if old_versions.get(stream) != version:
+            ctx.audit.append("mapping.change", target=f"{conn.name}/{stream}",
+                             details={"mapping": conn.streams[stream].mapping,
+                                      "old_version": old_versions.get(stream),
+                                      "new_version": version})
 
 
 def run_status(streams: list[StreamInfo]) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
 from hub.errors import ConfigError
-from hub.secrets.keys import Keyring, KeyMaterialError
+from hub.secrets.keys import KeyMaterialError, Keyring
 from hub.store.models import utcnow
 
 __all__ = ["SecretRow", "SecretInfo", "SecretStore"]

@@ -23,6 +23,9 @@ class ConnectionRecord(SQLModel, table=True):
     source_connector: str
     destination_type: str
     config_hash: str
+    # stream -> version (content hash) of the mapping it used last
+    mapping_versions: dict[str, str] = Field(default_factory=dict,
+                                             sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)
 
 

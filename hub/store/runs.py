@@ -34,17 +34,20 @@ __all__ = [
 
 
 def record_connection(engine: Engine, name: str, source_connector: str, destination_type: str,
-                      config_hash: str) -> bool:
-    """Remember the connection as the workspace defines it; True if it is new or changed."""
+                      config_hash: str, mapping_versions: dict[str, str],
+                      ) -> tuple[ConnectionRecord | None, ConnectionRecord]:
+    """Remember the connection as the workspace defines it now; returns (before, now)."""
     with Session(engine) as session:
         row = session.get(ConnectionRecord, name)
-        if row is not None and row.config_hash == config_hash:
-            return False
-        session.merge(ConnectionRecord(name=name, source_connector=source_connector,
-                                       destination_type=destination_type,
-                                       config_hash=config_hash, updated_at=utcnow()))
-        session.commit()
-        return True
+        before = ConnectionRecord.model_validate(row) if row is not None else None
+        now = ConnectionRecord(name=name, source_connector=source_connector,
+                               destination_type=destination_type, config_hash=config_hash,
+                               mapping_versions=mapping_versions, updated_at=utcnow())
+        if before is None or (before.config_hash, before.mapping_versions) != \
+                (config_hash, mapping_versions):
+            session.merge(now)
+            session.commit()
+        return before, now
 
 
 def start_run(engine: Engine, run_id: str, connection: str, full_refresh: bool) -> None:

@@ -70,8 +70,9 @@ def test_a_forged_entry_without_the_key_is_found(audit: AuditLog) -> None:
     forged = {**head, "seq": 6, "action": "erasure", "details": {}, "prev_hash": head["entry_hash"]}
     forged["entry_hash"] = entry_hash(Keyring({1: b"b" * 32}), forged)  # a guessed key
     with audit.engine.begin() as conn:
-        from hub.audit.models import AuditEvent
         from sqlalchemy import insert
+
+        from hub.audit.models import AuditEvent
 
         conn.execute(insert(AuditEvent).values(**forged))
     report = audit.verify()

@@ -6,6 +6,7 @@ Each test runs on SQLite and on PostgreSQL (store and destination).
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -98,6 +99,7 @@ def test_runs_and_connections_are_audited(hub) -> None:  # type: ignore[no-untyp
     actions = [(e["action"], e["target"]) for e in entries]
     # the connection is recorded once (unchanged the second time); each run is bracketed
     assert actions.count(("workspace.change", "crm")) == 1
+    assert actions.count(("mapping.change", "crm/contacts")) == 1
     assert actions.count(("sync.start", "crm")) == actions.count(("sync.end", "crm")) == 2
     assert actions.count(("stream.end", "crm/contacts")) == 2
     end = next(e for e in hub.ctx.audit.entries(action="sync.end")
@@ -107,3 +109,13 @@ def test_runs_and_connections_are_audited(hub) -> None:  # type: ignore[no-untyp
         first["streams"]["contacts"]["written"]
     assert "sandbox-token" not in str(entries)
     assert hub.ctx.audit.verify().ok
+
+    # editing a mapping is audited with the old and the new version
+    mappings = hub.ctx.workspace_dir / "mappings" / "hubspot"
+    mappings.mkdir(parents=True)
+    source = Path(__file__).resolve().parents[2] / "mappings" / "hubspot" / "contacts.yaml"
+    (mappings / "contacts.yaml").write_text(source.read_text() + "# edited\n")
+    sync(hub)
+    change = hub.ctx.audit.entries(action="mapping.change")[-1]
+    assert change["target"] == "crm/contacts"
+    assert change["details"]["old_version"] != change["details"]["new_version"]
