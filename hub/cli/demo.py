@@ -20,7 +20,7 @@ CONNECTION = "crm"
 
 
 @handle_errors
-def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")] = 10_000,
+def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")] = 50_000,
          seed: Annotated[int, typer.Option()] = 42,
          changes: Annotated[int, typer.Option(help="contacts changed between syncs")] = 50,
          ) -> None:
@@ -102,5 +102,6 @@ def _where_to_look(url: str, table: str, store_url: str) -> None:
                   f"FROM {table} LIMIT 5'")
     console.print(f"run history and dead letters are in {store_url.removeprefix('sqlite:///')}:")
     console.print("  crossdock runs")
+    console.print("  crossdock audit tail    # what the hub did, hash-chained: crossdock audit verify")
     console.print(f"  sqlite3 {store_url.removeprefix('sqlite:///')} "
                   "'SELECT stream, reason FROM dead_letters ORDER BY id DESC LIMIT 5'")
