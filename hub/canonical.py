@@ -20,6 +20,8 @@ class CanonicalField:
     type: FieldType
     required: bool = False
     description: str = ""
+    # Personal data: masked in dead letters and error messages (a mapping may override).
+    pii: bool = False
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,9 @@ class Entity:
         return {f.name: f for f in self.fields}
 
 
-def _f(name: str, type_: FieldType, required: bool = False, description: str = "") -> CanonicalField:
-    return CanonicalField(name, type_, required, description)
+def _f(name: str, type_: FieldType, required: bool = False, description: str = "",
+       pii: bool = False) -> CanonicalField:
+    return CanonicalField(name, type_, required, description, pii)
 
 
 # `source` + `source_id` identify the record in the system it came from; the
@@ -48,10 +51,10 @@ ENTITIES: dict[str, Entity] = {
         "contact",
         key=("source", "source_id"),
         fields=_ORIGIN + (
-            _f("email", "string", description="normalised: trimmed, lower case"),
-            _f("phone", "string", description="E.164"),
-            _f("first_name", "string"),
-            _f("last_name", "string"),
+            _f("email", "string", description="normalised: trimmed, lower case", pii=True),
+            _f("phone", "string", description="E.164", pii=True),
+            _f("first_name", "string", pii=True),
+            _f("last_name", "string", pii=True),
             _f("company_id", "string", description="source id of the contact's account"),
             _f("lifecycle_stage", "string"),
             _f("country", "string"),

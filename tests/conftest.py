@@ -42,3 +42,20 @@ def pg_schema() -> Iterator[str]:
 def pg_schema_url(pg_schema: str) -> str:
     """A URL whose connections use the fresh schema (for code that takes no schema option)."""
     return f"{PG_URL}?options=-csearch_path%3D{pg_schema}"
+
+
+@pytest.fixture(autouse=True)
+def _console_handlers_follow_stderr() -> Iterator[None]:
+    """Prefect binds its console handlers to the sys.stderr of the moment it sets up logging;
+    under CliRunner that is a buffer closed after the command. A real CLI process runs one
+    command, so only the tests need the handlers pointed back at the process's stderr."""
+    import logging
+    import sys
+
+    yield
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in logging.root.manager.loggerDict)]
+    for handler in {h for lg in loggers for h in getattr(lg, "handlers", ())}:
+        if isinstance(handler, logging.StreamHandler) and getattr(handler.stream, "closed", False):
+            handler.stream = sys.__stderr__  # not setStream: it flushes the closed one
+            if hasattr(handler, "console"):  # Prefect's handler prints through a rich Console
+                handler.console.file = sys.__stderr__

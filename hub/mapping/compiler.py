@@ -6,6 +6,9 @@ check. A record whose field fails comes back as a dead letter with the reason.
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +26,7 @@ __all__ = [
     "type_checker",
     "source_of",
     "run_batch",
+    "mask_paths",
 ]
 
 Getter = Callable[[dict[str, Any]], Any]
@@ -119,9 +123,10 @@ class CompiledField:
     getter: Getter
     steps: list[Fn]
     null_on_error: bool
+    pii: bool = False
 
     def build(self) -> Callable[[dict[str, Any]], Any]:
-        name, source, required = self.name, self.source, self.target.required
+        name, source, required, pii = self.name, self.source, self.target.required, self.pii
         getter, check, null_on_error = self.getter, type_checker(self.target.type), self.null_on_error
         steps = tuple(self.steps)
 
@@ -135,12 +140,17 @@ class CompiledField:
             except (ValueError, TypeError) as exc:
                 if null_on_error and not required:
                     return None
-                raise _FieldError(f"field `{name}` (from {source}): {exc}") from None
+                # Personal data stays out of the reason (dead letters are read by many).
+                reason = _PII_VALUE if pii else str(exc)
+                raise _FieldError(f"field `{name}` (from {source}): {reason}") from None
             if value is None and required:
                 raise _FieldError(f"field `{name}` (from {source}): required but missing")
             return value
 
         return run
+
+
+_PII_VALUE = "its value (personal data, not shown) cannot be converted to the field's type"
 
 
 class _FieldError(Exception):
@@ -192,3 +202,30 @@ def run_batch(entity: Entity, fields: Sequence[tuple[str, Callable[[dict[str, An
         except Exception as exc:  # noqa: BLE001 - e.g. a record that is not an object
             dead.append((record, f"record could not be mapped: {type(exc).__name__}: {exc}"))
     return batch
+
+
+def mask_paths(record: dict[str, Any], paths: Sequence[str], key: bytes) -> dict[str, Any]:
+    """A deep copy of `record` with the values at `paths` replaced by a keyed hash.
+
+    A hash rather than a blank: two dead letters of the same person still match. Keyed
+    (HMAC), so a reader cannot confirm a guessed email by hashing it.
+    """
+    masked: dict[str, Any] = copy.deepcopy(record)
+    for path in paths:
+        parts: list[str | int] = [int(p) if p.isdigit() else p for p in path.split(".")]
+        node: Any = masked
+        for part in parts[:-1]:
+            if isinstance(node, dict):
+                node = node.get(part)  # type: ignore[call-overload]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                node = None
+            if node is None:
+                break
+        last = parts[-1]
+        if isinstance(node, dict) and node.get(last) not in (None, ""):  # type: ignore[call-overload]
+            value = str(node[last])  # type: ignore[index]
+            digest = hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:16]
+            node[last] = "pii:" + digest  # type: ignore[index]
+    return masked

@@ -16,6 +16,7 @@ from hub.mapping.compiler import (
     CompiledField,
     MappingBatch,
     compile_filter,
+    mask_paths,
     run_batch,
     source_of,
 )
@@ -36,6 +37,7 @@ class CompiledMapping:
     version: str  # content hash: which mapping produced a row (lineage)
     _fields: list[tuple[str, Callable[[dict[str, Any]], Any]]]
     _filters: list[Callable[[dict[str, Any]], bool]]
+    pii_paths: tuple[str, ...] = ()  # source paths that feed personal-data fields
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -47,6 +49,10 @@ class CompiledMapping:
 
     def map_batch(self, records: list[dict[str, Any]]) -> MappingBatch:
         return run_batch(self.entity, self._fields, self._filters, records)
+
+    def mask_pii(self, record: dict[str, Any], key: bytes) -> dict[str, Any]:
+        """A copy of a source record with its personal data pseudonymised, for dead letters."""
+        return mask_paths(record, self.pii_paths, key) if self.pii_paths else record
 
 
 def load_mapping(path: str | Path) -> CompiledMapping:
@@ -73,6 +79,7 @@ def load_mapping(path: str | Path) -> CompiledMapping:
     entity = ENTITIES[model.entity]
     targets = entity.field_map()
     compiled: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
+    pii_paths: list[str] = []
     for name, rule in model.fields.items():
         if name not in targets:
             raise ConfigError(
@@ -81,8 +88,11 @@ def load_mapping(path: str | Path) -> CompiledMapping:
                 key=f"fields.{name}")
         source, getter = source_of(rule)
         steps = _compile_steps(rule, raw, file, name)
+        pii = targets[name].pii if rule.pii is None else rule.pii
+        if pii:
+            pii_paths += [rule.path] if rule.path else list(rule.coalesce or [])
         compiled.append((name, CompiledField(name, targets[name], source, getter, steps,
-                                             rule.on_error == "null").build()))
+                                             rule.on_error == "null", pii).build()))
     missing = [f.name for f in entity.fields if f.required and f.name not in model.fields]
     if missing:
         raise ConfigError(f"entity `{entity.name}` requires {', '.join(f'`{m}`' for m in missing)};"
@@ -96,6 +106,7 @@ def load_mapping(path: str | Path) -> CompiledMapping:
         stream=model.stream, entity=entity,
         version=hashlib.sha256(path.read_bytes()).hexdigest()[:12],
         _fields=compiled, _filters=[compile_filter(f) for f in model.filter],
+        pii_paths=tuple(pii_paths),
     )
 
 

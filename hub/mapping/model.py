@@ -22,6 +22,7 @@ class FieldRule(_Strict):
     const: Any = None
     apply: list[Step] = Field(default_factory=list)
     on_error: Literal["dead_letter", "null"] = "dead_letter"
+    pii: bool | None = None  # None: as the entity says
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldRule:

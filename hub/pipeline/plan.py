@@ -42,6 +42,7 @@ class StreamJob:
     engine: Engine
     audit: AuditLog
     full_refresh: bool
+    pseudonym_key: bytes  # keys the hashes that replace personal data in dead letters
 
     @property
     def incremental(self) -> bool:
@@ -90,4 +91,5 @@ def plan_stream(ctx: HubContext, conn: Connection, stream: str, run_id: str,
         engine=ctx.engine,
         audit=ctx.audit,
         full_refresh=full_refresh,
+        pseudonym_key=ctx.keyring.pseudonym_key(),
     )

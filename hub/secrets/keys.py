@@ -54,6 +54,11 @@ class Keyring:
     def audit_key(self, version: int) -> bytes:
         return self._derive(version, b"audit")
 
+    def pseudonym_key(self) -> bytes:
+        """Keys the hashes that stand in for personal data; from the first version, so a
+        person keeps the same pseudonym across key rotations."""
+        return self._derive(min(self.keys), b"pseudonym")
+
     def rotated(self) -> Keyring:
         return Keyring({**self.keys, self.primary + 1: os.urandom(32)})
 

@@ -64,8 +64,9 @@ def test_the_hubspot_contact_mapping_matches_its_snapshot() -> None:
     assert got == expected
     assert batch.filtered == 1  # the archived contact
     assert [(r["id"], reason) for r, reason in batch.dead] == [
-        ("104", "field `phone` (from `properties.phone`): value 'call me maybe' is not a phone "
-                "number"),
+        # phone is personal data: the reason does not repeat the value
+        ("104", "field `phone` (from `properties.phone`): its value (personal data, not shown) "
+                "cannot be converted to the field's type"),
         ("105", "field `updated_at` (from first of `updatedAt`, `properties.lastmodifieddate`): "
                 "value 'not a date' is not a datetime (ISO-8601 or epoch)"),
     ]
@@ -116,3 +117,31 @@ def test_preview_shows_each_outcome(tmp_path: Path) -> None:
     text = render_preview(rows)
     assert "1 mapped, 1 filtered, 1 dead-letter" in text and "is not a datetime" in text
     assert json.loads(render_preview(rows, as_json=True))[0]["output"]["source_id"] == "1"
+
+
+KEY = b"pseudonym key, 32 bytes long...."
+
+
+def test_personal_data_is_pseudonymised_in_dead_letter_records() -> None:
+    m = load_mapping(ROOT / "mappings" / "hubspot" / "contacts.yaml")
+    record = {"id": "9", "properties": {"email": "ann@example.com", "phone": "call me",
+                                        "firstname": "Ann", "city": "Oslo"},
+              "updatedAt": "2024-01-01T00:00:00Z", "archived": False}
+    [(dead, reason)] = m.map_batch([record]).dead
+    masked = m.mask_pii(dead, KEY)
+    props = masked["properties"]
+    assert props["email"].startswith("pii:") and props["firstname"].startswith("pii:")
+    assert props["phone"].startswith("pii:") and props["city"] == "Oslo"
+    assert record["properties"]["email"] == "ann@example.com"  # the original is untouched
+    assert "call me" not in reason and "ann@example.com" not in str(masked)
+    # the same person gives the same pseudonym; another key, another one (a guess cannot be checked)
+    assert m.mask_pii(record, KEY)["properties"]["email"] == props["email"]
+    assert m.mask_pii(record, b"k" * 32)["properties"]["email"] != props["email"]
+
+
+def test_a_mapping_can_mark_or_unmark_personal_data(tmp_path: Path) -> None:
+    text = GOOD.replace("apply: [trim, lower]}", "apply: [trim, lower], pii: false}")
+    text = text.replace("  source_id: {path: id, apply: [to_string]}",
+                        "  source_id: {path: id, apply: [to_string], pii: true}")
+    m = load_mapping(write(tmp_path, text))
+    assert m.pii_paths == ("id", "phone")

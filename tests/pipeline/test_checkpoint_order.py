@@ -58,6 +58,9 @@ class FakeMapping:
     def columns(self) -> dict[str, str]:
         return {"source_id": "string"}
 
+    def mask_pii(self, record: dict[str, Any], key: bytes) -> dict[str, Any]:
+        return record
+
     def map_batch(self, records: list[dict[str, Any]]) -> Any:
         rows = [{"source_id": r["id"]} for r in records if r["id"] != "bad"]
         dead = [(r, "field `source_id`: bad id") for r in records if r["id"] == "bad"]
@@ -114,7 +117,7 @@ def make_job(engine: Any, messages: list[SourceEvent], journal: Journal,
                      mapping=FakeMapping(),  # type: ignore[arg-type]
                      open_destination=lambda: FakeDestination(journal),  # type: ignore[arg-type,return-value]
                      engine=engine, audit=AuditLog(engine, Keyring({1: b"k" * 32})),
-                     full_refresh=False)
+                     full_refresh=False, pseudonym_key=b"p" * 32)
 
 
 def test_state_is_saved_only_after_the_records_before_it_are_written(engine, journal) -> None:  # type: ignore[no-untyped-def]
