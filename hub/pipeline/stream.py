@@ -98,7 +98,8 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
             if batch.rows:
                 info.written += destination.write(spec, mode, batch.rows)
             if batch.dead:
-                dead = [(job.mapping.mask_pii(record, job.pseudonym_key), reason) for record, reason in batch.dead]
+                dead = [(job.mapping.mask_pii(record, job.pseudonym_key), reason)
+                        for record, reason in batch.dead]
                 runs.add_dead_letters(job.engine, job.run_id, job.connection, job.stream,
                                       redact_obj(dead))
                 job.audit.append("dead_letter.batch", target=f"{job.connection}/{job.stream}",
