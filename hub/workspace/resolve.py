@@ -48,8 +48,9 @@ def resolve_config(config: Any, *, where: str, secret: SecretGetter | None = Non
 
 
 def resolve_sqlite_url(url: str, root: Path) -> str:
-    """Relative SQLite paths are relative to the workspace folder, not the current directory."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-        return prefix + str((root / url.removeprefix(prefix)).resolve())
+    """Relative SQLite and DuckDB file paths are relative to the workspace folder, not the
+    current directory."""
+    for prefix in ("sqlite:///", "duckdb:///"):
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str((root / url.removeprefix(prefix)).resolve())
     return url

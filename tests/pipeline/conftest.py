@@ -90,11 +90,14 @@ def instant(value: Any) -> datetime:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "duckdb"])
 def hub(request: pytest.FixtureRequest, tmp_path: Path, sandbox: Sandbox,
         monkeypatch: pytest.MonkeyPatch) -> Hub:
     if request.param == "sqlite":
         destination: dict[str, Any] = {"url": f"sqlite:///{tmp_path / 'warehouse.db'}"}
+        monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
+    elif request.param == "duckdb":  # the store stays on SQLite: DuckDB is a destination only
+        destination = {"url": f"duckdb:///{tmp_path / 'warehouse.duckdb'}"}
         monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
     else:
         schema = request.getfixturevalue("pg_schema")

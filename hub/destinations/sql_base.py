@@ -1,0 +1,242 @@
+"""What every SQL destination shares: table creation, schema evolution, merge, atomic overwrite.
+
+An engine (SQLite, PostgreSQL, DuckDB) supplies its connection, how to list a
+table's columns, how to run DDL in one transaction and its bulk write path.
+Overwrite writes a staging table that `finish` swaps in inside one
+transaction, so readers see either the old table or the new one, never half
+of it.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hub.canonical import FieldType
+from hub.destinations._sql_types import (
+    SQL_TYPES,
+    from_sql_value,
+    is_compatible,
+    to_sql_value,
+    type_of_declared,
+    widened,
+)
+from hub.destinations.destination import TableSpec, WriteMode
+from hub.errors import ConfigError, SchemaChangeError
+
+__all__ = ["SqlDestination", "WriteBatch", "ident"]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_STAGING_SUFFIX = "__cd_staging"
+
+
+def ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ConfigError(f"`{name}` is not a valid table or column name "
+                          "(letters, digits and _; not starting with a digit)")
+    return f'"{name}"'
+
+
+@dataclass
+class WriteBatch:
+    """Per table and mode, computed once in prepare: the column order and converters."""
+
+    target: str  # the table rows go to (the staging table for overwrite)
+    columns: list[str]
+    types: list[FieldType]
+    converters: list[Callable[[Any], Any] | None]
+    key: tuple[str, ...]
+    upsert: bool
+
+    def __post_init__(self) -> None:
+        self.getter = operator.itemgetter(*self.columns)
+
+
+@dataclass(frozen=True)
+class _Evolution:
+    adds: dict[str, FieldType]  # new columns
+    widen: dict[str, tuple[FieldType, FieldType]]  # column -> (existing type, wider type)
+
+
+class SqlDestination(ABC):
+    dialect: str
+    schema: str | None = None
+
+    def __init__(self) -> None:
+        self._plans: dict[tuple[str, str], WriteBatch] = {}
+
+    # -- what an engine supplies ---------------------------------------------
+    @abstractmethod
+    def _existing_columns(self, table: str) -> dict[str, str]:
+        """column -> declared type of an existing table ({} if there is none)."""
+
+    @abstractmethod
+    def _exec(self, statements: list[str]) -> None:
+        """Run statements in one transaction: all of them happen or none."""
+
+    @abstractmethod
+    def _write(self, plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> None:
+        """Insert (or upsert) one batch in one transaction."""
+
+    @abstractmethod
+    def _query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of a SELECT."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def _widen_sql(self, table: str, existing: dict[str, str], evolution: _Evolution,
+                   spec: TableSpec) -> list[str]:
+        """Statements changing columns to wider types (ALTER ... TYPE where the engine can)."""
+        types = SQL_TYPES[self.dialect]
+        return [f"ALTER TABLE {self._q(table)} ALTER COLUMN {ident(c)} TYPE {types[new]}"
+                for c, (_, new) in evolution.widen.items()]
+
+    def _after_prepare(self, target: str, spec: TableSpec) -> None:
+        """A hook for engine-specific set-up once the target table has its final shape."""
+
+    # -- names -------------------------------------------------------------
+    def _q(self, table: str) -> str:
+        return f"{ident(self.schema)}.{ident(table)}" if self.schema else ident(table)
+
+    # -- protocol ----------------------------------------------------------
+    def prepare(self, spec: TableSpec, mode: WriteMode) -> None:
+        for c in spec.columns:
+            ident(c)  # validates every name before anything changes
+        if mode == "merge" and not spec.key:
+            raise ConfigError(f"table `{spec.name}`: merge needs a key; the mapping has none")
+        target = spec.name + _STAGING_SUFFIX if mode == "overwrite" else spec.name
+        self._q(target)
+        column_types = dict(spec.columns)
+        if mode == "overwrite":
+            self._exec([f"DROP TABLE IF EXISTS {self._q(target)}", self._create_sql(target, spec)])
+        else:
+            existing = self._existing_columns(spec.name)
+            if not existing:
+                self._exec([self._create_sql(target, spec)])
+            else:
+                evolution = self._evolution(spec, existing)
+                adds = [f"ALTER TABLE {self._q(spec.name)} ADD COLUMN {ident(c)} "
+                        f"{SQL_TYPES[self.dialect][t]}" for c, t in evolution.adds.items()]
+                widen = (self._widen_sql(spec.name, existing, evolution, spec)
+                         if evolution.widen else [])
+                self._exec(adds + widen)
+                column_types = self._column_types(spec.name, spec)
+        self._after_prepare(target, spec)
+        self._plans[(spec.name, mode)] = WriteBatch(
+            target=target, columns=list(spec.columns), types=list(column_types.values()),
+            converters=[to_sql_value(self.dialect, t, column_types[c])
+                        for c, t in spec.columns.items()],
+            key=spec.key, upsert=bool(spec.key) and mode in ("merge", "overwrite"))
+
+    def _column_types(self, table: str, spec: TableSpec) -> dict[str, FieldType]:
+        """The type each of the spec's columns has in the (evolved) table."""
+        declared = self._existing_columns(table)
+        return {c: type_of_declared(self.dialect, declared[c]) or t for c, t in spec.columns.items()}
+
+    def _create_sql(self, table: str, spec: TableSpec,
+                    declared: dict[str, str] | None = None) -> str:
+        types = SQL_TYPES[self.dialect]
+        columns = declared or {c: types[t] for c, t in spec.columns.items()}
+        defs = [f"{ident(c)} {sql_type}" for c, sql_type in columns.items()]
+        if spec.key:
+            defs.append(f"PRIMARY KEY ({', '.join(ident(k) for k in spec.key)})")
+        return f"CREATE TABLE {self._q(table)} ({', '.join(defs)})"
+
+    def _evolution(self, spec: TableSpec, existing: dict[str, str]) -> _Evolution:
+        """New columns and safe widenings; every column is checked before anything changes."""
+        problems: list[str] = []
+        adds: dict[str, FieldType] = {}
+        widen: dict[str, tuple[FieldType, FieldType]] = {}
+        for column, new_type in spec.columns.items():
+            if column not in existing:
+                adds[column] = new_type
+                continue
+            old_type = type_of_declared(self.dialect, existing[column])
+            if old_type is not None and is_compatible(old_type, new_type):
+                continue
+            wider = widened(old_type, new_type) if old_type is not None else None
+            if wider is not None:
+                widen[column] = (old_type, wider)  # type: ignore[assignment]
+            else:
+                problems.append(f"`{column}` is {existing[column]} but the mapping now gives "
+                                f"{new_type}")
+        if problems:
+            raise SchemaChangeError(
+                f"table `{spec.name}`: incompatible column types: {'; '.join(problems)}. "
+                "Nothing was written. Migrate or drop the column, or map the field to a new "
+                "column name.")
+        return _Evolution(adds, widen)
+
+    def write(self, spec: TableSpec, mode: WriteMode, rows: Sequence[dict[str, Any]]) -> int:
+        plan = self._plans[(spec.name, mode)]
+        tuples = _as_tuples(plan, rows)
+        if plan.upsert:
+            tuples = _last_per_key(tuples, [plan.columns.index(k) for k in plan.key])
+        self._write(plan, tuples)
+        return len(rows)
+
+    def _upsert_clause(self, plan: WriteBatch) -> str:
+        if not plan.upsert:
+            return ""
+        updates = [f"{ident(c)} = excluded.{ident(c)}" for c in plan.columns if c not in plan.key]
+        action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+        return f" ON CONFLICT ({', '.join(ident(k) for k in plan.key)}) {action}"
+
+    def finish(self, spec: TableSpec, mode: WriteMode) -> None:
+        if mode != "overwrite":
+            return
+        staging = spec.name + _STAGING_SUFFIX
+        rename = f"ALTER TABLE {self._q(staging)} RENAME TO {ident(spec.name)}"
+        self._exec([f"DROP TABLE IF EXISTS {self._q(spec.name)}", rename])
+
+    def abort(self, spec: TableSpec, mode: WriteMode) -> None:
+        if mode == "overwrite":
+            self._exec([f"DROP TABLE IF EXISTS {self._q(spec.name + _STAGING_SUFFIX)}"])
+
+    # -- reading back (tests, reconciliation) -------------------------------
+    def read_rows(self, table: str) -> list[dict[str, Any]]:
+        declared = self._existing_columns(table)
+        types: dict[str, FieldType | None] = {
+            c: type_of_declared(self.dialect, t) for c, t in declared.items()}
+        names, rows = self._query(f"SELECT * FROM {self._q(table)}")
+        return [{n: from_sql_value(self.dialect, types[n] or "string", v)
+                 for n, v in zip(names, row, strict=True)} for row in rows]
+
+    def count(self, table: str) -> int:
+        return int(self._query(f"SELECT COUNT(*) FROM {self._q(table)}")[1][0][0])
+
+
+def _as_tuples(plan: WriteBatch, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Rows as tuples in column order: itemgetter in C, converters only where needed."""
+    convert = [(i, conv) for i, conv in enumerate(plan.converters) if conv is not None]
+    try:
+        tuples: list[Any] = list(map(plan.getter, rows))
+    except KeyError:  # some row lacks a column: fill it with NULL
+        tuples = [tuple(row.get(c) for c in plan.columns) for row in rows]
+    if len(plan.columns) == 1:
+        tuples = [(t,) for t in tuples]  # itemgetter of one key returns the bare value
+    if convert:
+        out = []
+        for t in tuples:
+            values = list(t)
+            for i, conv in convert:
+                if values[i] is not None:
+                    values[i] = conv(values[i])
+            out.append(tuple(values))
+        return out
+    return tuples
+
+
+def _last_per_key(tuples: list[tuple[Any, ...]], key_idx: list[int]) -> list[tuple[Any, ...]]:
+    """Keep the last row of each key: ON CONFLICT cannot update one row twice in a statement."""
+    if len(key_idx) == 1:
+        i = key_idx[0]
+        unique = {t[i]: t for t in tuples}
+    else:
+        unique = {tuple(t[j] for j in key_idx): t for t in tuples}
+    return tuples if len(unique) == len(tuples) else list(unique.values())

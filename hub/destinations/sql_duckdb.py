@@ -1,0 +1,81 @@
+"""DuckDB: each batch goes in as one Arrow table (columnar, no per-row Python in the engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hub.canonical import FieldType
+from hub.destinations.sql_base import SqlDestination, WriteBatch, ident
+
+__all__ = ["DuckDBDestination"]
+
+
+class DuckDBDestination(SqlDestination):
+    dialect = "duckdb"
+
+    def __init__(self, url: str) -> None:
+        import duckdb
+
+        super().__init__()
+        self.url = url
+        path = url.removeprefix("duckdb:///")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = duckdb.connect(path)
+
+    def _existing_columns(self, table: str) -> dict[str, str]:
+        rows = self._conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ? "
+            "ORDER BY ordinal_position", [table]).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def _exec(self, statements: list[str]) -> None:
+        if not statements:
+            return
+        self._conn.begin()
+        try:
+            for sql in statements:
+                self._conn.execute(sql)
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
+
+    def _write(self, plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> None:
+        if not tuples:
+            return
+        batch = _arrow_table(plan, tuples)
+        cols = ", ".join(ident(c) for c in plan.columns)
+        self._conn.begin()
+        try:
+            self._conn.register("_cd_batch", batch)
+            self._conn.execute(f"INSERT INTO {self._q(plan.target)} ({cols}) "
+                               f"SELECT {cols} FROM _cd_batch{self._upsert_clause(plan)}")
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
+        finally:
+            self._conn.unregister("_cd_batch")
+
+    def _query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self._conn.execute(sql)
+        return [d[0] for d in cur.description], cur.fetchall()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _arrow_table(plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> Any:
+    import pyarrow as pa
+
+    arrow_types: dict[FieldType, Any] = {
+        "string": pa.string(), "integer": pa.int64(), "number": pa.float64(),
+        "boolean": pa.bool_(), "datetime": pa.timestamp("us", tz="UTC"),
+        "json": pa.string(),  # JSON text; DuckDB casts it into the JSON column
+    }
+    columns = list(zip(*tuples, strict=True))
+    return pa.table({name: pa.array(values, type=arrow_types[type_])
+                     for name, type_, values in zip(plan.columns, plan.types, columns, strict=True)})

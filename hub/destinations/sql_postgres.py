@@ -1,0 +1,78 @@
+"""PostgreSQL: COPY into the table, or into a temporary table and one INSERT ... ON CONFLICT."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hub.destinations._sql_types import SQL_TYPES
+from hub.destinations.destination import TableSpec
+from hub.destinations.sql_base import SqlDestination, WriteBatch, _Evolution, ident
+from hub.errors import ConfigError
+
+__all__ = ["PostgresDestination"]
+
+
+class PostgresDestination(SqlDestination):
+    dialect = "postgresql"
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        import psycopg
+
+        super().__init__()
+        self.url, self.schema = url, schema
+        conninfo = re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql://", url)
+        try:
+            self._conn = psycopg.connect(conninfo, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise ConfigError(f"cannot connect to the destination database: {exc}") from exc
+
+    def _existing_columns(self, table: str) -> dict[str, str]:
+        rows = self._conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = COALESCE(%s::text, current_schema()) AND table_name = %s "
+            "ORDER BY ordinal_position", (self.schema, table)).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def _exec(self, statements: list[str]) -> None:
+        if not statements:
+            return
+        with self._conn.transaction():
+            for sql in statements:
+                self._conn.execute(sql)  # type: ignore[arg-type]  # built from checked names
+
+    def _widen_sql(self, table: str, existing: dict[str, str], evolution: _Evolution,
+                   spec: TableSpec) -> list[str]:
+        out = []
+        for column, (old, new) in evolution.widen.items():
+            sql_type, c = SQL_TYPES[self.dialect][new], ident(column)
+            using = f"({c}::integer)::{sql_type}" if old == "boolean" else f"{c}::{sql_type}"
+            out.append(f"ALTER TABLE {self._q(table)} ALTER COLUMN {c} TYPE {sql_type} "
+                       f"USING {using}")
+        return out
+
+    def _after_prepare(self, target: str, spec: TableSpec) -> None:
+        if spec.key:
+            # The COPY landing table for upserts, shaped like the (possibly evolved) target.
+            stage = ident("_cd_stage_" + target)
+            self._exec([f"DROP TABLE IF EXISTS pg_temp.{stage}",
+                        f"CREATE TEMP TABLE {stage} (LIKE {self._q(target)}) "
+                        "ON COMMIT DELETE ROWS"])
+
+    def _write(self, plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> None:
+        cols = ", ".join(ident(c) for c in plan.columns)
+        with self._conn.transaction(), self._conn.cursor() as cur:
+            into = ident("_cd_stage_" + plan.target) if plan.upsert else self._q(plan.target)
+            with cur.copy(f"COPY {into} ({cols}) FROM STDIN") as copy:  # type: ignore[arg-type]
+                for row in tuples:
+                    copy.write_row(row)
+            if plan.upsert:
+                cur.execute(f"INSERT INTO {self._q(plan.target)} ({cols}) "  # type: ignore[arg-type]
+                            f"SELECT {cols} FROM {into}{self._upsert_clause(plan)}")
+
+    def _query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self._conn.execute(sql)  # type: ignore[arg-type]
+        return [d[0] for d in cur.description or ()], cur.fetchall()
+
+    def close(self) -> None:
+        self._conn.close()

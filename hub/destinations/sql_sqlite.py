@@ -1,0 +1,77 @@
+"""SQLite (the embedded default): executemany in one transaction per batch."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from hub.destinations._sql_types import SQL_TYPES
+from hub.destinations.destination import TableSpec
+from hub.destinations.sql_base import SqlDestination, WriteBatch, _Evolution, ident
+
+__all__ = ["SqliteDestination"]
+
+
+class SqliteDestination(SqlDestination):
+    dialect = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        path = url.removeprefix("sqlite:///")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: transactions are opened explicitly, DDL included.
+        self._conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+
+    def _existing_columns(self, table: str) -> dict[str, str]:
+        rows = self._conn.execute(f"PRAGMA table_info({ident(table)})").fetchall()
+        return {r[1]: r[2] for r in rows}
+
+    def _exec(self, statements: list[str]) -> None:
+        if not statements:
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql in statements:
+                self._conn.execute(sql)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def _widen_sql(self, table: str, existing: dict[str, str], evolution: _Evolution,
+                   spec: TableSpec) -> list[str]:
+        # SQLite cannot change a column's type: rebuild the table in the same transaction.
+        types = SQL_TYPES[self.dialect]
+        declared = {c: types[evolution.widen[c][1]] if c in evolution.widen else t
+                    for c, t in existing.items()}
+        declared |= {c: types[t] for c, t in evolution.adds.items()}
+        rebuilt, cols = table + "__cd_widen", ", ".join(ident(c) for c in existing)
+        return [f"DROP TABLE IF EXISTS {self._q(rebuilt)}",
+                self._create_sql(rebuilt, spec, declared),
+                f"INSERT INTO {self._q(rebuilt)} ({cols}) SELECT {cols} FROM {self._q(table)}",
+                f"DROP TABLE {self._q(table)}",
+                f"ALTER TABLE {self._q(rebuilt)} RENAME TO {ident(table)}"]
+
+    def _write(self, plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> None:
+        cols = ", ".join(ident(c) for c in plan.columns)
+        marks = ", ".join("?" * len(plan.columns))
+        sql = f"INSERT INTO {self._q(plan.target)} ({cols}) VALUES ({marks})"
+        self._conn.execute("BEGIN")
+        try:
+            self._conn.executemany(sql + self._upsert_clause(plan), tuples)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def _query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self._conn.execute(sql)
+        return [d[0] for d in cur.description], cur.fetchall()
+
+    def close(self) -> None:
+        self._conn.close()
