@@ -148,7 +148,7 @@ def run_raw(engine: str, rows: list[dict[str, Any]], size: int, workdir: Path) -
                             for c, t in COLUMNS.items()])
         for batch in batches(tuples, size):
             table = pa.Table.from_arrays(
-                [pa.array(col, type=f.type) for col, f in zip(zip(*batch), schema, strict=True)],
+                [pa.array(col, type=f.type) for col, f in zip(zip(*batch, strict=True), schema, strict=True)],
                 schema=schema)
             db.register("b", table)
             db.execute("INSERT INTO c SELECT * FROM b")

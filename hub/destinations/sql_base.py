@@ -98,6 +98,7 @@ class SqlDestination(ABC):
 
     def _after_prepare(self, target: str, spec: TableSpec) -> None:
         """A hook for engine-specific set-up once the target table has its final shape."""
+        return None  # most engines need none
 
     # -- names -------------------------------------------------------------
     def _q(self, table: str) -> str:
