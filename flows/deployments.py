@@ -25,7 +25,7 @@ def build_deployments(ctx: HubContext) -> list[RunnerDeployment]:
             cron=conn.schedule,
             parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
             tags=["crossdock", f"connection:{conn.name}"],
-            description=f"Sync connection `{conn.name}` ({conn.source.connector} -> "
+            description=f"Sync connection `{conn.name}` ({conn.source.label} -> "
                         f"{conn.destination.type}) on `{conn.schedule or 'manual'}`",
         )
         for conn in ws.connections.values()

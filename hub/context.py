@@ -43,6 +43,12 @@ class HubContext:
         return self.workspace_dir / ".crossdock"
 
     @property
+    def connectors_dir(self) -> Path:
+        """Where connector packages get their virtualenvs (shareable between workspaces)."""
+        shared = os.environ.get("CROSSDOCK_CONNECTORS_DIR")
+        return Path(shared) if shared else self.state_dir / "connectors"
+
+    @property
     def store_url(self) -> str:
         return os.environ.get("CROSSDOCK_STORE_URL") or default_store_url(self.workspace_dir)
 

@@ -14,11 +14,12 @@ from hub.destinations import Destination, open_destination
 from hub.errors import ConfigError
 from hub.mapping import CompiledMapping, load_mapping
 from hub.redaction import register_secret
-from hub.sources import DeclarativeSource
+from hub.sources import DeclarativeSource, PackageSource, Source
 from hub.workspace import (
     Connection,
     StreamConfig,
     connector_dir,
+    manifest_path,
     mapping_file,
     resolve_config,
     resolve_sqlite_url,
@@ -36,7 +37,7 @@ class StreamJob:
     stream: str
     config: StreamConfig
     table: str
-    source: DeclarativeSource
+    source: Source
     mapping: CompiledMapping
     open_destination: Callable[[], Destination]
     engine: Engine
@@ -49,14 +50,20 @@ class StreamJob:
         return self.config.sync_mode == "incremental" and not self.full_refresh
 
 
-def source_for(ctx: HubContext, conn: Connection) -> DeclarativeSource:
-    cdir = connector_dir(ctx.workspace_dir, conn.source.connector)
-    if cdir is None:  # the workspace loader already checked; the folder vanished since
-        raise ConfigError(f"connector `{conn.source.connector}` not found",
-                          file=str(ctx.workspace_file))
+def source_for(ctx: HubContext, conn: Connection) -> Source:
     config = resolve_config(conn.source.config, where=f"connections.{conn.name}.source.config",
                             secret=lambda name: ctx.secret(name, used_by=conn.name))
-    source = DeclarativeSource(cdir / "manifest.yaml", config)
+    source: Source
+    if conn.source.package:
+        source = PackageSource(conn.source.package, config, ctx.connectors_dir)
+    elif conn.source.manifest:
+        source = DeclarativeSource(manifest_path(ctx.workspace_dir, conn.source.manifest), config)
+    else:
+        cdir = connector_dir(ctx.workspace_dir, conn.source.connector or "")
+        if cdir is None:  # the workspace loader already checked; the folder vanished since
+            raise ConfigError(f"connector `{conn.source.connector}` not found",
+                              file=str(ctx.workspace_file))
+        source = DeclarativeSource(cdir / "manifest.yaml", config)
     for value in source.secret_values():  # e.g. a token given through ${env:...}
         register_secret(value)
     return source

@@ -52,7 +52,7 @@ def _audit_changes(ctx: HubContext, conn: Connection, mappings: dict[str, str]) 
     """Workspace and mapping edits since the last run, as old and new hashes."""
     # The hash is of the file's text for this connection: references, not resolved secrets.
     config_hash = hashlib.sha256(conn.model_dump_json().encode()).hexdigest()
-    before, _ = runs.record_connection(ctx.engine, conn.name, conn.source.connector,
+    before, _ = runs.record_connection(ctx.engine, conn.name, conn.source.label,
                                        conn.destination.type, config_hash, mappings)
     old_hash = before.config_hash if before else None
     if old_hash != config_hash:

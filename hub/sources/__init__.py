@@ -9,6 +9,8 @@ from hub.sources.declarative import (
     SourceEvent,
     dump_state,
 )
+from hub.sources.package import PackageSource
+from hub.sources.source import Source
 
-__all__ = ["DeclarativeSource", "CheckResult", "dump_state", "SourceEvent", "RECORD", "STATE",
-           "LOG"]
+__all__ = ["Source", "DeclarativeSource", "PackageSource", "CheckResult", "dump_state",
+           "SourceEvent", "RECORD", "STATE", "LOG"]

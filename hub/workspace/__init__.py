@@ -1,7 +1,7 @@
 """The workspace (crossdock.yaml): connections, streams, mappings, schedules."""
 
 from hub.workspace.loader import connector_streams, load_workspace
-from hub.workspace.locate import connector_dir, known_connectors, mapping_file
+from hub.workspace.locate import connector_dir, known_connectors, manifest_path, mapping_file
 from hub.workspace.model import Connection, DestinationConfig, SourceConfig, StreamConfig, Workspace
 from hub.workspace.resolve import resolve_config, resolve_sqlite_url
 
@@ -11,6 +11,7 @@ __all__ = [
     "connector_dir",
     "known_connectors",
     "mapping_file",
+    "manifest_path",
     "Workspace",
     "Connection",
     "SourceConfig",

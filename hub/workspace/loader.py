@@ -10,7 +10,7 @@ from croniter import croniter
 from pydantic import ValidationError
 
 from hub.errors import ConfigError
-from hub.workspace.locate import connector_dir, known_connectors, mapping_file
+from hub.workspace.locate import connector_dir, known_connectors, manifest_path, mapping_file
 from hub.workspace.model import Workspace
 from hub.yaml_lines import LineDict, line_of, load_yaml_with_lines
 
@@ -69,20 +69,14 @@ def _check_references(ws: Workspace, raw: LineDict) -> None:
     root, file = ws.root, str(ws.path)
     for name, conn in ws.connections.items():
         base = ("connections", name)
-        cdir = connector_dir(root, conn.source.connector)
-        if cdir is None:
-            known = ", ".join(known_connectors(root)) or "none"
-            raise ConfigError(
-                f"unknown connector `{conn.source.connector}`; known connectors: {known}",
-                file=file, line=line_of(raw, (*base, "source", "connector")),
-                key=f"connections.{name}.source.connector",
-            )
-        available = connector_streams(cdir / "manifest.yaml")
+        manifest = _source_manifest(ws, name, raw)
+        # A package's streams are known only once it is installed and run: checked at sync.
+        available = connector_streams(manifest) if manifest else None
         for stream, scfg in conn.streams.items():
             sloc = (*base, "streams", stream)
-            if stream not in available:
+            if available is not None and stream not in available:
                 raise ConfigError(
-                    f"connector `{conn.source.connector}` has no stream `{stream}`; "
+                    f"source `{conn.source.label}` has no stream `{stream}`; "
                     f"it has: {', '.join(available)}",
                     file=file, line=line_of(raw, sloc), key=".".join(map(str, sloc)),
                 )
@@ -106,6 +100,31 @@ def _check_references(ws: Workspace, raw: LineDict) -> None:
                 file=file, line=line_of(raw, (*base, "schedule")),
                 key=f"connections.{name}.schedule",
             )
+
+
+def _source_manifest(ws: Workspace, name: str, raw: LineDict) -> Path | None:
+    """The manifest.yaml a connection's source runs, checked to exist; None for a package."""
+    source, base = ws.connections[name].source, ("connections", name, "source")
+    if source.connector:
+        cdir = connector_dir(ws.root, source.connector)
+        if cdir is None:
+            known = ", ".join(known_connectors(ws.root)) or "none"
+            raise ConfigError(
+                f"unknown connector `{source.connector}`; known connectors: {known}",
+                file=str(ws.path), line=line_of(raw, (*base, "connector")),
+                key=f"connections.{name}.source.connector",
+            )
+        return cdir / "manifest.yaml"
+    if source.manifest:
+        path = manifest_path(ws.root, source.manifest)
+        if not path.is_file():
+            raise ConfigError(
+                f"manifest `{source.manifest}` not found (looked for {path})",
+                file=str(ws.path), line=line_of(raw, (*base, "manifest")),
+                key=f"connections.{name}.source.manifest",
+            )
+        return path
+    return None
 
 
 def connector_streams(manifest_path: Path) -> list[str]:

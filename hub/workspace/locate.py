@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["BUILTIN_ROOT", "connector_dir", "mapping_file", "known_connectors"]
+__all__ = ["BUILTIN_ROOT", "connector_dir", "mapping_file", "known_connectors", "manifest_path"]
 
 # The repository (or installed package) root that holds connectors/ and mappings/.
 BUILTIN_ROOT = Path(__file__).resolve().parents[2]
@@ -40,3 +40,9 @@ def mapping_file(workspace_root: Path, ref: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def manifest_path(workspace_root: Path, given: str) -> Path:
+    """A manifest path from crossdock.yaml: relative to the workspace folder; ~ expanded."""
+    path = Path(given).expanduser()
+    return path if path.is_absolute() else (workspace_root / path).resolve()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["SourceConfig", "DestinationConfig", "StreamConfig", "Connection", "Workspace"]
 
@@ -17,8 +17,29 @@ class _Strict(BaseModel):
 
 
 class SourceConfig(_Strict):
-    connector: str = Field(description="folder name under connectors/")
+    """Exactly one of: one of our connectors, a declarative manifest, a connector package."""
+
+    connector: str | None = Field(default=None, description="folder name under connectors/")
+    manifest: str | None = Field(default=None, description="path to a declarative manifest.yaml")
+    package: str | None = Field(default=None,
+                                description="an Airbyte source package, e.g. airbyte-source-faker")
     config: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SourceConfig:
+        given = [k for k in ("connector", "manifest", "package") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("a source names exactly one of `connector` (ours, under "
+                             "connectors/), `manifest` (a manifest.yaml path) or `package` "
+                             f"(an Airbyte source package); this one has {given or 'none'}")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How the source is shown and stored: `hubspot`, `manifest:path`, `package:name`."""
+        if self.connector:
+            return self.connector
+        return f"manifest:{self.manifest}" if self.manifest else f"package:{self.package}"
 
 
 class DestinationConfig(_Strict):

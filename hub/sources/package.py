@@ -1,0 +1,201 @@
+"""Any Airbyte source published as a Python package, run as its own program.
+
+Connector packages pin their own airbyte-cdk (airbyte-source-faker 7 wants
+airbyte-cdk < 7; we run 7.x), so each gets its own virtualenv under
+`.crossdock/connectors/<package>/`, installed on first use, and runs as the
+Airbyte protocol says: `source-x spec | check | discover | read` with JSON
+files, one Airbyte message per line on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections import deque
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from hub.errors import ConfigError, FatalError
+from hub.sources._child import LOG, RECORD, STATE, SourceEvent
+from hub.sources.declarative import CheckResult
+
+__all__ = ["PackageSource"]
+
+_logger = logging.getLogger("crossdock.source")
+_REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?P<pin>==[A-Za-z0-9.+!-]+)?$")
+_WARNING_LEVELS = {"WARN", "ERROR", "FATAL"}
+_INSTALL_TIMEOUT = 900
+
+
+class PackageSource:
+    """One connector package (e.g. `airbyte-source-faker==7.2.1`) with one resolved config."""
+
+    def __init__(self, requirement: str, config: Mapping[str, Any], install_root: Path) -> None:
+        match = _REQUIREMENT.match(requirement.strip())
+        if not match:
+            raise ConfigError(f"`{requirement}` is not a package requirement; write it as "
+                              "`airbyte-source-faker` or `airbyte-source-faker==7.2.1`")
+        self.requirement, self.package = requirement.strip(), match["name"]
+        self.config = dict(config)
+        self.venv = install_root / self.package
+        self._spec: dict[str, Any] | None = None
+
+    # -- installation ------------------------------------------------------
+    def _program(self) -> Path:
+        """The connector's executable, installing the package on first use."""
+        marker = self.venv / "crossdock-installed.json"
+        if not marker.is_file() or json.loads(marker.read_text())["requirement"] != self.requirement:
+            self._install()
+            marker.write_text(json.dumps({"requirement": self.requirement,
+                                          "entry_point": self._entry_point()}))
+        return self.venv / "bin" / json.loads(marker.read_text())["entry_point"]
+
+    def _install(self) -> None:
+        _logger.warning("installing connector %s into %s (first use)", self.requirement, self.venv)
+        self.venv.parent.mkdir(parents=True, exist_ok=True)
+        steps = [[sys.executable, "-m", "venv", "--clear", str(self.venv)],
+                 [str(self.venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                  "--disable-pip-version-check", self.requirement]]
+        for step in steps:
+            try:
+                done = subprocess.run(step, capture_output=True, text=True, timeout=_INSTALL_TIMEOUT)
+            except subprocess.TimeoutExpired as exc:
+                raise ConfigError(f"installing `{self.requirement}` took over "
+                                  f"{_INSTALL_TIMEOUT} s; is the package index reachable?") from exc
+            if done.returncode != 0:
+                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+                raise ConfigError(f"cannot install connector package `{self.requirement}`: "
+                                  + " / ".join(tail))
+
+    def _entry_point(self) -> str:
+        script = ("import importlib.metadata as m, json; "
+                  f"print(json.dumps([e.name for e in m.distribution({self.package!r}).entry_points"
+                  " if e.group == 'console_scripts']))")
+        out = subprocess.run([str(self.venv / "bin" / "python"), "-c", script],
+                             capture_output=True, text=True, check=True).stdout
+        names = json.loads(out)
+        preferred = [n for n in names if n.startswith(("source-", "source_"))]
+        if not (preferred or names):
+            raise ConfigError(f"package `{self.package}` installs no program to run; "
+                              "is it an Airbyte source?")
+        return (preferred or names)[0]
+
+    # -- running -----------------------------------------------------------
+    @contextmanager
+    def _files(self, **documents: Any) -> Iterator[dict[str, str]]:
+        """The documents as JSON files only this user can read (the config holds secrets)."""
+        with tempfile.TemporaryDirectory(prefix="crossdock-") as tmp:
+            paths = {}
+            for name, document in documents.items():
+                path = Path(tmp) / f"{name}.json"
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(orjson.dumps(document))
+                paths[name] = str(path)
+            yield paths
+
+    def _messages(self, command: str, **documents: Any) -> Iterator[dict[str, Any]]:
+        """Airbyte messages the program prints; FatalError if it fails."""
+        program = self._program()
+        with self._files(**documents) as files:
+            args = [str(program), command]
+            for name, path in files.items():
+                args += [f"--{name}", path]
+            # stderr to a file, not a pipe: a chatty connector must not block on a full pipe
+            stderr = tempfile.TemporaryFile()
+            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr)
+            errors: list[str] = []
+            stderr_tail: deque[str] = deque(maxlen=5)
+            try:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    try:
+                        message = orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        continue  # connectors print the odd non-protocol line; not ours to parse
+                    if message.get("type") == "TRACE" and message["trace"].get("error"):
+                        error = message["trace"]["error"]
+                        errors.append(error.get("message") or error.get("internal_message") or "")
+                    yield message
+            finally:
+                if proc.poll() is None:
+                    proc.kill()  # the reader stopped early
+                code = proc.wait()
+                stderr.seek(0)
+                stderr_tail.extend(stderr.read().decode(errors="replace").splitlines())
+                stderr.close()
+        if code != 0 or errors:
+            detail = "; ".join(e for e in errors if e) or " / ".join(stderr_tail)
+            raise FatalError(f"connector `{self.package}` {command} failed (exit {code}): {detail}")
+
+    def secret_values(self) -> list[str]:
+        fields = self.spec().get("properties") or {}
+        return [str(self.config[name]) for name, field in fields.items()
+                if isinstance(field, dict) and field.get("airbyte_secret") and self.config.get(name)]
+
+    def spec(self) -> dict[str, Any]:
+        if self._spec is None:
+            for message in self._messages("spec"):
+                if message.get("type") == "SPEC":
+                    self._spec = message["spec"]["connectionSpecification"]
+        if self._spec is None:
+            raise FatalError(f"connector `{self.package}` printed no spec")
+        return self._spec
+
+    def check(self) -> CheckResult:
+        try:
+            for message in self._messages("check", config=self.config):
+                if message.get("type") == "CONNECTION_STATUS":
+                    status = message["connectionStatus"]
+                    return CheckResult(status["status"] == "SUCCEEDED", status.get("message") or "ok")
+        except FatalError as exc:
+            return CheckResult(False, str(exc))
+        return CheckResult(False, f"connector `{self.package}` printed no connection status")
+
+    def _catalog(self) -> list[dict[str, Any]]:
+        for message in self._messages("discover", config=self.config):
+            if message.get("type") == "CATALOG":
+                return list(message["catalog"]["streams"])
+        raise FatalError(f"connector `{self.package}` printed no catalog")
+
+    def discover(self) -> list[dict[str, Any]]:
+        return [{"name": s["name"], "sync_modes": s.get("supported_sync_modes", []),
+                 "cursor_field": s.get("default_cursor_field") or [],
+                 "primary_key": s.get("source_defined_primary_key") or [],
+                 "json_schema": s.get("json_schema", {})} for s in self._catalog()]
+
+    def read(self, stream: str, *, incremental: bool,
+             state: dict[str, Any] | None) -> Iterator[SourceEvent]:
+        """Events of one stream; raises FatalError when the connector gives up."""
+        streams = {s["name"]: s for s in self._catalog()}
+        if stream not in streams:
+            raise ConfigError(f"connector `{self.package}` has no stream `{stream}`; "
+                              f"it has: {', '.join(streams)}")
+        airbyte_stream = streams[stream]
+        mode = ("incremental" if incremental and "incremental" in
+                airbyte_stream.get("supported_sync_modes", []) else "full_refresh")
+        catalog = {"streams": [{
+            "stream": airbyte_stream, "sync_mode": mode, "destination_sync_mode": "append_dedup",
+            "cursor_field": airbyte_stream.get("default_cursor_field") or [],
+            "primary_key": airbyte_stream.get("source_defined_primary_key") or [],
+        }]}
+        documents: dict[str, Any] = {"config": self.config, "catalog": catalog}
+        if state and mode == "incremental":
+            documents["state"] = [state]
+        for message in self._messages("read", **documents):
+            kind = message.get("type")
+            if kind == "RECORD" and message["record"].get("stream") == stream:
+                yield RECORD, message["record"]["data"]
+            elif kind == "STATE":
+                yield STATE, message["state"]
+            elif kind == "LOG" and message["log"].get("level") in _WARNING_LEVELS:
+                yield LOG, (message["log"]["level"], message["log"].get("message", ""))
