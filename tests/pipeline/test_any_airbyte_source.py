@@ -88,7 +88,8 @@ def test_a_connector_package_discovers_and_syncs_incrementally(faker_ws: Path) -
 def test_an_unknown_package_stream_fails_that_stream_with_the_streams_it_has(
         faker_ws: Path) -> None:
     text = (faker_ws / "crossdock.yaml").read_text().replace(
-        "users: {mapping: faker/users}", "users: {mapping: faker/users}\n      people: {mapping: faker/users}")
+        "users: {mapping: faker/users}",
+        "users: {mapping: faker/users}\n      people: {mapping: faker/users}")
     (faker_ws / "crossdock.yaml").write_text(text)
     result = sync_connection("fake", workspace_dir=str(faker_ws))
     assert result["status"] == "partial"
