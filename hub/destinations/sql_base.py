@@ -28,7 +28,7 @@ from hub.destinations._sql_types import (
 from hub.destinations.destination import TableSpec, WriteMode
 from hub.errors import ConfigError, SchemaChangeError
 
-__all__ = ["SqlDestination", "WriteBatch", "ident"]
+__all__ = ["SqlDestination", "WriteBatch", "Evolution", "ident"]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STAGING_SUFFIX = "__cd_staging"
@@ -57,7 +57,7 @@ class WriteBatch:
 
 
 @dataclass(frozen=True)
-class _Evolution:
+class Evolution:
     adds: dict[str, FieldType]  # new columns
     widen: dict[str, tuple[FieldType, FieldType]]  # column -> (existing type, wider type)
 
@@ -89,7 +89,7 @@ class SqlDestination(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def _widen_sql(self, table: str, existing: dict[str, str], evolution: _Evolution,
+    def _widen_sql(self, table: str, existing: dict[str, str], evolution: Evolution,
                    spec: TableSpec) -> list[str]:
         """Statements changing columns to wider types (ALTER ... TYPE where the engine can)."""
         types = SQL_TYPES[self.dialect]
@@ -148,7 +148,7 @@ class SqlDestination(ABC):
             defs.append(f"PRIMARY KEY ({', '.join(ident(k) for k in spec.key)})")
         return f"CREATE TABLE {self._q(table)} ({', '.join(defs)})"
 
-    def _evolution(self, spec: TableSpec, existing: dict[str, str]) -> _Evolution:
+    def _evolution(self, spec: TableSpec, existing: dict[str, str]) -> Evolution:
         """New columns and safe widenings; every column is checked before anything changes."""
         problems: list[str] = []
         adds: dict[str, FieldType] = {}
@@ -171,7 +171,7 @@ class SqlDestination(ABC):
                 f"table `{spec.name}`: incompatible column types: {'; '.join(problems)}. "
                 "Nothing was written. Migrate or drop the column, or map the field to a new "
                 "column name.")
-        return _Evolution(adds, widen)
+        return Evolution(adds, widen)
 
     def write(self, spec: TableSpec, mode: WriteMode, rows: Sequence[dict[str, Any]]) -> int:
         plan = self._plans[(spec.name, mode)]

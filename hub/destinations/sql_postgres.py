@@ -7,7 +7,7 @@ from typing import Any
 
 from hub.destinations._sql_types import SQL_TYPES
 from hub.destinations.destination import TableSpec
-from hub.destinations.sql_base import SqlDestination, WriteBatch, _Evolution, ident
+from hub.destinations.sql_base import Evolution, SqlDestination, WriteBatch, ident
 from hub.errors import ConfigError
 
 __all__ = ["PostgresDestination"]
@@ -41,7 +41,7 @@ class PostgresDestination(SqlDestination):
             for sql in statements:
                 self._conn.execute(sql)  # type: ignore[arg-type]  # built from checked names
 
-    def _widen_sql(self, table: str, existing: dict[str, str], evolution: _Evolution,
+    def _widen_sql(self, table: str, existing: dict[str, str], evolution: Evolution,
                    spec: TableSpec) -> list[str]:
         out = []
         for column, (old, new) in evolution.widen.items():

@@ -8,7 +8,7 @@ from typing import Any
 
 from hub.destinations._sql_types import SQL_TYPES
 from hub.destinations.destination import TableSpec
-from hub.destinations.sql_base import SqlDestination, WriteBatch, _Evolution, ident
+from hub.destinations.sql_base import Evolution, SqlDestination, WriteBatch, ident
 
 __all__ = ["SqliteDestination"]
 
@@ -43,7 +43,7 @@ class SqliteDestination(SqlDestination):
             self._conn.execute("ROLLBACK")
             raise
 
-    def _widen_sql(self, table: str, existing: dict[str, str], evolution: _Evolution,
+    def _widen_sql(self, table: str, existing: dict[str, str], evolution: Evolution,
                    spec: TableSpec) -> list[str]:
         # SQLite cannot change a column's type: rebuild the table in the same transaction.
         types = SQL_TYPES[self.dialect]
