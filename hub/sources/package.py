@@ -9,6 +9,7 @@ files, one Airbyte message per line on stdout.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -53,15 +54,19 @@ class PackageSource:
     def _program(self) -> Path:
         """The connector's executable, installing the package on first use."""
         marker = self.venv / "crossdock-installed.json"
-        if not marker.is_file() or json.loads(marker.read_text())["requirement"] != self.requirement:
-            self._install()
-            marker.write_text(json.dumps({"requirement": self.requirement,
-                                          "entry_point": self._entry_point()}))
+        self.venv.parent.mkdir(parents=True, exist_ok=True)
+        # Streams of one connection run in parallel: one installs, the others wait for it.
+        with open(self.venv.parent / f"{self.package}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if (not marker.is_file()
+                    or json.loads(marker.read_text())["requirement"] != self.requirement):
+                self._install()
+                marker.write_text(json.dumps({"requirement": self.requirement,
+                                              "entry_point": self._entry_point()}))
         return self.venv / "bin" / json.loads(marker.read_text())["entry_point"]
 
     def _install(self) -> None:
         _logger.warning("installing connector %s into %s (first use)", self.requirement, self.venv)
-        self.venv.parent.mkdir(parents=True, exist_ok=True)
         steps = [[sys.executable, "-m", "venv", "--clear", str(self.venv)],
                  [str(self.venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
                   "--disable-pip-version-check", self.requirement]]
