@@ -54,9 +54,9 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
 
         console.rule("5. check")
         url = second["destination"]
-        _report_equality(sb, url, conn.table_for("contacts"), conn.table_for("companies"))
+        equal = _report_equality(sb, url, conn.table_for("contacts"), conn.table_for("companies"))
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
-    code = 0 if first["status"] == second["status"] == "succeeded" else 1
+    code = 0 if first["status"] == second["status"] == "succeeded" and equal else 1
     raise typer.Exit(code)
 
 
@@ -77,8 +77,9 @@ def _change_records(sb: Any, seed: int, n: int) -> dict[str, int]:
     return {"updated": min(n, len(contacts)), "companies": n_companies, "created": created}
 
 
-def _report_equality(sb: Any, url: str, contacts_table: str, companies_table: str) -> None:
-    path = url.removeprefix("sqlite:///")
+def _report_equality(sb: Any, url: str, contacts_table: str, companies_table: str) -> bool:
+    """Does the destination hold exactly the source's records, each at its latest version?"""
+    path, all_same = url.removeprefix("sqlite:///"), True
     with sqlite3.connect(path) as db:
         for stream, table in (("contacts", contacts_table), ("companies", companies_table)):
             source = {oid: _instant(obj["updatedAt"])
@@ -86,9 +87,11 @@ def _report_equality(sb: Any, url: str, contacts_table: str, companies_table: st
             rows = {k: _instant(v) for k, v in
                     db.execute(f'SELECT source_id, updated_at FROM "{table}"').fetchall()}
             same = rows == source
+            all_same = all_same and same
             console.print(f"{stream}: source {len(source):,}, destination {len(rows):,} rows; "
                           "same keys and versions (updatedAt): "
                           f"{'[green]yes[/]' if same else '[red]NO[/]'}")
+    return all_same
 
 
 def _instant(value: str) -> datetime:

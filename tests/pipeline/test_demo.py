@@ -1,0 +1,32 @@
+"""`crossdock demo`, the README's first command, on the repository's own crossdock.yaml."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_demo_syncs_twice_and_the_warehouse_equals_the_sandbox(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
+    shutil.copy(ROOT / "crossdock.yaml", tmp_path / "crossdock.yaml")
+    result = CliRunner().invoke(app, ["--workspace", str(tmp_path), "demo", "--scale", "400",
+                                      "--changes", "30"])
+    out = result.output
+    assert result.exit_code == 0, out
+    assert out.count("same keys and versions (updatedAt): yes") == 2, out
+    assert "first sync" in out and "incremental sync" in out
+    assert (tmp_path / ".crossdock" / "warehouse.db").is_file()
+    # the incremental sync read the 30 changed and 6 new contacts, not all 406 again
+    incremental = out[out.index("incremental sync"):]
+    contacts_row = next(line for line in incremental.splitlines() if "crm_contacts" in line)
+    read = int(contacts_row.split("│")[3])
+    assert 36 <= read < 100, contacts_row
