@@ -38,6 +38,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from hub.errors import ConfigError, FatalError
 from hub.sources._child import CAN_FORK, LOG, RECORD, STATE, SourceEvent, read_in_child
+from hub.sources.source import secret_config_values
 
 __all__ = ["DeclarativeSource", "CheckResult", "dump_state", "SourceEvent", "RECORD", "STATE",
            "LOG"]
@@ -109,9 +110,7 @@ class DeclarativeSource:
     def secret_values(self) -> list[str]:
         """Config values of the fields the connector's spec marks `airbyte_secret`."""
         spec = (self.manifest.get("spec") or {}).get("connection_specification") or {}
-        fields = spec.get("properties") or {}
-        return [str(self.config[name]) for name, field in fields.items()
-                if isinstance(field, dict) and field.get("airbyte_secret") and self.config.get(name)]
+        return secret_config_values(spec, self.config)
 
     def spec(self) -> dict[str, Any]:
         return self._source().spec(_logger).connectionSpecification

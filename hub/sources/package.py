@@ -28,6 +28,7 @@ import orjson
 from hub.errors import ConfigError, FatalError
 from hub.sources._child import LOG, RECORD, STATE, SourceEvent
 from hub.sources.declarative import CheckResult
+from hub.sources.source import secret_config_values
 
 __all__ = ["PackageSource"]
 
@@ -143,9 +144,7 @@ class PackageSource:
             raise FatalError(f"connector `{self.package}` {command} failed (exit {code}): {detail}")
 
     def secret_values(self) -> list[str]:
-        fields = self.spec().get("properties") or {}
-        return [str(self.config[name]) for name, field in fields.items()
-                if isinstance(field, dict) and field.get("airbyte_secret") and self.config.get(name)]
+        return secret_config_values(self.spec(), self.config)
 
     def spec(self) -> dict[str, Any]:
         if self._spec is None:

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from hub.sources._child import SourceEvent
 
-__all__ = ["Source"]
+__all__ = ["Source", "secret_config_values"]
 
 
 class Source(Protocol):
@@ -26,3 +26,10 @@ class Source(Protocol):
 
     def secret_values(self) -> list[str]:
         """Config values of fields the spec marks `airbyte_secret` (to redact)."""
+
+
+def secret_config_values(spec: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    """Config values of the fields a connector's spec marks `airbyte_secret`."""
+    fields = spec.get("properties") or {}
+    return [str(config[name]) for name, field in fields.items()
+            if isinstance(field, dict) and field.get("airbyte_secret") and config.get(name)]
