@@ -130,3 +130,12 @@ def test_cli_bad_key_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--workspace", str(tmp_path), "secrets", "list"])
     assert result.exit_code == 2
     assert "readable by others" in result.output and "Traceback" not in result.output
+
+
+def test_pseudonyms_survive_key_rotation_and_differ_between_keys(tmp_path: Path) -> None:
+    keyring = load_keyring(tmp_path)
+    rotated = keyring.rotated()
+    assert rotated.primary == keyring.primary + 1
+    assert rotated.pseudonym_key() == keyring.pseudonym_key()  # the same person, the same pseudonym
+    assert load_keyring(tmp_path / "other").pseudonym_key() != keyring.pseudonym_key()
+    assert keyring.pseudonym_key() not in (keyring.audit_key(keyring.primary),)
