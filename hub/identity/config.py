@@ -1,0 +1,118 @@
+"""The `identity:` section of crossdock.yaml: what links records and what must never.
+
+Every default here is the behaviour a marketing team can live with: emails and
+phones link people, role addresses never do, and a profile that would gather
+more than a handful of emails is refused rather than merged.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["IdentifierRule", "MatchField", "MatchConfig", "IdentityConfig", "CompareKind"]
+
+CompareKind = Literal["name", "text", "date", "code", "exact"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IdentifierRule(_Strict):
+    """A record field whose value identifies a person outright (listed by priority)."""
+
+    type: str = Field(pattern=r"^[a-z_][a-z0-9_]*$", description="email, phone, or an id type")
+    field: str = Field(description="the record field holding it")
+    normalize: Literal["email", "phone", "id"] = "id"
+    max_per_profile: int = Field(default=3, ge=1,
+                                 description="a merge that would exceed this is refused")
+
+
+class MatchField(_Strict):
+    """A field compared for probabilistic matching.
+
+    A field named like an identifier type (email, phone) is compared on its
+    normalised value: two different emails are evidence of two people.
+    """
+
+    field: str
+    compare: CompareKind = "name"
+
+
+class MatchConfig(_Strict):
+    """Fellegi-Sunter matching for records that share no identifier."""
+
+    enabled: bool = True
+    fields: tuple[MatchField, ...] = ()
+    # Candidate pairs share every field of at least one rule; "field:3" means the
+    # field's first three characters.
+    blocking: tuple[tuple[str, ...], ...] = ()
+    threshold: float = Field(default=0.9, gt=0.0, lt=1.0,
+                             description="match probability at or above which records merge")
+    review_below: float = Field(default=0.5, gt=0.0, lt=1.0,
+                                description="pairs in [review_below, threshold) are listed for review")
+    # A blocking value shared by more records than this is too common to block on.
+    max_block_size: int = Field(default=500, ge=2)
+    link_type: Literal["dedupe_and_link", "link_only"] = "dedupe_and_link"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MatchConfig:
+        if self.review_below > self.threshold:
+            raise ValueError("review_below must not exceed threshold")
+        if self.enabled and self.fields and not self.blocking:
+            raise ValueError("give at least one blocking rule (e.g. [[last_name, postcode]]); "
+                             "comparing every pair does not scale")
+        known = {f.field for f in self.fields}
+        for rule in self.blocking:
+            for part in rule:
+                name = part.split(":", 1)[0]
+                if name not in known:
+                    raise ValueError(f"blocking rule field `{name}` is not one of the match fields")
+        return self
+
+
+def _default_identifiers() -> tuple[IdentifierRule, ...]:
+    return (
+        IdentifierRule(type="email", field="email", normalize="email"),
+        IdentifierRule(type="phone", field="phone", normalize="phone"),
+    )
+
+
+def _default_match() -> MatchConfig:
+    return MatchConfig(
+        fields=(MatchField(field="first_name", compare="name"),
+                MatchField(field="last_name", compare="name"),
+                MatchField(field="city", compare="name"),
+                MatchField(field="country", compare="exact")),
+        blocking=(("last_name", "first_name:1"),),
+    )
+
+
+class IdentityConfig(_Strict):
+    identifiers: tuple[IdentifierRule, ...] = Field(default_factory=_default_identifiers)
+    # Values that are never identity (fnmatch patterns on the normalised value).
+    blocked: tuple[str, ...] = ("info@*", "noreply@*", "no-reply@*", "test@*", "admin@*",
+                                "sales@*", "support@*", "hello@*", "contact@*",
+                                "+10000000000", "+0*")
+    # Region for phone numbers written without a country code (ISO 3166, e.g. US, GB).
+    phone_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    # An identifier on more records than this is shared (a family phone, a team inbox).
+    shared_threshold: int = Field(default=10, ge=2)
+    match: MatchConfig = Field(default_factory=_default_match)
+
+    @field_validator("identifiers")
+    @classmethod
+    def _unique_types(cls, v: tuple[IdentifierRule, ...]) -> tuple[IdentifierRule, ...]:
+        types = [r.type for r in v]
+        dupes = sorted({t for t in types if types.count(t) > 1})
+        if dupes:
+            raise ValueError(f"identifier type listed twice: {', '.join(dupes)}")
+        return v
+
+    def priority(self, type_: str) -> int:
+        for i, rule in enumerate(self.identifiers):
+            if rule.type == type_:
+                return i
+        return len(self.identifiers)
