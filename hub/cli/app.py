@@ -162,11 +162,16 @@ def _register_subcommands() -> None:
     from hub.cli.audit_cmd import app as audit_app
     from hub.cli.demo import demo
     from hub.cli.mapping_cmd import app as mapping_app
+    from hub.cli.profiles_cmd import app as profiles_app
+    from hub.cli.profiles_cmd import stitch
     from hub.cli.secrets_cmd import app as secrets_app
 
     app.command()(demo)
     app.add_typer(mapping_app, name="mapping", help="Preview and check mappings.")
     app.add_typer(audit_app, name="audit", help="Verify, tail and export the audit log.")
+    app.command()(stitch)
+    app.add_typer(profiles_app, name="profiles",
+                  help="Unified customer profiles: show, explain, review, split.")
     app.add_typer(secrets_app, name="secrets", help="Encrypted connector credentials.")
 
 

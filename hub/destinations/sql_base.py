@@ -82,9 +82,11 @@ class SqlDestination(ABC):
     def _write(self, plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> None:
         """Insert (or upsert) one batch in one transaction."""
 
+    _param = "?"  # the driver's placeholder
+
     @abstractmethod
-    def _query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Column names and rows of a SELECT."""
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of a SELECT (`params` fill the driver's placeholders)."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -200,11 +202,18 @@ class SqlDestination(ABC):
             self._exec([f"DROP TABLE IF EXISTS {self._q(spec.name + _STAGING_SUFFIX)}"])
 
     # -- reading back (tests, reconciliation) -------------------------------
-    def read_rows(self, table: str) -> list[dict[str, Any]]:
+    def has_table(self, table: str) -> bool:
+        return bool(self._existing_columns(table))
+
+    def read_rows(self, table: str, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of a table, optionally only those whose columns equal the given values."""
         declared = self._existing_columns(table)
         types: dict[str, FieldType | None] = {
             c: type_of_declared(self.dialect, t) for c, t in declared.items()}
-        names, rows = self._query(f"SELECT * FROM {self._q(table)}")
+        sql, params = f"SELECT * FROM {self._q(table)}", list((where or {}).values())
+        if where:
+            sql += " WHERE " + " AND ".join(f"{ident(c)} = {self._param}" for c in where)
+        names, rows = self._query(sql, params)
         return [{n: from_sql_value(self.dialect, types[n] or "string", v)
                  for n, v in zip(names, row, strict=True)} for row in rows]
 

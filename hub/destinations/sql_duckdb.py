@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,8 @@ class DuckDBDestination(SqlDestination):
         finally:
             self._conn.unregister("_cd_batch")
 
-    def _query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        cur = self._conn.execute(sql)
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self._conn.execute(sql, params)
         return [d[0] for d in cur.description], cur.fetchall()
 
     def close(self) -> None:

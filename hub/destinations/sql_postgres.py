@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from hub.destinations._sql_types import SQL_TYPES
@@ -14,6 +15,7 @@ __all__ = ["PostgresDestination"]
 
 
 class PostgresDestination(SqlDestination):
+    _param = "%s"
     dialect = "postgresql"
 
     def __init__(self, url: str, schema: str | None = None) -> None:
@@ -70,8 +72,8 @@ class PostgresDestination(SqlDestination):
                 cur.execute(f"INSERT INTO {self._q(plan.target)} ({cols}) "  # type: ignore[arg-type]
                             f"SELECT {cols} FROM {into}{self._upsert_clause(plan)}")
 
-    def _query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        cur = self._conn.execute(sql)  # type: ignore[arg-type]
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self._conn.execute(sql, params)  # type: ignore[arg-type]
         return [d[0] for d in cur.description or ()], cur.fetchall()
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,8 @@ class SqliteDestination(SqlDestination):
             self._conn.execute("ROLLBACK")
             raise
 
-    def _query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        cur = self._conn.execute(sql)
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self._conn.execute(sql, params)
         return [d[0] for d in cur.description], cur.fetchall()
 
     def close(self) -> None:

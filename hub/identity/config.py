@@ -11,9 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["IdentifierRule", "MatchField", "MatchConfig", "IdentityConfig", "CompareKind"]
+__all__ = ["IdentifierRule", "MatchField", "MatchConfig", "IdentityConfig", "CompareKind", "Survivorship"]
 
 CompareKind = Literal["name", "text", "date", "code", "exact"]
+Survivorship = Literal["most_recent", "most_frequent", "source_priority"]
 
 
 class _Strict(BaseModel):
@@ -81,12 +82,16 @@ def _default_identifiers() -> tuple[IdentifierRule, ...]:
 
 
 def _default_match() -> MatchConfig:
+    # Email and phone take part as evidence too: two different addresses speak
+    # against one person. Pairs sharing one train the name and place weights.
     return MatchConfig(
-        fields=(MatchField(field="first_name", compare="name"),
+        fields=(MatchField(field="email", compare="exact"),
+                MatchField(field="phone", compare="exact"),
+                MatchField(field="first_name", compare="name"),
                 MatchField(field="last_name", compare="name"),
                 MatchField(field="city", compare="name"),
                 MatchField(field="country", compare="exact")),
-        blocking=(("last_name", "first_name:1"),),
+        blocking=(("last_name", "first_name:1"), ("email",), ("phone",)),
     )
 
 
@@ -101,6 +106,12 @@ class IdentityConfig(_Strict):
     # An identifier on more records than this is shared (a family phone, a team inbox).
     shared_threshold: int = Field(default=10, ge=2)
     match: MatchConfig = Field(default_factory=_default_match)
+    # Golden record: how each field's value is chosen among a profile's records.
+    survivorship: dict[str, Survivorship] = Field(default_factory=lambda: {
+        "email": "most_frequent", "phone": "most_frequent"})
+    default_survivorship: Survivorship = "most_recent"
+    source_priority: tuple[str, ...] = Field(
+        default=(), description="sources, most trusted first, for the source_priority rule")
 
     @field_validator("identifiers")
     @classmethod

@@ -52,6 +52,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 def create_db_and_tables(engine: Engine) -> None:
     # Importing the model modules registers their tables with SQLModel.metadata.
     import hub.audit.models  # noqa: F401
+    import hub.identity.state  # noqa: F401
     import hub.secrets.store  # noqa: F401
     import hub.store.models  # noqa: F401
 

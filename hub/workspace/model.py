@@ -7,7 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["SourceConfig", "DestinationConfig", "StreamConfig", "Connection", "Workspace"]
+from hub.identity.config import IdentityConfig
+
+__all__ = ["SourceConfig", "DestinationConfig", "StreamConfig", "Connection", "IdentitySection",
+           "Workspace"]
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -73,10 +76,18 @@ class Connection(_Strict):
         return self.streams[stream].table or f"{self.name}_{stream}"
 
 
+class IdentitySection(IdentityConfig):
+    """crossdock.yaml `identity:`; the profile tables go to `destination`, by default
+    the destination of the first connection with a contact stream."""
+
+    destination: DestinationConfig | None = None
+
+
 class Workspace(_Strict):
     path: Path
     version: Literal[1] = 1
     connections: dict[str, Connection]
+    identity: IdentitySection = Field(default_factory=IdentitySection)
 
     @property
     def root(self) -> Path:

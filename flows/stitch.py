@@ -1,0 +1,22 @@
+"""Prefect flow: stitch identity profiles after the syncs (thin: the work is in hub.identity)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+
+from hub.context import HubContext
+from hub.identity.run import stitch_workspace
+
+__all__ = ["stitch_profiles"]
+
+
+@flow(name="stitch-profiles", flow_run_name="stitch-{mode}")
+def stitch_profiles(mode: str = "incremental", workspace_dir: str = ".") -> dict[str, Any]:
+    """Stitch every contact record into profiles; `mode` is incremental or full."""
+    if mode not in ("incremental", "full"):
+        raise ValueError(f"mode must be incremental or full, not {mode!r}")
+    ctx = HubContext(Path(workspace_dir).resolve())
+    return stitch_workspace(ctx, full=mode == "full").to_dict()

@@ -1,0 +1,243 @@
+"""`crossdock stitch` and `crossdock profiles`: run stitching, look at, explain and split profiles."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import func
+from sqlmodel import Session, or_, select
+
+from hub.cli.app import handle_errors
+from hub.cli.render import console, print_json
+from hub.context import HubContext, current
+from hub.errors import ConfigError
+from hub.identity.match import LEVELS, MatchModel
+from hub.identity.normalize import normalize_email
+from hub.identity.run import profile_destination, resolve_profile_id
+from hub.identity.state import (
+    IdentityAssignment,
+    IdentityLinkRow,
+    IdentityModelRow,
+    IdentityRedirect,
+    IdentityRefusalRow,
+    IdentitySplit,
+)
+
+__all__ = ["app", "stitch"]
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@handle_errors
+def stitch(full: Annotated[bool, typer.Option(
+        "--full", help="retrain the match model and re-score every pair")] = False,
+           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Stitch every contact record into profiles (a Prefect flow run)."""
+    from flows.stitch import stitch_profiles
+
+    dest, _ = profile_destination(current())  # a config problem fails before Prefect starts
+    dest.close()
+    summary = stitch_profiles(mode="full" if full else "incremental",
+                              workspace_dir=str(current().workspace_dir))
+    if as_json:
+        print_json(summary)
+        return
+    console.print(
+        f"[green]stitched[/] {summary['records']:,} records ({summary['changed']:,} new or changed, "
+        f"{summary['mode']}) into {summary['profiles']:,} profiles: {summary['new_profiles']:,} new, "
+        f"{summary['merged']:,} merged away, {summary['refused']:,} merges refused by guards, "
+        f"{summary['review']:,} pairs to review; tables in {summary['destination']} "
+        f"({summary['seconds']:.1f}s)")
+
+
+def _find(ctx: HubContext, who: str) -> str:
+    """A profile id from an id (following merges) or an email."""
+    if "@" not in who:
+        return resolve_profile_id(ctx, who)
+    email = normalize_email(who)
+    if email is None:
+        raise ConfigError(f"`{who}` is not an email address or a profile id")
+    dest, _ = profile_destination(ctx)
+    try:
+        if not dest.has_table("profile_identifiers"):
+            raise ConfigError("no profiles yet: run `crossdock stitch` first")
+        rows = dest.read_rows("profile_identifiers", where={"type": "email", "value": email})
+    finally:
+        dest.close()
+    ids = sorted({r["profile_id"] for r in rows})
+    if not ids:
+        raise ConfigError(f"no profile holds the email {email} (blocked and shared addresses "
+                          "such as info@ are not identifiers)")
+    if len(ids) > 1:
+        raise ConfigError(f"{email} is on {len(ids)} profiles ({', '.join(ids)}); "
+                          "a guard kept them apart: use a profile id")
+    return ids[0]
+
+
+def _profile(ctx: HubContext, pid: str) -> dict[str, Any]:
+    dest, _ = profile_destination(ctx)
+    try:
+        if not dest.has_table("profiles"):
+            raise ConfigError("no profiles yet: run `crossdock stitch` first")
+        found = dest.read_rows("profiles", where={"profile_id": pid})
+        if not found:
+            raise ConfigError(f"no profile `{pid}`")
+        return {
+            "profile": found[0],
+            "records": dest.read_rows("profile_records", where={"profile_id": pid}),
+            "identifiers": dest.read_rows("profile_identifiers", where={"profile_id": pid}),
+            "timeline": sorted(dest.read_rows("profile_timeline", where={"profile_id": pid}),
+                               key=lambda e: str(e["occurred_at"])),
+        }
+    finally:
+        dest.close()
+
+
+@app.command()
+@handle_errors
+def show(who: Annotated[str, typer.Argument(help="an email address or a profile id")],
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The golden record, the records behind it and the profile's timeline."""
+    ctx = current()
+    data = _profile(ctx, _find(ctx, who))
+    if as_json:
+        print_json(data)
+        return
+    p = data["profile"]
+    console.print(f"[bold]{p['profile_id']}[/]  {p['record_count']} records from {p['sources']}, "
+                  f"confidence {p['confidence']:.3f}")
+    for name in ("email", "phone", "first_name", "last_name", "city", "country", "lifecycle_stage"):
+        if p.get(name) is not None:
+            console.print(f"  {name:16s} {p[name]}")
+    table = Table("record", "source table", "linked by", "confidence")
+    for r in data["records"]:
+        table.add_row(r["record_key"], r["source_table"] or "", r["linked_by"] or "-",
+                      f"{r['confidence']:.3f}")
+    console.print(table)
+    timeline = Table("when", "event", "source", "record")
+    for e in data["timeline"][-20:]:
+        timeline.add_row(str(e["occurred_at"]), e["event"], e["source"] or "", e["record_key"])
+    console.print(timeline)
+
+
+@app.command()
+@handle_errors
+def explain(profile_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Which identifiers and which match scores joined the profile's records, and what was refused."""
+    ctx = current()
+    pid = resolve_profile_id(ctx, profile_id)
+    data = _profile(ctx, pid)
+    keys = {r["record_key"] for r in data["records"]}
+    holders: dict[tuple[str, str], list[str]] = {}
+    for row in data["identifiers"]:
+        holders.setdefault((row["type"], row["value"]), []).append(row["record_key"])
+    with Session(ctx.engine) as session:
+        links = list(session.exec(select(IdentityLinkRow).where(
+            IdentityLinkRow.record_a.in_(keys), IdentityLinkRow.outcome != "none")))  # type: ignore[attr-defined]
+        refusals = list(session.exec(select(IdentityRefusalRow).where(or_(
+            IdentityRefusalRow.record_a.in_(keys), IdentityRefusalRow.record_b.in_(keys)))))  # type: ignore[attr-defined]
+        merged_ids = [r.old_id for r in session.exec(
+            select(IdentityRedirect).where(IdentityRedirect.profile_id == pid))]
+        model_row = session.get(IdentityModelRow, 1)
+    model = MatchModel.from_json(model_row.model) if model_row else None
+    explanation = {
+        "profile_id": pid,
+        "asked_for": profile_id,
+        "merged_ids": sorted(merged_ids),
+        "identifier_links": [{"type": t, "value": v, "records": sorted(ks)}
+                             for (t, v), ks in sorted(holders.items()) if len(ks) > 1],
+        "match_links": [{"records": [lk.record_a, lk.record_b], "probability": lk.probability,
+                         "outcome": lk.outcome, "fields": _levels(model, lk.levels)}
+                        for lk in links if lk.record_b in keys or lk.outcome == "review"],
+        "refused": [{"records": [r.record_a, r.record_b], "via": r.via, "reason": r.reason}
+                    for r in refusals],
+    }
+    if as_json:
+        print_json(explanation)
+        return
+    console.print(f"[bold]{pid}[/]" + (f" (asked for {profile_id}, merged into it)" if pid != profile_id
+                                      else "") + f": {len(keys)} records")
+    if merged_ids:
+        console.print(f"  absorbed profiles: {', '.join(sorted(merged_ids))}")
+    for link in explanation["identifier_links"]:
+        console.print(f"  {link['type']} {link['value']} is on {', '.join(link['records'])}")
+    for link in explanation["match_links"]:
+        fields = ", ".join(f"{k}: {v}" for k, v in link["fields"].items())
+        console.print(f"  match {link['probability']:.4f} ({link['outcome']}) "
+                      f"{' ~ '.join(link['records'])}: {fields}")
+    for r in explanation["refused"]:
+        console.print(f"  [yellow]refused[/] {' + '.join(r['records'])} via {r['via']}: {r['reason']}")
+    if len(keys) == 1 and not explanation["refused"]:
+        console.print("  a single record: nothing joined it to another")
+
+
+def _levels(model: MatchModel | None, levels: list[int]) -> dict[str, str]:
+    if model is None:
+        return {}
+    out = {}
+    for name, kind, level in zip(model.fields, model.kinds, levels, strict=True):
+        names = LEVELS[kind]  # type: ignore[index]
+        out[name] = "missing" if level < 0 else names[len(names) - 1 - level]
+    return out
+
+
+@app.command()
+@handle_errors
+def review(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Pairs in the review band: likely the same person, not sure enough to merge."""
+    with Session(current().engine) as session:
+        rows = list(session.exec(select(IdentityLinkRow).where(IdentityLinkRow.outcome == "review")
+                                 .order_by(IdentityLinkRow.probability.desc())))  # type: ignore[attr-defined]
+    data = [{"records": [r.record_a, r.record_b], "probability": r.probability} for r in rows]
+    if as_json:
+        print_json(data)
+        return
+    if not data:
+        console.print("nothing to review")
+    for d in data:
+        console.print(f"  {d['probability']:.4f}  {d['records'][0]} ~ {d['records'][1]}")
+
+
+@app.command()
+@handle_errors
+def split(profile_id: str,
+          records: Annotated[list[str], typer.Option("--record", "-r",
+                             help="a record key (source:id) to split off; repeatable")],
+          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Unmerge: the given records leave the profile and never rejoin the rest of it."""
+    from hub.identity.run import stitch_workspace
+
+    ctx = current()
+    pid = resolve_profile_id(ctx, profile_id)
+    with Session(ctx.engine) as session:
+        members = {a.record_key for a in session.exec(
+            select(IdentityAssignment).where(IdentityAssignment.profile_id == pid))}
+        outside = sorted(set(records) - members)
+        if not members:
+            raise ConfigError(f"no profile `{profile_id}`; run `crossdock stitch` first")
+        if outside:
+            raise ConfigError(f"not records of {pid}: {', '.join(outside)} "
+                              "(see `crossdock profiles explain`)")
+        if set(records) == members:
+            raise ConfigError("split off some of the profile's records, not all of them")
+        split_id = (session.exec(select(func.max(IdentitySplit.split_id))).one() or 0) + 1
+        for key in sorted(members):
+            session.add(IdentitySplit(split_id=split_id, record_key=key, profile_id=pid,
+                                      side="out" if key in records else "rest"))
+        session.commit()
+    ctx.audit.append("identity.split", actor="cli", target=pid,
+                     details={"split_id": split_id, "records_out": sorted(records),
+                              "records_kept": len(members) - len(set(records))})
+    summary = stitch_workspace(ctx)
+    with Session(ctx.engine) as session:
+        now = {a.record_key: a.profile_id for a in session.exec(
+            select(IdentityAssignment).where(IdentityAssignment.record_key.in_(sorted(members))))}  # type: ignore[attr-defined]
+    result = {"split_id": split_id, "profile_id": pid, "now": now, "stitch": summary.to_dict()}
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"[green]split[/] {len(set(records))} records off {pid}:")
+    for key in sorted(members):
+        console.print(f"  {key} -> {now.get(key)}")
