@@ -20,7 +20,7 @@ from scipy.sparse.csgraph import connected_components
 from hub.identity.config import IdentityConfig
 
 __all__ = ["Identifier", "Refusal", "GraphEvidence", "GuardedUnion", "link_by_identifiers",
-           "caps_for", "CONSTRAINT_PREFIX"]
+           "caps_for", "guard_sets", "CONSTRAINT_PREFIX"]
 
 Identifier = tuple[str, str]  # (type, normalised value)
 # A type starting with "!" is a constraint, not a link: a cluster may hold one value
@@ -86,6 +86,17 @@ class GuardedUnion:
             merged.setdefault(type_, set()).update(values)
         self._sets[keep] = merged
         return None
+
+
+def guard_sets(records: Sequence[int], idents: Sequence[Sequence[Identifier]],
+               shared: dict[Identifier, int]) -> dict[str, set[str]]:
+    """Identifier values per type that count against the caps: a shared one is not identity."""
+    sets: dict[str, set[str]] = {}
+    for i in records:
+        for ident in idents[i]:
+            if ident not in shared:
+                sets.setdefault(ident[0], set()).add(ident[1])
+    return sets
 
 
 def caps_for(config: IdentityConfig, idents: Sequence[Sequence[Identifier]]) -> dict[str, int]:
@@ -167,10 +178,7 @@ def _guarded_rebuild(members: list[int], keys: Sequence[str], idents: Sequence[S
     """Re-link contested components one identifier at a time, refusing cap-breaking merges."""
 
     def own_sets(i: int) -> dict[str, set[str]]:
-        sets: dict[str, set[str]] = {}
-        for type_, value in idents[i]:
-            sets.setdefault(type_, set()).add(value)
-        return sets
+        return guard_sets([i], idents, evidence.shared)
 
     holders: dict[Identifier, list[int]] = {}
     for i in members:
@@ -181,11 +189,22 @@ def _guarded_rebuild(members: list[int], keys: Sequence[str], idents: Sequence[S
     # Records are sorted by key so that the same input in any order yields the same result.
     for ident in sorted(holders, key=lambda it: (config.priority(it[0]), it[1])):
         recs = sorted(holders[ident], key=keys.__getitem__)
-        for other in recs[1:]:
-            reason = union.union(recs[0], other)
-            if reason:
-                evidence.refusals.append(Refusal(keys[recs[0]], keys[other],
-                                                 f"{ident[0]}:{ident[1]}", reason))
+        for j in range(1, len(recs)):
+            # Join any earlier holder that will have it: one refusal must not stop
+            # the rest of the identifier's holders from joining each other.
+            first_reason = None
+            for i in range(j):
+                if union.find(recs[i]) == union.find(recs[j]):
+                    first_reason = None
+                    break
+                reason = union.union(recs[i], recs[j])
+                if reason is None:
+                    first_reason = None
+                    break
+                first_reason = first_reason or (recs[i], reason)
+            if first_reason:
+                evidence.refusals.append(Refusal(keys[first_reason[0]], keys[recs[j]],
+                                                 f"{ident[0]}:{ident[1]}", first_reason[1]))
     for i in members:
         result[i] = union.find(i)
     # Relabel each rebuilt cluster by its smallest record index.

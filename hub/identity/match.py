@@ -115,7 +115,7 @@ class ScoredPairs:
         return MatchLink(ka, kb, float(self.probability[j]), tuple(int(x) for x in self.gammas[j]))
 
 
-def _records_table(columns: dict[str, Sequence[object]], sources: Sequence[str],
+def _records_table(columns: dict[str, Sequence[object]], keys: Sequence[str], sources: Sequence[str],
                    changed: np.ndarray | None) -> pa.Table:
     def as_text(values: Sequence[object]) -> pa.Array:
         if all(v is None or isinstance(v, str) for v in values):
@@ -123,6 +123,7 @@ def _records_table(columns: dict[str, Sequence[object]], sources: Sequence[str],
         return pa.array([v if v is None or isinstance(v, str) else str(v) for v in values], pa.string())
 
     data = {"rid": pa.array(np.arange(len(sources), dtype=np.int64)),
+            "k": pa.array(keys, pa.string()),
             "src": pa.array(sources, pa.string()),
             "chg": pa.array(np.ones(len(sources), bool) if changed is None else changed)}
     for name, values in columns.items():
@@ -163,13 +164,16 @@ def _big_blocks_sql(cfg: MatchConfig) -> list[str]:
     return out
 
 
-def score_pairs(columns: dict[str, Sequence[object]], sources: Sequence[str], cfg: MatchConfig,
-                model: MatchModel | None = None,
+def score_pairs(columns: dict[str, Sequence[object]], keys: Sequence[str], sources: Sequence[str],
+                cfg: MatchConfig, model: MatchModel | None = None,
                 changed: np.ndarray | None = None) -> tuple[ScoredPairs, MatchModel]:
     """Score the candidate pairs; train a model unless one is given.
 
     Pairs already linked by an identifier are scored too: an incremental run can
     then reuse this run's links even where an identifier link later breaks.
+
+    Training samples by hashes of record keys, never by position, so the model
+    (and so the result) does not depend on the order records arrive in.
 
     `changed` (bool per record) limits scoring to pairs with a changed record on
     one side: the incremental run. Returns pairs at or above `cfg.review_below`.
@@ -179,10 +183,11 @@ def score_pairs(columns: dict[str, Sequence[object]], sources: Sequence[str], cf
     con = duckdb.connect()
     try:
         con.execute("SET threads TO 2")
-        con.register("recs_arrow", _records_table({f: columns[f] for f in fields}, sources, changed))
+        con.register("recs_arrow", _records_table({f: columns[f] for f in fields}, keys, sources,
+                                                          changed))
         # Compared trimmed and in lower case; an empty value is a missing one.
         cleaned = ", ".join(f"nullif(lower(trim(f_{f})), '') AS f_{f}" for f in fields)
-        con.execute(f"CREATE TEMP TABLE recs AS SELECT rid, src, chg, {cleaned} FROM recs_arrow")
+        con.execute(f"CREATE TEMP TABLE recs AS SELECT rid, k, src, chg, {cleaned} FROM recs_arrow")
         for stmt in _big_blocks_sql(cfg):
             con.execute(stmt)
         gamma_cols = _gamma_cols(fields, kinds)
@@ -238,7 +243,7 @@ def _train(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, fields: list[str],
     gamma_cols = _gamma_cols(fields, kinds)
     gnames = ", ".join(f"g{i}" for i in range(len(fields)))
     g, c = _patterns(con, f"""
-        WITH s AS (SELECT * FROM recs USING SAMPLE reservoir({_U_SAMPLE_ROWS} ROWS) REPEATABLE (7))
+        WITH s AS (SELECT * FROM recs ORDER BY hash(k), k LIMIT {_U_SAMPLE_ROWS})
         SELECT {gamma_cols}, count(*) AS c FROM s l JOIN s r ON l.rid < r.rid GROUP BY ALL""", len(fields))
     u = []
     for i, n in enumerate(n_levels):
@@ -251,16 +256,18 @@ def _train(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, fields: list[str],
     for r, rule in enumerate(cfg.blocking):
         own = {part.split(":", 1)[0] for part in rule}
         active = [i for i, f in enumerate(fields) if f not in own]
+        n_pairs = con.execute(f"SELECT count(*) FROM ({_rule_pairs_sql(cfg, r)})").fetchone()[0]
+        step = -(-n_pairs // _TRAIN_PAIRS)  # train on at most ~_TRAIN_PAIRS, chosen by key hash
         g, c = _patterns(con, f"""SELECT {gnames}, count(*) AS c FROM (
-            SELECT {gamma_cols} FROM ({_rule_pairs_sql(cfg, r)} LIMIT {_TRAIN_PAIRS}) p
-            JOIN recs l ON l.rid = p.a JOIN recs r ON r.rid = p.b) GROUP BY ALL""", len(fields))
+            SELECT {gamma_cols} FROM ({_rule_pairs_sql(cfg, r)}) p
+            JOIN recs l ON l.rid = p.a JOIN recs r ON r.rid = p.b
+            WHERE {step} = 1 OR hash(least(l.k, r.k), greatest(l.k, r.k)) % {step} = 0)
+            GROUP BY ALL""", len(fields))
         if not len(c) or not active:
             continue
         m_rule, prior_rule = _em(g, c, u, n_levels, active, fit_m=True)
         for i in active:
             trained[i].append(m_rule[i])
-        n_pairs = c.sum() if c.sum() < _TRAIN_PAIRS else \
-            con.execute(f"SELECT count(*) FROM ({_rule_pairs_sql(cfg, r)})").fetchone()[0]
         # Matches this rule finds; the rule finding most is the best lower bound on all.
         expected_matches = max(expected_matches, prior_rule * n_pairs)
     m = [np.mean(t, axis=0) if t else _default_m(n) for t, n in zip(trained, n_levels, strict=True)]

@@ -23,6 +23,7 @@ from hub.identity.graph import (
     Identifier,
     Refusal,
     caps_for,
+    guard_sets,
     link_by_identifiers,
 )
 from hub.identity.match import MatchLink, MatchModel, ScoredPairs, score_pairs
@@ -174,7 +175,7 @@ def _stitch(records: list[Mapping[str, object]], config: IdentityConfig, model: 
         if changed is not None:
             wanted = set(changed)
             changed_mask = np.fromiter((k in wanted for k in keys), bool, len(keys))
-        pairs, result.model = score_pairs(columns, sources, config.match, model, changed_mask)
+        pairs, result.model = score_pairs(columns, keys, sources, config.match, model, changed_mask)
         if changed is not None:
             pairs = _with_earlier(pairs, earlier, changed_mask, {k: i for i, k in enumerate(keys)})
         _apply_matches(result, pairs, config, caps)
@@ -238,11 +239,7 @@ def _apply_matches(result: StitchResult, pairs: ScoredPairs, config: IdentityCon
         members[int(labels[i])].append(i)
 
     def sets_of(label: int) -> dict[str, set[str]]:
-        sets: dict[str, set[str]] = {}
-        for i in members[label]:
-            for type_, value in idents[i]:
-                sets.setdefault(type_, set()).add(value)
-        return sets
+        return guard_sets(members[label], idents, result.evidence.shared)
 
     # Strongest first; ties by record keys so the outcome never depends on input order.
     involved = np.unique(np.concatenate([pairs.a, pairs.b]))
