@@ -1,4 +1,5 @@
-"""Prefect deployments from crossdock.yaml: one per connection, on its cron schedule.
+"""Prefect deployments from crossdock.yaml: one per connection, on its cron schedule,
+and the identity stitch flow when `identity.schedule` is set.
 
 `crossdock deploy` registers them with the Prefect server; `crossdock deploy --serve`
 also runs them from this process (a worker of one). In production, workers of
@@ -11,6 +12,7 @@ from uuid import UUID
 
 from prefect.deployments.runner import RunnerDeployment
 
+from flows.stitch import stitch_profiles
 from flows.sync import sync_connection
 from hub.context import HubContext
 
@@ -19,7 +21,14 @@ __all__ = ["build_deployments", "apply_deployments", "serve_deployments"]
 
 def build_deployments(ctx: HubContext) -> list[RunnerDeployment]:
     ws = ctx.workspace()
-    return [
+    stitch = [] if ws.identity.schedule is None else [stitch_profiles.to_deployment(
+        name="stitch-profiles",
+        cron=ws.identity.schedule,
+        parameters={"mode": "incremental", "workspace_dir": str(ctx.workspace_dir)},
+        tags=["crossdock", "identity"],
+        description=f"Stitch contact records into profiles on `{ws.identity.schedule}`",
+    )]
+    return stitch + [
         sync_connection.to_deployment(
             name=f"sync-{conn.name}",
             cron=conn.schedule,

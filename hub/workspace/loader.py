@@ -93,13 +93,17 @@ def _check_references(ws: Workspace, raw: LineDict) -> None:
                     file=file, line=line_of(raw, (*sloc, "write_mode")),
                     key=".".join(map(str, (*sloc, "write_mode"))),
                 )
-        if conn.schedule is not None and not croniter.is_valid(conn.schedule):
-            raise ConfigError(
-                f"schedule `{conn.schedule}` is not a valid cron expression "
-                "(five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * *')",
-                file=file, line=line_of(raw, (*base, "schedule")),
-                key=f"connections.{name}.schedule",
-            )
+        _check_cron(conn.schedule, (*base, "schedule"), raw, file)
+    _check_cron(ws.identity.schedule, ("identity", "schedule"), raw, file)
+
+
+def _check_cron(schedule: str | None, loc: tuple[str, ...], raw: LineDict, file: str) -> None:
+    if schedule is not None and not croniter.is_valid(schedule):
+        raise ConfigError(
+            f"schedule `{schedule}` is not a valid cron expression "
+            "(five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * *')",
+            file=file, line=line_of(raw, loc), key=".".join(loc),
+        )
 
 
 def _source_manifest(ws: Workspace, name: str, raw: LineDict) -> Path | None:

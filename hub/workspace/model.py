@@ -81,6 +81,7 @@ class IdentitySection(IdentityConfig):
     the destination of the first connection with a contact stream."""
 
     destination: DestinationConfig | None = None
+    schedule: str | None = Field(default=None, description="cron for the stitch flow, e.g. after the syncs")
 
 
 class Workspace(_Strict):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from prefect.client.orchestration import get_client
 
 from flows.deployments import apply_deployments
@@ -21,20 +21,18 @@ def prefect_server():  # type: ignore[no-untyped-def]
         yield
 
 
-def test_one_deployment_per_connection_with_its_cron(prefect_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_one_deployment_per_connection_and_one_for_stitching(prefect_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     root = Path(__file__).resolve().parents[2]
-    text = (root / "crossdock.yaml").read_text()
-    extra = textwrap.indent(textwrap.dedent("""\
-        crm_hourly:
-          source: {connector: hubspot, config: {}}
-          destination: {type: sql, config: {url: "sqlite:///wh.db"}}
-          streams:
-            contacts: {mapping: hubspot/contacts}
-          schedule: "15 * * * *"
-        """), "  ")
-    (tmp_path / "crossdock.yaml").write_text(text + extra)
+    workspace = yaml.safe_load((root / "crossdock.yaml").read_text())
+    workspace["connections"]["crm_hourly"] = {
+        "source": {"connector": "hubspot", "config": {}},
+        "destination": {"type": "sql", "config": {"url": "sqlite:///wh.db"}},
+        "streams": {"contacts": {"mapping": "hubspot/contacts"}},
+        "schedule": "15 * * * *",
+    }
+    (tmp_path / "crossdock.yaml").write_text(yaml.safe_dump(workspace))
     ids = apply_deployments(HubContext(tmp_path))
-    assert len(ids) == 2
+    assert len(ids) == 3  # two connections and the stitch flow
 
     async def read() -> dict[str, tuple[list[str], dict]]:  # type: ignore[type-arg]
         async with get_client() as client:
@@ -48,3 +46,5 @@ def test_one_deployment_per_connection_with_its_cron(prefect_server, tmp_path: P
     assert found["sync-crm"][0] == ["0 3 * * *"]
     assert found["sync-crm_hourly"][0] == ["15 * * * *"]
     assert found["sync-crm_hourly"][1] == {"name": "crm_hourly", "workspace_dir": str(tmp_path)}
+    assert found["stitch-profiles"] == (["30 3 * * *"], {"mode": "incremental",
+                                                         "workspace_dir": str(tmp_path)})

@@ -99,6 +99,40 @@ def test_errors_name_file_line_and_key(workspace: Path, old: str, new: str, line
     assert needle in message
 
 
+IDENTITY = """\
+identity:
+  schedule: "30 3 * * *"
+  identifiers:
+    - {type: email, field: email, normalize: email, max_per_profile: 3}
+  match:
+    fields: [{field: last_name, compare: name}]
+    blocking: [[last_name]]
+    threshold: 0.9
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "needle"),
+    [
+        ("max_per_profile: 3", "max_per_profile: 0", 24, "greater than or equal to 1"),
+        ("normalize: email", "normalize: mail", 24, "normalize"),
+        ("compare: name", "compare: fuzzy", 26, "compare"),
+        ("blocking: [[last_name]]", "blocking: [[first_name]]", 25, "not one of the match fields"),
+        ("threshold: 0.9", "threshold: 1.5", 28, "less than 1"),
+        ('schedule: "30 3 * * *"', 'schedule: "nightly"', 22, "not a valid cron"),
+        ("  match:", "  matching:", 25, "unknown key"),
+    ],
+)
+def test_identity_errors_name_file_line_and_key(workspace: Path, old: str, new: str, line: int,
+                                                needle: str) -> None:
+    path = write(workspace, GOOD + IDENTITY.replace(old, new, 1))
+    with pytest.raises(ConfigError) as info:
+        load_workspace(path)
+    message = str(info.value)
+    assert f"{path}:{line}" in message, message
+    assert needle in message, message
+
+
 def test_yaml_syntax_error_names_line(workspace: Path) -> None:
     path = write(workspace, GOOD.replace("    streams:", "    streams: [oops", 1))
     with pytest.raises(ConfigError, match=r"crossdock.yaml:\d+: invalid YAML"):
