@@ -1,4 +1,4 @@
-"""`crossdock demo`: the sandbox CRM synced into SQLite through Prefect, twice."""
+"""`crossdock demo`: the sandbox CRM synced into SQLite through Prefect, twice, then stitched."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
          seed: Annotated[int, typer.Option()] = 42,
          changes: Annotated[int, typer.Option(help="contacts changed between syncs")] = 50,
          ) -> None:
-    """Start the sandbox, sync `crm` into SQLite, change records, sync again incrementally."""
+    """Start the sandbox, sync `crm` into SQLite, change records, sync again, stitch profiles."""
+    from flows.stitch import stitch_profiles
     from flows.sync import sync_connection
     from hub.sandbox import Sandbox
 
@@ -55,6 +56,13 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
         console.rule("5. check")
         url = second["destination"]
         equal = _report_equality(sb, url, conn.table_for("contacts"), conn.table_for("companies"))
+
+        console.rule("6. identity stitching through the Prefect flow")
+        stitched = stitch_profiles(workspace_dir=str(ctx.workspace_dir))
+        console.print(f"{stitched['records']:,} contacts -> {stitched['profiles']:,} profiles "
+                      f"({stitched['records'] - stitched['profiles']:,} records joined a profile); "
+                      f"{stitched['refused']:,} merges refused by guards, "
+                      f"{stitched['review']:,} pairs to review")
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
     code = 0 if first["status"] == second["status"] == "succeeded" and equal else 1
     raise typer.Exit(code)
@@ -103,6 +111,13 @@ def _where_to_look(url: str, table: str, store_url: str) -> None:
     console.print(f"\nthe data is in [bold]{path}[/]; look at it with:")
     console.print(f"  sqlite3 {path} 'SELECT source_id, email, phone, updated_at "
                   f"FROM {table} LIMIT 5'")
+    with sqlite3.connect(path) as db:
+        joined = db.execute("SELECT profile_id, email FROM profiles WHERE record_count > 1 "
+                            "ORDER BY profile_id LIMIT 1").fetchone()
+    if joined:
+        console.print("profiles (golden record, records, timeline) and why records were joined:")
+        console.print(f"  crossdock profiles show {joined[1]}")
+        console.print(f"  crossdock profiles explain {joined[0]}")
     console.print(f"run history and dead letters are in {store_url.removeprefix('sqlite:///')}:")
     console.print("  crossdock runs")
     console.print("  crossdock audit tail    # what the hub did, hash-chained: crossdock audit verify")
