@@ -40,6 +40,8 @@ class MatchField(_Strict):
 
     field: str
     compare: CompareKind = "name"
+    # Exact agreement on a rare value (a rare surname) weighs more than on a common one.
+    term_frequency: bool = False
 
 
 class MatchConfig(_Strict):
@@ -54,6 +56,10 @@ class MatchConfig(_Strict):
                              description="match probability at or above which records merge")
     review_below: float = Field(default=0.5, gt=0.0, lt=1.0,
                                 description="pairs in [review_below, threshold) are listed for review")
+    # Two records sharing an identifier are not linked by it when everything else
+    # says they are different people (match probability below this): a household's
+    # phone, a recycled address. 0 turns the veto off.
+    veto_below: float = Field(default=0.01, ge=0.0, lt=1.0)
     # A blocking value shared by more records than this is too common to block on.
     max_block_size: int = Field(default=500, ge=2)
     link_type: Literal["dedupe_and_link", "link_only"] = "dedupe_and_link"
@@ -62,6 +68,8 @@ class MatchConfig(_Strict):
     def _consistent(self) -> MatchConfig:
         if self.review_below > self.threshold:
             raise ValueError("review_below must not exceed threshold")
+        if self.veto_below > self.review_below:
+            raise ValueError("veto_below must not exceed review_below")
         if self.enabled and self.fields and not self.blocking:
             raise ValueError("give at least one blocking rule (e.g. [[last_name, postcode]]); "
                              "comparing every pair does not scale")
@@ -87,9 +95,9 @@ def _default_match() -> MatchConfig:
     return MatchConfig(
         fields=(MatchField(field="email", compare="exact"),
                 MatchField(field="phone", compare="exact"),
-                MatchField(field="first_name", compare="name"),
-                MatchField(field="last_name", compare="name"),
-                MatchField(field="city", compare="name"),
+                MatchField(field="first_name", compare="name", term_frequency=True),
+                MatchField(field="last_name", compare="name", term_frequency=True),
+                MatchField(field="city", compare="name", term_frequency=True),
                 MatchField(field="country", compare="exact")),
         blocking=(("last_name", "first_name:1"), ("email",), ("phone",)),
     )

@@ -10,7 +10,7 @@ The fixed order makes the result independent of the order records arrive in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,10 +109,15 @@ def caps_for(config: IdentityConfig, idents: Sequence[Sequence[Identifier]]) -> 
 
 
 def link_by_identifiers(keys: Sequence[str], idents: Sequence[Sequence[Identifier]],
-                        config: IdentityConfig, caps: dict[str, int]) -> tuple[np.ndarray, GraphEvidence]:
+                        config: IdentityConfig, caps: dict[str, int],
+                        vetoed: Mapping[tuple[int, int], float] | None = None
+                        ) -> tuple[np.ndarray, GraphEvidence]:
     """Cluster label per record (the smallest record index of its cluster) and the evidence.
 
-    `caps` is the identifier cap per type, constraint types included (cap 1)."""
+    `caps` is the identifier cap per type, constraint types included (cap 1).
+    `vetoed` maps record pairs (lower index first) that an identifier must not link
+    to their match probability."""
+    vetoed = vetoed or {}
     n = len(keys)
     evidence = GraphEvidence()
     ident_ids: dict[Identifier, int] = {}
@@ -165,17 +170,19 @@ def link_by_identifiers(keys: Sequence[str], idents: Sequence[Sequence[Identifie
             if type_[0] == CONSTRAINT_PREFIX:
                 constraint_values.setdefault((int(rec_labels[i]), type_), set()).add(value)
     contested.update(label for (label, _), values in constraint_values.items() if len(values) > 1)
+    contested.update(int(rec_labels[a]) for a, b in vetoed if rec_labels[a] == rec_labels[b])
 
     if contested:
         members = [int(i) for i in np.flatnonzero(np.isin(rec_labels, list(contested)))]
-        _guarded_rebuild(members, keys, idents, config, caps, evidence, result)
+        _guarded_rebuild(members, keys, idents, config, caps, evidence, result, vetoed)
     return result, evidence
 
 
 def _guarded_rebuild(members: list[int], keys: Sequence[str], idents: Sequence[Sequence[Identifier]],
                      config: IdentityConfig, caps: dict[str, int], evidence: GraphEvidence,
-                     result: np.ndarray) -> None:
-    """Re-link contested components one identifier at a time, refusing cap-breaking merges."""
+                     result: np.ndarray, vetoed: Mapping[tuple[int, int], float]) -> None:
+    """Re-link contested components one identifier at a time, refusing cap-breaking merges
+    and links between records the match model says are different people."""
 
     def own_sets(i: int) -> dict[str, set[str]]:
         return guard_sets([i], idents, evidence.shared)
@@ -197,6 +204,12 @@ def _guarded_rebuild(members: list[int], keys: Sequence[str], idents: Sequence[S
                 if union.find(recs[i]) == union.find(recs[j]):
                     first_reason = None
                     break
+                p = vetoed.get((min(recs[i], recs[j]), max(recs[i], recs[j])))
+                if p is not None:
+                    first_reason = first_reason or (recs[i], (
+                        f"everything else says two people (match probability {p:.4f} < veto_below "
+                        f"{config.match.veto_below})"))
+                    continue
                 reason = union.union(recs[i], recs[j])
                 if reason is None:
                     first_reason = None

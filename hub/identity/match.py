@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -118,9 +119,11 @@ class ScoredPairs:
 def _records_table(columns: dict[str, Sequence[object]], keys: Sequence[str], sources: Sequence[str],
                    changed: np.ndarray | None) -> pa.Table:
     def as_text(values: Sequence[object]) -> pa.Array:
-        if all(v is None or isinstance(v, str) for v in values):
+        try:
             return pa.array(values, pa.string())
-        return pa.array([v if v is None or isinstance(v, str) else str(v) for v in values], pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers and dates among the strings
+            return pa.array([v if v is None or isinstance(v, str) else str(v) for v in values],
+                            pa.string())
 
     data = {"rid": pa.array(np.arange(len(sources), dtype=np.int64)),
             "k": pa.array(keys, pa.string()),
@@ -131,11 +134,12 @@ def _records_table(columns: dict[str, Sequence[object]], keys: Sequence[str], so
     return pa.table(data)
 
 
-def _rule_exprs(rule: tuple[str, ...]) -> list[str]:
+def _rule_exprs(rule: tuple[str, ...], table: str = "") -> list[str]:
     exprs = []
     for part in rule:
         name, _, prefix = part.partition(":")
-        exprs.append(f"left(f_{name}, {int(prefix)})" if prefix else f"f_{name}")
+        col = f"{table}f_{name}"
+        exprs.append(f"left({col}, {int(prefix)})" if prefix else col)
     return exprs
 
 
@@ -153,6 +157,16 @@ def _rule_pairs_sql(cfg: MatchConfig, i: int) -> str:
             f"ON {on} AND l.rid < r.rid AND (l.chg OR r.chg) {only_across}")
 
 
+def _rule_flags(cfg: MatchConfig) -> str:
+    """Per pair, which blocking rules it satisfies (columns r0, r1, ...)."""
+    flags = []
+    for i, rule in enumerate(cfg.blocking):
+        conds = [f"coalesce({le} = {re}, false)"
+                 for le, re in zip(_rule_exprs(rule, "l."), _rule_exprs(rule, "r."), strict=True)]
+        flags.append(f"({' AND '.join(conds)}) AS r{i}")
+    return ", ".join(flags)
+
+
 def _big_blocks_sql(cfg: MatchConfig) -> list[str]:
     out = []
     for i, rule in enumerate(cfg.blocking):
@@ -166,7 +180,8 @@ def _big_blocks_sql(cfg: MatchConfig) -> list[str]:
 
 def score_pairs(columns: dict[str, Sequence[object]], keys: Sequence[str], sources: Sequence[str],
                 cfg: MatchConfig, model: MatchModel | None = None,
-                changed: np.ndarray | None = None) -> tuple[ScoredPairs, MatchModel]:
+                changed: np.ndarray | None = None,
+                identifier_fields: Sequence[str] = ()) -> tuple[ScoredPairs, MatchModel]:
     """Score the candidate pairs; train a model unless one is given.
 
     Pairs already linked by an identifier are scored too: an incremental run can
@@ -176,7 +191,9 @@ def score_pairs(columns: dict[str, Sequence[object]], keys: Sequence[str], sourc
     (and so the result) does not depend on the order records arrive in.
 
     `changed` (bool per record) limits scoring to pairs with a changed record on
-    one side: the incremental run. Returns pairs at or above `cfg.review_below`.
+    one side: the incremental run. Returns pairs at or above `cfg.review_below`,
+    and pairs below `cfg.veto_below` that agree exactly on one of
+    `identifier_fields` (the identifier links the veto stops).
     """
     fields = [f.field for f in cfg.fields]
     kinds = [f.compare for f in cfg.fields]
@@ -193,27 +210,59 @@ def score_pairs(columns: dict[str, Sequence[object]], keys: Sequence[str], sourc
         gamma_cols = _gamma_cols(fields, kinds)
         union = " UNION ".join(_rule_pairs_sql(cfg, i) for i in range(len(cfg.blocking)))
         con.execute(f"""CREATE TEMP TABLE pairs AS
-            SELECT p.a, p.b, {gamma_cols}
+            SELECT p.a, p.b, {gamma_cols}, {_rule_flags(cfg)},
+                   hash(least(l.k, r.k), greatest(l.k, r.k)) AS h
             FROM ({union}) p JOIN recs l ON l.rid = p.a JOIN recs r ON r.rid = p.b""")
-        gnames = ", ".join(f"g{i}" for i in range(len(fields)))
         if model is None:
             model = _train(con, cfg, fields, kinds)
-        patterns = con.execute(f"SELECT DISTINCT {gnames} FROM pairs").fetchnumpy()
-        pat = np.column_stack([patterns[f"g{i}"] for i in range(len(fields))]).astype(np.int64) \
-            if len(fields) else np.zeros((0, 0), np.int64)
-        prob = model.probability(pat) if len(pat) else np.zeros(0)
-        keep = prob >= cfg.review_below
-        con.register("pattern_prob", pa.table(
-            {**{f"g{i}": pa.array(pat[keep, i].astype(np.int8)) for i in range(len(fields))},
-             "p": pa.array(prob[keep])}))
-        out = con.execute(f"""SELECT a, b, p, {gnames} FROM pairs JOIN pattern_prob
-                              USING ({gnames}) ORDER BY a, b""").fetchnumpy()
+        out = _final_scores(con, cfg, model, fields, kinds, identifier_fields)
     finally:
         con.close()
     gammas = np.column_stack([out[f"g{i}"] for i in range(len(fields))]).astype(np.int8) \
         if len(out["a"]) else np.zeros((0, len(fields)), np.int8)
     return ScoredPairs(np.asarray(out["a"], np.int64), np.asarray(out["b"], np.int64),
                        np.asarray(out["p"], float), gammas), model
+
+
+def _final_scores(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, model: MatchModel,
+                  fields: list[str], kinds: list[str], identifier_fields: Sequence[str]) -> dict[str, Any]:
+    """Each pair's probability: its level pattern's weight, plus term-frequency adjustments.
+
+    With `term_frequency` on a field, exact agreement on a rare value (a surname
+    few people share) counts for more than on a common one: the average u of
+    the exact level is replaced by the value's own frequency.
+    """
+    gnames = ", ".join(f"g{i}" for i in range(len(fields)))
+    patterns = con.execute(f"SELECT DISTINCT {gnames} FROM pairs").fetchnumpy()
+    pat = np.column_stack([patterns[f"g{i}"] for i in range(len(fields))]).astype(np.int64)
+    probability = model.probability(pat) if len(pat) else np.zeros(0)
+    bits = np.log2(np.clip(probability, 1e-300, None)) - np.log2(np.clip(1 - probability, 1e-300, None))
+    con.register("pattern_bits", pa.table(
+        {**{f"g{i}": pa.array(pat[:, i].astype(np.int8)) for i in range(len(fields))},
+         "bits": pa.array(bits)}))
+    adjust, joins = ["0"], []
+    n = con.execute("SELECT count(*) FROM recs").fetchone()[0]
+    for i, f in enumerate(cfg.fields):
+        if not f.term_frequency:
+            continue
+        top = len(LEVELS[kinds[i]]) - 1  # type: ignore[index]
+        u_exact = model.u[i][top]
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE tf{i} AS SELECT f_{f.field} AS v,
+                        count(*)::DOUBLE / {n} AS tf FROM recs WHERE f_{f.field} IS NOT NULL GROUP BY 1""")
+        joins.append(f"LEFT JOIN recs rl{i} ON rl{i}.rid = p.a "
+                     f"LEFT JOIN tf{i} ON tf{i}.v = rl{i}.f_{f.field}")
+        adjust.append(f"(CASE WHEN p.g{i} = {top} THEN log2({u_exact} / greatest(tf{i}.tf, 1e-9)) "
+                      f"ELSE 0 END)")
+    veto = " OR ".join(
+        f"(s.p < {cfg.veto_below} AND s.g{fields.index(f)} = {len(LEVELS[kinds[fields.index(f)]]) - 1})"  # type: ignore[index]
+        for f in identifier_fields) or "false"
+    return con.execute(f"""
+        SELECT s.a, s.b, s.p, {", ".join(f"s.g{i}" for i in range(len(fields)))} FROM (
+            SELECT p.a, p.b, {", ".join(f"p.g{i}" for i in range(len(fields)))},
+                   1 / (1 + pow(2, -(pb.bits + {" + ".join(adjust)}))) AS p
+            FROM pairs p JOIN pattern_bits pb USING ({gnames}) {" ".join(joins)}) s
+        WHERE s.p >= {cfg.review_below} OR {veto}
+        ORDER BY s.a, s.b""").fetchnumpy()
 
 
 def _gamma_cols(fields: list[str], kinds: list[str]) -> str:
@@ -252,29 +301,58 @@ def _train(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, fields: list[str],
         u.append((counts + 1.0) / (counts.sum() + n))  # add-one: no level is impossible
 
     trained: list[list[np.ndarray]] = [[] for _ in fields]
-    expected_matches = 0.0
+    rule_fit: list[tuple[list[int], float] | None] = []
     for r, rule in enumerate(cfg.blocking):
         own = {part.split(":", 1)[0] for part in rule}
         active = [i for i, f in enumerate(fields) if f not in own]
-        n_pairs = con.execute(f"SELECT count(*) FROM ({_rule_pairs_sql(cfg, r)})").fetchone()[0]
-        step = -(-n_pairs // _TRAIN_PAIRS)  # train on at most ~_TRAIN_PAIRS, chosen by key hash
-        g, c = _patterns(con, f"""SELECT {gnames}, count(*) AS c FROM (
-            SELECT {gamma_cols} FROM ({_rule_pairs_sql(cfg, r)}) p
-            JOIN recs l ON l.rid = p.a JOIN recs r ON r.rid = p.b
-            WHERE {step} = 1 OR hash(least(l.k, r.k), greatest(l.k, r.k)) % {step} = 0)
-            GROUP BY ALL""", len(fields))
+        # The rule's pairs are flagged in `pairs`; at most ~_TRAIN_PAIRS of them, chosen by
+        # a hash of the two record keys (never by position: input order must not matter).
+        n_pairs = con.execute(f"SELECT count(*) FROM pairs WHERE r{r}").fetchone()[0]
+        step = -(-n_pairs // _TRAIN_PAIRS)
+        g, c = _patterns(con, f"""SELECT {gnames}, count(*) AS c FROM pairs
+            WHERE r{r} AND ({step} = 1 OR h % {step} = 0) GROUP BY ALL""", len(fields))
         if not len(c) or not active:
+            rule_fit.append(None)
             continue
         m_rule, prior_rule = _em(g, c, u, n_levels, active, fit_m=True)
+        rule_fit.append((active, prior_rule))
         for i in active:
             trained[i].append(m_rule[i])
-        # Matches this rule finds; the rule finding most is the best lower bound on all.
-        expected_matches = max(expected_matches, prior_rule * n_pairs)
     m = [np.mean(t, axis=0) if t else _default_m(n) for t, n in zip(trained, n_levels, strict=True)]
     # The prior is that of two random records matching: blocking only chooses which
     # pairs to score, and u (from random pairs) counts the blocked fields' agreement too.
+    expected = _expected_matches(con, len(fields), m, u, rule_fit)
     return MatchModel(fields, kinds, [x.tolist() for x in m], [x.tolist() for x in u],
-                      _random_pair_prior(con, cfg, expected_matches))
+                      _random_pair_prior(con, cfg, expected))
+
+
+def _expected_matches(con: duckdb.DuckDBPyConnection, n_fields: int, m: list[np.ndarray],
+                      u: list[np.ndarray], rule_fit: list[tuple[list[int], float] | None]) -> float:
+    """How many candidate pairs match: each pair judged within a rule that found it.
+
+    Within rule r, a pair's match probability uses the match share of r's pairs and
+    only the fields r does not block on, so blocked agreement is not counted twice.
+    A pair found by several rules takes the largest.
+    """
+    gnames = ", ".join(f"g{i}" for i in range(n_fields))
+    flags = ", ".join(f"r{i}" for i in range(len(rule_fit)))
+    rows = con.execute(f"SELECT {gnames}, {flags}, count(*) AS c FROM pairs GROUP BY ALL").fetchnumpy()
+    if not len(rows["c"]):
+        return 0.0
+    g = np.column_stack([rows[f"g{i}"] for i in range(n_fields)]).astype(np.int64)
+    best = np.zeros(len(g))
+    for r, fit in enumerate(rule_fit):
+        if fit is None:
+            continue
+        active, prior = fit
+        logit = np.full(len(g), np.log(prior / (1 - prior)))
+        for i in active:
+            present = g[:, i] >= 0
+            level = np.maximum(g[:, i], 0)
+            logit += np.where(present, np.log(m[i][level]) - np.log(u[i][level]), 0.0)
+        p = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
+        best = np.maximum(best, np.where(rows[f"r{r}"], p, 0.0))
+    return float((best * rows["c"]).sum())
 
 
 def _random_pair_prior(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, expected_matches: float) -> float:

@@ -92,8 +92,9 @@ class IdentifierExtractor:
         self._rules = [(r.field, r.type, normalizer(r.normalize, config.phone_region))
                        for r in config.identifiers]
         self._blocked_patterns = config.blocked
-        # (type, raw) -> (identifier or None if not valid, whether it is blocked)
-        self._memo: dict[tuple[str, object], tuple[Identifier | None, bool]] = {}
+        # per type: raw value -> (identifier or None if not valid, whether it is blocked)
+        self._memo: dict[str, dict[object, tuple[Identifier | None, bool]]] = {
+            r.type: {} for r in config.identifiers}
         self.blocked: dict[Identifier, int] = {}
 
     def __call__(self, record: Mapping[str, object]) -> list[Identifier]:
@@ -102,11 +103,11 @@ class IdentifierExtractor:
             raw = record.get(field_name)
             if raw is None:
                 continue
+            memo = self._memo[type_]
             for item in raw if isinstance(raw, list | tuple) else (raw,):
-                memo_key = (type_, item)
-                seen = self._memo.get(memo_key)
+                seen = memo.get(item)
                 if seen is None:
-                    seen = self._memo[memo_key] = self._identify(type_, normalize, item)
+                    seen = memo[item] = self._identify(type_, normalize, item)
                 ident, blocked = seen
                 if ident is None:
                     continue
@@ -161,25 +162,45 @@ def _stitch(records: list[Mapping[str, object]], config: IdentityConfig, model: 
     extract = IdentifierExtractor(config)
     idents = [extract(r) for r in records]
     caps = caps_for(config, idents)
-    labels, evidence = link_by_identifiers(keys, idents, config, caps)
-    confidence = np.ones(len(keys))
-    result = StitchResult(keys, labels, idents, confidence, evidence=evidence,
-                          blocked=extract.blocked)
-    # A record alone in its cluster after the graph has no identifier link.
-    sizes = np.bincount(labels, minlength=len(keys))
-    confidence[sizes[labels] == 1] = 0.0
-    if config.match.enabled and config.match.fields and len(records) > 1:
-        columns = _match_columns(records, idents, config)
-        sources = [str(r.get("source")) for r in records]
+    matching = config.match.enabled and bool(config.match.fields) and len(records) > 1
+    pairs, trained, vetoed = None, None, {}
+    if matching:
+        # Scores come first: the veto needs them before identifiers link anything.
         changed_mask = None
         if changed is not None:
             wanted = set(changed)
             changed_mask = np.fromiter((k in wanted for k in keys), bool, len(keys))
-        pairs, result.model = score_pairs(columns, keys, sources, config.match, model, changed_mask)
-        if changed is not None:
+        id_types = {r.type for r in config.identifiers}
+        pairs, trained = score_pairs(
+            _match_columns(records, idents, config), keys, [str(r.get("source")) for r in records],
+            config.match, model, changed_mask,
+            identifier_fields=[f.field for f in config.match.fields if f.field in id_types])
+        if changed_mask is not None:
             pairs = _with_earlier(pairs, earlier, changed_mask, {k: i for i, k in enumerate(keys)})
-        _apply_matches(result, pairs, config, caps)
+        vetoed = _vetoed(pairs, idents, config.match.veto_below)
+    labels, evidence = link_by_identifiers(keys, idents, config, caps, vetoed)
+    confidence = np.ones(len(keys))
+    result = StitchResult(keys, labels, idents, confidence, evidence=evidence,
+                          blocked=extract.blocked, model=trained)
+    # A record alone in its cluster after the graph has no identifier link.
+    sizes = np.bincount(labels, minlength=len(keys))
+    confidence[sizes[labels] == 1] = 0.0
+    if pairs is not None:
+        result.scored = pairs
+        _apply_matches(result, pairs.subset(pairs.probability >= config.match.review_below),
+                       config, caps)
     return result
+
+
+def _vetoed(pairs: ScoredPairs, idents: list[list[Identifier]], veto_below: float
+            ) -> dict[tuple[int, int], float]:
+    """Pairs sharing an identifier whose match probability says: two people."""
+    out = {}
+    for j in np.flatnonzero(pairs.probability < veto_below).tolist():
+        a, b = int(pairs.a[j]), int(pairs.b[j])
+        if set(idents[a]) & set(idents[b]):
+            out[(min(a, b), max(a, b))] = float(pairs.probability[j])
+    return out
 
 
 def _match_columns(records: list[Mapping[str, object]], idents: list[list[Identifier]],
@@ -224,7 +245,6 @@ def _with_earlier(pairs: ScoredPairs, earlier: Iterable[MatchLink], changed: np.
 def _apply_matches(result: StitchResult, pairs: ScoredPairs, config: IdentityConfig,
                    caps: dict[str, int]) -> None:
     """Merge clusters by match links, strongest first, through the identifier guards."""
-    result.scored = pairs
     if not len(pairs):
         return
     keys, labels, idents = result.keys, result.labels, result.identifiers
