@@ -58,15 +58,22 @@ def test_stitch_links_merges_redirects_and_splits(hub) -> None:  # type: ignore[
     events = [e for e in hub.rows("profile_timeline") if e["profile_id"] == ada]
     assert {e["record_key"] for e in events} == {f"hubspot:{ada1}", f"hubspot:{ada2}"}
 
-    # A new record sharing Ada's phone joins her profile, which keeps its id.
+    # A new record sharing Ada's phone joins her profile, which keeps its id; one sharing
+    # the phone but nothing else (a household's landline) is vetoed, and the veto recorded.
     ada3 = crm.create("contacts", {"email": "ada@analytical-engines.org", "firstname": "Ada",
-                                   "lastname": "King", "phone": "+14155550101"})["id"]
+                                   "lastname": "Lovelace", "phone": "+14155550101"})["id"]
+    charles = crm.create("contacts", {"email": "charles@babbage-home.org", "firstname": "Charles",
+                                      "lastname": "Babbage", "city": "Marylebone",
+                                      "phone": "415-555-0101"})["id"]
     bob = crm.create("contacts", {"email": "bob@example.org", "firstname": "Bob",
                                   "lastname": "Byron", "phone": "(415) 555-0199"})["id"]
     second = sync_and_stitch(hub)
     assert second["mode"] == "incremental" and second["changed"] < 20, second
     profiles = profile_of(hub)
     assert profiles[f"hubspot:{ada3}"] == ada
+    assert profiles[f"hubspot:{charles}"] != ada
+    refused = json.loads(cli(hub, "profiles", "explain", ada, "--json"))["refused"]
+    assert any(f"hubspot:{charles}" in r["records"] and "veto_below" in r["reason"] for r in refused)
     bob_id = profiles[f"hubspot:{bob}"]
 
     # A record carrying Ada's email and Bob's phone merges the two: Ada's (bigger) survives,
