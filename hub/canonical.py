@@ -46,6 +46,12 @@ _ORIGIN = (
     _f("source_id", "string", True, "the record's id in that system"),
 )
 
+_PERSON = (
+    _f("contact_id", "string", description="the person's id in the same system"),
+    _f("email", "string", description="normalised: trimmed, lower case", pii=True),
+    _f("phone", "string", description="E.164", pii=True),
+)
+
 ENTITIES: dict[str, Entity] = {
     "contact": Entity(
         "contact",
@@ -79,6 +85,63 @@ ENTITIES: dict[str, Entity] = {
             _f("created_at", "datetime"),
             _f("updated_at", "datetime", True),
             _f("archived", "boolean"),
+        ),
+    ),
+    # Things that happen to a person. Each names its person the same way - `contact_id`
+    # (the person's id in the same system), `email`, `phone` - so that identity
+    # stitching can put it on the right profile's timeline.
+    "ticket": Entity(
+        "ticket",
+        key=("source", "source_id"),
+        fields=_ORIGIN + _PERSON + (
+            _f("subject", "string", pii=True),
+            _f("status", "string"),
+            _f("priority", "string"),
+            _f("channel", "string"),
+            _f("created_at", "datetime"),
+            _f("updated_at", "datetime", True),
+        ),
+    ),
+    "order": Entity(
+        "order",
+        key=("source", "source_id"),
+        fields=_ORIGIN + _PERSON + (
+            _f("order_number", "string"),
+            _f("total", "number"),
+            _f("currency", "string"),
+            _f("status", "string", description="financial status, e.g. paid, refunded"),
+            _f("created_at", "datetime"),
+            _f("updated_at", "datetime", True),
+        ),
+    ),
+    "email_event": Entity(
+        "email_event",
+        key=("source", "source_id"),
+        fields=_ORIGIN + _PERSON + (
+            _f("event", "string", True, "sent, open, click, bounce, unsubscribe"),
+            _f("campaign_id", "string"),
+            _f("list_id", "string"),
+            _f("occurred_at", "datetime", True),
+        ),
+    ),
+    "social_interaction": Entity(
+        "social_interaction",
+        key=("source", "source_id"),
+        fields=_ORIGIN + _PERSON + (
+            _f("event", "string", True, "comment, reaction, message"),
+            _f("author_name", "string", pii=True),
+            _f("post_id", "string"),
+            _f("text", "string", pii=True),
+            _f("occurred_at", "datetime", True),
+        ),
+    ),
+    "consent": Entity(
+        "consent",
+        key=("source", "source_id"),
+        fields=_ORIGIN + _PERSON + (
+            _f("purpose", "string", True),
+            _f("event", "string", True, "granted or withdrawn"),
+            _f("occurred_at", "datetime", True),
         ),
     ),
 }

@@ -48,7 +48,8 @@ def stitch(full: Annotated[bool, typer.Option(
         f"[green]stitched[/] {summary['records']:,} records ({summary['changed']:,} new or changed, "
         f"{summary['mode']}) into {summary['profiles']:,} profiles: {summary['new_profiles']:,} new, "
         f"{summary['merged']:,} merged away, {summary['refused']:,} merges refused by guards, "
-        f"{summary['review']:,} pairs to review; tables in {summary['destination']} "
+        f"{summary['review']:,} pairs to review; {summary['events']:,} events on timelines "
+        f"({summary['events_unattached']:,} naming no known person); tables in {summary['destination']} "
         f"({summary['seconds']:.1f}s)")
 
 

@@ -86,20 +86,22 @@ def golden_record(records: Sequence[Mapping[str, Any]], config: IdentityConfig) 
     return golden
 
 
-def timeline_events(profile_id: str, record_key: str, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+def timeline_events(profile_id: str, record_key: str, record: Mapping[str, Any],
+                    entity: str) -> list[dict[str, Any]]:
     """The events one record contributes to its profile's timeline.
 
-    An event-shaped record (an email open, an order) carries `occurred_at` and
-    `event`; any other record contributes when it was created and last changed.
+    An event-shaped record (an email open, a consent change) carries `occurred_at`
+    and `event`; any other record (a contact, a ticket, an order) contributes
+    when it was created and when it last changed.
     """
-    source, table = record.get("source"), record.get("_cd_stream") or ""
-    base = {"profile_id": profile_id, "record_key": record_key, "source": source, "stream": table}
+    base = {"profile_id": profile_id, "record_key": record_key, "source": record.get("source"),
+            "stream": record.get("_table") or ""}
     if record.get("occurred_at"):
         return [{**base, "occurred_at": record["occurred_at"],
-                 "event": str(record.get("event") or f"{table} event")}]
+                 "event": f"{entity} {record.get('event') or 'event'}"}]
     events = []
     if record.get("created_at"):
-        events.append({**base, "occurred_at": record["created_at"], "event": f"{table} created"})
+        events.append({**base, "occurred_at": record["created_at"], "event": f"{entity} created"})
     if record.get("updated_at") and record.get("updated_at") != record.get("created_at"):
-        events.append({**base, "occurred_at": record["updated_at"], "event": f"{table} updated"})
+        events.append({**base, "occurred_at": record["updated_at"], "event": f"{entity} updated"})
     return events

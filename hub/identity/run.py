@@ -39,7 +39,7 @@ from hub.identity.state import (
     IdentityRun,
     IdentitySplit,
 )
-from hub.identity.stitching import StitchResult, stitch
+from hub.identity.stitching import IdentifierExtractor, StitchResult, stitch
 from hub.mapping import load_mapping
 from hub.pipeline.plan import destination_config
 from hub.store.models import utcnow
@@ -63,6 +63,8 @@ class StitchSummary:
     merged: int
     refused: int
     review: int
+    events: int  # records of event entities (tickets, orders, ...) put on a timeline
+    events_unattached: int  # ... that name no one stitching knows (kept in their own tables)
     destination: str
     seconds: float
 
@@ -70,24 +72,31 @@ class StitchSummary:
         return asdict(self)
 
 
+# Entities whose records happen to a person: they go on the timeline, they link no one.
+EVENT_ENTITIES = ("ticket", "order", "email_event", "social_interaction", "consent")
+
+
 @dataclass(frozen=True)
 class _Input:
     connection: str
     stream: str
     table: str
+    entity: str
     dest_type: str
     dest_config: dict[str, Any]
 
 
-def _inputs(ctx: HubContext) -> list[_Input]:
+def _inputs(ctx: HubContext, entities: tuple[str, ...] = ("contact",)) -> list[_Input]:
+    """The streams whose mapping targets one of `entities`."""
     ws = ctx.workspace()
     found = []
     for name, conn in ws.connections.items():
         for stream, scfg in conn.streams.items():
             path = mapping_file(ctx.workspace_dir, scfg.mapping)
-            if path is not None and load_mapping(path).entity.name == "contact":
-                found.append(_Input(name, stream, conn.table_for(stream), conn.destination.type,
-                                    destination_config(ctx, conn)))
+            entity = load_mapping(path).entity.name if path is not None else None
+            if entity in entities:
+                found.append(_Input(name, stream, conn.table_for(stream), entity,
+                                    conn.destination.type, destination_config(ctx, conn)))
     return found
 
 
@@ -109,22 +118,28 @@ def profile_destination(ctx: HubContext) -> tuple[Destination, str]:
     return open_destination(first.dest_type, first.dest_config), str(first.dest_config.get("url"))
 
 
+def _read_rows(item: _Input) -> list[dict[str, Any]]:
+    dest = open_destination(item.dest_type, item.dest_config)
+    try:
+        if not dest.has_table(item.table):
+            return []  # not synced yet
+        rows = dest.read_rows(item.table)
+    finally:
+        dest.close()
+    for row in rows:
+        row["_table"], row["_entity"] = item.table, item.entity
+    return rows
+
+
 def _read_records(inputs: list[_Input]) -> list[dict[str, Any]]:
     """Every contact row, once per record key (the newest copy if two streams carry it)."""
     by_key: dict[str, dict[str, Any]] = {}
     for item in inputs:
-        dest = open_destination(item.dest_type, item.dest_config)
-        try:
-            if not dest.has_table(item.table):
-                continue  # not synced yet
-            for row in dest.read_rows(item.table):
+        for row in _read_rows(item):
                 key = f"{row.get('source')}:{row.get('source_id')}"
-                row["_table"] = item.table
                 old = by_key.get(key)
                 if old is None or str(row.get("updated_at") or "") >= str(old.get("updated_at") or ""):
                     by_key[key] = row
-        finally:
-            dest.close()
     return [by_key[k] for k in sorted(by_key)]
 
 
@@ -179,6 +194,8 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     profile_of = {key: pid for pid, group in zip(ids, clusters, strict=True) for key in group}
     index = {k: i for i, k in enumerate(keys)}
     tables = _profile_rows(result, records, clusters, ids, index, config, run_id)
+    attached, unattached = _event_timeline(_inputs(ctx, EVENT_ENTITIES), result, profile_of, config)
+    tables["profile_timeline"].extend(attached)
     tables["profile_redirects"] = _redirect_rows(engine, redirects, run_id)
     _write_tables(destination, tables)
     destination.close()
@@ -190,7 +207,9 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
         run_id=run_id, mode=mode, records=len(records),
         changed=len(changed) if mode == "incremental" else len(records), profiles=len(clusters),
         new_profiles=sum(1 for pid in ids if pid not in previous_ids), merged=len(redirects),
-        refused=len(result.refusals), review=len(result.review), destination=dest_url,
+        refused=len(result.refusals), review=len(result.review),
+        events=len({e["record_key"] for e in attached}), events_unattached=unattached,
+        destination=dest_url,
         seconds=round(time.perf_counter() - started, 3))
     with Session(engine) as session:
         session.add(IdentityRun(id=run_id, mode=mode, ended_at=utcnow(), summary=summary.to_dict()))
@@ -230,7 +249,7 @@ def _profile_rows(result: StitchResult, records: list[dict[str, Any]], clusters:
             members.append({"record_key": k, "profile_id": pid, "source": rec.get("source"),
                             "source_id": str(rec.get("source_id")), "source_table": rec.get("_table"),
                             "confidence": rec_conf, "linked_by": linked_by or None})
-            timeline.extend(timeline_events(pid, k, rec))
+            timeline.extend(timeline_events(pid, k, rec, "contact"))
         golden = golden_record(group_records, config)
         times = [r.get("updated_at") or r.get("created_at") for r in group_records]
         times = [t for t in times if t is not None]
@@ -241,6 +260,39 @@ def _profile_rows(result: StitchResult, records: list[dict[str, Any]], clusters:
                          "stitched_at": now, "run_id": run_id})
     return {"profiles": profiles, "profile_identifiers": identifiers, "profile_records": members,
             "profile_timeline": timeline}
+
+
+def _event_timeline(inputs: list[_Input], result: StitchResult, profile_of: dict[str, str],
+                    config: Any) -> tuple[list[dict[str, Any]], int]:
+    """Timeline rows for event records, and how many named no known person.
+
+    An event names its person by `contact_id` (the person's record in the same
+    system) or else by email or phone; an identifier on several profiles, a
+    shared or a blocked one names no one.
+    """
+    holders: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for key, idents in zip(result.keys, result.identifiers, strict=True):
+        for ident in idents:
+            if ident not in result.evidence.shared:
+                holders[ident].add(profile_of[key])
+    extract = IdentifierExtractor(config)
+    rows, unattached = [], 0
+    for item in inputs:
+        for event in _read_rows(item):
+            source = event.get("source")
+            key = f"{source}:{item.entity}:{event.get('source_id')}"
+            pid = profile_of.get(f"{source}:{event.get('contact_id')}") \
+                if event.get("contact_id") not in (None, "") else None
+            if pid is None:
+                for ident in extract(event):
+                    if len(holders.get(ident, ())) == 1:
+                        pid = next(iter(holders[ident]))
+                        break
+            if pid is None:
+                unattached += 1
+                continue
+            rows.extend(timeline_events(pid, key, event, item.entity))
+    return rows, unattached
 
 
 def profile_tables() -> dict[str, TableSpec]:
