@@ -171,7 +171,7 @@ def _register_subcommands() -> None:
     app.add_typer(audit_app, name="audit", help="Verify, tail and export the audit log.")
     app.command()(stitch)
     app.add_typer(profiles_app, name="profiles",
-                  help="Unified customer profiles: show, explain, review, split.")
+                  help="Unified customer profiles: show, explain, review, confirm, reject, split.")
     app.add_typer(secrets_app, name="secrets", help="Encrypted connector credentials.")
 
 

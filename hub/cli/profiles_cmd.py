@@ -18,6 +18,7 @@ from hub.identity.normalize import normalize_email
 from hub.identity.run import profile_destination, resolve_profile_id
 from hub.identity.state import (
     IdentityAssignment,
+    IdentityDecision,
     IdentityLinkRow,
     IdentityModelRow,
     IdentityRedirect,
@@ -199,6 +200,52 @@ def review(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         console.print("nothing to review")
     for d in data:
         console.print(f"  {d['probability']:.4f}  {d['records'][0]} ~ {d['records'][1]}")
+
+
+def _decide(record_a: str, record_b: str, decision: str, as_json: bool) -> None:
+    from hub.identity.run import stitch_workspace
+
+    ctx = current()
+    with Session(ctx.engine) as session:
+        known = {a.record_key for a in session.exec(select(IdentityAssignment).where(
+            IdentityAssignment.record_key.in_([record_a, record_b])))}  # type: ignore[attr-defined]
+        missing = sorted({record_a, record_b} - known)
+        if missing:
+            raise ConfigError(f"unknown record {', '.join(missing)} (record keys look like "
+                              "hubspot:123; see `crossdock profiles review`)")
+        if record_a == record_b:
+            raise ConfigError("give two different records")
+        session.add(IdentityDecision(record_a=record_a, record_b=record_b, decision=decision))
+        session.commit()
+    ctx.audit.append(f"identity.{decision}", actor="cli", target=f"{record_a} ~ {record_b}")
+    summary = stitch_workspace(ctx)
+    with Session(ctx.engine) as session:
+        now = {a.record_key: a.profile_id for a in session.exec(select(IdentityAssignment).where(
+            IdentityAssignment.record_key.in_([record_a, record_b])))}  # type: ignore[attr-defined]
+    if as_json:
+        print_json({"decision": decision, "now": now, "stitch": summary.to_dict()})
+        return
+    together = now[record_a] == now[record_b]
+    console.print(f"[green]{decision}ed[/]: {record_a} -> {now[record_a]}, {record_b} -> {now[record_b]} "
+                  f"({'one profile' if together else 'two profiles'})")
+    if decision == "confirm" and not together:
+        console.print("[yellow]a guard kept them apart[/]: see `crossdock profiles explain`")
+
+
+@app.command()
+@handle_errors
+def confirm(record_a: str, record_b: str,
+            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """A reviewed pair is one person: merge them (through the guards) from now on."""
+    _decide(record_a, record_b, "confirm", as_json)
+
+
+@app.command()
+@handle_errors
+def reject(record_a: str, record_b: str,
+           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """A reviewed pair is two people: they never share a profile again."""
+    _decide(record_a, record_b, "reject", as_json)
 
 
 @app.command()

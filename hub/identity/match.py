@@ -108,6 +108,11 @@ class ScoredPairs:
     def __len__(self) -> int:
         return len(self.a)
 
+    def concat(self, other: ScoredPairs) -> ScoredPairs:
+        return ScoredPairs(np.concatenate([self.a, other.a]), np.concatenate([self.b, other.b]),
+                           np.concatenate([self.probability, other.probability]),
+                           np.concatenate([self.gammas, other.gammas]))
+
     def subset(self, mask: np.ndarray) -> ScoredPairs:
         return ScoredPairs(self.a[mask], self.b[mask], self.probability[mask], self.gammas[mask])
 

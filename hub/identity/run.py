@@ -32,6 +32,7 @@ from hub.identity.match import MatchLink, MatchModel
 from hub.identity.profiles import GOLDEN_FIELDS, assign_profile_ids, golden_record, timeline_events
 from hub.identity.state import (
     IdentityAssignment,
+    IdentityDecision,
     IdentityLinkRow,
     IdentityModelRow,
     IdentityRedirect,
@@ -166,11 +167,17 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     with Session(engine) as session:
         previous = {a.record_key: a for a in session.exec(select(IdentityAssignment))}
         splits = list(session.exec(select(IdentitySplit)))
+        decisions = list(session.exec(select(IdentityDecision)))
         model_row = session.get(IdentityModelRow, 1)
         earlier_rows = [] if full else list(session.exec(select(IdentityLinkRow)))
     constraints: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for s in splits:
         constraints[s.record_key].append((f"split{s.split_id}", s.side))
+    for d in decisions:
+        if d.decision == "reject":  # the two may never share a profile
+            constraints[d.record_a].append((f"reject{d.id}", "a"))
+            constraints[d.record_b].append((f"reject{d.id}", "b"))
+    confirmed = [(d.record_a, d.record_b) for d in decisions if d.decision == "confirm"]
     keys = [f"{r['source']}:{r['source_id']}" for r in records]
     for key, record in zip(keys, records, strict=True):
         if key in constraints:
@@ -187,7 +194,7 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     earlier = [MatchLink(e.record_a, e.record_b, e.probability, tuple(e.levels)) for e in earlier_rows]
     result = stitch(records, config, model=model,
                     changed=changed if mode == "incremental" else None,
-                    earlier=earlier if mode == "incremental" else ())
+                    earlier=earlier if mode == "incremental" else (), confirmed=confirmed)
 
     clusters = result.clusters()
     ids, redirects = assign_profile_ids(clusters, {k: a.profile_id for k, a in previous.items()})

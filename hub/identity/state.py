@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 from hub.store.models import utcnow
 
 __all__ = ["IdentityAssignment", "IdentityRedirect", "IdentityLinkRow", "IdentityRefusalRow",
-           "IdentityModelRow", "IdentitySplit", "IdentityRun"]
+           "IdentityModelRow", "IdentitySplit", "IdentityDecision", "IdentityRun"]
 
 
 class IdentityAssignment(SQLModel, table=True):
@@ -81,6 +81,18 @@ class IdentitySplit(SQLModel, table=True):
     record_key: str = Field(index=True)
     side: str  # "out" (the records split off) or "rest"
     profile_id: str
+    at: datetime = Field(default_factory=utcnow)
+
+
+class IdentityDecision(SQLModel, table=True):
+    """A person's verdict on a pair: `confirm` merges them, `reject` keeps them apart for good."""
+
+    __tablename__ = "identity_decisions"
+    id: int | None = Field(default=None, primary_key=True)
+    record_a: str = Field(index=True)
+    record_b: str = Field(index=True)
+    decision: str  # confirm | reject
+    actor: str = "cli"
     at: datetime = Field(default_factory=utcnow)
 
 

@@ -130,14 +130,16 @@ class IdentifierExtractor:
 
 def stitch(records: Iterable[Mapping[str, object]], config: IdentityConfig | None = None, *,
            model: MatchModel | None = None, changed: Iterable[str] | None = None,
-           earlier: Iterable[MatchLink] = ()) -> StitchResult:
+           earlier: Iterable[MatchLink] = (),
+           confirmed: Iterable[tuple[str, str]] = ()) -> StitchResult:
     """Cluster records into profiles.
 
     `model` reuses trained match weights (otherwise EM trains them on this data).
     The incremental run passes `changed` (record keys new or changed since the
     last run) and `earlier` (that run's `scored` pairs): only pairs
     touching a changed record are scored again, the rest are taken from `earlier`.
-    With the same model the result equals a full run.
+    With the same model the result equals a full run. `confirmed` pairs of record
+    keys (a person said: same) merge first, through the same guards.
     """
     config = config or IdentityConfig()
     records = list(records)
@@ -146,14 +148,15 @@ def stitch(records: Iterable[Mapping[str, object]], config: IdentityConfig | Non
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _stitch(records, config, model, changed, earlier)
+        return _stitch(records, config, model, changed, earlier, confirmed)
     finally:
         if collecting:
             gc.enable()
 
 
 def _stitch(records: list[Mapping[str, object]], config: IdentityConfig, model: MatchModel | None,
-            changed: Iterable[str] | None, earlier: Iterable[MatchLink]) -> StitchResult:
+            changed: Iterable[str] | None, earlier: Iterable[MatchLink],
+            confirmed: Iterable[tuple[str, str]]) -> StitchResult:
     keys = [record_key(r, i) for i, r in enumerate(records)]
     if len(set(keys)) != len(keys):
         seen: set[str] = set()
@@ -185,11 +188,23 @@ def _stitch(records: list[Mapping[str, object]], config: IdentityConfig, model: 
     # A record alone in its cluster after the graph has no identifier link.
     sizes = np.bincount(labels, minlength=len(keys))
     confidence[sizes[labels] == 1] = 0.0
+    width = len(config.match.fields)
+    to_merge = _confirmed_pairs(confirmed, {k: i for i, k in enumerate(keys)}, width)
     if pairs is not None:
         result.scored = pairs
-        _apply_matches(result, pairs.subset(pairs.probability >= config.match.review_below),
-                       config, caps)
+        to_merge = to_merge.concat(pairs.subset(pairs.probability >= config.match.review_below))
+    _apply_matches(result, to_merge, config, caps)
     return result
+
+
+def _confirmed_pairs(confirmed: Iterable[tuple[str, str]], index: dict[str, int],
+                     width: int) -> ScoredPairs:
+    """Pairs a person confirmed, as certain matches (no field levels: nobody compared them)."""
+    found = sorted({(min(index[a], index[b]), max(index[a], index[b]))
+                    for a, b in confirmed if a in index and b in index and a != b})
+    return ScoredPairs(np.asarray([a for a, _ in found], np.int64),
+                       np.asarray([b for _, b in found], np.int64),
+                       np.ones(len(found)), np.full((len(found), width), -1, np.int8))
 
 
 def _vetoed(pairs: ScoredPairs, idents: list[list[Identifier]], veto_below: float

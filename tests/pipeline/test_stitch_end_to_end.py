@@ -99,6 +99,17 @@ def test_stitch_links_merges_redirects_and_splits(hub) -> None:  # type: ignore[
     assert split["now"][f"hubspot:{ada1}"] == ada
     sync_and_stitch(hub)
     assert profile_of(hub)[f"hubspot:{bob}"] != ada
+
+    # A person decides a pair from the review list: confirm merges, a later reject wins for good.
+    pairs = json.loads(cli(hub, "profiles", "review", "--json"))
+    assert pairs, "the sandbox's namesakes should leave pairs to review"
+    a, b = pairs[0]["records"]
+    confirmed = json.loads(cli(hub, "profiles", "confirm", a, b, "--json"))
+    assert confirmed["now"][a] == confirmed["now"][b]
+    rejected = json.loads(cli(hub, "profiles", "reject", a, b, "--json"))
+    assert rejected["now"][a] != rejected["now"][b]
+
     actions = [e["action"] for e in hub.ctx.audit.entries()]
-    assert {"identity.stitch", "identity.merge", "identity.split"} <= set(actions)
+    assert {"identity.stitch", "identity.merge", "identity.split", "identity.confirm",
+            "identity.reject"} <= set(actions)
     assert hub.ctx.audit.verify().ok
