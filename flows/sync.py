@@ -26,6 +26,7 @@ from hub.pipeline import (
     sync_stream,
 )
 from hub.pipeline.plan import destination_config
+from hub.redaction import display_url
 
 __all__ = ["sync_connection", "sync_stream_task"]
 
@@ -71,7 +72,7 @@ def sync_connection(name: str, full_refresh: bool = False,
         state = sync_stream_task(str(ctx.workspace_dir), name, stream, run_id, full_refresh,
                                  return_state=True)
         infos.append(_stream_info(ctx, run_id, state, stream, conn.table_for(stream)))
-    destination = str(destination_config(ctx, conn).get("url", conn.destination.type))
+    destination = display_url(str(destination_config(ctx, conn).get("url", conn.destination.type)))
     info = end_run(ctx, run_id, name, full_refresh, infos, time.perf_counter() - started,
                    destination)
     return info.to_dict()

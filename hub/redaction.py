@@ -10,7 +10,8 @@ import logging
 import threading
 from typing import Any
 
-__all__ = ["register_secret", "redact", "redact_obj", "RedactingFilter", "install_log_filter"]
+__all__ = ["register_secret", "redact", "redact_obj", "RedactingFilter", "install_log_filter",
+           "display_url"]
 
 MASK = "****"
 _secrets: set[str] = set()
@@ -33,6 +34,18 @@ def redact(text: str) -> str:
         if value in text:
             text = text.replace(value, MASK)
     return text
+
+
+def display_url(url: str) -> str:
+    """A database URL fit for output: a password written into it is masked."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return redact(url)
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:{MASK}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def redact_obj(obj: Any) -> Any:

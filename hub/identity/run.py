@@ -43,6 +43,7 @@ from hub.identity.state import (
 from hub.identity.stitching import IdentifierExtractor, StitchResult, stitch
 from hub.mapping import load_mapping
 from hub.pipeline.plan import destination_config
+from hub.redaction import display_url
 from hub.store.models import utcnow
 from hub.workspace.locate import mapping_file
 from hub.workspace.resolve import resolve_config, resolve_sqlite_url
@@ -109,14 +110,15 @@ def profile_destination(ctx: HubContext) -> tuple[Destination, str]:
                                 secret=lambda name: ctx.secret(name, used_by="identity"))
         if "url" in config:
             config["url"] = resolve_sqlite_url(config["url"], ctx.workspace_dir)
-        return open_destination(section.destination.type, config), str(config.get("url"))
+        return open_destination(section.destination.type, config), display_url(str(config.get("url")))
     inputs = _inputs(ctx)
     if not inputs:
         raise ConfigError("no stream maps to the `contact` entity, so there is nothing to stitch; "
                           "add a contact mapping to a connection (docs/identity.md)",
                           file=str(ctx.workspace_file), key="connections")
     first = inputs[0]
-    return open_destination(first.dest_type, first.dest_config), str(first.dest_config.get("url"))
+    return (open_destination(first.dest_type, first.dest_config),
+            display_url(str(first.dest_config.get("url"))))
 
 
 def _read_rows(item: _Input) -> list[dict[str, Any]]:

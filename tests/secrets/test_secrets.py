@@ -139,3 +139,13 @@ def test_pseudonyms_survive_key_rotation_and_differ_between_keys(tmp_path: Path)
     assert rotated.pseudonym_key() == keyring.pseudonym_key()  # the same person, the same pseudonym
     assert load_keyring(tmp_path / "other").pseudonym_key() != keyring.pseudonym_key()
     assert keyring.pseudonym_key() not in (keyring.audit_key(keyring.primary),)
+
+
+def test_a_password_written_into_a_database_url_is_masked_for_output() -> None:
+    from hub.redaction import display_url
+
+    assert display_url("postgresql://app:s3cret@db.example:5432/wh?sslmode=require") == \
+        "postgresql://app:****@db.example:5432/wh?sslmode=require"
+    assert display_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+    assert display_url("postgresql://postgres@127.0.0.1:5432/test") == \
+        "postgresql://postgres@127.0.0.1:5432/test"
