@@ -75,17 +75,9 @@ class MatchModel:
     def from_json(cls, text: str) -> MatchModel:
         return cls(**json.loads(text))
 
-    def weights(self) -> list[np.ndarray]:
-        """log2(m/u) per field and level: the evidence a level adds."""
-        return [np.log2(np.asarray(m) / np.asarray(u)) for m, u in zip(self.m, self.u, strict=True)]
-
     def probability(self, gammas: np.ndarray) -> np.ndarray:
         """Match probability for rows of level codes (-1 = missing, no evidence either way)."""
-        logit = np.full(len(gammas), np.log2(self.prior / (1 - self.prior)))
-        for k, w in enumerate(self.weights()):
-            g = gammas[:, k]
-            logit += np.where(g >= 0, w[np.maximum(g, 0)], 0.0)
-        return 1.0 / (1.0 + np.exp2(-logit))
+        return _posterior(gammas, self.m, self.u, range(len(self.fields)), self.prior)
 
 
 @dataclass(frozen=True)
@@ -319,7 +311,7 @@ def _train(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, fields: list[str],
         if not len(c) or not active:
             rule_fit.append(None)
             continue
-        m_rule, prior_rule = _em(g, c, u, n_levels, active, fit_m=True)
+        m_rule, prior_rule = _em(g, c, u, n_levels, active)
         rule_fit.append((active, prior_rule))
         for i in active:
             trained[i].append(m_rule[i])
@@ -350,13 +342,7 @@ def _expected_matches(con: duckdb.DuckDBPyConnection, n_fields: int, m: list[np.
         if fit is None:
             continue
         active, prior = fit
-        logit = np.full(len(g), np.log(prior / (1 - prior)))
-        for i in active:
-            present = g[:, i] >= 0
-            level = np.maximum(g[:, i], 0)
-            logit += np.where(present, np.log(m[i][level]) - np.log(u[i][level]), 0.0)
-        p = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
-        best = np.maximum(best, np.where(rows[f"r{r}"], p, 0.0))
+        best = np.maximum(best, np.where(rows[f"r{r}"], _posterior(g, m, u, active, prior), 0.0))
     return float((best * rows["c"]).sum())
 
 
@@ -377,30 +363,34 @@ def _default_m(n: int) -> np.ndarray:
     return m
 
 
-def _em(g: np.ndarray, c: np.ndarray, u: list[np.ndarray], n_levels: list[int], active: list[int], *,
-        fit_m: bool, m: list[np.ndarray] | None = None) -> tuple[list[np.ndarray], float]:
-    """Expectation-maximisation over level patterns (rows of g, counted by c)."""
-    m = [x.copy() for x in m] if m is not None else [_default_m(n) for n in n_levels]
+def _posterior(g: np.ndarray, m: Sequence[Sequence[float]], u: Sequence[Sequence[float]],
+               fields: Sequence[int], prior: float) -> np.ndarray:
+    """P(match | levels) per row of level codes, from the given fields only (-1: no evidence)."""
+    logit = np.full(len(g), np.log(prior / (1 - prior)))
+    for i in fields:
+        level = np.maximum(g[:, i], 0)
+        weight = np.log(np.asarray(m[i])[level]) - np.log(np.asarray(u[i])[level])
+        logit += np.where(g[:, i] >= 0, weight, 0.0)
+    return 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
+
+
+def _em(g: np.ndarray, c: np.ndarray, u: list[np.ndarray], n_levels: list[int],
+        active: list[int]) -> tuple[list[np.ndarray], float]:
+    """Expectation-maximisation over level patterns (rows of g, counted by c): m and the prior."""
+    m = [_default_m(n) for n in n_levels]
     prior = 0.1
     for _ in range(_EM_ITERATIONS):
-        logit = np.full(len(g), np.log(prior / (1 - prior)))
-        for i in active:
-            present = g[:, i] >= 0
-            level = np.maximum(g[:, i], 0)
-            logit += np.where(present, np.log(m[i][level]) - np.log(u[i][level]), 0.0)
-        p = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
-        w = c * p
+        w = c * _posterior(g, m, u, active, prior)
         new_prior = float(min(max(w.sum() / c.sum(), 1e-9), 1 - 1e-9))
         delta = abs(new_prior - prior)
-        if fit_m:
-            for i in active:
-                present = g[:, i] >= 0
-                counts = np.bincount(g[present, i], weights=w[present], minlength=n_levels[i])
-                new = counts / max(counts.sum(), 1e-12)
-                # No level is impossible for a true match: data has errors.
-                new = np.maximum(new, _M_FLOOR) / np.maximum(new, _M_FLOOR).sum()
-                delta = max(delta, float(np.abs(new - m[i]).max()))
-                m[i] = new
+        for i in active:
+            present = g[:, i] >= 0
+            counts = np.bincount(g[present, i], weights=w[present], minlength=n_levels[i])
+            new = counts / max(counts.sum(), 1e-12)
+            # No level is impossible for a true match: data has errors.
+            new = np.maximum(new, _M_FLOOR) / np.maximum(new, _M_FLOOR).sum()
+            delta = max(delta, float(np.abs(new - m[i]).max()))
+            m[i] = new
         prior = new_prior
         if delta < 1e-7:
             break
