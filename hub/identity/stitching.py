@@ -1,9 +1,10 @@
 """`stitch()`: records in, one profile per person out, with the reason for every link.
 
-The order of work: identifiers are normalised (blocked values dropped), the
-deterministic graph links records sharing an identifier (guards refuse
-over-merges), then probabilistic matching links clusters that share no
-identifier, strongest pair first, through the same guards.
+The order of work: identifiers are normalised (blocked values dropped);
+candidate pairs are scored (Fellegi-Sunter, match.py); the deterministic graph
+links records sharing an identifier, except pairs the scores veto, with guards
+refusing over-merges (graph.py); then confirmed pairs and match links join
+clusters, strongest first, through the same guards.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class StitchResult:
     identifiers: list[list[Identifier]]
     confidence: np.ndarray  # per record: 1.0 if linked by identifiers, else its best match link
     match_links: list[MatchLink] = field(default_factory=list)
-    # Every pair scored at or above review_below: the next incremental run's `earlier`.
+    # Pairs scored at or above review_below, and vetoed ones: the next incremental
+    # run's `earlier`.
     scored: ScoredPairs | None = None
     review: list[MatchLink] = field(default_factory=list)
     evidence: GraphEvidence = field(default_factory=GraphEvidence)
@@ -248,13 +250,9 @@ def _with_earlier(pairs: ScoredPairs, earlier: Iterable[MatchLink], changed: np.
         b.append(max(ia, ib))
         p.append(link.probability)
         g.append(link.levels)
-    if not a:
-        return pairs
     width = pairs.gammas.shape[1]
-    return ScoredPairs(np.concatenate([pairs.a, np.asarray(a, np.int64)]),
-                       np.concatenate([pairs.b, np.asarray(b, np.int64)]),
-                       np.concatenate([pairs.probability, np.asarray(p, float)]),
-                       np.concatenate([pairs.gammas, np.asarray(g, np.int8).reshape(-1, width)]))
+    return pairs.concat(ScoredPairs(np.asarray(a, np.int64), np.asarray(b, np.int64),
+                                    np.asarray(p, float), np.asarray(g, np.int8).reshape(-1, width)))
 
 
 def _apply_matches(result: StitchResult, pairs: ScoredPairs, config: IdentityConfig,
