@@ -179,6 +179,25 @@ def _domain(v: Any) -> Any:
     return host.removeprefix("www.") or None
 
 
+def _name_part(part: str) -> Fn:
+    """One part of a full name in one field: `first` is all but the last word, `last` the last.
+
+    A one-word name is a first name. Systems that keep one name field (Zendesk,
+    Facebook) feed canonical first_name / last_name this way."""
+    if part not in ("first", "last"):
+        raise TypeError("name_part takes part: first or last")
+
+    def fn(v: Any) -> Any:
+        if not isinstance(v, str) or not v.split():
+            return None
+        words = v.split()
+        if part == "last":
+            return words[-1] if len(words) > 1 else None
+        return " ".join(words[:-1]) if len(words) > 1 else words[0]
+
+    return fn
+
+
 FUNCTIONS: dict[str, Callable[..., Fn]] = {
     "lower": _no_args(_strings(str.lower)),
     "upper": _no_args(_strings(str.upper)),
@@ -196,4 +215,5 @@ FUNCTIONS: dict[str, Callable[..., Fn]] = {
     "to_bool": _no_args(_to_bool),
     "to_string": _no_args(lambda v: v if v is None or isinstance(v, str) else str(v)),
     "domain": _no_args(_domain),
+    "name_part": _name_part,
 }

@@ -4,6 +4,7 @@
         sb.url                                     # http://127.0.0.1:<port>
         sb.hubspot.update("contacts", "17", {"city": "Oslo"})
         sb.faults.add("/crm/v3/objects/contacts", "429", times=3, retry_after=0.5)
+        sb.zendesk.create("tickets", {"requester_id": ..., "subject": "Help"})
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import orjson
 from hub.sandbox.faults import FAULT_KINDS, Fault, Faults
 from hub.sandbox.hubspot import HubSpot
 from hub.sandbox.server import Request, Response, Router, SandboxServer, json_response
+from hub.sandbox.zendesk import Zendesk
 
 __all__ = ["Sandbox", "serve", "Faults", "Fault", "FAULT_KINDS"]
 
@@ -26,8 +28,10 @@ class Sandbox:
         self.seed, self.scale, self.token = seed, scale, token
         self.faults = Faults()
         self.hubspot = HubSpot(seed, scale, token)
+        self.zendesk = Zendesk(seed, scale, token)
         router = Router()
         self.hubspot.register(router)
+        self.zendesk.register(router)
         router.add("POST", "/_sandbox/faults", self._add_fault)
         router.add("DELETE", "/_sandbox/faults", self._clear_faults)
         router.add("GET", "/_sandbox/stats", self._stats)
@@ -87,6 +91,8 @@ def serve(port: int = 8765, seed: int = 42, scale: int = 1000, host: str = "127.
           f"{scale:,} contacts, seed {seed})", flush=True)
     print("  HubSpot CRM v3: /crm/v3/objects/contacts, /crm/v3/objects/companies, .../search",
           flush=True)
+    print("  Zendesk Support v2: /api/v2/incremental/{users,tickets}/cursor.json, "
+          "/api/v2/incremental/organizations.json", flush=True)
     try:
         sandbox.serve_forever()
     except KeyboardInterrupt:

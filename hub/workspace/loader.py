@@ -137,7 +137,9 @@ def connector_streams(manifest_path: Path) -> list[str]:
     names = []
     for stream in manifest.get("streams", []):
         if isinstance(stream, dict) and "$ref" in stream:
-            stream = _resolve_ref(manifest, stream["$ref"])
+            # Keys beside a $ref override the referenced ones (a shared stream, its own name).
+            stream = {**_resolve_ref(manifest, stream["$ref"]),
+                      **{k: v for k, v in stream.items() if k != "$ref"}}
         name = stream.get("name") if isinstance(stream, dict) else None
         if name:
             names.append(name)

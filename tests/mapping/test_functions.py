@@ -28,6 +28,11 @@ CASES: list[tuple[str, dict[str, Any], Any, Any]] = [
     ("to_utc", {}, "1706790600", D.replace(microsecond=0)),  # epoch s as text
     ("sha256", {}, "a@b.c", hashlib.sha256(b"a@b.c").hexdigest()),
     ("split", {"sep": ";"}, "a; b;;c", ["a", "b", "c"]),
+    ("name_part", {"part": "first"}, "Mary Ann  Smith", "Mary Ann"),
+    ("name_part", {"part": "last"}, "Mary Ann  Smith", "Smith"),
+    ("name_part", {"part": "first"}, "Cher", "Cher"),
+    ("name_part", {"part": "last"}, "Cher", None),
+    ("name_part", {"part": "last"}, "   ", None),
     ("join", {"sep": "|"}, ["a", None, "b"], "a|b"),
     ("map", {"values": {"lead": "Lead"}, "default": "Other"}, "lead", "Lead"),
     ("map", {"values": {"lead": "Lead"}, "default": "Other"}, "x", "Other"),
@@ -80,7 +85,7 @@ def test_e164_fast_path_agrees_with_phonenumbers(raw: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "args"), [("trim", {"x": 1}), ("e164", {"region": "USA"}),
-                                            ("map", {"values": "a"})])
+                                            ("map", {"values": "a"}), ("name_part", {"part": "middle"})])
 def test_bad_arguments_are_rejected_at_load(name: str, args: dict[str, Any]) -> None:
     with pytest.raises(TypeError):
         FUNCTIONS[name](**args)

@@ -1,0 +1,256 @@
+"""Zendesk Support API v2, emulated: users, organizations and tickets as the real API serves them.
+
+- GET /api/v2/incremental/users/cursor.json    cursor-based incremental export
+- GET /api/v2/incremental/tickets/cursor.json  (start_time=<unix> first, then cursor=<after_cursor>;
+                                                 per_page <= 1000; end_of_stream on the last page)
+- GET /api/v2/incremental/organizations.json   time-based export (start_time; next_page,
+                                                 end_time; items at the boundary repeat)
+Auth: Basic `{email}/token:{api_token}` or an OAuth Bearer token. Every response
+carries Zendesk's rate-limit headers; errors have its `{"error", "description"}` shape.
+
+The people are the CRM sandbox's (same seed), seen the way a help desk sees
+them: a subset who wrote in, their name in one field, sometimes typed
+differently, often another spelling of the address or a different one, phones
+in E.164, and some people the CRM never heard of.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hub.sandbox.people import EPOCH, FIRST, LAST, MAIL_PROVIDERS, Company, Person, generate
+from hub.sandbox.server import Request, Response, Router, json_response
+
+__all__ = ["Zendesk"]
+
+_PAGE_MAX = 1000
+_SUBJECTS = ("Where is my order?", "Refund request", "Cannot log in", "Invoice question",
+             "Item arrived damaged", "Change my address", "Cancel subscription", "Sizing help")
+_STATUSES = ("new", "open", "pending", "solved", "closed")
+_PRIORITIES = ("low", "normal", "high", "urgent", None)
+_CHANNELS = ("email", "web", "chat", "api")
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _unix(value: str) -> int:
+    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+
+
+def _cursor(updated: int, oid: int) -> str:
+    return base64.urlsafe_b64encode(f"{updated}|{oid}".encode()).decode()
+
+
+def _uncursor(cursor: str) -> tuple[int, int]:
+    updated, oid = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+    return int(updated), int(oid)
+
+
+def _error(status: int, message: str) -> dict[str, Any]:
+    name = {401: "Couldn't authenticate you", 403: "Forbidden", 404: "InvalidEndpoint",
+            429: "TooManyRequests", 400: "InvalidValue"}.get(status, "InternalError")
+    if status == 401:
+        return {"error": name}
+    return {"error": name, "description": message}
+
+
+class Zendesk:
+    """The help desk's data (live: tests mutate it) and its HTTP routes."""
+
+    def __init__(self, seed: int, scale: int, token: str) -> None:
+        self.token = token
+        self._lock = threading.RLock()
+        people, companies = generate(seed, scale)
+        rng = random.Random(seed + 101)
+        self._objects: dict[str, dict[int, dict[str, Any]]] = {"users": {}, "organizations": {},
+                                                                "tickets": {}}
+        self._next = {"users": 360000000001, "organizations": 900000001, "tickets": 1}
+        org_of: dict[int, int] = {}
+        for p in people:
+            if rng.random() < 0.4:  # wrote in to support
+                company = companies[p.company]
+                if company.index not in org_of:
+                    org_of[company.index] = self._add("organizations", self._organization(company))
+                user = self._add("users", self._user(rng, p, org_of[company.index]))
+                self._tickets_for(rng, user)
+        for i in range(max(1, scale // 20)):  # people only the help desk knows
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            created = EPOCH - timedelta(days=rng.randrange(1, 700))
+            user = self._add("users", {
+                "name": f"{first} {last}",
+                "email": f"{first}.{last}{i}@{rng.choice(MAIL_PROVIDERS)}".lower(),
+                "phone": None, "organization_id": None, "created_at": iso(created),
+                "updated_at": iso(created + timedelta(hours=rng.randrange(1, 500))),
+            })
+            self._tickets_for(rng, user)
+
+    # -- data --------------------------------------------------------------
+    @staticmethod
+    def _organization(c: Company) -> dict[str, Any]:
+        return {"name": c.name, "domain_names": [c.domain.lower()], "details": "",
+                "created_at": iso(c.created), "updated_at": iso(c.updated), "tags": []}
+
+    @staticmethod
+    def _user(rng: random.Random, p: Person, org_id: int) -> dict[str, Any]:
+        name = f"{p.first} {p.last}"
+        if rng.random() < 0.05 and len(p.last) > 3:  # a typo in the help desk
+            i = rng.randrange(1, len(p.last) - 2)
+            name = f"{p.first} {p.last[:i]}{p.last[i + 1]}{p.last[i]}{p.last[i + 2:]}"
+        email = (p.email or "").strip().lower() or None
+        roll = rng.random()
+        if email and roll < 0.15:
+            email = f"{p.first}.{p.last}{rng.randint(1, 99)}@{rng.choice(MAIL_PROVIDERS)}".lower()
+        elif email and roll < 0.25:
+            local, _, domain = email.partition("@")
+            email = f"{local}+support@{domain}"
+        digits = "".join(ch for ch in p.phone if ch.isdigit())[-10:]
+        created = p.created + timedelta(days=rng.randrange(0, 30))
+        updated = max(created, p.updated) + timedelta(hours=rng.randrange(0, 200))
+        return {"name": name, "email": email,
+                "phone": f"+1{digits}" if len(digits) == 10 and rng.random() < 0.6 else None,
+                "organization_id": org_id, "created_at": iso(min(created, EPOCH)),
+                "updated_at": iso(min(updated, EPOCH))}
+
+    def _tickets_for(self, rng: random.Random, user_id: int) -> None:
+        user = self._objects["users"][user_id]
+        start = datetime.fromisoformat(user["created_at"].replace("Z", "+00:00"))
+        for _ in range(rng.choice((0, 1, 1, 2, 3))):
+            created = start + timedelta(hours=rng.randrange(1, 2000))
+            created = min(created, EPOCH - timedelta(hours=1))
+            updated = min(created + timedelta(hours=rng.randrange(0, 300)), EPOCH)
+            self._add("tickets", {
+                "subject": rng.choice(_SUBJECTS), "description": "See subject.",
+                "status": rng.choice(_STATUSES), "priority": rng.choice(_PRIORITIES),
+                "type": rng.choice(("question", "incident", "problem", "task")),
+                "requester_id": user_id, "submitter_id": user_id,
+                "organization_id": user["organization_id"], "via": {"channel": rng.choice(_CHANNELS)},
+                "tags": [], "created_at": iso(created), "updated_at": iso(updated)})
+
+    def _add(self, kind: str, fields: dict[str, Any]) -> int:
+        oid = self._next[kind]
+        self._next[kind] += 1
+        url = f"https://sandbox.zendesk.com/api/v2/{kind}/{oid}.json"
+        self._objects[kind][oid] = {"id": oid, "url": url, **fields}
+        return oid
+
+    def objects(self, kind: str) -> dict[int, dict[str, Any]]:
+        """id -> object as the API returns it (the live store: change it through update/create)."""
+        return self._objects[kind]
+
+    def update(self, kind: str, oid: int, fields: dict[str, Any], updated_at: datetime | None = None
+               ) -> dict[str, Any]:
+        with self._lock:
+            obj = self._objects[kind][oid]
+            obj.update(fields, updated_at=iso(updated_at or datetime.now(UTC)))
+            return obj
+
+    def create(self, kind: str, fields: dict[str, Any], updated_at: datetime | None = None
+               ) -> dict[str, Any]:
+        with self._lock:
+            stamp = iso(updated_at or datetime.now(UTC))
+            oid = self._add(kind, {"created_at": stamp, **fields, "updated_at": stamp})
+            return self._objects[kind][oid]
+
+    # -- HTTP --------------------------------------------------------------
+    def register(self, router: Router) -> None:
+        router.product("/api/v2/", _error, self._rate_headers)
+        router.add("GET", "/api/v2/incremental/users/cursor.json", self._guard(self._cursor_export("users")))
+        router.add("GET", "/api/v2/incremental/tickets/cursor.json",
+                   self._guard(self._cursor_export("tickets")))
+        router.add("GET", "/api/v2/incremental/organizations.json", self._guard(self._time_export))
+
+    @staticmethod
+    def _rate_headers() -> dict[str, str]:
+        return {"X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "699",
+                "Zendesk-RateLimit-incremental-exports": "total=10; remaining=9; resets=60"}
+
+    def _authorized(self, req: Request) -> bool:
+        auth = req.headers.get("authorization", "")
+        if auth.startswith("Bearer "):
+            return auth[7:] == self.token
+        if auth.startswith("Basic "):
+            try:
+                user, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+            except ValueError:
+                return False
+            return user.endswith("/token") and secret == self.token
+        return False
+
+    def _guard(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        def guarded(req: Request) -> Response:
+            if not self._authorized(req):
+                return json_response(_error(401, ""), 401)
+            return handler(req)
+
+        return guarded
+
+    def _sorted(self, kind: str) -> list[tuple[int, int, dict[str, Any]]]:
+        with self._lock:
+            return sorted((_unix(o["updated_at"]), oid, dict(o))
+                          for oid, o in self._objects[kind].items())
+
+    def _page_size(self, req: Request) -> int | Response:
+        try:
+            size = int(req.arg("per_page") or _PAGE_MAX)
+        except ValueError:
+            return json_response(_error(400, "per_page must be an integer"), 400)
+        return max(1, min(size, _PAGE_MAX))
+
+    def _cursor_export(self, kind: str) -> Callable[[Request], Response]:
+        def export(req: Request) -> Response:
+            size = self._page_size(req)
+            if isinstance(size, Response):
+                return size
+            rows = self._sorted(kind)
+            if req.arg("cursor"):
+                try:
+                    after = _uncursor(req.arg("cursor") or "")
+                except ValueError:
+                    return json_response(_error(400, "cursor is not valid"), 400)
+                rows = [r for r in rows if (r[0], r[1]) > after]
+            elif req.arg("start_time") is not None:
+                try:
+                    start = int(req.arg("start_time") or "")
+                except ValueError:
+                    return json_response(_error(400, "start_time must be a unix timestamp"), 400)
+                rows = [r for r in rows if r[0] >= start]
+            else:
+                return json_response(_error(400, "start_time or cursor is required"), 400)
+            page, end = rows[:size], len(rows) <= size
+            after_cursor = _cursor(page[-1][0], page[-1][1]) if page else req.arg("cursor")
+            base = f"https://sandbox.zendesk.com/api/v2/incremental/{kind}/cursor.json"
+            return json_response({
+                kind: [r[2] for r in page],
+                "after_cursor": after_cursor,
+                "after_url": f"{base}?cursor={after_cursor}" if after_cursor else None,
+                "before_cursor": None, "before_url": None,
+                "end_of_stream": end,
+            })
+
+        return export
+
+    def _time_export(self, req: Request) -> Response:
+        size = self._page_size(req)
+        if isinstance(size, Response):
+            return size
+        try:
+            start = int(req.arg("start_time") or "")
+        except ValueError:
+            return json_response(_error(400, "start_time must be a unix timestamp"), 400)
+        rows = [r for r in self._sorted("organizations") if r[0] >= start]
+        page = rows[:size]
+        end = len(rows) <= size
+        end_time = page[-1][0] if page else start
+        base = "https://sandbox.zendesk.com/api/v2/incremental/organizations.json"
+        return json_response({
+            "organizations": [r[2] for r in page], "count": len(page), "end_time": end_time,
+            "next_page": None if end else f"{base}?start_time={end_time}",
+            "end_of_stream": end,
+        })
