@@ -118,6 +118,7 @@ def generate(seed: int, people: int) -> tuple[list[Person], list[Company]]:
                                  country, rng.randint(2, 5000),
                                  round(rng.uniform(1e5, 5e7), 2), created, updated))
     persons = []
+    mailboxes: set[str] = set()
     for i in range(people):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         company = companies[rng.randrange(len(companies))]
@@ -125,7 +126,27 @@ def generate(seed: int, people: int) -> tuple[list[Person], list[Company]]:
         created, updated = _stamp(rng)
         if i % 50 == 1:
             updated = persons[-1].updated  # ties on the cursor field, as real data has
-        persons.append(Person(i, first, last, _email(rng, first, last, company),
+        email = _email(rng, first, last, company)
+        persons.append(Person(i, first, last, _own_mailbox(email, i, mailboxes),
                               _phone(rng)[1], city, country, company.index,
                               rng.choice(STAGES), min(created, updated), updated))
     return persons, companies
+
+
+def _own_mailbox(email: str | None, i: int, taken: set[str]) -> str | None:
+    """Two people never share a personal mailbox (a shared info@ inbox is the point of those).
+
+    Namesakes would otherwise get one address (acosta@outlook.com for Arjun and
+    Aria Costa), and the truth tests score stitching against would be wrong."""
+    from hub.identity.normalize import normalize_email
+
+    box = normalize_email(email)
+    if email is None or box is None or box.startswith("info@"):
+        return email
+    if box in taken:
+        local, _, domain = email.partition("@")
+        base, plus, tag = local.partition("+")
+        email = f"{base}{i}{plus}{tag}@{domain}"
+        box = normalize_email(email) or email
+    taken.add(box)
+    return email

@@ -72,6 +72,8 @@ class Zendesk:
         self._objects: dict[str, dict[int, dict[str, Any]]] = {"users": {}, "organizations": {},
                                                                 "tickets": {}}
         self._next = {"users": 360000000001, "organizations": 900000001, "tickets": 1}
+        # user id -> index of the CRM person it is (the truth tests score stitching against)
+        self.person_of: dict[int, int] = {}
         org_of: dict[int, int] = {}
         for p in people:
             if rng.random() < 0.4:  # wrote in to support
@@ -79,6 +81,7 @@ class Zendesk:
                 if company.index not in org_of:
                     org_of[company.index] = self._add("organizations", self._organization(company))
                 user = self._add("users", self._user(rng, p, org_of[company.index]))
+                self.person_of[user] = p.index
                 self._tickets_for(rng, user)
         for i in range(max(1, scale // 20)):  # people only the help desk knows
             first, last = rng.choice(FIRST), rng.choice(LAST)

@@ -35,6 +35,25 @@ connections:
         batch_size: 500
       companies:
         mapping: hubspot/companies
+  support:
+    source:
+      connector: zendesk
+      config:
+        base_url: {url}
+        credentials: {{credentials: api_token, email: agent@example.com, api_token: sandbox-token}}
+        start_date: "2020-01-01T00:00:00Z"
+        page_size: 200
+        backoff_factor: 0.1
+    destination:
+      type: sql
+      config: {destination}
+    streams:
+      users:
+        mapping: zendesk/users
+      organizations:
+        mapping: zendesk/organizations
+      tickets:
+        mapping: zendesk/tickets
 """
 
 

@@ -101,9 +101,11 @@ def test_stitch_links_merges_redirects_and_splits(hub) -> None:  # type: ignore[
     assert profile_of(hub)[f"hubspot:{bob}"] != ada
 
     # A person decides a pair from the review list: confirm merges, a later reject wins for good.
-    pairs = json.loads(cli(hub, "profiles", "review", "--json"))
+    owners = profile_of(hub)
+    pairs = [p["records"] for p in json.loads(cli(hub, "profiles", "review", "--json"))
+             if not {owners[k] for k in p["records"]} & {ada, owners[f"hubspot:{bob}"]}]
     assert pairs, "the sandbox's namesakes should leave pairs to review"
-    a, b = pairs[0]["records"]
+    a, b = pairs[0]
     confirmed = json.loads(cli(hub, "profiles", "confirm", a, b, "--json"))
     assert confirmed["now"][a] == confirmed["now"][b]
     rejected = json.loads(cli(hub, "profiles", "reject", a, b, "--json"))
