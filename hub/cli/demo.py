@@ -1,4 +1,5 @@
-"""`crossdock demo`: the sandbox CRM synced into SQLite through Prefect, twice, then stitched."""
+"""`crossdock demo`: the sandbox CRM synced into SQLite through Prefect twice, the help desk
+once, then both stitched into profiles."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from hub.context import current
 __all__ = ["demo"]
 
 CONNECTION = "crm"
+HELP_DESK = "support"
 
 
 @handle_errors
@@ -24,7 +26,8 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
          seed: Annotated[int, typer.Option()] = 42,
          changes: Annotated[int, typer.Option(help="contacts changed between syncs")] = 50,
          ) -> None:
-    """Start the sandbox, sync `crm` into SQLite, change records, sync again, stitch profiles."""
+    """Start the sandbox, sync `crm` into SQLite, change records, sync again; sync `support`;
+    stitch both into profiles."""
     from flows.stitch import stitch_profiles
     from flows.sync import sync_connection
     from hub.sandbox import Sandbox
@@ -34,10 +37,13 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
     conn = ws.connection(CONNECTION)
     with Sandbox(seed=seed, scale=scale, port=0) as sb:
         os.environ["CROSSDOCK_HUBSPOT_URL"] = sb.url
+        os.environ["CROSSDOCK_ZENDESK_URL"] = sb.url
         console.rule("1. sandbox")
         console.print(f"HubSpot CRM sandbox at {sb.url}: "
                       f"{len(sb.hubspot.objects('contacts')):,} contacts, "
-                      f"{len(sb.hubspot.objects('companies')):,} companies")
+                      f"{len(sb.hubspot.objects('companies')):,} companies; Zendesk Support sandbox: "
+                      f"{len(sb.zendesk.objects('users')):,} users, "
+                      f"{len(sb.zendesk.objects('tickets')):,} tickets")
 
         console.rule("2. first sync (full refresh) through the Prefect flow")
         first = sync_connection(CONNECTION, full_refresh=True,
@@ -57,14 +63,21 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
         url = second["destination"]
         equal = _report_equality(sb, url, conn.table_for("contacts"), conn.table_for("companies"))
 
-        console.rule("6. identity stitching through the Prefect flow")
+        console.rule("6. the help desk: sync `support` (Zendesk users, organizations, tickets)")
+        help_desk = sync_connection(HELP_DESK, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
+        print_run_summary(help_desk, "help desk sync")
+
+        console.rule("7. identity stitching through the Prefect flow")
         stitched = stitch_profiles(workspace_dir=str(ctx.workspace_dir))
-        console.print(f"{stitched['records']:,} contacts -> {stitched['profiles']:,} profiles "
+        console.print(f"{stitched['records']:,} contacts from the CRM and the help desk -> "
+                      f"{stitched['profiles']:,} profiles "
                       f"({stitched['records'] - stitched['profiles']:,} records joined a profile); "
                       f"{stitched['refused']:,} merges refused by guards, "
-                      f"{stitched['review']:,} pairs to review")
+                      f"{stitched['review']:,} pairs to review; {stitched['events']:,} tickets on "
+                      "profile timelines")
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
-    code = 0 if first["status"] == second["status"] == "succeeded" and equal else 1
+    code = 0 if first["status"] == second["status"] == help_desk["status"] == "succeeded" \
+        and equal else 1
     raise typer.Exit(code)
 
 
@@ -113,7 +126,8 @@ def _where_to_look(url: str, table: str, store_url: str) -> None:
                   f"FROM {table} LIMIT 5'")
     with sqlite3.connect(path) as db:
         joined = db.execute("SELECT profile_id, email FROM profiles WHERE record_count > 1 "
-                            "ORDER BY profile_id LIMIT 1").fetchone()
+                            "AND sources LIKE '%,%' AND email IS NOT NULL ORDER BY profile_id LIMIT 1"
+                            ).fetchone()
     if joined:
         console.print("profiles (golden record, records, timeline) and why records were joined:")
         console.print(f"  crossdock profiles show {joined[1]}")
