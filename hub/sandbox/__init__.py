@@ -16,6 +16,7 @@ import orjson
 
 from hub.sandbox.faults import FAULT_KINDS, Fault, Faults
 from hub.sandbox.hubspot import HubSpot
+from hub.sandbox.mailchimp import Mailchimp
 from hub.sandbox.server import Request, Response, Router, SandboxServer, json_response
 from hub.sandbox.zendesk import Zendesk
 
@@ -29,9 +30,11 @@ class Sandbox:
         self.faults = Faults()
         self.hubspot = HubSpot(seed, scale, token)
         self.zendesk = Zendesk(seed, scale, token)
+        self.mailchimp = Mailchimp(seed, scale, token)
         router = Router()
         self.hubspot.register(router)
         self.zendesk.register(router)
+        self.mailchimp.register(router)
         router.add("POST", "/_sandbox/faults", self._add_fault)
         router.add("DELETE", "/_sandbox/faults", self._clear_faults)
         router.add("GET", "/_sandbox/stats", self._stats)
@@ -93,6 +96,8 @@ def serve(port: int = 8765, seed: int = 42, scale: int = 1000, host: str = "127.
           flush=True)
     print("  Zendesk Support v2: /api/v2/incremental/{users,tickets}/cursor.json, "
           "/api/v2/incremental/organizations.json", flush=True)
+    print("  Mailchimp Marketing v3: /3.0/lists, /3.0/lists/{id}/members, /3.0/campaigns, "
+          "/3.0/reports/{id}/email-activity", flush=True)
     try:
         sandbox.serve_forever()
     except KeyboardInterrupt:

@@ -99,13 +99,18 @@ class DeclarativeSource:
     def _source(self, catalog: ConfiguredAirbyteCatalog | None = None,
                 state: list[AirbyteStateMessage] | None = None) -> ConcurrentDeclarativeSource:
         try:
-            return ConcurrentDeclarativeSource(
+            source = ConcurrentDeclarativeSource(
                 catalog=catalog, config=self.config, state=state, source_config=self.manifest,
                 config_path=str(self.manifest_path),
             )
         except AirbyteTracedException as exc:
             raise ConfigError(f"connector config rejected: {exc.message or exc}",
                               file=str(self.manifest_path)) from exc
+        # The CDK caches the responses of a substream's parent stream. A malformed or
+        # cut-off page is cached too, and every retry then replays it until the stream
+        # fails; reading the parent twice costs one small request instead.
+        source._constructor._disable_cache = True  # noqa: SLF001 - no public switch
+        return source
 
     def secret_values(self) -> list[str]:
         """Config values of the fields the connector's spec marks `airbyte_secret`."""

@@ -54,6 +54,23 @@ connections:
         mapping: zendesk/organizations
       tickets:
         mapping: zendesk/tickets
+  email:
+    source:
+      connector: mailchimp
+      config:
+        base_url: {url}/3.0
+        credentials: {{auth_type: apikey, apikey: sandbox-token}}
+        start_date: "2020-01-01T00:00:00Z"
+        page_size: 200
+        backoff_factor: 0.1
+    destination:
+      type: sql
+      config: {destination}
+    streams:
+      list_members:
+        mapping: mailchimp/list_members
+      email_activity:
+        mapping: mailchimp/email_activity
 """
 
 
