@@ -1,5 +1,5 @@
 """`crossdock demo`: the sandbox CRM synced into SQLite through Prefect twice, the help desk
-once, then both stitched into profiles."""
+and the email tool once, then all three stitched into profiles."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ __all__ = ["demo"]
 
 CONNECTION = "crm"
 HELP_DESK = "support"
+EMAIL_TOOL = "email"
 
 
 @handle_errors
@@ -26,8 +27,8 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
          seed: Annotated[int, typer.Option()] = 42,
          changes: Annotated[int, typer.Option(help="contacts changed between syncs")] = 50,
          ) -> None:
-    """Start the sandbox, sync `crm` into SQLite, change records, sync again; sync `support`;
-    stitch both into profiles."""
+    """Start the sandbox, sync `crm` into SQLite, change records, sync again; sync `support`
+    and `email`; stitch all three into profiles."""
     from flows.stitch import stitch_profiles
     from flows.sync import sync_connection
     from hub.sandbox import Sandbox
@@ -38,12 +39,14 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
     with Sandbox(seed=seed, scale=scale, port=0) as sb:
         os.environ["CROSSDOCK_HUBSPOT_URL"] = sb.url
         os.environ["CROSSDOCK_ZENDESK_URL"] = sb.url
+        os.environ["CROSSDOCK_MAILCHIMP_URL"] = f"{sb.url}/3.0"
         console.rule("1. sandbox")
         console.print(f"HubSpot CRM sandbox at {sb.url}: "
                       f"{len(sb.hubspot.objects('contacts')):,} contacts, "
                       f"{len(sb.hubspot.objects('companies')):,} companies; Zendesk Support sandbox: "
                       f"{len(sb.zendesk.objects('users')):,} users, "
-                      f"{len(sb.zendesk.objects('tickets')):,} tickets")
+                      f"{len(sb.zendesk.objects('tickets')):,} tickets; Mailchimp sandbox: "
+                      f"{sum(len(m) for m in sb.mailchimp.members.values()):,} list members")
 
         console.rule("2. first sync (full refresh) through the Prefect flow")
         first = sync_connection(CONNECTION, full_refresh=True,
@@ -63,21 +66,24 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
         url = second["destination"]
         equal = _report_equality(sb, url, conn.table_for("contacts"), conn.table_for("companies"))
 
-        console.rule("6. the help desk: sync `support` (Zendesk users, organizations, tickets)")
+        console.rule("6. the help desk and the email tool: sync `support` (Zendesk) and `email` "
+                     "(Mailchimp)")
         help_desk = sync_connection(HELP_DESK, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
         print_run_summary(help_desk, "help desk sync")
+        email_tool = sync_connection(EMAIL_TOOL, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
+        print_run_summary(email_tool, "email tool sync")
 
         console.rule("7. identity stitching through the Prefect flow")
         stitched = stitch_profiles(workspace_dir=str(ctx.workspace_dir))
-        console.print(f"{stitched['records']:,} contacts from the CRM and the help desk -> "
+        console.print(f"{stitched['records']:,} contacts from the CRM, help desk and email tool -> "
                       f"{stitched['profiles']:,} profiles "
                       f"({stitched['records'] - stitched['profiles']:,} records joined a profile); "
                       f"{stitched['refused']:,} merges refused by guards, "
-                      f"{stitched['review']:,} pairs to review; {stitched['events']:,} tickets on "
-                      "profile timelines")
+                      f"{stitched['review']:,} pairs to review; {stitched['events']:,} tickets and "
+                      "email events on profile timelines")
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
-    code = 0 if first["status"] == second["status"] == help_desk["status"] == "succeeded" \
-        and equal else 1
+    statuses = {first["status"], second["status"], help_desk["status"], email_tool["status"]}
+    code = 0 if statuses == {"succeeded"} and equal else 1
     raise typer.Exit(code)
 
 

@@ -25,7 +25,8 @@ def test_demo_syncs_twice_and_the_warehouse_equals_the_sandbox(
     assert out.count("same keys and versions (updatedAt): yes") == 2, out
     assert "first sync" in out and "incremental sync" in out
     assert (tmp_path / ".crossdock" / "warehouse.db").is_file()
-    assert "help desk sync" in out and "tickets on profile timelines" in out, out
+    assert "help desk sync" in out and "email tool sync" in out, out
+    assert "email events on profile timelines" in out, out
     # the incremental sync read the 30 changed and 6 new contacts, not all 406 again
     incremental = out[out.index("incremental sync"):]
     contacts_row = next(line for line in incremental.splitlines() if "crm_contacts" in line)
