@@ -137,7 +137,8 @@ def explain(profile_id: str, as_json: Annotated[bool, typer.Option("--json")] = 
         holders.setdefault((row["type"], row["value"]), []).append(row["record_key"])
     with Session(ctx.engine) as session:
         links = list(session.exec(select(IdentityLinkRow).where(
-            IdentityLinkRow.record_a.in_(keys), IdentityLinkRow.outcome != "none")))  # type: ignore[attr-defined]
+            or_(IdentityLinkRow.record_a.in_(keys), IdentityLinkRow.record_b.in_(keys)),  # type: ignore[attr-defined]
+            IdentityLinkRow.outcome != "none")))
         refusals = list(session.exec(select(IdentityRefusalRow).where(or_(
             IdentityRefusalRow.record_a.in_(keys), IdentityRefusalRow.record_b.in_(keys)))))  # type: ignore[attr-defined]
         merged_ids = [r.old_id for r in session.exec(
@@ -152,7 +153,7 @@ def explain(profile_id: str, as_json: Annotated[bool, typer.Option("--json")] = 
                              for (t, v), ks in sorted(holders.items()) if len(ks) > 1],
         "match_links": [{"records": [lk.record_a, lk.record_b], "probability": lk.probability,
                          "outcome": lk.outcome, "fields": _levels(model, lk.levels)}
-                        for lk in links if lk.record_b in keys or lk.outcome == "review"],
+                        for lk in links],
         "refused": [{"records": [r.record_a, r.record_b], "via": r.via, "reason": r.reason}
                     for r in refusals],
     }

@@ -77,6 +77,8 @@ class GuardedUnion:
             va, vb = sa.get(type_, ()), sb.get(type_, ())
             if va and vb and len(va) + len(vb) > cap:
                 total = len(set(va) | set(vb))
+                if total > cap and type_.startswith(CONSTRAINT_PREFIX):
+                    return f"a person kept these records apart ({type_[1:]}: profiles split / reject)"
                 if total > cap:
                     return f"the profile would hold {total} {type_} identifiers (max_per_profile {cap})"
         keep, drop = (ra, rb) if ra < rb else (rb, ra)  # the smaller id survives: deterministic

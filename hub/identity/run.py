@@ -139,10 +139,10 @@ def _read_records(inputs: list[_Input]) -> list[dict[str, Any]]:
     by_key: dict[str, dict[str, Any]] = {}
     for item in inputs:
         for row in _read_rows(item):
-                key = f"{row.get('source')}:{row.get('source_id')}"
-                old = by_key.get(key)
-                if old is None or str(row.get("updated_at") or "") >= str(old.get("updated_at") or ""):
-                    by_key[key] = row
+            key = f"{row.get('source')}:{row.get('source_id')}"
+            old = by_key.get(key)
+            if old is None or str(row.get("updated_at") or "") >= str(old.get("updated_at") or ""):
+                by_key[key] = row
     return [by_key[k] for k in sorted(by_key)]
 
 
@@ -153,7 +153,9 @@ def _fingerprint(record: dict[str, Any], fields: list[str]) -> str:
 
 def _config_hash(ctx: HubContext) -> str:
     section = ctx.workspace().identity
-    text = json.dumps(section.model_dump(exclude={"destination"}, mode="json"), sort_keys=True)
+    # Only what changes the scores: a new schedule or golden-record rule needs no retraining.
+    exclude = {"destination", "schedule", "survivorship", "default_survivorship", "source_priority"}
+    text = json.dumps(section.model_dump(exclude=exclude, mode="json"), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -162,7 +164,8 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     run_id = run_id or uuid.uuid4().hex[:12]
     config = ctx.workspace().identity
     inputs = _inputs(ctx)
-    destination, dest_url = profile_destination(ctx)
+    destination, dest_url = profile_destination(ctx)  # fails here on a config problem
+    destination.close()
     records = _read_records(inputs)
     engine = ctx.engine
     config_hash = _config_hash(ctx)
@@ -206,8 +209,11 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     attached, unattached = _event_timeline(_inputs(ctx, EVENT_ENTITIES), result, profile_of, config)
     tables["profile_timeline"].extend(attached)
     tables["profile_redirects"] = _redirect_rows(engine, redirects, run_id)
-    _write_tables(destination, tables)
-    destination.close()
+    destination, _ = profile_destination(ctx)
+    try:
+        _write_tables(destination, tables)
+    finally:
+        destination.close()
     _save_state(engine, result, profile_of, fingerprints, previous, redirects, run_id,
                 model_row, config_hash, mode)
 
