@@ -48,6 +48,9 @@ def print_run_summary(summary: dict[str, Any], title: str | None = None) -> None
     for name, s in summary["streams"].items():
         if s["error"]:
             console.print(f"[red]stream {name} failed:[/] {escape(s['error'])}", soft_wrap=True)
+        if s.get("schema_drift"):
+            console.print(f"[yellow]schema drift in {name}[/] (records delivered): "
+                          f"{escape(_drift_text(s['schema_drift']))}", soft_wrap=True)
 
 
 def print_runs(rows: list[dict[str, Any]]) -> None:
@@ -61,3 +64,17 @@ def print_runs(rows: list[dict[str, Any]]) -> None:
                       f"{r['records_read']:,}", f"{r['records_written']:,}",
                       f"{r['records_dead_lettered']:,}")
     console.print(table)
+
+
+def _drift_text(drift: dict[str, Any]) -> str:
+    parts = []
+    if drift.get("new_fields"):
+        parts.append("new fields " + ", ".join(f"{f} ({n:,} records)"
+                                                for f, n in drift["new_fields"].items()))
+    if drift.get("missing_required"):
+        parts.append("required fields missing " + ", ".join(
+            f"{f} ({n:,} records)" for f, n in drift["missing_required"].items()))
+    for field, m in (drift.get("type_mismatches") or {}).items():
+        seen = ", ".join(f"{t} x{n}" for t, n in m["seen"].items())
+        parts.append(f"{field} declared {'/'.join(m['declared'])}, seen {seen}")
+    return "; ".join(parts)

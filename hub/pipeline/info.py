@@ -20,6 +20,8 @@ class StreamInfo:
     state: dict[str, Any] | None = None
     seconds: float = 0.0
     error: str | None = None
+    # fields the source sent that its schema does not declare, and type mismatches (drift.py)
+    schema_drift: dict[str, Any] | None = None
 
     @property
     def records_per_second(self) -> float:

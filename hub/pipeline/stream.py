@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from hub.destinations import LINEAGE_COLUMNS, Destination, TableSpec
 from hub.errors import HubError, RetriableError
+from hub.pipeline.drift import SchemaDrift
 from hub.pipeline.info import StreamInfo
 from hub.pipeline.plan import StreamJob
 from hub.redaction import redact_obj
@@ -66,8 +67,19 @@ def sync_stream(job: StreamJob, progress: ProgressFn | None = None) -> StreamInf
             "stream.end", target=f"{job.connection}/{job.stream}",
             details={"run_id": job.run_id, "status": info.status, "read": info.read,
                      "written": info.written, "dead_lettered": info.dead_lettered,
-                     "error": info.error}))
+                     "error": info.error, "schema_drift": info.schema_drift}))
     return info
+
+
+def _declared_schema(job: StreamJob) -> dict[str, Any] | None:
+    """The stream's JSON schema from the source's catalog; None (no drift check) if unknown."""
+    try:
+        for stream in job.source.discover():
+            if stream["name"] == job.stream:
+                return stream.get("json_schema") or None
+    except HubError as exc:
+        log.warning("%s: no schema drift check: the catalog could not be read (%s)", job.stream, exc)
+    return None
 
 
 def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: StreamInfo,
@@ -82,6 +94,7 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
     }
     buffer: list[dict[str, Any]] = []
     append = buffer.append  # the per-record loop is hot
+    drift = SchemaDrift(_declared_schema(job))
 
     def flush() -> None:
         nonlocal buffer, append
@@ -90,6 +103,7 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
         records, buffer = buffer, []
         append = buffer.append
         info.read += len(records)
+        drift.observe(records)
         batch = job.mapping.map_batch(records)
         lineage["_cd_extracted_at"] = datetime.now(UTC)
         for row in batch.rows:
@@ -132,8 +146,12 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
                         text)
     except BaseException:
         info.read += len(buffer)  # read but never committed: the next run reads them again
+        info.schema_drift = drift.report()
         raise
     flush()
+    info.schema_drift = drift.report()
+    if info.schema_drift:
+        log.warning("%s: schema drift (records delivered anyway): %s", job.stream, info.schema_drift)
 
 
 def _describe(exc: BaseException) -> str:

@@ -50,6 +50,7 @@ class PackageSource:
         self.config = dict(config)
         self.venv = install_root / self.package
         self._spec: dict[str, Any] | None = None
+        self._catalog_cache: list[dict[str, Any]] | None = None
 
     # -- installation ------------------------------------------------------
     def _program(self) -> Path:
@@ -166,10 +167,15 @@ class PackageSource:
         return CheckResult(False, f"connector `{self.package}` printed no connection status")
 
     def _catalog(self) -> list[dict[str, Any]]:
-        for message in self._messages("discover", config=self.config):
-            if message.get("type") == "CATALOG":
-                return list(message["catalog"]["streams"])
-        raise FatalError(f"connector `{self.package}` printed no catalog")
+        # Kept for this source's life (one stream job): discover and read share one run.
+        if self._catalog_cache is None:
+            for message in self._messages("discover", config=self.config):
+                if message.get("type") == "CATALOG":
+                    self._catalog_cache = list(message["catalog"]["streams"])
+                    break
+            else:
+                raise FatalError(f"connector `{self.package}` printed no catalog")
+        return self._catalog_cache
 
     def discover(self) -> list[dict[str, Any]]:
         return [{"name": s["name"], "sync_modes": s.get("supported_sync_modes", []),
