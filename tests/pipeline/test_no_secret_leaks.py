@@ -31,6 +31,31 @@ connections:
     streams:
       contacts: {{mapping: hubspot/contacts}}
       companies: {{mapping: hubspot/companies}}
+  support:
+    source:
+      connector: zendesk
+      config:
+        base_url: {url}
+        credentials: {{credentials: api_token, email: agent@example.com, api_token: "${{secret:ZENDESK_TOKEN}}"}}
+        backoff_factor: 0.05
+    destination:
+      type: sql
+      config: {{url: "sqlite:///warehouse.db"}}
+    streams:
+      users: {{mapping: zendesk/users}}
+      tickets: {{mapping: zendesk/tickets}}
+  email:
+    source:
+      connector: mailchimp
+      config:
+        base_url: {url}/3.0
+        credentials: {{auth_type: apikey, apikey: "${{secret:MAILCHIMP_KEY}}"}}
+        backoff_factor: 0.05
+    destination:
+      type: sql
+      config: {{url: "sqlite:///warehouse.db"}}
+    streams:
+      list_members: {{mapping: mailchimp/list_members}}
 """
 
 
@@ -53,11 +78,18 @@ def test_secret_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         sb.hubspot.objects("contacts")[bad["id"]]["updatedAt"] = "not a date"
         sb.faults.clear()
         outputs.append(runner.invoke(app, [*ws, "sync", "crm", "--full-refresh"]))
+        # the help desk and the email tool: basic auth with the same token, and a failing stream
+        outputs.append(runner.invoke(app, [*ws, "secrets", "set", "ZENDESK_TOKEN"], input=TOKEN))
+        outputs.append(runner.invoke(app, [*ws, "secrets", "set", "MAILCHIMP_KEY"], input=TOKEN))
+        outputs.append(runner.invoke(app, [*ws, "sync", "email", "--json"]))
+        sb.faults.add("/api/v2/incremental/tickets", "500", times=None)
+        outputs.append(runner.invoke(app, [*ws, "sync", "support"]))
         outputs += [runner.invoke(app, [*ws, *cmd]) for cmd in
                     (["runs", "--json"], ["audit", "tail", "--json"], ["secrets", "list"])]
 
     assert [o.exit_code for o in outputs[:3]] == [0, 0, 0], [o.output for o in outputs]
     assert outputs[3].exit_code == 3 and outputs[4].exit_code == 0
+    assert [o.exit_code for o in outputs[5:9]] == [0, 0, 0, 3], [o.output for o in outputs[5:9]]
     ctx = HubContext(tmp_path)
     assert ctx.audit.verify().ok
     assert any(e["action"] == "secret.use" for e in ctx.audit.entries())
