@@ -15,7 +15,6 @@ address, as Mailchimp computes it.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import random
 import threading
@@ -24,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.sandbox.people import EPOCH, MAIL_PROVIDERS, generate
-from hub.sandbox.server import Request, Response, Router, json_response
+from hub.sandbox.server import Request, Response, Router, credentials, json_response
 
 __all__ = ["Mailchimp", "subscriber_hash"]
 
@@ -121,16 +120,8 @@ class Mailchimp:
         router.add("GET", "/3.0/reports/{campaign_id}/email-activity", self._guard(self._activity))
 
     def _authorized(self, req: Request) -> bool:
-        auth = req.headers.get("authorization", "")
-        if auth.startswith("Bearer "):
-            return auth[7:] == self.token
-        if auth.startswith("Basic "):
-            try:
-                _, _, key = base64.b64decode(auth[6:]).decode().partition(":")
-            except ValueError:
-                return False
-            return key == self.token
-        return False
+        kind, user, secret = credentials(req)
+        return (user if kind == "bearer" else secret if kind == "basic" else None) == self.token
 
     def _guard(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
         def guarded(req: Request) -> Response:

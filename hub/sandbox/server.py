@@ -6,6 +6,7 @@ TCP_NODELAY a keep-alive client stalls ~40 ms per response on delayed ACKs.
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 import time
@@ -20,7 +21,7 @@ import orjson
 
 from hub.sandbox.faults import Faults
 
-__all__ = ["Request", "Response", "Router", "SandboxServer", "json_response"]
+__all__ = ["Request", "Response", "Router", "SandboxServer", "json_response", "credentials"]
 
 
 @dataclass
@@ -46,6 +47,20 @@ class Response:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+
+
+def credentials(req: Request) -> tuple[str, str, str]:
+    """("bearer", token, "") or ("basic", user, password) from the Authorization header; else ("", "", "")."""
+    auth = req.headers.get("authorization", "")
+    if auth.startswith("Bearer "):
+        return "bearer", auth[7:], ""
+    if auth.startswith("Basic "):
+        try:
+            user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+        except ValueError:
+            return "", "", ""
+        return "basic", user, password
+    return "", "", ""
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

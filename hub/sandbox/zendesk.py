@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.sandbox.people import EPOCH, FIRST, LAST, MAIL_PROVIDERS, Company, Person, generate
-from hub.sandbox.server import Request, Response, Router, json_response
+from hub.sandbox.server import Request, Response, Router, credentials, json_response
 
 __all__ = ["Zendesk"]
 
@@ -175,16 +175,10 @@ class Zendesk:
                 "Zendesk-RateLimit-incremental-exports": "total=10; remaining=9; resets=60"}
 
     def _authorized(self, req: Request) -> bool:
-        auth = req.headers.get("authorization", "")
-        if auth.startswith("Bearer "):
-            return auth[7:] == self.token
-        if auth.startswith("Basic "):
-            try:
-                user, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
-            except ValueError:
-                return False
-            return user.endswith("/token") and secret == self.token
-        return False
+        kind, user, secret = credentials(req)
+        if kind == "bearer":
+            return user == self.token
+        return kind == "basic" and user.endswith("/token") and secret == self.token
 
     def _guard(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
         def guarded(req: Request) -> Response:

@@ -36,7 +36,10 @@ connections:
       connector: zendesk
       config:
         base_url: {url}
-        credentials: {{credentials: api_token, email: agent@example.com, api_token: "${{secret:ZENDESK_TOKEN}}"}}
+        credentials:
+          credentials: api_token
+          email: agent@example.com
+          api_token: ${{secret:ZENDESK_TOKEN}}
         backoff_factor: 0.05
     destination:
       type: sql
