@@ -44,6 +44,9 @@ class FakeSource:
     def __init__(self, messages: list[SourceEvent], fail_after: bool, journal: Journal) -> None:
         self.messages, self.fail_after, self.journal = messages, fail_after, journal
 
+    def discover(self) -> list[dict[str, Any]]:
+        return []  # no declared schema: no drift check
+
     def read(self, stream: str, *, incremental: bool,
              state: dict[str, Any] | None) -> Iterator[SourceEvent]:
         self.journal.events.append(f"read from {state and state['stream']['stream_state']}")
