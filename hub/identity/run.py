@@ -46,6 +46,7 @@ from hub.pipeline.plan import destination_config
 from hub.redaction import display_url
 from hub.store.models import utcnow
 from hub.workspace.locate import mapping_file
+from hub.workspace.model import IdentitySection, Workspace
 from hub.workspace.resolve import resolve_config, resolve_sqlite_url
 
 __all__ = ["stitch_workspace", "StitchSummary", "profile_tables", "resolve_profile_id",
@@ -88,35 +89,36 @@ class _Input:
     dest_config: dict[str, Any]
 
 
-def _inputs(ctx: HubContext, entities: tuple[str, ...] = ("contact",)) -> list[_Input]:
-    """The streams whose mapping targets one of `entities`."""
-    ws = ctx.workspace()
+def _inputs(ctx: HubContext, ws: Workspace) -> list[_Input]:
+    """The streams stitching reads: contacts, and the events that go on timelines."""
     found = []
     for name, conn in ws.connections.items():
         for stream, scfg in conn.streams.items():
             path = mapping_file(ctx.workspace_dir, scfg.mapping)
             entity = load_mapping(path).entity.name if path is not None else None
-            if entity in entities:
+            if entity == "contact" or entity in EVENT_ENTITIES:
                 found.append(_Input(name, stream, conn.table_for(stream), entity,
                                     conn.destination.type, destination_config(ctx, conn)))
     return found
 
 
-def profile_destination(ctx: HubContext) -> tuple[Destination, str]:
+def profile_destination(ctx: HubContext, ws: Workspace | None = None,
+                        inputs: list[_Input] | None = None) -> tuple[Destination, str]:
     """Where the profile tables live, and its URL (for messages)."""
-    section = ctx.workspace().identity
+    ws = ws or ctx.workspace()
+    section = ws.identity
     if section.destination is not None:
         config = resolve_config(section.destination.config, where="identity.destination.config",
                                 secret=lambda name: ctx.secret(name, used_by="identity"))
         if "url" in config:
             config["url"] = resolve_sqlite_url(config["url"], ctx.workspace_dir)
         return open_destination(section.destination.type, config), display_url(str(config.get("url")))
-    inputs = _inputs(ctx)
-    if not inputs:
+    contacts = [i for i in (inputs if inputs is not None else _inputs(ctx, ws)) if i.entity == "contact"]
+    if not contacts:
         raise ConfigError("no stream maps to the `contact` entity, so there is nothing to stitch; "
                           "add a contact mapping to a connection (docs/identity.md)",
                           file=str(ctx.workspace_file), key="connections")
-    first = inputs[0]
+    first = contacts[0]
     return (open_destination(first.dest_type, first.dest_config),
             display_url(str(first.dest_config.get("url"))))
 
@@ -151,8 +153,7 @@ def _fingerprint(record: dict[str, Any], fields: list[str]) -> str:
     return hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:24]
 
 
-def _config_hash(ctx: HubContext) -> str:
-    section = ctx.workspace().identity
+def _config_hash(section: IdentitySection) -> str:
     # Only what changes the scores: a new schedule or golden-record rule needs no retraining.
     exclude = {"destination", "schedule", "survivorship", "default_survivorship", "source_priority"}
     text = json.dumps(section.model_dump(exclude=exclude, mode="json"), sort_keys=True)
@@ -162,13 +163,14 @@ def _config_hash(ctx: HubContext) -> str:
 def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None = None) -> StitchSummary:
     started = time.perf_counter()
     run_id = run_id or uuid.uuid4().hex[:12]
-    config = ctx.workspace().identity
-    inputs = _inputs(ctx)
-    destination, dest_url = profile_destination(ctx)  # fails here on a config problem
+    ws = ctx.workspace()  # parsed once; every mapping loaded once below
+    config = ws.identity
+    inputs = _inputs(ctx, ws)
+    destination, dest_url = profile_destination(ctx, ws, inputs)  # fails here on a config problem
     destination.close()
-    records = _read_records(inputs)
+    records = _read_records([i for i in inputs if i.entity == "contact"])
     engine = ctx.engine
-    config_hash = _config_hash(ctx)
+    config_hash = _config_hash(config)
     with Session(engine) as session:
         previous = {a.record_key: a for a in session.exec(select(IdentityAssignment))}
         splits = list(session.exec(select(IdentitySplit)))
@@ -206,10 +208,11 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     profile_of = {key: pid for pid, group in zip(ids, clusters, strict=True) for key in group}
     index = {k: i for i, k in enumerate(keys)}
     tables = _profile_rows(result, records, clusters, ids, index, config, run_id)
-    attached, unattached = _event_timeline(_inputs(ctx, EVENT_ENTITIES), result, profile_of, config)
+    attached, unattached = _event_timeline([i for i in inputs if i.entity != "contact"], result,
+                                           profile_of, config)
     tables["profile_timeline"].extend(attached)
     tables["profile_redirects"] = _redirect_rows(engine, redirects, run_id)
-    destination, _ = profile_destination(ctx)
+    destination, _ = profile_destination(ctx, ws, inputs)
     try:
         _write_tables(destination, tables)
     finally:
