@@ -52,27 +52,32 @@ def _is_transient(_task: Any, _run: Any, state: State) -> bool:
 @task(name="sync-stream", retries=2, retry_delay_seconds=5, retry_condition_fn=_is_transient,
       cache_policy=NO_CACHE, task_run_name="sync-{connection}-{stream}")
 def sync_stream_task(workspace_dir: str, connection: str, stream: str, run_id: str,
-                     full_refresh: bool) -> StreamInfo:
+                     full_refresh: bool, dry_run: bool = False) -> StreamInfo:
     ctx = HubContext(Path(workspace_dir))
     conn = ctx.workspace().connection(connection)
-    job = plan_stream(ctx, conn, stream, run_id, full_refresh)
+    job = plan_stream(ctx, conn, stream, run_id, full_refresh, dry_run)
     return sync_stream(job, _progress)
 
 
 @flow(name="sync-connection", flow_run_name="sync-{name}")
-def sync_connection(name: str, full_refresh: bool = False,
-                    workspace_dir: str = ".") -> dict[str, Any]:
-    """Sync every stream of connection `name`; returns the run summary (RunInfo.to_dict())."""
+def sync_connection(name: str, full_refresh: bool = False, workspace_dir: str = ".",
+                    dry_run: bool = False) -> dict[str, Any]:
+    """Sync every stream of connection `name`; returns the run summary (RunInfo.to_dict()).
+
+    `dry_run` (write-back connections): count what would be created, updated and deleted,
+    and send nothing."""
     ctx = HubContext(Path(workspace_dir).resolve())
     conn = ctx.workspace().connection(name)
     started = time.perf_counter()
-    run_id = begin_run(ctx, name, full_refresh)
+    run_id = begin_run(ctx, name, full_refresh, dry_run)
     infos: list[StreamInfo] = []
     for stream in conn.streams:
         state = sync_stream_task(str(ctx.workspace_dir), name, stream, run_id, full_refresh,
-                                 return_state=True)
+                                 dry_run, return_state=True)
         infos.append(_stream_info(ctx, run_id, state, stream, conn.table_for(stream)))
     destination = display_url(str(destination_config(ctx, conn).get("url", conn.destination.type)))
+    if conn.writes_back:
+        destination = conn.destination.type
     info = end_run(ctx, run_id, name, full_refresh, infos, time.perf_counter() - started,
                    destination)
     return info.to_dict()

@@ -10,7 +10,14 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.markup import escape
 
-from hub.cli.render import console, err_console, print_json, print_run_summary, print_runs
+from hub.cli.render import (
+    console,
+    err_console,
+    print_json,
+    print_results,
+    print_run_summary,
+    print_runs,
+)
 from hub.context import current, set_workspace
 from hub.errors import ConfigError, HubError
 
@@ -55,6 +62,9 @@ def sync(connection: str,
          full_refresh: Annotated[bool, typer.Option("--full-refresh",
                                  help="ignore saved state and read everything")] = False,
          as_json: Annotated[bool, typer.Option("--json", help="machine-readable summary")] = False,
+         dry_run: Annotated[bool, typer.Option(
+             "--dry-run", help="write-back: show what would be created, updated and deleted; "
+                               "call no API")] = False,
          ) -> None:
     """Sync one connection through the Prefect flow (one task per stream)."""
     from flows.sync import set_progress_callback, sync_connection
@@ -62,11 +72,11 @@ def sync(connection: str,
     from hub.pipeline import validate_connection
 
     ctx = current()
-    validate_connection(ctx, connection)  # a bad name or file fails before Prefect starts
+    validate_connection(ctx, connection, dry_run)  # a bad name or file fails before Prefect starts
     with live_progress(not as_json) as progress:
         set_progress_callback(progress)
         summary = sync_connection(connection, full_refresh=full_refresh,
-                                  workspace_dir=str(ctx.workspace_dir))
+                                  workspace_dir=str(ctx.workspace_dir), dry_run=dry_run)
         set_progress_callback(None)
     if as_json:
         print_json(summary)
@@ -96,6 +106,26 @@ def runs(limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
         print_runs(rows)
     else:
         console.print("no runs yet: try `crossdock sync <connection>` or `crossdock demo`")
+
+
+@app.command()
+@handle_errors
+def results(run_id: str,
+            rejected: Annotated[bool, typer.Option("--rejected", help="only rejected records")] = False,
+            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Per-record results of a write-back run: accepted, or rejected with the API's reason."""
+    from hub.writeback.state import list_results
+
+    rows = [{"stream": r.stream, "record": r.record_ref, "action": r.action, "status": r.status,
+             "reason": r.reason, "remote_id": r.remote_id}
+            for r in list_results(current().engine, run_id, "rejected" if rejected else None)]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print(f"no write-back results for run {run_id}")
+        return
+    print_results(rows)
 
 
 @app.command()

@@ -10,13 +10,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["console", "err_console", "print_json", "print_run_summary", "print_runs"]
+__all__ = ["console", "err_console", "print_json", "print_run_summary", "print_runs",
+           "print_results"]
 
 # Piped output gets a fixed width rather than 80 columns of truncated cells.
 console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
-_STATUS_STYLE = {"succeeded": "green", "partial": "yellow", "failed": "red", "running": "cyan"}
+_STATUS_STYLE = {"succeeded": "green", "partial": "yellow", "failed": "red", "running": "cyan",
+                 "accepted": "green", "rejected": "red"}
 
 
 def print_json(data: Any) -> None:
@@ -51,6 +53,8 @@ def print_run_summary(summary: dict[str, Any], title: str | None = None) -> None
         if s.get("schema_drift"):
             console.print(f"[yellow]schema drift in {name}[/] (records delivered): "
                           f"{escape(_drift_text(s['schema_drift']))}", soft_wrap=True)
+        if s.get("writeback"):
+            console.print(escape(_writeback_text(name, s["writeback"])), soft_wrap=True)
 
 
 def print_runs(rows: list[dict[str, Any]]) -> None:
@@ -64,6 +68,30 @@ def print_runs(rows: list[dict[str, Any]]) -> None:
                       f"{r['records_read']:,}", f"{r['records_written']:,}",
                       f"{r['records_dead_lettered']:,}")
     console.print(table)
+
+
+def print_results(rows: list[dict[str, Any]]) -> None:
+    table = Table()
+    for col in ("stream", "record", "action", "status", "reason", "remote id"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["stream"], r["record"], r["action"], _status(r["status"]),
+                      escape(r["reason"] or ""), r["remote_id"] or "")
+    console.print(table)
+
+
+def _writeback_text(stream: str, wb: dict[str, Any]) -> str:
+    verb = "would " if wb["dry_run"] else ""
+    lines = [f"{stream}: {verb}create {wb['create']:,}, {verb}update {wb['update']:,}, "
+             f"{verb}delete {wb['delete']:,}; unchanged {wb['unchanged']:,} (not sent)"]
+    if not wb["dry_run"]:
+        lines.append(f"  accepted {wb['accepted']:,}, rejected {wb['rejected']:,}"
+                     + (" (`crossdock results RUN --rejected` lists them)" if wb["rejected"] else ""))
+    elif wb["rejected"]:
+        lines.append(f"  {wb['rejected']:,} row(s) cannot be sent")
+    for action, refs in wb.get("samples", {}).items():
+        lines.append(f"  {action}: " + "; ".join(refs))
+    return "\n".join(lines)
 
 
 def _drift_text(drift: dict[str, Any]) -> str:

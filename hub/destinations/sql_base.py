@@ -205,11 +205,14 @@ class SqlDestination(ABC):
     def has_table(self, table: str) -> bool:
         return bool(self._existing_columns(table))
 
+    def column_types(self, table: str) -> dict[str, FieldType | None]:
+        """column -> field type of an existing table (None where we cannot tell; {} if none)."""
+        return {c: type_of_declared(self.dialect, t)
+                for c, t in self._existing_columns(table).items()}
+
     def read_rows(self, table: str, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows of a table, optionally only those whose columns equal the given values."""
-        declared = self._existing_columns(table)
-        types: dict[str, FieldType | None] = {
-            c: type_of_declared(self.dialect, t) for c, t in declared.items()}
+        types = self.column_types(table)
         sql, params = f"SELECT * FROM {self._q(table)}", list((where or {}).values())
         if where:
             sql += " WHERE " + " AND ".join(f"{ident(c)} = {self._param}" for c in where)

@@ -93,6 +93,8 @@ def _inputs(ctx: HubContext, ws: Workspace) -> list[_Input]:
     """The streams stitching reads: contacts, and the events that go on timelines."""
     found = []
     for name, conn in ws.connections.items():
+        if conn.writes_back:  # it reads the warehouse; what it sends is not a new record
+            continue
         for stream, scfg in conn.streams.items():
             path = mapping_file(ctx.workspace_dir, scfg.mapping)
             entity = load_mapping(path).entity.name if path is not None else None

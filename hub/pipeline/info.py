@@ -22,6 +22,8 @@ class StreamInfo:
     error: str | None = None
     # fields the source sent that its schema does not declare, and type mismatches (drift.py)
     schema_drift: dict[str, Any] | None = None
+    # write-back only: create/update/delete/unchanged/accepted/rejected counts, dry_run, samples
+    writeback: dict[str, Any] | None = None
 
     @property
     def records_per_second(self) -> float:

@@ -15,6 +15,7 @@ from hub.errors import ConfigError
 from hub.mapping import CompiledMapping, load_mapping
 from hub.redaction import register_secret
 from hub.sources import DeclarativeSource, PackageSource, Source
+from hub.sources.warehouse import WarehouseSource
 from hub.workspace import (
     Connection,
     StreamConfig,
@@ -24,6 +25,7 @@ from hub.workspace import (
     resolve_config,
     resolve_sqlite_url,
 )
+from hub.writeback import WritebackDestination, load_writeback
 
 __all__ = ["StreamJob", "plan_stream", "source_for", "destination_config"]
 
@@ -44,6 +46,7 @@ class StreamJob:
     audit: AuditLog
     full_refresh: bool
     pseudonym_key: bytes  # keys the hashes that replace personal data in dead letters
+    dry_run: bool = False  # write-back only: count what would be sent, send nothing
 
     @property
     def incremental(self) -> bool:
@@ -51,9 +54,14 @@ class StreamJob:
 
 
 def source_for(ctx: HubContext, conn: Connection) -> Source:
-    config = resolve_config(conn.source.config, where=f"connections.{conn.name}.source.config",
-                            secret=lambda name: ctx.secret(name, used_by=conn.name))
+    config = resolve_config(
+        {**conn.source.config, "warehouse": conn.source.warehouse} if conn.source.warehouse
+        else conn.source.config, where=f"connections.{conn.name}.source",
+        secret=lambda name: ctx.secret(name, used_by=conn.name))
     source: Source
+    if conn.source.warehouse:
+        url = resolve_sqlite_url(config["warehouse"], ctx.workspace_dir)
+        return WarehouseSource(url, list(conn.streams))
     if conn.source.package:
         source = PackageSource(conn.source.package, config, ctx.connectors_dir)
     elif conn.source.manifest:
@@ -79,13 +87,19 @@ def destination_config(ctx: HubContext, conn: Connection) -> dict[str, Any]:
 
 
 def plan_stream(ctx: HubContext, conn: Connection, stream: str, run_id: str,
-                full_refresh: bool) -> StreamJob:
+                full_refresh: bool, dry_run: bool = False) -> StreamJob:
     scfg = conn.streams[stream]
     path = mapping_file(ctx.workspace_dir, scfg.mapping)
     if path is None:
         raise ConfigError(f"mapping `{scfg.mapping}` not found", file=str(ctx.workspace_file),
                           key=f"connections.{conn.name}.streams.{stream}.mapping")
+    mapping = load_mapping(path)
     dest_type, dest_config = conn.destination.type, destination_config(ctx, conn)
+    open_: Callable[[], Destination]
+    if conn.writes_back:
+        open_ = _writeback_opener(ctx, conn, stream, run_id, mapping, dest_config, dry_run)
+    else:
+        open_ = lambda: open_destination(dest_type, dest_config)  # noqa: E731
     return StreamJob(
         run_id=run_id,
         connection=conn.name,
@@ -93,10 +107,34 @@ def plan_stream(ctx: HubContext, conn: Connection, stream: str, run_id: str,
         config=scfg,
         table=conn.table_for(stream),
         source=source_for(ctx, conn),
-        mapping=load_mapping(path),
-        open_destination=lambda: open_destination(dest_type, dest_config),
+        mapping=mapping,
+        open_destination=open_,
         engine=ctx.engine,
         audit=ctx.audit,
         full_refresh=full_refresh,
         pseudonym_key=ctx.keyring.pseudonym_key(),
+        dry_run=dry_run,
     )
+
+
+def _writeback_opener(ctx: HubContext, conn: Connection, stream: str, run_id: str,
+                      mapping: CompiledMapping, config: dict[str, Any],
+                      dry_run: bool) -> Callable[[], Destination]:
+    api = load_writeback(ctx.workspace_dir, conn.destination.type, config)
+    for field in api.secret_fields:
+        if config.get(field):
+            register_secret(str(config[field]))
+    if mapping.entity.name != api.entity:
+        raise ConfigError(
+            f"mapping `{conn.streams[stream].mapping}` targets `{mapping.entity.name}`, but "
+            f"{conn.destination.type} write-back takes `{api.entity}` rows",
+            file=str(ctx.workspace_file), key=f"connections.{conn.name}.streams.{stream}.mapping")
+    api.close()  # built here to check it early; the stream builds its own
+
+    def open_() -> Destination:
+        return WritebackDestination(
+            load_writeback(ctx.workspace_dir, conn.destination.type, config),
+            name=conn.destination.type, engine=ctx.engine, connection=conn.name, stream=stream,
+            run_id=run_id, pseudonym_key=ctx.keyring.pseudonym_key(), dry_run=dry_run)
+
+    return open_

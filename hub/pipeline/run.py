@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from hub.context import HubContext
+from hub.errors import ConfigError
 from hub.mapping import load_mapping
 from hub.pipeline.info import RunInfo, StreamInfo
 from hub.store import runs
@@ -20,11 +21,19 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
-def validate_connection(ctx: HubContext, connection: str) -> Connection:
+def validate_connection(ctx: HubContext, connection: str, dry_run: bool = False) -> Connection:
     """Load the workspace and every mapping the connection uses; raises ConfigError(file:line)."""
     conn = ctx.workspace().connection(connection)
     _mapping_versions(ctx, conn)
+    _check_dry_run(ctx, conn, dry_run)
     return conn
+
+
+def _check_dry_run(ctx: HubContext, conn: Connection, dry_run: bool) -> None:
+    if dry_run and not conn.writes_back:
+        raise ConfigError(f"--dry-run previews a write-back; connection `{conn.name}` writes "
+                          "to a SQL destination", file=str(ctx.workspace_file),
+                          key=f"connections.{conn.name}.destination.type")
 
 
 def _mapping_versions(ctx: HubContext, conn: Connection) -> dict[str, str]:
@@ -36,15 +45,16 @@ def _mapping_versions(ctx: HubContext, conn: Connection) -> dict[str, str]:
     return versions
 
 
-def begin_run(ctx: HubContext, connection: str, full_refresh: bool) -> str:
+def begin_run(ctx: HubContext, connection: str, full_refresh: bool, dry_run: bool = False) -> str:
     """Record a new run; a bad workspace or mapping file fails here, before any stream."""
     conn = ctx.workspace().connection(connection)
+    _check_dry_run(ctx, conn, dry_run)
     _audit_changes(ctx, conn, _mapping_versions(ctx, conn))
     run_id = new_run_id()
     runs.start_run(ctx.engine, run_id, connection, full_refresh)
     ctx.audit.append("sync.start", target=connection,
                      details={"run_id": run_id, "full_refresh": full_refresh,
-                              "streams": list(conn.streams)})
+                              "dry_run": dry_run, "streams": list(conn.streams)})
     return run_id
 
 
@@ -84,7 +94,9 @@ def end_run(ctx: HubContext, run_id: str, connection: str, full_refresh: bool,
     ctx.audit.append("sync.end", target=connection, details={
         "run_id": run_id, "status": status,
         "streams": {s.stream: {"status": s.status, "read": s.read, "written": s.written,
-                               "dead_lettered": s.dead_lettered} for s in streams}})
+                               "dead_lettered": s.dead_lettered,
+                               **({"rejected": s.writeback["rejected"]} if s.writeback else {})}
+                    for s in streams}})
     return RunInfo(run_id=run_id, connection=connection, status=status,
                    full_refresh=full_refresh, seconds=seconds, destination=destination,
                    streams=streams, error=error)

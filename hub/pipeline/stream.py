@@ -59,6 +59,8 @@ def sync_stream(job: StreamJob, progress: ProgressFn | None = None) -> StreamInf
     finally:
         info.seconds = time.perf_counter() - started
         if destination is not None:
+            if hasattr(destination, "report"):  # a write-back: what it sent, kept, refused
+                info.writeback = destination.report()
             _safely(destination.close)
         _safely(lambda: runs.finish_stream(
             job.engine, job.run_id, job.stream, status=info.status, read=info.read,
@@ -67,7 +69,8 @@ def sync_stream(job: StreamJob, progress: ProgressFn | None = None) -> StreamInf
             "stream.end", target=f"{job.connection}/{job.stream}",
             details={"run_id": job.run_id, "status": info.status, "read": info.read,
                      "written": info.written, "dead_lettered": info.dead_lettered,
-                     "error": info.error, "schema_drift": info.schema_drift}))
+                     "error": info.error, "schema_drift": info.schema_drift,
+                     "writeback": _counts(info.writeback)}))
     return info
 
 
@@ -85,8 +88,9 @@ def _declared_schema(job: StreamJob) -> dict[str, Any] | None:
 def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: StreamInfo,
           progress: ProgressFn | None) -> None:
     mode, batch_size = job.config.write_mode, job.config.batch_size
-    # Only incremental streams keep state (the workspace loader forbids overwrite with them).
-    keeps_state = job.config.sync_mode == "incremental"
+    # Only incremental streams keep state (the workspace loader forbids overwrite with them);
+    # a dry run must leave the next real run to read the same records.
+    keeps_state = job.config.sync_mode == "incremental" and not job.dry_run
     state = runs.load_state(job.engine, job.connection, job.stream) if job.incremental else None
     lineage: dict[str, Any] = {
         "_cd_connection": job.connection, "_cd_stream": job.stream,
@@ -152,6 +156,10 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
     info.schema_drift = drift.report()
     if info.schema_drift:
         log.warning("%s: schema drift (records delivered anyway): %s", job.stream, info.schema_drift)
+
+
+def _counts(writeback: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {k: v for k, v in writeback.items() if k != "samples"} if writeback else None
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,4 +1,5 @@
-"""Faults a test can switch on per route: 429 with Retry-After, 5xx, slow, malformed, truncated."""
+"""Faults a test can switch on per route: 429 with Retry-After, 5xx, slow, malformed, truncated,
+and `lost` (the request is carried out, then answered with a 500, as when a response is lost)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 
 __all__ = ["Fault", "Faults", "FAULT_KINDS"]
 
-FAULT_KINDS = ("429", "500", "502", "503", "slow", "malformed", "truncated")
+FAULT_KINDS = ("429", "500", "502", "503", "slow", "malformed", "truncated", "lost")
 
 
 @dataclass

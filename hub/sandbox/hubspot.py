@@ -3,19 +3,24 @@
 - GET  /crm/v3/objects/{type}?limit&after&properties&archived  (limit <= 100, id order)
 - GET  /crm/v3/objects/{type}/{id}
 - POST /crm/v3/objects/{type}/search  (filterGroups, sorts, limit <= 200, `after` < 10,000)
+- POST /crm/v3/objects/{type}/batch/upsert  (<= 100 inputs by a unique property; one invalid
+  value, unknown property or repeated id refuses the whole batch with 400, as HubSpot does)
 Auth is a Bearer token; every response carries HubSpot's rate-limit headers.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.sandbox.people import Company, Person, generate
+import orjson
+
+from hub.sandbox.people import STAGES, Company, Person, generate
 from hub.sandbox.server import Request, Response, Router, json_response
 
 __all__ = ["HubSpot"]
@@ -23,6 +28,16 @@ __all__ = ["HubSpot"]
 OBJECT_TYPES = ("contacts", "companies")
 MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate"}
 _SEARCH_CAP = 10_000  # HubSpot refuses to page a search past 10,000 results
+_BATCH_LIMIT = 100
+_UNIQUE = {"contacts": {"email", "hs_object_id"}, "companies": {"domain", "hs_object_id"}}
+_WRITABLE = {
+    "contacts": {"email", "firstname", "lastname", "phone", "company", "lifecyclestage", "city",
+                 "country", "associatedcompanyid", "hs_object_id"},
+    "companies": {"name", "domain", "industry", "phone", "city", "country", "numberofemployees",
+                  "annualrevenue", "hs_object_id"},
+}
+_STAGES = {*STAGES, "other"}
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
 def iso(dt: datetime) -> str:
@@ -57,6 +72,8 @@ class HubSpot:
         self._ids = {t: sorted(int(i) for i in objs) for t, objs in self._objects.items()}
         self._version = 0  # bumped on every change; keys the search cache
         self._search_cache: dict[tuple[Any, ...], list[str]] = {}
+        self._unique: dict[tuple[str, str], dict[str, str]] = {}  # unique property -> value -> id
+        self.upserts: list[tuple[str, str]] = []  # (object type, id value) per upserted input
 
     # -- data --------------------------------------------------------------
     @staticmethod
@@ -94,6 +111,7 @@ class HubSpot:
                                  MODIFIED[object_type]: stamp}
             obj["updatedAt"] = stamp
             self._version += 1
+            self._reindex(object_type, oid)
             return obj
 
     def create(self, object_type: str, properties: dict[str, Any],
@@ -107,7 +125,14 @@ class HubSpot:
             self._objects[object_type][oid] = obj
             self._ids[object_type].append(int(oid))
             self._version += 1
+            self._reindex(object_type, oid)
             return obj
+
+    def _reindex(self, object_type: str, oid: str) -> None:
+        props = self._objects[object_type][oid]["properties"]
+        for (kind, prop), index in self._unique.items():
+            if kind == object_type and props.get(prop):
+                index[str(props[prop]).strip().lower()] = oid
 
     def archive(self, object_type: str, oid: str) -> None:
         with self._lock:
@@ -120,6 +145,7 @@ class HubSpot:
         router.add("GET", "/crm/v3/objects/{type}", self._guard(self._list))
         router.add("GET", "/crm/v3/objects/{type}/{id}", self._guard(self._get))
         router.add("POST", "/crm/v3/objects/{type}/search", self._guard(self._search))
+        router.add("POST", "/crm/v3/objects/{type}/batch/upsert", self._guard(self._upsert))
         router.add("GET", "/_sandbox/hubspot/{type}", self._dump)
         router.add("PATCH", "/_sandbox/hubspot/{type}/{id}", self._patch)
 
@@ -220,6 +246,72 @@ class HubSpot:
             self._search_cache.clear()
         self._search_cache[key] = matched
         return matched
+
+    def _upsert(self, req: Request, object_type: str) -> Response:
+        inputs = (req.json() or {}).get("inputs")
+        if not isinstance(inputs, list) or not inputs:
+            return json_response(_error(400, "Invalid input JSON: `inputs` must be a non-empty "
+                                             "array"), 400)
+        if len(inputs) > _BATCH_LIMIT:
+            return json_response(_error(400, f"Batch input size must be <= {_BATCH_LIMIT}, got "
+                                             f"{len(inputs)}"), 400)
+        refusal = self._invalid_batch(object_type, inputs)
+        if refusal:
+            return json_response(_error(400, refusal), 400)
+        results = []
+        with self._lock:
+            for item in inputs:
+                prop, value = item["idProperty"], str(item["id"])
+                oid = self._find(object_type, prop, value)
+                props = {**item.get("properties", {}), prop: value}
+                obj = (self.update(object_type, oid, props) if oid is not None
+                       else self.create(object_type, props))
+                shaped = {**obj, "new": oid is None}
+                if "objectWriteTraceId" in item:
+                    shaped["objectWriteTraceId"] = item["objectWriteTraceId"]
+                results.append(shaped)
+                self.upserts.append((object_type, value))
+        now = iso(datetime.now(UTC))
+        return json_response({"status": "COMPLETE", "results": results, "startedAt": now,
+                              "completedAt": now})
+
+    def _invalid_batch(self, object_type: str, inputs: list[Any]) -> str | None:
+        """HubSpot's reason for refusing the whole batch, or None."""
+        known = _WRITABLE[object_type]
+        problems, seen, repeated = [], set(), []
+        for item in inputs:
+            prop, value = item.get("idProperty"), str(item.get("id") or "")
+            if prop not in _UNIQUE[object_type]:
+                return f"{prop} is not a unique property of {object_type}; use one of " \
+                       f"{sorted(_UNIQUE[object_type])}"
+            if value.lower() in seen:
+                repeated.append(value)
+            seen.add(value.lower())
+            for name, v in {**item.get("properties", {}), prop: value}.items():
+                if name not in known:
+                    problems.append({"isValid": False, "message": f'Property "{name}" does not '
+                                     "exist", "error": "PROPERTY_DOESNT_EXIST", "name": name})
+                elif name == "email" and not _EMAIL.fullmatch(str(v)):
+                    problems.append({"isValid": False, "message": f"Email address {v} is "
+                                     "invalid", "error": "INVALID_EMAIL", "name": name})
+                elif name == "lifecyclestage" and v not in _STAGES:
+                    problems.append({"isValid": False, "message": f"{v} was not one of the "
+                                     "allowed options", "error": "INVALID_OPTION", "name": name})
+        if repeated:
+            return f"Duplicate IDs found in batch input: {repeated}"
+        if problems:
+            return f"Property values were not valid: {orjson.dumps(problems).decode()}"
+        return None
+
+    def _find(self, object_type: str, prop: str, value: str) -> str | None:
+        index = self._unique.get((object_type, prop))
+        if index is None:
+            # HubSpot compares unique values trimmed and case-blind (emails above all).
+            index = {str(o["properties"].get(prop, "")).strip().lower(): oid
+                     for oid, o in self._objects[object_type].items()
+                     if o["properties"].get(prop)}
+            self._unique[(object_type, prop)] = index
+        return index.get(value.strip().lower())
 
     def _dump(self, req: Request) -> Response:
         return json_response(list(self._objects[req.params["type"]].values()))

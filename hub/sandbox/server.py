@@ -141,7 +141,10 @@ class SandboxServer(ThreadingHTTPServer):
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
             fault = None
-        if fault is not None and fault.kind not in ("malformed", "truncated"):
+        if fault is not None and fault.kind == "lost":
+            self._handle(req)  # the change is made; the client never hears of it
+            resp = self.router.error(req.path, 500, _FAULT_MESSAGES["500"])
+        elif fault is not None and fault.kind not in ("malformed", "truncated"):
             resp = self.router.error(req.path, int(fault.kind), _FAULT_MESSAGES[fault.kind])
             if fault.kind == "429":
                 resp.headers["Retry-After"] = f"{fault.retry_after:g}"

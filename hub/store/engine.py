@@ -55,5 +55,6 @@ def create_db_and_tables(engine: Engine) -> None:
     import hub.identity.state  # noqa: F401
     import hub.secrets.store  # noqa: F401
     import hub.store.models  # noqa: F401
+    import hub.writeback.state  # noqa: F401
 
     SQLModel.metadata.create_all(engine)

@@ -93,8 +93,23 @@ def _check_references(ws: Workspace, raw: LineDict) -> None:
                     file=file, line=line_of(raw, (*sloc, "write_mode")),
                     key=".".join(map(str, (*sloc, "write_mode"))),
                 )
+        _check_destination_type(ws, name, raw)
         _check_cron(conn.schedule, (*base, "schedule"), raw, file)
     _check_cron(ws.identity.schedule, ("identity", "schedule"), raw, file)
+
+
+def _check_destination_type(ws: Workspace, name: str, raw: LineDict) -> None:
+    from hub.writeback.registry import writeback_connectors, writeback_file
+
+    dest_type = ws.connections[name].destination.type
+    if dest_type != "sql" and writeback_file(ws.root, dest_type) is None:
+        known = ", ".join(["sql", *writeback_connectors(ws.root)])
+        raise ConfigError(
+            f"unknown destination type `{dest_type}`; known: {known} (a write-back connector "
+            f"is connectors/<name>/writeback.py)",
+            file=str(ws.path), line=line_of(raw, ("connections", name, "destination", "type")),
+            key=f"connections.{name}.destination.type",
+        )
 
 
 def _check_cron(schedule: str | None, loc: tuple[str, ...], raw: LineDict, file: str) -> None:

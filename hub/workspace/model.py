@@ -13,6 +13,7 @@ __all__ = ["SourceConfig", "DestinationConfig", "StreamConfig", "Connection", "I
            "Workspace"]
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_SOURCE_KINDS = ("connector", "manifest", "package", "warehouse")
 
 
 class _Strict(BaseModel):
@@ -20,21 +21,27 @@ class _Strict(BaseModel):
 
 
 class SourceConfig(_Strict):
-    """Exactly one of: one of our connectors, a declarative manifest, a connector package."""
+    """Exactly one of: one of our connectors, a declarative manifest, a connector package,
+    or the warehouse (a SQL url whose tables are read back, for write-back)."""
 
     connector: str | None = Field(default=None, description="folder name under connectors/")
     manifest: str | None = Field(default=None, description="path to a declarative manifest.yaml")
     package: str | None = Field(default=None,
                                 description="an Airbyte source package, e.g. airbyte-source-faker")
+    warehouse: str | None = Field(default=None,
+                                  description="a SQL url; each stream is a table read whole")
     config: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SourceConfig:
-        given = [k for k in ("connector", "manifest", "package") if getattr(self, k)]
+        given = [k for k in _SOURCE_KINDS if getattr(self, k)]
         if len(given) != 1:
             raise ValueError("a source names exactly one of `connector` (ours, under "
-                             "connectors/), `manifest` (a manifest.yaml path) or `package` "
-                             f"(an Airbyte source package); this one has {given or 'none'}")
+                             "connectors/), `manifest` (a manifest.yaml path), `package` "
+                             "(an Airbyte source package) or `warehouse` (a SQL url, for "
+                             f"write-back); this one has {given or 'none'}")
+        if self.warehouse and self.config:
+            raise ValueError("a warehouse source takes no `config`; its url is the config")
         return self
 
     @property
@@ -42,11 +49,14 @@ class SourceConfig(_Strict):
         """How the source is shown and stored: `hubspot`, `manifest:path`, `package:name`."""
         if self.connector:
             return self.connector
+        if self.warehouse:
+            return "warehouse"
         return f"manifest:{self.manifest}" if self.manifest else f"package:{self.package}"
 
 
 class DestinationConfig(_Strict):
-    type: Literal["sql"] = "sql"
+    type: str = Field(default="sql", pattern=_NAME,
+                      description="sql, or a write-back connector (connectors/<type>/writeback.py)")
     config: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -71,6 +81,11 @@ class Connection(_Strict):
         if not v:
             raise ValueError("a connection needs at least one stream")
         return v
+
+    @property
+    def writes_back(self) -> bool:
+        """Does this connection send records to a SaaS tool instead of a SQL database?"""
+        return self.destination.type != "sql"
 
     def table_for(self, stream: str) -> str:
         return self.streams[stream].table or f"{self.name}_{stream}"

@@ -1,0 +1,16 @@
+"""Write-back (reverse ETL): warehouse rows sent to the SaaS tools marketing runs.
+
+A write-back connection reads a warehouse table (`source: {warehouse: URL}`),
+maps each row to a canonical entity, and hands the rows to a destination
+connector that lives beside its source (`connectors/<name>/writeback.py`).
+This package holds what every such connector shares: the diff against what
+was last sent, batching, per-record results, dry runs and the HTTP client.
+"""
+
+from hub.writeback.api import BatchRefused, Change, Outcome, WritebackApi
+from hub.writeback.destination import WritebackDestination
+from hub.writeback.http import ApiClient
+from hub.writeback.registry import load_writeback, writeback_connectors
+
+__all__ = ["ApiClient", "BatchRefused", "Change", "Outcome", "WritebackApi", "WritebackDestination",
+           "load_writeback", "writeback_connectors"]

@@ -1,0 +1,56 @@
+"""What a write-back connector implements, and the values it trades with the hub."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from hub.errors import HubError
+
+__all__ = ["Change", "Outcome", "BatchRefused", "WritebackApi"]
+
+Action = Literal["create", "update", "delete"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One record to send. `key` is the destination's match key (an email, a SKU):
+    sent to the API, never stored; the store keeps only a keyed hash of it."""
+
+    ref: str  # the warehouse row's key, e.g. "crossdock:p_00042"; carries no personal data
+    key: str
+    payload: dict[str, Any]
+    action: Action
+    remote_id: str | None = None  # the destination's id, from an earlier accepted write
+
+
+@dataclass(frozen=True)
+class Outcome:
+    accepted: bool
+    reason: str | None = None  # the API's own words when it rejected the record
+    remote_id: str | None = None  # kept so a later delete can name the record
+
+
+class BatchRefused(HubError):
+    """The API refused a whole batch because of what some record in it holds (HubSpot
+    answers 400 for one invalid email among 100). The hub splits the batch to find it."""
+
+
+class WritebackApi(Protocol):
+    entity: str  # the canonical entity it takes (mapping files target it)
+    batch_limit: int  # the API's own maximum per request
+    deletes: bool  # can it remove records (write_mode: overwrite mirrors the table)?
+    secret_fields: tuple[str, ...]  # config fields to redact everywhere
+
+    def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """(match key, API payload) for a mapped row; ValueError(reason) if it cannot be sent."""
+
+    def upsert(self, changes: Sequence[Change]) -> list[Outcome]:
+        """Create or update, idempotently (a retried call must not duplicate); one outcome
+        per change, in order. Raises BatchRefused when the API refused the batch as a whole."""
+
+    def delete(self, changes: Sequence[Change]) -> list[Outcome]:
+        """Remove records (only called when `deletes`); one outcome per change, in order."""
+
+    def close(self) -> None: ...

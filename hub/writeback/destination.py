@@ -1,0 +1,192 @@
+"""The write-back destination: diff, batch, send, record each record's result.
+
+Rows arrive mapped to a canonical entity. Each is turned into the API's
+payload and compared with the snapshot of what the destination last accepted
+under the same match key: unchanged rows cost no API call. Changed rows go out
+in batches of the API's own size. A batch the API refuses as a whole is split
+until the records at fault are found, so one bad record never fails its
+batch-mates. Accepted records update the snapshot in the same transaction as
+their results; a rejected record stays out of it and is sent again next run.
+
+In a dry run nothing is sent and nothing is stored: the destination only
+counts what it would create, update and delete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy.engine import Engine
+
+from hub.destinations import TableSpec, WriteMode
+from hub.errors import ConfigError
+from hub.redaction import redact
+from hub.store.models import utcnow
+from hub.writeback import state
+from hub.writeback.api import BatchRefused, Change, Outcome, WritebackApi
+
+__all__ = ["WritebackDestination"]
+
+log = logging.getLogger("crossdock.writeback")
+
+_SAMPLES = 5  # record refs per action shown by a dry run
+
+
+class WritebackDestination:
+    def __init__(self, api: WritebackApi, *, name: str, engine: Engine, connection: str,
+                 stream: str, run_id: str, pseudonym_key: bytes, dry_run: bool = False) -> None:
+        self.api, self.name, self.engine = api, name, engine
+        self.connection, self.stream, self.run_id = connection, stream, run_id
+        self.dry_run = dry_run
+        self._key = pseudonym_key
+        self._target = f"{connection}/{stream}"
+        self._sent: dict[str, state.SentRecord] = {}
+        self._seen: dict[str, str] = {}  # key hash -> ref of the row that claimed it this run
+        self.counts = {"create": 0, "update": 0, "delete": 0, "unchanged": 0, "accepted": 0,
+                       "rejected": 0}
+        self.samples: dict[str, list[str]] = {"create": [], "update": [], "delete": [],
+                                              "rejected": []}
+
+    # -- the Destination protocol -------------------------------------------------
+    def prepare(self, spec: TableSpec, mode: WriteMode) -> None:
+        if mode == "append":
+            raise ConfigError(f"write-back to {self.name} upserts by match key; use write_mode "
+                              "`merge` (or `overwrite` to also delete what left the table)",
+                              key=f"connections.{self.target_key}.write_mode")
+        if mode == "overwrite" and not self.api.deletes:
+            raise ConfigError(f"{self.name} write-back never deletes records; use write_mode "
+                              "`merge`", key=f"connections.{self.target_key}.write_mode")
+        self._sent = state.load_snapshot(self.engine, self._target)
+
+    def write(self, spec: TableSpec, mode: WriteMode, rows: Sequence[dict[str, Any]]) -> int:
+        changes: list[tuple[Change, str, str]] = []
+        refused: list[dict[str, object]] = []
+        for row in rows:
+            ref = ":".join(str(row.get(k)) for k in spec.key)
+            try:
+                key, payload = self.api.prepare(row)
+            except ValueError as exc:
+                refused.append(self._result(ref, "create", Outcome(False, str(exc))))
+                continue
+            key_hash = hmac.new(self._key, key.encode(), hashlib.blake2b).hexdigest()[:32]
+            if key_hash in self._seen:
+                refused.append(self._result(ref, "create", Outcome(
+                    False, f"another row ({self._seen[key_hash]}) has the same match key; "
+                           "one destination record cannot take both")))
+                continue
+            self._seen[key_hash] = ref
+            payload_hash = hashlib.blake2b(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS),
+                                           digest_size=16).hexdigest()
+            before = self._sent.get(key_hash)
+            if before is not None and before.payload_hash == payload_hash:
+                self.counts["unchanged"] += 1
+                continue
+            action = "update" if before is not None else "create"
+            changes.append((Change(ref, key, payload, action,
+                                   before.remote_id if before else None), key_hash, payload_hash))
+        self._count_rejected(refused)
+        for change, _, _ in changes:
+            self._count(change.action, change.ref)
+        if self.dry_run:
+            return 0
+        state.add_results(self.engine, refused)
+        accepted = 0
+        for i in range(0, len(changes), self.api.batch_limit):
+            accepted += self._send(changes[i:i + self.api.batch_limit])
+        return accepted
+
+    def finish(self, spec: TableSpec, mode: WriteMode) -> None:
+        if mode != "overwrite":
+            return  # merge never deletes: a row that left the table stays in the destination
+        gone = [(k, sent) for k, sent in self._sent.items() if k not in self._seen]
+        changes = [Change(sent.record_ref, "", {}, "delete", sent.remote_id) for _, sent in gone]
+        for change in changes:
+            self._count("delete", change.ref)
+        if self.dry_run:
+            return
+        for i in range(0, len(gone), self.api.batch_limit):
+            batch = changes[i:i + self.api.batch_limit]
+            outcomes = self.api.delete(batch)
+            results = [self._result(c.ref, "delete", o) for c, o in zip(batch, outcomes, strict=True)]
+            done = [k for (k, _), o in zip(gone[i:i + len(batch)], outcomes, strict=True)
+                    if o.accepted]
+            state.drop_snapshot(self.engine, self._target, done, results)
+            self._tally(results)
+
+    def abort(self, spec: TableSpec, mode: WriteMode) -> None:
+        """Nothing to undo: what the API accepted is in the snapshot, what it did not is not."""
+
+    def close(self) -> None:
+        self.api.close()
+
+    def report(self) -> dict[str, Any]:
+        """The stream's write-back counts, for the run summary and the audit log."""
+        return {"dry_run": self.dry_run, **self.counts,
+                "samples": {k: v for k, v in self.samples.items() if v}}
+
+    # -- sending --------------------------------------------------------------------
+    @property
+    def target_key(self) -> str:
+        return f"{self.connection}.streams.{self.stream}"
+
+    def _send(self, batch: list[tuple[Change, str, str]]) -> int:
+        outcomes = self._upsert([c for c, _, _ in batch])
+        sent, results = [], []
+        for (change, key_hash, payload_hash), outcome in zip(batch, outcomes, strict=True):
+            results.append(self._result(change.ref, change.action, outcome, change.key))
+            if outcome.accepted:
+                sent.append((key_hash, payload_hash, change.ref,
+                             outcome.remote_id or change.remote_id))
+        state.save_snapshot(self.engine, self._target, self.run_id, sent, results)
+        self._tally(results)
+        return len(sent)
+
+    def _upsert(self, changes: list[Change]) -> list[Outcome]:
+        """Outcomes for `changes`; a batch refused as a whole is halved until the refusal
+        lands on single records, which are then rejected with the API's reason."""
+        try:
+            outcomes = self.api.upsert(changes)
+        except BatchRefused as exc:
+            if len(changes) == 1:
+                return [Outcome(False, str(exc))]
+            half = len(changes) // 2
+            return self._upsert(changes[:half]) + self._upsert(changes[half:])
+        if len(outcomes) != len(changes):
+            raise AssertionError(f"{self.name} returned {len(outcomes)} outcomes for "
+                                 f"{len(changes)} records")
+        return outcomes
+
+    def _result(self, ref: str, action: str, outcome: Outcome,
+                key: str | None = None) -> dict[str, object]:
+        reason = outcome.reason
+        if reason:
+            # The API's words may quote the record's email: the store keeps no match keys.
+            reason = redact(reason.replace(key, "<match key>") if key else reason)
+        return {"run_id": self.run_id, "connection": self.connection, "stream": self.stream,
+                "record_ref": ref, "action": action,
+                "status": "accepted" if outcome.accepted else "rejected",
+                "reason": reason, "remote_id": outcome.remote_id, "at": utcnow()}
+
+    def _tally(self, results: list[dict[str, object]]) -> None:
+        for r in results:
+            if r["status"] == "accepted":
+                self.counts["accepted"] += 1
+            else:
+                self._count_rejected([r])
+
+    def _count_rejected(self, results: list[dict[str, object]]) -> None:
+        for r in results:
+            self.counts["rejected"] += 1
+            if len(self.samples["rejected"]) < _SAMPLES:  # the store has them all
+                self.samples["rejected"].append(f"{r['record_ref']}: {r['reason']}")
+                log.warning("%s: %s rejected: %s", self._target, r["record_ref"], r["reason"])
+
+    def _count(self, action: str, ref: str) -> None:
+        self.counts[action] += 1
+        if len(self.samples[action]) < _SAMPLES:
+            self.samples[action].append(ref)

@@ -1,0 +1,124 @@
+"""The HTTP client every write-back connector uses: retries that respect the API.
+
+429 waits for Retry-After; 5xx, timeouts, dropped connections and unreadable
+bodies back off exponentially. Write-back calls are idempotent upserts, so a
+retry after a lost response cannot duplicate a record. When retries run out
+the error names the product, the call and the last failure; the stream task
+may then be retried as a whole, and already accepted batches are not resent.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import orjson
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from hub.errors import FatalError, RetriableError
+
+__all__ = ["ApiClient", "ApiResponse"]
+
+log = logging.getLogger("crossdock.writeback")
+
+_RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class _Transient(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ApiResponse:
+    def __init__(self, status: int, body: Any) -> None:
+        self.status, self.body = status, body
+
+
+class ApiClient:
+    @classmethod
+    def from_config(cls, config: dict[str, Any], default_url: str, *, product: str,
+                    headers: dict[str, str] | None = None,
+                    auth: tuple[str, str] | None = None) -> ApiClient:
+        """The client for a write-back connector's config: `base_url`, and the optional
+        `max_attempts` (6) and `backoff_factor` (0.5 s, doubling) every connector accepts."""
+        return cls(config.get("base_url") or default_url, product=product, headers=headers,
+                   auth=auth, max_attempts=int(config.get("max_attempts", 6)),
+                   backoff=float(config.get("backoff_factor", 0.5)))
+
+    def __init__(self, base_url: str, *, product: str, headers: dict[str, str] | None = None,
+                 auth: tuple[str, str] | None = None, max_attempts: int = 6,
+                 backoff: float = 0.5, timeout: float = 30.0, max_wait: float = 60.0) -> None:
+        self.product, self.max_attempts, self.max_wait = product, max_attempts, max_wait
+        self.backoff = backoff
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, auth=auth,
+                                    timeout=timeout)
+
+    def request(self, method: str, path: str, *, json: Any = None,
+                params: dict[str, Any] | None = None) -> ApiResponse:
+        """The response of a call that got an answer (2xx or a 4xx the caller interprets).
+
+        Raises FatalError for 401/403 (the credentials) and RetriableError when retries
+        ran out."""
+        retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait,
+                            retry=retry_if_exception_type(_Transient), reraise=True)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._once(method, path, json, params)
+        except _Transient as exc:
+            raise RetriableError(f"{self.product} {method} {path}: gave up after "
+                                 f"{self.max_attempts} attempts; last: {exc}") from None
+        raise AssertionError("unreachable")  # pragma: no cover - Retrying reraises
+
+    def _once(self, method: str, path: str, json: Any, params: dict[str, Any] | None,
+              ) -> ApiResponse:
+        try:
+            resp = self._client.request(method, path, params=params,
+                                        content=orjson.dumps(json) if json is not None else None,
+                                        headers={"Content-Type": "application/json"})
+        except httpx.TransportError as exc:  # timeouts, refused and dropped connections
+            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+        if resp.status_code in _RETRY_STATUSES:
+            raise _Transient(f"HTTP {resp.status_code} {_excerpt(resp.text)}",
+                             _retry_after(resp.headers.get("Retry-After")))
+        if resp.status_code in (401, 403):
+            raise FatalError(f"{self.product} refused the credentials (HTTP {resp.status_code}: "
+                             f"{_excerpt(resp.text)}); check the token in the destination config")
+        if resp.status_code == 204 or not resp.content:
+            return ApiResponse(resp.status_code, None)
+        try:
+            body = orjson.loads(resp.content)
+        except orjson.JSONDecodeError as exc:
+            # A cut-off or HTML body: we cannot tell what the API did, and the call is
+            # idempotent, so asking again is the safe answer.
+            raise _Transient(f"HTTP {resp.status_code} with a body that is not JSON: "
+                             f"{_excerpt(resp.text)}") from exc
+        return ApiResponse(resp.status_code, body)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Transient) and exc.retry_after is not None:
+            wait = exc.retry_after
+        else:
+            wait = self.backoff * 2 ** (state.attempt_number - 1)
+        wait = min(wait, self.max_wait)
+        log.warning("%s: %s; retrying in %.1f s (attempt %d of %d)", self.product, exc, wait,
+                    state.attempt_number, self.max_attempts)
+        return wait
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None  # an HTTP date; the exponential back-off is close enough
+
+
+def _excerpt(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."

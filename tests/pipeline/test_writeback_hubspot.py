@@ -1,0 +1,270 @@
+"""Write-back to HubSpot through the sandbox: real HTTP, the real pipeline and Prefect flow."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.sync import sync_connection
+from hub.cli import app
+from hub.context import HubContext
+from hub.destinations import open_destination
+from hub.errors import ConfigError
+from hub.identity.run import profile_tables
+from hub.sandbox import Sandbox
+from hub.writeback.state import WritebackSnapshot, list_results
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+UPSERT = "/crm/v3/objects/contacts/batch/upsert"
+STAMP = datetime(2026, 11, 1, tzinfo=UTC)
+
+WORKSPACE = """\
+version: 1
+connections:
+  crm_out:
+    source:
+      warehouse: sqlite:///warehouse.db
+    destination:
+      type: hubspot
+      config:
+        base_url: {url}
+        access_token: sandbox-token
+        backoff_factor: 0.05
+        max_attempts: {attempts}
+    streams:
+      profiles:
+        sync_mode: full_refresh
+        mapping: {mapping}
+"""
+
+
+def _profile(i: int, email: str | None, **extra: Any) -> dict[str, Any]:
+    return {"profile_id": f"p{i:05d}", "email": email, "phone": None, "first_name": f"First{i}",
+            "last_name": f"Last{i}", "city": "Oslo", "country": "NO", "lifecycle_stage": "lead",
+            "record_count": 1, "sources": "hubspot", "confidence": 1.0,
+            "last_updated_at": STAMP, "stitched_at": STAMP, "run_id": "r", **extra}
+
+
+class WritebackHub:
+    def __init__(self, root: Path, sandbox: Sandbox) -> None:
+        self.root, self.sandbox = root, sandbox
+        self.ctx = HubContext(root)
+
+    def workspace(self, mapping: str = "warehouse/profiles", attempts: int = 4) -> None:
+        (self.root / "crossdock.yaml").write_text(textwrap.dedent(WORKSPACE).format(
+            url=self.sandbox.url, mapping=mapping, attempts=attempts))
+
+    def profiles(self, rows: list[dict[str, Any]]) -> None:
+        """Replace the warehouse's profiles table with these rows."""
+        spec = profile_tables()["profiles"]
+        db = open_destination("sql", {"url": f"sqlite:///{self.root / 'warehouse.db'}"})
+        try:
+            db.prepare(spec, "overwrite")
+            db.write(spec, "overwrite", rows)
+            db.finish(spec, "overwrite")
+        finally:
+            db.close()
+
+    def sync(self, dry_run: bool = False) -> dict[str, Any]:
+        return sync_connection("crm_out", workspace_dir=str(self.root), dry_run=dry_run)
+
+    def upsert_calls(self) -> int:
+        return sum(n for (path, _), n in self.sandbox.hits.items() if path == UPSERT)
+
+    def contacts_by_email(self) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for obj in self.sandbox.hubspot.objects("contacts").values():
+            email = (obj["properties"].get("email") or "").strip().lower()
+            found.setdefault(email, []).append(obj)
+        return found
+
+
+@pytest.fixture
+def wb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
+    with Sandbox(seed=7, scale=300, port=0) as sb:
+        hub = WritebackHub(tmp_path, sb)
+        hub.workspace()
+        yield hub
+
+
+def _existing_emails(sandbox: Sandbox, n: int) -> list[str]:
+    objs = sorted(sandbox.hubspot.objects("contacts").values(), key=lambda o: int(o["id"]))
+    return [o["properties"]["email"].strip().lower() for o in objs
+            if o["properties"].get("email")][:n]
+
+
+def test_round_trip_creates_updates_and_then_sends_only_changes(wb: WritebackHub) -> None:
+    existing = _existing_emails(wb.sandbox, 120)
+    rows = [_profile(i, e, city="Bergen") for i, e in enumerate(existing)]
+    rows += [_profile(1000 + i, f"new.person{i}@example.org") for i in range(130)]
+    wb.profiles(rows)
+    before = len(wb.sandbox.hubspot.objects("contacts"))
+
+    first = wb.sync()
+    stream = first["streams"]["profiles"]
+    assert first["status"] == "succeeded", first
+    assert stream["writeback"]["create"] == 250  # nothing was sent before: all new to us
+    assert stream["writeback"]["accepted"] == 250 and stream["writeback"]["rejected"] == 0
+    assert stream["written"] == 250 and stream["dead_lettered"] == 0
+    assert wb.upsert_calls() == 3  # 250 records in batches of HubSpot's limit, 100
+    contacts = wb.contacts_by_email()
+    assert len(wb.sandbox.hubspot.objects("contacts")) == before + 130
+    assert all(len(contacts[e.lower()]) == 1 for e in existing)
+    assert all(contacts[e.lower()][0]["properties"]["city"] == "Bergen" for e in existing)
+    assert contacts["new.person7@example.org"][0]["properties"]["firstname"] == "First1007"
+
+    second = wb.sync()
+    assert second["streams"]["profiles"]["writeback"]["unchanged"] == 250
+    assert second["streams"]["profiles"]["writeback"]["accepted"] == 0
+    assert wb.upsert_calls() == 3, "an unchanged table must cost no API call"
+
+    rows[5]["city"] = "Tromsø"
+    wb.profiles(rows)
+    third = wb.sync()["streams"]["profiles"]["writeback"]
+    assert (third["update"], third["unchanged"], third["accepted"]) == (1, 249, 1)
+    assert wb.upsert_calls() == 4
+    assert wb.contacts_by_email()[existing[5].lower()][0]["properties"]["city"] == "Tromsø"
+    results = list_results(wb.ctx.engine, _last_run(wb))
+    assert [(r.record_ref, r.action, r.status) for r in results] == \
+        [("crossdock:p00005", "update", "accepted")]
+
+
+def _last_run(wb: WritebackHub) -> str:
+    from hub.store import runs
+
+    return runs.list_runs(wb.ctx.engine, 1, "crm_out")[0].id
+
+
+def test_a_rejected_record_does_not_fail_its_batch_mates(wb: WritebackHub) -> None:
+    rows = [_profile(i, f"person{i}@example.org") for i in range(150)]
+    rows[42]["email"] = "not-an-email"
+    rows[77]["lifecycle_stage"] = "wizard"  # not one of HubSpot's options
+    rows[90]["email"] = None  # cannot be matched: rejected before sending
+    wb.profiles(rows)
+
+    result = wb.sync()
+    counts = result["streams"]["profiles"]["writeback"]
+    assert result["status"] == "succeeded"
+    assert (counts["accepted"], counts["rejected"]) == (147, 3)
+    rejected = {r.record_ref: r.reason for r in list_results(wb.ctx.engine, result["run_id"],
+                                                              "rejected")}
+    assert set(rejected) == {"crossdock:p00042", "crossdock:p00077", "crossdock:p00090"}
+    assert "INVALID_EMAIL" in rejected["crossdock:p00042"]
+    assert "not-an-email" not in rejected["crossdock:p00042"], "match keys are not stored"
+    assert "wizard was not one of the allowed options" in rejected["crossdock:p00077"]
+    assert "no `email`" in rejected["crossdock:p00090"]
+    emails = wb.contacts_by_email()
+    assert all(f"person{i}@example.org" in emails for i in range(150) if i not in (42, 77, 90))
+
+    rows[42]["email"] = "person42@example.org"  # fixed in the warehouse: sent next run
+    wb.profiles(rows)
+    again = wb.sync()["streams"]["profiles"]["writeback"]
+    assert (again["create"], again["accepted"], again["rejected"]) == (2, 1, 2)
+
+
+@pytest.mark.parametrize(("kind", "extra"), [("lost", {}), ("429", {"retry_after": 0.2}),
+                                             ("503", {}), ("truncated", {})])
+def test_retried_batches_never_duplicate(wb: WritebackHub, kind: str, extra: dict[str, Any]) -> None:
+    rows = [_profile(i, f"retry{i}@example.org") for i in range(200)]
+    wb.profiles(rows)
+    before = len(wb.sandbox.hubspot.objects("contacts"))
+    wb.sandbox.faults.add(path_prefix=UPSERT, kind=kind, times=2, **extra)
+
+    result = wb.sync()
+    assert result["status"] == "succeeded", result
+    assert result["streams"]["profiles"]["writeback"]["accepted"] == 200
+    assert wb.sandbox.faults.served(kind) == 2
+    emails = wb.contacts_by_email()
+    assert len(wb.sandbox.hubspot.objects("contacts")) == before + 200
+    assert all(len(emails[f"retry{i}@example.org"]) == 1 for i in range(200))
+
+
+def test_retries_run_out_with_a_clear_error_and_nothing_claimed(wb: WritebackHub) -> None:
+    wb.workspace(attempts=2)
+    wb.profiles([_profile(i, f"down{i}@example.org") for i in range(10)])
+    wb.sandbox.faults.add(path_prefix=UPSERT, kind="500", times=None)
+
+    result = wb.sync()
+    stream = result["streams"]["profiles"]
+    assert result["status"] == "failed"
+    assert "HubSpot POST /crm/v3/objects/contacts/batch/upsert: gave up after 2 attempts" \
+        in stream["error"]
+    from sqlmodel import Session, select
+
+    with Session(wb.ctx.engine) as session:
+        assert session.exec(select(WritebackSnapshot)).all() == []
+
+    wb.sandbox.faults.clear()
+    assert wb.sync()["streams"]["profiles"]["writeback"]["accepted"] == 10
+
+
+def test_dry_run_counts_and_sends_nothing(wb: WritebackHub) -> None:
+    existing = _existing_emails(wb.sandbox, 3)
+    rows = [_profile(i, e) for i, e in enumerate(existing)] + [_profile(9, None)]
+    wb.profiles(rows)
+    wb.sync()
+    rows[0]["city"] = "Paris"
+    rows.append(_profile(10, "brand.new@example.org"))
+    wb.profiles(rows)
+    calls = wb.upsert_calls()
+
+    result = CliRunner().invoke(app, ["--workspace", str(wb.root), "sync",
+                                      "crm_out", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "would create 1, would update 1, would delete 0; unchanged 2" in result.output
+    assert "crossdock:p00010" in result.output and "crossdock:p00000" in result.output
+    assert "1 row(s) cannot be sent" in result.output
+    assert wb.upsert_calls() == calls
+    assert list_results(wb.ctx.engine, _last_run(wb)) == []
+    after = wb.sync()["streams"]["profiles"]["writeback"]  # the dry run changed nothing
+    assert (after["create"], after["update"], after["accepted"]) == (1, 1, 2)
+
+
+def test_dry_run_on_a_sql_connection_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "crossdock.yaml").write_text(textwrap.dedent("""\
+        version: 1
+        connections:
+          crm:
+            source: {connector: hubspot, config: {base_url: "http://127.0.0.1:9"}}
+            destination: {type: sql, config: {url: "sqlite:///w.db"}}
+            streams: {contacts: {mapping: hubspot/contacts}}
+        """))
+    result = CliRunner().invoke(app, ["--workspace", str(tmp_path), "sync",
+                                      "crm", "--dry-run"])
+    assert result.exit_code == 2
+    assert "--dry-run previews a write-back" in result.output
+
+
+def test_a_mapping_for_another_entity_is_refused_before_any_call(wb: WritebackHub) -> None:
+    wb.workspace(mapping="hubspot/companies")  # maps to `account`; HubSpot contacts take `contact`
+    wb.profiles([_profile(1, "a@example.org")])
+    from hub.pipeline.plan import plan_stream
+
+    conn = wb.ctx.workspace().connection("crm_out")
+    with pytest.raises(ConfigError, match="targets `account`, but hubspot write-back takes "
+                                          "`contact`"):
+        plan_stream(wb.ctx, conn, "profiles", "run", False)
+    assert wb.upsert_calls() == 0
+
+
+def test_an_unknown_destination_type_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / "crossdock.yaml").write_text(textwrap.dedent("""\
+        version: 1
+        connections:
+          out:
+            source: {warehouse: "sqlite:///w.db"}
+            destination:
+              type: hubspott
+            streams: {profiles: {mapping: warehouse/profiles}}
+        """))
+    with pytest.raises(ConfigError) as err:
+        HubContext(tmp_path).workspace()
+    assert "crossdock.yaml:6" in str(err.value)
+    assert "unknown destination type `hubspott`; known: sql, hubspot" in str(err.value)
