@@ -38,7 +38,6 @@ _OBJECTS: dict[str, dict[str, Any]] = {
 class Writeback:
     batch_limit = 100  # HubSpot's batch endpoints take at most 100 inputs
     deletes = False
-    secret_fields = ("access_token",)
 
     def __init__(self, config: dict[str, Any]) -> None:
         obj = config.get("object", "contacts")
@@ -48,6 +47,7 @@ class Writeback:
         if not config.get("access_token"):
             raise ConfigError("hubspot write-back needs `access_token` (a private-app token)",
                               key="destination.config.access_token")
+        self._token = str(config["access_token"])
         spec = _OBJECTS[obj]
         self.object, self.entity = obj, spec["entity"]
         self.key_field, self.id_property = spec["key"], spec["id_property"]
@@ -55,6 +55,9 @@ class Writeback:
         self.client = ApiClient.from_config(
             config, "https://api.hubapi.com", product="HubSpot",
             headers={"Authorization": f"Bearer {config['access_token']}"})
+
+    def secret_values(self) -> list[str]:
+        return [self._token]
 
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         key = row.get(self.key_field)

@@ -1,5 +1,6 @@
 """`crossdock demo`: the sandbox CRM synced into SQLite through Prefect twice, the help desk
-and the email tool once, then all three stitched into profiles."""
+and the email tool once, all three stitched into profiles, and the profiles written back
+to the CRM."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ __all__ = ["demo"]
 CONNECTION = "crm"
 HELP_DESK = "support"
 EMAIL_TOOL = "email"
+WRITE_BACK = "profiles_to_crm"
 
 
 @handle_errors
@@ -28,7 +30,7 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
          changes: Annotated[int, typer.Option(help="contacts changed between syncs")] = 50,
          ) -> None:
     """Start the sandbox, sync `crm` into SQLite, change records, sync again; sync `support`
-    and `email`; stitch all three into profiles."""
+    and `email`; stitch all three into profiles; write the profiles back to the CRM."""
     from flows.stitch import stitch_profiles
     from flows.sync import sync_connection
     from hub.sandbox import Sandbox
@@ -81,10 +83,26 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
                       f"{stitched['refused']:,} merges refused by guards, "
                       f"{stitched['review']:,} pairs to review; {stitched['events']:,} tickets and "
                       "email events on profile timelines")
+
+        console.rule("8. write-back: the profiles upserted into the CRM (HubSpot batch upsert)")
+        preview = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir), dry_run=True)
+        print_run_summary(preview, "dry run (no API call)")
+        sent = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir))
+        print_run_summary(sent, "write-back")
+        calls = _upsert_calls(sb)
+        again = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir))
+        print_run_summary(again, "write-back again, nothing changed")
+        console.print(f"API calls: {calls:,} for the first write-back, "
+                      f"{_upsert_calls(sb) - calls:,} for the second")
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
-    statuses = {first["status"], second["status"], help_desk["status"], email_tool["status"]}
+    statuses = {first["status"], second["status"], help_desk["status"], email_tool["status"],
+                sent["status"], again["status"]}
     code = 0 if statuses == {"succeeded"} and equal else 1
     raise typer.Exit(code)
+
+
+def _upsert_calls(sb: Any) -> int:
+    return sum(n for (path, _), n in sb.hits.items() if path.endswith("/batch/upsert"))
 
 
 def _change_records(sb: Any, seed: int, n: int) -> dict[str, int]:

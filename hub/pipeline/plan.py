@@ -121,9 +121,8 @@ def _writeback_opener(ctx: HubContext, conn: Connection, stream: str, run_id: st
                       mapping: CompiledMapping, config: dict[str, Any],
                       dry_run: bool) -> Callable[[], Destination]:
     api = load_writeback(ctx.workspace_dir, conn.destination.type, config)
-    for field in api.secret_fields:
-        if config.get(field):
-            register_secret(str(config[field]))
+    for value in api.secret_values():
+        register_secret(value)
     if mapping.entity.name != api.entity:
         raise ConfigError(
             f"mapping `{conn.streams[stream].mapping}` targets `{mapping.entity.name}`, but "

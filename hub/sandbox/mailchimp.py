@@ -4,6 +4,9 @@
 - GET /3.0/lists/{list_id}/members                 since_last_changed, sort_field=last_changed
 - GET /3.0/campaigns                               status=sent
 - GET /3.0/reports/{campaign_id}/email-activity    since (activity at or after)
+- POST /3.0/lists/{list_id}                        batch subscribe (<= 500, update_existing)
+- DELETE /3.0/lists/{list_id}/members/{hash}       archive a member
+- GET|POST /3.0/lists/{list_id}/segments, POST .../segments/{id}   tags (static segments)
 Auth: HTTP Basic with any user name and the API key as password, or an OAuth
 Bearer token. Errors are Mailchimp's problem documents (type, title, status, detail).
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -30,6 +34,9 @@ __all__ = ["Mailchimp", "subscriber_hash"]
 _COUNT_MAX = 1000
 _LISTS = ("Newsletter", "Customers")
 _ACTIONS = ("open", "open", "open", "click", "bounce")
+_BATCH_MAX = 500
+_WRITABLE_STATUSES = ("subscribed", "pending", "unsubscribed", "transactional", "cleaned")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
 def iso(dt: datetime) -> str:
@@ -85,6 +92,9 @@ class Mailchimp:
                 self.members[lst["id"]][member["id"]] = member
                 self.person_of[f"{lst['id']}-{member['id']}"] = p.index
         self.campaigns: list[dict[str, Any]] = []
+        self.archived: dict[str, dict[str, dict[str, Any]]] = {}  # list id -> member id -> member
+        self.segments: dict[str, dict[int, dict[str, Any]]] = {}  # list id -> segment id -> segment
+        self.upserts: list[tuple[str, str]] = []  # (list id, member id) per upserted member
         self.activity: dict[str, list[dict[str, Any]]] = {}
         for lst in self.lists:
             lst["stats"]["member_count"] = len(self.members[lst["id"]])
@@ -118,6 +128,12 @@ class Mailchimp:
             lambda req: self._page(req, "campaigns", [c for c in self.campaigns
                                                       if req.arg("status") in (None, c["status"])])))
         router.add("GET", "/3.0/reports/{campaign_id}/email-activity", self._guard(self._activity))
+        router.add("POST", "/3.0/lists/{list_id}", self._guard(self._batch_subscribe))
+        router.add("DELETE", "/3.0/lists/{list_id}/members/{member_id}", self._guard(self._archive))
+        router.add("GET", "/3.0/lists/{list_id}/segments", self._guard(self._segments))
+        router.add("POST", "/3.0/lists/{list_id}/segments", self._guard(self._new_segment))
+        router.add("POST", "/3.0/lists/{list_id}/segments/{segment_id}",
+                   self._guard(self._segment_members))
 
     def _authorized(self, req: Request) -> bool:
         kind, user, secret = credentials(req)
@@ -153,6 +169,108 @@ class Mailchimp:
         if since:
             items = [m for m in items if m["last_changed"] >= iso(_parse(since))]
         return self._page(req, "members", items, {"list_id": list_id})
+
+    # -- writes ------------------------------------------------------------
+    def _batch_subscribe(self, req: Request) -> Response:
+        list_id = req.params["list_id"]
+        if list_id not in self.members:
+            return json_response(_error(404, "The requested resource could not be found."), 404)
+        body = req.json() or {}
+        items = body.get("members")
+        if not isinstance(items, list) or len(items) > _BATCH_MAX:
+            return json_response(_error(400, f"members: Schema describes array with at most "
+                                             f"{_BATCH_MAX} items"), 400)
+        new, updated, errors = [], [], []
+        now = iso(datetime.now(UTC))
+        with self._lock:
+            for item in items:
+                email = str(item.get("email_address") or "").strip()
+                if not _EMAIL.fullmatch(email):
+                    errors.append({"email_address": email, "error": f"{email} looks fake or "
+                                   "invalid, please enter a real email address.",
+                                   "error_code": "ERROR_GENERIC", "field": "email_address",
+                                   "field_message": ""})
+                    continue
+                if (item.get("status_if_new") or "subscribed") not in _WRITABLE_STATUSES:
+                    return json_response(_error(400, "status_if_new: value not allowed"), 400)
+                mid = subscriber_hash(email)
+                member = self.members[list_id].get(mid)
+                fields = {k: v for k, v in (item.get("merge_fields") or {}).items()}
+                if member is not None:
+                    if not body.get("update_existing"):
+                        errors.append({"email_address": email, "error": f"{email} is already a "
+                                       "list member.", "error_code": "ERROR_CONTACT_EXISTS"})
+                        continue
+                    member["merge_fields"] = {**member["merge_fields"], **fields}
+                    member["last_changed"] = now
+                    updated.append(member)
+                else:
+                    member = {"id": mid, "email_address": email.lower(),
+                              "unique_email_id": hashlib.sha1(f"{list_id}{email}".encode()
+                                                              ).hexdigest()[:10],
+                              "status": item.get("status_if_new") or "subscribed",
+                              "merge_fields": {"FNAME": "", "LNAME": "", "PHONE": "", **fields},
+                              "timestamp_opt": now, "last_changed": now, "list_id": list_id,
+                              "tags": []}
+                    self.members[list_id][mid] = member
+                    new.append(member)
+                self.upserts.append((list_id, mid))
+        return json_response({"new_members": new, "updated_members": updated, "errors": errors,
+                              "total_created": len(new), "total_updated": len(updated),
+                              "error_count": len(errors)})
+
+    def _archive(self, req: Request) -> Response:
+        list_id, mid = req.params["list_id"], req.params["member_id"]
+        with self._lock:
+            member = self.members.get(list_id, {}).pop(mid, None)
+        if member is None:
+            return json_response(_error(404, "The requested resource could not be found."), 404)
+        self.archived.setdefault(list_id, {})[mid] = member
+        return Response(204, b"")
+
+    def _segments(self, req: Request) -> Response:
+        list_id = req.params["list_id"]
+        found = [s for s in self.segments.get(list_id, {}).values()
+                 if req.arg("type") in (None, s["type"])]
+        return self._page(req, "segments", found, {"list_id": list_id})
+
+    def _new_segment(self, req: Request) -> Response:
+        list_id = req.params["list_id"]
+        name = str((req.json() or {}).get("name") or "")
+        if not name:
+            return json_response(_error(400, "name: This value should not be blank."), 400)
+        with self._lock:
+            segments = self.segments.setdefault(list_id, {})
+            if any(s["name"] == name for s in segments.values()):
+                return json_response(_error(400, "Sorry, that tag already exists."), 400)
+            seg = {"id": len(segments) + 1, "name": name, "type": "static", "member_count": 0,
+                   "list_id": list_id}
+            segments[seg["id"]] = seg
+        return json_response(seg)
+
+    def _segment_members(self, req: Request) -> Response:
+        list_id = req.params["list_id"]
+        seg = self.segments.get(list_id, {}).get(int(req.params["segment_id"]))
+        if seg is None:
+            return json_response(_error(404, "The requested resource could not be found."), 404)
+        emails = (req.json() or {}).get("members_to_add") or []
+        if len(emails) > _BATCH_MAX:
+            return json_response(_error(400, f"members_to_add: at most {_BATCH_MAX}"), 400)
+        added, errors = [], []
+        with self._lock:
+            for email in emails:
+                member = self.members[list_id].get(subscriber_hash(str(email)))
+                if member is None:
+                    errors.append({"email_addresses": [email], "error": "Email address is not "
+                                   "subscribed to the list"})
+                    continue
+                if all(t["id"] != seg["id"] for t in member["tags"]):
+                    member["tags"].append({"id": seg["id"], "name": seg["name"]})
+                    seg["member_count"] += 1
+                added.append(member)
+        return json_response({"members_added": added, "members_removed": [], "errors": errors,
+                              "total_added": len(added), "total_removed": 0,
+                              "error_count": len(errors)})
 
     def _activity(self, req: Request) -> Response:
         cid = req.params["campaign_id"]

@@ -41,7 +41,9 @@ class WritebackApi(Protocol):
     entity: str  # the canonical entity it takes (mapping files target it)
     batch_limit: int  # the API's own maximum per request
     deletes: bool  # can it remove records (write_mode: overwrite mirrors the table)?
-    secret_fields: tuple[str, ...]  # config fields to redact everywhere
+
+    def secret_values(self) -> list[str]:
+        """Tokens and keys from its config, to redact everywhere."""
 
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """(match key, API payload) for a mapped row; ValueError(reason) if it cannot be sent."""

@@ -3,79 +3,27 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from flows.sync import sync_connection
 from hub.cli import app
 from hub.context import HubContext
-from hub.destinations import open_destination
 from hub.errors import ConfigError
-from hub.identity.run import profile_tables
 from hub.sandbox import Sandbox
 from hub.writeback.state import WritebackSnapshot, list_results
+from tests.pipeline.writeback import WritebackHub, profile
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 UPSERT = "/crm/v3/objects/contacts/batch/upsert"
-STAMP = datetime(2026, 11, 1, tzinfo=UTC)
-
-WORKSPACE = """\
-version: 1
-connections:
-  crm_out:
-    source:
-      warehouse: sqlite:///warehouse.db
-    destination:
-      type: hubspot
-      config:
-        base_url: {url}
-        access_token: sandbox-token
-        backoff_factor: 0.05
-        max_attempts: {attempts}
-    streams:
-      profiles:
-        sync_mode: full_refresh
-        mapping: {mapping}
-"""
 
 
-def _profile(i: int, email: str | None, **extra: Any) -> dict[str, Any]:
-    return {"profile_id": f"p{i:05d}", "email": email, "phone": None, "first_name": f"First{i}",
-            "last_name": f"Last{i}", "city": "Oslo", "country": "NO", "lifecycle_stage": "lead",
-            "record_count": 1, "sources": "hubspot", "confidence": 1.0,
-            "last_updated_at": STAMP, "stitched_at": STAMP, "run_id": "r", **extra}
-
-
-class WritebackHub:
-    def __init__(self, root: Path, sandbox: Sandbox) -> None:
-        self.root, self.sandbox = root, sandbox
-        self.ctx = HubContext(root)
-
-    def workspace(self, mapping: str = "warehouse/profiles", attempts: int = 4) -> None:
-        (self.root / "crossdock.yaml").write_text(textwrap.dedent(WORKSPACE).format(
-            url=self.sandbox.url, mapping=mapping, attempts=attempts))
-
-    def profiles(self, rows: list[dict[str, Any]]) -> None:
-        """Replace the warehouse's profiles table with these rows."""
-        spec = profile_tables()["profiles"]
-        db = open_destination("sql", {"url": f"sqlite:///{self.root / 'warehouse.db'}"})
-        try:
-            db.prepare(spec, "overwrite")
-            db.write(spec, "overwrite", rows)
-            db.finish(spec, "overwrite")
-        finally:
-            db.close()
-
-    def sync(self, dry_run: bool = False) -> dict[str, Any]:
-        return sync_connection("crm_out", workspace_dir=str(self.root), dry_run=dry_run)
-
+class HubSpotOut(WritebackHub):
     def upsert_calls(self) -> int:
-        return sum(n for (path, _), n in self.sandbox.hits.items() if path == UPSERT)
+        return self.calls(UPSERT)
 
     def contacts_by_email(self) -> dict[str, list[dict[str, Any]]]:
         found: dict[str, list[dict[str, Any]]] = {}
@@ -89,9 +37,7 @@ class WritebackHub:
 def wb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
     with Sandbox(seed=7, scale=300, port=0) as sb:
-        hub = WritebackHub(tmp_path, sb)
-        hub.workspace()
-        yield hub
+        yield HubSpotOut(tmp_path, sb, "hubspot", {"access_token": "sandbox-token"})
 
 
 def _existing_emails(sandbox: Sandbox, n: int) -> list[str]:
@@ -102,8 +48,8 @@ def _existing_emails(sandbox: Sandbox, n: int) -> list[str]:
 
 def test_round_trip_creates_updates_and_then_sends_only_changes(wb: WritebackHub) -> None:
     existing = _existing_emails(wb.sandbox, 120)
-    rows = [_profile(i, e, city="Bergen") for i, e in enumerate(existing)]
-    rows += [_profile(1000 + i, f"new.person{i}@example.org") for i in range(130)]
+    rows = [profile(i, e, city="Bergen") for i, e in enumerate(existing)]
+    rows += [profile(1000 + i, f"new.person{i}@example.org") for i in range(130)]
     wb.profiles(rows)
     before = len(wb.sandbox.hubspot.objects("contacts"))
 
@@ -131,19 +77,13 @@ def test_round_trip_creates_updates_and_then_sends_only_changes(wb: WritebackHub
     assert (third["update"], third["unchanged"], third["accepted"]) == (1, 249, 1)
     assert wb.upsert_calls() == 4
     assert wb.contacts_by_email()[existing[5].lower()][0]["properties"]["city"] == "Tromsø"
-    results = list_results(wb.ctx.engine, _last_run(wb))
+    results = list_results(wb.ctx.engine, wb.last_run())
     assert [(r.record_ref, r.action, r.status) for r in results] == \
         [("crossdock:p00005", "update", "accepted")]
 
 
-def _last_run(wb: WritebackHub) -> str:
-    from hub.store import runs
-
-    return runs.list_runs(wb.ctx.engine, 1, "crm_out")[0].id
-
-
 def test_a_rejected_record_does_not_fail_its_batch_mates(wb: WritebackHub) -> None:
-    rows = [_profile(i, f"person{i}@example.org") for i in range(150)]
+    rows = [profile(i, f"person{i}@example.org") for i in range(150)]
     rows[42]["email"] = "not-an-email"
     rows[77]["lifecycle_stage"] = "wizard"  # not one of HubSpot's options
     rows[90]["email"] = None  # cannot be matched: rejected before sending
@@ -172,7 +112,7 @@ def test_a_rejected_record_does_not_fail_its_batch_mates(wb: WritebackHub) -> No
 @pytest.mark.parametrize(("kind", "extra"), [("lost", {}), ("429", {"retry_after": 0.2}),
                                              ("503", {}), ("truncated", {})])
 def test_retried_batches_never_duplicate(wb: WritebackHub, kind: str, extra: dict[str, Any]) -> None:
-    rows = [_profile(i, f"retry{i}@example.org") for i in range(200)]
+    rows = [profile(i, f"retry{i}@example.org") for i in range(200)]
     wb.profiles(rows)
     before = len(wb.sandbox.hubspot.objects("contacts"))
     wb.sandbox.faults.add(path_prefix=UPSERT, kind=kind, times=2, **extra)
@@ -187,8 +127,8 @@ def test_retried_batches_never_duplicate(wb: WritebackHub, kind: str, extra: dic
 
 
 def test_retries_run_out_with_a_clear_error_and_nothing_claimed(wb: WritebackHub) -> None:
-    wb.workspace(attempts=2)
-    wb.profiles([_profile(i, f"down{i}@example.org") for i in range(10)])
+    wb.workspace(max_attempts=2)
+    wb.profiles([profile(i, f"down{i}@example.org") for i in range(10)])
     wb.sandbox.faults.add(path_prefix=UPSERT, kind="500", times=None)
 
     result = wb.sync()
@@ -207,22 +147,22 @@ def test_retries_run_out_with_a_clear_error_and_nothing_claimed(wb: WritebackHub
 
 def test_dry_run_counts_and_sends_nothing(wb: WritebackHub) -> None:
     existing = _existing_emails(wb.sandbox, 3)
-    rows = [_profile(i, e) for i, e in enumerate(existing)] + [_profile(9, None)]
+    rows = [profile(i, e) for i, e in enumerate(existing)] + [profile(9, None)]
     wb.profiles(rows)
     wb.sync()
     rows[0]["city"] = "Paris"
-    rows.append(_profile(10, "brand.new@example.org"))
+    rows.append(profile(10, "brand.new@example.org"))
     wb.profiles(rows)
     calls = wb.upsert_calls()
 
     result = CliRunner().invoke(app, ["--workspace", str(wb.root), "sync",
-                                      "crm_out", "--dry-run"])
+                                      "out", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "would create 1, would update 1, would delete 0; unchanged 2" in result.output
     assert "crossdock:p00010" in result.output and "crossdock:p00000" in result.output
     assert "1 row(s) cannot be sent" in result.output
     assert wb.upsert_calls() == calls
-    assert list_results(wb.ctx.engine, _last_run(wb)) == []
+    assert list_results(wb.ctx.engine, wb.last_run()) == []
     after = wb.sync()["streams"]["profiles"]["writeback"]  # the dry run changed nothing
     assert (after["create"], after["update"], after["accepted"]) == (1, 1, 2)
 
@@ -244,10 +184,10 @@ def test_dry_run_on_a_sql_connection_is_refused(tmp_path: Path) -> None:
 
 def test_a_mapping_for_another_entity_is_refused_before_any_call(wb: WritebackHub) -> None:
     wb.workspace(mapping="hubspot/companies")  # maps to `account`; HubSpot contacts take `contact`
-    wb.profiles([_profile(1, "a@example.org")])
+    wb.profiles([profile(1, "a@example.org")])
     from hub.pipeline.plan import plan_stream
 
-    conn = wb.ctx.workspace().connection("crm_out")
+    conn = wb.ctx.workspace().connection("out")
     with pytest.raises(ConfigError, match="targets `account`, but hubspot write-back takes "
                                           "`contact`"):
         plan_stream(wb.ctx, conn, "profiles", "run", False)

@@ -1,0 +1,138 @@
+"""Mailchimp write-back: list members upserted in batches, tagged, archived on delete.
+
+POST /3.0/lists/{list_id} ("batch subscribe or unsubscribe") takes up to 500
+members with `update_existing: true`; Mailchimp keys a member by the MD5 of
+the lower-cased address (the subscriber hash), so a retried batch updates the
+same members. Its answer lists `new_members`, `updated_members` and per-address
+`errors`. New members get `status_if_new` (default `pending`: Mailchimp sends
+the double opt-in email); an existing member's status is never changed, so an
+unsubscribe is never undone. Configured `tags` are added through the list's
+static segments (POST /lists/{id}/segments/{segment_id}, 500 addresses per call).
+With write_mode `overwrite`, members whose row left the table are archived
+(DELETE /lists/{id}/members/{subscriber_hash}), which Mailchimp can undo.
+
+Config: base_url or credentials.apikey (its -usN suffix names the datacenter),
+list_id, status_if_new, tags, max_attempts, backoff_factor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from hub.errors import ConfigError, FatalError
+from hub.writeback import ApiClient, Change, Outcome
+
+_STATUSES = ("subscribed", "pending", "unsubscribed", "transactional")
+_MERGE_FIELDS = {"first_name": "FNAME", "last_name": "LNAME", "phone": "PHONE"}
+
+
+def subscriber_hash(email: str) -> str:
+    return hashlib.md5(email.lower().encode()).hexdigest()  # noqa: S324 - Mailchimp's member id
+
+
+class Writeback:
+    entity = "contact"
+    batch_limit = 500  # Mailchimp's batch subscribe takes at most 500 members
+    deletes = True
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        creds = config.get("credentials") or {}
+        secret = creds.get("apikey") or creds.get("access_token")
+        if not secret:
+            raise ConfigError("mailchimp write-back needs `credentials.apikey` (or "
+                              "`credentials.access_token`)", key="destination.config.credentials")
+        if not config.get("list_id"):
+            raise ConfigError("mailchimp write-back needs `list_id`, the audience to upsert into",
+                              key="destination.config.list_id")
+        self.list_id = str(config["list_id"])
+        self.status_if_new = config.get("status_if_new", "pending")
+        if self.status_if_new not in _STATUSES:
+            raise ConfigError(f"`status_if_new` must be one of {', '.join(_STATUSES)}",
+                              key="destination.config.status_if_new")
+        self._secret = str(secret)
+        self.tags = [str(t) for t in config.get("tags") or []]
+        self._segments: dict[str, int] = {}
+        default = f"https://{str(secret).rsplit('-', 1)[-1]}.api.mailchimp.com/3.0"
+        self.client = ApiClient.from_config(
+            config, default, product="Mailchimp",
+            auth=("crossdock", secret) if creds.get("apikey") else None,
+            headers=None if creds.get("apikey") else {"Authorization": f"Bearer {secret}"})
+
+    def secret_values(self) -> list[str]:
+        return [self._secret]
+
+    def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        email = (row.get("email") or "").strip().lower()
+        if not email:
+            raise ValueError("no `email`: Mailchimp members are keyed by their address")
+        merge = {tag: str(row[field]) for field, tag in _MERGE_FIELDS.items()
+                 if row.get(field) is not None}
+        return email, {"email_address": email, "status_if_new": self.status_if_new,
+                       "merge_fields": merge}
+
+    def upsert(self, changes: Sequence[Change]) -> list[Outcome]:
+        resp = self.client.request("POST", f"/lists/{self.list_id}", json={
+            "members": [c.payload for c in changes], "update_existing": True})
+        body = resp.body or {}
+        if resp.status == 404:
+            raise FatalError(f"Mailchimp has no list `{self.list_id}` ({body.get('detail')}); "
+                             "check `list_id` in the destination config")
+        if resp.status != 200:
+            raise FatalError(f"Mailchimp batch subscribe answered HTTP {resp.status}: "
+                             f"{body.get('detail') or body}")
+        done = {m["email_address"].lower(): m["id"]
+                for m in (body.get("new_members") or []) + (body.get("updated_members") or [])}
+        failed = {e["email_address"].lower(): f"{e.get('error_code')}: {e.get('error')}"
+                  for e in body.get("errors") or []}
+        outcomes = []
+        for c in changes:
+            if c.key in done:
+                outcomes.append(Outcome(True, remote_id=done[c.key]))
+            else:
+                outcomes.append(Outcome(False, failed.get(
+                    c.key, "Mailchimp returned neither a member nor an error for this address")))
+        if self.tags:
+            self._tag([c.key for c, o in zip(changes, outcomes, strict=True) if o.accepted])
+        return outcomes
+
+    def _tag(self, emails: list[str]) -> None:
+        """Tags are static segments: add the accepted addresses to each, 500 per call."""
+        for tag in self.tags:
+            segment = self._segment(tag)
+            for i in range(0, len(emails), 500):
+                resp = self.client.request("POST", f"/lists/{self.list_id}/segments/{segment}",
+                                           json={"members_to_add": emails[i:i + 500]})
+                if resp.status != 200:
+                    raise FatalError(f"Mailchimp refused to tag members `{tag}` (HTTP "
+                                     f"{resp.status}: {(resp.body or {}).get('detail')})")
+
+    def _segment(self, tag: str) -> int:
+        if not self._segments:
+            resp = self.client.request("GET", f"/lists/{self.list_id}/segments",
+                                       params={"type": "static", "count": 1000})
+            self._segments = {s["name"]: s["id"] for s in (resp.body or {}).get("segments", [])}
+        if tag not in self._segments:
+            resp = self.client.request("POST", f"/lists/{self.list_id}/segments",
+                                       json={"name": tag, "static_segment": []})
+            if resp.status != 200:
+                raise FatalError(f"Mailchimp refused to create tag `{tag}` (HTTP {resp.status}: "
+                                 f"{(resp.body or {}).get('detail')})")
+            self._segments[tag] = resp.body["id"]
+        return self._segments[tag]
+
+    def delete(self, changes: Sequence[Change]) -> list[Outcome]:
+        outcomes = []
+        for c in changes:
+            member = c.remote_id or ""
+            resp = self.client.request("DELETE", f"/lists/{self.list_id}/members/{member}")
+            if resp.status in (200, 204, 404):  # 404: gone already, which is what we wanted
+                outcomes.append(Outcome(True, remote_id=member))
+            else:
+                outcomes.append(Outcome(False, f"HTTP {resp.status}: "
+                                               f"{(resp.body or {}).get('detail')}"))
+        return outcomes
+
+    def close(self) -> None:
+        self.client.close()
