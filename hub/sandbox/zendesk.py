@@ -5,6 +5,8 @@
                                                  per_page <= 1000; end_of_stream on the last page)
 - GET /api/v2/incremental/organizations.json   time-based export (start_time; next_page,
                                                  end_time; items at the boundary repeat)
+- POST /api/v2/users/create_or_update_many.json  <= 100 users matched by email, as a job
+- GET /api/v2/job_statuses/{id}.json             `queued` at the first look, then `completed`
 Auth: Basic `{email}/token:{api_token}` or an OAuth Bearer token. Every response
 carries Zendesk's rate-limit headers; errors have its `{"error", "description"}` shape.
 
@@ -18,7 +20,9 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +33,8 @@ from hub.sandbox.server import Request, Response, Router, credentials, json_resp
 __all__ = ["Zendesk"]
 
 _PAGE_MAX = 1000
+_BATCH_MAX = 100
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _SUBJECTS = ("Where is my order?", "Refund request", "Cannot log in", "Invoice question",
              "Item arrived damaged", "Change my address", "Cancel subscription", "Sizing help")
 _STATUSES = ("new", "open", "pending", "solved", "closed")
@@ -72,6 +78,8 @@ class Zendesk:
         self._objects: dict[str, dict[int, dict[str, Any]]] = {"users": {}, "organizations": {},
                                                                 "tickets": {}}
         self._next = {"users": 360000000001, "organizations": 900000001, "tickets": 1}
+        self._jobs: dict[str, dict[str, Any]] = {}
+        self.upserts: list[str] = []  # the address of every user created or updated by the API
         # user id -> index of the CRM person it is (the truth tests score stitching against)
         self.person_of: dict[int, int] = {}
         org_of: dict[int, int] = {}
@@ -168,6 +176,67 @@ class Zendesk:
         router.add("GET", "/api/v2/incremental/tickets/cursor.json",
                    self._guard(self._cursor_export("tickets")))
         router.add("GET", "/api/v2/incremental/organizations.json", self._guard(self._time_export))
+        router.add("POST", "/api/v2/users/create_or_update_many.json", self._guard(self._upsert_users))
+        router.add("GET", "/api/v2/job_statuses/{job_id}", self._guard(self._job_status))
+
+    # -- writes ------------------------------------------------------------
+    def _upsert_users(self, req: Request) -> Response:
+        users = (req.json() or {}).get("users")
+        if not isinstance(users, list) or not users:
+            return json_response(_error(400, "users: a non-empty array is required"), 400)
+        if len(users) > _BATCH_MAX:
+            return json_response({"error": "TooManyValues", "description": f"You may create or "
+                                  f"update at most {_BATCH_MAX} users at a time"}, 400)
+        results = []
+        with self._lock:
+            by_email = {str(u.get("email") or "").lower(): oid
+                        for oid, u in self._objects["users"].items() if u.get("email")}
+            for index, user in enumerate(users):
+                email = str(user.get("email") or "").strip().lower()
+                oid = by_email.get(email) if email else None
+                problem = ("Email: is not properly formatted" if email and not _EMAIL.fullmatch(email)
+                           else "Name: is too short (minimum one character)"
+                           if oid is None and not user.get("name") else None)
+                if problem:
+                    results.append({"index": index, "error": "UserCreateFailed" if oid is None
+                                    else "UserUpdateFailed", "details": problem, "success": False})
+                    continue
+                fields = {k: user[k] for k in ("name", "phone", "external_id") if k in user}
+                if oid is None:
+                    oid = self.create("users", {"email": email, "organization_id": None,
+                                                **fields})["id"]
+                    by_email[email] = oid
+                    action = "create"
+                else:
+                    self.update("users", oid, fields)
+                    action = "update"
+                results.append({"id": oid, "index": index, "action": action,
+                                "status": "Created" if action == "create" else "Updated",
+                                "success": True})
+                self.upserts.append(email)
+            job_id = uuid.uuid4().hex
+            self._jobs[job_id] = {"id": job_id, "job_type": "Bulk Create or Update Users",
+                                  "url": f"https://sandbox.zendesk.com/api/v2/job_statuses/"
+                                         f"{job_id}.json", "total": len(users), "progress": None,
+                                  "status": "queued", "message": None, "results": None,
+                                  "_results": results}
+        return json_response({"job_status": self._public(self._jobs[job_id])})
+
+    def _job_status(self, req: Request) -> Response:
+        job = self._jobs.get(req.params["job_id"].removesuffix(".json"))
+        if job is None:
+            return json_response(_error(404, ""), 404)
+        public = self._public(job)
+        with self._lock:  # the first look finds it queued, as a busy account would
+            if job["status"] == "queued":
+                job.update(status="completed", progress=job["total"],
+                           message=f"Completed at {iso(datetime.now(UTC))}",
+                           results=job["_results"])
+        return json_response({"job_status": public})
+
+    @staticmethod
+    def _public(job: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in job.items() if not k.startswith("_")}
 
     @staticmethod
     def _rate_headers() -> dict[str, str]:
