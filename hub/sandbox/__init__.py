@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from hub.sandbox.facebook import AUDIENCE_ID, Facebook
 from hub.sandbox.faults import FAULT_KINDS, Fault, Faults
 from hub.sandbox.hubspot import HubSpot
 from hub.sandbox.mailchimp import Mailchimp
@@ -31,10 +32,12 @@ class Sandbox:
         self.hubspot = HubSpot(seed, scale, token)
         self.zendesk = Zendesk(seed, scale, token)
         self.mailchimp = Mailchimp(seed, scale, token)
+        self.facebook = Facebook(token)
         router = Router()
         self.hubspot.register(router)
         self.zendesk.register(router)
         self.mailchimp.register(router)
+        self.facebook.register(router)
         router.add("POST", "/_sandbox/faults", self._add_fault)
         router.add("DELETE", "/_sandbox/faults", self._clear_faults)
         router.add("GET", "/_sandbox/stats", self._stats)
@@ -97,7 +100,11 @@ def serve(port: int = 8765, seed: int = 42, scale: int = 1000, host: str = "127.
     print("  Zendesk Support v2: /api/v2/incremental/{users,tickets}/cursor.json, "
           "/api/v2/incremental/organizations.json", flush=True)
     print("  Mailchimp Marketing v3: /3.0/lists, /3.0/lists/{id}/members, /3.0/campaigns, "
-          "/3.0/reports/{id}/email-activity", flush=True)
+          "/3.0/reports/{id}/email-activity, POST /3.0/lists/{id}", flush=True)
+    print("  HubSpot writes: /crm/v3/objects/{type}/batch/upsert; Zendesk writes: "
+          "/api/v2/users/create_or_update_many.json", flush=True)
+    print(f"  Facebook Custom Audiences: /v19.0/{AUDIENCE_ID}/users (POST adds, DELETE removes)",
+          flush=True)
     try:
         sandbox.serve_forever()
     except KeyboardInterrupt:
