@@ -144,6 +144,17 @@ ENTITIES: dict[str, Entity] = {
             _f("occurred_at", "datetime", True),
         ),
     ),
+    "inventory_item": Entity(
+        "inventory_item",
+        key=("source", "source_id"),
+        fields=_ORIGIN + (
+            _f("sku", "string", True, "the stock-keeping unit, shared across systems"),
+            _f("title", "string"),
+            _f("location_id", "string", description="where the stock is, in the system's ids"),
+            _f("available", "integer", True, "units available to sell"),
+            _f("updated_at", "datetime"),
+        ),
+    ),
 }
 
 

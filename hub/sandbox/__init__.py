@@ -19,6 +19,7 @@ from hub.sandbox.faults import FAULT_KINDS, Fault, Faults
 from hub.sandbox.hubspot import HubSpot
 from hub.sandbox.mailchimp import Mailchimp
 from hub.sandbox.server import Request, Response, Router, SandboxServer, json_response
+from hub.sandbox.shopify import Shopify
 from hub.sandbox.zendesk import Zendesk
 
 __all__ = ["Sandbox", "serve", "Faults", "Fault", "FAULT_KINDS"]
@@ -33,11 +34,13 @@ class Sandbox:
         self.zendesk = Zendesk(seed, scale, token)
         self.mailchimp = Mailchimp(seed, scale, token)
         self.facebook = Facebook(token)
+        self.shopify = Shopify(seed, token)
         router = Router()
         self.hubspot.register(router)
         self.zendesk.register(router)
         self.mailchimp.register(router)
         self.facebook.register(router)
+        self.shopify.register(router)
         router.add("POST", "/_sandbox/faults", self._add_fault)
         router.add("DELETE", "/_sandbox/faults", self._clear_faults)
         router.add("GET", "/_sandbox/stats", self._stats)
@@ -104,6 +107,8 @@ def serve(port: int = 8765, seed: int = 42, scale: int = 1000, host: str = "127.
     print("  HubSpot writes: /crm/v3/objects/{type}/batch/upsert; Zendesk writes: "
           "/api/v2/users/create_or_update_many.json", flush=True)
     print(f"  Facebook Custom Audiences: /v19.0/{AUDIENCE_ID}/users (POST adds, DELETE removes)",
+          flush=True)
+    print("  Shopify Admin 2024-01: /admin/api/2024-01/products.json, .../inventory_levels/set.json",
           flush=True)
     try:
         sandbox.serve_forever()

@@ -32,8 +32,9 @@ class _Transient(Exception):
 
 
 class ApiResponse:
-    def __init__(self, status: int, body: Any) -> None:
+    def __init__(self, status: int, body: Any, headers: httpx.Headers | None = None) -> None:
         self.status, self.body = status, body
+        self.headers = headers if headers is not None else httpx.Headers()
 
 
 class ApiClient:
@@ -87,7 +88,7 @@ class ApiClient:
             raise FatalError(f"{self.product} refused the credentials (HTTP {resp.status_code}: "
                              f"{_excerpt(resp.text)}); check the token in the destination config")
         if resp.status_code == 204 or not resp.content:
-            return ApiResponse(resp.status_code, None)
+            return ApiResponse(resp.status_code, None, resp.headers)
         try:
             body = orjson.loads(resp.content)
         except orjson.JSONDecodeError as exc:
@@ -95,7 +96,7 @@ class ApiClient:
             # idempotent, so asking again is the safe answer.
             raise _Transient(f"HTTP {resp.status_code} with a body that is not JSON: "
                              f"{_excerpt(resp.text)}") from exc
-        return ApiResponse(resp.status_code, body)
+        return ApiResponse(resp.status_code, body, resp.headers)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

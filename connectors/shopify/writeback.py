@@ -1,0 +1,115 @@
+"""Shopify inventory write-back: the available quantity of an item at a location.
+
+POST /admin/api/{version}/inventory_levels/set.json sets one item at one
+location to an absolute number, so a retried call cannot count twice. Rows
+name items by SKU; the SKUs are resolved to Shopify inventory item ids once
+per run from the product catalogue (GET products.json, 250 a page, following
+the Link header). The location is the row's `location_id`, or the config's.
+Shopify's REST API has no bulk set: one call per changed row, within its
+leaky-bucket limit (429 with Retry-After is waited out). Nothing is deleted.
+
+Config: base_url or shop (the myshopify subdomain), access_token, api_version
+(2024-01), location_id (default location), max_attempts, backoff_factor.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from hub.errors import ConfigError, FatalError
+from hub.writeback import ApiClient, Change, Outcome
+
+_NEXT = re.compile(r'<[^>]*[?&]page_info=([^&>]+)[^>]*>;\s*rel="next"')
+
+
+class Writeback:
+    entity = "inventory_item"
+    batch_limit = 50  # rows per upsert call from the hub; each is its own API request
+    deletes = False
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        if not config.get("access_token"):
+            raise ConfigError("shopify write-back needs `access_token` (an Admin API token)",
+                              key="destination.config.access_token")
+        if not (config.get("base_url") or config.get("shop")):
+            raise ConfigError("shopify write-back needs `shop` (the myshopify.com subdomain)",
+                              key="destination.config.shop")
+        self._token = str(config["access_token"])
+        self.api = f"/admin/api/{config.get('api_version', '2024-01')}"
+        self.location = config.get("location_id")
+        self._items: dict[str, int] | None = None
+        self.client = ApiClient.from_config(
+            config, f"https://{config.get('shop')}.myshopify.com", product="Shopify",
+            headers={"X-Shopify-Access-Token": self._token})
+
+    def secret_values(self) -> list[str]:
+        return [self._token]
+
+    def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        location = row.get("location_id") or self.location
+        if not row.get("sku"):
+            raise ValueError("no `sku`: Shopify items are found by SKU")
+        if not location:
+            raise ValueError("no `location_id` in the row and none in the destination config")
+        if row.get("available") is None:
+            raise ValueError("no `available` quantity")
+        return f"{row['sku']}@{location}", {"sku": str(row["sku"]), "location_id": int(location),
+                                            "available": int(row["available"])}
+
+    def upsert(self, changes: Sequence[Change]) -> list[Outcome]:
+        items = self._catalogue()
+        outcomes = []
+        for c in changes:
+            item = items.get(c.payload["sku"])
+            if item is None:
+                outcomes.append(Outcome(False, f"no Shopify variant has SKU {c.payload['sku']}"))
+                continue
+            resp = self.client.request("POST", f"{self.api}/inventory_levels/set.json", json={
+                "location_id": c.payload["location_id"], "inventory_item_id": item,
+                "available": c.payload["available"]})
+            if resp.status == 200:
+                outcomes.append(Outcome(True, remote_id=f"{item}@{c.payload['location_id']}"))
+            elif resp.status in (404, 422):
+                outcomes.append(Outcome(False, f"HTTP {resp.status}: "
+                                               f"{_errors((resp.body or {}).get('errors'))}"))
+            else:
+                raise FatalError(f"Shopify inventory_levels/set answered HTTP {resp.status}: "
+                                 f"{resp.body}")
+        return outcomes
+
+    def _catalogue(self) -> dict[str, int]:
+        """SKU -> inventory item id, read once per run."""
+        if self._items is None:
+            items: dict[str, int] = {}
+            params: dict[str, Any] = {"limit": 250, "fields": "id,variants"}
+            while True:
+                resp = self.client.request("GET", f"{self.api}/products.json", params=params)
+                if resp.status != 200:
+                    raise FatalError(f"Shopify products.json answered HTTP {resp.status}: "
+                                     f"{resp.body}")
+                for product in (resp.body or {}).get("products", []):
+                    for variant in product.get("variants", []):
+                        if variant.get("sku"):
+                            items[variant["sku"]] = int(variant["inventory_item_id"])
+                found = _NEXT.search(resp.headers.get("link", ""))
+                if not found:
+                    break
+                params = {"limit": 250, "page_info": found.group(1)}
+            self._items = items
+        return self._items
+
+    def delete(self, changes: Sequence[Change]) -> list[Outcome]:
+        raise NotImplementedError("Shopify inventory write-back never deletes")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _errors(errors: Any) -> str:
+    if isinstance(errors, dict):
+        return "; ".join(f"{k} {', '.join(map(str, v))}" for k, v in errors.items())
+    if isinstance(errors, list):
+        return "; ".join(map(str, errors))
+    return str(errors)
