@@ -18,6 +18,7 @@ from hub.sandbox.facebook import AUDIENCE_ID, Facebook
 from hub.sandbox.faults import FAULT_KINDS, Fault, Faults
 from hub.sandbox.hubspot import HubSpot
 from hub.sandbox.mailchimp import Mailchimp
+from hub.sandbox.onetrust import OneTrust
 from hub.sandbox.server import Request, Response, Router, SandboxServer, json_response
 from hub.sandbox.shopify import Shopify
 from hub.sandbox.zendesk import Zendesk
@@ -35,12 +36,14 @@ class Sandbox:
         self.mailchimp = Mailchimp(seed, scale, token)
         self.facebook = Facebook(token)
         self.shopify = Shopify(seed, token)
+        self.onetrust = OneTrust(token)
         router = Router()
         self.hubspot.register(router)
         self.zendesk.register(router)
         self.mailchimp.register(router)
         self.facebook.register(router)
         self.shopify.register(router)
+        self.onetrust.register(router)
         router.add("POST", "/_sandbox/faults", self._add_fault)
         router.add("DELETE", "/_sandbox/faults", self._clear_faults)
         router.add("GET", "/_sandbox/stats", self._stats)
@@ -110,6 +113,7 @@ def serve(port: int = 8765, seed: int = 42, scale: int = 1000, host: str = "127.
           flush=True)
     print("  Shopify Admin 2024-01: /admin/api/2024-01/products.json, .../inventory_levels/set.json",
           flush=True)
+    print("  OneTrust consent receipts: POST /request/v1/consentreceipts", flush=True)
     try:
         sandbox.serve_forever()
     except KeyboardInterrupt:

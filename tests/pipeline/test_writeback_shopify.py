@@ -38,10 +38,7 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
     with Sandbox(seed=7, scale=50, port=0) as sb:
         hub = ShopifyOut(tmp_path, sb, "shopify", {"access_token": "sandbox-token",
-                                                   "location_id": MAIN})
-        (tmp_path / "crossdock.yaml").write_text(
-            (tmp_path / "crossdock.yaml").read_text().replace("profiles:", "stock:")
-            .replace("warehouse/profiles", "warehouse/stock"))
+                                                   "location_id": MAIN}, stream="stock")
         yield hub
 
 

@@ -27,7 +27,7 @@ connections:
       type: {type}
       config: {config}
     streams:
-      profiles:
+      {stream}:
         sync_mode: full_refresh
         write_mode: {write_mode}
         mapping: {mapping}
@@ -43,17 +43,21 @@ def profile(i: int, email: str | None, **extra: Any) -> dict[str, Any]:
 
 
 class WritebackHub:
-    def __init__(self, root: Path, sandbox: Sandbox, type_: str, config: dict[str, Any]) -> None:
+    def __init__(self, root: Path, sandbox: Sandbox, type_: str, config: dict[str, Any],
+                 stream: str = "profiles") -> None:
         self.root, self.sandbox, self.type, self.config = root, sandbox, type_, config
+        self.stream = stream
         self.ctx = HubContext(root)
         self.workspace()
 
-    def workspace(self, mapping: str = "warehouse/profiles", write_mode: str = "merge",
+    def workspace(self, mapping: str | None = None, write_mode: str = "merge",
                   **config: Any) -> None:
+        """Write crossdock.yaml: one connection `out` from the warehouse table to the product."""
         merged = {"base_url": self.sandbox.url, "backoff_factor": 0.05, "max_attempts": 4,
                   **self.config, **config}
         (self.root / "crossdock.yaml").write_text(textwrap.dedent(WORKSPACE).format(
-            type=self.type, config=_flow_yaml(merged), mapping=mapping, write_mode=write_mode))
+            type=self.type, config=_flow_yaml(merged), stream=self.stream,
+            mapping=mapping or f"warehouse/{self.stream}", write_mode=write_mode))
 
     def profiles(self, rows: list[dict[str, Any]]) -> None:
         """Replace the warehouse's profiles table with these rows."""
