@@ -12,7 +12,7 @@ from __future__ import annotations
 import operator
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,8 +85,13 @@ class SqlDestination(ABC):
     _param = "?"  # the driver's placeholder
 
     @abstractmethod
+    def _cursor(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """A DB-API cursor on a SELECT (`params` fill the driver's placeholders)."""
+
     def _query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Column names and rows of a SELECT (`params` fill the driver's placeholders)."""
+        """Column names and rows of a SELECT."""
+        cur = self._cursor(sql, params)
+        return [d[0] for d in cur.description or ()], cur.fetchall()
 
     @abstractmethod
     def close(self) -> None: ...
@@ -219,6 +224,16 @@ class SqlDestination(ABC):
         names, rows = self._query(sql, params)
         return [{n: from_sql_value(self.dialect, types[n] or "string", v)
                  for n, v in zip(names, row, strict=True)} for row in rows]
+
+    def iter_rows(self, table: str, batch_size: int = 10_000) -> Iterator[dict[str, Any]]:
+        """Every row of a table, fetched `batch_size` at a time (for tables too big to hold)."""
+        types = self.column_types(table)
+        cur = self._cursor(f"SELECT * FROM {self._q(table)}")
+        names = [d[0] for d in cur.description or ()]
+        while rows := cur.fetchmany(batch_size):
+            for row in rows:
+                yield {n: from_sql_value(self.dialect, types[n] or "string", v)
+                       for n, v in zip(names, row, strict=True)}
 
     def count(self, table: str) -> int:
         return int(self._query(f"SELECT COUNT(*) FROM {self._q(table)}")[1][0][0])

@@ -61,9 +61,8 @@ class DuckDBDestination(SqlDestination):
         finally:
             self._conn.unregister("_cd_batch")
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
-        cur = self._conn.execute(sql, params)
-        return [d[0] for d in cur.description], cur.fetchall()
+    def _cursor(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._conn.execute(sql, params)
 
     def close(self) -> None:
         self._conn.close()

@@ -72,9 +72,8 @@ class PostgresDestination(SqlDestination):
                 cur.execute(f"INSERT INTO {self._q(plan.target)} ({cols}) "  # type: ignore[arg-type]
                             f"SELECT {cols} FROM {into}{self._upsert_clause(plan)}")
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
-        cur = self._conn.execute(sql, params)  # type: ignore[arg-type]
-        return [d[0] for d in cur.description or ()], cur.fetchall()
+    def _cursor(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._conn.execute(sql, params)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self._conn.close()

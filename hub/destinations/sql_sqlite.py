@@ -70,9 +70,8 @@ class SqliteDestination(SqlDestination):
             self._conn.execute("ROLLBACK")
             raise
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
-        cur = self._conn.execute(sql, params)
-        return [d[0] for d in cur.description], cur.fetchall()
+    def _cursor(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._conn.execute(sql, params)
 
     def close(self) -> None:
         self._conn.close()

@@ -65,11 +65,10 @@ class WarehouseSource:
             if not db.has_table(stream):
                 raise FatalError(f"stream `{stream}`: {display_url(self.url)} has no table "
                                  f"`{stream}`; run the sync or stitch that fills it first")
-            rows = db.read_rows(stream)
+            for row in db.iter_rows(stream):
+                yield RECORD, row
         finally:
             db.close()
-        for row in rows:
-            yield RECORD, row
 
     def secret_values(self) -> list[str]:
         return []

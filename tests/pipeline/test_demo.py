@@ -27,6 +27,10 @@ def test_demo_syncs_twice_and_the_warehouse_equals_the_sandbox(
     assert (tmp_path / ".crossdock" / "warehouse.db").is_file()
     assert "help desk sync" in out and "email tool sync" in out, out
     assert "email events on profile timelines" in out, out
+    # the profiles go back to the CRM; the second write-back finds nothing changed
+    assert "dry run (no API call)" in out and "would create" in out, out
+    calls = out[out.index("API calls: "):].split()
+    assert int(calls[2].replace(",", "")) > 0 and calls[7] == "0", out[out.index("API calls"):]
     # the incremental sync read the 30 changed and 6 new contacts, not all 406 again
     incremental = out[out.index("incremental sync"):]
     contacts_row = next(line for line in incremental.splitlines() if "crm_contacts" in line)
