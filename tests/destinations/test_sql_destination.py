@@ -138,6 +138,19 @@ def test_every_type_round_trips(dest: SqlDestination) -> None:
     assert all(got["empty"][c] is None for c in ("i", "f", "b", "t", "j"))
 
 
+def test_iter_rows_streams_every_row_typed_in_batches(dest: SqlDestination) -> None:
+    """What the warehouse source reads for write-back: all rows, as read_rows gives them."""
+    spec = TableSpec("many", {"id": "string", "n": "integer", "t": "datetime"}, key=("id",))
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    dest.prepare(spec, "merge")
+    dest.write(spec, "merge", [{"id": f"r{i:03d}", "n": i, "t": when} for i in range(250)])
+    streamed = list(dest.iter_rows("many", batch_size=7))
+    assert len(streamed) == 250
+    assert sorted(streamed, key=lambda r: r["id"]) == sorted(dest.read_rows("many"),
+                                                              key=lambda r: r["id"])
+    assert streamed[0]["t"] == when and isinstance(streamed[0]["n"], int)
+
+
 @pytest.mark.parametrize("name", ["drop table x", "1abc", "a-b", 'x"; --'])
 def test_bad_identifiers_are_rejected(dest: SqlDestination, name: str) -> None:
     with pytest.raises(ConfigError, match="not a valid table or column name"):

@@ -78,3 +78,15 @@ def test_a_wrong_collection_point_token_fails_clearly(ot: OneTrustOut) -> None:
     assert result["status"] == "failed"
     assert "OneTrust refused the credentials (HTTP 401" in result["streams"]["consents"]["error"]
     assert "not-the-token" not in str(result)
+
+
+def test_a_lost_response_is_retried_and_the_consent_state_is_right(ot: OneTrustOut) -> None:
+    """OneTrust has no idempotency key: the retried receipt is logged twice (docs/writeback.md
+    says so), while the subject's consent state is what the row says."""
+    ot.consents([("retry@example.org", "newsletter", "withdrawn", 0)])
+    ot.sandbox.faults.add(path_prefix="/request/v1/consentreceipts", kind="lost", times=1)
+    result = ot.sync()
+    assert result["streams"]["consents"]["writeback"]["accepted"] == 1
+    assert ot.sandbox.onetrust.subjects["retry@example.org"] == {
+        PURPOSES["newsletter"]: "WITHDRAWN"}
+    assert len(ot.sandbox.onetrust.receipts) == 2
