@@ -47,9 +47,12 @@ class FakeApi:
         pass
 
 
-@pytest.fixture
-def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
-    eng = get_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The hub store, where snapshots and results live: SQLite or PostgreSQL."""
+    url = (f"sqlite:///{tmp_path / 'hub.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("pg_schema_url"))
+    eng = get_engine(url)
     create_db_and_tables(eng)
     return eng
 
