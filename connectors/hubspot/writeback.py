@@ -7,9 +7,11 @@ same records instead of creating new ones. HubSpot answers 200 (all done),
 400 for the whole batch (one invalid value fails all 100); the hub splits a
 400 batch until it finds the record at fault. Nothing is ever deleted.
 
-Config: base_url, access_token, object (contacts | companies), properties
-(canonical field -> HubSpot property, added to or overriding the defaults),
-max_attempts, backoff_factor.
+Config: base_url, access_token, object (contacts | companies), id_property (the
+unique property to match on; default email, or domain for companies, which in a
+real portal must be a custom unique property), properties (canonical field ->
+HubSpot property, added to or overriding the defaults), max_attempts,
+backoff_factor.
 """
 
 from __future__ import annotations
@@ -50,7 +52,10 @@ class Writeback:
         self._token = str(config["access_token"])
         spec = _OBJECTS[obj]
         self.object, self.entity = obj, spec["entity"]
-        self.key_field, self.id_property = spec["key"], spec["id_property"]
+        # HubSpot upserts only by a property whose values are unique: email for contacts;
+        # for companies, a custom unique property holding the domain (`id_property`).
+        self.key_field = spec["key"]
+        self.id_property = config.get("id_property") or spec["id_property"]
         self.properties = {**spec["properties"], **(config.get("properties") or {})}
         self.client = ApiClient.from_config(
             config, "https://api.hubapi.com", product="HubSpot",

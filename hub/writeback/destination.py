@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -45,7 +46,7 @@ class WritebackDestination:
         self.dry_run = dry_run
         self._key = pseudonym_key
         self._target = f"{connection}/{stream}"
-        self._sent: dict[str, state.SentRecord] = {}
+        self._sent: dict[str, str] = {}  # key hash -> payload hash, as last accepted
         self._seen: dict[str, str] = {}  # key hash -> ref of the row that claimed it this run
         self.counts = {"create": 0, "update": 0, "delete": 0, "unchanged": 0, "accepted": 0,
                        "rejected": 0}
@@ -83,18 +84,18 @@ class WritebackDestination:
             payload_hash = hashlib.blake2b(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS),
                                            digest_size=16).hexdigest()
             before = self._sent.get(key_hash)
-            if before is not None and before.payload_hash == payload_hash:
+            if before == payload_hash:
                 self.counts["unchanged"] += 1
                 continue
-            action = "update" if before is not None else "create"
-            changes.append((Change(ref, key, payload, action,
-                                   before.remote_id if before else None), key_hash, payload_hash))
+            changes.append((Change(ref, key, payload, "update" if before else "create"),
+                            key_hash, payload_hash))
         self._count_rejected(refused)
         for change, _, _ in changes:
             self._count(change.action, change.ref)
         if self.dry_run:
             return 0
         state.add_results(self.engine, refused)
+        changes = self._with_remote_ids(changes)
         accepted = 0
         for i in range(0, len(changes), self.api.batch_limit):
             accepted += self._send(changes[i:i + self.api.batch_limit])
@@ -103,8 +104,9 @@ class WritebackDestination:
     def finish(self, spec: TableSpec, mode: WriteMode) -> None:
         if mode != "overwrite":
             return  # merge never deletes: a row that left the table stays in the destination
-        gone = [(k, sent) for k, sent in self._sent.items() if k not in self._seen]
-        changes = [Change(sent.record_ref, "", {}, "delete", sent.remote_id) for _, sent in gone]
+        gone = [sent for sent in state.iter_snapshot(self.engine, self._target)
+                if sent.key_hash not in self._seen]
+        changes = [Change(sent.record_ref, "", {}, "delete", sent.remote_id) for sent in gone]
         for change in changes:
             self._count("delete", change.ref)
         if self.dry_run:
@@ -113,7 +115,7 @@ class WritebackDestination:
             batch = changes[i:i + self.api.batch_limit]
             outcomes = self.api.delete(batch)
             results = [self._result(c.ref, "delete", o) for c, o in zip(batch, outcomes, strict=True)]
-            done = [k for (k, _), o in zip(gone[i:i + len(batch)], outcomes, strict=True)
+            done = [sent.key_hash for sent, o in zip(gone[i:i + len(batch)], outcomes, strict=True)
                     if o.accepted]
             state.drop_snapshot(self.engine, self._target, done, results)
             self._tally(results)
@@ -145,6 +147,16 @@ class WritebackDestination:
         state.save_snapshot(self.engine, self._target, self.run_id, sent, results)
         self._tally(results)
         return len(sent)
+
+    def _with_remote_ids(self, changes: list[tuple[Change, str, str]],
+                         ) -> list[tuple[Change, str, str]]:
+        """Updates carry the destination's id of the record, read from the snapshot."""
+        updates = [k for c, k, _ in changes if c.action == "update"]
+        if not updates:
+            return changes
+        ids = state.remote_ids(self.engine, self._target, updates)
+        return [(replace(c, remote_id=ids.get(k)) if c.action == "update" else c, k, p)
+                for c, k, p in changes]
 
     def _upsert(self, changes: list[Change]) -> list[Outcome]:
         """Outcomes for `changes`; a batch refused as a whole is halved until the refusal

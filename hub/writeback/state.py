@@ -8,7 +8,7 @@ record (what a later delete needs).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,8 +18,8 @@ from sqlmodel import Field, SQLModel
 
 from hub.store.models import utcnow
 
-__all__ = ["WritebackSnapshot", "WritebackResult", "SentRecord", "load_snapshot",
-           "save_snapshot", "drop_snapshot", "add_results", "list_results"]
+__all__ = ["WritebackSnapshot", "WritebackResult", "SentRecord", "load_snapshot", "remote_ids",
+           "iter_snapshot", "save_snapshot", "drop_snapshot", "add_results", "list_results"]
 
 
 class WritebackSnapshot(SQLModel, table=True):
@@ -53,17 +53,37 @@ class WritebackResult(SQLModel, table=True):
 
 @dataclass(frozen=True)
 class SentRecord:
-    payload_hash: str
+    key_hash: str
     record_ref: str
     remote_id: str | None
 
 
-def load_snapshot(engine: Engine, destination: str) -> dict[str, SentRecord]:
+def load_snapshot(engine: Engine, destination: str) -> dict[str, str]:
+    """key hash -> payload hash: all the diff needs, kept small (1M entries ~ 200 MB)."""
     t = WritebackSnapshot.__table__
-    query = select(t.c.key_hash, t.c.payload_hash, t.c.record_ref, t.c.remote_id).where(
+    query = select(t.c.key_hash, t.c.payload_hash).where(t.c.destination == destination)
+    with engine.connect() as conn:
+        return {k: p for k, p in conn.execute(query)}
+
+
+def remote_ids(engine: Engine, destination: str, key_hashes: Sequence[str]) -> dict[str, str | None]:
+    """The destination's ids of these records, as the snapshot keeps them."""
+    t, found = WritebackSnapshot.__table__, {}
+    with engine.connect() as conn:
+        for i in range(0, len(key_hashes), 500):
+            query = select(t.c.key_hash, t.c.remote_id).where(
+                t.c.destination == destination, t.c.key_hash.in_(key_hashes[i:i + 500]))
+            found.update({k: rid for k, rid in conn.execute(query)})
+    return found
+
+
+def iter_snapshot(engine: Engine, destination: str) -> Iterator[SentRecord]:
+    t = WritebackSnapshot.__table__
+    query = select(t.c.key_hash, t.c.record_ref, t.c.remote_id).where(
         t.c.destination == destination)
     with engine.connect() as conn:
-        return {k: SentRecord(p, r, i) for k, p, r, i in conn.execute(query)}
+        for k, ref, rid in conn.execute(query):
+            yield SentRecord(k, ref, rid)
 
 
 def save_snapshot(engine: Engine, destination: str, run_id: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,10 @@ def test_a_rejected_record_does_not_fail_its_batch_mates(wb: WritebackHub) -> No
     assert "not-an-email" not in rejected["crossdock:p00042"], "match keys are not stored"
     assert "wizard was not one of the allowed options" in rejected["crossdock:p00077"]
     assert "no `email`" in rejected["crossdock:p00090"]
+    listed = CliRunner().invoke(app, ["--workspace", str(wb.root), "results", result["run_id"],
+                                      "--rejected", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert sorted(r["record"] for r in json.loads(listed.output)) == sorted(rejected)
     emails = wb.contacts_by_email()
     assert all(f"person{i}@example.org" in emails for i in range(150) if i not in (42, 77, 90))
 
