@@ -122,6 +122,9 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
                                       redact_obj(dead))
                 job.audit.append("dead_letter.batch", target=f"{job.connection}/{job.stream}",
                                  details={"run_id": job.run_id, "count": len(batch.dead)})
+                if hasattr(destination, "hold_deletes"):  # a write-back mirroring the table
+                    destination.hold_deletes(f"{info.dead_lettered + len(batch.dead)} row(s) "
+                                             "were dead-lettered")
         except _TRANSIENT_DB_ERRORS as exc:
             raise RetriableError(
                 f"stream `{job.stream}`: the database refused the write ({exc}); "

@@ -48,6 +48,7 @@ class WritebackDestination:
         self._target = f"{connection}/{stream}"
         self._sent: dict[str, str] = {}  # key hash -> payload hash, as last accepted
         self._seen: dict[str, str] = {}  # key hash -> ref of the row that claimed it this run
+        self._deletes_held: str | None = None
         self.counts = {"create": 0, "update": 0, "delete": 0, "unchanged": 0, "accepted": 0,
                        "rejected": 0}
         self.samples: dict[str, list[str]] = {"create": [], "update": [], "delete": [],
@@ -101,9 +102,17 @@ class WritebackDestination:
             accepted += self._send(changes[i:i + self.api.batch_limit])
         return accepted
 
+    def hold_deletes(self, reason: str) -> None:
+        """Rows were lost on the way (dead-lettered): a row we did not see may still be in the
+        table, so nothing is deleted this run."""
+        self._deletes_held = reason
+
     def finish(self, spec: TableSpec, mode: WriteMode) -> None:
         if mode != "overwrite":
             return  # merge never deletes: a row that left the table stays in the destination
+        if self._deletes_held:
+            log.warning("%s: no deletes this run: %s", self._target, self._deletes_held)
+            return
         gone = [sent for sent in state.iter_snapshot(self.engine, self._target)
                 if sent.key_hash not in self._seen]
         changes = [Change(sent.record_ref, "", {}, "delete", sent.remote_id) for sent in gone]
@@ -128,7 +137,8 @@ class WritebackDestination:
 
     def report(self) -> dict[str, Any]:
         """The stream's write-back counts, for the run summary and the audit log."""
-        return {"dry_run": self.dry_run, **self.counts,
+        held = {"deletes_held": self._deletes_held} if self._deletes_held else {}
+        return {"dry_run": self.dry_run, **self.counts, **held,
                 "samples": {k: v for k, v in self.samples.items() if v}}
 
     # -- sending --------------------------------------------------------------------

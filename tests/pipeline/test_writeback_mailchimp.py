@@ -107,3 +107,19 @@ def test_a_lost_response_is_retried_without_duplicates(mc: MailchimpOut) -> None
     assert result["streams"]["profiles"]["writeback"]["accepted"] == 30
     assert mc.sandbox.faults.served("lost") == 1
     assert len(mc.members()) == before + 30
+
+
+def test_a_dead_lettered_row_holds_back_every_delete(mc: MailchimpOut) -> None:
+    mc.workspace(write_mode="overwrite")
+    rows = [profile(i, f"keeper{i}@example.org") for i in range(5)]
+    mc.profiles(rows)
+    mc.sync()
+    rows[4] = profile(4, "keeper4@example.org", last_updated_at=None, stitched_at=None)
+    mc.profiles(rows[:3] + [rows[4]])  # row 3 left; row 4 now fails its mapping (no date)
+
+    result = mc.sync()
+    stream = result["streams"]["profiles"]
+    assert stream["dead_lettered"] == 1
+    assert stream["writeback"]["delete"] == 0
+    assert stream["writeback"]["deletes_held"] == "1 row(s) were dead-lettered"
+    assert mc.sandbox.mailchimp.archived.get(mc.list_id, {}) == {}

@@ -119,3 +119,16 @@ def test_write_modes_the_api_cannot_honour_are_config_errors(engine) -> None:  #
     api.deletes = False
     with pytest.raises(ConfigError, match="never deletes records"):
         destination(engine, api, "r1").prepare(SPEC, "overwrite")
+
+
+def test_deletes_are_held_when_rows_were_dead_lettered(engine) -> None:  # type: ignore[no-untyped-def]
+    api = FakeApi()
+    run(engine, api, rows(["a@x.org", "b@x.org"]), "r1", mode="overwrite")
+    dest = destination(engine, api, "r2")
+    dest.prepare(SPEC, "overwrite")
+    dest.write(SPEC, "overwrite", rows(["a@x.org"]))
+    dest.hold_deletes("1 row(s) were dead-lettered")  # b's row may only have failed its mapping
+    dest.finish(SPEC, "overwrite")
+    assert api.deleted == [] and dest.report()["delete"] == 0
+    assert dest.report()["deletes_held"] == "1 row(s) were dead-lettered"
+    assert len(load_snapshot(engine, "out/profiles")) == 2
