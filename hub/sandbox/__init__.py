@@ -35,7 +35,7 @@ class Sandbox:
         self.zendesk = Zendesk(seed, scale, token)
         self.mailchimp = Mailchimp(seed, scale, token)
         self.facebook = Facebook(token)
-        self.shopify = Shopify(seed, token)
+        self.shopify = Shopify(seed, token, scale)
         self.onetrust = OneTrust(token)
         router = Router()
         self.hubspot.register(router)

@@ -1,12 +1,20 @@
-"""Shopify Admin REST API, emulated: products with variants, locations, inventory levels.
+"""Shopify Admin REST API, emulated: customers, orders, products, locations, inventory.
 
-- GET  /admin/api/2024-01/products.json          limit <= 250; paging by `page_info` in the
-                                                 Link header (rel="next"), as Shopify does
+- GET  /admin/api/2024-01/{customers,orders,products}.json   limit <= 250, updated_at_min,
+       orders also status (open | closed | cancelled | any; default open)
 - GET  /admin/api/2024-01/locations.json
+- GET  /admin/api/2024-01/inventory_levels.json?location_ids=...
 - POST /admin/api/2024-01/inventory_levels/set.json   {location_id, inventory_item_id, available}
-Auth is the X-Shopify-Access-Token header; every response carries the
-leaky-bucket header X-Shopify-Shop-Api-Call-Limit; errors are `{"errors": ...}`.
-A variant whose inventory is not tracked refuses a set with 422, as in Shopify.
+Lists page in id order by `page_info` in the Link header (rel="next"); as in
+Shopify, a request with page_info may carry only limit and fields: any other
+filter is a 400. Auth is the X-Shopify-Access-Token header; every response
+carries the leaky-bucket header X-Shopify-Shop-Api-Call-Limit; errors are
+`{"errors": ...}`. A variant whose inventory is not tracked refuses a set with
+422, as in Shopify.
+
+The customers are the CRM sandbox's people (same seed) as a shop sees them:
+a subset who bought something, emails mostly as typed at checkout, phones in
+whatever format, and some buyers the CRM never heard of.
 """
 
 from __future__ import annotations
@@ -14,23 +22,41 @@ from __future__ import annotations
 import base64
 import random
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import orjson
+
+from hub.sandbox.people import EPOCH, FIRST, LAST, MAIL_PROVIDERS, generate
 from hub.sandbox.server import Request, Response, Router, json_response
 
-__all__ = ["Shopify", "API"]
+__all__ = ["Shopify", "API", "LOCATIONS"]
 
 API = "/admin/api/2024-01"
 _LIMIT_MAX = 250
+_SHOP_TZ = timezone(timedelta(hours=-5))
 LOCATIONS = (("Main warehouse", 65000000001), ("Oslo store", 65000000002))
+_PAGING_ONLY = {"limit", "fields", "page_info"}
+
+
+def iso(dt: datetime) -> str:
+    """Shopify stamps in the shop's time zone, with the offset."""
+    return dt.astimezone(_SHOP_TZ).isoformat(timespec="seconds")
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 class Shopify:
-    def __init__(self, seed: int, token: str, products: int = 60) -> None:
+    def __init__(self, seed: int, token: str, scale: int = 1000, products: int = 60) -> None:
         self.token = token
         self._lock = threading.Lock()
         rng = random.Random(seed + 303)
-        self.locations = [{"id": lid, "name": name, "active": True} for name, lid in LOCATIONS]
+        self.locations = [{"id": lid, "name": name, "active": True, "country_code": "US",
+                           "updated_at": iso(EPOCH - timedelta(days=400))}
+                          for name, lid in LOCATIONS]
         self.products: list[dict[str, Any]] = []
         self.levels: dict[tuple[int, int], int] = {}  # (inventory item, location) -> available
         for p in range(products):
@@ -40,26 +66,100 @@ class Shopify:
                 variants.append({"id": 41000000000 + p * 10 + v, "product_id": 7000000000 + p,
                                  "sku": f"SKU-{p:04d}-{v}", "inventory_item_id": item,
                                  "inventory_management": None if (p, v) == (3, 0) else "shopify",
-                                 "title": f"Size {v + 1}"})
+                                 "title": f"Size {v + 1}", "price": f"{rng.randint(5, 200)}.00"})
                 for _, lid in LOCATIONS:
                     self.levels[(item, lid)] = rng.randint(0, 40)
+            stamp = EPOCH - timedelta(days=rng.randint(1, 600))
             self.products.append({"id": 7000000000 + p, "title": f"Product {p}",
-                                  "variants": variants})
+                                  "vendor": "Crossdock Goods", "product_type": "Apparel",
+                                  "status": "active", "created_at": iso(stamp),
+                                  "updated_at": iso(stamp), "variants": variants})
+        self.level_stamp = iso(EPOCH - timedelta(days=3))
+        self.customers: dict[int, dict[str, Any]] = {}
+        self.orders: dict[int, dict[str, Any]] = {}
+        self.person_of: dict[int, int] = {}  # customer id -> CRM person index (the truth)
+        self._order_number = 1001
+        people, _ = generate(seed, scale)
+        for p in people:
+            if rng.random() >= 0.4:
+                continue
+            email = (p.email or "").strip()
+            if not email or email.lower().startswith("info@") or rng.random() < 0.15:
+                email = f"{p.first}{p.last}{p.index}@{rng.choice(MAIL_PROVIDERS)}"
+            if rng.random() < 0.2:
+                email = email.upper()  # typed at checkout with caps lock
+            cid = 6100000000 + p.index
+            self._add_customer(cid, rng, p.first, p.last, email, p.phone, p.city, p.created,
+                               p.updated)
+            self.person_of[cid] = p.index
+        for n in range(max(1, scale // 20)):  # buyers the CRM never heard of
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            created = EPOCH - timedelta(days=rng.randint(1, 300))
+            self._add_customer(6900000000 + n, rng, first, last,
+                               f"{first}.{last}.shop{n}@{rng.choice(MAIL_PROVIDERS)}".lower(),
+                               "", "Oslo", created, created)
         self.sets: list[tuple[int, int, int]] = []  # every accepted set, for tests
+
+    def _add_customer(self, cid: int, rng: random.Random, first: str, last: str, email: str,
+                      phone: str, city: str, created: datetime, updated: datetime) -> None:
+        address = {"first_name": first, "last_name": last, "city": city, "country_code": "US",
+                   "default": True}
+        self.customers[cid] = {
+            "id": cid, "email": email, "first_name": first, "last_name": last,
+            "phone": phone or None, "state": "enabled", "verified_email": True,
+            "created_at": iso(created), "updated_at": iso(updated), "orders_count": 0,
+            "total_spent": "0.00", "currency": "USD", "tags": "",
+            "email_marketing_consent": {"state": rng.choice(("subscribed", "not_subscribed")),
+                                        "opt_in_level": "single_opt_in",
+                                        "consent_updated_at": iso(updated)},
+            "addresses": [address], "default_address": address}
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            product = rng.choice(self.products)
+            variant = rng.choice(product["variants"])
+            quantity = rng.randint(1, 3)
+            placed = min(updated + timedelta(hours=rng.randint(1, 900)), EPOCH)
+            oid = 5500000000 + len(self.orders)
+            total = f"{quantity * float(variant['price']):.2f}"
+            self.orders[oid] = {
+                "id": oid, "name": f"#{self._order_number}", "order_number": self._order_number,
+                "email": email, "phone": None, "created_at": iso(placed),
+                "updated_at": iso(placed), "closed_at": None, "cancelled_at": None,
+                "currency": "USD", "total_price": total, "subtotal_price": total,
+                "financial_status": rng.choice(("paid", "paid", "refunded", "pending")),
+                "fulfillment_status": rng.choice(("fulfilled", None)),
+                "customer": {"id": cid, "email": email, "first_name": first, "last_name": last},
+                "line_items": [{"id": oid * 10, "variant_id": variant["id"], "sku": variant["sku"],
+                                "title": product["title"], "quantity": quantity,
+                                "price": variant["price"]}]}
+            self._order_number += 1
+            customer = self.customers[cid]
+            customer["orders_count"] += 1
+            customer["total_spent"] = f"{float(customer['total_spent']) + float(total):.2f}"
 
     def item_for(self, sku: str) -> int:
         return next(v["inventory_item_id"] for p in self.products for v in p["variants"]
                     if v["sku"] == sku)
 
+    def update_customer(self, cid: int, fields: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.customers[cid].update(fields, updated_at=iso(datetime.now(UTC)))
+            return self.customers[cid]
+
+    # -- HTTP --------------------------------------------------------------
     def register(self, router: Router) -> None:
         router.product(f"{API}/", lambda status, msg: {"errors": msg or "Not Found"},
                        lambda: {"X-Shopify-Shop-Api-Call-Limit": "1/40"})
-        router.add("GET", f"{API}/products.json", self._guard(self._products))
+        router.add("GET", f"{API}/customers.json",
+                   self._guard(lambda r: self._list(r, "customers", list(self.customers.values()))))
+        router.add("GET", f"{API}/orders.json", self._guard(self._orders))
+        router.add("GET", f"{API}/products.json",
+                   self._guard(lambda r: self._list(r, "products", self.products)))
         router.add("GET", f"{API}/locations.json",
                    self._guard(lambda req: json_response({"locations": self.locations})))
+        router.add("GET", f"{API}/inventory_levels.json", self._guard(self._levels))
         router.add("POST", f"{API}/inventory_levels/set.json", self._guard(self._set))
 
-    def _guard(self, handler: Any) -> Any:
+    def _guard(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
         def guarded(req: Request) -> Response:
             if req.headers.get("x-shopify-access-token") != self.token:
                 return json_response({"errors": "[API] Invalid API key or access token "
@@ -68,21 +168,84 @@ class Shopify:
 
         return guarded
 
-    def _products(self, req: Request) -> Response:
+    def _orders(self, req: Request) -> Response:
+        def select(filters: dict[str, str]) -> list[dict[str, Any]] | Response:
+            status = filters.get("status", "open")
+            test = {"any": lambda o: True, "open": lambda o: o["closed_at"] is None,
+                    "closed": lambda o: o["closed_at"] is not None,
+                    "cancelled": lambda o: o["cancelled_at"] is not None}.get(status)
+            if test is None:
+                return json_response({"errors": {"status": ["is not a valid status"]}}, 400)
+            return [o for o in self.orders.values() if test(o)]
+
+        return self._list(req, "orders", select, ("status",))
+
+    def _levels(self, req: Request) -> Response:
+        def select(filters: dict[str, str]) -> list[dict[str, Any]] | Response:
+            try:
+                wanted = {int(x) for x in filters.get("location_ids", "").split(",") if x}
+            except ValueError:
+                return json_response({"errors": "location_ids must be integers"}, 400)
+            if not wanted:
+                return json_response({"errors": "Must specify either inventory_item_ids or "
+                                                "location_ids"}, 422)
+            # Shopify's levels have no id; the page cursor orders them by (item, location).
+            return [{"id": i + 1, "inventory_item_id": item, "location_id": loc, "available": n,
+                     "updated_at": self.level_stamp,
+                     "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{loc}"
+                                             f"?inventory_item_id={item}"}
+                    for i, ((item, loc), n) in enumerate(sorted(self.levels.items()))
+                    if loc in wanted]
+
+        return self._list(req, "inventory_levels", select, ("location_ids",), strip_id=True)
+
+    def _list(self, req: Request, kind: str,
+              select: Callable[[dict[str, str]], list[dict[str, Any]] | Response] | Any,
+              filter_names: tuple[str, ...] = (), strip_id: bool = False) -> Response:
+        """Shopify's cursor paging: page_info carries the filters; nothing else may be given."""
         try:
             limit = int(req.arg("limit") or 50)
-            start = int(base64.urlsafe_b64decode(req.arg("page_info") or "MA==").decode())
         except ValueError:
-            return json_response({"errors": "Invalid limit or page_info"}, 400)
+            return json_response({"errors": {"limit": ["is not a number"]}}, 400)
         if not 1 <= limit <= _LIMIT_MAX:
             return json_response({"errors": {"limit": [f"must be <= {_LIMIT_MAX}"]}}, 400)
-        page = self.products[start:start + limit]
+        token = req.arg("page_info")
+        if token:
+            extra = set(req.query) - _PAGING_ONLY
+            if extra:
+                return json_response({"errors": {"page_info": [
+                    f"{', '.join(sorted(extra))} cannot be passed when page_info is present"]}},
+                    400)
+            try:
+                after, filters = orjson.loads(base64.urlsafe_b64decode(token))
+            except (ValueError, TypeError):
+                return json_response({"errors": {"page_info": ["is invalid"]}}, 400)
+        else:
+            after = 0
+            filters = {n: req.arg(n) for n in ("updated_at_min", *filter_names) if req.arg(n)}
+        since = filters.get("updated_at_min")
+        if since:
+            try:
+                cutoff = _parse(since)
+            except ValueError:
+                return json_response({"errors": {"updated_at_min": ["is not a date"]}}, 400)
+        chosen = select(filters) if callable(select) else select
+        if isinstance(chosen, Response):
+            return chosen
+        with self._lock:
+            chosen = sorted((dict(i) for i in chosen), key=lambda i: i["id"])
+        if since:
+            chosen = [i for i in chosen if _parse(i["updated_at"]) >= cutoff]
+        rest = [i for i in chosen if i["id"] > after]
+        page = rest[:limit]
         headers = {}
-        if start + limit < len(self.products):
-            token = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
-            headers["Link"] = (f'<https://sandbox.myshopify.com{API}/products.json?limit={limit}'
-                               f'&page_info={token}>; rel="next"')
-        return json_response({"products": page}, headers=headers)
+        if len(rest) > limit:
+            cursor = base64.urlsafe_b64encode(orjson.dumps([page[-1]["id"], filters])).decode()
+            headers["Link"] = (f"<https://sandbox.myshopify.com{API}/{kind}.json?limit={limit}"
+                               f"&page_info={cursor}>; rel=\"next\"")
+        if strip_id:
+            page = [{k: v for k, v in i.items() if k != "id"} for i in page]
+        return json_response({kind: page}, headers=headers)
 
     def _set(self, req: Request) -> Response:
         body = req.json() or {}
@@ -104,7 +267,8 @@ class Shopify:
         with self._lock:
             self.levels[(item, location)] = available
             self.sets.append((item, location, available))
+            self.level_stamp = iso(datetime.now(UTC))
         return json_response({"inventory_level": {
             "inventory_item_id": item, "location_id": location, "available": available,
-            "updated_at": "2026-11-25T12:00:00-05:00",
+            "updated_at": self.level_stamp,
             "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{location}?inventory_item_id={item}"}})
