@@ -148,10 +148,35 @@ ENTITIES: dict[str, Entity] = {
         "inventory_item",
         key=("source", "source_id"),
         fields=_ORIGIN + (
-            _f("sku", "string", True, "the stock-keeping unit, shared across systems"),
+            _f("sku", "string", description="the stock-keeping unit, shared across systems"),
+            _f("item_id", "string", description="the item's id in the system (Shopify: the "
+                                                "inventory item)"),
             _f("title", "string"),
             _f("location_id", "string", description="where the stock is, in the system's ids"),
             _f("available", "integer", True, "units available to sell"),
+            _f("updated_at", "datetime"),
+        ),
+    ),
+    "product": Entity(
+        "product",
+        key=("source", "source_id"),
+        fields=_ORIGIN + (
+            _f("title", "string"),
+            _f("vendor", "string"),
+            _f("product_type", "string"),
+            _f("status", "string", description="e.g. active, draft, archived"),
+            _f("variants", "json", description="the sellable variants: id, sku, price, item id"),
+            _f("created_at", "datetime"),
+            _f("updated_at", "datetime", True),
+        ),
+    ),
+    "location": Entity(
+        "location",
+        key=("source", "source_id"),
+        fields=_ORIGIN + (
+            _f("name", "string"),
+            _f("active", "boolean"),
+            _f("country", "string"),
             _f("updated_at", "datetime"),
         ),
     ),

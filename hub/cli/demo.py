@@ -1,6 +1,6 @@
-"""`crossdock demo`: the sandbox CRM synced into SQLite through Prefect twice, the help desk
-and the email tool once, all three stitched into profiles, and the profiles written back
-to the CRM."""
+"""`crossdock demo`: the sandbox CRM synced into SQLite through Prefect twice, the help desk,
+the email tool and the shop once, all four stitched into profiles, and the profiles written
+back to the CRM."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ __all__ = ["demo"]
 CONNECTION = "crm"
 HELP_DESK = "support"
 EMAIL_TOOL = "email"
+SHOP = "shop"
 WRITE_BACK = "profiles_to_crm"
 
 
@@ -29,8 +30,8 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
          seed: Annotated[int, typer.Option()] = 42,
          changes: Annotated[int, typer.Option(help="contacts changed between syncs")] = 50,
          ) -> None:
-    """Start the sandbox, sync `crm` into SQLite, change records, sync again; sync `support`
-    and `email`; stitch all three into profiles; write the profiles back to the CRM."""
+    """Start the sandbox, sync `crm` into SQLite, change records, sync again; sync `support`,
+    `email` and `shop`; stitch all four into profiles; write the profiles back to the CRM."""
     from flows.stitch import stitch_profiles
     from flows.sync import sync_connection
     from hub.sandbox import Sandbox
@@ -42,13 +43,16 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
         os.environ["CROSSDOCK_HUBSPOT_URL"] = sb.url
         os.environ["CROSSDOCK_ZENDESK_URL"] = sb.url
         os.environ["CROSSDOCK_MAILCHIMP_URL"] = f"{sb.url}/3.0"
+        os.environ["CROSSDOCK_SHOPIFY_URL"] = sb.url
         console.rule("1. sandbox")
         console.print(f"HubSpot CRM sandbox at {sb.url}: "
                       f"{len(sb.hubspot.objects('contacts')):,} contacts, "
                       f"{len(sb.hubspot.objects('companies')):,} companies; Zendesk Support sandbox: "
                       f"{len(sb.zendesk.objects('users')):,} users, "
                       f"{len(sb.zendesk.objects('tickets')):,} tickets; Mailchimp sandbox: "
-                      f"{sum(len(m) for m in sb.mailchimp.members.values()):,} list members")
+                      f"{sum(len(m) for m in sb.mailchimp.members.values()):,} list members; "
+                      f"Shopify sandbox: {len(sb.shopify.customers):,} customers, "
+                      f"{len(sb.shopify.orders):,} orders")
 
         console.rule("2. first sync (full refresh) through the Prefect flow")
         first = sync_connection(CONNECTION, full_refresh=True,
@@ -68,21 +72,24 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
         url = second["destination"]
         equal = _report_equality(sb, url, conn.table_for("contacts"), conn.table_for("companies"))
 
-        console.rule("6. the help desk and the email tool: sync `support` (Zendesk) and `email` "
-                     "(Mailchimp)")
+        console.rule("6. the help desk, the email tool and the shop: sync `support` (Zendesk), "
+                     "`email` (Mailchimp) and `shop` (Shopify)")
         help_desk = sync_connection(HELP_DESK, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
         print_run_summary(help_desk, "help desk sync")
         email_tool = sync_connection(EMAIL_TOOL, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
         print_run_summary(email_tool, "email tool sync")
+        shop = sync_connection(SHOP, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
+        print_run_summary(shop, "shop sync")
 
         console.rule("7. identity stitching through the Prefect flow")
         stitched = stitch_profiles(workspace_dir=str(ctx.workspace_dir))
-        console.print(f"{stitched['records']:,} contacts from the CRM, help desk and email tool -> "
+        console.print(f"{stitched['records']:,} contacts from the CRM, help desk, email tool and "
+                      "shop -> "
                       f"{stitched['profiles']:,} profiles "
                       f"({stitched['records'] - stitched['profiles']:,} records joined a profile); "
                       f"{stitched['refused']:,} merges refused by guards, "
-                      f"{stitched['review']:,} pairs to review; {stitched['events']:,} tickets and "
-                      "email events on profile timelines")
+                      f"{stitched['review']:,} pairs to review; {stitched['events']:,} tickets, "
+                      "email events and orders on profile timelines")
 
         console.rule("8. write-back: the profiles upserted into the CRM (HubSpot batch upsert)")
         preview = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir), dry_run=True)
@@ -96,7 +103,7 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
                       f"{_upsert_calls(sb) - calls:,} for the second")
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
     statuses = {first["status"], second["status"], help_desk["status"], email_tool["status"],
-                sent["status"], again["status"]}
+                shop["status"], sent["status"], again["status"]}
     code = 0 if statuses == {"succeeded"} and equal else 1
     raise typer.Exit(code)
 

@@ -71,6 +71,33 @@ connections:
         mapping: mailchimp/list_members
       email_activity:
         mapping: mailchimp/email_activity
+  shop:
+    source:
+      connector: shopify
+      config:
+        base_url: {url}
+        access_token: sandbox-token
+        start_date: "2020-01-01T00:00:00Z"
+        page_size: 100
+        backoff_factor: 0.1
+    destination:
+      type: sql
+      config: {destination}
+    streams:
+      customers:
+        mapping: shopify/customers
+      orders:
+        mapping: shopify/orders
+      products:
+        mapping: shopify/products
+      locations:
+        sync_mode: full_refresh
+        write_mode: overwrite
+        mapping: shopify/locations
+      inventory_levels:
+        sync_mode: full_refresh
+        write_mode: overwrite
+        mapping: shopify/inventory_levels
 """
 
 
