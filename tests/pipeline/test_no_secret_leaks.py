@@ -59,6 +59,16 @@ connections:
       config: {{url: "sqlite:///warehouse.db"}}
     streams:
       list_members: {{mapping: mailchimp/list_members}}
+  shop:
+    source:
+      connector: shopify
+      config: {{base_url: "{url}", access_token: "${{secret:SHOPIFY_TOKEN}}", backoff_factor: 0.05}}
+    destination:
+      type: sql
+      config: {{url: "sqlite:///warehouse.db"}}
+    streams:
+      customers: {{mapping: shopify/customers}}
+      orders: {{mapping: shopify/orders}}
   crm_out:
     source: {{warehouse: "sqlite:///warehouse.db"}}
     destination:
@@ -95,6 +105,11 @@ def test_secret_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         outputs.append(runner.invoke(app, [*ws, "sync", "email", "--json"]))
         sb.faults.add("/api/v2/incremental/tickets", "500", times=None)
         outputs.append(runner.invoke(app, [*ws, "sync", "support"]))
+        # the shop: a header token, and a failing stream
+        outputs.append(runner.invoke(app, [*ws, "secrets", "set", "SHOPIFY_TOKEN"], input=TOKEN))
+        sb.faults.add("/admin/api/2024-01/orders.json", "500", times=None)
+        outputs.append(runner.invoke(app, [*ws, "sync", "shop"]))
+        sb.faults.clear()
         # write-back with the same token: a dry run, a failing run, a run with rejections
         outputs.append(runner.invoke(app, [*ws, "sync", "crm_out", "--dry-run"]))
         sb.faults.add("/crm/v3/objects/contacts/batch/upsert", "500", times=None)
@@ -107,8 +122,9 @@ def test_secret_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert [o.exit_code for o in outputs[:3]] == [0, 0, 0], [o.output for o in outputs]
     assert outputs[3].exit_code == 3 and outputs[4].exit_code == 0
     assert [o.exit_code for o in outputs[5:9]] == [0, 0, 0, 3], [o.output for o in outputs[5:9]]
-    assert [o.exit_code for o in outputs[9:12]] == [0, 1, 0], [o.output for o in outputs[9:12]]
-    assert '"rejected": 0,' not in outputs[11].output  # contacts without email: reasons stored
+    assert [o.exit_code for o in outputs[9:11]] == [0, 3], [o.output for o in outputs[9:11]]
+    assert [o.exit_code for o in outputs[11:14]] == [0, 1, 0], [o.output for o in outputs[11:14]]
+    assert '"rejected": 0,' not in outputs[13].output  # contacts without email: reasons stored
     ctx = HubContext(tmp_path)
     assert ctx.audit.verify().ok
     assert any(e["action"] == "secret.use" for e in ctx.audit.entries())
