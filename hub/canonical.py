@@ -170,6 +170,16 @@ ENTITIES: dict[str, Entity] = {
             _f("updated_at", "datetime", True),
         ),
     ),
+    "page_metric": Entity(
+        "page_metric",
+        key=("source", "source_id"),
+        fields=_ORIGIN + (
+            _f("metric", "string", True, "e.g. page_impressions"),
+            _f("period", "string", description="day, week, days_28"),
+            _f("values", "json", description="[{value, end_time}] in the window"),
+            _f("window_end", "datetime", True),
+        ),
+    ),
     "location": Entity(
         "location",
         key=("source", "source_id"),

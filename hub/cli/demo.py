@@ -1,5 +1,5 @@
 """`crossdock demo`: the sandbox CRM synced into SQLite through Prefect twice, the help desk,
-the email tool and the shop once, all four stitched into profiles, and the profiles written
+the email tool, the shop and the Facebook page once, all four stitched into profiles, and the profiles written
 back to the CRM."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ CONNECTION = "crm"
 HELP_DESK = "support"
 EMAIL_TOOL = "email"
 SHOP = "shop"
+SOCIAL = "social"
 WRITE_BACK = "profiles_to_crm"
 
 
@@ -44,6 +45,7 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
         os.environ["CROSSDOCK_ZENDESK_URL"] = sb.url
         os.environ["CROSSDOCK_MAILCHIMP_URL"] = f"{sb.url}/3.0"
         os.environ["CROSSDOCK_SHOPIFY_URL"] = sb.url
+        os.environ["CROSSDOCK_FACEBOOK_URL"] = sb.url
         console.rule("1. sandbox")
         console.print(f"HubSpot CRM sandbox at {sb.url}: "
                       f"{len(sb.hubspot.objects('contacts')):,} contacts, "
@@ -52,7 +54,8 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
                       f"{len(sb.zendesk.objects('tickets')):,} tickets; Mailchimp sandbox: "
                       f"{sum(len(m) for m in sb.mailchimp.members.values()):,} list members; "
                       f"Shopify sandbox: {len(sb.shopify.customers):,} customers, "
-                      f"{len(sb.shopify.orders):,} orders")
+                      f"{len(sb.shopify.orders):,} orders; Facebook page sandbox: "
+                      f"{len(sb.facebook_pages.posts):,} posts")
 
         console.rule("2. first sync (full refresh) through the Prefect flow")
         first = sync_connection(CONNECTION, full_refresh=True,
@@ -72,14 +75,16 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
         url = second["destination"]
         equal = _report_equality(sb, url, conn.table_for("contacts"), conn.table_for("companies"))
 
-        console.rule("6. the help desk, the email tool and the shop: sync `support` (Zendesk), "
-                     "`email` (Mailchimp) and `shop` (Shopify)")
+        console.rule("6. the help desk, the email tool, the shop and the page: sync `support` "
+                     "(Zendesk), `email` (Mailchimp), `shop` (Shopify), `social` (Facebook)")
         help_desk = sync_connection(HELP_DESK, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
         print_run_summary(help_desk, "help desk sync")
         email_tool = sync_connection(EMAIL_TOOL, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
         print_run_summary(email_tool, "email tool sync")
         shop = sync_connection(SHOP, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
         print_run_summary(shop, "shop sync")
+        social = sync_connection(SOCIAL, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
+        print_run_summary(social, "social sync")
 
         console.rule("7. identity stitching through the Prefect flow")
         stitched = stitch_profiles(workspace_dir=str(ctx.workspace_dir))
@@ -103,7 +108,7 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
                       f"{_upsert_calls(sb) - calls:,} for the second")
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
     statuses = {first["status"], second["status"], help_desk["status"], email_tool["status"],
-                shop["status"], sent["status"], again["status"]}
+                shop["status"], social["status"], sent["status"], again["status"]}
     code = 0 if statuses == {"succeeded"} and equal else 1
     raise typer.Exit(code)
 

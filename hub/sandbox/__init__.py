@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from hub.sandbox.facebook import AUDIENCE_ID, Facebook
+from hub.sandbox.facebook_pages import PAGE_ID, FacebookPages
 from hub.sandbox.faults import FAULT_KINDS, Fault, Faults
 from hub.sandbox.hubspot import HubSpot
 from hub.sandbox.mailchimp import Mailchimp
@@ -35,6 +36,7 @@ class Sandbox:
         self.zendesk = Zendesk(seed, scale, token)
         self.mailchimp = Mailchimp(seed, scale, token)
         self.facebook = Facebook(token)
+        self.facebook_pages = FacebookPages(seed, scale, token)
         self.shopify = Shopify(seed, token, scale)
         self.onetrust = OneTrust(token)
         router = Router()
@@ -42,6 +44,7 @@ class Sandbox:
         self.zendesk.register(router)
         self.mailchimp.register(router)
         self.facebook.register(router)
+        self.facebook_pages.register(router)
         self.shopify.register(router)
         self.onetrust.register(router)
         router.add("POST", "/_sandbox/faults", self._add_fault)
@@ -109,7 +112,8 @@ def serve(port: int = 8765, seed: int = 42, scale: int = 1000, host: str = "127.
           "/3.0/reports/{id}/email-activity, POST /3.0/lists/{id}", flush=True)
     print("  HubSpot writes: /crm/v3/objects/{type}/batch/upsert; Zendesk writes: "
           "/api/v2/users/create_or_update_many.json", flush=True)
-    print(f"  Facebook Custom Audiences: /v19.0/{AUDIENCE_ID}/users (POST adds, DELETE removes)",
+    print(f"  Facebook Custom Audiences: /v19.0/{AUDIENCE_ID}/users (POST adds, DELETE removes); "
+          f"Pages: /v19.0/{PAGE_ID}/posts, /v19.0/{{post_id}}/comments, /v19.0/{PAGE_ID}/insights",
           flush=True)
     print("  Shopify Admin 2024-01: /admin/api/2024-01/products.json, .../inventory_levels/set.json",
           flush=True)

@@ -32,7 +32,7 @@ def test_one_deployment_per_connection_and_one_for_stitching(prefect_server, tmp
     }
     (tmp_path / "crossdock.yaml").write_text(yaml.safe_dump(workspace))
     ids = apply_deployments(HubContext(tmp_path))
-    assert len(ids) == 7  # six connections (one a write-back) and the stitch flow
+    assert len(ids) == 8  # seven connections (one a write-back) and the stitch flow
 
     async def read() -> dict[str, tuple[list[str], dict]]:  # type: ignore[type-arg]
         async with get_client() as client:

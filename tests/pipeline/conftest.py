@@ -71,6 +71,27 @@ connections:
         mapping: mailchimp/list_members
       email_activity:
         mapping: mailchimp/email_activity
+  social:
+    source:
+      connector: facebook
+      config:
+        base_url: {url}
+        page_id: "104000000000001"
+        access_token: sandbox-token
+        start_date: "2024-06-01T00:00:00Z"
+        page_size: 25
+        backoff_factor: 0.1
+    destination:
+      type: sql
+      config: {destination}
+    streams:
+      page_posts:
+        mapping: facebook/page_posts
+      post_comments:
+        sync_mode: full_refresh
+        mapping: facebook/post_comments
+      page_insights:
+        mapping: facebook/page_insights
   shop:
     source:
       connector: shopify
