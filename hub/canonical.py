@@ -170,6 +170,32 @@ ENTITIES: dict[str, Entity] = {
             _f("updated_at", "datetime", True),
         ),
     ),
+    "deal": Entity(
+        "deal",
+        key=("source", "source_id"),
+        fields=_ORIGIN + (
+            _f("name", "string"),
+            _f("amount", "number"),
+            _f("stage", "string"),
+            _f("pipeline", "string"),
+            _f("close_date", "datetime"),
+            _f("owner_id", "string", description="source id of the owner (a CRM user)"),
+            _f("account_id", "string", description="source id of the deal's account"),
+            _f("created_at", "datetime"),
+            _f("updated_at", "datetime", True),
+        ),
+    ),
+    "owner": Entity(
+        "owner",
+        key=("source", "source_id"),
+        fields=_ORIGIN + (
+            _f("email", "string", description="a staff address, not a customer's", pii=True),
+            _f("first_name", "string", pii=True),
+            _f("last_name", "string", pii=True),
+            _f("archived", "boolean"),
+            _f("updated_at", "datetime"),
+        ),
+    ),
     "page_metric": Entity(
         "page_metric",
         key=("source", "source_id"),

@@ -11,30 +11,37 @@ Auth is a Bearer token; every response carries HubSpot's rate-limit headers.
 from __future__ import annotations
 
 import bisect
+import random
 import re
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from hub.sandbox.people import STAGES, Company, Person, generate
+from hub.sandbox.people import EPOCH, FIRST, LAST, STAGES, Company, Person, generate
 from hub.sandbox.server import Request, Response, Router, json_response
 
 __all__ = ["HubSpot"]
 
-OBJECT_TYPES = ("contacts", "companies")
-MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate"}
+OBJECT_TYPES = ("contacts", "companies", "deals")
+MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
+            "deals": "hs_lastmodifieddate"}
+DEAL_STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
+               "decisionmakerboughtin", "contractsent", "closedwon", "closedlost")
 _SEARCH_CAP = 10_000  # HubSpot refuses to page a search past 10,000 results
 _BATCH_LIMIT = 100
-_UNIQUE = {"contacts": {"email", "hs_object_id"}, "companies": {"domain", "hs_object_id"}}
+_UNIQUE = {"contacts": {"email", "hs_object_id"}, "companies": {"domain", "hs_object_id"},
+           "deals": {"hs_object_id"}}
 _WRITABLE = {
     "contacts": {"email", "firstname", "lastname", "phone", "company", "lifecyclestage", "city",
                  "country", "associatedcompanyid", "hs_object_id"},
     "companies": {"name", "domain", "industry", "phone", "city", "country", "numberofemployees",
                   "annualrevenue", "hs_object_id"},
+    "deals": {"dealname", "amount", "dealstage", "pipeline", "closedate", "hubspot_owner_id",
+              "hs_object_id"},
 }
 _STAGES = {*STAGES, "other"}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
@@ -69,6 +76,13 @@ class HubSpot:
             "companies": {str(c.index + 1): self._company(c) for c in companies},
             "contacts": {str(p.index + 1): self._contact(p, companies) for p in people},
         }
+        rng = random.Random(seed + 505)  # its own stream: contacts and companies stay as they were
+        self.owners = [self._owner(i, rng) for i in range(6)]
+        self._objects["deals"] = {}
+        for c in companies:
+            for _ in range(rng.choice((0, 1, 1, 2))):
+                oid = str(len(self._objects["deals"]) + 1)
+                self._objects["deals"][oid] = self._deal(oid, c, rng, self.owners)
         self._ids = {t: sorted(int(i) for i in objs) for t, objs in self._objects.items()}
         self._version = 0  # bumped on every change; keys the search cache
         self._search_cache: dict[tuple[Any, ...], list[str]] = {}
@@ -96,6 +110,28 @@ class HubSpot:
             "city": c.city, "country": c.country, "numberofemployees": str(c.employees),
             "annualrevenue": str(c.revenue), "createdate": created,
             "hs_lastmodifieddate": updated, "hs_object_id": oid},
+            "createdAt": created, "updatedAt": updated, "archived": False}
+
+    @staticmethod
+    def _owner(i: int, rng: random.Random) -> dict[str, Any]:
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        stamp = iso(EPOCH - timedelta(days=500 - i))
+        return {"id": str(41000 + i), "email": f"{first}.{last}@crossdock-sales.example.com".lower(),
+                "firstName": first, "lastName": last, "userId": 9000 + i, "createdAt": stamp,
+                "updatedAt": stamp, "archived": False, "teams": []}
+
+    @staticmethod
+    def _deal(oid: str, c: Company, rng: random.Random,
+              owners: list[dict[str, Any]]) -> dict[str, Any]:
+        created = c.created + timedelta(days=rng.randint(0, 200))
+        updated = min(created + timedelta(days=rng.randint(0, 90)), EPOCH)
+        created, updated = iso(min(created, updated)), iso(updated)
+        return {"id": oid, "properties": {
+            "dealname": f"{c.name} - {rng.choice(('renewal', 'new business', 'upsell'))}",
+            "amount": str(rng.randint(5, 500) * 100), "dealstage": rng.choice(DEAL_STAGES),
+            "pipeline": "default", "closedate": iso(EPOCH + timedelta(days=rng.randint(-200, 90))),
+            "hubspot_owner_id": rng.choice(owners)["id"], "associatedcompanyid": str(c.index + 1),
+            "createdate": created, "hs_lastmodifieddate": updated, "hs_object_id": oid},
             "createdAt": created, "updatedAt": updated, "archived": False}
 
     def objects(self, object_type: str) -> dict[str, dict[str, Any]]:
@@ -146,6 +182,7 @@ class HubSpot:
         router.add("GET", "/crm/v3/objects/{type}/{id}", self._guard(self._get))
         router.add("POST", "/crm/v3/objects/{type}/search", self._guard(self._search))
         router.add("POST", "/crm/v3/objects/{type}/batch/upsert", self._guard(self._upsert))
+        router.add("GET", "/crm/v3/owners", self._guard_owners(self._list_owners))
         router.add("GET", "/_sandbox/hubspot/{type}", self._dump)
         router.add("PATCH", "/_sandbox/hubspot/{type}/{id}", self._patch)
 
@@ -170,6 +207,28 @@ class HubSpot:
             return handler(req, object_type)
 
         return guarded
+
+    def _guard_owners(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        def guarded(req: Request) -> Response:
+            if req.headers.get("authorization") != f"Bearer {self.token}":
+                return json_response(_error(401, "Authentication credentials not found."), 401)
+            return handler(req)
+
+        return guarded
+
+    def _list_owners(self, req: Request) -> Response:
+        limit = int(req.arg("limit", "100") or 100)
+        if not 1 <= limit <= 500:
+            return json_response(_error(400, f"limit must be between 1 and 500, got {limit}"), 400)
+        archived = (req.arg("archived", "false") or "false").lower() == "true"
+        owners = [o for o in self.owners if o["archived"] == archived]
+        start = int(req.arg("after") or 0)
+        body: dict[str, Any] = {"results": owners[start:start + limit]}
+        if start + limit < len(owners):
+            body["paging"] = {"next": {"after": str(start + limit),
+                                       "link": f"https://api.hubapi.com/crm/v3/owners?after="
+                                               f"{start + limit}"}}
+        return json_response(body)
 
     @staticmethod
     def _shape(obj: dict[str, Any], props: list[str] | None, object_type: str) -> dict[str, Any]:
