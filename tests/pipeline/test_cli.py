@@ -43,8 +43,8 @@ def test_check_and_discover(hub) -> None:  # type: ignore[no-untyped-def]
     result = invoke(hub, "check", "crm")
     assert result.exit_code == 0 and "ok" in result.stdout
     streams = json.loads(invoke(hub, "discover", "crm", "--json").stdout)
-    assert {s["name"]: s["primary_key"] for s in streams} == {"contacts": [["id"]],
-                                                              "companies": [["id"]]}
+    assert {s["name"]: s["primary_key"] for s in streams} == {
+        "contacts": [["id"]], "companies": [["id"]], "deals": [["id"]], "owners": [["id"]]}
 
 
 def test_check_with_a_refused_token_says_which_setting(hub) -> None:  # type: ignore[no-untyped-def]
