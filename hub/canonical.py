@@ -170,6 +170,17 @@ ENTITIES: dict[str, Entity] = {
             _f("updated_at", "datetime", True),
         ),
     ),
+    "satisfaction_rating": Entity(
+        "satisfaction_rating",
+        key=("source", "source_id"),
+        fields=_ORIGIN + _PERSON + (
+            _f("ticket_id", "string", description="source id of the rated ticket"),
+            _f("event", "string", True, "the score: good, bad, offered"),
+            _f("comment", "string", pii=True),
+            _f("reason", "string"),
+            _f("occurred_at", "datetime", True),
+        ),
+    ),
     "deal": Entity(
         "deal",
         key=("source", "source_id"),

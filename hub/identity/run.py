@@ -76,7 +76,8 @@ class StitchSummary:
 
 
 # Entities whose records happen to a person: they go on the timeline, they link no one.
-EVENT_ENTITIES = ("ticket", "order", "email_event", "social_interaction", "consent")
+EVENT_ENTITIES = ("ticket", "order", "email_event", "social_interaction", "consent",
+                  "satisfaction_rating")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@
                                                  per_page <= 1000; end_of_stream on the last page)
 - GET /api/v2/incremental/organizations.json   time-based export (start_time; next_page,
                                                  end_time; items at the boundary repeat)
+- GET /api/v2/satisfaction_ratings.json        start_time (created at or after), cursor paging
+                                                 (page[size] <= 100, page[after]; meta.has_more)
 - POST /api/v2/users/create_or_update_many.json  <= 100 users matched by email, as a job
 - GET /api/v2/job_statuses/{id}.json             `queued` at the first look, then `completed`
 Auth: Basic `{email}/token:{api_token}` or an OAuth Bearer token. Every response
@@ -79,6 +81,7 @@ class Zendesk:
                                                                 "tickets": {}}
         self._next = {"users": 360000000001, "organizations": 900000001, "tickets": 1}
         self._jobs: dict[str, dict[str, Any]] = {}
+        self.ratings: list[dict[str, Any]] = []
         self.upserts: list[str] = []  # the address of every user created or updated by the API
         # user id -> index of the CRM person it is (the truth tests score stitching against)
         self.person_of: dict[int, int] = {}
@@ -101,6 +104,7 @@ class Zendesk:
                 "updated_at": iso(created + timedelta(hours=rng.randrange(1, 500))),
             })
             self._tickets_for(rng, user)
+        self._rate_tickets(seed)
 
     # -- data --------------------------------------------------------------
     @staticmethod
@@ -176,8 +180,47 @@ class Zendesk:
         router.add("GET", "/api/v2/incremental/tickets/cursor.json",
                    self._guard(self._cursor_export("tickets")))
         router.add("GET", "/api/v2/incremental/organizations.json", self._guard(self._time_export))
+        router.add("GET", "/api/v2/satisfaction_ratings.json", self._guard(self._ratings))
         router.add("POST", "/api/v2/users/create_or_update_many.json", self._guard(self._upsert_users))
         router.add("GET", "/api/v2/job_statuses/{job_id}", self._guard(self._job_status))
+
+    def _rate_tickets(self, seed: int) -> None:
+        """CSAT: some solved tickets get a good or bad rating from their requester."""
+        rng = random.Random(seed + 102)  # its own stream: users and tickets stay as they were
+        for tid, ticket in sorted(self._objects["tickets"].items()):
+            if ticket["status"] not in ("solved", "closed") or rng.random() >= 0.4:
+                continue
+            rid = 11000000 + len(self.ratings)
+            updated = datetime.fromisoformat(ticket["updated_at"].replace("Z", "+00:00"))
+            at = iso(min(updated + timedelta(hours=rng.randint(1, 48)), EPOCH))
+            good = rng.random() < 0.75
+            self.ratings.append({
+                "id": rid, "url": f"https://sandbox.zendesk.com/api/v2/satisfaction_ratings/{rid}.json",
+                "assignee_id": None, "group_id": None, "requester_id": ticket["requester_id"],
+                "ticket_id": tid, "score": "good" if good else "bad",
+                "comment": "Thanks, quick help!" if good else "Took too long.",
+                "reason": None if good else "The issue took too long to resolve",
+                "created_at": at, "updated_at": at})
+
+    def _ratings(self, req: Request) -> Response:
+        try:
+            size = int(req.arg("page[size]") or 100)
+            after = int(base64.b64decode(req.arg("page[after]") or "MA==").decode())
+            since = int(req.arg("start_time") or 0)
+        except ValueError:
+            return json_response(_error(400, "page[size], page[after] and start_time must be "
+                                             "valid"), 400)
+        if not 1 <= size <= 100:
+            return json_response(_error(400, "page[size] must be between 1 and 100"), 400)
+        chosen = [r for r in self.ratings if r["id"] > after and _unix(r["created_at"]) >= since]
+        page, more = chosen[:size], len(chosen) > size
+        cursor = base64.b64encode(str(page[-1]["id"]).encode()).decode() if page else None
+        return json_response({"satisfaction_ratings": page,
+                              "meta": {"has_more": more, "after_cursor": cursor if more else None,
+                                       "before_cursor": None},
+                              "links": {"prev": None, "next": (
+                                  f"https://sandbox.zendesk.com/api/v2/satisfaction_ratings.json"
+                                  f"?page[size]={size}&page[after]={cursor}") if more else None}})
 
     # -- writes ------------------------------------------------------------
     def _upsert_users(self, req: Request) -> Response:

@@ -54,6 +54,8 @@ connections:
         mapping: zendesk/organizations
       tickets:
         mapping: zendesk/tickets
+      satisfaction_ratings:
+        mapping: zendesk/satisfaction_ratings
   email:
     source:
       connector: mailchimp

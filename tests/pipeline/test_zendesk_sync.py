@@ -69,7 +69,8 @@ def test_crm_and_help_desk_people_become_one_profile_with_their_tickets(hub) -> 
     assert sync(hub)["status"] == "succeeded"
     summary = stitch_profiles(workspace_dir=str(hub.ctx.workspace_dir))
     assert summary["events_unattached"] == 0, summary
-    assert summary["events"] == len(hub.sandbox.zendesk.objects("tickets"))
+    ratings = [r for r in hub.sandbox.zendesk.ratings if r["score"] in ("good", "bad")]
+    assert summary["events"] == len(hub.sandbox.zendesk.objects("tickets")) + len(ratings)
     profiles = hub.rows("profiles")
     both = [p for p in profiles if p["sources"] == "hubspot,zendesk"]
     assert len(both) > len(hub.rows("support_users")) // 3, "the help desk's people are the CRM's"
@@ -91,3 +92,6 @@ def test_crm_and_help_desk_people_become_one_profile_with_their_tickets(hub) -> 
     assert precision >= 0.99 and recall >= 0.85, (precision, recall)  # measured: 0.998, 0.887
     timeline = {e["record_key"] for e in hub.rows("profile_timeline") if e["event"].startswith("ticket")}
     assert len(timeline) == len(hub.sandbox.zendesk.objects("tickets"))
+    csat = [e for e in hub.rows("profile_timeline") if e["event"].startswith("satisfaction_rating")]
+    assert sorted(e["event"] for e in csat) == sorted(f"satisfaction_rating {r['score']}"
+                                                      for r in ratings)
