@@ -10,6 +10,7 @@ import pytest
 
 from flows.stitch import stitch_profiles
 from flows.sync import sync_connection
+from tests.pipeline.truth import pairwise_scores
 
 pytestmark = [pytest.mark.usefixtures("prefect_server"),
               pytest.mark.parametrize("hub", ["sqlite"], indirect=True)]
@@ -53,25 +54,5 @@ def test_three_systems_stitch_with_email_events_on_timelines(hub) -> None:  # ty
     opens = [e for e in hub.rows("profile_timeline") if e["event"].startswith("email_event")]
     assert len(opens) == len(hub.rows("email_email_activity"))
     assert any(p["sources"] == "hubspot,mailchimp,zendesk" for p in hub.rows("profiles"))
-    # Against the sandbox's truth: CRM contact i+1 is person i; help-desk users and list
-    # members know which person they were derived from.
-    truth: dict[str, object] = {}
-    for m in hub.rows("profile_records"):
-        key, source, sid = m["record_key"], m["source"], m["source_id"]
-        if source == "hubspot":
-            truth[key] = int(sid) - 1
-        elif source == "zendesk":
-            truth[key] = hub.sandbox.zendesk.person_of.get(int(sid), key)
-        else:
-            truth[key] = hub.sandbox.mailchimp.person_of.get(sid, key)
-    groups: dict[str, list[object]] = {}
-    for m in hub.rows("profile_records"):
-        groups.setdefault(m["profile_id"], []).append(truth[m["record_key"]])
-
-    def pairs(counts: object) -> int:
-        return sum(n * (n - 1) // 2 for n in counts)  # type: ignore[attr-defined]
-
-    correct = sum(pairs(Counter(g).values()) for g in groups.values())
-    precision = correct / pairs(len(g) for g in groups.values())
-    recall = correct / pairs(Counter(truth.values()).values())
+    precision, recall = pairwise_scores(hub)  # against the sandbox's truth
     assert precision >= 0.99 and recall >= 0.8, (precision, recall)  # measured: 0.9987, 0.819

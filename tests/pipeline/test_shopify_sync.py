@@ -12,6 +12,7 @@ import pytest
 from flows.stitch import stitch_profiles
 from flows.sync import sync_connection
 from hub.sandbox.shopify import API
+from tests.pipeline.truth import pairwise_scores
 
 pytestmark = [pytest.mark.usefixtures("prefect_server"),
               pytest.mark.parametrize("hub", ["sqlite"], indirect=True)]
@@ -75,19 +76,7 @@ def test_shop_customers_join_the_crm_people_and_orders_land_on_timelines(hub) ->
     assert sync(hub)["status"] == "succeeded"
     summary = stitch_profiles(workspace_dir=str(hub.ctx.workspace_dir))
     assert summary["events_unattached"] == 0, summary
-    person_of = {f"shopify:{cid}": i for cid, i in hub.sandbox.shopify.person_of.items()}
-    truth = {}
-    for m in hub.rows("profile_records"):
-        key = m["record_key"]
-        truth[key] = int(key.split(":")[1]) - 1 if key.startswith("hubspot:") else person_of.get(key, key)
-    groups: dict[str, list[object]] = {}
-    for m in hub.rows("profile_records"):
-        groups.setdefault(m["profile_id"], []).append(truth[m["record_key"]])
-    pairs = lambda counts: sum(n * (n - 1) // 2 for n in counts)  # noqa: E731
-    predicted = pairs(len(g) for g in groups.values())
-    correct = sum(pairs(Counter(g).values()) for g in groups.values())
-    actual = pairs(Counter(truth.values()).values())
-    precision, recall = correct / predicted, correct / actual
+    precision, recall = pairwise_scores(hub)  # against the sandbox's truth
     assert precision >= 0.99 and recall >= 0.8, (precision, recall)
     orders = [e for e in hub.rows("profile_timeline") if e["event"].startswith("order")]
     assert len(orders) == len(hub.sandbox.shopify.orders)

@@ -10,6 +10,7 @@ import pytest
 
 from flows.stitch import stitch_profiles
 from flows.sync import sync_connection
+from tests.pipeline.truth import pairwise_scores
 
 pytestmark = [pytest.mark.usefixtures("prefect_server"),
               pytest.mark.parametrize("hub", ["sqlite"], indirect=True)]
@@ -74,21 +75,7 @@ def test_crm_and_help_desk_people_become_one_profile_with_their_tickets(hub) -> 
     profiles = hub.rows("profiles")
     both = [p for p in profiles if p["sources"] == "hubspot,zendesk"]
     assert len(both) > len(hub.rows("support_users")) // 3, "the help desk's people are the CRM's"
-    # Scored against the sandbox's truth: CRM contact i+1 is person i; a help-desk user is
-    # the person it was derived from (or someone only the help desk knows).
-    person_of = {f"zendesk:{uid}": i for uid, i in hub.sandbox.zendesk.person_of.items()}
-    truth = {}
-    for m in hub.rows("profile_records"):
-        key = m["record_key"]
-        truth[key] = int(key.split(":")[1]) - 1 if key.startswith("hubspot:") else person_of.get(key, key)
-    groups: dict[str, list[object]] = {}
-    for m in hub.rows("profile_records"):
-        groups.setdefault(m["profile_id"], []).append(truth[m["record_key"]])
-    pairs = lambda counts: sum(n * (n - 1) // 2 for n in counts)  # noqa: E731
-    predicted = pairs(len(g) for g in groups.values())
-    correct = sum(pairs(Counter(g).values()) for g in groups.values())
-    actual = pairs(Counter(truth.values()).values())
-    precision, recall = correct / predicted, correct / actual
+    precision, recall = pairwise_scores(hub)  # against the sandbox's truth
     assert precision >= 0.99 and recall >= 0.85, (precision, recall)  # measured: 0.998, 0.887
     timeline = {e["record_key"] for e in hub.rows("profile_timeline") if e["event"].startswith("ticket")}
     assert len(timeline) == len(hub.sandbox.zendesk.objects("tickets"))

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests_mock
 
 from hub.errors import FatalError
-from hub.sources import RECORD, STATE, DeclarativeSource
+from hub.sources import DeclarativeSource
+from tests.connectors.offline import query, read_stream
 
 ROOT = Path(__file__).resolve().parents[3]
 GRAPH = "https://graph.facebook.com/v19.0"
@@ -27,17 +27,8 @@ def source() -> DeclarativeSource:
 
 
 def read(stream: str) -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
-    records, states = [], []
-    for kind, payload in source().read(stream, incremental=True, state=None):
-        if kind == RECORD:
-            records.append(payload)
-        elif kind == STATE:
-            states.append(payload)
-    return records, states
+    return read_stream(source(), stream, None)
 
-
-def query(request: Any) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
 
 
 def posts(ids: list[int], after: str | None) -> dict[str, Any]:

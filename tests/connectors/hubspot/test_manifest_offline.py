@@ -11,7 +11,8 @@ import requests_mock
 from airbyte_cdk.test.mock_http import HttpMocker, HttpRequest, HttpResponse
 
 from hub.errors import FatalError
-from hub.sources import RECORD, STATE, DeclarativeSource
+from hub.sources import DeclarativeSource
+from tests.connectors.offline import read_stream
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "hubspot"
@@ -42,13 +43,7 @@ def error(status: int, category: str, message: str) -> HttpResponse:
 
 
 def read(stream: str, state: dict[str, Any] | None = None) -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
-    records, states = [], []
-    for kind, payload in source().read(stream, incremental=True, state=state):
-        if kind == RECORD:
-            records.append(payload)
-        elif kind == STATE:
-            states.append(payload)
-    return records, states
+    return read_stream(source(), stream, state)
 
 
 @pytest.mark.parametrize(("stream", "props", "fixture"), [

@@ -6,13 +6,13 @@ import base64
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests_mock
 
 from hub.errors import FatalError
-from hub.sources import RECORD, STATE, DeclarativeSource
+from hub.sources import DeclarativeSource
+from tests.connectors.offline import query, read_stream
 
 ROOT = Path(__file__).resolve().parents[3]
 API = "https://us6.api.mailchimp.com/3.0"
@@ -22,15 +22,9 @@ LIST = {"id": "57afe96172", "name": "Newsletter", "date_created": "2024-01-01T00
 
 
 def read(stream: str, state: dict[str, Any] | None = None) -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
-    source = DeclarativeSource(ROOT / "connectors" / "mailchimp" / "manifest.yaml", CONFIG, in_child=False)
-    records, states = [], []
-    for kind, payload in source.read(stream, incremental=True, state=state):
-        (records if kind == RECORD else states if kind == STATE else []).append(payload)
-    return records, states
-
-
-def query(request: Any) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+    source = DeclarativeSource(ROOT / "connectors" / "mailchimp" / "manifest.yaml", CONFIG,
+                               in_child=False)  # the HTTP mocks live in this process
+    return read_stream(source, stream, state)
 
 
 def member(n: int) -> dict[str, Any]:

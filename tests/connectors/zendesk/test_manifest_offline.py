@@ -7,13 +7,13 @@ import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests_mock
 
 from hub.errors import FatalError
-from hub.sources import RECORD, STATE, DeclarativeSource
+from hub.sources import DeclarativeSource
+from tests.connectors.offline import query, read_stream
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "zendesk"
@@ -29,17 +29,8 @@ def source(config: dict[str, Any] | None = None) -> DeclarativeSource:
 
 def read(stream: str, state: dict[str, Any] | None = None,
          config: dict[str, Any] | None = None) -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
-    records, states = [], []
-    for kind, payload in source(config).read(stream, incremental=True, state=state):
-        if kind == RECORD:
-            records.append(payload)
-        elif kind == STATE:
-            states.append(payload)
-    return records, states
+    return read_stream(source(config), stream, state)
 
-
-def query(request: Any) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
 
 
 def page(kind: str, ids: list[int], after: str | None, end: bool) -> dict[str, Any]:
