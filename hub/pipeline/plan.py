@@ -54,14 +54,16 @@ class StreamJob:
 
 
 def source_for(ctx: HubContext, conn: Connection) -> Source:
-    config = resolve_config(
-        {**conn.source.config, "warehouse": conn.source.warehouse} if conn.source.warehouse
-        else conn.source.config, where=f"connections.{conn.name}.source",
-        secret=lambda name: ctx.secret(name, used_by=conn.name))
-    source: Source
+    def secret(name: str) -> str:
+        return ctx.secret(name, used_by=conn.name)
+
     if conn.source.warehouse:
-        url = resolve_sqlite_url(config["warehouse"], ctx.workspace_dir)
-        return WarehouseSource(url, list(conn.streams))
+        url = resolve_config(conn.source.warehouse, where=f"connections.{conn.name}.source.warehouse",
+                             secret=secret)
+        return WarehouseSource(resolve_sqlite_url(url, ctx.workspace_dir), list(conn.streams))
+    config = resolve_config(conn.source.config, where=f"connections.{conn.name}.source.config",
+                            secret=secret)
+    source: Source
     if conn.source.package:
         source = PackageSource(conn.source.package, config, ctx.connectors_dir)
     elif conn.source.manifest:

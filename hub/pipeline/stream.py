@@ -115,16 +115,16 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
         try:
             if batch.rows:
                 info.written += destination.write(spec, mode, batch.rows)
-            if batch.dead:
+            if batch.dead and not job.dry_run:  # a dry run counts them; the real run keeps them
                 dead = [(job.mapping.mask_pii(record, job.pseudonym_key), reason)
                         for record, reason in batch.dead]
                 runs.add_dead_letters(job.engine, job.run_id, job.connection, job.stream,
                                       redact_obj(dead))
                 job.audit.append("dead_letter.batch", target=f"{job.connection}/{job.stream}",
                                  details={"run_id": job.run_id, "count": len(batch.dead)})
-                if hasattr(destination, "hold_deletes"):  # a write-back mirroring the table
-                    destination.hold_deletes(f"{info.dead_lettered + len(batch.dead)} row(s) "
-                                             "were dead-lettered")
+            if batch.dead and hasattr(destination, "hold_deletes"):  # a write-back mirroring
+                destination.hold_deletes(f"{info.dead_lettered + len(batch.dead)} row(s) "
+                                         "were dead-lettered")
         except _TRANSIENT_DB_ERRORS as exc:
             raise RetriableError(
                 f"stream `{job.stream}`: the database refused the write ({exc}); "

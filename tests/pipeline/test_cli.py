@@ -56,8 +56,8 @@ def test_check_with_a_refused_token_says_which_setting(hub) -> None:  # type: ig
 
 
 def test_unknown_connection_is_a_config_error(hub) -> None:  # type: ignore[no-untyped-def]
-    result = invoke(hub, "sync", "shop")
-    assert result.exit_code == 2 and "no connection named `shop`" in result.output
+    result = invoke(hub, "sync", "nowhere")
+    assert result.exit_code == 2 and "no connection named `nowhere`" in result.output
 
 
 def test_mapping_test_previews_sandbox_records(hub) -> None:  # type: ignore[no-untyped-def]

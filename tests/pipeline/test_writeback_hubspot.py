@@ -157,6 +157,7 @@ def test_dry_run_counts_and_sends_nothing(wb: WritebackHub) -> None:
     wb.sync()
     rows[0]["city"] = "Paris"
     rows.append(profile(10, "brand.new@example.org"))
+    rows.append(profile(11, "no.dates@example.org", last_updated_at=None, stitched_at=None))
     wb.profiles(rows)
     calls = wb.upsert_calls()
 
@@ -168,6 +169,9 @@ def test_dry_run_counts_and_sends_nothing(wb: WritebackHub) -> None:
     assert "1 row(s) cannot be sent" in result.output
     assert wb.upsert_calls() == calls
     assert list_results(wb.ctx.engine, wb.last_run()) == []
+    dead = wb.ctx.engine.connect().exec_driver_sql(
+        "SELECT COUNT(*) FROM dead_letters WHERE run_id = ?", (wb.last_run(),)).scalar()
+    assert dead == 0  # counted in the summary, kept by the real run only
     after = wb.sync()["streams"]["profiles"]["writeback"]  # the dry run changed nothing
     assert (after["create"], after["update"], after["accepted"]) == (1, 1, 2)
 
@@ -212,4 +216,5 @@ def test_an_unknown_destination_type_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         HubContext(tmp_path).workspace()
     assert "crossdock.yaml:6" in str(err.value)
-    assert "unknown destination type `hubspott`; known: sql, hubspot" in str(err.value)
+    assert ("unknown destination type `hubspott`; known: sql, facebook, hubspot, mailchimp, "
+            "onetrust, shopify, zendesk") in str(err.value)
