@@ -170,6 +170,16 @@ ENTITIES: dict[str, Entity] = {
             _f("updated_at", "datetime", True),
         ),
     ),
+    "ticket_comment": Entity(
+        "ticket_comment",
+        key=("source", "source_id"),
+        fields=_ORIGIN + _PERSON + (
+            _f("ticket_id", "string", description="source id of the ticket"),
+            _f("event", "string", True, "public_comment or internal_note"),
+            _f("body", "string", pii=True),
+            _f("occurred_at", "datetime", True),
+        ),
+    ),
     "satisfaction_rating": Entity(
         "satisfaction_rating",
         key=("source", "source_id"),

@@ -77,7 +77,7 @@ class StitchSummary:
 
 # Entities whose records happen to a person: they go on the timeline, they link no one.
 EVENT_ENTITIES = ("ticket", "order", "email_event", "social_interaction", "consent",
-                  "satisfaction_rating")
+                  "satisfaction_rating", "ticket_comment")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@
                                                  per_page <= 1000; end_of_stream on the last page)
 - GET /api/v2/incremental/organizations.json   time-based export (start_time; next_page,
                                                  end_time; items at the boundary repeat)
+- GET /api/v2/incremental/ticket_events.json   time-based export of ticket audits (start_time,
+                                                 end_time, next_page); comment child events only
+                                                 with include=comment_events
 - GET /api/v2/satisfaction_ratings.json        start_time (created at or after), cursor paging
                                                  (page[size] <= 100, page[after]; meta.has_more)
 - POST /api/v2/users/create_or_update_many.json  <= 100 users matched by email, as a job
@@ -36,6 +39,7 @@ __all__ = ["Zendesk"]
 
 _PAGE_MAX = 1000
 _BATCH_MAX = 100
+_AGENT_ID = 360000000000  # the agent who answers every ticket (not an end user)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _SUBJECTS = ("Where is my order?", "Refund request", "Cannot log in", "Invoice question",
              "Item arrived damaged", "Change my address", "Cancel subscription", "Sizing help")
@@ -82,6 +86,7 @@ class Zendesk:
         self._next = {"users": 360000000001, "organizations": 900000001, "tickets": 1}
         self._jobs: dict[str, dict[str, Any]] = {}
         self.ratings: list[dict[str, Any]] = []
+        self.ticket_events: list[dict[str, Any]] = []  # audits, in time order
         self.upserts: list[str] = []  # the address of every user created or updated by the API
         # user id -> index of the CRM person it is (the truth tests score stitching against)
         self.person_of: dict[int, int] = {}
@@ -105,6 +110,7 @@ class Zendesk:
             })
             self._tickets_for(rng, user)
         self._rate_tickets(seed)
+        self._comment_on_tickets(seed)
 
     # -- data --------------------------------------------------------------
     @staticmethod
@@ -181,6 +187,7 @@ class Zendesk:
                    self._guard(self._cursor_export("tickets")))
         router.add("GET", "/api/v2/incremental/organizations.json", self._guard(self._time_export))
         router.add("GET", "/api/v2/satisfaction_ratings.json", self._guard(self._ratings))
+        router.add("GET", "/api/v2/incremental/ticket_events.json", self._guard(self._events))
         router.add("POST", "/api/v2/users/create_or_update_many.json", self._guard(self._upsert_users))
         router.add("GET", "/api/v2/job_statuses/{job_id}", self._guard(self._job_status))
 
@@ -201,6 +208,51 @@ class Zendesk:
                 "comment": "Thanks, quick help!" if good else "Took too long.",
                 "reason": None if good else "The issue took too long to resolve",
                 "created_at": at, "updated_at": at})
+
+    def _comment_on_tickets(self, seed: int) -> None:
+        """Each ticket's conversation as audits: the requester's comments, the agent's public
+        replies and internal notes, and status changes beside them."""
+        rng = random.Random(seed + 103)  # its own stream: users and tickets stay as they were
+        for tid, ticket in sorted(self._objects["tickets"].items()):
+            at = datetime.fromisoformat(ticket["created_at"].replace("Z", "+00:00"))
+            for n in range(rng.randint(1, 3)):
+                at = min(at + timedelta(hours=rng.randint(1, 30)), EPOCH)
+                from_requester = n % 2 == 0
+                eid = 20000000 + len(self.ticket_events) * 10
+                children: list[dict[str, Any]] = [{
+                    "id": eid + 1, "event_type": "Comment", "type": "Comment",
+                    "author_id": ticket["requester_id"] if from_requester else _AGENT_ID,
+                    "body": "Any news on this?" if from_requester else "We're on it.",
+                    "html_body": "<p>...</p>", "public": from_requester or rng.random() < 0.7,
+                    "attachments": [], "audit_id": eid, "via": {"channel": "web"}}]
+                if not from_requester:
+                    children.append({"id": eid + 2, "event_type": "Change", "field_name": "status",
+                                     "value": "pending", "previous_value": "open"})
+                self.ticket_events.append({
+                    "id": eid, "ticket_id": tid, "timestamp": _unix(iso(at)),
+                    "created_at": iso(at), "updater_id": children[0]["author_id"],
+                    "via": {"channel": "web"}, "event_type": "Audit", "child_events": children})
+        self.ticket_events.sort(key=lambda e: (e["timestamp"], e["id"]))
+
+    def _events(self, req: Request) -> Response:
+        size = self._page_size(req)
+        if isinstance(size, Response):
+            return size
+        try:
+            start = int(req.arg("start_time") or "")
+        except ValueError:
+            return json_response(_error(400, "start_time must be a unix timestamp"), 400)
+        comments = "comment_events" in (req.arg("include") or "").split(",")
+        rows = [e for e in self.ticket_events if e["timestamp"] >= start]
+        page = [{**e, "child_events": [c for c in e["child_events"]
+                                       if comments or c["event_type"] != "Comment"]}
+                for e in rows[:size]]
+        end = len(rows) <= size
+        end_time = page[-1]["timestamp"] if page else start
+        base = "https://sandbox.zendesk.com/api/v2/incremental/ticket_events.json"
+        return json_response({
+            "ticket_events": page, "count": len(page), "end_time": end_time,
+            "next_page": None if end else f"{base}?start_time={end_time}", "end_of_stream": end})
 
     def _ratings(self, req: Request) -> Response:
         try:

@@ -56,6 +56,21 @@ connections:
         mapping: zendesk/tickets
       satisfaction_ratings:
         mapping: zendesk/satisfaction_ratings
+  support_comments:
+    source:
+      connector: zendesk
+      config:
+        base_url: {url}
+        credentials: {{credentials: api_token, email: agent@example.com, api_token: sandbox-token}}
+        start_date: "2020-01-01T00:00:00Z"
+        page_size: 200
+        backoff_factor: 0.1
+    destination:
+      type: sql
+      config: {destination}
+    streams:
+      ticket_comments:
+        mapping: zendesk/ticket_comments
   email:
     source:
       connector: mailchimp

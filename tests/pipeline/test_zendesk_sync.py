@@ -82,3 +82,18 @@ def test_crm_and_help_desk_people_become_one_profile_with_their_tickets(hub) -> 
     csat = [e for e in hub.rows("profile_timeline") if e["event"].startswith("satisfaction_rating")]
     assert sorted(e["event"] for e in csat) == sorted(f"satisfaction_rating {r['score']}"
                                                       for r in ratings)
+
+
+def test_comments_land_on_their_authors_timelines(hub) -> None:  # type: ignore[no-untyped-def]
+    hub.sandbox.faults.add(path_prefix="/api/v2/incremental/ticket_events", kind="500", times=2)
+    for name in ("crm", "support", "support_comments"):
+        assert sync(hub, name)["status"] == "succeeded", name
+    comments = [c for e in hub.sandbox.zendesk.ticket_events for c in e["child_events"]
+                if c["event_type"] == "Comment"]
+    rows = hub.rows("support_comments_ticket_comments")
+    assert sorted(r["source_id"] for r in rows) == sorted(str(c["id"]) for c in comments)
+    summary = stitch_profiles(workspace_dir=str(hub.ctx.workspace_dir))
+    by_agent = [c for c in comments if c["author_id"] not in hub.sandbox.zendesk.objects("users")]
+    assert by_agent and summary["events_unattached"] == len(by_agent), summary
+    on_timelines = [e for e in hub.rows("profile_timeline") if e["event"].startswith("ticket_comment")]
+    assert len(on_timelines) == len(comments) - len(by_agent)
