@@ -25,7 +25,7 @@ import orjson
 from sqlalchemy.engine import Engine
 
 from hub.destinations import TableSpec, WriteMode
-from hub.errors import ConfigError
+from hub.errors import ConfigError, FatalError
 from hub.redaction import redact
 from hub.store.models import utcnow
 from hub.writeback import state
@@ -178,9 +178,9 @@ class WritebackDestination:
                 return [Outcome(False, str(exc))]
             half = len(changes) // 2
             return self._upsert(changes[:half]) + self._upsert(changes[half:])
-        if len(outcomes) != len(changes):
-            raise AssertionError(f"{self.name} returned {len(outcomes)} outcomes for "
-                                 f"{len(changes)} records")
+        if len(outcomes) != len(changes):  # a connector bug: nothing can be matched up
+            raise FatalError(f"the {self.name} write-back connector returned {len(outcomes)} "
+                             f"outcomes for {len(changes)} records")
         return outcomes
 
     def _result(self, ref: str, action: str, outcome: Outcome,

@@ -1,8 +1,9 @@
 """The HTTP client every write-back connector uses: retries that respect the API.
 
 429 waits for Retry-After; 5xx, timeouts, dropped connections and unreadable
-bodies back off exponentially. Write-back calls are idempotent upserts, so a
-retry after a lost response cannot duplicate a record. When retries run out
+bodies back off exponentially. Write-back calls are upserts by a match key, so a
+retry after a lost response cannot duplicate a record (OneTrust's consent
+receipts are the exception: docs/writeback.md). When retries run out
 the error names the product, the call and the last failure; the stream task
 may then be retried as a whole, and already accepted batches are not resent.
 """
