@@ -235,24 +235,14 @@ class Zendesk:
         self.ticket_events.sort(key=lambda e: (e["timestamp"], e["id"]))
 
     def _events(self, req: Request) -> Response:
-        size = self._page_size(req)
-        if isinstance(size, Response):
-            return size
-        try:
-            start = int(req.arg("start_time") or "")
-        except ValueError:
-            return json_response(_error(400, "start_time must be a unix timestamp"), 400)
         comments = "comment_events" in (req.arg("include") or "").split(",")
-        rows = [e for e in self.ticket_events if e["timestamp"] >= start]
-        page = [{**e, "child_events": [c for c in e["child_events"]
-                                       if comments or c["event_type"] != "Comment"]}
-                for e in rows[:size]]
-        end = len(rows) <= size
-        end_time = page[-1]["timestamp"] if page else start
-        base = "https://sandbox.zendesk.com/api/v2/incremental/ticket_events.json"
-        return json_response({
-            "ticket_events": page, "count": len(page), "end_time": end_time,
-            "next_page": None if end else f"{base}?start_time={end_time}", "end_of_stream": end})
+
+        def shown(event: dict[str, Any]) -> dict[str, Any]:  # comments only when asked for
+            return {**event, "child_events": [c for c in event["child_events"]
+                                              if comments or c["event_type"] != "Comment"]}
+
+        return self._time_page(req, "ticket_events",
+                               [(e["timestamp"], shown(e)) for e in self.ticket_events])
 
     def _ratings(self, req: Request) -> Response:
         try:
@@ -398,6 +388,13 @@ class Zendesk:
         return export
 
     def _time_export(self, req: Request) -> Response:
+        return self._time_page(req, "organizations",
+                               [(stamp, obj) for stamp, _, obj in self._sorted("organizations")])
+
+    def _time_page(self, req: Request, kind: str, rows: list[tuple[int, dict[str, Any]]],
+                   ) -> Response:
+        """Zendesk's time-based export: from start_time, `end_time` is the next page's start
+        (items stamped at the boundary repeat), until `end_of_stream`."""
         size = self._page_size(req)
         if isinstance(size, Response):
             return size
@@ -405,13 +402,13 @@ class Zendesk:
             start = int(req.arg("start_time") or "")
         except ValueError:
             return json_response(_error(400, "start_time must be a unix timestamp"), 400)
-        rows = [r for r in self._sorted("organizations") if r[0] >= start]
+        rows = [r for r in rows if r[0] >= start]
         page = rows[:size]
         end = len(rows) <= size
         end_time = page[-1][0] if page else start
-        base = "https://sandbox.zendesk.com/api/v2/incremental/organizations.json"
+        base = f"https://sandbox.zendesk.com/api/v2/incremental/{kind}.json"
         return json_response({
-            "organizations": [r[2] for r in page], "count": len(page), "end_time": end_time,
+            kind: [r[1] for r in page], "count": len(page), "end_time": end_time,
             "next_page": None if end else f"{base}?start_time={end_time}",
             "end_of_stream": end,
         })

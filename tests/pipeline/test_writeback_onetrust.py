@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hub.destinations import TableSpec, open_destination
+from hub.destinations import TableSpec
 from hub.sandbox import Sandbox
 from hub.sandbox.onetrust import PURPOSES
 from hub.writeback.state import list_results
@@ -22,15 +22,9 @@ CONSENTS = TableSpec("consents", {"id": "string", "email": "string", "purpose": 
 
 class OneTrustOut(WritebackHub):
     def consents(self, rows: list[tuple[str, str, str, int]]) -> None:
-        db = open_destination("sql", {"url": f"sqlite:///{self.root / 'warehouse.db'}"})
-        try:
-            db.prepare(CONSENTS, "overwrite")
-            db.write(CONSENTS, "overwrite", [
-                {"id": f"{email}/{purpose}", "email": email, "purpose": purpose, "event": event,
-                 "occurred_at": STAMP + timedelta(hours=h)} for email, purpose, event, h in rows])
-            db.finish(CONSENTS, "overwrite")
-        finally:
-            db.close()
+        self.table(CONSENTS, [{"id": f"{email}/{purpose}", "email": email, "purpose": purpose,
+                               "event": event, "occurred_at": STAMP + timedelta(hours=h)}
+                              for email, purpose, event, h in rows])
 
 
 @pytest.fixture

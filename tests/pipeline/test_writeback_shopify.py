@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hub.destinations import TableSpec, open_destination
+from hub.destinations import TableSpec
 from hub.sandbox import Sandbox
 from hub.sandbox.shopify import API, LOCATIONS
 from hub.writeback.state import list_results
@@ -22,15 +22,8 @@ STOCK = TableSpec("stock", {"id": "string", "sku": "string", "location_id": "str
 
 class ShopifyOut(WritebackHub):
     def stock(self, rows: list[tuple[str, int, int]]) -> None:
-        db = open_destination("sql", {"url": f"sqlite:///{self.root / 'warehouse.db'}"})
-        try:
-            db.prepare(STOCK, "overwrite")
-            db.write(STOCK, "overwrite", [
-                {"id": f"{sku}@{loc}", "sku": sku, "location_id": str(loc), "available": n,
-                 "updated_at": STAMP} for sku, loc, n in rows])
-            db.finish(STOCK, "overwrite")
-        finally:
-            db.close()
+        self.table(STOCK, [{"id": f"{sku}@{loc}", "sku": sku, "location_id": str(loc),
+                            "available": n, "updated_at": STAMP} for sku, loc, n in rows])
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 
 from flows.sync import sync_connection
 from hub.context import HubContext
-from hub.destinations import open_destination
+from hub.destinations import TableSpec, open_destination
 from hub.identity.run import profile_tables
 from hub.sandbox import Sandbox
 from hub.store import runs
@@ -61,7 +61,10 @@ class WritebackHub:
 
     def profiles(self, rows: list[dict[str, Any]]) -> None:
         """Replace the warehouse's profiles table with these rows."""
-        spec = profile_tables()["profiles"]
+        self.table(profile_tables()["profiles"], rows)
+
+    def table(self, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
+        """Replace a warehouse table with these rows."""
         db = open_destination("sql", {"url": f"sqlite:///{self.root / 'warehouse.db'}"})
         try:
             db.prepare(spec, "overwrite")
