@@ -122,20 +122,21 @@ def plan_stream(ctx: HubContext, conn: Connection, stream: str, run_id: str,
 def _writeback_opener(ctx: HubContext, conn: Connection, stream: str, run_id: str,
                       mapping: CompiledMapping, config: dict[str, Any],
                       dry_run: bool) -> Callable[[], Destination]:
+    """Built now, so a bad config or a mapping for another entity fails before any read."""
     api = load_writeback(ctx.workspace_dir, conn.destination.type, config)
     for value in api.secret_values():
         register_secret(value)
     if mapping.entity.name != api.entity:
+        api.close()
         raise ConfigError(
             f"mapping `{conn.streams[stream].mapping}` targets `{mapping.entity.name}`, but "
             f"{conn.destination.type} write-back takes `{api.entity}` rows",
             file=str(ctx.workspace_file), key=f"connections.{conn.name}.streams.{stream}.mapping")
-    api.close()  # built here to check it early; the stream builds its own
 
     def open_() -> Destination:
         return WritebackDestination(
-            load_writeback(ctx.workspace_dir, conn.destination.type, config),
-            name=conn.destination.type, engine=ctx.engine, connection=conn.name, stream=stream,
-            run_id=run_id, pseudonym_key=ctx.keyring.pseudonym_key(), dry_run=dry_run)
+            api, name=conn.destination.type, engine=ctx.engine, connection=conn.name,
+            stream=stream, run_id=run_id, pseudonym_key=ctx.keyring.pseudonym_key(),
+            dry_run=dry_run)
 
     return open_

@@ -182,7 +182,7 @@ class HubSpot:
         router.add("GET", "/crm/v3/objects/{type}/{id}", self._guard(self._get))
         router.add("POST", "/crm/v3/objects/{type}/search", self._guard(self._search))
         router.add("POST", "/crm/v3/objects/{type}/batch/upsert", self._guard(self._upsert))
-        router.add("GET", "/crm/v3/owners", self._guard_owners(self._list_owners))
+        router.add("GET", "/crm/v3/owners", self._bearer(self._list_owners))
         router.add("GET", "/_sandbox/hubspot/{type}", self._dump)
         router.add("PATCH", "/_sandbox/hubspot/{type}/{id}", self._patch)
 
@@ -194,24 +194,24 @@ class HubSpot:
                 "X-HubSpot-RateLimit-Daily-Remaining": "999999"}
 
     def _guard(self, handler: Callable[[Request, str], Response]) -> Callable[[Request], Response]:
-        def guarded(req: Request) -> Response:
-            if req.headers.get("authorization") != f"Bearer {self.token}":
-                return json_response(_error(401, "Authentication credentials not found. This API "
-                                            "supports OAuth 2.0 authentication and you can find "
-                                            "more details at https://developers.hubspot.com/docs"
-                                            "/methods/auth/oauth-overview"), 401)
+        """Bearer auth, then the object type from the path."""
+        def typed(req: Request) -> Response:
             object_type = req.params["type"]
             if object_type not in OBJECT_TYPES:
                 return json_response(_error(404, f"Unable to infer object type from: "
                                                  f"{object_type}"), 404)
             return handler(req, object_type)
 
-        return guarded
+        return self._bearer(typed)
 
-    def _guard_owners(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    def _bearer(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        """Bearer auth only (the owners API has no object type)."""
         def guarded(req: Request) -> Response:
             if req.headers.get("authorization") != f"Bearer {self.token}":
-                return json_response(_error(401, "Authentication credentials not found."), 401)
+                return json_response(_error(401, "Authentication credentials not found. This API "
+                                            "supports OAuth 2.0 authentication and you can find "
+                                            "more details at https://developers.hubspot.com/docs"
+                                            "/methods/auth/oauth-overview"), 401)
             return handler(req)
 
         return guarded

@@ -10,7 +10,14 @@ from croniter import croniter
 from pydantic import ValidationError
 
 from hub.errors import ConfigError
-from hub.workspace.locate import connector_dir, known_connectors, manifest_path, mapping_file
+from hub.workspace.locate import (
+    connector_dir,
+    known_connectors,
+    manifest_path,
+    mapping_file,
+    writeback_connectors,
+    writeback_file,
+)
 from hub.workspace.model import Workspace
 from hub.yaml_lines import LineDict, line_of, load_yaml_with_lines
 
@@ -99,8 +106,6 @@ def _check_references(ws: Workspace, raw: LineDict) -> None:
 
 
 def _check_destination_type(ws: Workspace, name: str, raw: LineDict) -> None:
-    from hub.writeback.registry import writeback_connectors, writeback_file
-
     dest_type = ws.connections[name].destination.type
     if dest_type != "sql" and writeback_file(ws.root, dest_type) is None:
         known = ", ".join(["sql", *writeback_connectors(ws.root)])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["BUILTIN_ROOT", "connector_dir", "mapping_file", "known_connectors", "manifest_path"]
+__all__ = ["BUILTIN_ROOT", "connector_dir", "mapping_file", "known_connectors", "manifest_path",
+           "writeback_file", "writeback_connectors"]
 
 # The repository (or installed package) root that holds connectors/ and mappings/.
 BUILTIN_ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +33,20 @@ def known_connectors(workspace_root: Path) -> list[str]:
         for p in (root / "connectors").glob("*/manifest.yaml")
     }
     return sorted(names)
+
+
+def writeback_file(workspace_root: Path, name: str) -> Path | None:
+    """A write-back connector: `connectors/<name>/writeback.py`, beside its source."""
+    for root in _roots(workspace_root):
+        candidate = root / "connectors" / name / "writeback.py"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def writeback_connectors(workspace_root: Path) -> list[str]:
+    return sorted({p.parent.name for root in _roots(workspace_root)
+                   for p in (root / "connectors").glob("*/writeback.py")})
 
 
 def mapping_file(workspace_root: Path, ref: str) -> Path | None:

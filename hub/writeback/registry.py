@@ -1,4 +1,4 @@
-"""Find a write-back connector: `connectors/<name>/writeback.py`, beside its source."""
+"""Load a write-back connector (`connectors/<name>/writeback.py`, found by hub.workspace.locate)."""
 
 from __future__ import annotations
 
@@ -8,27 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from hub.errors import ConfigError
-from hub.workspace.locate import BUILTIN_ROOT
+from hub.workspace.locate import writeback_connectors, writeback_file
 from hub.writeback.api import WritebackApi
 
-__all__ = ["load_writeback", "writeback_connectors", "writeback_file"]
-
-
-def _roots(workspace_root: Path) -> list[Path]:
-    return list(dict.fromkeys([workspace_root.resolve(), BUILTIN_ROOT]))
-
-
-def writeback_file(workspace_root: Path, name: str) -> Path | None:
-    for root in _roots(workspace_root):
-        candidate = root / "connectors" / name / "writeback.py"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def writeback_connectors(workspace_root: Path) -> list[str]:
-    return sorted({p.parent.name for root in _roots(workspace_root)
-                   for p in (root / "connectors").glob("*/writeback.py")})
+__all__ = ["load_writeback"]
 
 
 def load_writeback(workspace_root: Path, name: str, config: dict[str, Any]) -> WritebackApi:
