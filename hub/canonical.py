@@ -140,7 +140,7 @@ ENTITIES: dict[str, Entity] = {
         key=("source", "source_id"),
         fields=_ORIGIN + _PERSON + (
             _f("purpose", "string", True),
-            _f("event", "string", True, "granted or withdrawn"),
+            _f("event", "string", True, "granted, withdrawn, expired, pending or not_given"),
             _f("occurred_at", "datetime", True),
         ),
     ),

@@ -1,6 +1,6 @@
-"""`crossdock demo`: the sandbox CRM synced into SQLite through Prefect twice, the help desk,
-the email tool, the shop and the Facebook page once, all four stitched into profiles, and the profiles written
-back to the CRM."""
+"""`crossdock demo`: the sandbox CRM synced into SQLite through Prefect twice; the help desk,
+the email tool, the shop, the Facebook page and the consent system once; all six stitched
+into profiles, and the profiles written back to the CRM."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ HELP_DESK = "support"
 EMAIL_TOOL = "email"
 SHOP = "shop"
 SOCIAL = "social"
+CONSENT = "consent"
 WRITE_BACK = "profiles_to_crm"
 
 
@@ -32,7 +33,8 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
          changes: Annotated[int, typer.Option(help="contacts changed between syncs")] = 50,
          ) -> None:
     """Start the sandbox, sync `crm` into SQLite, change records, sync again; sync `support`,
-    `email` and `shop`; stitch all four into profiles; write the profiles back to the CRM."""
+    `email`, `shop`, `social` and `consent`; stitch them into profiles; write the profiles
+    back to the CRM."""
     from flows.stitch import stitch_profiles
     from flows.sync import sync_connection
     from hub.sandbox import Sandbox
@@ -46,6 +48,7 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
         os.environ["CROSSDOCK_MAILCHIMP_URL"] = f"{sb.url}/3.0"
         os.environ["CROSSDOCK_SHOPIFY_URL"] = sb.url
         os.environ["CROSSDOCK_FACEBOOK_URL"] = sb.url
+        os.environ["CROSSDOCK_ONETRUST_URL"] = sb.url
         console.rule("1. sandbox")
         console.print(f"HubSpot CRM sandbox at {sb.url}: "
                       f"{len(sb.hubspot.objects('contacts')):,} contacts, "
@@ -55,7 +58,8 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
                       f"{sum(len(m) for m in sb.mailchimp.members.values()):,} list members; "
                       f"Shopify sandbox: {len(sb.shopify.customers):,} customers, "
                       f"{len(sb.shopify.orders):,} orders; Facebook page sandbox: "
-                      f"{len(sb.facebook_pages.posts):,} posts")
+                      f"{len(sb.facebook_pages.posts):,} posts; OneTrust sandbox: "
+                      f"{len(sb.onetrust.profiles):,} data subjects")
 
         console.rule("2. first sync (full refresh) through the Prefect flow")
         first = sync_connection(CONNECTION, full_refresh=True,
@@ -75,8 +79,8 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
         url = second["destination"]
         equal = _report_equality(sb, url, conn.table_for("contacts"), conn.table_for("companies"))
 
-        console.rule("6. the help desk, the email tool, the shop and the page: sync `support` "
-                     "(Zendesk), `email` (Mailchimp), `shop` (Shopify), `social` (Facebook)")
+        console.rule("6. the other five systems: sync `support` (Zendesk), `email` (Mailchimp), "
+                     "`shop` (Shopify), `social` (Facebook), `consent` (OneTrust)")
         help_desk = sync_connection(HELP_DESK, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
         print_run_summary(help_desk, "help desk sync")
         email_tool = sync_connection(EMAIL_TOOL, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
@@ -85,16 +89,18 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
         print_run_summary(shop, "shop sync")
         social = sync_connection(SOCIAL, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
         print_run_summary(social, "social sync")
+        consent = sync_connection(CONSENT, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
+        print_run_summary(consent, "consent sync")
 
         console.rule("7. identity stitching through the Prefect flow")
         stitched = stitch_profiles(workspace_dir=str(ctx.workspace_dir))
-        console.print(f"{stitched['records']:,} contacts from the CRM, help desk, email tool and "
-                      "shop -> "
+        console.print(f"{stitched['records']:,} contacts from the CRM, help desk, email tool, "
+                      "shop and consent system -> "
                       f"{stitched['profiles']:,} profiles "
                       f"({stitched['records'] - stitched['profiles']:,} records joined a profile); "
                       f"{stitched['refused']:,} merges refused by guards, "
                       f"{stitched['review']:,} pairs to review; {stitched['events']:,} tickets, "
-                      "email events and orders on profile timelines")
+                      "email events, orders, comments and consents on profile timelines")
 
         console.rule("8. write-back: the profiles upserted into the CRM (HubSpot batch upsert)")
         preview = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir), dry_run=True)
@@ -108,7 +114,8 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
                       f"{_upsert_calls(sb) - calls:,} for the second")
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
     statuses = {first["status"], second["status"], help_desk["status"], email_tool["status"],
-                shop["status"], social["status"], sent["status"], again["status"]}
+                shop["status"], social["status"], consent["status"], sent["status"],
+                again["status"]}
     code = 0 if statuses == {"succeeded"} and equal else 1
     raise typer.Exit(code)
 

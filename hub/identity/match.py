@@ -190,7 +190,7 @@ def score_pairs(columns: dict[str, Sequence[object]], keys: Sequence[str], sourc
     `changed` (bool per record) limits scoring to pairs with a changed record on
     one side: the incremental run. Returns pairs at or above `cfg.review_below`,
     and pairs below `cfg.veto_below` that agree exactly on one of
-    `identifier_fields` (the identifier links the veto stops).
+    `identifier_fields` and disagree on another field (the identifier links the veto stops).
     """
     fields = [f.field for f in cfg.fields]
     kinds = [f.compare for f in cfg.fields]
@@ -250,8 +250,13 @@ def _final_scores(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, model: Match
                      f"LEFT JOIN tf{i} ON tf{i}.v = rl{i}.f_{f.field}")
         adjust.append(f"(CASE WHEN p.g{i} = {top} THEN log2({u_exact} / greatest(tf{i}.tf, 1e-9)) "
                       f"ELSE 0 END)")
+    # A veto needs evidence against: a pair that agrees on an identifier and has nothing
+    # else to compare (a consent record holds only an email) is not two people.
+    disagrees = " OR ".join(f"s.g{i} = 0" for i, f in enumerate(fields)
+                            if f not in identifier_fields) or "false"
     veto = " OR ".join(
-        f"(s.p < {cfg.veto_below} AND s.g{fields.index(f)} = {len(LEVELS[kinds[fields.index(f)]]) - 1})"  # type: ignore[index]
+        f"(s.p < {cfg.veto_below} AND s.g{fields.index(f)} = {len(LEVELS[kinds[fields.index(f)]]) - 1}"  # type: ignore[index]
+        f" AND ({disagrees}))"
         for f in identifier_fields) or "false"
     return con.execute(f"""
         SELECT s.a, s.b, s.p, {", ".join(f"s.g{i}" for i in range(len(fields)))} FROM (

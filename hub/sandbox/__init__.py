@@ -38,7 +38,7 @@ class Sandbox:
         self.facebook = Facebook(token)
         self.facebook_pages = FacebookPages(seed, scale, token)
         self.shopify = Shopify(seed, token, scale)
-        self.onetrust = OneTrust(token)
+        self.onetrust = OneTrust(token, seed, scale)
         router = Router()
         self.hubspot.register(router)
         self.zendesk.register(router)
@@ -117,7 +117,8 @@ def serve(port: int = 8765, seed: int = 42, scale: int = 1000, host: str = "127.
           flush=True)
     print("  Shopify Admin 2024-01: /admin/api/2024-01/products.json, .../inventory_levels/set.json",
           flush=True)
-    print("  OneTrust consent receipts: POST /request/v1/consentreceipts", flush=True)
+    print("  OneTrust: GET /api/consentmanager/v1/datasubjects/profiles, "
+          "POST /request/v1/consentreceipts", flush=True)
     try:
         sandbox.serve_forever()
     except KeyboardInterrupt:

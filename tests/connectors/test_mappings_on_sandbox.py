@@ -35,10 +35,12 @@ def configs(url: str) -> dict[str, dict[str, object]]:
         "shopify": {"base_url": url, "access_token": "sandbox-token", **common},
         "facebook": {"base_url": url, "page_id": PAGE_ID, "access_token": "sandbox-token",
                      **common},
+        "onetrust": {"base_url": url, "access_token": "sandbox-token", **common},
     }
 
 
-@pytest.mark.parametrize("connector", ["hubspot", "zendesk", "mailchimp", "shopify", "facebook"])
+@pytest.mark.parametrize("connector", ["hubspot", "zendesk", "mailchimp", "shopify", "facebook",
+                                       "onetrust"])
 def test_every_stream_maps_cleanly(sandbox: Sandbox, connector: str) -> None:
     manifest = ROOT / "connectors" / connector / "manifest.yaml"
     source = DeclarativeSource(manifest, configs(sandbox.url)[connector])

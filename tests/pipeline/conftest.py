@@ -136,6 +136,23 @@ connections:
         sync_mode: full_refresh
         write_mode: overwrite
         mapping: shopify/inventory_levels
+  consent:
+    source:
+      connector: onetrust
+      config:
+        base_url: {url}
+        access_token: sandbox-token
+        start_date: "2020-01-01T00:00:00Z"
+        page_size: 40
+        backoff_factor: 0.1
+    destination:
+      type: sql
+      config: {destination}
+    streams:
+      data_subjects:
+        mapping: onetrust/data_subjects
+      purpose_consents:
+        mapping: onetrust/purpose_consents
 """
 
 

@@ -61,7 +61,8 @@ def test_consents_and_withdrawals_become_receipts_and_state(ot: OneTrustOut) -> 
     ot.consents(rows)
     again = ot.sync()["streams"]["consents"]["writeback"]
     assert (again["update"], again["accepted"]) == (1, 1)
-    assert subjects["subject4@example.org"] == {PURPOSES["newsletter"]: "WITHDRAWN"}
+    assert ot.sandbox.onetrust.subjects["subject4@example.org"] == {
+        PURPOSES["newsletter"]: "WITHDRAWN"}
     assert len(ot.sandbox.onetrust.receipts) == 12
 
 

@@ -18,6 +18,8 @@ def person_of(hub: Any, record: dict[str, Any]) -> object:
         return sb.mailchimp.person_of.get(sid, key)
     if source == "shopify":
         return sb.shopify.person_of.get(int(sid), key)
+    if source == "onetrust":
+        return sb.onetrust.person_of.get(sid, key)
     return key
 
 
