@@ -5,23 +5,34 @@ POST /request/v1/consentreceipts records one transaction for a data subject
 (`requestInformation`) authorises it. A canonical consent row (email, purpose,
 event granted | withdrawn, occurred_at) becomes one receipt with one purpose:
 CONFIRMED or WITHDRAWN. Purpose names map to OneTrust purpose ids through
-`purposes` in the config. One receipt per call; OneTrust keeps receipts as a
-log, so a retry after a lost response can log the same transaction twice,
-while the subject's consent state stays right (the last transaction wins).
+`purposes` in the config. One receipt per call.
+
+OneTrust keeps receipts as a log and takes no idempotency key, so a blind retry
+after a lost response would log the transaction twice. With `access_token` (an
+OAuth token that may read data subjects) the connector first reads the
+subject's purpose back (GET /api/consentmanager/v1/datasubjects/profiles) and
+sends again only if the decision is not there yet. Without it, a retry may log
+a duplicate receipt; the subject's consent state stays right (the last
+transaction wins).
 
 Config: base_url (default https://privacyportal.onetrust.com), collection_point_token,
-purposes (name -> purpose id), max_attempts, backoff_factor.
+purposes (name -> purpose id), access_token and api_url (the tenant's host for the
+read-back, default https://app.onetrust.com, or base_url when that is set),
+max_attempts, backoff_factor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from hub.errors import ConfigError, FatalError
-from hub.writeback import ApiClient, Change, Outcome
+from hub.writeback import ApiClient, ApiResponse, Change, Outcome
 
 _TRANSACTION = {"granted": "CONFIRMED", "withdrawn": "WITHDRAWN"}
+_STATUS_AFTER = {"CONFIRMED": "ACTIVE", "WITHDRAWN": "WITHDRAWN"}  # a purpose's status after it
+_PROFILES = "/api/consentmanager/v1/datasubjects/profiles"
 
 
 class Writeback:
@@ -41,9 +52,16 @@ class Writeback:
         self.purposes = {str(k): str(v) for k, v in purposes.items()}
         self.client = ApiClient.from_config(config, "https://privacyportal.onetrust.com",
                                             product="OneTrust")
+        self._access_token = str(config.get("access_token") or "")
+        self.reader: ApiClient | None = None
+        if self._access_token:
+            api_url = config.get("api_url") or config.get("base_url") or "https://app.onetrust.com"
+            self.reader = ApiClient.from_config(
+                {**config, "base_url": api_url}, api_url, product="OneTrust",
+                headers={"Authorization": f"Bearer {self._access_token}"})
 
     def secret_values(self) -> list[str]:
-        return [self._token]
+        return [v for v in (self._token, self._access_token) if v]
 
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         email = (row.get("email") or "").strip().lower()
@@ -66,10 +84,12 @@ class Writeback:
         outcomes = []
         for c in changes:
             resp = self.client.request("POST", "/request/v1/consentreceipts",
-                                       json={**c.payload, "requestInformation": self._token})
+                                       json={**c.payload, "requestInformation": self._token},
+                                       settled=_read_back(self.reader, c.payload) if self.reader else None)
             body = resp.body or {}
             if resp.status in (200, 201):
-                outcomes.append(Outcome(True, remote_id=str(body.get("receipt"))))
+                receipt = body.get("receipt")  # None when the read-back found it had landed
+                outcomes.append(Outcome(True, remote_id=str(receipt) if receipt else None))
             elif resp.status == 400:
                 outcomes.append(Outcome(False, str(body.get("message") or body)))
             else:
@@ -82,3 +102,38 @@ class Writeback:
 
     def close(self) -> None:
         self.client.close()
+        if self.reader is not None:
+            self.reader.close()
+
+
+def _read_back(reader: ApiClient, payload: dict[str, Any]) -> Callable[[], ApiResponse | None]:
+    """A check for `settled`: does OneTrust already hold this decision, or a later one?"""
+    purpose = payload["purposes"][0]
+    want = _STATUS_AFTER[purpose["TransactionType"]]
+    since = _instant(payload.get("interactionDate"))
+
+    def settled() -> ApiResponse | None:
+        resp = reader.request("GET", _PROFILES, params={
+            "purposeGuid": purpose["Id"], "properties": "ignoreCount"},
+            headers={"identifier": payload["identifier"]})
+        if resp.status != 200:
+            raise FatalError(f"OneTrust data subject read-back answered HTTP {resp.status}: "
+                             f"{resp.body}")
+        for subject in (resp.body or {}).get("content") or []:
+            for p in subject.get("Purposes") or []:
+                last = _instant(p.get("LastTransactionDate"))
+                if p.get("Id") == purpose["Id"] and p.get("Status") == want and (
+                        since is None or (last is not None and last >= since)):
+                    return ApiResponse(200, {"receipt": None, "read_back": True})
+        return None
+
+    return settled
+
+
+def _instant(value: Any) -> datetime | None:
+    """An ISO date as UTC, to the second (OneTrust's dates carry no zone: UTC)."""
+    if not value:
+        return None
+    dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).replace(microsecond=0)

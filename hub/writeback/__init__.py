@@ -9,8 +9,8 @@ was last sent, batching, per-record results, dry runs and the HTTP client.
 
 from hub.writeback.api import BatchRefused, Change, Outcome, WritebackApi
 from hub.writeback.destination import WritebackDestination
-from hub.writeback.http import ApiClient
+from hub.writeback.http import ApiClient, ApiResponse
 from hub.writeback.registry import load_writeback
 
-__all__ = ["ApiClient", "BatchRefused", "Change", "Outcome", "WritebackApi", "WritebackDestination",
-           "load_writeback"]
+__all__ = ["ApiClient", "ApiResponse", "BatchRefused", "Change", "Outcome", "WritebackApi",
+           "WritebackDestination", "load_writeback"]

@@ -2,8 +2,9 @@
 
 429 waits for Retry-After; 5xx, timeouts, dropped connections and unreadable
 bodies back off exponentially. Write-back calls are upserts by a match key, so a
-retry after a lost response cannot duplicate a record (OneTrust's consent
-receipts are the exception: docs/writeback.md). When retries run out
+retry after a lost response cannot duplicate a record. A call that is not
+(OneTrust's consent receipts) passes `settled`: after a failure that may have
+landed, it asks the API whether it did, and retries only if not. When retries run out
 the error names the product, the call and the last failure; the stream task
 may then be retried as a whole, and already accepted batches are not resent.
 """
@@ -11,6 +12,7 @@ may then be retried as a whole, and already accepted batches are not resent.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -27,9 +29,11 @@ _RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
 class _Transient(Exception):
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None,
+                 may_have_landed: bool = True) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.may_have_landed = may_have_landed  # False only for 429: the API did nothing
 
 
 class ApiResponse:
@@ -58,33 +62,50 @@ class ApiClient:
                                     timeout=timeout)
 
     def request(self, method: str, path: str, *, json: Any = None,
-                params: dict[str, Any] | None = None) -> ApiResponse:
+                params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+                settled: Callable[[], ApiResponse | None] | None = None) -> ApiResponse:
         """The response of a call that got an answer (2xx or a 4xx the caller interprets).
 
+        `settled`, for a call that is not idempotent, is asked before each retry that
+        follows a failure that may have landed (5xx, timeout, unreadable body): its
+        response, if any, stands for the call's, and nothing is sent again.
         Raises FatalError for 401/403 (the credentials) and RetriableError when retries
         ran out."""
         retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait,
                             retry=retry_if_exception_type(_Transient), reraise=True)
+        last: _Transient | None = None
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._once(method, path, json, params)
+                    if settled is not None and last is not None and last.may_have_landed:
+                        done = settled()
+                        if done is not None:
+                            log.info("%s %s %s: the earlier attempt had landed; not sent again",
+                                     self.product, method, path)
+                            return done
+                    try:
+                        return self._once(method, path, json, params, headers)
+                    except _Transient as exc:
+                        last = exc
+                        raise
         except _Transient as exc:
             raise RetriableError(f"{self.product} {method} {path}: gave up after "
                                  f"{self.max_attempts} attempts; last: {exc}") from None
         raise AssertionError("unreachable")  # pragma: no cover - Retrying reraises
 
     def _once(self, method: str, path: str, json: Any, params: dict[str, Any] | None,
-              ) -> ApiResponse:
+              headers: dict[str, str] | None) -> ApiResponse:
         try:
             resp = self._client.request(method, path, params=params,
                                         content=orjson.dumps(json) if json is not None else None,
-                                        headers={"Content-Type": "application/json"})
+                                        headers={"Content-Type": "application/json",
+                                                 **(headers or {})})
         except httpx.TransportError as exc:  # timeouts, refused and dropped connections
             raise _Transient(f"{type(exc).__name__}: {exc}") from exc
         if resp.status_code in _RETRY_STATUSES:
             raise _Transient(f"HTTP {resp.status_code} {_excerpt(resp.text)}",
-                             _retry_after(resp.headers.get("Retry-After")))
+                             _retry_after(resp.headers.get("Retry-After")),
+                             may_have_landed=resp.status_code != 429)
         if resp.status_code in (401, 403):
             raise FatalError(f"{self.product} refused the credentials (HTTP {resp.status_code}: "
                              f"{_excerpt(resp.text)}); check the token in the destination config")

@@ -75,9 +75,10 @@ def test_a_wrong_collection_point_token_fails_clearly(ot: OneTrustOut) -> None:
     assert "not-the-token" not in str(result)
 
 
-def test_a_lost_response_is_retried_and_the_consent_state_is_right(ot: OneTrustOut) -> None:
-    """OneTrust has no idempotency key: the retried receipt is logged twice (docs/writeback.md
-    says so), while the subject's consent state is what the row says."""
+def test_without_a_read_token_a_lost_response_is_retried_blind(ot: OneTrustOut) -> None:
+    """OneTrust has no idempotency key: without `access_token` to read the subject back, the
+    retried receipt is logged twice (docs/writeback.md says so), while the subject's consent
+    state is what the row says."""
     ot.consents([("retry@example.org", "newsletter", "withdrawn", 0)])
     ot.sandbox.faults.add(path_prefix="/request/v1/consentreceipts", kind="lost", times=1)
     result = ot.sync()
@@ -85,3 +86,20 @@ def test_a_lost_response_is_retried_and_the_consent_state_is_right(ot: OneTrustO
     assert ot.sandbox.onetrust.subjects["retry@example.org"] == {
         PURPOSES["newsletter"]: "WITHDRAWN"}
     assert len(ot.sandbox.onetrust.receipts) == 2
+
+
+def test_with_a_read_token_a_lost_response_is_read_back_not_sent_again(ot: OneTrustOut) -> None:
+    ot.workspace(access_token="sandbox-token")
+    ot.consents([("retry@example.org", "newsletter", "withdrawn", 0),
+                 ("other@example.org", "newsletter", "granted", 1)])
+    ot.sandbox.faults.add(path_prefix="/request/v1/consentreceipts", kind="lost", times=1)
+    ot.sandbox.faults.add(path_prefix="/request/v1/consentreceipts", kind="503", times=1)
+    result = ot.sync()
+    assert result["streams"]["consents"]["writeback"]["accepted"] == 2
+    assert ot.sandbox.onetrust.subjects["retry@example.org"] == {
+        PURPOSES["newsletter"]: "WITHDRAWN"}
+    # one receipt each: the lost one was found by reading the subject back; the 503 had not
+    # landed, so the read-back found nothing and the receipt was sent again
+    assert sorted(r["identifier"] for r in ot.sandbox.onetrust.receipts) == [
+        "other@example.org", "retry@example.org"]
+    assert "sandbox-token" not in str(result)

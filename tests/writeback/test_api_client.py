@@ -7,7 +7,7 @@ import pytest
 import respx
 
 from hub.errors import FatalError, RetriableError
-from hub.writeback import ApiClient
+from hub.writeback import ApiClient, ApiResponse
 
 BASE = "https://api.example.com"
 
@@ -66,3 +66,30 @@ def test_other_client_errors_go_back_to_the_connector(status: int) -> None:
     respx.post(f"{BASE}/items").mock(return_value=httpx.Response(status, json={"why": "bad"}))
     resp = client().request("POST", "/items", json={})
     assert (resp.status, resp.body) == (status, {"why": "bad"})
+
+
+@respx.mock
+def test_settled_is_asked_after_a_failure_that_may_have_landed_and_stops_the_resend() -> None:
+    route = respx.post(f"{BASE}/receipts").mock(side_effect=[
+        httpx.Response(429, headers={"Retry-After": "0"}, json={"message": "slow down"}),
+        httpx.Response(502, text="bad gateway"),  # it may have landed
+        httpx.Response(200, json={"receipt": "second"}),
+    ])
+    asked: list[int] = []
+
+    def settled() -> ApiResponse | None:
+        asked.append(route.call_count)
+        return ApiResponse(200, {"receipt": "found"}) if route.call_count >= 2 else None
+
+    resp = client().request("POST", "/receipts", json={}, settled=settled)
+    assert resp.body == {"receipt": "found"}
+    assert asked == [2]  # not after the 429 (nothing landed), once after the 502
+    assert route.call_count == 2
+
+
+@respx.mock
+def test_settled_saying_no_lets_the_retry_go() -> None:
+    route = respx.post(f"{BASE}/receipts").mock(side_effect=[
+        httpx.ReadTimeout("read timed out"), httpx.Response(200, json={"receipt": "r1"})])
+    resp = client().request("POST", "/receipts", json={}, settled=lambda: None)
+    assert resp.body == {"receipt": "r1"} and route.call_count == 2
