@@ -51,6 +51,10 @@ class WriteBatch:
     converters: list[Callable[[Any], Any] | None]
     key: tuple[str, ...]
     upsert: bool
+    # Upserts into a table that held no row at prepare: while every key is new, an engine
+    # may append without conflict handling, and must go back to upserting (and stay
+    # there) at the first batch that hits an existing key.
+    keys_new: bool = False
 
     def __post_init__(self) -> None:
         self.getter = operator.itemgetter(*self.columns)
@@ -120,6 +124,7 @@ class SqlDestination(ABC):
         target = spec.name + _STAGING_SUFFIX if mode == "overwrite" else spec.name
         self._q(target)
         column_types = dict(spec.columns)
+        empty = True
         if mode == "overwrite":
             self._exec([f"DROP TABLE IF EXISTS {self._q(target)}", self._create_sql(target, spec)])
         else:
@@ -127,6 +132,7 @@ class SqlDestination(ABC):
             if not existing:
                 self._exec([self._create_sql(target, spec)])
             else:
+                empty = not self._query(f"SELECT 1 FROM {self._q(spec.name)} LIMIT 1")[1]
                 evolution = self._evolution(spec, existing)
                 adds = [f"ALTER TABLE {self._q(spec.name)} ADD COLUMN {ident(c)} "
                         f"{SQL_TYPES[self.dialect][t]}" for c, t in evolution.adds.items()]
@@ -139,7 +145,8 @@ class SqlDestination(ABC):
             target=target, columns=list(spec.columns), types=list(column_types.values()),
             converters=[to_sql_value(self.dialect, t, column_types[c])
                         for c, t in spec.columns.items()],
-            key=spec.key, upsert=bool(spec.key) and mode in ("merge", "overwrite"))
+            key=spec.key, upsert=bool(spec.key) and mode in ("merge", "overwrite"),
+            keys_new=empty)
 
     def _column_types(self, table: str, spec: TableSpec) -> dict[str, FieldType]:
         """The type each of the spec's columns has in the (evolved) table."""

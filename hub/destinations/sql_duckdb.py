@@ -1,4 +1,8 @@
-"""DuckDB: each batch goes in as one Arrow table (columnar, no per-row Python in the engine)."""
+"""DuckDB: each batch goes in as one Arrow table (columnar, no per-row Python in the engine).
+
+An upsert into a table that was empty at prepare inserts without ON CONFLICT
+while every key is new; the first batch that hits an existing key rolls back
+and is upserted, as is every batch after it."""
 
 from __future__ import annotations
 
@@ -45,21 +49,33 @@ class DuckDBDestination(SqlDestination):
             raise
 
     def _write(self, plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> None:
+        import duckdb
+
         if not tuples:
             return
         batch = _arrow_table(plan, tuples)
+        self._conn.register("_cd_batch", batch)
+        try:
+            if plan.upsert and plan.keys_new:
+                try:
+                    self._insert(plan, upsert=False)
+                    return
+                except duckdb.ConstraintException:
+                    plan.keys_new = False  # rolled back; from now on with ON CONFLICT
+            self._insert(plan, upsert=plan.upsert)
+        finally:
+            self._conn.unregister("_cd_batch")
+
+    def _insert(self, plan: WriteBatch, upsert: bool) -> None:
         cols = ", ".join(ident(c) for c in plan.columns)
         self._conn.begin()
         try:
-            self._conn.register("_cd_batch", batch)
-            self._conn.execute(f"INSERT INTO {self._q(plan.target)} ({cols}) "
-                               f"SELECT {cols} FROM _cd_batch{self._upsert_clause(plan)}")
+            self._conn.execute(f"INSERT INTO {self._q(plan.target)} ({cols}) SELECT {cols} "
+                               f"FROM _cd_batch{self._upsert_clause(plan) if upsert else ''}")
             self._conn.commit()
         except BaseException:
             self._conn.rollback()
             raise
-        finally:
-            self._conn.unregister("_cd_batch")
 
     def _cursor(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql, params)

@@ -1,4 +1,9 @@
-"""PostgreSQL: COPY into the table, or into a temporary table and one INSERT ... ON CONFLICT."""
+"""PostgreSQL: COPY into the table, or into a temporary table and one INSERT ... ON CONFLICT.
+
+An upsert into a table that was empty at prepare (a first sync, an overwrite)
+COPYs straight into it while every key is new: the primary key still refuses a
+duplicate, and that batch's transaction rolls back and goes through the
+temporary table, as does every batch after it."""
 
 from __future__ import annotations
 
@@ -62,13 +67,24 @@ class PostgresDestination(SqlDestination):
                         "ON COMMIT DELETE ROWS"])
 
     def _write(self, plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> None:
+        import psycopg
+
+        if plan.upsert and plan.keys_new:
+            try:
+                self._copy(plan, tuples, staged=False)
+                return
+            except psycopg.errors.UniqueViolation:
+                plan.keys_new = False  # rolled back; from now on through the stage
+        self._copy(plan, tuples, staged=plan.upsert)
+
+    def _copy(self, plan: WriteBatch, tuples: list[tuple[Any, ...]], staged: bool) -> None:
         cols = ", ".join(ident(c) for c in plan.columns)
         with self._conn.transaction(), self._conn.cursor() as cur:
-            into = ident("_cd_stage_" + plan.target) if plan.upsert else self._q(plan.target)
+            into = ident("_cd_stage_" + plan.target) if staged else self._q(plan.target)
             with cur.copy(f"COPY {into} ({cols}) FROM STDIN") as copy:  # type: ignore[arg-type]
                 for row in tuples:
                     copy.write_row(row)
-            if plan.upsert:
+            if staged:
                 cur.execute(f"INSERT INTO {self._q(plan.target)} ({cols}) "  # type: ignore[arg-type]
                             f"SELECT {cols} FROM {into}{self._upsert_clause(plan)}")
 

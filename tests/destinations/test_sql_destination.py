@@ -53,6 +53,26 @@ def test_merge_updates_and_inserts_last_in_batch_wins(dest: SqlDestination) -> N
     assert dest.count("people") == 3
 
 
+def test_merge_into_an_empty_table_falls_back_whole_at_the_first_existing_key(
+        dest: SqlDestination) -> None:
+    """PostgreSQL and DuckDB append while every key is new; the batch that meets an old key
+    is rolled back and merged, so nothing is lost, doubled or left half-written."""
+    for mode in ("merge", "overwrite"):
+        dest.prepare(SPEC, mode)
+        dest.write(SPEC, mode, [{"id": str(i), "name": f"n{i}", "score": 0.0} for i in range(5)])
+        dest.write(SPEC, mode, [{"id": "9", "name": "new", "score": 1.0},
+                                {"id": "3", "name": "again", "score": 1.0}])
+        dest.write(SPEC, mode, [{"id": "4", "name": "later", "score": 2.0},
+                                {"id": "10", "name": "newer", "score": 2.0}])
+        dest.finish(SPEC, mode)
+        got = {k: v["name"] for k, v in rows_by_id(dest).items()}
+        assert got == {"0": "n0", "1": "n1", "2": "n2", "3": "again", "4": "later", "9": "new",
+                       "10": "newer"}, mode
+    dest.prepare(SPEC, "merge")  # not empty now: merged from the first batch
+    dest.write(SPEC, "merge", [{"id": "0", "name": "updated", "score": 3.0}])
+    assert rows_by_id(dest)["0"]["name"] == "updated" and dest.count("people") == 7
+
+
 def test_overwrite_swaps_atomically_and_abort_keeps_old_table(dest: SqlDestination) -> None:
     dest.prepare(SPEC, "overwrite")
     dest.write(SPEC, "overwrite", [{"id": "old", "name": "x", "score": 0.0}])
