@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._memory import peak_rss_mb  # noqa: E402
 
 WORKSPACE = """\
 version: 1
@@ -85,19 +86,6 @@ def phase(root: Path, url: str) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     return {"read": info.read, "seconds": seconds, "writeback": info.writeback,
             "peak_rss_mb": peak_rss_mb()}
-
-
-def peak_rss_mb() -> float:
-    """This process's own peak RSS. Not ru_maxrss: on Linux that keeps the high-water mark
-    of the forked copy of the parent (which holds the sandbox) across exec."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
