@@ -227,6 +227,28 @@ ENTITIES: dict[str, Entity] = {
             _f("window_end", "datetime", True),
         ),
     ),
+    "email_list": Entity(
+        "email_list",
+        key=("source", "source_id"),
+        fields=_ORIGIN + (
+            _f("name", "string"),
+            _f("member_count", "integer", description="members as the tool counts them"),
+            _f("created_at", "datetime"),
+        ),
+    ),
+    "campaign": Entity(
+        "campaign",
+        key=("source", "source_id"),
+        fields=_ORIGIN + (
+            _f("list_id", "string", description="source id of the list it went to"),
+            _f("name", "string", description="the campaign's title in the tool"),
+            _f("subject", "string"),
+            _f("kind", "string", description="regular, plaintext, rss, ..."),
+            _f("status", "string", description="save, sending, sent, ..."),
+            _f("emails_sent", "integer"),
+            _f("sent_at", "datetime"),
+        ),
+    ),
     "location": Entity(
         "location",
         key=("source", "source_id"),

@@ -84,6 +84,13 @@ connections:
       type: sql
       config: {destination}
     streams:
+      lists:
+        sync_mode: full_refresh
+        write_mode: overwrite
+        mapping: mailchimp/lists
+      campaigns:
+        sync_mode: full_refresh
+        mapping: mailchimp/campaigns
       list_members:
         mapping: mailchimp/list_members
       email_activity:
