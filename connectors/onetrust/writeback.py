@@ -8,15 +8,14 @@ CONFIRMED or WITHDRAWN. Purpose names map to OneTrust purpose ids through
 `purposes` in the config. One receipt per call.
 
 OneTrust keeps receipts as a log and takes no idempotency key, so a blind retry
-after a lost response would log the transaction twice. With `access_token` (an
-OAuth token that may read data subjects) the connector first reads the
-subject's purpose back (GET /api/consentmanager/v1/datasubjects/profiles) and
-sends again only if the decision is not there yet. Without it, a retry may log
-a duplicate receipt; the subject's consent state stays right (the last
-transaction wins).
+after a lost response would log the transaction twice. The connector therefore
+needs `access_token` (an OAuth token that may read data subjects): after a
+failure that may have landed, it reads the subject's purpose back (GET
+/api/consentmanager/v1/datasubjects/profiles) and sends again only if the
+decision is not there yet.
 
 Config: base_url (default https://privacyportal.onetrust.com), collection_point_token,
-purposes (name -> purpose id), access_token and api_url (the tenant's host for the
+purposes (name -> purpose id), access_token, api_url (the tenant's host for the
 read-back, default https://app.onetrust.com, or base_url when that is set),
 max_attempts, backoff_factor.
 """
@@ -52,16 +51,19 @@ class Writeback:
         self.purposes = {str(k): str(v) for k, v in purposes.items()}
         self.client = ApiClient.from_config(config, "https://privacyportal.onetrust.com",
                                             product="OneTrust")
-        self._access_token = str(config.get("access_token") or "")
-        self.reader: ApiClient | None = None
-        if self._access_token:
-            api_url = config.get("api_url") or config.get("base_url") or "https://app.onetrust.com"
-            self.reader = ApiClient.from_config(
-                {**config, "base_url": api_url}, api_url, product="OneTrust",
-                headers={"Authorization": f"Bearer {self._access_token}"})
+        if not config.get("access_token"):
+            raise ConfigError("onetrust write-back needs `access_token` (an OAuth token that may "
+                              "read data subjects): OneTrust takes no idempotency key, so before "
+                              "a retry the connector reads back whether the receipt landed",
+                              key="destination.config.access_token")
+        self._access_token = str(config["access_token"])
+        api_url = config.get("api_url") or config.get("base_url") or "https://app.onetrust.com"
+        self.reader = ApiClient.from_config(
+            {**config, "base_url": api_url}, api_url, product="OneTrust",
+            headers={"Authorization": f"Bearer {self._access_token}"})
 
     def secret_values(self) -> list[str]:
-        return [v for v in (self._token, self._access_token) if v]
+        return [self._token, self._access_token]
 
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         email = (row.get("email") or "").strip().lower()
@@ -85,7 +87,7 @@ class Writeback:
         for c in changes:
             resp = self.client.request("POST", "/request/v1/consentreceipts",
                                        json={**c.payload, "requestInformation": self._token},
-                                       settled=_read_back(self.reader, c.payload) if self.reader else None)
+                                       settled=_read_back(self.reader, c.payload))
             body = resp.body or {}
             if resp.status in (200, 201):
                 receipt = body.get("receipt")  # None when the read-back found it had landed
@@ -102,8 +104,7 @@ class Writeback:
 
     def close(self) -> None:
         self.client.close()
-        if self.reader is not None:
-            self.reader.close()
+        self.reader.close()
 
 
 def _read_back(reader: ApiClient, payload: dict[str, Any]) -> Callable[[], ApiResponse | None]:

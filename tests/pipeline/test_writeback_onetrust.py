@@ -32,7 +32,7 @@ def ot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
     with Sandbox(seed=7, scale=50, port=0) as sb:
         hub = OneTrustOut(tmp_path, sb, "onetrust", {
-            "collection_point_token": "sandbox-token",
+            "collection_point_token": "sandbox-token", "access_token": "sandbox-token",
             "purposes": {"newsletter": PURPOSES["newsletter"], "profiling": PURPOSES["profiling"],
                          "retired": "00000000-0000-0000-0000-00000000dead"}}, stream="consents")
         yield hub
@@ -75,21 +75,17 @@ def test_a_wrong_collection_point_token_fails_clearly(ot: OneTrustOut) -> None:
     assert "not-the-token" not in str(result)
 
 
-def test_without_a_read_token_a_lost_response_is_retried_blind(ot: OneTrustOut) -> None:
-    """OneTrust has no idempotency key: without `access_token` to read the subject back, the
-    retried receipt is logged twice (docs/writeback.md says so), while the subject's consent
-    state is what the row says."""
-    ot.consents([("retry@example.org", "newsletter", "withdrawn", 0)])
-    ot.sandbox.faults.add(path_prefix="/request/v1/consentreceipts", kind="lost", times=1)
+def test_without_a_read_token_the_connection_is_refused_before_any_call(
+        ot: OneTrustOut) -> None:
+    ot.workspace(access_token="")
+    ot.consents([("a@example.org", "newsletter", "granted", 0)])
     result = ot.sync()
-    assert result["streams"]["consents"]["writeback"]["accepted"] == 1
-    assert ot.sandbox.onetrust.subjects["retry@example.org"] == {
-        PURPOSES["newsletter"]: "WITHDRAWN"}
-    assert len(ot.sandbox.onetrust.receipts) == 2
+    assert result["status"] == "failed"
+    assert "needs `access_token`" in result["streams"]["consents"]["error"], result
+    assert ot.sandbox.onetrust.receipts == []
 
 
-def test_with_a_read_token_a_lost_response_is_read_back_not_sent_again(ot: OneTrustOut) -> None:
-    ot.workspace(access_token="sandbox-token")
+def test_a_lost_response_is_read_back_not_sent_again(ot: OneTrustOut) -> None:
     ot.consents([("retry@example.org", "newsletter", "withdrawn", 0),
                  ("other@example.org", "newsletter", "granted", 1)])
     ot.sandbox.faults.add(path_prefix="/request/v1/consentreceipts", kind="lost", times=1)
