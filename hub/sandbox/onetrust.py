@@ -29,7 +29,7 @@ from typing import Any
 from hub.sandbox.people import EPOCH, FIRST, LAST, MAIL_PROVIDERS, generate
 from hub.sandbox.server import Request, Response, Router, json_response
 
-__all__ = ["OneTrust", "PURPOSES", "PROFILES", "stamp"]
+__all__ = ["OneTrust", "PURPOSES", "PROFILES"]
 
 PROFILES = "/api/consentmanager/v1/datasubjects/profiles"
 # purpose name -> the purpose's id in OneTrust (GUIDs, as the real ones are)
