@@ -7,12 +7,19 @@ imported: spawning a fresh interpreter costs ~2 s of imports per stream.
 
 Wire format, one line per event: a tag byte and a JSON body.
 R record, S state, L log, E error, D done.
+
+The child logs through the pipe too. A logging handler inherited from the
+parent may hold a lock that another parent thread had taken at the fork
+(Prefect's rich console handler does); the child, where that thread does not
+exist, would wait on it forever.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -68,11 +75,15 @@ def _child(events: Callable[[], Iterator[SourceEvent]], write_fd: int) -> None:
         # A small buffer: the parent sees records about a page at a time, not at the end.
         out = os.fdopen(write_fd, "wb", buffering=1 << 16)
         dumps = orjson.dumps
+        lock = threading.Lock()  # the CDK logs from its worker threads too
+        _log_through(out, lock)
         try:
             for kind, payload in events():
-                out.write(_TAGS[kind] + dumps(payload) + b"\n")
-                if kind != RECORD:
-                    out.flush()
+                line = _TAGS[kind] + dumps(payload) + b"\n"
+                with lock:
+                    out.write(line)
+                    if kind != RECORD:
+                        out.flush()
         except ConfigError as exc:
             out.write(b"E" + dumps({"type": "config", "message": str(exc)}) + b"\n")
         except Exception as exc:  # noqa: BLE001 - everything else ends the stream as fatal
@@ -85,6 +96,32 @@ def _child(events: Callable[[], Iterator[SourceEvent]], write_fd: int) -> None:
         code = 1
     finally:
         os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
+
+
+class _PipeLogHandler(logging.Handler):
+    """Warnings and errors logged in the child, sent to the parent as LOG events."""
+
+    def __init__(self, out: Any, lock: threading.Lock) -> None:
+        super().__init__(logging.WARNING)
+        self.out, self.pipe_lock = out, lock
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = "ERROR" if record.levelno >= logging.ERROR else "WARN"
+        line = b"L" + orjson.dumps([level, f"{record.name}: {record.getMessage()}"]) + b"\n"
+        with self.pipe_lock:
+            self.out.write(line)
+            self.out.flush()
+
+
+def _log_through(out: Any, lock: threading.Lock) -> None:
+    """Drop every inherited handler; the root logger's one handler writes to the pipe."""
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.propagate = True
+    logging.getLogger().addHandler(_PipeLogHandler(out, lock))
 
 
 def _die_with_parent() -> None:
