@@ -66,18 +66,18 @@ class ApiClient:
                 settled: Callable[[], ApiResponse | None] | None = None) -> ApiResponse:
         """The response of a call that got an answer (2xx or a 4xx the caller interprets).
 
-        `settled`, for a call that is not idempotent, is asked before each retry that
-        follows a failure that may have landed (5xx, timeout, unreadable body): its
-        response, if any, stands for the call's, and nothing is sent again.
+        `settled`, for a call that is not idempotent, is asked before every retry once
+        an attempt failed in a way that may have landed (5xx, timeout, unreadable body):
+        its response, if any, stands for the call's, and nothing is sent again.
         Raises FatalError for 401/403 (the credentials) and RetriableError when retries
         ran out."""
         retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait,
                             retry=retry_if_exception_type(_Transient), reraise=True)
-        last: _Transient | None = None
+        maybe_landed = False  # stays True: an earlier attempt may land after a later 429
         try:
             for attempt in retrying:
                 with attempt:
-                    if settled is not None and last is not None and last.may_have_landed:
+                    if settled is not None and maybe_landed:
                         done = settled()
                         if done is not None:
                             log.info("%s %s %s: the earlier attempt had landed; not sent again",
@@ -86,7 +86,7 @@ class ApiClient:
                     try:
                         return self._once(method, path, json, params, headers)
                     except _Transient as exc:
-                        last = exc
+                        maybe_landed = maybe_landed or exc.may_have_landed
                         raise
         except _Transient as exc:
             raise RetriableError(f"{self.product} {method} {path}: gave up after "

@@ -88,6 +88,23 @@ def test_settled_is_asked_after_a_failure_that_may_have_landed_and_stops_the_res
 
 
 @respx.mock
+def test_settled_is_still_asked_after_a_429_that_follows_a_failure_that_may_have_landed() -> None:
+    route = respx.post(f"{BASE}/receipts").mock(side_effect=[
+        httpx.ReadTimeout("read timed out"),  # may have landed
+        httpx.Response(429, headers={"Retry-After": "0"}, json={"message": "slow down"}),
+        httpx.Response(200, json={"receipt": "r1"}),
+    ])
+    asked: list[int] = []
+
+    def settled() -> ApiResponse | None:
+        asked.append(route.call_count)
+        return None
+
+    assert client().request("POST", "/receipts", json={}, settled=settled).body == {"receipt": "r1"}
+    assert asked == [1, 2]
+
+
+@respx.mock
 def test_settled_saying_no_lets_the_retry_go() -> None:
     route = respx.post(f"{BASE}/receipts").mock(side_effect=[
         httpx.ReadTimeout("read timed out"), httpx.Response(200, json={"receipt": "r1"})])
