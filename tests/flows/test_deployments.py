@@ -32,7 +32,7 @@ def test_one_deployment_per_connection_and_one_for_stitching(prefect_server, tmp
     }
     (tmp_path / "crossdock.yaml").write_text(yaml.safe_dump(workspace))
     ids = apply_deployments(HubContext(tmp_path))
-    assert len(ids) == 8  # seven connections (one a write-back) and the stitch flow
+    assert len(ids) == 9  # eight connections (one a write-back) and the stitch flow
 
     async def read() -> dict[str, tuple[list[str], dict]]:  # type: ignore[type-arg]
         async with get_client() as client:
@@ -46,6 +46,7 @@ def test_one_deployment_per_connection_and_one_for_stitching(prefect_server, tmp
     assert found["sync-crm"][0] == ["0 3 * * *"]
     assert found["sync-crm_hourly"][0] == ["15 * * * *"]
     assert found["sync-profiles_to_crm"][0] == ["0 4 * * *"]
+    assert found["sync-consent"][0] == ["0 3 * * *"]
     assert found["sync-crm_hourly"][1] == {"name": "crm_hourly", "workspace_dir": str(tmp_path)}
     assert found["stitch-profiles"] == (["30 3 * * *"], {"mode": "incremental",
                                                          "workspace_dir": str(tmp_path)})
