@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hub.errors import ConfigError, FatalError, RetriableError
-from hub.writeback import ApiClient, Change, Outcome
+from hub.writeback import ApiClient, ApiResponse, Change, Outcome
 
 SCHEMA = ["EMAIL", "PHONE", "FN", "LN", "COUNTRY"]
 # Facebook reports throttling as HTTP 400 with these codes: worth retrying, not a bad record.
@@ -54,12 +54,19 @@ class Writeback:
                 raise ConfigError(f"facebook write-back needs `{field}`",
                                   key=f"destination.config.{field}")
         self._token = str(config["access_token"])
-        self.path = f"/{config.get('api_version', 'v19.0')}/{config['audience_id']}/users"
+        self.audience = f"/{config.get('api_version', 'v19.0')}/{config['audience_id']}"
+        self.path = f"{self.audience}/users"
         self.client = ApiClient.from_config(config, "https://graph.facebook.com",
                                             product="Facebook")
 
     def secret_values(self) -> list[str]:
         return [self._token]
+
+    def check(self) -> str:
+        resp = self.client.request("GET", self.audience, params={
+            "access_token": self._token, "fields": "id,name"})
+        _raise_for_error(resp)
+        return f"the token reads the custom audience `{(resp.body or {}).get('name')}`"
 
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         values = normalise(row)
@@ -81,16 +88,8 @@ class Writeback:
         rows = [c.payload["row"] for c in changes]
         resp = self.client.request(method, self.path, params={"access_token": self._token},
                                    json={"payload": {"schema": SCHEMA, "data": rows}})
+        _raise_for_error(resp)
         body = resp.body or {}
-        if resp.status != 200:
-            error = body.get("error") or {}
-            code = error.get("code")
-            message = f"Facebook {error.get('type')} {code}: {error.get('message')}"
-            if code in _THROTTLED:
-                raise RetriableError(f"{message}; retry the run later")
-            if code in _AUTH:
-                raise FatalError(f"{message}; check `access_token` in the destination config")
-            raise FatalError(f"{message} (HTTP {resp.status})")
         invalid = body.get("invalid_entry_samples") or {}
         outcomes = []
         for row in rows:
@@ -103,3 +102,17 @@ class Writeback:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _raise_for_error(resp: ApiResponse) -> None:
+    """Graph's error object as our error: throttling retriable, the rest fatal."""
+    if resp.status == 200:
+        return
+    error = (resp.body or {}).get("error") or {}
+    code = error.get("code")
+    message = f"Facebook {error.get('type')} {code}: {error.get('message')}"
+    if code in _THROTTLED:
+        raise RetriableError(f"{message}; retry the run later")
+    if code in _AUTH:
+        raise FatalError(f"{message}; check `access_token` in the destination config")
+    raise FatalError(f"{message} (HTTP {resp.status})")

@@ -64,6 +64,13 @@ class Writeback:
     def secret_values(self) -> list[str]:
         return [self._token]
 
+    def check(self) -> str:
+        resp = self.client.request("GET", f"/crm/v3/objects/{self.object}", params={"limit": 1})
+        if resp.status != 200:
+            raise FatalError(f"HubSpot answered HTTP {resp.status} to a read of {self.object}: "
+                             f"{(resp.body or {}).get('message') or resp.body}")
+        return f"the token reads HubSpot {self.object} (write scope is proven by the first run)"
+
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         key = row.get(self.key_field)
         if not key:

@@ -63,6 +63,16 @@ class Writeback:
     def secret_values(self) -> list[str]:
         return [self._secret]
 
+    def check(self) -> str:
+        resp = self.client.request("GET", f"/lists/{self.list_id}", params={"fields": "id,name"})
+        body = resp.body or {}
+        if resp.status == 404:
+            raise FatalError(f"Mailchimp has no list `{self.list_id}` ({body.get('detail')}); "
+                             "check `list_id` in the destination config")
+        if resp.status != 200:
+            raise FatalError(f"Mailchimp answered HTTP {resp.status}: {body.get('detail') or body}")
+        return f"Mailchimp list `{body.get('name')}` ({self.list_id}) is there and readable"
+
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         email = (row.get("email") or "").strip().lower()
         if not email:

@@ -65,6 +65,15 @@ class Writeback:
     def secret_values(self) -> list[str]:
         return [self._token, self._access_token]
 
+    def check(self) -> str:
+        resp = self.reader.request("GET", _PROFILES, params={"size": 1,
+                                                             "properties": "ignoreCount"})
+        if resp.status != 200:
+            raise FatalError(f"OneTrust answered HTTP {resp.status} to a data subject read: "
+                             f"{resp.body}")
+        return ("`access_token` reads OneTrust data subjects (the collection point token is "
+                "checked by the first receipt: OneTrust has no read for it)")
+
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         email = (row.get("email") or "").strip().lower()
         if not email:

@@ -47,6 +47,16 @@ class Writeback:
     def secret_values(self) -> list[str]:
         return [self._token]
 
+    def check(self) -> str:
+        resp = self.client.request("GET", f"{self.api}/locations.json")
+        if resp.status != 200:
+            raise FatalError(f"Shopify answered HTTP {resp.status}: {resp.body}")
+        ids = {str(loc.get("id")) for loc in (resp.body or {}).get("locations") or []}
+        if self.location and str(self.location) not in ids:
+            raise FatalError(f"Shopify has no location {self.location} (it has "
+                             f"{', '.join(sorted(ids)) or 'none'}); check `location_id`")
+        return f"the token reads Shopify's {len(ids)} locations"
+
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         location = row.get("location_id") or self.location
         if not row.get("sku"):

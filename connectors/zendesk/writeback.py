@@ -54,6 +54,16 @@ class Writeback:
     def secret_values(self) -> list[str]:
         return [self._secret]
 
+    def check(self) -> str:
+        resp = self.client.request("GET", "/api/v2/users/me.json")
+        user = (resp.body or {}).get("user") or {}
+        if resp.status != 200:
+            raise FatalError(f"Zendesk answered HTTP {resp.status}: {resp.body}")
+        if user.get("role") not in ("admin", "agent"):
+            raise FatalError(f"the Zendesk credentials act as a `{user.get('role')}`; "
+                             "create_or_update_many needs an agent or an admin")
+        return f"the Zendesk credentials act as an {user['role']}"
+
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         email = (row.get("email") or "").strip().lower()
         if not email:

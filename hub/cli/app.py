@@ -131,17 +131,31 @@ def results(run_id: str,
 @app.command()
 @handle_errors
 def check(connection: str) -> None:
-    """Check that the connection's source accepts its config and credentials."""
-    from hub.pipeline.plan import source_for
+    """Check that the connection's source, and a write-back's destination, accept their
+    config and credentials (reads only; nothing is written)."""
+    from hub.pipeline.plan import source_for, writeback_for
 
     ctx = current()
-    result = source_for(ctx, ctx.workspace().connection(connection)).check()
-    if result.ok:
-        console.print(f"[green]ok[/]: connection `{connection}` source check succeeded")
+    conn = ctx.workspace().connection(connection)
+    result = source_for(ctx, conn).check()
+    if not result.ok:
+        err_console.print(f"[red]check failed[/] for `{connection}`: {escape(result.message)}",
+                          soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(f"[green]ok[/]: connection `{connection}` source check succeeded")
+    if not conn.writes_back:
         return
-    err_console.print(f"[red]check failed[/] for `{connection}`: {escape(result.message)}",
-                      soft_wrap=True)
-    raise typer.Exit(1)
+    api = writeback_for(ctx, conn)
+    try:
+        proved = api.check()
+    except HubError as exc:
+        err_console.print(f"[red]check failed[/] for `{connection}` destination "
+                          f"({conn.destination.type}): {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    finally:
+        api.close()
+    console.print(f"[green]ok[/]: connection `{connection}` destination check succeeded: "
+                  f"{escape(proved)}")
 
 
 @app.command()

@@ -25,9 +25,9 @@ from hub.workspace import (
     resolve_config,
     resolve_sqlite_url,
 )
-from hub.writeback import WritebackDestination, load_writeback
+from hub.writeback import WritebackApi, WritebackDestination, load_writeback
 
-__all__ = ["StreamJob", "plan_stream", "source_for", "destination_config"]
+__all__ = ["StreamJob", "plan_stream", "source_for", "destination_config", "writeback_for"]
 
 
 @dataclass
@@ -79,6 +79,15 @@ def source_for(ctx: HubContext, conn: Connection) -> Source:
     return source
 
 
+def writeback_for(ctx: HubContext, conn: Connection) -> WritebackApi:
+    """The connection's write-back connector, built with its resolved config; its secrets
+    are redacted from here on."""
+    api = load_writeback(ctx.workspace_dir, conn.destination.type, destination_config(ctx, conn))
+    for value in api.secret_values():
+        register_secret(value)
+    return api
+
+
 def destination_config(ctx: HubContext, conn: Connection) -> dict[str, Any]:
     config = resolve_config(conn.destination.config,
                             where=f"connections.{conn.name}.destination.config",
@@ -96,11 +105,11 @@ def plan_stream(ctx: HubContext, conn: Connection, stream: str, run_id: str,
         raise ConfigError(f"mapping `{scfg.mapping}` not found", file=str(ctx.workspace_file),
                           key=f"connections.{conn.name}.streams.{stream}.mapping")
     mapping = load_mapping(path)
-    dest_type, dest_config = conn.destination.type, destination_config(ctx, conn)
     open_: Callable[[], Destination]
     if conn.writes_back:
-        open_ = _writeback_opener(ctx, conn, stream, run_id, mapping, dest_config, dry_run)
+        open_ = _writeback_opener(ctx, conn, stream, run_id, mapping, dry_run)
     else:
+        dest_type, dest_config = conn.destination.type, destination_config(ctx, conn)
         open_ = lambda: open_destination(dest_type, dest_config)  # noqa: E731
     return StreamJob(
         run_id=run_id,
@@ -120,12 +129,9 @@ def plan_stream(ctx: HubContext, conn: Connection, stream: str, run_id: str,
 
 
 def _writeback_opener(ctx: HubContext, conn: Connection, stream: str, run_id: str,
-                      mapping: CompiledMapping, config: dict[str, Any],
-                      dry_run: bool) -> Callable[[], Destination]:
+                      mapping: CompiledMapping, dry_run: bool) -> Callable[[], Destination]:
     """Built now, so a bad config or a mapping for another entity fails before any read."""
-    api = load_writeback(ctx.workspace_dir, conn.destination.type, config)
-    for value in api.secret_values():
-        register_secret(value)
+    api = writeback_for(ctx, conn)
     if mapping.entity.name != api.entity:
         api.close()
         raise ConfigError(

@@ -2,6 +2,7 @@
 
 - POST   /v19.0/{audience_id}/users   payload {schema, data}: rows of SHA-256 hashes
 - DELETE /v19.0/{audience_id}/users   the same payload, removes
+- GET    /v19.0/{audience_id}         the audience's id and name
 Auth is the `access_token` query parameter; errors are Graph API error objects
 (a bad token is HTTP 400 with code 190, as Facebook answers). A row whose
 hashes are not SHA-256 hex, or that has no email and no phone, is invalid and
@@ -43,6 +44,17 @@ class Facebook:
         path = f"/{API_VERSION}/{{audience_id}}/users"
         router.add("POST", path, lambda r: self._users(r, add=True))
         router.add("DELETE", path, lambda r: self._users(r, add=False))
+        router.add("GET", f"/{API_VERSION}/{{audience_id}}", self._audience)
+
+    def _audience(self, req: Request) -> Response:
+        if req.arg("access_token") != self.token:
+            return json_response(_error("Invalid OAuth access token - Cannot parse access token",
+                                        190), 400)
+        if req.params["audience_id"] not in self.audiences:
+            return json_response(_error(f"Unsupported get request. Object with ID "
+                                        f"'{req.params['audience_id']}' does not exist", 100,
+                                        "GraphMethodException"), 400)
+        return json_response({"id": req.params["audience_id"], "name": "Crossdock sandbox audience"})
 
     def _users(self, req: Request, add: bool) -> Response:
         if req.arg("access_token") != self.token:

@@ -123,6 +123,7 @@ class Mailchimp:
     def register(self, router: Router) -> None:
         router.product("/3.0/", _error)
         router.add("GET", "/3.0/lists", self._guard(lambda req: self._page(req, "lists", self.lists)))
+        router.add("GET", "/3.0/lists/{list_id}", self._guard(self._list))
         router.add("GET", "/3.0/lists/{list_id}/members", self._guard(self._members))
         router.add("GET", "/3.0/campaigns", self._guard(
             lambda req: self._page(req, "campaigns", [c for c in self.campaigns
@@ -227,6 +228,12 @@ class Mailchimp:
             return json_response(_error(404, "The requested resource could not be found."), 404)
         self.archived.setdefault(list_id, {})[mid] = member
         return Response(204, b"")
+
+    def _list(self, req: Request) -> Response:
+        found = next((lst for lst in self.lists if lst["id"] == req.params["list_id"]), None)
+        if found is None:
+            return json_response(_error(404, "The requested resource could not be found."), 404)
+        return json_response(found)
 
     def _segments(self, req: Request) -> Response:
         list_id = req.params["list_id"]

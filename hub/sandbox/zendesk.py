@@ -189,6 +189,9 @@ class Zendesk:
         router.add("GET", "/api/v2/satisfaction_ratings.json", self._guard(self._ratings))
         router.add("GET", "/api/v2/incremental/ticket_events.json", self._guard(self._events))
         router.add("POST", "/api/v2/users/create_or_update_many.json", self._guard(self._upsert_users))
+        router.add("GET", "/api/v2/users/me.json", self._guard(
+            lambda req: json_response({"user": {"id": 1, "name": "Sandbox Agent",
+                                                "email": "agent@example.com", "role": "admin"}})))
         router.add("GET", "/api/v2/job_statuses/{job_id}", self._guard(self._job_status))
 
     def _rate_tickets(self, seed: int) -> None:

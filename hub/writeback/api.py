@@ -45,6 +45,10 @@ class WritebackApi(Protocol):
     def secret_values(self) -> list[str]:
         """Tokens and keys from its config, to redact everywhere."""
 
+    def check(self) -> str:
+        """One authenticated read, nothing written (`crossdock check`): what it proved.
+        Raises FatalError (or ConfigError) naming what was refused."""
+
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """(match key, API payload) for a mapped row; ValueError(reason) if it cannot be sent."""
 

@@ -218,3 +218,19 @@ def test_an_unknown_destination_type_names_the_line(tmp_path: Path) -> None:
     assert "crossdock.yaml:6" in str(err.value)
     assert ("unknown destination type `hubspott`; known: sql, facebook, hubspot, mailchimp, "
             "onetrust, shopify, zendesk") in str(err.value)
+
+
+def test_check_proves_the_destination_credentials_too(wb: HubSpotOut) -> None:
+    wb.profiles([profile(1, "a@example.org")])
+    runner, ws = CliRunner(), ["--workspace", str(wb.root)]
+    ok = runner.invoke(app, [*ws, "check", "out"])
+    assert ok.exit_code == 0, ok.output
+    assert "destination check succeeded: the token reads HubSpot contacts" in ok.output
+
+    wb.workspace(access_token="not-the-token")
+    refused = runner.invoke(app, [*ws, "check", "out"])
+    assert refused.exit_code == 1, refused.output
+    assert "check failed for `out` destination (hubspot)" in refused.output
+    assert "HubSpot refused the credentials (HTTP 401" in refused.output
+    assert "not-the-token" not in refused.output
+    assert wb.upsert_calls() == 0  # a check writes nothing
