@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from hub.errors import ConfigError, FatalError
+from hub.redaction import RedactingFilter
 
 __all__ = ["CAN_FORK", "SourceEvent", "RECORD", "STATE", "LOG", "read_in_child"]
 
@@ -85,13 +86,15 @@ def _child(events: Callable[[], Iterator[SourceEvent]], write_fd: int) -> None:
                     if kind != RECORD:
                         out.flush()
         except ConfigError as exc:
-            out.write(b"E" + dumps({"type": "config", "message": str(exc)}) + b"\n")
+            last = b"E" + dumps({"type": "config", "message": str(exc)}) + b"\n"
         except Exception as exc:  # noqa: BLE001 - everything else ends the stream as fatal
             message = str(exc) if isinstance(exc, FatalError) else f"{type(exc).__name__}: {exc}"
-            out.write(b"E" + dumps({"type": "fatal", "message": message}) + b"\n")
+            last = b"E" + dumps({"type": "fatal", "message": message}) + b"\n"
         else:
-            out.write(b"D\n")
-        out.flush()
+            last = b"D\n"
+        with lock:  # a CDK worker thread may still be logging
+            out.write(last)
+            out.flush()
     except BaseException:  # noqa: BLE001 - e.g. the parent is gone (broken pipe)
         code = 1
     finally:
@@ -104,6 +107,7 @@ class _PipeLogHandler(logging.Handler):
     def __init__(self, out: Any, lock: threading.Lock) -> None:
         super().__init__(logging.WARNING)
         self.out, self.pipe_lock = out, lock
+        self.addFilter(RedactingFilter())  # the parent masks again; a secret never crosses
 
     def emit(self, record: logging.LogRecord) -> None:
         level = "ERROR" if record.levelno >= logging.ERROR else "WARN"

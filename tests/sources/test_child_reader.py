@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from hub.errors import FatalError
+from hub.redaction import register_secret
 from hub.sources._child import CAN_FORK, LOG, RECORD, STATE, SourceEvent, read_in_child
 
 pytestmark = pytest.mark.skipif(not CAN_FORK, reason="the forked reader is POSIX-only")
@@ -67,3 +68,14 @@ def test_an_error_in_the_child_is_raised_in_the_parent() -> None:
 
     with pytest.raises(FatalError, match="HubSpot said no"):
         list(read_in_child(events))
+
+
+def test_a_secret_logged_in_the_child_crosses_the_pipe_masked() -> None:
+    register_secret("child-s3cr3t-token")
+
+    def events() -> Iterator[SourceEvent]:
+        logging.getLogger("airbyte").warning("retrying with child-s3cr3t-token")
+        yield RECORD, {"id": 1}
+
+    got = list(read_in_child(events))
+    assert got[0] == (LOG, ["WARN", "airbyte: retrying with ****"])
