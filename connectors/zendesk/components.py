@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 
 @dataclass
@@ -23,8 +25,19 @@ class CommentEventExtractor(RecordExtractor):
             body = response.json()
         except ValueError:
             return []
+        events = body.get("ticket_events") or []
+        stamps = {e.get("timestamp") for e in events}
+        if (not body.get("end_of_stream") and len(events) >= 1000 and len(stamps) == 1
+                and body.get("end_time") in stamps):
+            # The next page would start where this one did: a time-based export cannot
+            # page past 1000 items with one timestamp, and would loop forever.
+            raise AirbyteTracedException(
+                message=f"Zendesk's ticket events export is stuck: {len(events)} events share "
+                        f"the timestamp {body.get('end_time')}, and a time-based export cannot "
+                        "page past them; nothing after it can be read",
+                failure_type=FailureType.system_error)
         out = []
-        for audit in body.get("ticket_events") or []:
+        for audit in events:
             for child in audit.get("child_events") or []:
                 if child.get("event_type") == "Comment":
                     out.append({**child, "ticket_id": audit.get("ticket_id"),

@@ -219,7 +219,9 @@ class Zendesk:
         for tid, ticket in sorted(self._objects["tickets"].items()):
             at = datetime.fromisoformat(ticket["created_at"].replace("Z", "+00:00"))
             for n in range(rng.randint(1, 3)):
-                at = min(at + timedelta(hours=rng.randint(1, 30)), EPOCH)
+                at += timedelta(hours=rng.randint(1, 30))
+                if at > EPOCH:  # the conversation goes on after the data's "now": not yet
+                    break
                 from_requester = n % 2 == 0
                 eid = 20000000 + len(self.ticket_events) * 10
                 children: list[dict[str, Any]] = [{

@@ -143,3 +143,19 @@ def test_retries_exhausted_is_a_clear_failure_not_a_short_read() -> None:
                  [{"status_code": 503, "text": "{}"}] * 6)
         with pytest.raises(FatalError, match="Zendesk server error"):
             read("users")
+
+
+def test_a_ticket_events_page_that_cannot_advance_fails_instead_of_looping() -> None:
+    """Zendesk's time-based export cannot page past 1000 items with one timestamp: the next
+    page would start where this one did, for ever. The stream fails and says why."""
+    url = f"{API}/api/v2/incremental/ticket_events.json"
+    stuck = {"ticket_events": [
+        {"id": i, "ticket_id": 7, "timestamp": 1704067200, "created_at": "2024-01-01T00:00:00Z",
+         "child_events": [{"id": i * 10, "event_type": "Comment", "body": "hi"}]}
+        for i in range(1000)], "count": 1000, "end_time": 1704067200,
+        "next_page": f"{url}?start_time=1704067200", "end_of_stream": False}
+    with requests_mock.Mocker() as http:
+        http.get(url, text=json.dumps(stuck))
+        with pytest.raises(FatalError, match="ticket events export is stuck: 1000 events share"):
+            read("ticket_comments")
+    assert len(http.request_history) == 1
