@@ -47,16 +47,16 @@ class Writeback:
         if not isinstance(purposes, dict) or not purposes:
             raise ConfigError("onetrust write-back needs `purposes`: purpose name -> OneTrust "
                               "purpose id", key="destination.config.purposes")
-        self._token = str(config["collection_point_token"])
-        self.purposes = {str(k): str(v) for k, v in purposes.items()}
-        self.client = ApiClient.from_config(config, "https://privacyportal.onetrust.com",
-                                            product="OneTrust")
         if not config.get("access_token"):
             raise ConfigError("onetrust write-back needs `access_token` (an OAuth token that may "
                               "read data subjects): OneTrust takes no idempotency key, so before "
                               "a retry the connector reads back whether the receipt landed",
                               key="destination.config.access_token")
+        self._token = str(config["collection_point_token"])
         self._access_token = str(config["access_token"])
+        self.purposes = {str(k): str(v) for k, v in purposes.items()}
+        self.client = ApiClient.from_config(config, "https://privacyportal.onetrust.com",
+                                            product="OneTrust")
         api_url = config.get("api_url") or config.get("base_url") or "https://app.onetrust.com"
         self.reader = ApiClient.from_config(
             {**config, "base_url": api_url}, api_url, product="OneTrust",

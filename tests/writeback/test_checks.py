@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import respx
 
 from hub.errors import FatalError
 from hub.sandbox import Sandbox
@@ -82,3 +84,12 @@ def test_a_missing_list_audience_or_location_is_named(sb: Sandbox, name: str, fi
                                                        value: object, says: str) -> None:
     with pytest.raises(FatalError, match=says):
         check(name, {**configs(sb, "sandbox-token")[name], field: value})
+
+
+@respx.mock
+def test_zendesk_credentials_of_an_end_user_fail_the_check() -> None:
+    respx.get("https://acme.zendesk.com/api/v2/users/me.json").mock(return_value=httpx.Response(
+        200, json={"user": {"id": 9, "email": "someone@example.org", "role": "end-user"}}))
+    with pytest.raises(FatalError, match="act as a `end-user`; create_or_update_many needs"):
+        check("zendesk", {"subdomain": "acme", "credentials": {
+            "credentials": "api_token", "email": "someone@example.org", "api_token": "tkn"}})
