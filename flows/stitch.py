@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from prefect import flow
 
-from hub.context import HubContext
+from hub.context import for_workspace
 from hub.identity.run import stitch_workspace
 
 __all__ = ["stitch_profiles"]
@@ -18,5 +17,5 @@ def stitch_profiles(mode: str = "incremental", workspace_dir: str = ".") -> dict
     """Stitch every contact record into profiles; `mode` is incremental or full."""
     if mode not in ("incremental", "full"):
         raise ValueError(f"mode must be incremental or full, not {mode!r}")
-    ctx = HubContext(Path(workspace_dir).resolve())
+    ctx = for_workspace(workspace_dir)
     return stitch_workspace(ctx, full=mode == "full").to_dict()

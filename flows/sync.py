@@ -7,17 +7,16 @@ the others; the run is then marked partial. Only transient errors are retried.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 
-from hub.context import HubContext
+from hub.connections import destination_config
+from hub.context import HubContext, for_workspace
 from hub.errors import RetriableError
 from hub.pipeline import (
-    ProgressFn,
     StreamInfo,
     begin_run,
     end_run,
@@ -25,19 +24,9 @@ from hub.pipeline import (
     plan_stream,
     sync_stream,
 )
-from hub.pipeline.plan import destination_config
 from hub.redaction import display_url
 
 __all__ = ["sync_connection", "sync_stream_task"]
-
-# The flow runs in the CLI's process, so the CLI can hand it a progress callback.
-_progress: ProgressFn | None = None
-
-
-def set_progress_callback(fn: ProgressFn | None) -> None:
-    global _progress
-    _progress = fn
-
 
 def _is_transient(_task: Any, _run: Any, state: State) -> bool:
     try:
@@ -53,10 +42,10 @@ def _is_transient(_task: Any, _run: Any, state: State) -> bool:
       cache_policy=NO_CACHE, task_run_name="sync-{connection}-{stream}")
 def sync_stream_task(workspace_dir: str, connection: str, stream: str, run_id: str,
                      full_refresh: bool, dry_run: bool = False) -> StreamInfo:
-    ctx = HubContext(Path(workspace_dir))
+    ctx = for_workspace(workspace_dir)  # the CLI's context (progress bar and all) when it bound one
     conn = ctx.workspace().connection(connection)
     job = plan_stream(ctx, conn, stream, run_id, full_refresh, dry_run)
-    return sync_stream(job, _progress)
+    return sync_stream(job)
 
 
 @flow(name="sync-connection", flow_run_name="sync-{name}")
@@ -66,7 +55,7 @@ def sync_connection(name: str, full_refresh: bool = False, workspace_dir: str = 
 
     `dry_run` (write-back connections): count what would be created, updated and deleted,
     and send nothing."""
-    ctx = HubContext(Path(workspace_dir).resolve())
+    ctx = for_workspace(workspace_dir)
     conn = ctx.workspace().connection(name)
     started = time.perf_counter()
     run_id = begin_run(ctx, name, full_refresh, dry_run)

@@ -11,9 +11,6 @@ __all__ = [
     "ConfigError",
     "FatalError",
     "RetriableError",
-    "SkippableError",
-    "MappingError",
-    "PolicyViolation",
     "SchemaChangeError",
 ]
 
@@ -45,18 +42,6 @@ class FatalError(HubError):
 
 class RetriableError(HubError):
     """Transient: a network blip, a rate limit that outlasted our retries, a locked database."""
-
-
-class SkippableError(HubError):
-    """One record or item cannot be processed; dead-letter it and go on."""
-
-
-class MappingError(SkippableError):
-    """A record failed its mapping (missing field, bad type); it goes to the dead-letter table."""
-
-
-class PolicyViolation(HubError):
-    """A governance policy refused an operation."""
 
 
 class SchemaChangeError(FatalError):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
+from hub.cli.common import EXIT_FOR_STATUS, handle_errors, hub_context, start_invocation
 from hub.cli.render import (
     console,
     err_console,
@@ -18,42 +18,19 @@ from hub.cli.render import (
     print_run_summary,
     print_runs,
 )
-from hub.context import current, set_workspace
-from hub.errors import ConfigError, HubError
+from hub.context import bound
+from hub.errors import HubError
 
-__all__ = ["app", "handle_errors"]
+__all__ = ["app"]
 
 app = typer.Typer(help="Crossdock: customer-data integration hub.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-# Exit codes: 0 ok, 1 run failed, 2 bad config or input, 3 run partial.
-EXIT_FOR_STATUS = {"succeeded": 0, "failed": 1, "partial": 3}
-
-
-def handle_errors(fn: F) -> F:
-    """A HubError is a message for the user, not a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ConfigError as exc:
-            err_console.print(f"[red]config error:[/] {escape(str(exc))}", soft_wrap=True)
-            raise typer.Exit(2) from None
-        except HubError as exc:
-            err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
-
 
 @app.callback()
 def _root(workspace: Annotated[Path | None, typer.Option(
         "--workspace", "-w", help="folder holding crossdock.yaml (default: current folder)",
         envvar="CROSSDOCK_WORKSPACE")] = None) -> None:
-    set_workspace(workspace)
+    start_invocation(workspace)
 
 
 @app.command()
@@ -67,17 +44,15 @@ def sync(connection: str,
                                "call no API")] = False,
          ) -> None:
     """Sync one connection through the Prefect flow (one task per stream)."""
-    from flows.sync import set_progress_callback, sync_connection
+    from flows.sync import sync_connection
     from hub.cli.progress import live_progress
     from hub.pipeline import validate_connection
 
-    ctx = current()
+    ctx = hub_context()
     validate_connection(ctx, connection, dry_run)  # a bad name or file fails before Prefect starts
-    with live_progress(not as_json) as progress:
-        set_progress_callback(progress)
+    with live_progress(not as_json) as progress, bound(replace(ctx, progress=progress)) as run_ctx:
         summary = sync_connection(connection, full_refresh=full_refresh,
-                                  workspace_dir=str(ctx.workspace_dir), dry_run=dry_run)
-        set_progress_callback(None)
+                                  workspace_dir=str(run_ctx.workspace_dir), dry_run=dry_run)
     if as_json:
         print_json(summary)
     else:
@@ -94,7 +69,7 @@ def runs(limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
     from hub.store import runs as store_runs
 
     rows = []
-    for r in store_runs.list_runs(current().engine, limit, connection):
+    for r in store_runs.list_runs(hub_context().engine, limit, connection):
         seconds = (r.ended_at - r.started_at).total_seconds() if r.ended_at else None
         rows.append({"run_id": r.id, "connection": r.connection, "status": r.status,
                      "started_at": r.started_at.isoformat(), "seconds": seconds,
@@ -118,7 +93,7 @@ def results(run_id: str,
 
     rows = [{"stream": r.stream, "record": r.record_ref, "action": r.action, "status": r.status,
              "reason": r.reason, "remote_id": r.remote_id}
-            for r in list_results(current().engine, run_id, "rejected" if rejected else None)]
+            for r in list_results(hub_context().engine, run_id, "rejected" if rejected else None)]
     if as_json:
         print_json(rows)
         return
@@ -133,9 +108,9 @@ def results(run_id: str,
 def check(connection: str) -> None:
     """Check that the connection's source, and a write-back's destination, accept their
     config and credentials (reads only; nothing is written)."""
-    from hub.pipeline.plan import source_for, writeback_for
+    from hub.connections import source_for, writeback_for
 
-    ctx = current()
+    ctx = hub_context()
     conn = ctx.workspace().connection(connection)
     result = source_for(ctx, conn).check()
     if not result.ok:
@@ -162,9 +137,9 @@ def check(connection: str) -> None:
 @handle_errors
 def discover(connection: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the streams the connection's source offers, with sync modes and keys."""
-    from hub.pipeline.plan import source_for
+    from hub.connections import source_for
 
-    ctx = current()
+    ctx = hub_context()
     streams = source_for(ctx, ctx.workspace().connection(connection)).discover()
     if as_json:
         print_json(streams)
@@ -195,7 +170,7 @@ def deploy(serve: Annotated[bool, typer.Option(
     """Register one Prefect deployment per connection, on its schedule."""
     from flows.deployments import apply_deployments, serve_deployments
 
-    ctx = current()
+    ctx = hub_context()
     for deployment_id in apply_deployments(ctx):
         console.print(f"deployment {deployment_id} registered")
     if serve:

@@ -11,9 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from hub.audit import verify_entries
-from hub.cli.app import handle_errors
+from hub.cli.common import handle_errors, hub_context
 from hub.cli.render import console, err_console
-from hub.context import current
 from hub.errors import ConfigError
 
 __all__ = ["app"]
@@ -36,7 +35,7 @@ def _json(entry: dict[str, Any]) -> str:
 def verify(file: Annotated[Path | None, typer.Option(
         "--file", help="verify an export (JSON lines) instead of the store")] = None) -> None:
     """Walk the hash chain; name the first entry that was edited, deleted, reordered or forged."""
-    ctx = current()
+    ctx = hub_context()
     if file is None:
         report = ctx.audit.verify()
     else:
@@ -67,7 +66,7 @@ def tail(n: Annotated[int, typer.Option("-n", help="entries to show")] = 20,
          follow: Annotated[bool, typer.Option("--follow", "-f")] = False,
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The newest entries; with --follow, keep printing new ones until Ctrl-C."""
-    audit = current().audit
+    audit = hub_context().audit
     seen = 0
     while True:
         entries = audit.entries(last=n) if not seen else \
@@ -87,7 +86,7 @@ def export(since: Annotated[datetime | None, typer.Option(help="e.g. 2026-11-01"
            actor: Annotated[str | None, typer.Option()] = None,
            action: Annotated[str | None, typer.Option()] = None) -> None:
     """JSON lines with the chain fields, so an unfiltered export verifies on its own."""
-    audit = current().audit
+    audit = hub_context().audit
     entries = audit.entries(since=since, target=connection, actor=actor, action=action)
     for entry in entries:
         print(_json(entry))

@@ -4,17 +4,17 @@ into profiles, and the profiles written back to the CRM."""
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 
-from hub.cli.app import handle_errors
+from hub.cli.common import handle_errors, hub_context
 from hub.cli.render import console, print_run_summary
-from hub.context import current
+from hub.context import bound
 
 __all__ = ["demo"]
 
@@ -25,6 +25,13 @@ SHOP = "shop"
 SOCIAL = "social"
 CONSENT = "consent"
 WRITE_BACK = "profiles_to_crm"
+
+
+def sandbox_env(url: str) -> dict[str, str]:
+    """The `${env:...}` values that point crossdock.yaml's connections at the sandbox."""
+    return {"CROSSDOCK_HUBSPOT_URL": url, "CROSSDOCK_ZENDESK_URL": url,
+            "CROSSDOCK_MAILCHIMP_URL": f"{url}/3.0", "CROSSDOCK_SHOPIFY_URL": url,
+            "CROSSDOCK_FACEBOOK_URL": url, "CROSSDOCK_ONETRUST_URL": url}
 
 
 @handle_errors
@@ -39,16 +46,9 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
     from flows.sync import sync_connection
     from hub.sandbox import Sandbox
 
-    ctx = current()
-    ws = ctx.workspace()
-    conn = ws.connection(CONNECTION)
-    with Sandbox(seed=seed, scale=scale, port=0) as sb:
-        os.environ["CROSSDOCK_HUBSPOT_URL"] = sb.url
-        os.environ["CROSSDOCK_ZENDESK_URL"] = sb.url
-        os.environ["CROSSDOCK_MAILCHIMP_URL"] = f"{sb.url}/3.0"
-        os.environ["CROSSDOCK_SHOPIFY_URL"] = sb.url
-        os.environ["CROSSDOCK_FACEBOOK_URL"] = sb.url
-        os.environ["CROSSDOCK_ONETRUST_URL"] = sb.url
+    conn = hub_context().workspace().connection(CONNECTION)
+    with Sandbox(seed=seed, scale=scale, port=0) as sb, \
+            bound(replace(hub_context(), env=sandbox_env(sb.url))) as ctx:
         console.rule("1. sandbox")
         console.print(f"HubSpot CRM sandbox at {sb.url}: "
                       f"{len(sb.hubspot.objects('contacts')):,} contacts, "

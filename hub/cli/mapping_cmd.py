@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from hub.cli.app import handle_errors
+from hub.cli.common import handle_errors
 from hub.errors import ConfigError
 
 __all__ = ["app"]

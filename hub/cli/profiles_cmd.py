@@ -9,9 +9,9 @@ from rich.table import Table
 from sqlalchemy import func
 from sqlmodel import Session, or_, select
 
-from hub.cli.app import handle_errors
+from hub.cli.common import handle_errors, hub_context
 from hub.cli.render import console, print_json
-from hub.context import HubContext, current
+from hub.context import HubContext
 from hub.errors import ConfigError
 from hub.identity.match import LEVELS, MatchModel
 from hub.identity.normalize import normalize_email
@@ -38,10 +38,10 @@ def stitch(full: Annotated[bool, typer.Option(
     """Stitch every contact record into profiles (a Prefect flow run)."""
     from flows.stitch import stitch_profiles
 
-    dest, _ = profile_destination(current())  # a config problem fails before Prefect starts
+    dest, _ = profile_destination(hub_context())  # a config problem fails before Prefect starts
     dest.close()
     summary = stitch_profiles(mode="full" if full else "incremental",
-                              workspace_dir=str(current().workspace_dir))
+                              workspace_dir=str(hub_context().workspace_dir))
     if as_json:
         print_json(summary)
         return
@@ -102,7 +102,7 @@ def _profile(ctx: HubContext, pid: str) -> dict[str, Any]:
 def show(who: Annotated[str, typer.Argument(help="an email address or a profile id")],
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The golden record, the records behind it and the profile's timeline."""
-    ctx = current()
+    ctx = hub_context()
     data = _profile(ctx, _find(ctx, who))
     if as_json:
         print_json(data)
@@ -128,7 +128,7 @@ def show(who: Annotated[str, typer.Argument(help="an email address or a profile 
 @handle_errors
 def explain(profile_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Which identifiers and which match scores joined the profile's records, and what was refused."""
-    ctx = current()
+    ctx = hub_context()
     pid = resolve_profile_id(ctx, profile_id)
     data = _profile(ctx, pid)
     keys = {r["record_key"] for r in data["records"]}
@@ -190,7 +190,7 @@ def _levels(model: MatchModel | None, levels: list[int]) -> dict[str, str]:
 @handle_errors
 def review(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Pairs in the review band: likely the same person, not sure enough to merge."""
-    with Session(current().engine) as session:
+    with Session(hub_context().engine) as session:
         rows = list(session.exec(select(IdentityLinkRow).where(IdentityLinkRow.outcome == "review")
                                  .order_by(IdentityLinkRow.probability.desc())))  # type: ignore[attr-defined]
     data = [{"records": [r.record_a, r.record_b], "probability": r.probability} for r in rows]
@@ -206,7 +206,7 @@ def review(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 def _decide(record_a: str, record_b: str, decision: str, as_json: bool) -> None:
     from hub.identity.run import stitch_workspace
 
-    ctx = current()
+    ctx = hub_context()
     with Session(ctx.engine) as session:
         known = {a.record_key for a in session.exec(select(IdentityAssignment).where(
             IdentityAssignment.record_key.in_([record_a, record_b])))}  # type: ignore[attr-defined]
@@ -258,7 +258,7 @@ def split(profile_id: str,
     """Unmerge: the given records leave the profile and never rejoin the rest of it."""
     from hub.identity.run import stitch_workspace
 
-    ctx = current()
+    ctx = hub_context()
     pid = resolve_profile_id(ctx, profile_id)
     with Session(ctx.engine) as session:
         members = {a.record_key for a in session.exec(

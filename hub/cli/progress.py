@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from hub.cli.render import console
-from hub.pipeline import ProgressFn, StreamInfo
+from hub.context import ProgressFn
+from hub.pipeline import StreamInfo
 
 __all__ = ["live_progress"]
 

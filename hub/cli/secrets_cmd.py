@@ -6,9 +6,8 @@ import sys
 
 import typer
 
-from hub.cli.app import handle_errors
+from hub.cli.common import handle_errors, hub_context
 from hub.cli.render import console
-from hub.context import current
 from hub.errors import ConfigError
 from hub.secrets import KEY_ENV, save_keyring
 
@@ -27,7 +26,7 @@ def set_secret(name: str) -> None:
         value = sys.stdin.read().rstrip("\n")
     if not value:
         raise ConfigError(f"no value given for secret `{name}` (pipe it in or type it)")
-    ctx = current()
+    ctx = hub_context()
     ctx.secrets.set(name, value)
     ctx.audit.append("secret.set", actor="cli", target=name)
     console.print(f"secret `{name}` stored (encrypted with key version {ctx.keyring.primary}); "
@@ -38,7 +37,7 @@ def set_secret(name: str) -> None:
 @handle_errors
 def list_secrets() -> None:
     """Names and dates only; values are never shown."""
-    infos = current().secrets.list()
+    infos = hub_context().secrets.list()
     if not infos:
         console.print("no secrets yet: `crossdock secrets set NAME`")
     for info in infos:
@@ -49,7 +48,7 @@ def list_secrets() -> None:
 @app.command("delete")
 @handle_errors
 def delete_secret(name: str) -> None:
-    ctx = current()
+    ctx = hub_context()
     if not ctx.secrets.delete(name):
         raise ConfigError(f"no secret named `{name}`")
     ctx.audit.append("secret.delete", actor="cli", target=name)
@@ -66,7 +65,7 @@ def rotate_key() -> None:
     """
     import os
 
-    ctx = current()
+    ctx = hub_context()
     if os.environ.get(KEY_ENV):
         raise ConfigError(f"the master key comes from ${KEY_ENV}; rotate it there (add a "
                           "version to the JSON keyring) and run this again without the variable")

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
+from hub.connections import destination_config, resolved_destination_config
 from hub.context import HubContext
 from hub.destinations import Destination, TableSpec, open_destination
 from hub.errors import ConfigError
@@ -42,12 +43,10 @@ from hub.identity.state import (
 )
 from hub.identity.stitching import IdentifierExtractor, StitchResult, stitch
 from hub.mapping import load_mapping
-from hub.pipeline.plan import destination_config
 from hub.redaction import display_url
 from hub.store.models import utcnow
 from hub.workspace.locate import mapping_file
 from hub.workspace.model import IdentitySection, Workspace
-from hub.workspace.resolve import resolve_config, resolve_sqlite_url
 
 __all__ = ["stitch_workspace", "StitchSummary", "profile_tables", "resolve_profile_id",
            "profile_destination"]
@@ -111,10 +110,8 @@ def profile_destination(ctx: HubContext, ws: Workspace | None = None,
     ws = ws or ctx.workspace()
     section = ws.identity
     if section.destination is not None:
-        config = resolve_config(section.destination.config, where="identity.destination.config",
-                                secret=lambda name: ctx.secret(name, used_by="identity"))
-        if "url" in config:
-            config["url"] = resolve_sqlite_url(config["url"], ctx.workspace_dir)
+        config = resolved_destination_config(ctx, section.destination,
+                                             where="identity.destination.config", used_by="identity")
         return open_destination(section.destination.type, config), display_url(str(config.get("url")))
     contacts = [i for i in (inputs if inputs is not None else _inputs(ctx, ws)) if i.entity == "contact"]
     if not contacts:

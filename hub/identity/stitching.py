@@ -56,10 +56,6 @@ class StitchResult:
             groups.setdefault(label, []).append(key)
         return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
 
-    def profile_ids(self) -> dict[str, str]:
-        """Record key -> derived profile id (stable when nothing came before; see profiles.py)."""
-        return {key: profile_id_for(group) for group in self.clusters() for key in group}
-
     def scored_links(self) -> list[MatchLink]:
         if self.scored is None:
             return []

@@ -9,7 +9,7 @@ from hub.pipeline.run import (
     run_status,
     validate_connection,
 )
-from hub.pipeline.stream import ProgressFn, sync_stream
+from hub.pipeline.stream import sync_stream
 
 __all__ = [
     "RunInfo",
@@ -17,7 +17,6 @@ __all__ = [
     "StreamJob",
     "plan_stream",
     "sync_stream",
-    "ProgressFn",
     "begin_run",
     "end_run",
     "run_status",

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["StreamInfo", "RunInfo"]
+__all__ = ["StreamInfo", "RunInfo", "StreamStatus", "RunStatus"]
+
+StreamStatus = Literal["running", "succeeded", "failed"]
+RunStatus = Literal["running", "succeeded", "partial", "failed"]
 
 
 @dataclass
 class StreamInfo:
     stream: str
     table: str
-    status: str = "running"  # succeeded | failed
+    status: StreamStatus = "running"
     read: int = 0
     written: int = 0
     dead_lettered: int = 0
@@ -37,7 +40,7 @@ class StreamInfo:
 class RunInfo:
     run_id: str
     connection: str
-    status: str  # succeeded | partial | failed
+    status: RunStatus
     full_refresh: bool
     seconds: float
     destination: str

@@ -4,30 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from hub.audit import AuditLog
-from hub.context import HubContext
+from hub.connections import destination_config, source_for, writeback_for
+from hub.context import HubContext, ProgressFn
 from hub.destinations import Destination, open_destination
 from hub.errors import ConfigError
 from hub.mapping import CompiledMapping, load_mapping
-from hub.redaction import register_secret
-from hub.sources import DeclarativeSource, PackageSource, Source
-from hub.sources.warehouse import WarehouseSource
-from hub.workspace import (
-    Connection,
-    StreamConfig,
-    connector_dir,
-    manifest_path,
-    mapping_file,
-    resolve_config,
-    resolve_sqlite_url,
-)
-from hub.writeback import WritebackApi, WritebackDestination, load_writeback
+from hub.sources import Source
+from hub.workspace import Connection, StreamConfig, mapping_file
+from hub.writeback import WritebackDestination
 
-__all__ = ["StreamJob", "plan_stream", "source_for", "destination_config", "writeback_for"]
+__all__ = ["StreamJob", "plan_stream"]
 
 
 @dataclass
@@ -47,54 +37,11 @@ class StreamJob:
     full_refresh: bool
     pseudonym_key: bytes  # keys the hashes that replace personal data in dead letters
     dry_run: bool = False  # write-back only: count what would be sent, send nothing
+    progress: ProgressFn | None = None  # called with the stream's counts after each batch
 
     @property
     def incremental(self) -> bool:
         return self.config.sync_mode == "incremental" and not self.full_refresh
-
-
-def source_for(ctx: HubContext, conn: Connection) -> Source:
-    def secret(name: str) -> str:
-        return ctx.secret(name, used_by=conn.name)
-
-    if conn.source.warehouse:
-        url = resolve_config(conn.source.warehouse, where=f"connections.{conn.name}.source.warehouse",
-                             secret=secret)
-        return WarehouseSource(resolve_sqlite_url(url, ctx.workspace_dir), list(conn.streams))
-    config = resolve_config(conn.source.config, where=f"connections.{conn.name}.source.config",
-                            secret=secret)
-    source: Source
-    if conn.source.package:
-        source = PackageSource(conn.source.package, config, ctx.connectors_dir)
-    elif conn.source.manifest:
-        source = DeclarativeSource(manifest_path(ctx.workspace_dir, conn.source.manifest), config)
-    else:
-        cdir = connector_dir(ctx.workspace_dir, conn.source.connector or "")
-        if cdir is None:  # the workspace loader already checked; the folder vanished since
-            raise ConfigError(f"connector `{conn.source.connector}` not found",
-                              file=str(ctx.workspace_file))
-        source = DeclarativeSource(cdir / "manifest.yaml", config)
-    for value in source.secret_values():  # e.g. a token given through ${env:...}
-        register_secret(value)
-    return source
-
-
-def writeback_for(ctx: HubContext, conn: Connection) -> WritebackApi:
-    """The connection's write-back connector, built with its resolved config; its secrets
-    are redacted from here on."""
-    api = load_writeback(ctx.workspace_dir, conn.destination.type, destination_config(ctx, conn))
-    for value in api.secret_values():
-        register_secret(value)
-    return api
-
-
-def destination_config(ctx: HubContext, conn: Connection) -> dict[str, Any]:
-    config = resolve_config(conn.destination.config,
-                            where=f"connections.{conn.name}.destination.config",
-                            secret=lambda name: ctx.secret(name, used_by=conn.name))
-    if "url" in config:
-        config["url"] = resolve_sqlite_url(config["url"], ctx.workspace_dir)
-    return config
 
 
 def plan_stream(ctx: HubContext, conn: Connection, stream: str, run_id: str,
@@ -125,6 +72,7 @@ def plan_stream(ctx: HubContext, conn: Connection, stream: str, run_id: str,
         full_refresh=full_refresh,
         pseudonym_key=ctx.keyring.pseudonym_key(),
         dry_run=dry_run,
+        progress=ctx.progress,
     )
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from hub.context import HubContext
 from hub.errors import ConfigError
 from hub.mapping import load_mapping
-from hub.pipeline.info import RunInfo, StreamInfo
+from hub.pipeline.info import RunInfo, RunStatus, StreamInfo
 from hub.store import runs
 from hub.workspace import Connection, mapping_file
 
@@ -77,7 +77,7 @@ def _audit_changes(ctx: HubContext, conn: Connection, mappings: dict[str, str]) 
                                       "new_version": version})
 
 
-def run_status(streams: list[StreamInfo]) -> str:
+def run_status(streams: list[StreamInfo]) -> RunStatus:
     """succeeded only if every stream did; partial if some did; failed if none did."""
     ok = sum(1 for s in streams if s.status == "succeeded")
     if streams and ok == len(streams):

@@ -26,10 +26,9 @@ from hub.redaction import redact_obj
 from hub.sources import LOG, RECORD, STATE
 from hub.store import runs
 
-__all__ = ["sync_stream", "ProgressFn"]
+__all__ = ["sync_stream"]
 
 log = logging.getLogger("crossdock.pipeline")
-ProgressFn = Callable[[StreamInfo], None]
 
 # Locked SQLite files, dropped PostgreSQL connections: worth a retry of the stream.
 _TRANSIENT_DB_ERRORS = (OperationalError, sqlite3.OperationalError, psycopg.OperationalError)
@@ -37,7 +36,7 @@ _TRANSIENT_DB_ERRORS = (OperationalError, sqlite3.OperationalError, psycopg.Oper
 _SOURCE_LOG_LEVELS = {"WARN": logging.WARNING, "ERROR": logging.ERROR, "FATAL": logging.ERROR}
 
 
-def sync_stream(job: StreamJob, progress: ProgressFn | None = None) -> StreamInfo:
+def sync_stream(job: StreamJob) -> StreamInfo:
     """Sync one stream; returns its info, or raises (after recording the failure)."""
     info = StreamInfo(stream=job.stream, table=job.table)
     started = time.perf_counter()
@@ -48,7 +47,7 @@ def sync_stream(job: StreamJob, progress: ProgressFn | None = None) -> StreamInf
     try:
         destination = job.open_destination()
         destination.prepare(spec, mode)
-        _copy(job, destination, spec, info, progress)
+        _copy(job, destination, spec, info)
         destination.finish(spec, mode)
         info.status = "succeeded"
     except BaseException as exc:
@@ -85,8 +84,7 @@ def _declared_schema(job: StreamJob) -> dict[str, Any] | None:
     return None
 
 
-def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: StreamInfo,
-          progress: ProgressFn | None) -> None:
+def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: StreamInfo) -> None:
     mode, batch_size = job.config.write_mode, job.config.batch_size
     # Only incremental streams keep state (the workspace loader forbids overwrite with them);
     # a dry run must leave the next real run to read the same records.
@@ -132,8 +130,8 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
             ) from exc
         info.dead_lettered += len(batch.dead)
         info.filtered += batch.filtered
-        if progress:
-            progress(info)
+        if job.progress:
+            job.progress(info)
 
     try:
         for kind, payload in job.source.read(job.stream, incremental=job.incremental,

@@ -50,11 +50,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def create_db_and_tables(engine: Engine) -> None:
-    # Importing the model modules registers their tables with SQLModel.metadata.
-    import hub.audit.models  # noqa: F401
-    import hub.identity.state  # noqa: F401
-    import hub.secrets.store  # noqa: F401
-    import hub.store.models  # noqa: F401
-    import hub.writeback.state  # noqa: F401
+    """Create the store's tables and those of every feature imported so far.
+
+    Each feature's table module registers its tables with SQLModel's metadata when it is
+    imported; the hub context imports the features it wires before it calls this.
+    """
+    import hub.store.models  # noqa: F401 - the store's own tables
 
     SQLModel.metadata.create_all(engine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -26,7 +26,6 @@ __all__ = [
     "finish_stream",
     "load_state",
     "save_state",
-    "clear_state",
     "add_dead_letters",
     "list_runs",
     "get_run",
@@ -99,13 +98,6 @@ def save_state(engine: Engine, connection: str, stream: str, state: dict[str, An
     with Session(engine) as session:
         session.merge(StreamState(connection=connection, stream=stream, state=state,
                                   run_id=run_id, updated_at=utcnow()))
-        session.commit()
-
-
-def clear_state(engine: Engine, connection: str, stream: str) -> None:
-    with Session(engine) as session:
-        session.exec(delete(StreamState).where(  # type: ignore[call-overload]
-            StreamState.connection == connection, StreamState.stream == stream))
         session.commit()
 
 

@@ -1,0 +1,58 @@
+"""What every command shares: its hub context, turning HubErrors into one line, exit codes."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.markup import escape
+
+from hub.cli.render import err_console
+from hub.context import HubContext, from_environment
+from hub.errors import ConfigError, HubError
+from hub.pipeline.info import RunStatus
+
+__all__ = ["handle_errors", "hub_context", "start_invocation", "EXIT_FOR_STATUS"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Exit codes: 0 ok, 1 run failed, 2 bad config or input, 3 run partial.
+EXIT_FOR_STATUS: dict[RunStatus, int] = {"succeeded": 0, "failed": 1, "partial": 3}
+
+
+# Set by the root callback for the command being run (a test runs many in one thread).
+_invocation: ContextVar[HubContext | None] = ContextVar("crossdock_cli_context", default=None)
+
+
+def start_invocation(workspace: Path | None) -> None:
+    _invocation.set(from_environment(workspace))
+
+
+def hub_context() -> HubContext:
+    """The command's context, built once from `--workspace` by the root callback."""
+    ctx = _invocation.get()
+    if ctx is None:  # a command function called without the app (its own test)
+        ctx = from_environment()
+        _invocation.set(ctx)
+    return ctx
+
+
+def handle_errors(fn: F) -> F:
+    """A HubError is a message for the user, not a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            err_console.print(f"[red]config error:[/] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(2) from None
+        except HubError as exc:
+            err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
