@@ -82,7 +82,8 @@ def source_for(ctx: HubContext, conn: Connection) -> Source:
 def writeback_for(ctx: HubContext, conn: Connection) -> WritebackApi:
     """The connection's write-back connector, built with its resolved config; its secrets
     are redacted from here on."""
-    api = load_writeback(ctx.workspace_dir, conn.destination.type, destination_config(ctx, conn))
+    api = load_writeback(ctx.workspace_dir, conn.destination.type, destination_config(ctx, conn),
+                         workspace_file=ctx.workspace_file, connection=conn.name)
     for value in api.secret_values():
         register_secret(value)
     return api
