@@ -16,14 +16,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, \
-    field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from hub.errors import ConfigError
 from hub.yaml_lines import line_of, load_yaml_with_lines
 
-__all__ = ["ConfigSection", "WritebackConfig", "missing_key", "check_config_keys", "validate_config", "secret_values"]
+__all__ = ["ConfigSection", "WritebackConfig", "missing_key", "check_config_keys", "validate_config",
+           "secret_values"]
 
 M = TypeVar("M", bound=BaseModel)
 
