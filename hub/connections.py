@@ -8,6 +8,7 @@ paths and secret redaction happen the same way everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hub.context import HubContext
@@ -18,6 +19,7 @@ from hub.sources.warehouse import WarehouseSource
 from hub.workspace import (
     Connection,
     DestinationConfig,
+    SourceKind,
     connector_dir,
     manifest_path,
     resolve_sqlite_url,
@@ -30,30 +32,50 @@ __all__ = ["source_for", "destination_config", "resolved_destination_config", "w
 def source_for(ctx: HubContext, conn: Connection) -> Source:
     """The connection's source, built with its resolved config; its secrets are redacted
     from here on."""
-
-    def secret(name: str) -> str:
-        return ctx.secret(name, used_by=conn.name)
-
-    if conn.source.warehouse:
-        url = ctx.resolve(conn.source.warehouse, where=f"connections.{conn.name}.source.warehouse",
-                          secret=secret)
-        return WarehouseSource(resolve_sqlite_url(url, ctx.workspace_dir), list(conn.streams))
-    config = ctx.resolve(conn.source.config, where=f"connections.{conn.name}.source.config",
-                         secret=secret)
-    source: Source
-    if conn.source.package:
-        source = PackageSource(conn.source.package, config, ctx.connectors_dir)
-    elif conn.source.manifest:
-        source = DeclarativeSource(manifest_path(ctx.workspace_dir, conn.source.manifest), config)
-    else:
-        cdir = connector_dir(ctx.workspace_dir, conn.source.connector or "")
-        if cdir is None:  # the workspace loader already checked; the folder vanished since
-            raise ConfigError(f"connector `{conn.source.connector}` not found",
-                              file=str(ctx.workspace_file))
-        source = DeclarativeSource(cdir / "manifest.yaml", config)
+    source = _SOURCE_KINDS[conn.source.kind](ctx, conn)
     for value in source.secret_values():  # e.g. a token given through ${env:...}
         register_secret(value)
     return source
+
+
+def _source_config(ctx: HubContext, conn: Connection) -> dict[str, Any]:
+    config: dict[str, Any] = ctx.resolve(
+        conn.source.config, where=f"connections.{conn.name}.source.config",
+        secret=lambda name: ctx.secret(name, used_by=conn.name))
+    return config
+
+
+def _warehouse(ctx: HubContext, conn: Connection) -> Source:
+    url = ctx.resolve(conn.source.warehouse, where=f"connections.{conn.name}.source.warehouse",
+                      secret=lambda name: ctx.secret(name, used_by=conn.name))
+    return WarehouseSource(resolve_sqlite_url(url, ctx.workspace_dir), list(conn.streams))
+
+
+def _package(ctx: HubContext, conn: Connection) -> Source:
+    return PackageSource(conn.source.package or "", _source_config(ctx, conn), ctx.connectors_dir)
+
+
+def _manifest(ctx: HubContext, conn: Connection) -> Source:
+    return DeclarativeSource(manifest_path(ctx.workspace_dir, conn.source.manifest or ""),
+                             _source_config(ctx, conn))
+
+
+def _connector(ctx: HubContext, conn: Connection) -> Source:
+    cdir = connector_dir(ctx.workspace_dir, conn.source.connector or "")
+    if cdir is None:  # the workspace loader already checked; the folder vanished since
+        raise ConfigError(f"connector `{conn.source.connector}` not found",
+                          file=str(ctx.workspace_file))
+    return DeclarativeSource(cdir / "manifest.yaml", _source_config(ctx, conn))
+
+
+# Source kind (the key a connection's `source:` names) -> how to build it. A new kind of
+# source is one builder here and one field in hub/workspace/model.py's SourceConfig.
+_SOURCE_KINDS: dict[SourceKind, Callable[[HubContext, Connection], Source]] = {
+    "connector": _connector,
+    "manifest": _manifest,
+    "package": _package,
+    "warehouse": _warehouse,
+}
 
 
 def resolved_destination_config(ctx: HubContext, dest: DestinationConfig, *, where: str,
@@ -76,7 +98,8 @@ def destination_config(ctx: HubContext, conn: Connection) -> dict[str, Any]:
 def writeback_for(ctx: HubContext, conn: Connection) -> WritebackApi:
     """The connection's write-back connector, built with its resolved config; its secrets
     are redacted from here on."""
-    api = load_writeback(ctx.workspace_dir, conn.destination.type, destination_config(ctx, conn))
+    api = load_writeback(ctx.workspace_dir, conn.destination.type, destination_config(ctx, conn),
+                         workspace_file=ctx.workspace_file, connection=conn.name)
     for value in api.secret_values():
         register_secret(value)
     return api

@@ -8,8 +8,8 @@ set, so a retried request cannot add anyone twice. Up to 10,000 people per
 request; Facebook answers with counts, and samples of the rows it found
 invalid, which are matched back to the records.
 
-Config: base_url (default https://graph.facebook.com), api_version (v19.0),
-audience_id, access_token, max_attempts, backoff_factor.
+Config (FacebookConfig): base_url (default https://graph.facebook.com),
+api_version (v19.0), audience_id, access_token, and WritebackConfig's retry settings.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from hub.errors import ConfigError, FatalError, RetriableError
-from hub.writeback import ApiClient, ApiResponse, Change, Outcome
+from pydantic import Field, SecretStr
+
+from hub.errors import FatalError, RetriableError
+from hub.writeback import ApiResponse, Change, Outcome, WritebackBase, WritebackConfig
 
 SCHEMA = ["EMAIL", "PHONE", "FN", "LN", "COUNTRY"]
 # Facebook reports throttling as HTTP 400 with these codes: worth retrying, not a bad record.
@@ -43,24 +45,26 @@ def normalise(row: dict[str, Any]) -> list[str]:
     return [email, phone, first, last, country if len(country) == 2 else ""]
 
 
-class Writeback:
+class FacebookConfig(WritebackConfig):
+    audience_id: str = Field(description="the custom audience's id")
+    access_token: SecretStr = Field(description="a token that may edit the audience")
+    api_version: str = "v19.0"
+
+
+class Writeback(WritebackBase):
+    name = "facebook"
+    Config = FacebookConfig
+    config: FacebookConfig
     entity = "contact"
     batch_limit = 10_000  # people per request
     deletes = True
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        for field in ("audience_id", "access_token"):
-            if not config.get(field):
-                raise ConfigError(f"facebook write-back needs `{field}`",
-                                  key=f"destination.config.{field}")
-        self._token = str(config["access_token"])
-        self.audience = f"/{config.get('api_version', 'v19.0')}/{config['audience_id']}"
+    def __init__(self, config: FacebookConfig | dict[str, Any]) -> None:
+        super().__init__(config)
+        self._token = self.config.access_token.get_secret_value()
+        self.audience = f"/{self.config.api_version}/{self.config.audience_id}"
         self.path = f"{self.audience}/users"
-        self.client = ApiClient.from_config(config, "https://graph.facebook.com",
-                                            product="Facebook")
-
-    def secret_values(self) -> list[str]:
-        return [self._token]
+        self.client = self.client_for("https://graph.facebook.com", product="Facebook")
 
     def check(self) -> str:
         resp = self.client.request("GET", self.audience, params={
@@ -99,9 +103,6 @@ class Writeback:
             raise FatalError(f"Facebook found {body['num_invalid_entries']} invalid rows but "
                              "named fewer; the batch cannot be told apart, nothing is assumed")
         return outcomes
-
-    def close(self) -> None:
-        self.client.close()
 
 
 def _raise_for_error(resp: ApiResponse) -> None:

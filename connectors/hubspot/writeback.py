@@ -17,10 +17,12 @@ backoff_factor.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
-from hub.errors import ConfigError, FatalError
-from hub.writeback import ApiClient, BatchRefused, Change, Outcome
+from pydantic import Field, SecretStr
+
+from hub.errors import FatalError
+from hub.writeback import BatchRefused, Change, Outcome, WritebackBase, WritebackConfig
 
 _OBJECTS: dict[str, dict[str, Any]] = {
     "contacts": {
@@ -37,32 +39,31 @@ _OBJECTS: dict[str, dict[str, Any]] = {
 }
 
 
-class Writeback:
-    batch_limit = 100  # HubSpot's batch endpoints take at most 100 inputs
-    deletes = False
+class HubSpotConfig(WritebackConfig):
+    access_token: SecretStr = Field(description="a private-app token")
+    object: Literal["contacts", "companies"] = "contacts"
+    id_property: str | None = Field(default=None, description="the unique property to match on")
+    properties: dict[str, str] = Field(default_factory=dict,
+                                       description="canonical field -> HubSpot property")
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        obj = config.get("object", "contacts")
-        if obj not in _OBJECTS:
-            raise ConfigError(f"hubspot write-back `object` must be one of "
-                              f"{', '.join(_OBJECTS)}, not `{obj}`", key="destination.config.object")
-        if not config.get("access_token"):
-            raise ConfigError("hubspot write-back needs `access_token` (a private-app token)",
-                              key="destination.config.access_token")
-        self._token = str(config["access_token"])
-        spec = _OBJECTS[obj]
-        self.object, self.entity = obj, spec["entity"]
+
+class Writeback(WritebackBase):
+    name = "hubspot"
+    Config = HubSpotConfig
+    config: HubSpotConfig
+    batch_limit = 100  # HubSpot's batch endpoints take at most 100 inputs
+
+    def __init__(self, config: HubSpotConfig | dict[str, Any]) -> None:
+        super().__init__(config)
+        spec = _OBJECTS[self.config.object]
+        self.object, self.entity = self.config.object, spec["entity"]
         # HubSpot upserts only by a property whose values are unique: email for contacts;
         # for companies, a custom unique property holding the domain (`id_property`).
         self.key_field = spec["key"]
-        self.id_property = config.get("id_property") or spec["id_property"]
-        self.properties = {**spec["properties"], **(config.get("properties") or {})}
-        self.client = ApiClient.from_config(
-            config, "https://api.hubapi.com", product="HubSpot",
-            headers={"Authorization": f"Bearer {config['access_token']}"})
-
-    def secret_values(self) -> list[str]:
-        return [self._token]
+        self.id_property = self.config.id_property or spec["id_property"]
+        self.properties = {**spec["properties"], **self.config.properties}
+        self.client = self.client_for("https://api.hubapi.com", product="HubSpot", headers={
+            "Authorization": f"Bearer {self.config.access_token.get_secret_value()}"})
 
     def check(self) -> str:
         resp = self.client.request("GET", f"/crm/v3/objects/{self.object}", params={"limit": 1})
@@ -118,12 +119,6 @@ class Writeback:
                 outcomes.append(Outcome(False, failed.get(
                     str(i), "HubSpot returned neither a result nor an error for this input")))
         return outcomes
-
-    def delete(self, changes: Sequence[Change]) -> list[Outcome]:
-        raise NotImplementedError("HubSpot write-back never deletes")
-
-    def close(self) -> None:
-        self.client.close()
 
 
 def _text(value: Any) -> str:

@@ -11,20 +11,21 @@ static segments (POST /lists/{id}/segments/{segment_id}, 500 addresses per call)
 With write_mode `overwrite`, members whose row left the table are archived
 (DELETE /lists/{id}/members/{subscriber_hash}), which Mailchimp can undo.
 
-Config: base_url or credentials.apikey (its -usN suffix names the datacenter),
-list_id, status_if_new, tags, max_attempts, backoff_factor.
+Config (MailchimpConfig): base_url or credentials.apikey (its -usN suffix names the
+datacenter), list_id, status_if_new, tags, and WritebackConfig's retry settings.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
-from hub.errors import ConfigError, FatalError
-from hub.writeback import ApiClient, Change, Outcome
+from pydantic import Field, SecretStr, model_validator
 
-_STATUSES = ("subscribed", "pending", "unsubscribed", "transactional")
+from hub.errors import FatalError
+from hub.writeback import Change, ConfigSection, Outcome, WritebackBase, WritebackConfig, missing_key
+
 _MERGE_FIELDS = {"first_name": "FNAME", "last_name": "LNAME", "phone": "PHONE"}
 
 
@@ -32,36 +33,47 @@ def subscriber_hash(email: str) -> str:
     return hashlib.md5(email.lower().encode()).hexdigest()  # noqa: S324 - Mailchimp's member id
 
 
-class Writeback:
+class Credentials(ConfigSection):
+    """As for the source: an API key (its -usN suffix names the datacenter) or an OAuth token."""
+
+    auth_type: Literal["apikey", "oauth2.0"] | None = None
+    apikey: SecretStr | None = None
+    access_token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Credentials:
+        if self.apikey is None and self.access_token is None:
+            raise missing_key("mailchimp write-back needs `credentials.apikey` (or "
+                             "`credentials.access_token`)")
+        return self
+
+
+class MailchimpConfig(WritebackConfig):
+    credentials: Credentials = Field(description="{apikey: KEY} or {access_token: TOKEN}")
+    list_id: str = Field(description="the audience to upsert into")
+    status_if_new: Literal["subscribed", "pending", "unsubscribed", "transactional"] = "pending"
+    tags: list[str] = Field(default_factory=list)
+
+
+class Writeback(WritebackBase):
+    name = "mailchimp"
+    Config = MailchimpConfig
+    config: MailchimpConfig
     entity = "contact"
     batch_limit = 500  # Mailchimp's batch subscribe takes at most 500 members
     deletes = True
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        creds = config.get("credentials") or {}
-        secret = creds.get("apikey") or creds.get("access_token")
-        if not secret:
-            raise ConfigError("mailchimp write-back needs `credentials.apikey` (or "
-                              "`credentials.access_token`)", key="destination.config.credentials")
-        if not config.get("list_id"):
-            raise ConfigError("mailchimp write-back needs `list_id`, the audience to upsert into",
-                              key="destination.config.list_id")
-        self.list_id = str(config["list_id"])
-        self.status_if_new = config.get("status_if_new", "pending")
-        if self.status_if_new not in _STATUSES:
-            raise ConfigError(f"`status_if_new` must be one of {', '.join(_STATUSES)}",
-                              key="destination.config.status_if_new")
-        self._secret = str(secret)
-        self.tags = [str(t) for t in config.get("tags") or []]
+    def __init__(self, config: MailchimpConfig | dict[str, Any]) -> None:
+        super().__init__(config)
+        creds = self.config.credentials
+        self.list_id, self.status_if_new = self.config.list_id, self.config.status_if_new
+        self.tags = self.config.tags
         self._segments: dict[str, int] = {}
-        default = f"https://{str(secret).rsplit('-', 1)[-1]}.api.mailchimp.com/3.0"
-        self.client = ApiClient.from_config(
-            config, default, product="Mailchimp",
-            auth=("crossdock", secret) if creds.get("apikey") else None,
-            headers=None if creds.get("apikey") else {"Authorization": f"Bearer {secret}"})
-
-    def secret_values(self) -> list[str]:
-        return [self._secret]
+        secret = (creds.apikey or creds.access_token or SecretStr("")).get_secret_value()
+        default = f"https://{secret.rsplit('-', 1)[-1]}.api.mailchimp.com/3.0"
+        auth = ("crossdock", secret) if creds.apikey else None
+        headers = None if creds.apikey else {"Authorization": f"Bearer {secret}"}
+        self.client = self.client_for(default, product="Mailchimp", auth=auth, headers=headers)
 
     def check(self) -> str:
         resp = self.client.request("GET", f"/lists/{self.list_id}", params={"fields": "id,name"})
@@ -143,6 +155,3 @@ class Writeback:
                 outcomes.append(Outcome(False, f"HTTP {resp.status}: "
                                                f"{(resp.body or {}).get('detail')}"))
         return outcomes
-
-    def close(self) -> None:
-        self.client.close()

@@ -17,7 +17,7 @@ decision is not there yet.
 Config: base_url (default https://privacyportal.onetrust.com), collection_point_token,
 purposes (name -> purpose id), access_token, api_url (the tenant's host for the
 read-back, default https://app.onetrust.com, or base_url when that is set),
-max_attempts, backoff_factor.
+and WritebackConfig's retry settings (OneTrustConfig below).
 """
 
 from __future__ import annotations
@@ -26,44 +26,48 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.errors import ConfigError, FatalError
-from hub.writeback import ApiClient, ApiResponse, Change, Outcome
+from pydantic import Field, SecretStr, field_validator
+
+from hub.errors import FatalError
+from hub.writeback import ApiClient, ApiResponse, Change, Outcome, WritebackBase, WritebackConfig
 
 _TRANSACTION = {"granted": "CONFIRMED", "withdrawn": "WITHDRAWN"}
 _STATUS_AFTER = {"CONFIRMED": "ACTIVE", "WITHDRAWN": "WITHDRAWN"}  # a purpose's status after it
 _PROFILES = "/api/consentmanager/v1/datasubjects/profiles"
 
 
-class Writeback:
+class OneTrustConfig(WritebackConfig):
+    collection_point_token: SecretStr = Field(description="the collection point's JWT")
+    purposes: dict[str, str] = Field(description="purpose name -> OneTrust purpose id")
+    access_token: SecretStr = Field(
+        description="an OAuth token that may read data subjects: OneTrust takes no idempotency "
+                    "key, so before a retry the connector reads back whether the receipt landed")
+    api_url: str | None = Field(default=None, description="the tenant's host for the read-back")
+
+    @field_validator("purposes")
+    @classmethod
+    def _some(cls, purposes: dict[str, str]) -> dict[str, str]:
+        if not purposes:
+            raise ValueError("onetrust write-back needs `purposes`: purpose name -> OneTrust "
+                             "purpose id")
+        return purposes
+
+
+class Writeback(WritebackBase):
+    name = "onetrust"
+    Config = OneTrustConfig
+    config: OneTrustConfig
     entity = "consent"
     batch_limit = 50  # rows per call from the hub; each is its own receipt request
-    deletes = False
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        if not config.get("collection_point_token"):
-            raise ConfigError("onetrust write-back needs `collection_point_token` (the collection "
-                              "point's JWT)", key="destination.config.collection_point_token")
-        purposes = config.get("purposes")
-        if not isinstance(purposes, dict) or not purposes:
-            raise ConfigError("onetrust write-back needs `purposes`: purpose name -> OneTrust "
-                              "purpose id", key="destination.config.purposes")
-        if not config.get("access_token"):
-            raise ConfigError("onetrust write-back needs `access_token` (an OAuth token that may "
-                              "read data subjects): OneTrust takes no idempotency key, so before "
-                              "a retry the connector reads back whether the receipt landed",
-                              key="destination.config.access_token")
-        self._token = str(config["collection_point_token"])
-        self._access_token = str(config["access_token"])
-        self.purposes = {str(k): str(v) for k, v in purposes.items()}
-        self.client = ApiClient.from_config(config, "https://privacyportal.onetrust.com",
-                                            product="OneTrust")
-        api_url = config.get("api_url") or config.get("base_url") or "https://app.onetrust.com"
-        self.reader = ApiClient.from_config(
-            {**config, "base_url": api_url}, api_url, product="OneTrust",
-            headers={"Authorization": f"Bearer {self._access_token}"})
-
-    def secret_values(self) -> list[str]:
-        return [self._token, self._access_token]
+    def __init__(self, config: OneTrustConfig | dict[str, Any]) -> None:
+        super().__init__(config)
+        self._token = self.config.collection_point_token.get_secret_value()
+        self.purposes = self.config.purposes
+        self.client = self.client_for("https://privacyportal.onetrust.com", product="OneTrust")
+        api_url = self.config.api_url or self.config.base_url or "https://app.onetrust.com"
+        self.reader = self.client_for(api_url, base_url=api_url, product="OneTrust", headers={
+            "Authorization": f"Bearer {self.config.access_token.get_secret_value()}"})
 
     def check(self) -> str:
         resp = self.reader.request("GET", _PROFILES, params={"size": 1,
@@ -107,13 +111,6 @@ class Writeback:
                 raise FatalError(f"OneTrust consentreceipts answered HTTP {resp.status}: "
                                  f"{body.get('message') or body}")
         return outcomes
-
-    def delete(self, changes: Sequence[Change]) -> list[Outcome]:
-        raise NotImplementedError("a consent is withdrawn by a `withdrawn` row, not deleted")
-
-    def close(self) -> None:
-        self.client.close()
-        self.reader.close()
 
 
 def _read_back(reader: ApiClient, payload: dict[str, Any]) -> Callable[[], ApiResponse | None]:

@@ -8,8 +8,9 @@ the Link header). The location is the row's `location_id`, or the config's.
 Shopify's REST API has no bulk set: one call per changed row, within its
 leaky-bucket limit (429 with Retry-After is waited out). Nothing is deleted.
 
-Config: base_url or shop (the myshopify subdomain), access_token, api_version
-(2024-01), location_id (default location), max_attempts, backoff_factor.
+Config (ShopifyConfig): base_url or shop (the myshopify subdomain), access_token,
+api_version (2024-01), location_id (default location), and WritebackConfig's retry
+settings.
 """
 
 from __future__ import annotations
@@ -18,34 +19,43 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from hub.errors import ConfigError, FatalError
-from hub.writeback import ApiClient, Change, Outcome
+from pydantic import Field, SecretStr, model_validator
+
+from hub.errors import FatalError
+from hub.writeback import Change, Outcome, WritebackBase, WritebackConfig, missing_key
 
 _NEXT = re.compile(r'<[^>]*[?&]page_info=([^&>]+)[^>]*>;\s*rel="next"')
 
 
-class Writeback:
+class ShopifyConfig(WritebackConfig):
+    access_token: SecretStr = Field(description="an Admin API token")
+    shop: str | None = Field(default=None, description="the myshopify.com subdomain")
+    api_version: str = "2024-01"
+    location_id: int | None = Field(default=None, description="for rows that name none")
+
+    @model_validator(mode="after")
+    def _where(self) -> ShopifyConfig:
+        if not (self.base_url or self.shop):
+            raise missing_key("shopify write-back needs `shop` (the myshopify.com subdomain) "
+                              "or `base_url`")
+        return self
+
+
+class Writeback(WritebackBase):
+    name = "shopify"
+    Config = ShopifyConfig
+    config: ShopifyConfig
     entity = "inventory_item"
     batch_limit = 50  # rows per upsert call from the hub; each is its own API request
-    deletes = False
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        if not config.get("access_token"):
-            raise ConfigError("shopify write-back needs `access_token` (an Admin API token)",
-                              key="destination.config.access_token")
-        if not (config.get("base_url") or config.get("shop")):
-            raise ConfigError("shopify write-back needs `shop` (the myshopify.com subdomain)",
-                              key="destination.config.shop")
-        self._token = str(config["access_token"])
-        self.api = f"/admin/api/{config.get('api_version', '2024-01')}"
-        self.location = config.get("location_id")
+    def __init__(self, config: ShopifyConfig | dict[str, Any]) -> None:
+        super().__init__(config)
+        self.api = f"/admin/api/{self.config.api_version}"
+        self.location = self.config.location_id
         self._items: dict[str, int] | None = None
-        self.client = ApiClient.from_config(
-            config, f"https://{config.get('shop')}.myshopify.com", product="Shopify",
-            headers={"X-Shopify-Access-Token": self._token})
-
-    def secret_values(self) -> list[str]:
-        return [self._token]
+        self.client = self.client_for(
+            f"https://{self.config.shop}.myshopify.com", product="Shopify",
+            headers={"X-Shopify-Access-Token": self.config.access_token.get_secret_value()})
 
     def check(self) -> str:
         resp = self.client.request("GET", f"{self.api}/locations.json")
@@ -109,12 +119,6 @@ class Writeback:
                 params = {"limit": 250, "page_info": found.group(1)}
             self._items = items
         return self._items
-
-    def delete(self, changes: Sequence[Change]) -> list[Outcome]:
-        raise NotImplementedError("Shopify inventory write-back never deletes")
-
-    def close(self) -> None:
-        self.client.close()
 
 
 def _errors(errors: Any) -> str:

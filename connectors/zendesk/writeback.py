@@ -7,52 +7,85 @@ whether the user was created or updated, or why not (`details`). A user is
 matched by email, so a retried request updates the same users. Users are never
 deleted.
 
-Config: base_url or subdomain, credentials (as for the source: api_token with
-email, or oauth2.0 with access_token), job_timeout (seconds, default 300),
-max_attempts, backoff_factor.
+Config (ZendeskConfig): base_url or subdomain, credentials (as for the source:
+api_token with email, or oauth2.0 with access_token), job_timeout (seconds,
+default 300), and WritebackConfig's retry settings.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
-from hub.errors import ConfigError, FatalError, RetriableError
-from hub.writeback import ApiClient, Change, Outcome
+from pydantic import Field, SecretStr, model_validator
+
+from hub.errors import FatalError, RetriableError
+from hub.writeback import (
+    Change,
+    ConfigSection,
+    Outcome,
+    WritebackBase,
+    WritebackConfig,
+    missing_key,
+)
 
 _DONE = ("completed", "failed", "killed")
 
 
-class Writeback:
+class Credentials(ConfigSection):
+    """As for the source: {credentials: api_token, email, api_token} or
+    {credentials: oauth2.0, access_token}."""
+
+    credentials: Literal["api_token", "oauth2.0"]
+    email: str | None = None
+    api_token: SecretStr | None = None
+    access_token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Credentials:
+        if self.credentials == "api_token" and not (self.email and self.api_token):
+            raise missing_key("zendesk write-back needs `credentials.email` and "
+                              "`credentials.api_token` with `credentials: api_token`")
+        if self.credentials == "oauth2.0" and self.access_token is None:
+            raise missing_key("zendesk write-back needs `credentials.access_token` with "
+                              "`credentials: oauth2.0`")
+        return self
+
+
+class ZendeskConfig(WritebackConfig):
+    credentials: Credentials = Field(description="{credentials: api_token, email, api_token} "
+                                                 "or {credentials: oauth2.0, access_token}")
+    subdomain: str | None = Field(default=None, description="acme for acme.zendesk.com")
+    job_timeout: float = Field(default=300, gt=0, description="seconds to wait for a job")
+
+    @model_validator(mode="after")
+    def _where(self) -> ZendeskConfig:
+        if not (self.base_url or self.subdomain):
+            raise missing_key("zendesk write-back needs `subdomain` (or `base_url`)")
+        return self
+
+
+class Writeback(WritebackBase):
+    name = "zendesk"
+    Config = ZendeskConfig
+    config: ZendeskConfig
     entity = "contact"
     batch_limit = 100  # create_or_update_many takes at most 100 users
-    deletes = False
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        creds = config.get("credentials") or {}
-        kind = creds.get("credentials")
-        if kind == "api_token" and creds.get("email") and creds.get("api_token"):
-            self._secret = str(creds["api_token"])
-            auth, headers = (f"{creds['email']}/token", self._secret), None
-        elif kind == "oauth2.0" and creds.get("access_token"):
-            self._secret = str(creds["access_token"])
-            auth, headers = None, {"Authorization": f"Bearer {self._secret}"}
-        else:
-            raise ConfigError("zendesk write-back needs `credentials`: {credentials: api_token, "
-                              "email, api_token} or {credentials: oauth2.0, access_token}",
-                              key="destination.config.credentials")
-        if not (config.get("base_url") or config.get("subdomain")):
-            raise ConfigError("zendesk write-back needs `subdomain` (or `base_url`)",
-                              key="destination.config.subdomain")
-        self.job_timeout = float(config.get("job_timeout", 300))
-        self._poll = float(config.get("backoff_factor", 0.5))
-        self.client = ApiClient.from_config(
-            config, f"https://{config.get('subdomain')}.zendesk.com", product="Zendesk",
-            auth=auth, headers=headers)
-
-    def secret_values(self) -> list[str]:
-        return [self._secret]
+    def __init__(self, config: ZendeskConfig | dict[str, Any]) -> None:
+        super().__init__(config)
+        creds = self.config.credentials
+        auth: tuple[str, str] | None = None
+        headers: dict[str, str] | None = None
+        if creds.credentials == "api_token" and creds.api_token is not None:
+            auth = (f"{creds.email}/token", creds.api_token.get_secret_value())
+        elif creds.access_token is not None:
+            headers = {"Authorization": f"Bearer {creds.access_token.get_secret_value()}"}
+        self.job_timeout = self.config.job_timeout
+        self._poll = self.config.backoff_factor
+        self.client = self.client_for(f"https://{self.config.subdomain}.zendesk.com",
+                                      product="Zendesk", auth=auth, headers=headers)
 
     def check(self) -> str:
         resp = self.client.request("GET", "/api/v2/users/me.json")
@@ -110,9 +143,3 @@ class Writeback:
             resp = self.client.request("GET", f"/api/v2/job_statuses/{job['id']}.json")
             job = (resp.body or {}).get("job_status") or job
         return job
-
-    def delete(self, changes: Sequence[Change]) -> list[Outcome]:
-        raise NotImplementedError("Zendesk write-back never deletes users")
-
-    def close(self) -> None:
-        self.client.close()

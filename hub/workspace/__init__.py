@@ -2,7 +2,14 @@
 
 from hub.workspace.loader import connector_streams, load_workspace
 from hub.workspace.locate import connector_dir, known_connectors, manifest_path, mapping_file
-from hub.workspace.model import Connection, DestinationConfig, SourceConfig, StreamConfig, Workspace
+from hub.workspace.model import (
+    Connection,
+    DestinationConfig,
+    SourceConfig,
+    SourceKind,
+    StreamConfig,
+    Workspace,
+)
 from hub.workspace.resolve import resolve_config, resolve_sqlite_url
 
 __all__ = [
@@ -15,6 +22,7 @@ __all__ = [
     "Workspace",
     "Connection",
     "SourceConfig",
+    "SourceKind",
     "DestinationConfig",
     "StreamConfig",
     "resolve_config",

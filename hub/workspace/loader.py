@@ -101,6 +101,7 @@ def _check_references(ws: Workspace, raw: LineDict) -> None:
                     key=".".join(map(str, (*sloc, "write_mode"))),
                 )
         _check_destination_type(ws, name, raw)
+        _check_writeback_config(ws, name, raw)
         _check_cron(conn.schedule, (*base, "schedule"), raw, file)
     _check_cron(ws.identity.schedule, ("identity", "schedule"), raw, file)
 
@@ -115,6 +116,17 @@ def _check_destination_type(ws: Workspace, name: str, raw: LineDict) -> None:
             file=str(ws.path), line=line_of(raw, ("connections", name, "destination", "type")),
             key=f"connections.{name}.destination.type",
         )
+
+
+def _check_writeback_config(ws: Workspace, name: str, raw: LineDict) -> None:
+    """A write-back connector's config keys against its declared model; values may still be
+    references, so they are type-checked when the connector is built."""
+    dest = ws.connections[name].destination
+    if dest.type != "sql":
+        from hub.writeback.registry import check_writeback_config  # hub.writeback imports us
+
+        check_writeback_config(ws.root, dest.type, dest.config, file=str(ws.path), raw=raw,
+                               connection=name)
 
 
 def _check_cron(schedule: str | None, loc: tuple[str, ...], raw: LineDict, file: str) -> None:

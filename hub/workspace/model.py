@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.identity.config import IdentityConfig
 
-__all__ = ["SourceConfig", "DestinationConfig", "StreamConfig", "Connection", "IdentitySection",
+__all__ = ["SourceKind", "SourceConfig", "DestinationConfig", "StreamConfig", "Connection", "IdentitySection",
            "Workspace"]
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_SOURCE_KINDS = ("connector", "manifest", "package", "warehouse")
+SourceKind = Literal["connector", "manifest", "package", "warehouse"]
+_SOURCE_KINDS: tuple[SourceKind, ...] = get_args(SourceKind)
 
 
 class _Strict(BaseModel):
@@ -43,6 +44,10 @@ class SourceConfig(_Strict):
         if self.warehouse and self.config:
             raise ValueError("a warehouse source takes no `config`; its url is the config")
         return self
+
+    @property
+    def kind(self) -> SourceKind:
+        return next(k for k in _SOURCE_KINDS if getattr(self, k))
 
     @property
     def label(self) -> str:

@@ -8,9 +8,12 @@ was last sent, batching, per-record results, dry runs and the HTTP client.
 """
 
 from hub.writeback.api import BatchRefused, Change, Outcome, WritebackApi
+from hub.writeback.base import WritebackBase
+from hub.writeback.config import ConfigSection, WritebackConfig, missing_key
 from hub.writeback.destination import WritebackDestination
 from hub.writeback.http import ApiClient, ApiResponse
-from hub.writeback.registry import load_writeback
+from hub.writeback.registry import check_writeback_config, load_writeback, writeback_class
 
-__all__ = ["ApiClient", "ApiResponse", "BatchRefused", "Change", "Outcome", "WritebackApi",
-           "WritebackDestination", "load_writeback"]
+__all__ = ["ApiClient", "ApiResponse", "BatchRefused", "Change", "ConfigSection", "Outcome",
+           "WritebackApi", "WritebackBase", "WritebackConfig", "WritebackDestination",
+           "check_writeback_config", "load_writeback", "missing_key", "writeback_class"]

@@ -38,6 +38,9 @@ class BatchRefused(HubError):
 
 
 class WritebackApi(Protocol):
+    """What the hub calls. Connectors subclass hub.writeback.WritebackBase, which declares
+    the config model (`Config`) and gives `secret_values`, `close` and a refusing `delete`."""
+
     entity: str  # the canonical entity it takes (mapping files target it)
     batch_limit: int  # the API's own maximum per request
     deletes: bool  # can it remove records (write_mode: overwrite mirrors the table)?

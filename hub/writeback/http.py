@@ -20,6 +20,7 @@ import orjson
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from hub.errors import FatalError, RetriableError
+from hub.writeback.config import WritebackConfig
 
 __all__ = ["ApiClient", "ApiResponse"]
 
@@ -44,14 +45,14 @@ class ApiResponse:
 
 class ApiClient:
     @classmethod
-    def from_config(cls, config: dict[str, Any], default_url: str, *, product: str,
-                    headers: dict[str, str] | None = None,
+    def from_config(cls, config: WritebackConfig, default_url: str, *, product: str,
+                    base_url: str | None = None, headers: dict[str, str] | None = None,
                     auth: tuple[str, str] | None = None) -> ApiClient:
-        """The client for a write-back connector's config: `base_url`, and the optional
-        `max_attempts` (6) and `backoff_factor` (0.5 s, doubling) every connector accepts."""
-        return cls(config.get("base_url") or default_url, product=product, headers=headers,
-                   auth=auth, max_attempts=int(config.get("max_attempts", 6)),
-                   backoff=float(config.get("backoff_factor", 0.5)))
+        """The client for a write-back connector's validated config: its `base_url` (or
+        `base_url` here, or `default_url`), `max_attempts`, `backoff_factor` and `timeout`."""
+        return cls(base_url or config.base_url or default_url, product=product, headers=headers,
+                   auth=auth, max_attempts=config.max_attempts, backoff=config.backoff_factor,
+                   timeout=config.timeout)
 
     def __init__(self, base_url: str, *, product: str, headers: dict[str, str] | None = None,
                  auth: tuple[str, str] | None = None, max_attempts: int = 6,

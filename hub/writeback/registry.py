@@ -10,12 +10,34 @@ from typing import Any
 from hub.errors import ConfigError
 from hub.workspace.locate import writeback_connectors, writeback_file
 from hub.writeback.api import WritebackApi
+from hub.writeback.config import WritebackConfig, check_config_keys, validate_config
 
-__all__ = ["load_writeback"]
+__all__ = ["load_writeback", "writeback_class", "check_writeback_config"]
 
 
-def load_writeback(workspace_root: Path, name: str, config: dict[str, Any]) -> WritebackApi:
-    """The connector's `Writeback` class, built with its resolved config."""
+def load_writeback(workspace_root: Path, name: str, config: dict[str, Any], *,
+                   workspace_file: Path | None = None, connection: str | None = None) -> WritebackApi:
+    """The connector's `Writeback` class, built with its resolved config, validated against
+    its `Config`. With `workspace_file` and `connection`, an error names crossdock.yaml's
+    line and the key `connections.<connection>.destination.config.<key>`."""
+    cls = writeback_class(workspace_root, name)
+    loc = ("connections", connection, "destination", "config") if connection else \
+        ("destination", "config")
+    validated = validate_config(_config_model(cls, name), config, connector=name,
+                                file=workspace_file, loc=loc)
+    return cls(validated)  # type: ignore[no-any-return]
+
+
+def check_writeback_config(workspace_root: Path, name: str, config: Any, *, file: str,
+                           raw: Any, connection: str) -> None:
+    """At workspace load: unknown and missing keys in a connection's (unresolved) config."""
+    cls = writeback_class(workspace_root, name)
+    check_config_keys(_config_model(cls, name), config, connector=name, file=file, raw=raw,
+                      loc=("connections", connection, "destination", "config"))
+
+
+def writeback_class(workspace_root: Path, name: str) -> Any:
+    """The `Writeback` class of connectors/<name>/writeback.py, imported once per file."""
     path = writeback_file(workspace_root, name)
     if path is None:
         known = ", ".join(writeback_connectors(workspace_root)) or "none"
@@ -29,4 +51,13 @@ def load_writeback(workspace_root: Path, name: str, config: dict[str, Any]) -> W
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
-    return module.Writeback(config)  # type: ignore[no-any-return]
+    return module.Writeback
+
+
+def _config_model(cls: Any, name: str) -> type[WritebackConfig]:
+    model = getattr(cls, "Config", None)
+    if not (isinstance(model, type) and issubclass(model, WritebackConfig)):
+        raise ConfigError(f"connectors/{name}/writeback.py: `Writeback.Config` must be a "
+                          "hub.writeback.WritebackConfig subclass declaring the connector's "
+                          "config (see docs/writeback.md)")
+    return model
