@@ -1,32 +1,54 @@
 """Prefect deployments from crossdock.yaml: one per connection, on its cron schedule,
 and the identity stitch flow when `identity.schedule` is set.
 
-`crossdock deploy` registers them with the Prefect server; `crossdock deploy --serve`
-also runs them from this process (a worker of one). In production, workers of
-the `crossdock` pool run them (docker-compose.yml).
+`crossdock deploy` registers them with the Prefect server (PREFECT_API_URL) in the
+work pool named by `orchestration.work_pool` (default `crossdock`, a `process` pool,
+created if missing); `prefect worker start --pool crossdock` on any machine with the
+project installed runs them. `crossdock deploy --serve` instead runs them from this
+process (a worker of one, no pool).
 """
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from uuid import UUID
 
-from prefect.deployments.runner import RunnerDeployment
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.exceptions import ObjectNotFound
 
 from flows.stitch import stitch_profiles
 from flows.sync import sync_connection
 from hub.context import HubContext
 
-__all__ = ["build_deployments", "apply_deployments", "serve_deployments"]
+__all__ = ["Registered", "build_deployments", "apply_deployments", "serve_deployments",
+           "ensure_work_pool"]
+
+
+@dataclass(frozen=True)
+class Registered:
+    """One deployment as the server now holds it, for the CLI to say in words."""
+
+    id: UUID
+    name: str
+    schedule: str | None
+    description: str
 
 
 def build_deployments(ctx: HubContext) -> list[RunnerDeployment]:
     ws = ctx.workspace()
+    # Module entrypoints (`flows.sync:sync_connection`): a worker imports the installed
+    # project, whatever folder `deploy` was run from.
+    module = EntrypointType.MODULE_PATH
     stitch = [] if ws.identity.schedule is None else [stitch_profiles.to_deployment(
         name="stitch-profiles",
         cron=ws.identity.schedule,
         parameters={"mode": "incremental", "workspace_dir": str(ctx.workspace_dir)},
         tags=["crossdock", "identity"],
         description=f"Stitch contact records into profiles on `{ws.identity.schedule}`",
+        entrypoint_type=module,
     )]
     return stitch + [
         sync_connection.to_deployment(
@@ -36,13 +58,36 @@ def build_deployments(ctx: HubContext) -> list[RunnerDeployment]:
             tags=["crossdock", f"connection:{conn.name}"],
             description=f"Sync connection `{conn.name}` ({conn.source.label} -> "
                         f"{conn.destination.type}) on `{conn.schedule or 'manual'}`",
+            entrypoint_type=module,
         )
         for conn in ws.connections.values()
     ]
 
 
-def apply_deployments(ctx: HubContext) -> list[UUID]:
-    return [deployment.apply() for deployment in build_deployments(ctx)]
+async def ensure_work_pool(name: str) -> bool:
+    """Create the `process` work pool `name` unless it exists; True if it was created."""
+    async with get_client() as client:
+        try:
+            await client.read_work_pool(name)
+            return False
+        except ObjectNotFound:
+            await client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+            return True
+
+
+def apply_deployments(ctx: HubContext, work_pool: str | None = None) -> list[Registered]:
+    """Register every deployment in `work_pool` (default: the workspace's); the pool is
+    created first when missing."""
+    pool = work_pool or ctx.workspace().orchestration.work_pool
+    asyncio.run(ensure_work_pool(pool))
+    registered = []
+    for deployment in build_deployments(ctx):
+        deployment_id = deployment.apply(work_pool_name=pool)
+        schedules = [s.schedule for s in deployment.schedules or []]
+        cron = next((getattr(s, "cron", None) for s in schedules), None)
+        registered.append(Registered(deployment_id, f"{deployment.flow_name}/{deployment.name}",  # type: ignore[arg-type]
+                                     cron, deployment.description or ""))
+    return registered
 
 
 def serve_deployments(ctx: HubContext) -> None:

@@ -166,13 +166,22 @@ def sandbox(port: Annotated[int, typer.Option(help="0 picks a free port")] = 876
 @handle_errors
 def deploy(serve: Annotated[bool, typer.Option(
         "--serve", help="also run the scheduled syncs from this process until Ctrl-C")] = False,
+        pool: Annotated[str | None, typer.Option(
+            "--pool", help="Prefect work pool (default: orchestration.work_pool, `crossdock`)")] = None,
         ) -> None:
-    """Register one Prefect deployment per connection, on its schedule."""
+    """Register one Prefect deployment per connection (and stitching) in the work pool, on
+    their schedules; `prefect worker start --pool crossdock` runs them."""
     from flows.deployments import apply_deployments, serve_deployments
 
     ctx = hub_context()
-    for deployment_id in apply_deployments(ctx):
-        console.print(f"deployment {deployment_id} registered")
+    work_pool = pool or ctx.workspace().orchestration.work_pool
+    registered = apply_deployments(ctx, work_pool)
+    for d in registered:
+        when = f"on cron `{d.schedule}`" if d.schedule else "on demand only (no schedule)"
+        console.print(f"registered [bold]{escape(d.name)}[/] {when}: {escape(d.description)}")
+    console.print(f"{len(registered)} deployment(s) in work pool `{work_pool}`; start a worker "
+                  f"with `prefect worker start --pool {work_pool}` (the Prefect UI lists them "
+                  "under Deployments)")
     if serve:
         serve_deployments(ctx)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from hub.identity.config import IdentityConfig
 
 __all__ = ["SourceKind", "SourceConfig", "DestinationConfig", "StreamConfig", "Connection", "IdentitySection",
-           "Workspace"]
+           "OrchestrationSection", "Workspace"]
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SourceKind = Literal["connector", "manifest", "package", "warehouse"]
@@ -104,11 +104,19 @@ class IdentitySection(IdentityConfig):
     schedule: str | None = Field(default=None, description="cron for the stitch flow, e.g. after the syncs")
 
 
+class OrchestrationSection(_Strict):
+    """crossdock.yaml `orchestration:`: where `crossdock deploy` puts the deployments."""
+
+    work_pool: str = Field(default="crossdock", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                           description="Prefect work pool (type process) the workers poll")
+
+
 class Workspace(_Strict):
     path: Path
     version: Literal[1] = 1
     connections: dict[str, Connection]
     identity: IdentitySection = Field(default_factory=IdentitySection)
+    orchestration: OrchestrationSection = Field(default_factory=OrchestrationSection)
 
     @property
     def root(self) -> Path:

@@ -31,8 +31,9 @@ def test_one_deployment_per_connection_and_one_for_stitching(prefect_server, tmp
         "schedule": "15 * * * *",
     }
     (tmp_path / "crossdock.yaml").write_text(yaml.safe_dump(workspace))
-    ids = apply_deployments(HubContext(tmp_path))
-    assert len(ids) == 9  # eight connections (one a write-back) and the stitch flow
+    registered = apply_deployments(HubContext(tmp_path), work_pool="crossdock-test")
+    assert len(registered) == 9  # eight connections (one a write-back) and the stitch flow
+    ids = [d.id for d in registered]
 
     async def read() -> dict[str, tuple[list[str], dict]]:  # type: ignore[type-arg]
         async with get_client() as client:
@@ -40,6 +41,9 @@ def test_one_deployment_per_connection_and_one_for_stitching(prefect_server, tmp
             for deployment_id in ids:
                 d = await client.read_deployment(deployment_id)
                 out[d.name] = ([s.schedule.cron for s in d.schedules], d.parameters)
+                assert d.work_pool_name == "crossdock-test", d.name
+                assert d.entrypoint in ("flows.sync.sync_connection", "flows.stitch.stitch_profiles"), \
+                    d.entrypoint
             return out
 
     found = asyncio.run(read())
