@@ -10,21 +10,18 @@ from dataclasses import InitVar, dataclass
 from typing import Any
 
 import requests
-from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.sources.declarative.requesters.paginators.strategies.pagination_strategy import (
     PaginationStrategy,
 )
 
+from connectors._shared.components import JsonBodyExtractor, json_body
+
 
 @dataclass
-class EmailActivityExtractor(RecordExtractor):
+class EmailActivityExtractor(JsonBodyExtractor):
     """`emails[*].activity[*]` -> one record each, with the email's fields beside the action's."""
 
-    def extract_records(self, response: requests.Response) -> Iterable[Mapping[str, Any]]:
-        try:
-            body = response.json()
-        except ValueError:
-            return []
+    def records_from(self, body: Any) -> Iterable[Mapping[str, Any]]:
         out = []
         for email in body.get("emails") or []:
             base = {k: v for k, v in email.items() if k != "activity"}
@@ -57,9 +54,8 @@ class ItemOffset(PaginationStrategy):
                         last_record: Any | None, last_page_token_value: Any | None,
                         page_size_override: int | None = None, stream_slice: Any | None = None
                         ) -> Any | None:
-        try:
-            body = response.json()
-        except ValueError:
+        body = json_body(response)
+        if body is None:
             return None
         items = body.get(self._items) or []
         offset = int(last_page_token_value or 0) + len(items)

@@ -9,8 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
+from connectors._shared.components import JsonBodyExtractor
 
 # the purpose's fields kept on the record, under the names they have in OneTrust
 _PURPOSE_FIELDS = ("Status", "FirstTransactionDate", "LastTransactionDate", "ConsentDate",
@@ -18,14 +17,10 @@ _PURPOSE_FIELDS = ("Status", "FirstTransactionDate", "LastTransactionDate", "Con
 
 
 @dataclass
-class PurposeExtractor(RecordExtractor):
+class PurposeExtractor(JsonBodyExtractor):
     """`content[*].Purposes[*]` -> one record each, keyed `<data subject id>:<purpose id>`."""
 
-    def extract_records(self, response: requests.Response) -> Iterable[Mapping[str, Any]]:
-        try:
-            body = response.json()
-        except ValueError:
-            return []
+    def records_from(self, body: Any) -> Iterable[Mapping[str, Any]]:
         out = []
         for subject in body.get("content") or []:
             for purpose in subject.get("Purposes") or []:

@@ -10,21 +10,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import requests
 from airbyte_cdk.models import FailureType
-from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from connectors._shared.components import JsonBodyExtractor
 
 
 @dataclass
-class CommentEventExtractor(RecordExtractor):
+class CommentEventExtractor(JsonBodyExtractor):
     """`ticket_events[*].child_events[event_type=Comment]` -> one record each."""
 
-    def extract_records(self, response: requests.Response) -> Iterable[Mapping[str, Any]]:
-        try:
-            body = response.json()
-        except ValueError:
-            return []
+    def records_from(self, body: Any) -> Iterable[Mapping[str, Any]]:
         events = body.get("ticket_events") or []
         stamps = {e.get("timestamp") for e in events}
         if (not body.get("end_of_stream") and len(events) >= 1000 and len(stamps) == 1

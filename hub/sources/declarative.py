@@ -38,6 +38,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from hub.errors import ConfigError, FatalError
 from hub.sources._child import CAN_FORK, LOG, RECORD, STATE, SourceEvent, read_in_child
+from hub.sources._manifest import load_manifest
 from hub.sources.source import secret_config_values
 
 __all__ = ["DeclarativeSource", "CheckResult", "dump_state", "SourceEvent", "RECORD", "STATE",
@@ -82,7 +83,7 @@ class DeclarativeSource:
                  in_child: bool = CAN_FORK) -> None:
         self.manifest_path, self.in_child = manifest_path, in_child
         try:
-            self.manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
+            self.manifest = load_manifest(manifest_path)
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot load the connector manifest: {exc}",
                               file=str(manifest_path)) from exc

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource
+from airbyte_cdk.sources.declarative.parsers.custom_code_compiler import (
+    ENV_VAR_ALLOW_CUSTOM_CODE,
+    INJECTED_COMPONENTS_PY,
+    INJECTED_COMPONENTS_PY_CHECKSUMS,
+)
 from airbyte_cdk.test.models import ConnectorTestScenario
 from airbyte_cdk.test.standard_tests import DeclarativeSourceTestSuite
 
 from hub.sandbox import Sandbox
+from hub.sources._manifest import load_manifest
 
 CONNECTORS = Path(__file__).resolve().parents[2] / "connectors"
 
@@ -34,6 +44,24 @@ def sandbox_suite(connector: str, base_path: str = "") -> type[DeclarativeSource
         @classmethod
         def get_connector_root_dir(cls) -> Path:
             return root
+
+        @classmethod
+        def create_connector(cls, scenario: ConnectorTestScenario | None) -> Any:
+            # The suite's own create_connector (the same, otherwise) reads manifest.yaml with
+            # yaml.safe_load; ours reference connectors/_shared/, which the hub's loader inlines.
+            manifest = load_manifest(root / "manifest.yaml")
+            config: dict[str, Any] = {"__injected_manifest": manifest}
+            config.update((scenario or ConnectorTestScenario()).get_config_dict(
+                empty_if_missing=True, connector_root=root))
+            components = root / "components.py"
+            if components.is_file():
+                text = components.read_text(encoding="utf-8")
+                os.environ[ENV_VAR_ALLOW_CUSTOM_CODE] = "true"
+                config[INJECTED_COMPONENTS_PY] = text
+                config[INJECTED_COMPONENTS_PY_CHECKSUMS] = {
+                    "md5": hashlib.md5(text.encode()).hexdigest()}  # noqa: S324 - a checksum
+            return ConcurrentDeclarativeSource(config=config, catalog=None, state=None,
+                                               source_config=manifest)
 
         @classmethod
         def get_scenarios(cls) -> list[ConnectorTestScenario]:

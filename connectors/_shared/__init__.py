@@ -1,0 +1,1 @@
+"""Pieces many connectors share: manifest fragments (*.yaml) and Python components."""
