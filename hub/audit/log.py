@@ -211,6 +211,7 @@ class AuditLog:
         keeps every later one, so the stretch stays a chain even if clocks disagreed."""
         query = select(*_COLUMNS)
         if since:
+            since = since if since.tzinfo else since.replace(tzinfo=UTC)  # a date given as UTC
             first = select(func.min(AuditEvent.seq)).where(AuditEvent.at >= since)
             query = query.where(AuditEvent.seq >= first.scalar_subquery())
         if until_seq is not None:
@@ -268,8 +269,9 @@ def anchor_problem(anchor: Head, last: tuple[int, str] | None,
     if last is None:
         return f"the log is empty, but {where}: every entry was deleted"
     if last[0] < anchor.seq:
-        return (f"the log ends at entry {last[0]}, but {where}: entries {last[0] + 1} to "
-                f"{anchor.seq} were cut off the end")
+        cut = f"entry {anchor.seq} was" if last[0] + 1 == anchor.seq else \
+            f"entries {last[0] + 1} to {anchor.seq} were"
+        return f"the log ends at entry {last[0]}, but {where}: {cut} cut off the end"
     if hash_at(anchor.seq) != anchor.entry_hash:
         return f"entry {anchor.seq} is not the one {where}: the log was rewritten from there"
     return ""
