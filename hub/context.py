@@ -74,7 +74,8 @@ class HubContext:
 
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(self.engine, self.keyring, head_file=self.audit_head_file)
+        return AuditLog(self.engine, self.keyring, head_file=self.audit_head_file,
+                        reload=lambda: load_keyring(self.state_dir))
 
     @cached_property
     def secrets(self) -> SecretStore:

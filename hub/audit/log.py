@@ -49,8 +49,9 @@ _Last = tuple[Any, Any, Any]  # (row id, seq, entry_hash) of the newest row, as 
 
 
 class AuditLog:
-    def __init__(self, engine: Engine, keyring: Keyring, head_file: Path | None = None) -> None:
-        self.engine, self.keyring = engine, keyring
+    def __init__(self, engine: Engine, keyring: Keyring, head_file: Path | None = None,
+                 reload: Callable[[], Keyring] | None = None) -> None:
+        self.engine, self.keyring, self._reload = engine, keyring, reload
         self.head_file = HeadFile(head_file) if head_file else None
         self.store = engine.url.render_as_string(hide_password=True)  # the key of its head
 
@@ -123,6 +124,18 @@ class AuditLog:
     def _begin(self, conn: Connection) -> _Last | None:
         """Lock the chain and check its head; refuse (AuditIntegrityError) if it does not hold."""
         self._lock(conn)
+        try:
+            return self._checked_head(conn)
+        except AuditIntegrityError:
+            # Another process may have rotated the key since we loaded it, and signed the head
+            # or newer entries with the new version: look again once with the key file's keys.
+            fresh = self._reload() if self._reload is not None else self.keyring
+            if fresh.keys == self.keyring.keys:
+                raise
+            self.keyring = fresh
+            return self._checked_head(conn)
+
+    def _checked_head(self, conn: Connection) -> _Last | None:
         anchor = None
         if self.head_file is not None:
             try:

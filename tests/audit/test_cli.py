@@ -4,6 +4,7 @@ carries its own anchors and verifies on its own; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,8 @@ def test_export_verifies_on_its_own_and_a_tampered_export_does_not(ws: Path) -> 
     (lambda lines: [lines[0], *lines[3:]], "holds 2 entries but its header says 4"),
     (lambda lines: lines[:-1], "holds 3 entries but its header says 4"),
 ])
-def test_an_export_with_lines_cut_off_does_not_verify(ws: Path, cut, problem: str) -> None:  # type: ignore[no-untyped-def]
+def test_an_export_with_lines_cut_off_does_not_verify(
+        ws: Path, cut: Callable[[list[str]], list[str]], problem: str) -> None:
     result = verify_file(ws, cut(export_lines(ws)))
     assert result.exit_code == 1 and problem in result.output
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from hub.audit import AuditIntegrityError, AuditLog, HeadFile
-from hub.secrets import Keyring
+from hub.secrets import Keyring, load_keyring, save_keyring
 from hub.store import create_db_and_tables, get_engine
 
 KEYRING = Keyring({1: b"a" * 32})
@@ -130,7 +130,8 @@ def test_a_log_without_a_head_yet_is_anchored_only_if_it_verifies(engine: Engine
     with pytest.raises(AuditIntegrityError, match="entry 2 was edited.*holds no head"):
         anchored.append("sync.start")
     sql(engine, "UPDATE audit_events SET target = NULL WHERE seq = 2")
-    assert anchored.append("sync.start")["seq"] == 4 and anchored.anchored().seq == 4  # type: ignore[union-attr]
+    assert anchored.append("sync.start")["seq"] == 4
+    assert anchored.anchored().seq == 4  # type: ignore[union-attr]
 
 
 def test_each_machine_anchors_what_it_wrote(audit: AuditLog, tmp_path: Path) -> None:
@@ -152,3 +153,21 @@ def test_writers_without_a_head_keep_working(engine: Engine) -> None:
     # Library use without a head file (tests, tools) behaves as before the anchor existed.
     plain = AuditLog(engine, KEYRING)
     assert plain.append("sync.start")["seq"] == 1 and plain.verify().ok
+
+
+def test_a_writer_holding_the_old_key_follows_a_rotation(engine: Engine, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # A long-running worker loaded the keyring before `secrets rotate-key` ran elsewhere; the
+    # head and the newer entries are signed with a version it does not have yet.
+    monkeypatch.delenv("CROSSDOCK_MASTER_KEY", raising=False)
+    state = tmp_path / "state"
+    save_keyring(state, KEYRING)
+    head_file = state / "audit-head.json"
+    worker = AuditLog(engine, load_keyring(state), head_file=head_file,
+                      reload=lambda: load_keyring(state))
+    worker.append("sync.start")
+    rotated = KEYRING.rotated()
+    save_keyring(state, rotated)
+    AuditLog(engine, rotated, head_file=head_file).append("secret.rotate_key")
+    assert worker.append("sync.end")["key_version"] == 2
+    assert AuditLog(engine, rotated, head_file=head_file).verify().ok
