@@ -93,9 +93,16 @@ class HubContext:
     def keyring(self) -> Keyring:
         return load_keyring(self.state_dir)
 
+    @property
+    def audit_head_file(self) -> Path:
+        """Where this machine anchors the audit chain's head (beside the key by default)."""
+        named = os.environ.get("CROSSDOCK_AUDIT_HEAD")
+        return Path(named) if named else self.state_dir / "audit-head.json"
+
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(self.engine, self.keyring)
+        return AuditLog(self.engine, self.keyring, head_file=self.audit_head_file,
+                        reload=lambda: load_keyring(self.state_dir))
 
     @cached_property
     def secrets(self) -> SecretStore:

@@ -1,4 +1,5 @@
-"""`crossdock audit`: verify the chain, tail it, export it (the export verifies on its own)."""
+"""`crossdock audit`: verify the chain and its anchored head, tail it, export it (the export
+carries its own anchors and verifies on its own), acknowledge a loss."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.audit import verify_entries
+from hub.audit import AuditLog, Head, HeadFile
+from hub.audit.export import HEADER_KEY, export_header, header_head, verify_export
 from hub.cli.common import handle_errors, hub_context
 from hub.cli.render import console, err_console
 from hub.errors import ConfigError
@@ -21,7 +23,9 @@ app = typer.Typer(no_args_is_help=True)
 
 
 def _line(entry: dict[str, Any]) -> str:
-    return (f"{entry['seq']:>6} {entry['at']:%Y-%m-%d %H:%M:%S} {entry['actor']:<10} "
+    at = entry["at"]
+    at = f"{at:%Y-%m-%d %H:%M:%S}" if isinstance(at, datetime) else str(at)
+    return (f"{entry['seq']!s:>6} {at:<19} {entry['actor']:<10} "
             f"{entry['action']:<18} {entry['target'] or '':<24} "
             f"{json.dumps(entry['details'], default=str)}")
 
@@ -33,31 +37,75 @@ def _json(entry: dict[str, Any]) -> str:
 @app.command()
 @handle_errors
 def verify(file: Annotated[Path | None, typer.Option(
-        "--file", help="verify an export (JSON lines) instead of the store")] = None) -> None:
-    """Walk the hash chain; name the first entry that was edited, deleted, reordered or forged."""
+        "--file", help="verify an export (JSON lines) instead of the store")] = None,
+        anchor: Annotated[list[Path] | None, typer.Option(
+            "--anchor", help="also check the store still reaches the head recorded in this "
+                             "export or head file (e.g. another machine's); repeatable")] = None,
+        ) -> None:
+    """Walk the hash chain and compare its end with the anchored head; name the first entry
+    that was edited, deleted, reordered, forged or cut off."""
     ctx = hub_context()
     if file is None:
-        report = ctx.audit.verify()
+        report = ctx.audit.verify([_anchor_from(path, ctx.audit) for path in anchor or []])
     else:
-        entries = [_load_entry(line, file, n) for n, line in
-                   enumerate(file.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
-        start = entries[0]["seq"] if entries else 1
-        report = verify_entries(ctx.keyring, entries, start_seq=start)
-    if report.ok:
-        console.print(f"[green]audit log intact[/]: {report.checked} entries verified")
-        return
-    err_console.print(f"[red]audit log tampered[/]: {report.problem} "
-                      f"({report.checked} entries before it verified)")
-    raise typer.Exit(1)
+        header, entries = _load_export(file)
+        report = verify_export(ctx.keyring, header, entries)
+    if not report.ok:
+        err_console.print(f"[red]audit log tampered[/]: {report.problem} "
+                          f"({report.checked} entries before it verified)", soft_wrap=True)
+        raise typer.Exit(1)
+    end = f" up to entry {report.last[0]}" if report.last else ""
+    console.print(f"[green]audit log intact[/]: {report.checked} entries verified{end}",
+                  soft_wrap=True)
+    if report.note:
+        err_console.print(f"[yellow]note[/]: {report.note}", soft_wrap=True)
 
 
-def _load_entry(line: str, file: Path, number: int) -> dict[str, Any]:
+def _anchor_from(path: Path, audit: AuditLog) -> Head:
+    """The head recorded in an export's header or in a (copied) head file, for this store."""
     try:
-        entry = json.loads(line)
-        entry["at"] = datetime.fromisoformat(entry["at"])
-        return entry
-    except (ValueError, KeyError) as exc:
+        first = json.loads(path.read_text(encoding="utf-8").split("\n", 1)[0])
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"not an audit export or head file: {exc}", file=str(path)) from exc
+    if isinstance(first, dict) and HEADER_KEY in first:
+        try:
+            return header_head(audit.keyring, first, str(path))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{exc}: it was edited or written with another key",
+                              file=str(path)) from None
+    head = HeadFile(path).read(audit.keyring, audit.store)
+    if head is None:
+        raise ConfigError(f"holds no head for this store ({audit.store})", file=str(path))
+    return head
+
+
+def _load_export(file: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    lines = [(n, line) for n, line in
+             enumerate(file.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
+    header: dict[str, Any] | None = None
+    if lines:
+        first = _load_line(*lines[0], file)
+        if HEADER_KEY in first:
+            header, lines = first, lines[1:]
+    return header, [_load_entry(_load_line(n, line, file)) for n, line in lines]
+
+
+def _load_line(number: int, line: str, file: Path) -> dict[str, Any]:
+    try:
+        loaded = json.loads(line)
+    except ValueError as exc:
         raise ConfigError(f"not an audit export line: {exc}", file=str(file), line=number) from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError("not an audit export line: not a JSON object", file=str(file), line=number)
+    return loaded
+
+
+def _load_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    try:
+        entry["at"] = datetime.fromisoformat(entry["at"])
+    except (ValueError, KeyError, TypeError):
+        pass  # left as found: verify reports the entry
+    return entry
 
 
 @app.command()
@@ -70,10 +118,11 @@ def tail(n: Annotated[int, typer.Option("-n", help="entries to show")] = 20,
     seen = 0
     while True:
         entries = audit.entries(last=n) if not seen else \
-            [e for e in audit.entries(last=1000) if e["seq"] > seen]
+            [e for e in audit.entries(last=1000) if isinstance(e["seq"], int) and e["seq"] > seen]
         for entry in entries:
             print(_json(entry) if as_json else _line(entry), flush=True)
-            seen = max(seen, entry["seq"])
+            if isinstance(entry["seq"], int):
+                seen = max(seen, entry["seq"])
         if not follow:
             return
         time.sleep(1)
@@ -81,15 +130,44 @@ def tail(n: Annotated[int, typer.Option("-n", help="entries to show")] = 20,
 
 @app.command()
 @handle_errors
-def export(since: Annotated[datetime | None, typer.Option(help="e.g. 2026-11-01")] = None,
+def export(since: Annotated[datetime | None, typer.Option(
+               help="e.g. 2026-11-01: from the first entry at or after it, to the end")] = None,
            connection: Annotated[str | None, typer.Option()] = None,
            actor: Annotated[str | None, typer.Option()] = None,
            action: Annotated[str | None, typer.Option()] = None) -> None:
-    """JSON lines with the chain fields, so an unfiltered export verifies on its own."""
-    audit = hub_context().audit
-    entries = audit.entries(since=since, target=connection, actor=actor, action=action)
+    """JSON lines: a signed header (start and end anchors, the log's head), then the entries
+    with their chain fields, so an export verifies on its own and a cut one does not."""
+    ctx = hub_context()
+    audit = ctx.audit
+    head = audit.head()
+    entries = audit.entries(since=since, target=connection, actor=actor, action=action,
+                            until_seq=head.seq if head else 0)
+    filters = {"since": since.isoformat() if since else None, "connection": connection,
+               "actor": actor, "action": action}
+    header = export_header(ctx.keyring, entries, head, filters,
+                           skips=bool(connection or actor or action))
+    # Audited before anything is printed: a log that refuses the entry gets no export.
+    audit.append("audit.export", actor="cli", details={
+        "entries": len(entries), "head": head.seq if head else 0, **filters})
+    print(_json(header))
     for entry in entries:
         print(_json(entry))
-    audit.append("audit.export", actor="cli", details={
-        "entries": len(entries), "since": since.isoformat() if since else None,
-        "connection": connection, "actor": actor, "action": action})
+
+
+@app.command()
+@handle_errors
+def acknowledge(reason: Annotated[str, typer.Option(
+        "--reason", help="why the log no longer reaches its anchored head (kept in the log)")],
+        ) -> None:
+    """Record in the log that its head no longer matches the anchored one (entries cut off,
+    a restore from backup, a lost head file), and anchor the current head so appends resume."""
+    if not reason.strip():
+        raise ConfigError("--reason must say why (it is kept in the audit log)")
+    entry = hub_context().audit.acknowledge(reason.strip(), actor="cli")
+    if entry is None:
+        console.print("nothing to acknowledge: the log reaches its anchored head")
+        return
+    console.print(f"acknowledged as entry {entry['seq']}: {entry['details']['problem']}",
+                  soft_wrap=True)
+    console.print(f"the head is now anchored at entry {entry['seq']}; `crossdock audit verify` "
+                  "still names any entry that was edited", soft_wrap=True)

@@ -27,8 +27,8 @@ def set_secret(name: str) -> None:
     if not value:
         raise ConfigError(f"no value given for secret `{name}` (pipe it in or type it)")
     ctx = hub_context()
-    ctx.secrets.set(name, value)
-    ctx.audit.append("secret.set", actor="cli", target=name)
+    with ctx.audit.recording("secret.set", actor="cli", target=name) as conn:  # both or neither
+        ctx.secrets.set(name, value, conn=conn)
     console.print(f"secret `{name}` stored (encrypted with key version {ctx.keyring.primary}); "
                   f"use it as ${{secret:{name}}}")
 
@@ -49,9 +49,9 @@ def list_secrets() -> None:
 @handle_errors
 def delete_secret(name: str) -> None:
     ctx = hub_context()
-    if not ctx.secrets.delete(name):
-        raise ConfigError(f"no secret named `{name}`")
-    ctx.audit.append("secret.delete", actor="cli", target=name)
+    with ctx.audit.recording("secret.delete", actor="cli", target=name) as conn:
+        if not ctx.secrets.delete(name, conn=conn):
+            raise ConfigError(f"no secret named `{name}`")
     console.print(f"secret `{name}` deleted")
 
 
@@ -69,6 +69,7 @@ def rotate_key() -> None:
     if os.environ.get(KEY_ENV):
         raise ConfigError(f"the master key comes from ${KEY_ENV}; rotate it there (add a "
                           "version to the JSON keyring) and run this again without the variable")
+    ctx.audit.check()  # the rotation cannot share the entry's transaction: refuse up front
     new = ctx.keyring.rotated()
     save_keyring(ctx.state_dir, new)
     ctx.secrets.use_keyring(new)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from cryptography.fernet import InvalidToken
 from sqlalchemy import Column, Text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, select
 
 from hub.errors import ConfigError
@@ -47,11 +47,12 @@ class SecretStore:
     def use_keyring(self, keyring: Keyring) -> None:
         self.keyring, self._fernet = keyring, keyring.fernet()
 
-    def set(self, name: str, value: str) -> None:
+    def set(self, name: str, value: str, *, conn: Connection | None = None) -> None:
+        """`conn`: write inside that transaction (its owner commits), e.g. with its audit entry."""
         if not _NAME.match(name):
             raise ConfigError(f"`{name}` is not a valid secret name (letters, digits, _)")
         token = self._fernet.encrypt(value.encode()).decode()
-        with Session(self.engine) as session:
+        with Session(conn or self.engine) as session:
             row = session.get(SecretRow, name)
             if row is None:
                 row = SecretRow(name=name, ciphertext=token, key_version=self.keyring.primary)
@@ -92,8 +93,8 @@ class SecretStore:
             rows = session.exec(select(SecretRow).order_by(SecretRow.name)).all()
         return [SecretInfo(r.name, r.created_at, r.updated_at, r.key_version) for r in rows]
 
-    def delete(self, name: str) -> bool:
-        with Session(self.engine) as session:
+    def delete(self, name: str, *, conn: Connection | None = None) -> bool:
+        with Session(conn or self.engine) as session:
             row = session.get(SecretRow, name)
             if row is None:
                 return False

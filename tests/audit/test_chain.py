@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from hub.audit import AuditLog
+from hub.audit import AuditIntegrityError, AuditLog
 from hub.audit.chain import entry_hash
 from hub.secrets import Keyring
 from hub.store import create_db_and_tables, get_engine
@@ -79,19 +79,60 @@ def test_a_forged_entry_without_the_key_is_found(audit: AuditLog) -> None:
     assert (report.ok, report.first_bad) == (False, 6)
 
 
-def _append_many(url: str, n: int) -> None:
-    log = AuditLog(get_engine(url), KEYRING)
+def _append_many(url: str, n: int, head_file: Path) -> None:
+    log = AuditLog(get_engine(url), KEYRING, head_file=head_file)
     for i in range(n):
         log.append("stream.end", target="crm/contacts", details={"i": i})
 
 
-def test_concurrent_writers_never_fork_the_chain(audit: AuditLog, store_url: str) -> None:
+def test_concurrent_writers_never_fork_the_chain(audit: AuditLog, store_url: str,
+                                                 tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
-    workers = [ctx.Process(target=_append_many, args=(store_url, 40)) for _ in range(2)]
+    head_file = tmp_path / "audit-head.json"  # shared by both writers, as on one machine
+    workers = [ctx.Process(target=_append_many, args=(store_url, 40, head_file)) for _ in range(2)]
     for w in workers:
         w.start()
     for w in workers:
         w.join(timeout=120)
         assert w.exitcode == 0
-    report = audit.verify()
+    anchored = AuditLog(audit.engine, KEYRING, head_file=head_file)
+    report = anchored.verify()
     assert report.ok and report.checked == 5 + 80
+    assert anchored.anchored().seq == 85  # type: ignore[union-attr]  # the head never fell back
+    assert not report.note
+
+
+# On SQLite a hand-edited row can hold anything; PostgreSQL's typed columns (integer, json,
+# timestamptz) refuse such values, so these rows can only be met on SQLite.
+@pytest.mark.parametrize(("tamper", "first_bad", "problem"), [
+    ("UPDATE audit_events SET details = 'not json {' WHERE seq = 2", 2,
+     "entry 2 has details 'not json {', which the hub never writes"),
+    ("UPDATE audit_events SET at = 'yesterday' WHERE seq = 3", 3, "entry 3 has at 'yesterday'"),
+    ("UPDATE audit_events SET key_version = 'v1' WHERE seq = 3", 3, "entry 3 has key_version"),
+    ("UPDATE audit_events SET seq = 4.5 WHERE seq = 4", 4, "has seq 4.5"),
+])
+def test_rows_the_hub_never_writes_are_reported_as_tampered(tmp_path: Path, tamper: str,
+                                                            first_bad: int, problem: str) -> None:
+    engine = get_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    create_db_and_tables(engine)
+    log = AuditLog(engine, KEYRING)
+    for i in range(1, 6):
+        log.append("sync.start", target="crm", details={"run": i})
+    sql(engine, tamper)
+    report = log.verify()
+    assert (report.ok, report.first_bad) == (False, first_bad)
+    assert problem in report.problem and "edited or written by hand" in report.problem
+    assert len(log.entries()) == 5  # reading them does not crash either
+
+
+@pytest.mark.parametrize("seq", ["'six'", "5.5"])
+def test_an_append_onto_an_unreadable_newest_row_refuses(tmp_path: Path, seq: str) -> None:
+    engine = get_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    create_db_and_tables(engine)
+    log = AuditLog(engine, KEYRING)
+    for _ in range(5):
+        log.append("sync.start")
+    sql(engine, f"UPDATE audit_events SET seq = {seq} WHERE seq = 5")
+    with pytest.raises(AuditIntegrityError, match=r"newest row \(id 5\) has seq .*restore"):
+        log.append("sync.start")
+    assert len(log.entries()) == 5

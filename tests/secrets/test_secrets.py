@@ -149,3 +149,47 @@ def test_a_password_written_into_a_database_url_is_masked_for_output() -> None:
     assert display_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
     assert display_url("postgresql://postgres@127.0.0.1:5432/test") == \
         "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def cli_ws(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("CROSSDOCK_AUDIT_HEAD", raising=False)
+    if request.param == "postgres":
+        monkeypatch.setenv("CROSSDOCK_STORE_URL", request.getfixturevalue("pg_schema_url"))
+    return tmp_path
+
+
+def test_no_secret_changes_while_the_audit_log_refuses_its_entry(cli_ws: Path) -> None:
+    runner = CliRunner()
+
+    def cli(*args: str, value: str | None = None):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, ["--workspace", str(cli_ws), *args], input=value)
+
+    assert cli("secrets", "set", "A", value="a-value\n").exit_code == 0
+    assert cli("secrets", "set", "B", value="b-value\n").exit_code == 0
+    with HubContext(cli_ws).engine.begin() as conn:  # someone cuts the newest entry
+        conn.execute(text("DELETE FROM audit_events WHERE seq = 2"))
+    for args in (("secrets", "set", "C"), ("secrets", "delete", "A"), ("secrets", "rotate-key")):
+        result = cli(*args, value="c-value\n")
+        assert result.exit_code == 1, args
+        assert "refusing to write to the audit log" in result.output
+        assert "entry 2 was cut off the end" in result.output
+    assert [i.name for i in HubContext(cli_ws).secrets.list()] == ["A", "B"]
+    assert load_keyring(cli_ws / ".crossdock").primary == 1  # the key was not rotated
+    assert cli("audit", "acknowledge", "--reason", "test").exit_code == 0
+    assert cli("secrets", "set", "C", value="c-value\n").exit_code == 0
+    assert HubContext(cli_ws).secrets.get("C") == "c-value"
+    assert [e["action"] for e in HubContext(cli_ws).audit.entries()] == \
+        ["secret.set", "audit.acknowledge", "secret.set"]
+
+
+def test_an_unreadable_audit_row_stops_secrets_set_without_a_traceback(tmp_path: Path) -> None:
+    # Only SQLite can hold a seq that is not a number (PostgreSQL's integer column refuses it).
+    ws = ["--workspace", str(tmp_path)]
+    assert CliRunner().invoke(app, [*ws, "secrets", "set", "A"], input="a\n").exit_code == 0
+    with HubContext(tmp_path).engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET seq = 'one' WHERE seq = 1"))
+    result = CliRunner().invoke(app, [*ws, "secrets", "set", "B"], input="b\n")
+    assert result.exit_code == 1 and "has seq 'one'" in result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert [i.name for i in HubContext(tmp_path).secrets.list()] == ["A"]
