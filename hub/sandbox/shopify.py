@@ -221,6 +221,8 @@ class Shopify:
                     400)
             try:
                 after, filters = orjson.loads(base64.urlsafe_b64decode(token))
+                if not isinstance(after, list) or not isinstance(filters, dict):
+                    raise TypeError("not a page_info of this sandbox")
             except (ValueError, TypeError):
                 return json_response({"errors": {"page_info": ["is invalid"]}}, 400)
         else:
