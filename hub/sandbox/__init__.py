@@ -51,6 +51,7 @@ class Sandbox:
         router.add("DELETE", "/_sandbox/faults", self._clear_faults)
         router.add("GET", "/_sandbox/stats", self._stats)
         self._server = SandboxServer(host, port, router, self.faults)
+        self.hooks = self._server.hooks  # sb.hooks.after(path, n, change): change after page n
         self._thread: threading.Thread | None = None
 
     @property

@@ -70,6 +70,17 @@ class FacebookPages:
         self.insights = {m: {EPOCH - timedelta(days=d): rng.randint(10, 5000)
                              for d in range(_INSIGHT_DAYS)} for m in METRICS}
 
+    def publish(self, message: str, at: datetime | None = None) -> dict[str, Any]:
+        """A new post on the page (Graph lists it first: newest first)."""
+        created = fb_time(at or datetime.now(UTC))
+        pid = f"{PAGE_ID}_{100000 + len(self.posts)}"
+        post = {"id": pid, "message": message, "created_time": created, "updated_time": created,
+                "permalink_url": f"https://www.facebook.com/{pid}", "shares": {"count": 0}}
+        self.posts.append(post)
+        self.comments[pid] = []
+        self.posts.sort(key=lambda p: p["created_time"], reverse=True)
+        return post
+
     def register(self, router: Router) -> None:
         router.add("GET", f"/{API_VERSION}/{{page_id}}/posts", self._guard(self._posts))
         router.add("GET", f"/{API_VERSION}/{{post_id}}/comments", self._guard(self._comments))

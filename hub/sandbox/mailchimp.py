@@ -1,7 +1,8 @@
 """Mailchimp Marketing API v3, emulated: lists, list members, campaigns and email activity.
 
 - GET /3.0/lists                                   offset paging (count <= 1000, offset)
-- GET /3.0/lists/{list_id}/members                 since_last_changed, sort_field=last_changed
+- GET /3.0/lists/{list_id}/members                 since_last_changed, sort_field=last_changed,
+                                                   sort_dir (ASC | DESC)
 - GET /3.0/campaigns                               status=sent
 - GET /3.0/reports/{campaign_id}/email-activity    since (activity at or after)
 - POST /3.0/lists/{list_id}                        batch subscribe (<= 500, update_existing)
@@ -113,11 +114,22 @@ class Mailchimp:
                     for m in self.members[lst["id"]].values()
                     if m["status"] == "subscribed" and rng.random() < 0.5]
 
-    def update_member(self, list_id: str, member_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def update_member(self, list_id: str, member_id: str, fields: dict[str, Any],
+                      at: datetime | None = None) -> dict[str, Any]:
         with self._lock:
             member = self.members[list_id][member_id]
-            member.update(fields, last_changed=iso(datetime.now(UTC)))
+            member.update(fields, last_changed=iso(at or datetime.now(UTC)))
             return member
+
+    def add_activity(self, campaign_id: str, email_id: str, action: str,
+                     at: datetime | None = None) -> dict[str, Any]:
+        """An open / click / bounce of a recipient, as the campaign report records it."""
+        with self._lock:
+            email = next(e for e in self.activity[campaign_id] if e["email_id"] == email_id)
+            event = {"action": action, "timestamp": iso(at or datetime.now(UTC)),
+                     "ip": "192.0.2.1"}
+            email["activity"].append(event)
+            return event
 
     # -- HTTP --------------------------------------------------------------
     def register(self, router: Router) -> None:
@@ -163,9 +175,12 @@ class Mailchimp:
         list_id = req.params["list_id"]
         if list_id not in self.members:
             return json_response(_error(404, "The requested resource could not be found."), 404)
+        sort_dir = (req.arg("sort_dir") or "ASC").upper()
+        if sort_dir not in ("ASC", "DESC"):
+            return json_response(_error(400, "sort_dir: value not allowed (ASC or DESC)"), 400)
         with self._lock:
             items = sorted((dict(m) for m in self.members[list_id].values()),
-                           key=lambda m: (m["last_changed"], m["id"]))
+                           key=lambda m: (m["last_changed"], m["id"]), reverse=sort_dir == "DESC")
         since = req.arg("since_last_changed")
         if since:
             items = [m for m in items if m["last_changed"] >= iso(_parse(since))]

@@ -117,9 +117,10 @@ class OneTrust:
             return {k: {p["Id"]: p["Status"] for p in s["Purposes"]}
                     for k, s in self.profiles.items()}
 
-    def touch(self, identifier: str, purpose: str, status: str) -> None:
+    def touch(self, identifier: str, purpose: str, status: str, at: datetime | None = None
+              ) -> None:
         """Record a transaction made in OneTrust's own UI (moves LastUpdatedDate)."""
-        now = datetime.now(UTC)
+        now = at or datetime.now(UTC)
         with self._lock:
             self._transact(identifier, purpose, status, now, now)
 

@@ -21,7 +21,8 @@ import orjson
 
 from hub.sandbox.faults import Faults
 
-__all__ = ["Request", "Response", "Router", "SandboxServer", "json_response", "credentials"]
+__all__ = ["Request", "Response", "Router", "SandboxServer", "json_response", "credentials",
+           "PageHooks"]
 
 
 @dataclass
@@ -68,6 +69,54 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 Handler = Callable[[Request], Response]
+
+
+@dataclass
+class _PageHook:
+    path_prefix: str
+    page: int
+    action: Callable[[Response], Any]
+    method: str
+    served: int = 0
+
+
+class PageHooks:
+    """Changes a test makes while a read is under way: `after(prefix, n, action)` runs
+    `action(response)` once, when the sandbox has answered its n-th successful request under
+    `prefix`, before that response leaves (the response says what the client has read). The
+    client asks for page n + 1 only after it has page n, so the change lands between the two
+    pages, as a record edited during a long read does."""
+
+    def __init__(self) -> None:
+        self._hooks: list[_PageHook] = []
+        self._lock = threading.Lock()
+
+    def after(self, path_prefix: str, page: int, action: Callable[[Response], Any],
+              method: str = "GET") -> None:
+        if page < 1:
+            raise ValueError(f"page counts from 1, got {page}")
+        with self._lock:
+            self._hooks.append(_PageHook(path_prefix, page, action, method))
+
+    def pending(self) -> int:
+        """Hooks that have not run yet (a test checks its read got that far)."""
+        with self._lock:
+            return len(self._hooks)
+
+    def served(self, method: str, path: str, resp: Response) -> None:
+        if not 200 <= resp.status < 300:
+            return  # a fault or an error is not a page the client moves past
+        with self._lock:
+            due = []
+            for hook in self._hooks:
+                if hook.method == method and path.startswith(hook.path_prefix):
+                    hook.served += 1
+                    if hook.served == hook.page:
+                        due.append(hook)
+            for hook in due:
+                self._hooks.remove(hook)
+        for hook in due:
+            hook.action(resp)
 
 
 class Router:
@@ -129,6 +178,7 @@ class SandboxServer(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
         self.router, self.faults = router, faults
         self.hits: Counter[tuple[str, int]] = Counter()
+        self.hooks = PageHooks()
         self._lock = threading.Lock()
 
     def dispatch(self, h: _Handler) -> None:
@@ -156,6 +206,8 @@ class SandboxServer(ThreadingHTTPServer):
                 resp = Response(200, resp.body[: len(resp.body) // 2], resp.headers)
         with self._lock:
             self.hits[(req.path, resp.status)] += 1
+        if fault is None:
+            self.hooks.served(req.method, req.path, resp)
         self._send(h, resp)
 
     def _handle(self, req: Request) -> Response:

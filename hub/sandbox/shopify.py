@@ -1,11 +1,12 @@
 """Shopify Admin REST API, emulated: customers, orders, products, locations, inventory.
 
 - GET  /admin/api/2024-01/{customers,orders,products}.json   limit <= 250, updated_at_min,
-       orders also status (open | closed | cancelled | any; default open)
+       order (id asc, the default, or updated_at asc), orders also status (open | closed |
+       cancelled | any; default open)
 - GET  /admin/api/2024-01/locations.json
 - GET  /admin/api/2024-01/inventory_levels.json?location_ids=...
 - POST /admin/api/2024-01/inventory_levels/set.json   {location_id, inventory_item_id, available}
-Lists page in id order by `page_info` in the Link header (rel="next"); as in
+Lists page in id order (or updated_at order) by `page_info` in the Link header; as in
 Shopify, a request with page_info may carry only limit and fields: any other
 filter is a 400. Auth is the X-Shopify-Access-Token header; every response
 carries the leaky-bucket header X-Shopify-Shop-Api-Call-Limit; errors are
@@ -38,6 +39,7 @@ _LIMIT_MAX = 250
 _SHOP_TZ = timezone(timedelta(hours=-5))
 LOCATIONS = (("Main warehouse", 65000000001), ("Oslo store", 65000000002))
 _PAGING_ONLY = {"limit", "fields", "page_info"}
+_ORDERS = ("id asc", "updated_at asc")
 
 
 def iso(dt: datetime) -> str:
@@ -140,9 +142,10 @@ class Shopify:
         return next(v["inventory_item_id"] for p in self.products for v in p["variants"]
                     if v["sku"] == sku)
 
-    def update_customer(self, cid: int, fields: dict[str, Any]) -> dict[str, Any]:
+    def update_customer(self, cid: int, fields: dict[str, Any], at: datetime | None = None
+                        ) -> dict[str, Any]:
         with self._lock:
-            self.customers[cid].update(fields, updated_at=iso(datetime.now(UTC)))
+            self.customers[cid].update(fields, updated_at=iso(at or datetime.now(UTC)))
             return self.customers[cid]
 
     # -- HTTP --------------------------------------------------------------
@@ -218,11 +221,26 @@ class Shopify:
                     400)
             try:
                 after, filters = orjson.loads(base64.urlsafe_b64decode(token))
+                if not isinstance(after, list) or not isinstance(filters, dict):
+                    raise TypeError("not a page_info of this sandbox")
             except (ValueError, TypeError):
                 return json_response({"errors": {"page_info": ["is invalid"]}}, 400)
         else:
-            after = 0
-            filters = {n: req.arg(n) for n in ("updated_at_min", *filter_names) if req.arg(n)}
+            after = None
+            filters = {n: req.arg(n) for n in ("updated_at_min", "order", *filter_names)
+                       if req.arg(n)}
+        # Shopify orders a list by id unless told `order=updated_at asc`; page_info then goes
+        # on from the last item's (updated_at, id), so an item changed during the read moves
+        # behind the cursor and is read later in the same read.
+        order = filters.get("order", "id asc")
+        if order not in _ORDERS:
+            return json_response({"errors": {"order": [f"must be one of {', '.join(_ORDERS)}"]}},
+                                 400)
+        by_time = order == "updated_at asc"
+
+        def key(item: dict[str, Any]) -> tuple[Any, ...]:
+            return (_parse(item["updated_at"]).timestamp(), item["id"]) if by_time else (item["id"],)
+
         since = filters.get("updated_at_min")
         if since:
             try:
@@ -233,14 +251,14 @@ class Shopify:
         if isinstance(chosen, Response):
             return chosen
         with self._lock:
-            chosen = sorted((dict(i) for i in chosen), key=lambda i: i["id"])
+            chosen = sorted((dict(i) for i in chosen), key=key)
         if since:
             chosen = [i for i in chosen if _parse(i["updated_at"]) >= cutoff]
-        rest = [i for i in chosen if i["id"] > after]
+        rest = chosen if after is None else [i for i in chosen if key(i) > tuple(after)]
         page = rest[:limit]
         headers = {}
         if len(rest) > limit:
-            cursor = base64.urlsafe_b64encode(orjson.dumps([page[-1]["id"], filters])).decode()
+            cursor = base64.urlsafe_b64encode(orjson.dumps([key(page[-1]), filters])).decode()
             headers["Link"] = (f"<https://sandbox.myshopify.com{API}/{kind}.json?limit={limit}"
                                f"&page_info={cursor}>; rel=\"next\"")
         if strip_id:

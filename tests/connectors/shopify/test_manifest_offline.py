@@ -58,7 +58,8 @@ def test_a_reference_shaped_customer_parses_as_is_with_token_auth() -> None:
     assert states[-1]["stream"]["stream_state"] == {"updated_at": "2024-01-02T10:00:00-0500"}
     sent = http.request_history[0]
     assert sent.headers["X-Shopify-Access-Token"] == "shpat_secret"
-    assert query(sent) == {"limit": "250", "updated_at_min": "2020-01-01T00:00:00+0000"}
+    assert query(sent) == {"limit": "250", "updated_at_min": "2020-01-01T00:00:00+0000",
+                           "order": "updated_at asc"}
 
 
 def test_pages_follow_the_link_header_and_send_only_page_info_and_limit() -> None:
