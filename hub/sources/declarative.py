@@ -37,11 +37,10 @@ from airbyte_cdk.sources.declarative.parsers.custom_code_compiler import (
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from hub.errors import ConfigError, FatalError
-from hub.sources._child import CAN_FORK, LOG, RECORD, STATE, SourceEvent, read_in_child
-from hub.sources.source import secret_config_values
+from hub.sources._child import CAN_FORK, read_in_child
+from hub.sources.source import LOG, RECORD, STATE, CheckResult, SourceEvent, secret_config_values
 
-__all__ = ["DeclarativeSource", "CheckResult", "dump_state", "SourceEvent", "RECORD", "STATE",
-           "LOG"]
+__all__ = ["DeclarativeSource", "dump_state"]
 
 _logger = logging.getLogger("crossdock.source")
 _WARNING_LEVELS = {Level.WARN, Level.ERROR, Level.FATAL}
@@ -68,11 +67,6 @@ _quiet_cdk_logging()
 def dump_state(message: AirbyteStateMessage) -> dict[str, Any]:
     """A state message as plain JSON, the form the store keeps and `read` takes back."""
     return AirbyteStateMessageSerializer.dump(message)  # type: ignore[no-any-return]
-
-
-class CheckResult:
-    def __init__(self, ok: bool, message: str) -> None:
-        self.ok, self.message = ok, message
 
 
 class DeclarativeSource:

@@ -26,9 +26,7 @@ from typing import Any
 import orjson
 
 from hub.errors import ConfigError, FatalError
-from hub.sources._child import LOG, RECORD, STATE, SourceEvent
-from hub.sources.declarative import CheckResult
-from hub.sources.source import secret_config_values
+from hub.sources.source import LOG, RECORD, STATE, CheckResult, SourceEvent, secret_config_values
 
 __all__ = ["PackageSource"]
 

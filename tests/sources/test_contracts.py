@@ -1,0 +1,47 @@
+"""The source contract lives apart from the CDK: sources that never run the CDK do not load it."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from hub.sources import CheckResult
+
+
+def _modules_after(code: str, prefix: str) -> list[str]:
+    """Modules named `prefix...` loaded by running `code` in a fresh interpreter."""
+    probe = (f"{code}\nimport sys\n"
+             f"print(sorted(m for m in sys.modules if m.split('.')[0] == {prefix!r}))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return eval(out.stdout)  # noqa: S307 - our own probe's repr of a list of names
+
+
+def test_package_and_warehouse_sources_do_not_import_the_cdk() -> None:
+    assert _modules_after("import hub.sources.package, hub.sources.warehouse",
+                          "airbyte_cdk") == []
+
+
+def test_the_contract_names_import_from_hub_sources_without_the_cdk() -> None:
+    code = ("from hub.sources import LOG, RECORD, STATE, CheckResult, PackageSource, Source, "
+            "SourceEvent")
+    assert _modules_after(code, "airbyte_cdk") == []
+
+
+def test_declarative_source_is_still_importable_from_hub_sources() -> None:
+    from hub.sources import DeclarativeSource, dump_state
+    from hub.sources.declarative import DeclarativeSource as Declarative
+
+    assert DeclarativeSource is Declarative and callable(dump_state)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        from hub.sources import Nope  # type: ignore[attr-defined]  # noqa: F401
+
+
+def test_check_result_is_a_frozen_value() -> None:
+    result = CheckResult(False, "401 Unauthorized")
+    assert (result.ok, result.message) == (False, "401 Unauthorized")
+    assert result == CheckResult(False, "401 Unauthorized")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.ok = True  # type: ignore[misc]
