@@ -35,7 +35,7 @@ def test_declarative_source_is_still_importable_from_hub_sources() -> None:
     from hub.sources.declarative import DeclarativeSource as Declarative
 
     assert DeclarativeSource is Declarative and callable(dump_state)
-    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+    with pytest.raises(ImportError, match="cannot import name 'Nope'"):
         from hub.sources import Nope  # type: ignore[attr-defined]  # noqa: F401
 
 
