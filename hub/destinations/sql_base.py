@@ -185,14 +185,15 @@ class SqlDestination(ABC):
                 adds[column] = new_type
                 continue
             old_type = type_of_declared(self.engine, existing[column])
-            if old_type is not None and is_compatible(old_type, new_type):
-                continue
-            wider = widened(old_type, new_type) if old_type is not None else None
-            if wider is not None:
-                widen[column] = (old_type, wider)  # type: ignore[assignment]
-            else:
-                problems.append(f"`{column}` is {existing[column]} but the mapping now gives "
-                                f"{new_type}")
+            if old_type is not None:
+                if is_compatible(old_type, new_type):
+                    continue
+                wider = widened(old_type, new_type)
+                if wider is not None:
+                    widen[column] = (old_type, wider)
+                    continue
+            problems.append(f"`{column}` is {existing[column]} but the mapping now gives "
+                            f"{new_type}")
         if problems:
             raise SchemaChangeError(
                 f"table `{spec.name}`: incompatible column types: {'; '.join(problems)}. "

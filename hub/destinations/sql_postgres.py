@@ -46,7 +46,7 @@ class PostgresDestination(SqlDestination):
             return
         with self._conn.transaction():
             for sql in statements:
-                self._conn.execute(sql)  # type: ignore[arg-type]  # built from checked names
+                self._conn.execute(sql)  # built from checked names
 
     def _widen_sql(self, table: str, existing: dict[str, str], evolution: Evolution,
                    spec: TableSpec) -> list[str]:
@@ -81,15 +81,15 @@ class PostgresDestination(SqlDestination):
         cols = ", ".join(ident(c) for c in plan.columns)
         with self._conn.transaction(), self._conn.cursor() as cur:
             into = ident("_cd_stage_" + plan.target) if staged else self._q(plan.target)
-            with cur.copy(f"COPY {into} ({cols}) FROM STDIN") as copy:  # type: ignore[arg-type]
+            with cur.copy(f"COPY {into} ({cols}) FROM STDIN") as copy:
                 for row in tuples:
                     copy.write_row(row)
             if staged:
-                cur.execute(f"INSERT INTO {self._q(plan.target)} ({cols}) "  # type: ignore[arg-type]
+                cur.execute(f"INSERT INTO {self._q(plan.target)} ({cols}) "
                             f"SELECT {cols} FROM {into}{self._upsert_clause(plan)}")
 
     def _cursor(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(sql, params)  # type: ignore[arg-type]
+        return self._conn.execute(sql, params)
 
     def close(self) -> None:
         self._conn.close()
