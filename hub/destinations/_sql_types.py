@@ -15,6 +15,7 @@ from hub.destinations.sql_engine import SqlEngine
 __all__ = [
     "json_text", "to_sql_value", "from_sql_value", "is_compatible", "widened", "type_of_declared",
 ]
+
 # Existing column type -> new field types it can hold without losing anything.
 _HOLDS: dict[FieldType, set[FieldType]] = {
     "string": {"string"},
