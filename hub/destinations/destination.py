@@ -50,3 +50,12 @@ class Destination(Protocol):
         """The stream failed: for `overwrite`, drop the staging table; the old table stays."""
 
     def close(self) -> None: ...
+
+    def report(self) -> dict[str, Any] | None:
+        """What the stream's writes did beyond rows written, for the run summary and the audit
+        log: a write-back's sent / unchanged / refused counts and samples. None for a table."""
+
+    def hold_deletes(self, reason: str) -> None:
+        """Rows were lost on the way (dead-lettered, `reason` says how many): a destination that
+        mirrors the table, deleting what left it, must delete nothing this run. A table, which
+        never deletes, ignores it."""

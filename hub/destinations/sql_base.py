@@ -1,7 +1,9 @@
 """What every SQL destination shares: table creation, schema evolution, merge, atomic overwrite.
 
 An engine (SQLite, PostgreSQL, DuckDB) supplies its connection, how to list a
-table's columns, how to run DDL in one transaction and its bulk write path.
+table's columns, how to run DDL in one transaction and its bulk write path; its
+SqlEngine (hub/destinations/sql_engine.py) declares its column types and value
+converters.
 Overwrite writes a staging table that `finish` swaps in inside one
 transaction, so readers see either the old table or the new one, never half
 of it.
@@ -18,7 +20,6 @@ from typing import Any
 
 from hub.canonical import FieldType
 from hub.destinations._sql_types import (
-    SQL_TYPES,
     from_sql_value,
     is_compatible,
     to_sql_value,
@@ -26,6 +27,7 @@ from hub.destinations._sql_types import (
     widened,
 )
 from hub.destinations.destination import TableSpec, WriteMode
+from hub.destinations.sql_engine import SqlEngine
 from hub.errors import ConfigError, SchemaChangeError
 
 __all__ = ["SqlDestination", "WriteBatch", "Evolution", "ident"]
@@ -67,10 +69,10 @@ class Evolution:
 
 
 class SqlDestination(ABC):
-    dialect: str
     schema: str | None = None
 
-    def __init__(self) -> None:
+    def __init__(self, engine: SqlEngine) -> None:
+        self.engine = engine
         self._plans: dict[tuple[str, str], WriteBatch] = {}
 
     # -- what an engine supplies ---------------------------------------------
@@ -100,10 +102,21 @@ class SqlDestination(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @property
+    def dialect(self) -> str:
+        return self.engine.name
+
+    # -- the protocol's write-back capabilities: a table keeps no tally and never deletes --
+    def report(self) -> None:
+        return None
+
+    def hold_deletes(self, reason: str) -> None:
+        return None
+
     def _widen_sql(self, table: str, existing: dict[str, str], evolution: Evolution,
                    spec: TableSpec) -> list[str]:
         """Statements changing columns to wider types (ALTER ... TYPE where the engine can)."""
-        types = SQL_TYPES[self.dialect]
+        types = self.engine.types
         return [f"ALTER TABLE {self._q(table)} ALTER COLUMN {ident(c)} TYPE {types[new]}"
                 for c, (_, new) in evolution.widen.items()]
 
@@ -135,7 +148,7 @@ class SqlDestination(ABC):
                 empty = not self._query(f"SELECT 1 FROM {self._q(spec.name)} LIMIT 1")[1]
                 evolution = self._evolution(spec, existing)
                 adds = [f"ALTER TABLE {self._q(spec.name)} ADD COLUMN {ident(c)} "
-                        f"{SQL_TYPES[self.dialect][t]}" for c, t in evolution.adds.items()]
+                        f"{self.engine.types[t]}" for c, t in evolution.adds.items()]
                 widen = (self._widen_sql(spec.name, existing, evolution, spec)
                          if evolution.widen else [])
                 self._exec(adds + widen)
@@ -143,7 +156,7 @@ class SqlDestination(ABC):
         self._after_prepare(target, spec)
         self._plans[(spec.name, mode)] = WriteBatch(
             target=target, columns=list(spec.columns), types=list(column_types.values()),
-            converters=[to_sql_value(self.dialect, t, column_types[c])
+            converters=[to_sql_value(self.engine, t, column_types[c])
                         for c, t in spec.columns.items()],
             key=spec.key, upsert=bool(spec.key) and mode in ("merge", "overwrite"),
             keys_new=empty)
@@ -151,11 +164,11 @@ class SqlDestination(ABC):
     def _column_types(self, table: str, spec: TableSpec) -> dict[str, FieldType]:
         """The type each of the spec's columns has in the (evolved) table."""
         declared = self._existing_columns(table)
-        return {c: type_of_declared(self.dialect, declared[c]) or t for c, t in spec.columns.items()}
+        return {c: type_of_declared(self.engine, declared[c]) or t for c, t in spec.columns.items()}
 
     def _create_sql(self, table: str, spec: TableSpec,
                     declared: dict[str, str] | None = None) -> str:
-        types = SQL_TYPES[self.dialect]
+        types = self.engine.types
         columns = declared or {c: types[t] for c, t in spec.columns.items()}
         defs = [f"{ident(c)} {sql_type}" for c, sql_type in columns.items()]
         if spec.key:
@@ -171,15 +184,16 @@ class SqlDestination(ABC):
             if column not in existing:
                 adds[column] = new_type
                 continue
-            old_type = type_of_declared(self.dialect, existing[column])
-            if old_type is not None and is_compatible(old_type, new_type):
-                continue
-            wider = widened(old_type, new_type) if old_type is not None else None
-            if wider is not None:
-                widen[column] = (old_type, wider)  # type: ignore[assignment]
-            else:
-                problems.append(f"`{column}` is {existing[column]} but the mapping now gives "
-                                f"{new_type}")
+            old_type = type_of_declared(self.engine, existing[column])
+            if old_type is not None:
+                if is_compatible(old_type, new_type):
+                    continue
+                wider = widened(old_type, new_type)
+                if wider is not None:
+                    widen[column] = (old_type, wider)
+                    continue
+            problems.append(f"`{column}` is {existing[column]} but the mapping now gives "
+                            f"{new_type}")
         if problems:
             raise SchemaChangeError(
                 f"table `{spec.name}`: incompatible column types: {'; '.join(problems)}. "
@@ -219,7 +233,7 @@ class SqlDestination(ABC):
 
     def column_types(self, table: str) -> dict[str, FieldType | None]:
         """column -> field type of an existing table (None where we cannot tell; {} if none)."""
-        return {c: type_of_declared(self.dialect, t)
+        return {c: type_of_declared(self.engine, t)
                 for c, t in self._existing_columns(table).items()}
 
     def read_rows(self, table: str, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -229,7 +243,7 @@ class SqlDestination(ABC):
         if where:
             sql += " WHERE " + " AND ".join(f"{ident(c)} = {self._param}" for c in where)
         names, rows = self._query(sql, params)
-        return [{n: from_sql_value(self.dialect, types[n] or "string", v)
+        return [{n: from_sql_value(self.engine, types[n] or "string", v)
                  for n, v in zip(names, row, strict=True)} for row in rows]
 
     def iter_rows(self, table: str, batch_size: int = 10_000) -> Iterator[dict[str, Any]]:
@@ -239,7 +253,7 @@ class SqlDestination(ABC):
         names = [d[0] for d in cur.description or ()]
         while rows := cur.fetchmany(batch_size):
             for row in rows:
-                yield {n: from_sql_value(self.dialect, types[n] or "string", v)
+                yield {n: from_sql_value(self.engine, types[n] or "string", v)
                        for n, v in zip(names, row, strict=True)}
 
     def count(self, table: str) -> int:

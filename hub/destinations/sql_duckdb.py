@@ -6,23 +6,24 @@ and is upserted, as is every batch after it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from hub.canonical import FieldType
+from hub.destinations._sql_types import json_text
 from hub.destinations.sql_base import SqlDestination, WriteBatch, ident
+from hub.destinations.sql_engine import SqlEngine
+from hub.errors import ConfigError
 
-__all__ = ["DuckDBDestination"]
+__all__ = ["ENGINE", "DuckDBDestination"]
 
 
 class DuckDBDestination(SqlDestination):
-    dialect = "duckdb"
-
     def __init__(self, url: str) -> None:
         import duckdb
 
-        super().__init__()
+        super().__init__(ENGINE)
         self.url = url
         path = url.removeprefix("duckdb:///")
         if path != ":memory:":
@@ -95,3 +96,22 @@ def _arrow_table(plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> Any:
     columns = list(zip(*tuples, strict=True))
     return pa.table({name: pa.array(values, type=arrow_types[type_])
                      for name, type_, values in zip(plan.columns, plan.types, columns, strict=True)})
+
+
+def _open(url: str, config: Mapping[str, Any]) -> DuckDBDestination:
+    if not url.startswith("duckdb:///"):
+        raise ConfigError(f"unsupported destination url `{url.split(':', 1)[0]}:...`; "
+                          f"write a file as {ENGINE.url_form}")
+    return DuckDBDestination(url)
+
+
+# DuckDB and pyarrow are imported when a destination opens or writes, never here.
+ENGINE = SqlEngine(
+    name="duckdb",
+    schemes=("duckdb",),
+    url_form="duckdb:///path.duckdb",
+    types={"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN",
+           "datetime": "TIMESTAMP WITH TIME ZONE", "json": "JSON"},
+    to_sql={"json": json_text},
+    open=_open,
+)

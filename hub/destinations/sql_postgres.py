@@ -8,25 +8,25 @@ temporary table, as does every batch after it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hub.destinations._sql_types import SQL_TYPES
+from hub.destinations._sql_types import json_text
 from hub.destinations.destination import TableSpec
 from hub.destinations.sql_base import Evolution, SqlDestination, WriteBatch, ident
+from hub.destinations.sql_engine import SqlEngine
 from hub.errors import ConfigError
 
-__all__ = ["PostgresDestination"]
+__all__ = ["ENGINE", "PostgresDestination"]
 
 
 class PostgresDestination(SqlDestination):
     _param = "%s"
-    dialect = "postgresql"
 
     def __init__(self, url: str, schema: str | None = None) -> None:
         import psycopg
 
-        super().__init__()
+        super().__init__(ENGINE)
         self.url, self.schema = url, schema
         conninfo = re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql://", url)
         try:
@@ -46,13 +46,13 @@ class PostgresDestination(SqlDestination):
             return
         with self._conn.transaction():
             for sql in statements:
-                self._conn.execute(sql)  # type: ignore[arg-type]  # built from checked names
+                self._conn.execute(sql)  # built from checked names
 
     def _widen_sql(self, table: str, existing: dict[str, str], evolution: Evolution,
                    spec: TableSpec) -> list[str]:
         out = []
         for column, (old, new) in evolution.widen.items():
-            sql_type, c = SQL_TYPES[self.dialect][new], ident(column)
+            sql_type, c = self.engine.types[new], ident(column)
             using = f"({c}::integer)::{sql_type}" if old == "boolean" else f"{c}::{sql_type}"
             out.append(f"ALTER TABLE {self._q(table)} ALTER COLUMN {c} TYPE {sql_type} "
                        f"USING {using}")
@@ -81,15 +81,30 @@ class PostgresDestination(SqlDestination):
         cols = ", ".join(ident(c) for c in plan.columns)
         with self._conn.transaction(), self._conn.cursor() as cur:
             into = ident("_cd_stage_" + plan.target) if staged else self._q(plan.target)
-            with cur.copy(f"COPY {into} ({cols}) FROM STDIN") as copy:  # type: ignore[arg-type]
+            with cur.copy(f"COPY {into} ({cols}) FROM STDIN") as copy:
                 for row in tuples:
                     copy.write_row(row)
             if staged:
-                cur.execute(f"INSERT INTO {self._q(plan.target)} ({cols}) "  # type: ignore[arg-type]
+                cur.execute(f"INSERT INTO {self._q(plan.target)} ({cols}) "
                             f"SELECT {cols} FROM {into}{self._upsert_clause(plan)}")
 
     def _cursor(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(sql, params)  # type: ignore[arg-type]
+        return self._conn.execute(sql, params)
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _open(url: str, config: Mapping[str, Any]) -> PostgresDestination:
+    return PostgresDestination(url, schema=config.get("schema"))
+
+
+ENGINE = SqlEngine(
+    name="postgresql",
+    schemes=("postgresql", "postgresql+psycopg", "postgres"),
+    url_form="postgresql://user@host/db",
+    types={"string": "TEXT", "integer": "BIGINT", "number": "DOUBLE PRECISION",
+           "boolean": "BOOLEAN", "datetime": "TIMESTAMP WITH TIME ZONE", "json": "JSONB"},
+    to_sql={"json": json_text},
+    open=_open,
+)

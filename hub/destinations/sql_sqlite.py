@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hub.destinations._sql_types import SQL_TYPES
+from hub.destinations._sql_types import json_text
 from hub.destinations.destination import TableSpec
 from hub.destinations.sql_base import Evolution, SqlDestination, WriteBatch, ident
+from hub.destinations.sql_engine import SqlEngine
+from hub.errors import ConfigError
 
-__all__ = ["SqliteDestination"]
+__all__ = ["ENGINE", "SqliteDestination"]
 
 
 class SqliteDestination(SqlDestination):
-    dialect = "sqlite"
-
     def __init__(self, url: str) -> None:
-        super().__init__()
+        super().__init__(ENGINE)
         self.url = url
         path = url.removeprefix("sqlite:///")
         if path != ":memory:":
@@ -47,7 +48,7 @@ class SqliteDestination(SqlDestination):
     def _widen_sql(self, table: str, existing: dict[str, str], evolution: Evolution,
                    spec: TableSpec) -> list[str]:
         # SQLite cannot change a column's type: rebuild the table in the same transaction.
-        types = SQL_TYPES[self.dialect]
+        types = self.engine.types
         declared = {c: types[evolution.widen[c][1]] if c in evolution.widen else t
                     for c, t in existing.items()}
         declared |= {c: types[t] for c, t in evolution.adds.items()}
@@ -75,3 +76,29 @@ class SqliteDestination(SqlDestination):
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _datetime_text(v: datetime) -> str:
+    # ISO-8601 in UTC so that text order is time order.
+    if v.tzinfo is not UTC:
+        v = v.astimezone(UTC)
+    return v.isoformat(timespec="microseconds")
+
+
+def _open(url: str, config: Mapping[str, Any]) -> SqliteDestination:
+    if not url.startswith("sqlite:///"):
+        raise ConfigError(f"unsupported destination url `{url.split(':', 1)[0]}:...`; "
+                          f"write a file as {ENGINE.url_form}")
+    return SqliteDestination(url)
+
+
+ENGINE = SqlEngine(
+    name="sqlite",
+    schemes=("sqlite",),
+    url_form="sqlite:///path.db",
+    types={"string": "TEXT", "integer": "INTEGER", "number": "REAL", "boolean": "BOOLEAN",
+           "datetime": "TIMESTAMP", "json": "JSON"},
+    to_sql={"datetime": _datetime_text, "json": json_text, "boolean": lambda v: 1 if v else 0},
+    from_sql={"boolean": bool},
+    open=_open,
+)

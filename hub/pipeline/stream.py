@@ -58,8 +58,7 @@ def sync_stream(job: StreamJob) -> StreamInfo:
     finally:
         info.seconds = time.perf_counter() - started
         if destination is not None:
-            if hasattr(destination, "report"):  # a write-back: what it sent, kept, refused
-                info.writeback = destination.report()
+            info.writeback = destination.report()  # a write-back: what it sent, kept, refused
             _safely(destination.close)
         _safely(lambda: runs.finish_stream(
             job.engine, job.run_id, job.stream, status=info.status, read=info.read,
@@ -120,7 +119,7 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
                                       redact_obj(dead))
                 job.audit.append("dead_letter.batch", target=f"{job.connection}/{job.stream}",
                                  details={"run_id": job.run_id, "count": len(batch.dead)})
-            if batch.dead and hasattr(destination, "hold_deletes"):  # a write-back mirroring
+            if batch.dead:  # a write-back mirroring the table must not delete this run
                 destination.hold_deletes(f"{info.dead_lettered + len(batch.dead)} row(s) "
                                          "were dead-lettered")
         except _TRANSIENT_DB_ERRORS as exc:

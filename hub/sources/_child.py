@@ -27,11 +27,10 @@ import orjson
 
 from hub.errors import ConfigError, FatalError
 from hub.redaction import RedactingFilter
+from hub.sources.source import LOG, RECORD, STATE, SourceEvent
 
-__all__ = ["CAN_FORK", "SourceEvent", "RECORD", "STATE", "LOG", "read_in_child"]
+__all__ = ["CAN_FORK", "read_in_child"]
 
-RECORD, STATE, LOG = "record", "state", "log"
-SourceEvent = tuple[str, Any]
 CAN_FORK = hasattr(os, "fork")
 
 _TAGS = {RECORD: b"R", STATE: b"S", LOG: b"L"}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from airbyte_cdk.models import (
+from airbyte_cdk.models import (  # type: ignore[attr-defined]  # re-exported without __all__
     AirbyteStateMessage,
     AirbyteStateMessageSerializer,
     ConfiguredAirbyteCatalog,
@@ -37,12 +37,11 @@ from airbyte_cdk.sources.declarative.parsers.custom_code_compiler import (
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from hub.errors import ConfigError, FatalError
-from hub.sources._child import CAN_FORK, LOG, RECORD, STATE, SourceEvent, read_in_child
+from hub.sources._child import CAN_FORK, read_in_child
 from hub.sources._manifest import load_manifest
-from hub.sources.source import secret_config_values
+from hub.sources.source import LOG, RECORD, STATE, CheckResult, SourceEvent, secret_config_values
 
-__all__ = ["DeclarativeSource", "CheckResult", "dump_state", "SourceEvent", "RECORD", "STATE",
-           "LOG"]
+__all__ = ["DeclarativeSource", "dump_state"]
 
 _logger = logging.getLogger("crossdock.source")
 _WARNING_LEVELS = {Level.WARN, Level.ERROR, Level.FATAL}
@@ -68,12 +67,8 @@ _quiet_cdk_logging()
 
 def dump_state(message: AirbyteStateMessage) -> dict[str, Any]:
     """A state message as plain JSON, the form the store keeps and `read` takes back."""
-    return AirbyteStateMessageSerializer.dump(message)  # type: ignore[no-any-return]
-
-
-class CheckResult:
-    def __init__(self, ok: bool, message: str) -> None:
-        self.ok, self.message = ok, message
+    state: dict[str, Any] = AirbyteStateMessageSerializer.dump(message)
+    return state
 
 
 class DeclarativeSource:
@@ -149,7 +144,9 @@ class DeclarativeSource:
         (the CDK) and mapping/writing (the pipeline) use two cores instead of
         sharing one interpreter lock.
         """
-        events = lambda: self._events(stream, incremental, state)  # noqa: E731
+        def events() -> Iterator[SourceEvent]:
+            return self._events(stream, incremental, state)
+
         return read_in_child(events) if self.in_child else events()
 
     def _events(self, stream: str, incremental: bool,
@@ -175,15 +172,21 @@ class DeclarativeSource:
         try:
             for message in reader.read(_logger, self.config, catalog, state_messages):
                 kind = message.type
+                # The protocol: a message of each type carries the part of that name.
                 if kind == record:
+                    assert message.record is not None
                     yield RECORD, message.record.data
                 elif kind == state_type:
+                    assert message.state is not None
                     yield STATE, dump_state(message.state)
-                elif kind == log_type and message.log.level in _WARNING_LEVELS:
-                    yield LOG, (message.log.level.value, message.log.message)
-                elif kind == trace and message.trace.error is not None:
-                    error = message.trace.error
-                    errors.append(error.message or error.internal_message or "")
+                elif kind == log_type:
+                    assert message.log is not None
+                    if message.log.level in _WARNING_LEVELS:
+                        yield LOG, (message.log.level.value, message.log.message)
+                elif kind == trace:
+                    assert message.trace is not None
+                    if (error := message.trace.error) is not None:
+                        errors.append(error.message or error.internal_message or "")
         except AirbyteTracedException as exc:
             detail = "; ".join(e for e in errors if e) or exc.message or str(exc)
             raise FatalError(f"stream `{stream}` failed in the source: {detail}") from exc

@@ -26,9 +26,7 @@ from typing import Any
 import orjson
 
 from hub.errors import ConfigError, FatalError
-from hub.sources._child import LOG, RECORD, STATE, SourceEvent
-from hub.sources.declarative import CheckResult
-from hub.sources.source import secret_config_values
+from hub.sources.source import LOG, RECORD, STATE, CheckResult, SourceEvent, secret_config_values
 
 __all__ = ["PackageSource"]
 
@@ -65,7 +63,8 @@ class PackageSource:
                 self._install()
                 marker.write_text(json.dumps({"requirement": self.requirement,
                                               "entry_point": self._entry_point()}))
-        return self.venv / "bin" / json.loads(marker.read_text())["entry_point"]
+        entry_point: str = json.loads(marker.read_text())["entry_point"]
+        return self.venv / "bin" / entry_point
 
     def _install(self) -> None:
         _logger.warning("installing connector %s into %s (first use)", self.requirement, self.venv)
@@ -89,7 +88,7 @@ class PackageSource:
                   " if e.group == 'console_scripts']))")
         out = subprocess.run([str(self.venv / "bin" / "python"), "-c", script],
                              capture_output=True, text=True, check=True).stdout
-        names = json.loads(out)
+        names: list[str] = json.loads(out)
         preferred = [n for n in names if n.startswith(("source-", "source_"))]
         if not (preferred or names):
             raise ConfigError(f"package `{self.package}` installs no program to run; "

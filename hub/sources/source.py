@@ -1,21 +1,42 @@
-"""The source protocol: what the pipeline and the CLI need from any Airbyte source."""
+"""The source contract: what the pipeline and the CLI need from any Airbyte source.
+
+The event kinds and `CheckResult` live here, not beside the CDK runner, so that a
+source that never touches the CDK (a connector package, the warehouse) does not
+import it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
 
-from hub.sources._child import SourceEvent
+__all__ = ["Source", "SourceEvent", "CheckResult", "RECORD", "STATE", "LOG",
+           "secret_config_values"]
 
-__all__ = ["Source", "secret_config_values"]
+# The kinds of event `Source.read` yields, each with its payload:
+# RECORD: the record's data (a dict); STATE: a state message as plain JSON (a dict);
+# LOG: a (level, message) pair, level one of WARN / ERROR / FATAL.
+RECORD: Final = "record"
+STATE: Final = "state"
+LOG: Final = "log"
+SourceEvent = tuple[str, Any]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Whether the connector reached the API with its config, and what it said."""
+
+    ok: bool
+    message: str
 
 
 class Source(Protocol):
     def spec(self) -> dict[str, Any]:
         """The connector's config JSON schema."""
 
-    def check(self) -> Any:
-        """A CheckResult: can the connector reach the API with this config?"""
+    def check(self) -> CheckResult:
+        """Can the connector reach the API with this config? A failure is a result, not raised."""
 
     def discover(self) -> list[dict[str, Any]]:
         """Streams: name, sync_modes, cursor_field, primary_key, json_schema."""

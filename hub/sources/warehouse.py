@@ -12,8 +12,7 @@ from typing import Any
 from hub.destinations import open_destination
 from hub.errors import FatalError
 from hub.redaction import display_url
-from hub.sources._child import SourceEvent
-from hub.sources.declarative import RECORD, CheckResult
+from hub.sources.source import RECORD, CheckResult, SourceEvent
 
 __all__ = ["WarehouseSource"]
 

@@ -90,6 +90,12 @@ class FakeDestination:
     def close(self) -> None:
         pass
 
+    def report(self) -> None:
+        return None
+
+    def hold_deletes(self, reason: str) -> None:
+        pass
+
 
 @pytest.fixture
 def engine(tmp_path):  # type: ignore[no-untyped-def]

@@ -11,7 +11,8 @@ import pytest
 
 from hub.errors import FatalError
 from hub.redaction import register_secret
-from hub.sources._child import CAN_FORK, LOG, RECORD, STATE, SourceEvent, read_in_child
+from hub.sources._child import CAN_FORK, read_in_child
+from hub.sources.source import LOG, RECORD, STATE, SourceEvent
 
 pytestmark = pytest.mark.skipif(not CAN_FORK, reason="the forked reader is POSIX-only")
 
