@@ -22,7 +22,8 @@ import yaml
 
 from hub.sandbox import Sandbox
 
-pytestmark = pytest.mark.prefect
+# A server start, a minute boundary and a worker's run: minutes on a busy 2-core machine.
+pytestmark = [pytest.mark.prefect, pytest.mark.timeout(900)]
 
 POOL = "crossdock-schedule-test"
 BIN = Path(sys.executable).parent
@@ -127,16 +128,16 @@ def test_a_cron_schedule_fires_and_a_worker_completes_the_sync(
         worker = _start([str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--type",
                          "process", "--limit", "1"], prefect_env, tmp_path / "worker.log")
         try:
-            deadline = time.monotonic() + 420
+            deadline = time.monotonic() + 480
             while True:
                 runs = _runs(prefect_env, found["id"])
                 done = [r for r in runs if r["state_type"] == "COMPLETED"]
                 if done:
                     break
-                crashed = [r for r in runs if r["state_type"] in ("FAILED", "CRASHED")]
+                crashed = [r for r in runs if r["state_type"] in ("FAILED", "CRASHED", "CANCELLED")]
                 assert not crashed, (tmp_path / "worker.log").read_text()[-4000:]
                 assert time.monotonic() < deadline, \
-                    f"no scheduled run completed in 420 s: {[r['state_type'] for r in runs]}\n" + \
+                    f"no scheduled run completed in 480 s: {[r['state_type'] for r in runs]}\n" + \
                     (tmp_path / "worker.log").read_text()[-4000:]
                 time.sleep(3)
         finally:
