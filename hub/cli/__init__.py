@@ -11,9 +11,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "crossdock")
 # `check` and `discover` log outside any flow run; that is not worth a warning.
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
-# No internet is assumed: the ephemeral server must not try to phone home.
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-
+import hub.no_call_home  # noqa: E402,F401 - no analytics leave the machine
 from hub.cli.app import app  # noqa: E402
 
 __all__ = ["app", "main"]
