@@ -20,6 +20,7 @@ from hub.cli.render import (
 )
 from hub.context import current, set_workspace
 from hub.errors import ConfigError, HubError
+from hub.workspace.references import check_references
 
 __all__ = ["app", "handle_errors"]
 
@@ -72,6 +73,7 @@ def sync(connection: str,
     from hub.pipeline import validate_connection
 
     ctx = current()
+    check_references(ctx, connection=connection)  # a missing secret: exit 2 before any run
     validate_connection(ctx, connection, dry_run)  # a bad name or file fails before Prefect starts
     with live_progress(not as_json) as progress:
         set_progress_callback(progress)
@@ -137,6 +139,7 @@ def check(connection: str) -> None:
 
     ctx = current()
     conn = ctx.workspace().connection(connection)
+    check_references(ctx, connection=connection)
     result = source_for(ctx, conn).check()
     if not result.ok:
         err_console.print(f"[red]check failed[/] for `{connection}`: {escape(result.message)}",
@@ -196,6 +199,7 @@ def deploy(serve: Annotated[bool, typer.Option(
     from flows.deployments import apply_deployments, serve_deployments
 
     ctx = current()
+    check_references(ctx)
     for deployment_id in apply_deployments(ctx):
         console.print(f"deployment {deployment_id} registered")
     if serve:
