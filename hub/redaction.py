@@ -21,6 +21,7 @@ import base64
 import json
 import logging
 import re
+import string
 import threading
 from typing import Any
 
@@ -33,7 +34,11 @@ MIN_BASE64_CORE = 8  # shorter values: only their whole base64 is masked (see do
 _secrets: set[str] = set()
 _literals: set[str] = set()  # base64 forms, matched as they are
 _pattern: re.Pattern[str] | None = None
+# Substrings one of which any masked form holds: a line holding none skips the regex
+# (a C-speed substring test; the usual log line). None: a secret has no such substring.
+_needles: tuple[str, ...] | None = ()
 _lock = threading.Lock()
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 _JSON_SHORT = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n",
                "\r": "\\r", "\t": "\\t"}
 
@@ -54,13 +59,14 @@ def register_basic_auth(username: str, password: str) -> None:
 
 
 def _register(value: str, literals: set[str]) -> None:
-    global _pattern
+    global _pattern, _needles
     with _lock:
         if value in _secrets and literals <= _literals:
             return
         _secrets.add(value)
         _literals.update(literals)
         _pattern = _compile(_secrets, _literals)
+        _needles = _needles_for(_secrets, _literals)
     from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
 
     update_secrets(sorted(wire_forms(value) | literals))
@@ -80,6 +86,8 @@ def wire_forms(value: str) -> set[str]:
 def _char_pattern(ch: str) -> str:
     """Every way one character of a secret may be written: itself, %XX (any case, maybe
     double-encoded), `+` for a space, a JSON escape."""
+    if ch in _UNRESERVED:  # no encoder changes these; a plain literal keeps the regex fast
+        return re.escape(ch)
     alts = [re.escape(ch)]
     if ch == " ":
         alts.append(r"\+")
@@ -101,6 +109,17 @@ def _compile(secrets: set[str], literals: set[str]) -> re.Pattern[str]:
     return re.compile("|".join(p for _, p in sorted(parts, key=lambda p: -p[0])))
 
 
+def _needles_for(secrets: set[str], literals: set[str]) -> tuple[str, ...] | None:
+    needles = {s[:4] for s in literals}
+    for secret in secrets:
+        # the longest run of characters no encoder changes is in every text form
+        run = max(re.findall(r"[A-Za-z0-9._~-]+", secret), key=len, default="")
+        if len(run) < 3:
+            return None
+        needles.add(run)
+    return tuple(sorted(needles))
+
+
 def _base64_forms(raw: bytes) -> set[str]:
     """The base64 of `raw` alone, and the characters that encode only `raw` at each of the
     three alignments it can have inside a longer base64 string."""
@@ -117,8 +136,10 @@ def _base64_forms(raw: bytes) -> set[str]:
 
 
 def redact(text: str) -> str:
-    pattern = _pattern
-    return pattern.sub(MASK, text) if pattern is not None else text
+    pattern, needles = _pattern, _needles
+    if pattern is None or (needles is not None and not any(n in text for n in needles)):
+        return text
+    return pattern.sub(MASK, text)
 
 
 def display_url(url: str) -> str:
