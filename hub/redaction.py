@@ -61,16 +61,17 @@ def register_basic_auth(username: str, password: str) -> None:
 def _register(value: str, literals: set[str]) -> None:
     global _pattern, _needles
     with _lock:
-        if value in _secrets and literals <= _literals:
-            return
-        _secrets.add(value)
-        _literals.update(literals)
-        _pattern = _compile(_secrets, _literals)
-        _needles = _needles_for(_secrets, _literals)
-    from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
+        new = value not in _secrets or not literals <= _literals
+        if new:
+            _secrets.add(value)
+            _literals.update(literals)
+            _pattern = _compile(_secrets, _literals)
+            _needles = _needles_for(_secrets, _literals)
+    if new:
+        from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
 
-    update_secrets(sorted(wire_forms(value) | literals))
-    install_log_filter()
+        update_secrets(sorted(wire_forms(value) | literals))
+    install_log_filter()  # again: a connector built since may have added handlers
 
 
 def wire_forms(value: str) -> set[str]:
@@ -189,12 +190,15 @@ class RedactingFilter(logging.Filter):
 
 
 def install_log_filter() -> None:
-    """Mask secrets in every handler configured now: root's, Prefect's, ours."""
+    """Mask secrets in every handler configured now: root's, Prefect's, ours, and the
+    last-resort one that prints a record no handler took to stderr (the CDK's, in the CLI)."""
     log_filter = RedactingFilter()
     loggers = [logging.getLogger()] + [
         logger for logger in logging.root.manager.loggerDict.values()
         if isinstance(logger, logging.Logger)]
-    for logger in loggers:
-        for handler in logger.handlers:
-            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-                handler.addFilter(log_filter)
+    handlers = [h for logger in loggers for h in logger.handlers]
+    if logging.lastResort is not None:
+        handlers.append(logging.lastResort)
+    for handler in handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(log_filter)

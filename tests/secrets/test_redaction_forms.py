@@ -10,7 +10,8 @@ from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
 
-from hub.redaction import MASK, RedactingFilter, redact, register_basic_auth, register_secret
+from hub import redaction
+from hub.redaction import MASK, RedactingFilter, redact, register_secret
 
 SECRET = "EAAB+x/9q=Zk Pé\"z=="  # + / = a space, a non-ASCII letter and a quote
 
@@ -53,7 +54,7 @@ def test_basic_auth_of_any_user_hides_the_secret(user: str) -> None:
 
 
 def test_a_known_basic_auth_pair_is_masked_whole() -> None:
-    register_basic_auth("agent@example.com/token", "zd-tok-1234")
+    redaction.register_basic_auth("agent@example.com/token", "zd-tok-1234")
     header = base64.b64encode(b"agent@example.com/token:zd-tok-1234").decode()
     assert redact(f"Authorization: Basic {header}") == f"Authorization: Basic {MASK}"
 
