@@ -25,6 +25,7 @@ from hub.pipeline import (
     sync_stream,
 )
 from hub.redaction import display_url
+from hub.workspace.references import check_references
 
 __all__ = ["sync_connection", "sync_stream_task"]
 
@@ -57,6 +58,7 @@ def sync_connection(name: str, full_refresh: bool = False, workspace_dir: str = 
     and send nothing."""
     ctx = for_workspace(workspace_dir)
     conn = ctx.workspace().connection(name)
+    check_references(ctx, connection=name)  # before the run is recorded
     started = time.perf_counter()
     run_id = begin_run(ctx, name, full_refresh, dry_run)
     infos: list[StreamInfo] = []

@@ -20,6 +20,7 @@ from hub.cli.render import (
 )
 from hub.context import bound
 from hub.errors import HubError
+from hub.workspace.references import check_references
 
 __all__ = ["app"]
 
@@ -49,6 +50,7 @@ def sync(connection: str,
     from hub.pipeline import validate_connection
 
     ctx = hub_context()
+    check_references(ctx, connection=connection)  # a missing secret: exit 2 before any run
     validate_connection(ctx, connection, dry_run)  # a bad name or file fails before Prefect starts
     with live_progress(not as_json) as progress, bound(replace(ctx, progress=progress)) as run_ctx:
         summary = sync_connection(connection, full_refresh=full_refresh,
@@ -112,6 +114,7 @@ def check(connection: str) -> None:
 
     ctx = hub_context()
     conn = ctx.workspace().connection(connection)
+    check_references(ctx, connection=connection)
     result = source_for(ctx, conn).check()
     if not result.ok:
         err_console.print(f"[red]check failed[/] for `{connection}`: {escape(result.message)}",
@@ -174,6 +177,7 @@ def deploy(serve: Annotated[bool, typer.Option(
     from flows.deployments import apply_deployments, serve_deployments
 
     ctx = hub_context()
+    check_references(ctx)
     work_pool = pool or ctx.workspace().orchestration.work_pool
     registered = apply_deployments(ctx, work_pool)
     for d in registered:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import logging
+import re
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from hub.cli import app
 from hub.context import HubContext
 from hub.sandbox import Sandbox
 
-TOKEN = "pat-na1-8c7e5a1f-LEAK-CANARY-77"
+# `+ / =` change under URL encoding: a query parameter carries it as %2B %2F %3D.
+TOKEN = "pat-na1-8c7e5a1f+LEAK/CANARY=77"
 
 WORKSPACE = """\
 version: 1
@@ -77,7 +82,42 @@ connections:
                max_attempts: 2}}
     streams:
       crm_contacts: {{mapping: warehouse/contacts}}
+  social:
+    source:
+      connector: facebook
+      config: {{base_url: "{url}", page_id: "104000000000001", access_token: "${{secret:FB_TOKEN}}",
+               start_date: "2024-06-01T00:00:00Z", backoff_factor: 0.05}}
+    destination:
+      type: sql
+      config: {{url: "sqlite:///warehouse.db"}}
+    streams:
+      page_posts: {{mapping: facebook/page_posts}}
+      post_comments: {{mapping: facebook/post_comments, sync_mode: full_refresh}}
+  consent:
+    source:
+      connector: onetrust
+      config: {{base_url: "{url}", access_token: "${{secret:ONETRUST_TOKEN}}", backoff_factor: 0.05}}
+    destination:
+      type: sql
+      config: {{url: "sqlite:///warehouse.db"}}
+    streams:
+      data_subjects: {{mapping: onetrust/data_subjects}}
 """
+
+
+def wire_forms(token: str) -> dict[str, str]:
+    """How the token can look in output, written out here (not taken from hub.redaction)."""
+    encoded = quote(token, safe="")
+    forms = {"raw": token, "percent-encoded": encoded, "percent-encoded, lower hex":
+             re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), encoded),
+             "form-encoded": quote_plus(token), "JSON-escaped": json.dumps(token)[1:-1],
+             "JSON-escaped slashes": json.dumps(token)[1:-1].replace("/", "\\/"),
+             "base64": base64.b64encode(token.encode()).decode()}
+    for user in ("agent@example.com/token", "anystring"):  # Zendesk's and Mailchimp's Basic auth
+        pair = f"{user}:{token}".encode()
+        forms[f"Basic auth as {user}"] = base64.b64encode(pair).decode()
+        forms[f"Basic auth as {user}, URL-safe"] = base64.urlsafe_b64encode(pair).decode()
+    return forms
 
 
 @pytest.mark.usefixtures("prefect_server")
@@ -131,6 +171,32 @@ def test_secret_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     dead = ctx.engine.connect().exec_driver_sql("SELECT record FROM dead_letters").fetchall()
     assert len(dead) == 1 and "pii:" in dead[0][0]  # the email (personal data) is masked
 
+    assert _leaks(tmp_path, outputs, caplog) == []
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_secret_sent_encoded_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    """Graph takes the token as a query parameter, sent percent-encoded: a refused one
+    (HTTP 400) fails with the URL it called, in the CDK's log, the error and Prefect's log."""
+    monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
+    caplog.set_level(logging.DEBUG)
+    runner, ws = CliRunner(), ["--workspace", str(tmp_path)]
+    with Sandbox(seed=3, scale=100, token=TOKEN) as sb:
+        (tmp_path / "crossdock.yaml").write_text(WORKSPACE.format(url=sb.url))
+        outputs = [runner.invoke(app, [*ws, "secrets", "set", name], input=TOKEN)
+                   for name in ("FB_TOKEN", "ONETRUST_TOKEN")]
+        outputs.append(runner.invoke(app, [*ws, "check", "social"]))
+        sb.facebook_pages.token = "rotated"
+        outputs.append(runner.invoke(app, [*ws, "check", "social"]))
+        outputs.append(runner.invoke(app, [*ws, "sync", "social"]))
+        outputs.append(runner.invoke(app, [*ws, "sync", "consent"]))  # a Bearer header
+    assert [o.exit_code for o in outputs] == [0, 0, 0, 1, 1, 0], [o.output for o in outputs]
+    assert _leaks(tmp_path, outputs, caplog) == []
+
+
+def _leaks(tmp_path: Path, outputs: list[Result], caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Every place the token could end up, searched for every form of it."""
     places = {f"output of command {i}": o.output for i, o in enumerate(outputs)}
     places["python logs"] = caplog.text
     places["prefect logs"] = _prefect_logs()
@@ -139,9 +205,11 @@ def test_secret_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         if path.exists():
             places[db] = path.read_bytes().decode("latin-1")
     places["warehouse"] = (tmp_path / "warehouse.db").read_bytes().decode("latin-1")
-    leaks = [where for where, text in places.items() if TOKEN in text]
-    assert leaks == [], f"the secret value appears in: {leaks}"
+    forms = wire_forms(TOKEN)
+    leaks = [f"{form} in {where}" for where, text in places.items()
+             for form, value in forms.items() if value in text]
     assert len(places["prefect logs"]) > 0  # the check above looked at real logs
+    return leaks
 
 
 def _prefect_logs() -> str:
@@ -151,6 +219,9 @@ def _prefect_logs() -> str:
     async def read() -> str:
         await APILogHandler.aflush()  # logs are shipped in the background; send what is queued
         async with get_client() as client:
-            return "\n".join(log.message for log in await client.read_logs(limit=200, offset=0))
+            messages: list[str] = []
+            while page := await client.read_logs(limit=200, offset=len(messages)):
+                messages += [log.message for log in page]
+            return "\n".join(messages)
 
     return asyncio.run(read())
