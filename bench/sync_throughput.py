@@ -57,7 +57,7 @@ def run_pipeline(url: str, workdir: Path) -> dict[str, float]:
     (workdir / "crossdock.yaml").write_text(WORKSPACE.format(url=url, db=workdir / "wh.db"))
     os.environ["CROSSDOCK_STORE_URL"] = f"sqlite:///{workdir / 'hub.db'}"
     started = time.perf_counter()
-    summary = sync_connection("bench", full_refresh=True, workspace_dir=str(workdir))
+    summary = sync_connection("bench", full_refresh=True, workspace_dir=str(workdir)).to_dict()
     wall = time.perf_counter() - started
     stream = summary["streams"]["contacts"]
     assert summary["status"] == "succeeded", summary

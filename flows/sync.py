@@ -17,6 +17,7 @@ from hub.connections import destination_config
 from hub.context import HubContext, for_workspace
 from hub.errors import RetriableError
 from hub.pipeline import (
+    RunInfo,
     StreamInfo,
     begin_run,
     end_run,
@@ -51,8 +52,9 @@ def sync_stream_task(workspace_dir: str, connection: str, stream: str, run_id: s
 
 @flow(name="sync-connection", flow_run_name="sync-{name}")
 def sync_connection(name: str, full_refresh: bool = False, workspace_dir: str = ".",
-                    dry_run: bool = False) -> dict[str, Any]:
-    """Sync every stream of connection `name`; returns the run summary (RunInfo.to_dict()).
+                    dry_run: bool = False) -> RunInfo:
+    """Sync every stream of connection `name`; returns the run's summary (its JSON form,
+    `to_dict()`, is what `crossdock sync --json` prints).
 
     `dry_run` (write-back connections): count what would be created, updated and deleted,
     and send nothing."""
@@ -71,7 +73,7 @@ def sync_connection(name: str, full_refresh: bool = False, workspace_dir: str = 
         destination = conn.destination.type
     info = end_run(ctx, run_id, name, full_refresh, infos, time.perf_counter() - started,
                    destination)
-    return info.to_dict()
+    return info
 
 
 def _stream_info(ctx: HubContext, run_id: str, state: State, stream: str,

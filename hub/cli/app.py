@@ -53,13 +53,14 @@ def sync(connection: str,
     check_references(ctx, connection=connection)  # a missing secret: exit 2 before any run
     validate_connection(ctx, connection, dry_run)  # a bad name or file fails before Prefect starts
     with live_progress(not as_json) as progress, bound(replace(ctx, progress=progress)) as run_ctx:
-        summary = sync_connection(connection, full_refresh=full_refresh,
-                                  workspace_dir=str(run_ctx.workspace_dir), dry_run=dry_run)
+        info = sync_connection(connection, full_refresh=full_refresh,
+                               workspace_dir=str(run_ctx.workspace_dir), dry_run=dry_run)
+    summary = info.to_dict()
     if as_json:
         print_json(summary)
     else:
         print_run_summary(summary)
-    raise typer.Exit(EXIT_FOR_STATUS.get(summary["status"], 1))
+    raise typer.Exit(EXIT_FOR_STATUS.get(info.status, 1))
 
 
 @app.command()

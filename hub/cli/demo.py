@@ -63,7 +63,7 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
 
         console.rule("2. first sync (full refresh) through the Prefect flow")
         first = sync_connection(CONNECTION, full_refresh=True,
-                                workspace_dir=str(ctx.workspace_dir))
+                                workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(first, "first sync")
 
         console.rule("3. change records in the sandbox")
@@ -72,7 +72,7 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
                       f"companies, created {changed['created']} contacts")
 
         console.rule("4. second sync (incremental)")
-        second = sync_connection(CONNECTION, workspace_dir=str(ctx.workspace_dir))
+        second = sync_connection(CONNECTION, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(second, "incremental sync")
 
         console.rule("5. check")
@@ -81,19 +81,19 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
 
         console.rule("6. the other five systems: sync `support` (Zendesk), `email` (Mailchimp), "
                      "`shop` (Shopify), `social` (Facebook), `consent` (OneTrust)")
-        help_desk = sync_connection(HELP_DESK, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
+        help_desk = sync_connection(HELP_DESK, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(help_desk, "help desk sync")
-        email_tool = sync_connection(EMAIL_TOOL, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
+        email_tool = sync_connection(EMAIL_TOOL, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(email_tool, "email tool sync")
-        shop = sync_connection(SHOP, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
+        shop = sync_connection(SHOP, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(shop, "shop sync")
-        social = sync_connection(SOCIAL, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
+        social = sync_connection(SOCIAL, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(social, "social sync")
-        consent = sync_connection(CONSENT, full_refresh=True, workspace_dir=str(ctx.workspace_dir))
+        consent = sync_connection(CONSENT, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(consent, "consent sync")
 
         console.rule("7. identity stitching through the Prefect flow")
-        stitched = stitch_profiles(workspace_dir=str(ctx.workspace_dir))
+        stitched = stitch_profiles(workspace_dir=str(ctx.workspace_dir)).to_dict()
         console.print(f"{stitched['records']:,} contacts from the CRM, help desk, email tool, "
                       "shop and consent system -> "
                       f"{stitched['profiles']:,} profiles "
@@ -103,12 +103,12 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
                       "email events, orders, comments and consents on profile timelines")
 
         console.rule("8. write-back: the profiles upserted into the CRM (HubSpot batch upsert)")
-        preview = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir), dry_run=True)
+        preview = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir), dry_run=True).to_dict()
         print_run_summary(preview, "dry run (no API call)")
-        sent = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir))
+        sent = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(sent, "write-back")
         calls = _upsert_calls(sb)
-        again = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir))
+        again = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(again, "write-back again, nothing changed")
         console.print(f"API calls: {calls:,} for the first write-back, "
                       f"{_upsert_calls(sb) - calls:,} for the second")

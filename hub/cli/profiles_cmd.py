@@ -41,7 +41,7 @@ def stitch(full: Annotated[bool, typer.Option(
     dest, _ = profile_destination(hub_context())  # a config problem fails before Prefect starts
     dest.close()
     summary = stitch_profiles(mode="full" if full else "incremental",
-                              workspace_dir=str(hub_context().workspace_dir))
+                              workspace_dir=str(hub_context().workspace_dir)).to_dict()
     if as_json:
         print_json(summary)
         return

@@ -71,7 +71,7 @@ def test_a_connector_package_discovers_and_syncs_incrementally(faker_ws: Path) -
     assert streams["users"]["cursor_field"] == ["updated_at"]
     assert runner.invoke(app, [*ws, "check", "fake"]).exit_code == 0
 
-    first = sync_connection("fake", workspace_dir=str(faker_ws))
+    first = sync_connection("fake", workspace_dir=str(faker_ws)).to_dict()
     assert first["status"] == "succeeded", first
     users = first["streams"]["users"]
     assert users["read"] == 300 and users["written"] == 300 and users["dead_lettered"] == 0
@@ -81,7 +81,7 @@ def test_a_connector_package_discovers_and_syncs_incrementally(faker_ws: Path) -
     assert all(r["_cd_connection"] == "fake" for r in got)
 
     # the saved state goes back to the connector: nothing new to read
-    second = sync_connection("fake", workspace_dir=str(faker_ws))
+    second = sync_connection("fake", workspace_dir=str(faker_ws)).to_dict()
     assert second["status"] == "succeeded" and second["streams"]["users"]["read"] == 0, second
 
 
@@ -91,7 +91,7 @@ def test_an_unknown_package_stream_fails_that_stream_with_the_streams_it_has(
         "users: {mapping: faker/users}",
         "users: {mapping: faker/users}\n      people: {mapping: faker/users}")
     (faker_ws / "crossdock.yaml").write_text(text)
-    result = sync_connection("fake", workspace_dir=str(faker_ws))
+    result = sync_connection("fake", workspace_dir=str(faker_ws)).to_dict()
     assert result["status"] == "partial"
     assert result["streams"]["users"]["status"] == "succeeded"
     error = result["streams"]["people"]["error"]
@@ -115,7 +115,7 @@ connections:
     streams:
       contacts: {{mapping: hubspot/contacts}}
 """)
-        result = sync_connection("mine", workspace_dir=str(tmp_path))
+        result = sync_connection("mine", workspace_dir=str(tmp_path)).to_dict()
         assert result["status"] == "succeeded", result
         assert len(rows(f"sqlite:///{tmp_path / 'wh.db'}", "mine_contacts")) == len(
             sb.hubspot.objects("contacts"))

@@ -17,7 +17,7 @@ GRAPH = "/v19.0"
 
 
 def sync(hub) -> dict:  # type: ignore[no-untyped-def]
-    return sync_connection("social", workspace_dir=str(hub.ctx.workspace_dir))
+    return sync_connection("social", workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
 
 
 def test_faults_clear_and_nothing_is_lost_or_doubled(hub) -> None:  # type: ignore[no-untyped-def]

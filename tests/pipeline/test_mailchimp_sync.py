@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.usefixtures("prefect_server"),
 
 
 def sync(hub, name: str) -> dict:  # type: ignore[no-untyped-def]
-    return sync_connection(name, workspace_dir=str(hub.ctx.workspace_dir))
+    return sync_connection(name, workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
 
 
 def test_faults_clear_and_nothing_is_lost_or_doubled(hub) -> None:  # type: ignore[no-untyped-def]
@@ -49,7 +49,7 @@ def test_faults_clear_and_nothing_is_lost_or_doubled(hub) -> None:  # type: igno
 def test_three_systems_stitch_with_email_events_on_timelines(hub) -> None:  # type: ignore[no-untyped-def]
     for name in ("crm", "support", "email"):
         assert sync(hub, name)["status"] == "succeeded"
-    summary = stitch_profiles(workspace_dir=str(hub.ctx.workspace_dir))
+    summary = stitch_profiles(workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
     assert summary["events_unattached"] == 0, summary
     opens = [e for e in hub.rows("profile_timeline") if e["event"].startswith("email_event")]
     assert len(opens) == len(hub.rows("email_email_activity"))

@@ -22,7 +22,7 @@ EVENTS = {"ACTIVE": "granted", "WITHDRAWN": "withdrawn", "EXPIRED": "expired",
 
 
 def sync(hub, name: str = "consent") -> dict:  # type: ignore[no-untyped-def]
-    return sync_connection(name, workspace_dir=str(hub.ctx.workspace_dir))
+    return sync_connection(name, workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
 
 
 def assert_equal_to_sandbox(hub) -> None:  # type: ignore[no-untyped-def]
@@ -76,7 +76,7 @@ def test_retries_running_out_fail_the_stream_with_the_reason(hub) -> None:  # ty
 def test_data_subjects_join_the_crm_people_and_consents_land_on_timelines(hub) -> None:  # type: ignore[no-untyped-def]
     assert sync(hub, "crm")["status"] == "succeeded"
     assert sync(hub)["status"] == "succeeded"
-    summary = stitch_profiles(workspace_dir=str(hub.ctx.workspace_dir))
+    summary = stitch_profiles(workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
     assert summary["events_unattached"] == 0, summary  # each names its data subject
     precision, recall = pairwise_scores(hub)  # against the sandbox's truth
     assert precision >= 0.99 and recall >= 0.8, (precision, recall)

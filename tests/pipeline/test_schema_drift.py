@@ -42,7 +42,7 @@ def test_a_changed_api_is_reported_and_its_records_still_land(hub) -> None:  # t
     changed = list(zd.objects("users"))[:5]
     for uid in changed:
         zd.objects("users")[uid]["organization_id"] = str(zd.objects("users")[uid]["organization_id"])
-    run = sync_connection("support", workspace_dir=str(hub.ctx.workspace_dir))
+    run = sync_connection("support", workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
     assert run["status"] == "succeeded", run
     drift = run["streams"]["users"]["schema_drift"]
     assert drift and drift["type_mismatches"]["organization_id"]["seen"]["string"] >= 1, drift

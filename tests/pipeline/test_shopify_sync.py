@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.usefixtures("prefect_server"),
 
 
 def sync(hub, name: str = "shop") -> dict:  # type: ignore[no-untyped-def]
-    return sync_connection(name, workspace_dir=str(hub.ctx.workspace_dir))
+    return sync_connection(name, workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
 
 
 def instant(value: str) -> datetime:
@@ -74,7 +74,7 @@ def test_retries_running_out_fail_the_stream_with_the_reason(hub) -> None:  # ty
 def test_shop_customers_join_the_crm_people_and_orders_land_on_timelines(hub) -> None:  # type: ignore[no-untyped-def]
     assert sync(hub, "crm")["status"] == "succeeded"
     assert sync(hub)["status"] == "succeeded"
-    summary = stitch_profiles(workspace_dir=str(hub.ctx.workspace_dir))
+    summary = stitch_profiles(workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
     assert summary["events_unattached"] == 0, summary
     precision, recall = pairwise_scores(hub)  # against the sandbox's truth
     assert precision >= 0.99 and recall >= 0.8, (precision, recall)

@@ -20,8 +20,8 @@ runner = CliRunner()
 
 
 def sync_and_stitch(hub) -> dict:  # type: ignore[no-untyped-def]
-    assert sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir))["status"] == "succeeded"
-    return stitch_profiles(workspace_dir=str(hub.ctx.workspace_dir))
+    assert sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir)).to_dict()["status"] == "succeeded"
+    return stitch_profiles(workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
 
 
 def profile_of(hub) -> dict[str, str]:  # type: ignore[no-untyped-def]

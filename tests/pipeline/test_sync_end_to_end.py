@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("prefect_server")
 
 def sync(hub, full_refresh: bool = False) -> dict:  # type: ignore[no-untyped-def]
     return sync_connection("crm", full_refresh=full_refresh,
-                           workspace_dir=str(hub.ctx.workspace_dir))
+                           workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
 
 
 def test_second_sync_reads_only_changes_and_ends_equal(hub) -> None:  # type: ignore[no-untyped-def]

@@ -22,7 +22,7 @@ CONTACTS = "/crm/v3/objects/contacts"
 
 def sync(hub, full_refresh: bool = False) -> dict:  # type: ignore[no-untyped-def]
     return sync_connection("crm", full_refresh=full_refresh,
-                           workspace_dir=str(hub.ctx.workspace_dir))
+                           workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ TABLES = {"users": "support_users", "tickets": "support_tickets", "organizations
 
 
 def sync(hub, name: str = "support") -> dict:  # type: ignore[no-untyped-def]
-    return sync_connection(name, workspace_dir=str(hub.ctx.workspace_dir))
+    return sync_connection(name, workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
 
 
 def assert_equal_to_sandbox(hub) -> None:  # type: ignore[no-untyped-def]
@@ -73,7 +73,7 @@ def test_crm_and_help_desk_people_become_one_profile_with_their_tickets(hub) -> 
                 if c["event_type"] == "Comment"]
     rows = hub.rows("support_comments_ticket_comments")
     assert sorted(r["source_id"] for r in rows) == sorted(str(c["id"]) for c in comments)
-    summary = stitch_profiles(workspace_dir=str(hub.ctx.workspace_dir))
+    summary = stitch_profiles(workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
     # an agent's comments name no customer: the only events that reach no profile
     by_agent = [c for c in comments if c["author_id"] not in hub.sandbox.zendesk.objects("users")]
     assert by_agent and summary["events_unattached"] == len(by_agent), summary

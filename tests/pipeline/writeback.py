@@ -74,7 +74,7 @@ class WritebackHub:
             db.close()
 
     def sync(self, dry_run: bool = False) -> dict[str, Any]:
-        return sync_connection("out", workspace_dir=str(self.root), dry_run=dry_run)
+        return sync_connection("out", workspace_dir=str(self.root), dry_run=dry_run).to_dict()
 
     def calls(self, path_part: str) -> int:
         """Requests the sandbox answered on paths containing `path_part`."""
