@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
+
+# The end-to-end tier (`-m e2e`): these folders run the whole pipeline (live sandbox, CLI, flows),
+# and so does any test on a real Prefect server. `-m "not e2e"` is the fast unit tier
+# (docs/testing.md); a plain `pytest` runs both.
+E2E_DIRS = ("pipeline", "flows")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        on_prefect = "prefect_server" in getattr(item, "fixturenames", ())
+        if on_prefect:
+            item.add_marker(pytest.mark.prefect)
+        if on_prefect or item.path.relative_to(tests).parts[0] in E2E_DIRS:
+            item.add_marker(pytest.mark.e2e)
+
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PG_HOWTO = (

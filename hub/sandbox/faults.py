@@ -1,13 +1,25 @@
 """Faults a test can switch on per route: 429 with Retry-After, 5xx, slow, malformed, truncated,
-and `lost` (the request is carried out, then answered with a 500, as when a response is lost)."""
+and `lost` (the request is carried out, then answered with a 500, as when a response is lost).
+
+Tests plant them with `planted`, which proves on leaving the block that the fault was served:
+a test about a lost response must fail if no response was ever lost.
+
+    with sandbox.faults.planted("/crm/v3/objects/contacts", "429", times=3) as fault:
+        sync(...)
+    # here: fault.served == 3, or the test failed naming the fault and where it was planted
+"""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from types import TracebackType
 
-__all__ = ["Fault", "Faults", "FAULT_KINDS"]
+from hub.errors import HubError
+
+__all__ = ["Fault", "Faults", "FaultNotServed", "Planted", "FAULT_KINDS"]
 
 FAULT_KINDS = ("429", "500", "502", "503", "slow", "malformed", "truncated", "lost")
 
@@ -16,10 +28,19 @@ FAULT_KINDS = ("429", "500", "502", "503", "slow", "malformed", "truncated", "lo
 class Fault:
     path_prefix: str
     kind: str
-    times: int | None  # None: until cleared
+    times: int | None  # None: until cleared; counts down as the fault is served
     retry_after: float = 1.0
     delay: float = 0.5
     method: str | None = None
+    served: int = 0  # responses this fault has shaped so far
+
+    def describe(self) -> str:
+        return f"fault {self.kind!r} on {self.method or 'any method'} {self.path_prefix}*"
+
+
+class FaultNotServed(HubError, AssertionError):
+    """A test planted a fault that the code under test never met: the test proved nothing.
+    An AssertionError, so pytest reports it as the test's failure."""
 
 
 class Faults:
@@ -30,12 +51,34 @@ class Faults:
 
     def add(self, path_prefix: str, kind: str, times: int | None = 1, retry_after: float = 1.0,
             delay: float = 0.5, method: str | None = None) -> Fault:
+        """Switch a fault on with no proof that it fires (the admin route, tools); tests use
+        `planted`."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
         fault = Fault(path_prefix, kind, times, retry_after, delay, method)
         with self._lock:
             self._faults.append(fault)
         return fault
+
+    def planted(self, path_prefix: str, kind: str, times: int | None = 1, retry_after: float = 1.0,
+                delay: float = 0.5, method: str | None = None, *, at_least: int = 1,
+                optional: bool = False) -> Planted:
+        """A context manager: the fault is on inside the block and off after it. Leaving the
+        block without an exception fails (FaultNotServed) unless the fault was served `times`
+        times, or at least `at_least` times when `times` is None. `optional=True` skips that
+        proof, for a fault that may legitimately not fire (say why next to it)."""
+        if kind not in FAULT_KINDS:  # at the planting line, not later when the block opens
+            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
+        caller = sys._getframe(1)
+        where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+        return Planted(self, dict(path_prefix=path_prefix, kind=kind, times=times,
+                                  retry_after=retry_after, delay=delay, method=method),
+                       at_least=at_least, optional=optional, where=where)
+
+    def remove(self, fault: Fault) -> None:
+        with self._lock:
+            if fault in self._faults:
+                self._faults.remove(fault)
 
     def clear(self) -> None:
         with self._lock:
@@ -54,6 +97,44 @@ class Faults:
                         fault.times -= 1
                         if fault.times <= 0:
                             self._faults.remove(fault)
+                    fault.served += 1
                     self._served[fault.kind] += 1
                     return fault
         return None
+
+
+class Planted:
+    """One planted fault: on while the `with` block runs, proven served when it ends."""
+
+    def __init__(self, faults: Faults, spec: dict[str, object], *, at_least: int, optional: bool,
+                 where: str) -> None:
+        self._faults, self._spec, self._where = faults, spec, where
+        self._at_least, self._optional = at_least, optional
+        self._fault: Fault | None = None
+
+    def __enter__(self) -> Fault:
+        self._fault = self._faults.add(**self._spec)  # type: ignore[arg-type]
+        return self._fault
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        fault = self._fault
+        assert fault is not None, "Planted.__exit__ without __enter__"
+        self._faults.remove(fault)  # a fault outlives its block in no later request
+        if exc_type is not None or self._optional:
+            return  # the block's own failure says more than an unserved fault would
+        times = self._spec["times"]
+        if times is not None and fault.served != times:
+            raise FaultNotServed(
+                f"{self._where}: {fault.describe()} was planted for {times} request(s) but "
+                f"served {fault.served}: the code under test never sent the request(s) it was "
+                "meant to break, so the test proved nothing. Check the path prefix and method "
+                "against the requests made (Sandbox.hits), or pass optional=True with a comment "
+                "saying why it may not fire.")
+        if times is None and fault.served < self._at_least:
+            raise FaultNotServed(
+                f"{self._where}: {fault.describe()} (until the block ends) was served "
+                f"{fault.served} time(s), expected at least {self._at_least}: the code under "
+                "test never sent the request(s) it was meant to break. Check the path prefix and "
+                "method against the requests made (Sandbox.hits), or pass optional=True with a "
+                "comment saying why it may not fire.")

@@ -33,8 +33,8 @@ def test_sync_json_summary_then_runs(hub) -> None:  # type: ignore[no-untyped-de
 
 @pytest.mark.usefixtures("prefect_server")
 def test_partial_run_exits_3(hub) -> None:  # type: ignore[no-untyped-def]
-    hub.sandbox.faults.add(path_prefix="/crm/v3/objects/companies", kind="500", times=None)
-    result = invoke(hub, "sync", "crm")
+    with hub.sandbox.faults.planted(path_prefix="/crm/v3/objects/companies", kind="500", times=None):
+        result = invoke(hub, "sync", "crm")
     assert result.exit_code == 3
     assert "partial" in result.stdout and "companies failed" in result.stdout
 

@@ -22,10 +22,10 @@ def sync(hub, name: str) -> dict:  # type: ignore[no-untyped-def]
 
 def test_faults_clear_and_nothing_is_lost_or_doubled(hub) -> None:  # type: ignore[no-untyped-def]
     faults = hub.sandbox.faults
-    faults.add(path_prefix="/3.0/lists", kind="429", times=2, retry_after=0.1)
-    faults.add(path_prefix="/3.0/reports", kind="500", times=2)
-    faults.add(path_prefix="/3.0/campaigns", kind="truncated", times=1)
-    run = sync(hub, "email")
+    with (faults.planted(path_prefix="/3.0/lists", kind="429", times=2, retry_after=0.1),
+          faults.planted(path_prefix="/3.0/reports", kind="500", times=2),
+          faults.planted(path_prefix="/3.0/campaigns", kind="truncated", times=1)):
+        run = sync(hub, "email")
     assert run["status"] == "succeeded", run
     mc = hub.sandbox.mailchimp
     members = Counter(r["source_id"] for r in hub.rows("email_list_members"))

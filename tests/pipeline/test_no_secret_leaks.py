@@ -132,29 +132,26 @@ def test_secret_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         outputs.append(runner.invoke(app, [*ws, "check", "crm"]))
         outputs.append(runner.invoke(app, [*ws, "sync", "crm", "--json"]))
         # a failing stream: its error message must not carry the token either
-        sb.faults.add("/crm/v3/objects/companies", "500", times=None)
-        outputs.append(runner.invoke(app, [*ws, "sync", "crm", "--full-refresh"]))
+        with sb.faults.planted("/crm/v3/objects/companies", "500", times=None):
+            outputs.append(runner.invoke(app, [*ws, "sync", "crm", "--full-refresh"]))
         # a record that fails its mapping goes to dead letters, with the token inside it
         bad = sb.hubspot.create("contacts", {"email": f"x@example.org {TOKEN}"})
         sb.hubspot.objects("contacts")[bad["id"]]["updatedAt"] = "not a date"
-        sb.faults.clear()
         outputs.append(runner.invoke(app, [*ws, "sync", "crm", "--full-refresh"]))
         # the help desk and the email tool: basic auth with the same token, and a failing stream
         outputs.append(runner.invoke(app, [*ws, "secrets", "set", "ZENDESK_TOKEN"], input=TOKEN))
         outputs.append(runner.invoke(app, [*ws, "secrets", "set", "MAILCHIMP_KEY"], input=TOKEN))
         outputs.append(runner.invoke(app, [*ws, "sync", "email", "--json"]))
-        sb.faults.add("/api/v2/incremental/tickets", "500", times=None)
-        outputs.append(runner.invoke(app, [*ws, "sync", "support"]))
+        with sb.faults.planted("/api/v2/incremental/tickets", "500", times=None):
+            outputs.append(runner.invoke(app, [*ws, "sync", "support"]))
         # the shop: a header token, and a failing stream
         outputs.append(runner.invoke(app, [*ws, "secrets", "set", "SHOPIFY_TOKEN"], input=TOKEN))
-        sb.faults.add("/admin/api/2024-01/orders.json", "500", times=None)
-        outputs.append(runner.invoke(app, [*ws, "sync", "shop"]))
-        sb.faults.clear()
+        with sb.faults.planted("/admin/api/2024-01/orders.json", "500", times=None):
+            outputs.append(runner.invoke(app, [*ws, "sync", "shop"]))
         # write-back with the same token: a dry run, a failing run, a run with rejections
         outputs.append(runner.invoke(app, [*ws, "sync", "crm_out", "--dry-run"]))
-        sb.faults.add("/crm/v3/objects/contacts/batch/upsert", "500", times=None)
-        outputs.append(runner.invoke(app, [*ws, "sync", "crm_out"]))
-        sb.faults.clear()
+        with sb.faults.planted("/crm/v3/objects/contacts/batch/upsert", "500", times=None):
+            outputs.append(runner.invoke(app, [*ws, "sync", "crm_out"]))
         outputs.append(runner.invoke(app, [*ws, "sync", "crm_out", "--json"]))
         outputs += [runner.invoke(app, [*ws, *cmd]) for cmd in
                     (["runs", "--json"], ["audit", "tail", "--json"], ["secrets", "list"])]

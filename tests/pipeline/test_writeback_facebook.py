@@ -75,8 +75,7 @@ def test_a_refused_token_fails_the_stream_with_the_reason(fb: WritebackHub) -> N
 
 def test_a_lost_response_is_retried_and_everyone_arrives(fb: WritebackHub) -> None:
     fb.profiles([profile(i, f"lost{i}@example.org") for i in range(40)])
-    fb.sandbox.faults.add(path_prefix=USERS, kind="lost", times=1)
-    counts = fb.sync()["streams"]["profiles"]["writeback"]
+    with fb.sandbox.faults.planted(path_prefix=USERS, kind="lost", times=1):
+        counts = fb.sync()["streams"]["profiles"]["writeback"]
     assert counts["accepted"] == 40
-    assert fb.sandbox.faults.served("lost") == 1
     assert len(fb.sandbox.facebook.audiences[AUDIENCE_ID]) == 40  # an audience is a set

@@ -120,12 +120,10 @@ def test_retried_batches_never_duplicate(wb: WritebackHub, kind: str, extra: dic
     rows = [profile(i, f"retry{i}@example.org") for i in range(200)]
     wb.profiles(rows)
     before = len(wb.sandbox.hubspot.objects("contacts"))
-    wb.sandbox.faults.add(path_prefix=UPSERT, kind=kind, times=2, **extra)
-
-    result = wb.sync()
+    with wb.sandbox.faults.planted(path_prefix=UPSERT, kind=kind, times=2, **extra):
+        result = wb.sync()
     assert result["status"] == "succeeded", result
     assert result["streams"]["profiles"]["writeback"]["accepted"] == 200
-    assert wb.sandbox.faults.served(kind) == 2
     emails = wb.contacts_by_email()
     assert len(wb.sandbox.hubspot.objects("contacts")) == before + 200
     assert all(len(emails[f"retry{i}@example.org"]) == 1 for i in range(200))
@@ -134,9 +132,8 @@ def test_retried_batches_never_duplicate(wb: WritebackHub, kind: str, extra: dic
 def test_retries_run_out_with_a_clear_error_and_nothing_claimed(wb: WritebackHub) -> None:
     wb.workspace(max_attempts=2)
     wb.profiles([profile(i, f"down{i}@example.org") for i in range(10)])
-    wb.sandbox.faults.add(path_prefix=UPSERT, kind="500", times=None)
-
-    result = wb.sync()
+    with wb.sandbox.faults.planted(path_prefix=UPSERT, kind="500", times=None, at_least=2):
+        result = wb.sync()  # max_attempts=2: both attempts must have met the fault
     stream = result["streams"]["profiles"]
     assert result["status"] == "failed"
     assert "HubSpot POST /crm/v3/objects/contacts/batch/upsert: gave up after 2 attempts" \
@@ -146,8 +143,7 @@ def test_retries_run_out_with_a_clear_error_and_nothing_claimed(wb: WritebackHub
     with Session(wb.ctx.engine) as session:
         assert session.exec(select(WritebackSnapshot)).all() == []
 
-    wb.sandbox.faults.clear()
-    assert wb.sync()["streams"]["profiles"]["writeback"]["accepted"] == 10
+    assert wb.sync()["streams"]["profiles"]["writeback"]["accepted"] == 10  # the fault has ended
 
 
 def test_dry_run_counts_and_sends_nothing(wb: WritebackHub) -> None:

@@ -88,9 +88,9 @@ def test_without_a_read_token_the_connection_is_refused_before_any_call(
 def test_a_lost_response_is_read_back_not_sent_again(ot: OneTrustOut) -> None:
     ot.consents([("retry@example.org", "newsletter", "withdrawn", 0),
                  ("other@example.org", "newsletter", "granted", 1)])
-    ot.sandbox.faults.add(path_prefix="/request/v1/consentreceipts", kind="lost", times=1)
-    ot.sandbox.faults.add(path_prefix="/request/v1/consentreceipts", kind="503", times=1)
-    result = ot.sync()
+    with (ot.sandbox.faults.planted(path_prefix="/request/v1/consentreceipts", kind="lost", times=1),
+          ot.sandbox.faults.planted(path_prefix="/request/v1/consentreceipts", kind="503", times=1)):
+        result = ot.sync()
     assert result["streams"]["consents"]["writeback"]["accepted"] == 2
     assert ot.sandbox.onetrust.subjects["retry@example.org"] == {
         PURPOSES["newsletter"]: "WITHDRAWN"}

@@ -69,9 +69,9 @@ def test_levels_are_set_by_sku_and_only_changes_are_sent(shop: ShopifyOut) -> No
 
 def test_a_rate_limited_set_waits_and_lands_once(shop: ShopifyOut) -> None:
     shop.stock([("SKU-0001-0", MAIN, 5), ("SKU-0002-0", MAIN, 6)])
-    shop.sandbox.faults.add(path_prefix=f"{API}/inventory_levels/set.json", kind="429", times=3,
-                            retry_after=0.1)
-    result = shop.sync()
+    with shop.sandbox.faults.planted(path_prefix=f"{API}/inventory_levels/set.json", kind="429",
+                                     times=3, retry_after=0.1):
+        result = shop.sync()
     assert result["streams"]["stock"]["writeback"]["accepted"] == 2
     assert [s[2] for s in shop.sandbox.shopify.sets] == [5, 6]
 
@@ -79,10 +79,10 @@ def test_a_rate_limited_set_waits_and_lands_once(shop: ShopifyOut) -> None:
 def test_a_lost_response_is_retried_and_the_level_is_what_the_row_says(shop: ShopifyOut) -> None:
     """`set` is absolute: applying it twice leaves the same level."""
     shop.stock([("SKU-0001-0", MAIN, 5)])
-    shop.sandbox.faults.add(path_prefix=f"{API}/inventory_levels/set.json", kind="lost", times=1)
-    result = shop.sync()
+    with shop.sandbox.faults.planted(path_prefix=f"{API}/inventory_levels/set.json", kind="lost",
+                                     times=1):
+        result = shop.sync()
     assert result["streams"]["stock"]["writeback"]["accepted"] == 1
-    assert shop.sandbox.faults.served("lost") == 1
     item = shop.sandbox.shopify.item_for("SKU-0001-0")
     assert [s for s in shop.sandbox.shopify.sets if s[0] == item] == [(item, MAIN, 5)] * 2
     assert shop.sandbox.shopify.levels[(item, MAIN)] == 5

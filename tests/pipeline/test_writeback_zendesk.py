@@ -63,8 +63,8 @@ def test_users_are_created_and_updated_through_polled_jobs(zd: ZendeskOut) -> No
 def test_a_lost_job_response_is_retried_without_duplicate_users(zd: ZendeskOut) -> None:
     zd.profiles([profile(i, f"twice{i}@example.org") for i in range(50)])
     before = len(zd.sandbox.zendesk.objects("users"))
-    zd.sandbox.faults.add(path_prefix=BULK, kind="lost", times=1)
-    result = zd.sync()
+    with zd.sandbox.faults.planted(path_prefix=BULK, kind="lost", times=1):
+        result = zd.sync()
     assert result["streams"]["profiles"]["writeback"]["accepted"] == 50
     assert len(zd.sandbox.zendesk.objects("users")) == before + 50
     assert all(len(v) == 1 for k, v in zd.users_by_email().items() if k.startswith("twice"))

@@ -33,13 +33,12 @@ def assert_equal_to_sandbox(hub) -> None:  # type: ignore[no-untyped-def]
 
 def test_faults_clear_and_nothing_is_lost_or_doubled_then_increments(hub) -> None:  # type: ignore[no-untyped-def]
     faults = hub.sandbox.faults
-    faults.add(path_prefix="/api/v2/incremental/users", kind="429", times=3, retry_after=0.1)
-    faults.add(path_prefix="/api/v2/incremental/tickets", kind="500", times=2)
-    faults.add(path_prefix="/api/v2/incremental/tickets", kind="truncated", times=1)
-    faults.add(path_prefix="/api/v2/incremental/organizations", kind="malformed", times=1)
-    first = sync(hub)
+    with (faults.planted(path_prefix="/api/v2/incremental/users", kind="429", times=3, retry_after=0.1),
+          faults.planted(path_prefix="/api/v2/incremental/tickets", kind="500", times=2),
+          faults.planted(path_prefix="/api/v2/incremental/tickets", kind="truncated", times=1),
+          faults.planted(path_prefix="/api/v2/incremental/organizations", kind="malformed", times=1)):
+        first = sync(hub)
     assert first["status"] == "succeeded", first
-    assert faults.served("429") == 3 and faults.served("500") == 2
     assert_equal_to_sandbox(hub)
 
     zd = hub.sandbox.zendesk
@@ -57,8 +56,8 @@ def test_faults_clear_and_nothing_is_lost_or_doubled_then_increments(hub) -> Non
 
 
 def test_retries_running_out_fail_the_stream_with_the_reason(hub) -> None:  # type: ignore[no-untyped-def]
-    hub.sandbox.faults.add(path_prefix="/api/v2/incremental/tickets", kind="503", times=None)
-    run = sync(hub)
+    with hub.sandbox.faults.planted(path_prefix="/api/v2/incremental/tickets", kind="503", times=None):
+        run = sync(hub)
     assert run["status"] == "partial", run
     tickets = run["streams"]["tickets"]
     assert tickets["status"] == "failed" and "Zendesk server error" in tickets["error"], tickets
@@ -66,9 +65,9 @@ def test_retries_running_out_fail_the_stream_with_the_reason(hub) -> None:  # ty
 
 
 def test_crm_and_help_desk_people_become_one_profile_with_their_tickets(hub) -> None:  # type: ignore[no-untyped-def]
-    hub.sandbox.faults.add(path_prefix="/api/v2/incremental/ticket_events", kind="500", times=2)
-    for name in ("crm", "support", "support_comments"):
-        assert sync(hub, name)["status"] == "succeeded", name
+    with hub.sandbox.faults.planted(path_prefix="/api/v2/incremental/ticket_events", kind="500", times=2):
+        for name in ("crm", "support", "support_comments"):
+            assert sync(hub, name)["status"] == "succeeded", name
     comments = [c for e in hub.sandbox.zendesk.ticket_events for c in e["child_events"]
                 if c["event_type"] == "Comment"]
     rows = hub.rows("support_comments_ticket_comments")
