@@ -4,7 +4,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from hub.destinations.destination import LINEAGE_COLUMNS, Destination, TableSpec, WriteMode
-from hub.destinations.engines import SQL_ENGINES, engine_for, url_forms
+from hub.destinations import engines as _engines
+from hub.destinations.engines import SQL_ENGINES, engine_for
 from hub.destinations.sql_base import SqlDestination
 from hub.destinations.sql_engine import SqlEngine
 from hub.errors import ConfigError
@@ -17,6 +18,7 @@ __all__ = [
     "SqlDestination",
     "SqlEngine",
     "SQL_ENGINES",
+    "engine_for",
     "open_destination",
 ]
 
@@ -27,5 +29,5 @@ def open_destination(type_: str, config: Mapping[str, Any]) -> SqlDestination:
         raise ConfigError(f"unknown destination type `{type_}`; known: sql")
     url = config.get("url")
     if not url:
-        raise ConfigError(f"destination config needs a `url` ({url_forms()})")
+        raise ConfigError(f"destination config needs a `url` ({_engines.url_forms()})")
     return engine_for(url).open(url, config)
