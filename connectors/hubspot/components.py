@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
@@ -9,6 +10,8 @@ import requests
 from airbyte_cdk.sources.declarative.extractors.dpath_extractor import DpathExtractor
 
 __all__ = ["FieldPathExtractor", "FullReadCheckpoint"]
+
+_FULL_READ_FIELD = "fullReadStartedAt"
 
 
 class FieldPathExtractor(DpathExtractor):
@@ -42,7 +45,7 @@ class FullReadCheckpoint:
     (manifest.yaml, `full_read_cursor`). The search stream's cursor is `updatedAt`.
     """
 
-    FROM, TO = "fullReadStartedAt", "updatedAt"
+    FROM, TO = _FULL_READ_FIELD, "updatedAt"
 
     def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
         return bool(stream_state.get(self.FROM)) and not stream_state.get(self.TO)
@@ -51,3 +54,16 @@ class FullReadCheckpoint:
         state = {k: v for k, v in stream_state.items() if k != self.FROM}
         state[self.TO] = stream_state[self.FROM]
         return state
+
+
+class _NoWarningForTheFullReadCheckpoint(logging.Filter):
+    """The CDK warns once per read that no record has the cursor field; for
+    `fullReadStartedAt` that is the design (the read checkpoints its start), not a fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return f"`{_FULL_READ_FIELD}`" not in record.getMessage()
+
+
+_cdk_logger = logging.getLogger("airbyte")  # airbyte_cdk...concurrent.cursor logs there
+if not any(isinstance(f, _NoWarningForTheFullReadCheckpoint) for f in _cdk_logger.filters):
+    _cdk_logger.addFilter(_NoWarningForTheFullReadCheckpoint())

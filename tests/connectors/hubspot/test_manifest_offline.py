@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,16 @@ def test_recorded_real_responses_parse_as_is(stream: str, props: str, fixture: s
     body = (FIXTURES / fixture).read_text()
     with HttpMocker() as http:
         http.get(list_request(stream, props), HttpResponse(body))
+        before = datetime.now(UTC)
         records, states = read(stream)
+        after = datetime.now(UTC)
     assert records == json.loads(body)["results"]
-    # the first sync ends with the newest updatedAt as its cursor
-    assert states[-1]["stream"]["stream_state"] == {"updatedAt": "2021-02-23T20:08:53.371000Z"}
+    # the first sync checkpoints when it started, less the lookback (not the newest updatedAt:
+    # the list is in id order, so records changed behind the read would be skipped)
+    state = states[-1]["stream"]["stream_state"]
+    assert list(state) == ["fullReadStartedAt"]
+    started = datetime.strptime(state["fullReadStartedAt"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert before - timedelta(minutes=10) <= started <= after - timedelta(minutes=10)
 
 
 def page(ids: range, after: str | None) -> HttpResponse:
@@ -87,11 +94,26 @@ def test_later_syncs_search_from_the_saved_cursor_inclusive() -> None:
         records, _ = read("contacts", state)
     assert len(http.request_history) == 1
     body = http.request_history[0].json()
-    low = body["filterGroups"][0]["filters"][0]
+    low, high, key = body["filterGroups"][0]["filters"]
     assert (low["propertyName"], low["operator"], low["value"]) == (
         "lastmodifieddate", "GTE", 1793491200000)  # 2026-11-01T00:00:00Z in ms, as an integer
-    assert body["sorts"] == [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}]
+    assert (high["propertyName"], high["operator"]) == ("lastmodifieddate", "LTE")
+    # paged by key, not by offset: ids above the last one read, in id order
+    assert (key["propertyName"], key["operator"], key["value"]) == ("hs_object_id", "GT", 0)
+    assert body["sorts"] == [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+    assert "after" not in body
     assert [r["id"] for r in records] == ["7"]
+
+
+def test_the_first_syncs_checkpoint_is_where_the_next_search_starts() -> None:
+    state = {"type": "STREAM", "stream": {"stream_descriptor": {"name": "contacts"},
+                                          "stream_state": {"fullReadStartedAt": "2026-11-01T00:00:00.000000Z"}}}
+    with requests_mock.Mocker() as http:
+        http.post(f"{API}/crm/v3/objects/contacts/search", text=page(range(7, 8), None).body)
+        _, states = read("contacts", state)
+    low = http.request_history[0].json()["filterGroups"][0]["filters"][0]
+    assert (low["operator"], low["value"]) == ("GTE", 1793491200000)
+    assert "updatedAt" in states[-1]["stream"]["stream_state"]
 
 
 @pytest.mark.parametrize(("status", "category"), [(401, "INVALID_AUTHENTICATION"),
