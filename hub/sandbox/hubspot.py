@@ -11,8 +11,8 @@
 Auth is a Bearer token; every response carries HubSpot's rate-limit headers.
 
 For tests: `search_cap` lowers the paging cap (keep the default unless the test is about it);
-`after_page(kind, object_type, n, callback)` runs `callback()` right after the n-th page of a
-list or search is built (before it is sent), to change data while a client pages through it.
+`after_page(kind, object_type, hook)` calls `hook(n, ids)` after each list or search page is
+built (before it is sent) until it returns True: a test changes data while a client pages.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ _WRITABLE = {
               "hs_object_id"},
 }
 _STAGES = {*STAGES, "other"}
+PageHook = Callable[[int, list[str]], bool]
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
@@ -97,23 +98,26 @@ class HubSpot:
         self.upserts: list[tuple[str, str]] = []  # (object type, id value) per upserted input
         self.search_cap = SEARCH_CAP
         self._pages_served: dict[tuple[str, str], int] = {}  # (kind, type) -> pages built
-        self._page_hooks: dict[tuple[str, str, int], list[Callable[[], None]]] = {}
+        self._page_hooks: dict[tuple[str, str], list[PageHook]] = {}
 
-    def after_page(self, kind: str, object_type: str, n: int, callback: Callable[[], None]) -> None:
-        """Run `callback()` once, right after the n-th (1-based) `kind` page of `object_type`
-        is built: kind is "list" (GET /crm/v3/objects/{type}) or "search" (POST .../search)."""
+    def after_page(self, kind: str, object_type: str, hook: PageHook) -> None:
+        """Call `hook(n, ids)` right after each `kind` page of `object_type` is built (before it
+        is sent; n counts those pages from 1, ids are the page's record ids) until it returns
+        True. kind is "list" (GET /crm/v3/objects/{type}) or "search" (POST .../search)."""
         if kind not in ("list", "search"):
             raise ValueError(f"after_page: kind must be 'list' or 'search', not {kind!r}")
         with self._lock:
-            self._page_hooks.setdefault((kind, object_type, n), []).append(callback)
+            self._page_hooks.setdefault((kind, object_type), []).append(hook)
 
-    def _page_built(self, kind: str, object_type: str) -> None:
+    def _page_built(self, kind: str, object_type: str, results: list[dict[str, Any]]) -> None:
         with self._lock:
             n = self._pages_served.get((kind, object_type), 0) + 1
             self._pages_served[(kind, object_type)] = n
-            hooks = self._page_hooks.pop((kind, object_type, n), [])
-        for hook in hooks:
-            hook()
+            hooks = list(self._page_hooks.get((kind, object_type), []))
+            ids = [r["id"] for r in results]
+            for hook in hooks:
+                if hook(n, ids):
+                    self._page_hooks[(kind, object_type)].remove(hook)
 
     # -- data --------------------------------------------------------------
     @staticmethod
@@ -285,7 +289,7 @@ class HubSpot:
             body["paging"] = {"next": {"after": after, "link": f"https://api.hubapi.com/crm/v3/"
                                        f"objects/{object_type}?limit={limit}&after={after}"}}
         response = json_response(body)
-        self._page_built("list", object_type)
+        self._page_built("list", object_type, results)
         return response
 
     def _get(self, req: Request, object_type: str) -> Response:
@@ -314,7 +318,7 @@ class HubSpot:
         if after + limit < len(matched):
             body["paging"] = {"next": {"after": str(after + limit)}}
         response = json_response(body)
-        self._page_built("search", object_type)
+        self._page_built("search", object_type, page)
         return response
 
     def _matching(self, object_type: str, query: dict[str, Any]) -> list[str]:

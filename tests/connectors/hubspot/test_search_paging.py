@@ -128,10 +128,13 @@ def test_the_sandbox_pages_search_like_hubspot_with_the_real_cap_by_default() ->
 
 def test_the_sandbox_runs_a_hook_after_the_nth_page_is_built() -> None:
     hubspot = HubSpot(seed=1, scale=300, token="t")
-    calls: list[int] = []
-    hubspot.after_page("search", "contacts", 2, lambda: calls.append(len(calls)))
-    search_request(hubspot, {"limit": 10})
-    assert calls == []
-    search_request(hubspot, {"limit": 10, "after": 10})
-    search_request(hubspot, {"limit": 10, "after": 20})
-    assert calls == [0]  # once, after page 2
+    calls: list[tuple[int, list[str]]] = []
+
+    def hook(n: int, ids: list[str]) -> bool:
+        calls.append((n, ids))
+        return n == 2  # done after page 2
+
+    hubspot.after_page("search", "contacts", hook)
+    for after in (0, 3, 6):
+        search_request(hubspot, {"limit": 3, "after": after})
+    assert calls == [(1, ["1", "2", "3"]), (2, ["4", "5", "6"])]
