@@ -106,8 +106,9 @@ def test_later_syncs_search_from_the_saved_cursor_inclusive() -> None:
 
 
 def test_the_first_syncs_checkpoint_is_where_the_next_search_starts() -> None:
+    saved = {"fullReadStartedAt": "2026-11-01T00:00:00.000000Z"}
     state = {"type": "STREAM", "stream": {"stream_descriptor": {"name": "contacts"},
-                                          "stream_state": {"fullReadStartedAt": "2026-11-01T00:00:00.000000Z"}}}
+                                          "stream_state": saved}}
     with requests_mock.Mocker() as http:
         http.post(f"{API}/crm/v3/objects/contacts/search", text=page(range(7, 8), None).body)
         _, states = read("contacts", state)
