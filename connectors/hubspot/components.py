@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
@@ -43,6 +42,7 @@ class FullReadCheckpoint:
     the instant it started (less a lookback) under `fullReadStartedAt`: the newest
     `updatedAt` it saw would skip every record changed behind the read
     (manifest.yaml, `full_read_cursor`). The search stream's cursor is `updatedAt`.
+    A read that failed saved start_date under the same key: the search starts there.
     """
 
     FROM, TO = _FULL_READ_FIELD, "updatedAt"
@@ -55,15 +55,3 @@ class FullReadCheckpoint:
         state[self.TO] = stream_state[self.FROM]
         return state
 
-
-class _NoWarningForTheFullReadCheckpoint(logging.Filter):
-    """The CDK warns once per read that no record has the cursor field; for
-    `fullReadStartedAt` that is the design (the read checkpoints its start), not a fault."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return f"`{_FULL_READ_FIELD}`" not in record.getMessage()
-
-
-_cdk_logger = logging.getLogger("airbyte")  # airbyte_cdk...concurrent.cursor logs there
-if not any(isinstance(f, _NoWarningForTheFullReadCheckpoint) for f in _cdk_logger.filters):
-    _cdk_logger.addFilter(_NoWarningForTheFullReadCheckpoint())

@@ -12,7 +12,7 @@ import requests_mock
 from airbyte_cdk.test.mock_http import HttpMocker, HttpRequest, HttpResponse
 
 from hub.errors import FatalError
-from hub.sources import DeclarativeSource
+from hub.sources import STATE, DeclarativeSource
 from tests.connectors.offline import read_stream
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -59,11 +59,13 @@ def test_recorded_real_responses_parse_as_is(stream: str, props: str, fixture: s
         before = datetime.now(UTC)
         records, states = read(stream)
         after = datetime.now(UTC)
+    # each record of a first sync carries the read's checkpoint, for the cursor to see
+    checkpoints = {r.pop("fullReadStartedAt") for r in records}
     assert records == json.loads(body)["results"]
     # the first sync checkpoints when it started, less the lookback (not the newest updatedAt:
     # the list is in id order, so records changed behind the read would be skipped)
     state = states[-1]["stream"]["stream_state"]
-    assert list(state) == ["fullReadStartedAt"]
+    assert list(state) == ["fullReadStartedAt"] and checkpoints == {state["fullReadStartedAt"]}
     started = datetime.strptime(state["fullReadStartedAt"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     assert before - timedelta(minutes=10) <= started <= after - timedelta(minutes=10)
     # no record has that field by design: the CDK's warning about it is not shown
@@ -151,6 +153,21 @@ def test_transient_responses_are_retried_and_nothing_is_lost(bad: HttpResponse) 
         http.get(list_request("contacts", CONTACT_PROPS), [bad, page(range(1, 3), None)])
         records, _ = read("contacts")
     assert [r["id"] for r in records] == ["1", "2"]
+
+
+def test_a_failed_first_read_checkpoints_start_date_not_its_start() -> None:
+    # The CDK emits a stream's state even when the stream fails; that state must send the
+    # next sync back to start_date, or it would go incremental from now and lose everything.
+    states = []
+    with HttpMocker() as http:
+        http.get(list_request("contacts", CONTACT_PROPS), page(range(1, 4), "4"))
+        http.get(list_request("contacts", CONTACT_PROPS, "4"),
+                 [error(503, "ERROR", "service unavailable")] * 6)
+        with pytest.raises(FatalError, match="service unavailable"):
+            for kind, payload in source().read("contacts", incremental=True, state=None):
+                if kind == STATE:
+                    states.append(payload["stream"]["stream_state"])
+    assert states and all(s == {"fullReadStartedAt": "2020-01-01T00:00:00.000000Z"} for s in states)
 
 
 def test_retries_exhausted_is_a_clear_failure_not_a_short_read() -> None:
