@@ -2,10 +2,17 @@
 
 - GET  /crm/v3/objects/{type}?limit&after&properties&archived  (limit <= 100, id order)
 - GET  /crm/v3/objects/{type}/{id}
-- POST /crm/v3/objects/{type}/search  (filterGroups, sorts, limit <= 200, `after` < 10,000)
+- POST /crm/v3/objects/{type}/search  (filterGroups of EQ/NEQ/GT/GTE/LT/LTE/BETWEEN filters on
+  any property, dates as epoch ms or ISO; sorts; limit <= 200; `total` in every response;
+  `after` is an offset into the current results, refused with 400 once it pages past
+  `search_cap` results, 10,000 as in HubSpot)
 - POST /crm/v3/objects/{type}/batch/upsert  (<= 100 inputs by a unique property; one invalid
   value, unknown property or repeated id refuses the whole batch with 400, as HubSpot does)
 Auth is a Bearer token; every response carries HubSpot's rate-limit headers.
+
+For tests: `search_cap` lowers the paging cap (keep the default unless the test is about it);
+`after_page(kind, object_type, hook)` calls `hook(n, ids)` after each list or search page is
+built (before it is sent) until it returns True: a test changes data while a client pages.
 """
 
 from __future__ import annotations
@@ -24,14 +31,14 @@ import orjson
 from hub.sandbox.people import EPOCH, FIRST, LAST, STAGES, Company, Person, generate
 from hub.sandbox.server import Request, Response, Router, json_response
 
-__all__ = ["HubSpot"]
+__all__ = ["HubSpot", "SEARCH_CAP"]
 
 OBJECT_TYPES = ("contacts", "companies", "deals")
 MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
             "deals": "hs_lastmodifieddate"}
 DEAL_STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
                "decisionmakerboughtin", "contractsent", "closedwon", "closedlost")
-_SEARCH_CAP = 10_000  # HubSpot refuses to page a search past 10,000 results
+SEARCH_CAP = 10_000  # HubSpot refuses to page a search past 10,000 results
 _BATCH_LIMIT = 100
 _UNIQUE = {"contacts": {"email", "hs_object_id"}, "companies": {"domain", "hs_object_id"},
            "deals": {"hs_object_id"}}
@@ -44,6 +51,7 @@ _WRITABLE = {
               "hs_object_id"},
 }
 _STAGES = {*STAGES, "other"}
+PageHook = Callable[[int, list[str]], bool]
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
@@ -88,6 +96,28 @@ class HubSpot:
         self._search_cache: dict[tuple[Any, ...], list[str]] = {}
         self._unique: dict[tuple[str, str], dict[str, str]] = {}  # unique property -> value -> id
         self.upserts: list[tuple[str, str]] = []  # (object type, id value) per upserted input
+        self.search_cap = SEARCH_CAP
+        self._pages_served: dict[tuple[str, str], int] = {}  # (kind, type) -> pages built
+        self._page_hooks: dict[tuple[str, str], list[PageHook]] = {}
+
+    def after_page(self, kind: str, object_type: str, hook: PageHook) -> None:
+        """Call `hook(n, ids)` right after each `kind` page of `object_type` is built (before it
+        is sent; n counts those pages from 1, ids are the page's record ids) until it returns
+        True. kind is "list" (GET /crm/v3/objects/{type}) or "search" (POST .../search)."""
+        if kind not in ("list", "search"):
+            raise ValueError(f"after_page: kind must be 'list' or 'search', not {kind!r}")
+        with self._lock:
+            self._page_hooks.setdefault((kind, object_type), []).append(hook)
+
+    def _page_built(self, kind: str, object_type: str, results: list[dict[str, Any]]) -> None:
+        with self._lock:
+            n = self._pages_served.get((kind, object_type), 0) + 1
+            self._pages_served[(kind, object_type)] = n
+            hooks = list(self._page_hooks.get((kind, object_type), []))
+            ids = [r["id"] for r in results]
+            for hook in hooks:
+                if hook(n, ids):
+                    self._page_hooks[(kind, object_type)].remove(hook)
 
     # -- data --------------------------------------------------------------
     @staticmethod
@@ -258,7 +288,9 @@ class HubSpot:
             after = str(ids[i])
             body["paging"] = {"next": {"after": after, "link": f"https://api.hubapi.com/crm/v3/"
                                        f"objects/{object_type}?limit={limit}&after={after}"}}
-        return json_response(body)
+        response = json_response(body)
+        self._page_built("list", object_type, results)
+        return response
 
     def _get(self, req: Request, object_type: str) -> Response:
         obj = self._objects[object_type].get(req.params["id"])
@@ -273,9 +305,9 @@ class HubSpot:
         after = int(query.get("after") or 0)
         if not 1 <= limit <= 200:
             return json_response(_error(400, f"limit must be between 1 and 200, got {limit}"), 400)
-        if after + limit > _SEARCH_CAP:
+        if after + limit > self.search_cap:
             return json_response(_error(400, "There was a problem with the request: paging past "
-                                        "10000 results is not supported"), 400)
+                                        f"{self.search_cap} results is not supported"), 400)
         try:
             matched = self._matching(object_type, query)
         except (KeyError, ValueError, TypeError) as exc:
@@ -285,7 +317,9 @@ class HubSpot:
         body: dict[str, Any] = {"total": len(matched), "results": page}
         if after + limit < len(matched):
             body["paging"] = {"next": {"after": str(after + limit)}}
-        return json_response(body)
+        response = json_response(body)
+        self._page_built("search", object_type, page)
+        return response
 
     def _matching(self, object_type: str, query: dict[str, Any]) -> list[str]:
         groups = query.get("filterGroups") or []

@@ -24,7 +24,7 @@ def test_sync_json_summary_then_runs(hub) -> None:  # type: ignore[no-untyped-de
     assert summary["status"] == "succeeded" and summary["connection"] == "crm"
     contacts = summary["streams"]["contacts"]
     assert contacts["read"] == contacts["written"] == len(hub.sandbox.hubspot.objects("contacts"))
-    assert contacts["state"]["stream"]["stream_state"]["updatedAt"]
+    assert contacts["state"]["stream"]["stream_state"]["fullReadStartedAt"]  # a first sync
 
     runs = json.loads(invoke(hub, "runs", "--json").stdout)
     assert [r["run_id"] for r in runs] == [summary["run_id"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import requests_mock
 from airbyte_cdk.test.mock_http import HttpMocker, HttpRequest, HttpResponse
 
 from hub.errors import FatalError
-from hub.sources import DeclarativeSource
+from hub.sources import STATE, DeclarativeSource
 from tests.connectors.offline import read_stream
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -50,14 +51,25 @@ def read(stream: str, state: dict[str, Any] | None = None) -> tuple[list[dict], 
     ("contacts", CONTACT_PROPS, "hubspot_contacts.json"),
     ("companies", COMPANY_PROPS, "hubspot_companies.json"),
 ])
-def test_recorded_real_responses_parse_as_is(stream: str, props: str, fixture: str) -> None:
+def test_recorded_real_responses_parse_as_is(stream: str, props: str, fixture: str,
+                                             caplog: pytest.LogCaptureFixture) -> None:
     body = (FIXTURES / fixture).read_text()
     with HttpMocker() as http:
         http.get(list_request(stream, props), HttpResponse(body))
+        before = datetime.now(UTC)
         records, states = read(stream)
+        after = datetime.now(UTC)
+    # each record of a first sync carries the read's checkpoint, for the cursor to see
+    checkpoints = {r.pop("fullReadStartedAt") for r in records}
     assert records == json.loads(body)["results"]
-    # the first sync ends with the newest updatedAt as its cursor
-    assert states[-1]["stream"]["stream_state"] == {"updatedAt": "2021-02-23T20:08:53.371000Z"}
+    # the first sync checkpoints when it started, less the lookback (not the newest updatedAt:
+    # the list is in id order, so records changed behind the read would be skipped)
+    state = states[-1]["stream"]["stream_state"]
+    assert list(state) == ["fullReadStartedAt"] and checkpoints == {state["fullReadStartedAt"]}
+    started = datetime.strptime(state["fullReadStartedAt"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert before - timedelta(minutes=10) <= started <= after - timedelta(minutes=10)
+    # no record has that field by design: the CDK's warning about it is not shown
+    assert "fullReadStartedAt" not in caplog.text
 
 
 def page(ids: range, after: str | None) -> HttpResponse:
@@ -87,11 +99,27 @@ def test_later_syncs_search_from_the_saved_cursor_inclusive() -> None:
         records, _ = read("contacts", state)
     assert len(http.request_history) == 1
     body = http.request_history[0].json()
-    low = body["filterGroups"][0]["filters"][0]
+    low, high, key = body["filterGroups"][0]["filters"]
     assert (low["propertyName"], low["operator"], low["value"]) == (
         "lastmodifieddate", "GTE", 1793491200000)  # 2026-11-01T00:00:00Z in ms, as an integer
-    assert body["sorts"] == [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}]
+    assert (high["propertyName"], high["operator"]) == ("lastmodifieddate", "LTE")
+    # paged by key, not by offset: ids above the last one read, in id order
+    assert (key["propertyName"], key["operator"], key["value"]) == ("hs_object_id", "GT", 0)
+    assert body["sorts"] == [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+    assert "after" not in body
     assert [r["id"] for r in records] == ["7"]
+
+
+def test_the_first_syncs_checkpoint_is_where_the_next_search_starts() -> None:
+    saved = {"fullReadStartedAt": "2026-11-01T00:00:00.000000Z"}
+    state = {"type": "STREAM", "stream": {"stream_descriptor": {"name": "contacts"},
+                                          "stream_state": saved}}
+    with requests_mock.Mocker() as http:
+        http.post(f"{API}/crm/v3/objects/contacts/search", text=page(range(7, 8), None).body)
+        _, states = read("contacts", state)
+    low = http.request_history[0].json()["filterGroups"][0]["filters"][0]
+    assert (low["operator"], low["value"]) == ("GTE", 1793491200000)
+    assert "updatedAt" in states[-1]["stream"]["stream_state"]
 
 
 @pytest.mark.parametrize(("status", "category"), [(401, "INVALID_AUTHENTICATION"),
@@ -125,6 +153,21 @@ def test_transient_responses_are_retried_and_nothing_is_lost(bad: HttpResponse) 
         http.get(list_request("contacts", CONTACT_PROPS), [bad, page(range(1, 3), None)])
         records, _ = read("contacts")
     assert [r["id"] for r in records] == ["1", "2"]
+
+
+def test_a_failed_first_read_checkpoints_start_date_not_its_start() -> None:
+    # The CDK emits a stream's state even when the stream fails; that state must send the
+    # next sync back to start_date, or it would go incremental from now and lose everything.
+    states = []
+    with HttpMocker() as http:
+        http.get(list_request("contacts", CONTACT_PROPS), page(range(1, 4), "4"))
+        http.get(list_request("contacts", CONTACT_PROPS, "4"),
+                 [error(503, "ERROR", "service unavailable")] * 6)
+        with pytest.raises(FatalError, match="service unavailable"):
+            for kind, payload in source().read("contacts", incremental=True, state=None):
+                if kind == STATE:
+                    states.append(payload["stream"]["stream_state"])
+    assert states and all(s == {"fullReadStartedAt": "2020-01-01T00:00:00.000000Z"} for s in states)
 
 
 def test_retries_exhausted_is_a_clear_failure_not_a_short_read() -> None:
