@@ -3,8 +3,8 @@
 from collections.abc import Mapping
 from typing import Any
 
-from hub.destinations.destination import LINEAGE_COLUMNS, Destination, TableSpec, WriteMode
 from hub.destinations import engines as _engines
+from hub.destinations.destination import LINEAGE_COLUMNS, Destination, TableSpec, WriteMode
 from hub.destinations.engines import SQL_ENGINES, engine_for
 from hub.destinations.sql_base import SqlDestination
 from hub.destinations.sql_engine import SqlEngine

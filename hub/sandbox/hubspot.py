@@ -200,11 +200,6 @@ class HubSpot:
             if kind == object_type and props.get(prop):
                 index[str(props[prop]).strip().lower()] = oid
 
-    def archive(self, object_type: str, oid: str) -> None:
-        with self._lock:
-            self._objects[object_type][oid]["archived"] = True
-            self.update(object_type, oid, {})
-
     # -- HTTP --------------------------------------------------------------
     def register(self, router: Router) -> None:
         router.product("/crm/", lambda status, msg: _error(status, msg), self._rate_headers)

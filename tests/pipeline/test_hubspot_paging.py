@@ -27,7 +27,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def sync(hub: Any) -> dict[str, Any]:
-    return sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir))
+    return sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
 
 
 def cities(hub: Any) -> dict[str, str]:
