@@ -3,7 +3,8 @@
     with Sandbox(seed=42, scale=1000) as sb:      # scale = CRM contacts
         sb.url                                     # http://127.0.0.1:<port>
         sb.hubspot.update("contacts", "17", {"city": "Oslo"})
-        sb.faults.add("/crm/v3/objects/contacts", "429", times=3, retry_after=0.5)
+        with sb.faults.planted("/crm/v3/objects/contacts", "429", times=3, retry_after=0.5):
+            ...                                    # fails unless the 429 was served 3 times
         sb.zendesk.create("tickets", {"requester_id": ..., "subject": "Help"})
 """
 
@@ -14,17 +15,18 @@ from typing import Any
 
 import orjson
 
+from hub.sandbox import server as _http
 from hub.sandbox.facebook import AUDIENCE_ID, Facebook
 from hub.sandbox.facebook_pages import PAGE_ID, FacebookPages
 from hub.sandbox.faults import FAULT_KINDS, Fault, Faults
 from hub.sandbox.hubspot import HubSpot
 from hub.sandbox.mailchimp import Mailchimp
 from hub.sandbox.onetrust import OneTrust
-from hub.sandbox.server import Request, Response, Router, SandboxServer, json_response
 from hub.sandbox.shopify import Shopify
 from hub.sandbox.zendesk import Zendesk
 
-__all__ = ["Sandbox", "serve", "Faults", "Fault", "FAULT_KINDS"]
+__all__ = ["Sandbox", "serve", "Faults", "Fault", "FAULT_KINDS", "HubSpot", "Zendesk", "Mailchimp",
+           "Facebook", "FacebookPages", "Shopify", "OneTrust"]
 
 
 class Sandbox:
@@ -39,7 +41,7 @@ class Sandbox:
         self.facebook_pages = FacebookPages(seed, scale, token)
         self.shopify = Shopify(seed, token, scale)
         self.onetrust = OneTrust(token, seed, scale)
-        router = Router()
+        router = _http.Router()
         self.hubspot.register(router)
         self.zendesk.register(router)
         self.mailchimp.register(router)
@@ -50,7 +52,7 @@ class Sandbox:
         router.add("POST", "/_sandbox/faults", self._add_fault)
         router.add("DELETE", "/_sandbox/faults", self._clear_faults)
         router.add("GET", "/_sandbox/stats", self._stats)
-        self._server = SandboxServer(host, port, router, self.faults)
+        self._server = _http.SandboxServer(host, port, router, self.faults)
         self.hooks = self._server.hooks  # sb.hooks.after(path, n, change): change after page n
         self._thread: threading.Thread | None = None
 
@@ -84,19 +86,19 @@ class Sandbox:
         self.stop()
 
     # admin routes, for tests and tools in another process
-    def _add_fault(self, req: Request) -> Response:
+    def _add_fault(self, req: _http.Request) -> _http.Response:
         try:
             fault = self.faults.add(**(req.json() or {}))
         except (TypeError, ValueError) as exc:
-            return json_response({"error": str(exc)}, 400)
-        return json_response(fault.__dict__, 201)
+            return _http.json_response({"error": str(exc)}, 400)
+        return _http.json_response(fault.__dict__, 201)
 
-    def _clear_faults(self, _req: Request) -> Response:
+    def _clear_faults(self, _req: _http.Request) -> _http.Response:
         self.faults.clear()
-        return json_response({"cleared": True})
+        return _http.json_response({"cleared": True})
 
-    def _stats(self, _req: Request) -> Response:
-        return Response(200, orjson.dumps([{"path": p, "status": s, "count": n}
+    def _stats(self, _req: _http.Request) -> _http.Response:
+        return _http.Response(200, orjson.dumps([{"path": p, "status": s, "count": n}
                                            for (p, s), n in sorted(self.hits.items())]))
 
 
