@@ -79,7 +79,7 @@ def test_second_sync_refuses_naming_the_holder_and_reads_nothing(hub) -> None:  
 
 
 @STORES
-def test_killed_sync_leaves_a_lock_the_next_run_takes_over_and_abandons(hub) -> None:  # type: ignore[no-untyped-def]
+def test_killed_sync_is_taken_over_and_abandoned_by_the_next(hub) -> None:  # type: ignore[no-untyped-def]
     procs: list[subprocess.Popen[bytes]] = []
     # SIGKILL while the second contacts page is being served: mid-stream, no cleanup.
     hub.sandbox.hooks.after(CONTACTS, 2, lambda _resp: procs[0].send_signal(signal.SIGKILL))
@@ -104,3 +104,22 @@ def test_killed_sync_leaves_a_lock_the_next_run_takes_over_and_abandons(hub) -> 
     assert entry["details"]["noticed_by"] == {"run_id": next_run}
     assert entry["details"]["pid"] == procs[0].pid
     hub.assert_destination_equals_source()
+
+
+@STORES
+def test_flow_run_by_a_worker_takes_the_lease_itself(hub) -> None:  # type: ignore[no-untyped-def]
+    # A deployment's flow run has no CLI around it: the flow must refuse on its own, and
+    # record nothing, while another run (here one on another host) holds the connection.
+    from flows.sync import sync_connection
+    from hub.store import locks
+
+    lease = locks.acquire(hub.ctx.engine, "crm", "run-elsewhere")
+    try:
+        with pytest.raises(locks.ConnectionBusyError, match="run run-elsewhere"):
+            sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir))
+    finally:
+        lease.release()
+    assert store_runs.list_runs(hub.ctx.engine) == []
+    assert _contacts_pages(hub) == 0
+    summary = sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir))
+    assert summary["status"] == "succeeded"
