@@ -6,6 +6,7 @@ the others; the run is then marked partial. Only transient errors are retried.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -25,6 +26,7 @@ from hub.pipeline import (
     plan_stream,
     sync_stream,
 )
+from hub.pipeline.run import claim_connection, fail_run, new_run_id
 from hub.redaction import display_url
 from hub.workspace.references import check_references
 
@@ -52,27 +54,41 @@ def sync_stream_task(workspace_dir: str, connection: str, stream: str, run_id: s
 
 @flow(name="sync-connection", flow_run_name="sync-{name}")
 def sync_connection(name: str, full_refresh: bool = False, workspace_dir: str = ".",
-                    dry_run: bool = False) -> RunInfo:
+                    dry_run: bool = False, run_id: str | None = None,
+                    wait: float | None = 0.0) -> RunInfo:
     """Sync every stream of connection `name`; returns the run's summary (its JSON form,
     `to_dict()`, is what `crossdock sync --json` prints).
 
     `dry_run` (write-back connections): count what would be created, updated and deleted,
-    and send nothing."""
+    and send nothing. The run holds the connection's lease from before it is recorded to
+    after it ends: a second run raises ConnectionBusyError at once, or after `wait` seconds
+    (None: waits without limit). `run_id`: the id a caller in this process (the CLI) took the
+    lease with already."""
     ctx = for_workspace(workspace_dir)
     conn = ctx.workspace().connection(name)
     check_references(ctx, connection=name)  # before the run is recorded
-    started = time.perf_counter()
-    run_id = begin_run(ctx, name, full_refresh, dry_run)
-    infos: list[StreamInfo] = []
-    for stream in conn.streams:
-        state = sync_stream_task(str(ctx.workspace_dir), name, stream, run_id, full_refresh,
-                                 dry_run, return_state=True)
-        infos.append(_stream_info(ctx, run_id, state, stream, conn.table_for(stream)))
-    destination = display_url(str(destination_config(ctx, conn).get("url", conn.destination.type)))
-    if conn.writes_back:
-        destination = conn.destination.type
-    info = end_run(ctx, run_id, name, full_refresh, infos, time.perf_counter() - started,
-                   destination)
+    run_id = run_id or new_run_id()
+    with claim_connection(ctx, name, run_id, wait):
+        started = time.perf_counter()
+        begin_run(ctx, name, full_refresh, dry_run, run_id=run_id)
+        try:
+            infos: list[StreamInfo] = []
+            for stream in conn.streams:
+                state = sync_stream_task(str(ctx.workspace_dir), name, stream, run_id,
+                                         full_refresh, dry_run, return_state=True)
+                infos.append(_stream_info(ctx, run_id, state, stream, conn.table_for(stream)))
+            destination = display_url(str(destination_config(ctx, conn).get(
+                "url", conn.destination.type)))
+            if conn.writes_back:
+                destination = conn.destination.type
+            info = end_run(ctx, run_id, name, full_refresh, infos, time.perf_counter() - started,
+                           destination)
+        except Exception as exc:
+            try:  # not left `running`: it did not die, it failed
+                fail_run(ctx, run_id, name, exc)
+            except Exception:  # noqa: BLE001 - the store itself is down: the next run abandons it
+                logging.getLogger(__name__).exception("could not record run %s as failed", run_id)
+            raise
     return info
 
 

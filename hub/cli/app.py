@@ -43,18 +43,34 @@ def sync(connection: str,
          dry_run: Annotated[bool, typer.Option(
              "--dry-run", help="write-back: show what would be created, updated and deleted; "
                                "call no API")] = False,
+         wait: Annotated[bool, typer.Option(
+             "--wait", help="if another run holds the connection, wait for it to end "
+                            "(default: refuse at once, exit 4)")] = False,
+         wait_timeout: Annotated[float | None, typer.Option(
+             "--wait-timeout", metavar="S", help="with --wait: give up (exit 4) after S seconds",
+             min=0)] = None,
          ) -> None:
-    """Sync one connection through the Prefect flow (one task per stream)."""
+    """Sync one connection through the Prefect flow (one task per stream).
+
+    One run per connection at a time: a second one exits 4 naming the run that holds it."""
     from flows.sync import sync_connection
     from hub.cli.progress import live_progress
     from hub.pipeline import validate_connection
+    from hub.pipeline.run import claim_connection, new_run_id
 
     ctx = hub_context()
     check_references(ctx, connection=connection)  # a missing secret: exit 2 before any run
     validate_connection(ctx, connection, dry_run)  # a bad name or file fails before Prefect starts
-    with live_progress(not as_json) as progress, bound(replace(ctx, progress=progress)) as run_ctx:
+    run_id = new_run_id()
+    # Taken here, before Prefect starts, so a busy connection is one line and exit 4, not a
+    # failed flow run; the flow finds this process's lease for run_id and keeps it.
+    lock_wait = wait_timeout if wait or wait_timeout is not None else 0.0  # None: no limit
+    with claim_connection(ctx, connection, run_id, lock_wait), \
+            live_progress(not as_json) as progress, \
+            bound(replace(ctx, progress=progress)) as run_ctx:
         info = sync_connection(connection, full_refresh=full_refresh,
-                               workspace_dir=str(run_ctx.workspace_dir), dry_run=dry_run)
+                               workspace_dir=str(run_ctx.workspace_dir), dry_run=dry_run,
+                               run_id=run_id)
     summary = info.to_dict()
     if as_json:
         print_json(summary)
@@ -68,11 +84,15 @@ def sync(connection: str,
 def runs(limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
          connection: Annotated[str | None, typer.Option("--connection", "-c")] = None,
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Recent sync runs with their status and counts."""
+    """Recent sync runs with their status and counts; a run whose process died shows
+    `abandoned` (marked here, and audited, once its lease shows the holder gone)."""
+    from hub.pipeline.run import reap_abandoned
     from hub.store import runs as store_runs
 
+    ctx = hub_context()
+    reap_abandoned(ctx, connection)
     rows = []
-    for r in store_runs.list_runs(hub_context().engine, limit, connection):
+    for r in store_runs.list_runs(ctx.engine, limit, connection):
         seconds = (r.ended_at - r.started_at).total_seconds() if r.ended_at else None
         rows.append({"run_id": r.id, "connection": r.connection, "status": r.status,
                      "started_at": r.started_at.isoformat(), "seconds": seconds,

@@ -15,13 +15,17 @@ from hub.cli.render import err_console
 from hub.context import HubContext, from_environment
 from hub.errors import ConfigError, HubError
 from hub.pipeline.info import RunStatus
+from hub.store.locks import ConnectionBusyError
 
-__all__ = ["handle_errors", "hub_context", "start_invocation", "EXIT_FOR_STATUS"]
+__all__ = ["handle_errors", "hub_context", "start_invocation", "EXIT_FOR_STATUS", "EXIT_BUSY"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Exit codes: 0 ok, 1 run failed, 2 bad config or input, 3 run partial.
-EXIT_FOR_STATUS: dict[RunStatus, int] = {"succeeded": 0, "failed": 1, "partial": 3}
+# Exit codes: 0 ok, 1 run failed, 2 bad config or input, 3 run partial, 4 busy (another run
+# holds the connection; nothing was recorded). A run never ends `abandoned` itself.
+EXIT_FOR_STATUS: dict[RunStatus, int] = {"succeeded": 0, "failed": 1, "partial": 3,
+                                         "abandoned": 1}
+EXIT_BUSY = 4
 
 
 # Set by the root callback for the command being run (a test runs many in one thread).
@@ -51,6 +55,9 @@ def handle_errors(fn: F) -> F:
         except ConfigError as exc:
             err_console.print(f"[red]config error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(2) from None
+        except ConnectionBusyError as exc:
+            err_console.print(f"[yellow]busy:[/] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(EXIT_BUSY) from None
         except HubError as exc:
             err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(1) from None

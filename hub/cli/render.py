@@ -18,7 +18,7 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 _STATUS_STYLE = {"succeeded": "green", "partial": "yellow", "failed": "red", "running": "cyan",
-                 "accepted": "green", "rejected": "red"}
+                 "abandoned": "magenta", "accepted": "green", "rejected": "red"}
 
 
 def print_json(data: Any) -> None:

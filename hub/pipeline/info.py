@@ -7,8 +7,10 @@ from typing import Any, Literal
 
 __all__ = ["StreamInfo", "RunInfo", "StreamStatus", "RunStatus"]
 
-StreamStatus = Literal["running", "succeeded", "failed"]
-RunStatus = Literal["running", "succeeded", "partial", "failed"]
+# abandoned: the run's process died (SIGKILL, OOM, a crash) and a later run or `crossdock runs`
+# noticed its lease was gone (hub/store/locks.py); a run never ends itself so.
+StreamStatus = Literal["running", "succeeded", "failed", "abandoned"]
+RunStatus = Literal["running", "succeeded", "partial", "failed", "abandoned"]
 
 
 @dataclass

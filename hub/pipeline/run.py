@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from hub.context import HubContext
 from hub.errors import ConfigError
 from hub.mapping import load_mapping
 from hub.pipeline.info import RunInfo, RunStatus, StreamInfo
-from hub.store import runs
+from hub.store import locks, runs
+from hub.store.models import SyncRun
 from hub.workspace import Connection, mapping_file
 
-__all__ = ["validate_connection", "begin_run", "end_run", "run_status", "new_run_id", "failed_stream_info"]
+__all__ = ["validate_connection", "begin_run", "end_run", "fail_run", "run_status", "new_run_id",
+           "failed_stream_info", "claim_connection", "reap_abandoned"]
 
 
 def new_run_id() -> str:
@@ -45,12 +49,15 @@ def _mapping_versions(ctx: HubContext, conn: Connection) -> dict[str, str]:
     return versions
 
 
-def begin_run(ctx: HubContext, connection: str, full_refresh: bool, dry_run: bool = False) -> str:
-    """Record a new run; a bad workspace or mapping file fails here, before any stream."""
+def begin_run(ctx: HubContext, connection: str, full_refresh: bool, dry_run: bool = False,
+              run_id: str | None = None) -> str:
+    """Record a new run; a bad workspace or mapping file fails here, before any stream.
+
+    `run_id` is the id its lease was taken with (claim_connection), so the lease names it."""
     conn = ctx.workspace().connection(connection)
     _check_dry_run(ctx, conn, dry_run)
     _audit_changes(ctx, conn, _mapping_versions(ctx, conn))
-    run_id = new_run_id()
+    run_id = run_id or new_run_id()
     runs.start_run(ctx.engine, run_id, connection, full_refresh)
     ctx.audit.append("sync.start", target=connection,
                      details={"run_id": run_id, "full_refresh": full_refresh,
@@ -100,6 +107,72 @@ def end_run(ctx: HubContext, run_id: str, connection: str, full_refresh: bool,
     return RunInfo(run_id=run_id, connection=connection, status=status,
                    full_refresh=full_refresh, seconds=seconds, destination=destination,
                    streams=streams, error=error)
+
+
+def fail_run(ctx: HubContext, run_id: str, connection: str, exc: BaseException) -> None:
+    """Close a run the flow could not finish (an error outside the stream tasks)."""
+    error = f"the run stopped: {type(exc).__name__}: {exc}"
+    runs.finish_run(ctx.engine, run_id, "failed", error)
+    ctx.audit.append("sync.end", target=connection,
+                     details={"run_id": run_id, "status": "failed", "error": error})
+
+
+@contextmanager
+def claim_connection(ctx: HubContext, connection: str, run_id: str,
+                     wait: float | None = 0.0) -> Iterator[locks.Lease]:
+    """Hold the connection's lease for the block (one run per connection at a time).
+
+    Raises locks.ConnectionBusyError, before anything is recorded, when another live run holds
+    it after `wait` seconds (None: wait without limit). Once taken, every other `running` run
+    of the connection is dead (it would hold the lease otherwise) and is marked abandoned."""
+    with locks.hold(ctx.engine, connection, run_id, wait) as (lease, taken_here):
+        if taken_here:
+            _abandon_dead_runs(ctx, connection, run_id, lease.previous, "sync.start")
+        yield lease
+
+
+def _abandon_dead_runs(ctx: HubContext, connection: str, keep: str,
+                       previous: locks.Holder | None, noticed_by: str) -> list[str]:
+    dead = [r for r in runs.running_runs(ctx.engine, connection) if r.id != keep]
+    return _abandon(ctx, dead, previous, {"run_id": keep} if noticed_by == "sync.start"
+                    else noticed_by)
+
+
+def _abandon(ctx: HubContext, dead: list[SyncRun], previous: locks.Holder | None,
+             noticed_by: dict[str, str] | str) -> list[str]:
+    abandoned = []
+    for run in dead:
+        lease = previous if previous is not None and previous.run_id == run.id else None
+        if lease is not None:
+            beat = datetime.fromtimestamp(lease.heartbeat, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            how = (f"its process (host {lease.host}, pid {lease.pid}) stopped without ending "
+                   f"it; last heartbeat {beat} UTC")
+        else:
+            how = "its process stopped without ending it (no live lease holds the connection)"
+        by = noticed_by["run_id"] if isinstance(noticed_by, dict) else noticed_by
+        if runs.abandon_run(ctx.engine, run.id, f"abandoned: {how}; noticed by {by}"):
+            abandoned.append(run.id)
+            ctx.audit.append("sync.abandoned", target=run.connection, details={
+                "run_id": run.id, "started_at": run.started_at.isoformat(),
+                "noticed_by": noticed_by,
+                **({"host": lease.host, "pid": lease.pid, "last_heartbeat": lease.heartbeat}
+                   if lease is not None else {})})
+    return abandoned
+
+
+def reap_abandoned(ctx: HubContext, connection: str | None = None) -> list[str]:
+    """Mark abandoned the `running` runs no live lease covers (its holder's heartbeat timed
+    out, or its pid on this host is dead); `crossdock runs` calls it before it lists.
+
+    The runs are read before the leases: a run is recorded only after its lease is taken and
+    ends before the lease is released, so a run still `running` whose lease is not live by the
+    second read is dead (and one that ended meanwhile keeps its status: abandon_run checks)."""
+    candidates = runs.running_runs(ctx.engine, connection)
+    if not candidates:
+        return []
+    live = locks.live_holders(ctx.engine)
+    dead = [r for r in candidates if r.connection not in live or live[r.connection].run_id != r.id]
+    return _abandon(ctx, dead, None, "crossdock runs")
 
 
 def failed_stream_info(ctx: HubContext, run_id: str, stream: str, table: str,

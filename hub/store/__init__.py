@@ -1,7 +1,7 @@
 """The hub's own metadata store (sqlmodel)."""
 
 from hub.store.engine import create_db_and_tables, default_store_url, get_engine
-from hub.store.models import ConnectionRecord, DeadLetter, StreamRun, StreamState, SyncRun
+from hub.store.models import ConnectionRecord, DeadLetter, RunLease, StreamRun, StreamState, SyncRun
 
 __all__ = [
     "get_engine",
@@ -12,4 +12,5 @@ __all__ = [
     "StreamRun",
     "StreamState",
     "DeadLetter",
+    "RunLease",
 ]

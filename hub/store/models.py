@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ConnectionRecord", "SyncRun", "StreamRun", "StreamState", "DeadLetter", "utcnow"]
+__all__ = ["ConnectionRecord", "SyncRun", "StreamRun", "StreamState", "DeadLetter", "RunLease",
+           "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -33,7 +34,7 @@ class SyncRun(SQLModel, table=True):
     __tablename__ = "sync_runs"
     id: str = Field(primary_key=True)
     connection: str = Field(index=True)
-    # running | succeeded | partial | failed
+    # running | succeeded | partial | failed | abandoned (its process died: hub/store/locks.py)
     status: str = "running"
     full_refresh: bool = False
     started_at: datetime = Field(default_factory=utcnow)
@@ -50,7 +51,7 @@ class StreamRun(SQLModel, table=True):
     __tablename__ = "stream_runs"
     run_id: str = Field(primary_key=True, foreign_key="sync_runs.id")
     stream: str = Field(primary_key=True)
-    # running | succeeded | failed
+    # running | succeeded | failed | abandoned
     status: str = "running"
     started_at: datetime = Field(default_factory=utcnow)
     ended_at: datetime | None = None
@@ -83,3 +84,20 @@ class DeadLetter(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     record: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class RunLease(SQLModel, table=True):
+    """Who is syncing a connection now: one row per connection while a run holds it.
+
+    Times are epoch seconds (float), not datetimes: the holder's liveness is judged by
+    comparing them, and a float compares the same on SQLite and PostgreSQL whatever the
+    session's time zone.
+    """
+
+    __tablename__ = "run_leases"
+    connection: str = Field(primary_key=True)
+    run_id: str
+    host: str
+    pid: int
+    since: float
+    heartbeat: float

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -29,6 +29,8 @@ __all__ = [
     "add_dead_letters",
     "list_runs",
     "get_run",
+    "running_runs",
+    "abandon_run",
 ]
 
 
@@ -128,3 +130,33 @@ def get_run(engine: Engine, run_id: str) -> tuple[SyncRun, list[StreamRun]] | No
         streams = session.exec(select(StreamRun).where(StreamRun.run_id == run_id)
                                .order_by(StreamRun.stream)).all()
         return run, list(streams)
+
+
+def running_runs(engine: Engine, connection: str | None = None) -> list[SyncRun]:
+    """Runs whose status still says `running` (some may be dead: hub/store/locks.py)."""
+    with Session(engine) as session:
+        query = select(SyncRun).where(SyncRun.status == "running")
+        if connection:
+            query = query.where(SyncRun.connection == connection)
+        return list(session.exec(query).all())
+
+
+def abandon_run(engine: Engine, run_id: str, error: str) -> bool:
+    """Mark a `running` run (and its running streams) abandoned; False if it ended meanwhile.
+
+    Conditional on the status, so a run that finished between our look and this write keeps
+    its real outcome. The counts are what its streams had committed."""
+    with Session(engine) as session:
+        streams = session.exec(select(StreamRun).where(StreamRun.run_id == run_id)).all()
+        changed = session.exec(update(SyncRun).where(  # type: ignore[call-overload]
+            SyncRun.id == run_id, SyncRun.status == "running").values(
+            status="abandoned", error=error, ended_at=utcnow(),
+            records_read=sum(s.records_read for s in streams),
+            records_written=sum(s.records_written for s in streams),
+            records_dead_lettered=sum(s.records_dead_lettered for s in streams))).rowcount == 1
+        if changed:
+            session.exec(update(StreamRun).where(  # type: ignore[call-overload]
+                StreamRun.run_id == run_id, StreamRun.status == "running").values(
+                status="abandoned", ended_at=utcnow()))
+        session.commit()
+        return changed
