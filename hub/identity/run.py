@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 from hub.canonical import FieldType
 from hub.connections import destination_config, resolved_destination_config
 from hub.context import HubContext
-from hub.destinations import Destination, TableSpec, open_destination
+from hub.destinations import Destination, SqlDestination, TableSpec, open_destination
 from hub.errors import ConfigError
 from hub.identity.match import MatchLink, MatchModel
 from hub.identity.profiles import GOLDEN_FIELDS, assign_profile_ids, golden_record, timeline_events
@@ -106,7 +106,7 @@ def _inputs(ctx: HubContext, ws: Workspace) -> list[_Input]:
 
 
 def profile_destination(ctx: HubContext, ws: Workspace | None = None,
-                        inputs: list[_Input] | None = None) -> tuple[Destination, str]:
+                        inputs: list[_Input] | None = None) -> tuple[SqlDestination, str]:
     """Where the profile tables live, and its URL (for messages)."""
     ws = ws or ctx.workspace()
     section = ws.identity
