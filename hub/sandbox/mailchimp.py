@@ -63,9 +63,10 @@ class Mailchimp:
         self._lock = threading.RLock()
         rng = random.Random(seed + 202)
         people, _ = generate(seed, scale)
-        self.lists: list[dict[str, Any]] = [{"id": hashlib.sha1(f"{seed}{name}".encode()).hexdigest()[:10], "name": name,
-                       "date_created": iso(EPOCH - timedelta(days=800)),
-                       "stats": {"member_count": 0}} for name in _LISTS]
+        self.lists: list[dict[str, Any]] = [
+            {"id": hashlib.sha1(f"{seed}{name}".encode()).hexdigest()[:10], "name": name,
+             "date_created": iso(EPOCH - timedelta(days=800)),
+             "stats": {"member_count": 0}} for name in _LISTS]
         # list id -> member id -> member; and member key -> index of the CRM person (the truth)
         self.members: dict[str, dict[str, dict[str, Any]]] = {lst["id"]: {} for lst in self.lists}
         self.person_of: dict[str, int] = {}
