@@ -11,7 +11,10 @@ process (a worker of one, no pool).
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -25,6 +28,15 @@ from hub.context import HubContext
 
 __all__ = ["Registered", "build_deployments", "apply_deployments", "serve_deployments",
            "ensure_work_pool"]
+
+_T = TypeVar("_T")
+
+
+def _sync(result: _T | Coroutine[Any, Any, _T]) -> _T:
+    """Prefect's `async_dispatch` methods (`to_deployment`, `apply`) return a coroutine only
+    when called inside an event loop; the callers here are synchronous, so it is the value."""
+    assert not inspect.iscoroutine(result), "called from an event loop: use the a-prefixed method"
+    return cast(_T, result)
 
 
 @dataclass(frozen=True)
@@ -42,16 +54,16 @@ def build_deployments(ctx: HubContext) -> list[RunnerDeployment]:
     # Module entrypoints (`flows.sync:sync_connection`): a worker imports the installed
     # project, whatever folder `deploy` was run from.
     module = EntrypointType.MODULE_PATH
-    stitch = [] if ws.identity.schedule is None else [stitch_profiles.to_deployment(
+    stitch = [] if ws.identity.schedule is None else [_sync(stitch_profiles.to_deployment(
         name="stitch-profiles",
         cron=ws.identity.schedule,
         parameters={"mode": "incremental", "workspace_dir": str(ctx.workspace_dir)},
         tags=["crossdock", "identity"],
         description=f"Stitch contact records into profiles on `{ws.identity.schedule}`",
         entrypoint_type=module,
-    )]
+    ))]
     return stitch + [
-        sync_connection.to_deployment(
+        _sync(sync_connection.to_deployment(
             name=f"sync-{conn.name}",
             cron=conn.schedule,
             parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
@@ -59,7 +71,7 @@ def build_deployments(ctx: HubContext) -> list[RunnerDeployment]:
             description=f"Sync connection `{conn.name}` ({conn.source.label} -> "
                         f"{conn.destination.type}) on `{conn.schedule or 'manual'}`",
             entrypoint_type=module,
-        )
+        ))
         for conn in ws.connections.values()
     ]
 
@@ -82,10 +94,10 @@ def apply_deployments(ctx: HubContext, work_pool: str | None = None) -> list[Reg
     asyncio.run(ensure_work_pool(pool))
     registered = []
     for deployment in build_deployments(ctx):
-        deployment_id = deployment.apply(work_pool_name=pool)
+        deployment_id = _sync(deployment.apply(work_pool_name=pool))
         schedules = [s.schedule for s in deployment.schedules or []]
         cron = next((getattr(s, "cron", None) for s in schedules), None)
-        registered.append(Registered(deployment_id, f"{deployment.flow_name}/{deployment.name}",  # type: ignore[arg-type]
+        registered.append(Registered(deployment_id, f"{deployment.flow_name}/{deployment.name}",
                                      cron, deployment.description or ""))
     return registered
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -29,7 +29,8 @@ class _LineLoader(yaml.SafeLoader):
                     None, None, f"duplicate key `{key}`", key_node.start_mark
                 )
             seen.add(key)
-        result = LineDict(super().construct_mapping(node, deep=True))
+        # PyYAML types keys as Hashable; the hub's YAML files key their mappings by strings.
+        result = LineDict(cast("dict[str, Any]", super().construct_mapping(node, deep=True)))
         result.line = node.start_mark.line + 1
         result.key_lines = {
             self.construct_object(k, deep=True): k.start_mark.line + 1 for k, _ in node.value

@@ -89,7 +89,7 @@ class Writeback(WritebackBase):
         transaction = _TRANSACTION.get(str(row.get("event")))
         if transaction is None:
             raise ValueError(f"event `{row.get('event')}` is neither granted nor withdrawn")
-        when = row.get("occurred_at")
+        when: Any = row.get("occurred_at")  # a datetime from the store, or already a string
         payload = {"identifier": email, "identifierType": "Email",
                    "purposes": [{"Id": purpose, "TransactionType": transaction}],
                    "interactionDate": when.isoformat() if hasattr(when, "isoformat") else when}

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from hub.errors import FatalError
 from hub.secrets.keys import Keyring
@@ -44,7 +44,7 @@ def entry_hash(keyring: Keyring, entry: dict[str, Any]) -> str:
     return hmac.new(key, _canonical(entry), hashlib.sha256).hexdigest()
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

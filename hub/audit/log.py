@@ -22,6 +22,7 @@ from sqlalchemy import String, Text, func, insert, select, type_coerce
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
+from sqlmodel import col
 
 from hub.audit.chain import AuditIntegrityError, VerifyReport, entry_hash, verify_entries
 from hub.audit.head import Head, HeadFile
@@ -41,10 +42,10 @@ ACKNOWLEDGE_HOWTO = (
 
 # Read `at` and `details` as the database holds them: a hand-edited row on SQLite may hold
 # text that is not a date or not JSON, which must be reported as tampering, not crash the read.
-_COLUMNS = (AuditEvent.seq, type_coerce(AuditEvent.at, String).label("at"), AuditEvent.actor,
-            AuditEvent.action, AuditEvent.target,
-            type_coerce(AuditEvent.details, Text).label("details"), AuditEvent.prev_hash,
-            AuditEvent.key_version, AuditEvent.entry_hash)
+_COLUMNS = (col(AuditEvent.seq), type_coerce(col(AuditEvent.at), String).label("at"),
+            col(AuditEvent.actor), col(AuditEvent.action), col(AuditEvent.target),
+            type_coerce(col(AuditEvent.details), Text).label("details"), col(AuditEvent.prev_hash),
+            col(AuditEvent.key_version), col(AuditEvent.entry_hash))
 _Last = tuple[Any, Any, Any]  # (row id, seq, entry_hash) of the newest row, as stored
 
 
@@ -166,7 +167,7 @@ class AuditLog:
         if problem:
             return problem
         # Entries other writers added since this machine's anchor must hold too.
-        after = select(*_COLUMNS).where(AuditEvent.seq > anchor.seq)
+        after = select(*_COLUMNS).where(col(AuditEvent.seq) > anchor.seq)
         report = verify_entries(self.keyring, self._rows(conn, after), start_seq=anchor.seq + 1,
                                 prev_hash=anchor.entry_hash)
         return "" if report.ok else f"entries after the anchored head do not hold: {report.problem}"
@@ -194,17 +195,17 @@ class AuditLog:
 
     @staticmethod
     def _last(conn: Connection) -> _Last | None:
-        row = conn.execute(select(AuditEvent.id, AuditEvent.seq, AuditEvent.entry_hash)
-                           .order_by(AuditEvent.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
+        row = conn.execute(select(col(AuditEvent.id), col(AuditEvent.seq), col(AuditEvent.entry_hash))
+                           .order_by(col(AuditEvent.seq).desc()).limit(1)).first()
         return (row[0], row[1], row[2]) if row else None
 
     @staticmethod
     def _hash_at(conn: Connection, seq: int) -> str | None:
-        return conn.execute(select(AuditEvent.entry_hash).where(AuditEvent.seq == seq)).scalar()
+        return conn.execute(select(col(AuditEvent.entry_hash)).where(col(AuditEvent.seq) == seq)).scalar()
 
     @staticmethod
     def _rows(conn: Connection, query: Select[Any]) -> Iterator[dict[str, Any]]:
-        for row in conn.execute(query.order_by(AuditEvent.seq)):
+        for row in conn.execute(query.order_by(col(AuditEvent.seq))):
             yield _as_entry(row)
 
     def head(self) -> Head | None:
@@ -225,18 +226,18 @@ class AuditLog:
         query = select(*_COLUMNS)
         if since:
             since = since if since.tzinfo else since.replace(tzinfo=UTC)  # a date given as UTC
-            first = select(func.min(AuditEvent.seq)).where(AuditEvent.at >= since)
-            query = query.where(AuditEvent.seq >= first.scalar_subquery())
+            first = select(func.min(col(AuditEvent.seq))).where(col(AuditEvent.at) >= since)
+            query = query.where(col(AuditEvent.seq) >= first.scalar_subquery())
         if until_seq is not None:
-            query = query.where(AuditEvent.seq <= until_seq)
+            query = query.where(col(AuditEvent.seq) <= until_seq)
         if action:
-            query = query.where(AuditEvent.action == action)
+            query = query.where(col(AuditEvent.action) == action)
         if actor:
-            query = query.where(AuditEvent.actor == actor)
+            query = query.where(col(AuditEvent.actor) == actor)
         if target:
-            query = query.where(AuditEvent.target.startswith(target))  # type: ignore[union-attr]
+            query = query.where(col(AuditEvent.target).startswith(target))
         if last:
-            query = query.order_by(AuditEvent.seq.desc()).limit(last)  # type: ignore[attr-defined]
+            query = query.order_by(col(AuditEvent.seq).desc()).limit(last)
         with self.engine.connect() as conn:
             rows = [_as_entry(r) for r in conn.execute(query)]
         return sorted(rows, key=_seq_order)

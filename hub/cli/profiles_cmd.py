@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 from sqlalchemy import func
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from hub.cli.common import handle_errors, hub_context
 from hub.cli.render import console, print_json
@@ -137,15 +137,15 @@ def explain(profile_id: str, as_json: Annotated[bool, typer.Option("--json")] = 
         holders.setdefault((row["type"], row["value"]), []).append(row["record_key"])
     with Session(ctx.engine) as session:
         links = list(session.exec(select(IdentityLinkRow).where(
-            or_(IdentityLinkRow.record_a.in_(keys), IdentityLinkRow.record_b.in_(keys)),  # type: ignore[attr-defined]
+            or_(col(IdentityLinkRow.record_a).in_(keys), col(IdentityLinkRow.record_b).in_(keys)),
             IdentityLinkRow.outcome != "none")))
         refusals = list(session.exec(select(IdentityRefusalRow).where(or_(
-            IdentityRefusalRow.record_a.in_(keys), IdentityRefusalRow.record_b.in_(keys)))))  # type: ignore[attr-defined]
+            col(IdentityRefusalRow.record_a).in_(keys), col(IdentityRefusalRow.record_b).in_(keys)))))
         merged_ids = [r.old_id for r in session.exec(
             select(IdentityRedirect).where(IdentityRedirect.profile_id == pid))]
         model_row = session.get(IdentityModelRow, 1)
     model = MatchModel.from_json(model_row.model) if model_row else None
-    explanation = {
+    explanation: dict[str, Any] = {
         "profile_id": pid,
         "asked_for": profile_id,
         "merged_ids": sorted(merged_ids),
@@ -192,8 +192,9 @@ def review(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Pairs in the review band: likely the same person, not sure enough to merge."""
     with Session(hub_context().engine) as session:
         rows = list(session.exec(select(IdentityLinkRow).where(IdentityLinkRow.outcome == "review")
-                                 .order_by(IdentityLinkRow.probability.desc())))  # type: ignore[attr-defined]
-    data = [{"records": [r.record_a, r.record_b], "probability": r.probability} for r in rows]
+                                 .order_by(col(IdentityLinkRow.probability).desc())))
+    data: list[dict[str, Any]] = [{"records": [r.record_a, r.record_b], "probability": r.probability}
+                                  for r in rows]
     if as_json:
         print_json(data)
         return

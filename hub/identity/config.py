@@ -89,6 +89,10 @@ def _default_identifiers() -> tuple[IdentifierRule, ...]:
     )
 
 
+def _default_survivorship() -> dict[str, Survivorship]:
+    return {"email": "most_frequent", "phone": "most_frequent"}
+
+
 def _default_match() -> MatchConfig:
     # Email and phone take part as evidence too: two different addresses speak
     # against one person. Pairs sharing one train the name and place weights.
@@ -115,8 +119,7 @@ class IdentityConfig(_Strict):
     shared_threshold: int = Field(default=10, ge=2)
     match: MatchConfig = Field(default_factory=_default_match)
     # Golden record: how each field's value is chosen among a profile's records.
-    survivorship: dict[str, Survivorship] = Field(default_factory=lambda: {
-        "email": "most_frequent", "phone": "most_frequent"})
+    survivorship: dict[str, Survivorship] = Field(default_factory=_default_survivorship)
     default_survivorship: Survivorship = "most_recent"
     source_priority: tuple[str, ...] = Field(
         default=(), description="sources, most trusted first, for the source_priority rule")

@@ -13,7 +13,7 @@ records fit in seconds on two cores; EM runs on the distinct level patterns
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,7 +175,7 @@ def _big_blocks_sql(cfg: MatchConfig) -> list[str]:
     return out
 
 
-def score_pairs(columns: dict[str, Sequence[object]], keys: Sequence[str], sources: Sequence[str],
+def score_pairs(columns: Mapping[str, Sequence[object]], keys: Sequence[str], sources: Sequence[str],
                 cfg: MatchConfig, model: MatchModel | None = None,
                 changed: np.ndarray | None = None,
                 identifier_fields: Sequence[str] = ()) -> tuple[ScoredPairs, MatchModel]:
@@ -193,7 +193,7 @@ def score_pairs(columns: dict[str, Sequence[object]], keys: Sequence[str], sourc
     `identifier_fields` and disagree on another field (the identifier links the veto stops).
     """
     fields = [f.field for f in cfg.fields]
-    kinds = [f.compare for f in cfg.fields]
+    kinds: list[str] = [f.compare for f in cfg.fields]
     con = duckdb.connect()
     try:
         con.execute("SET threads TO 2")
@@ -238,7 +238,7 @@ def _final_scores(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, model: Match
         {**{f"g{i}": pa.array(pat[:, i].astype(np.int8)) for i in range(len(fields))},
          "bits": pa.array(bits)}))
     adjust, joins = ["0"], []
-    n = con.execute("SELECT count(*) FROM recs").fetchone()[0]
+    n = _count(con, "SELECT count(*) FROM recs")
     for i, f in enumerate(cfg.fields):
         if not f.term_frequency:
             continue
@@ -265,6 +265,13 @@ def _final_scores(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, model: Match
             FROM pairs p JOIN pattern_bits pb USING ({gnames}) {" ".join(joins)}) s
         WHERE s.p >= {cfg.review_below} OR {veto}
         ORDER BY s.a, s.b""").fetchnumpy()
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The value of a `SELECT count(*) ...`, which always returns one row."""
+    row = con.execute(sql).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def _gamma_cols(fields: list[str], kinds: list[str]) -> str:
@@ -309,7 +316,7 @@ def _train(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, fields: list[str],
         active = [i for i, f in enumerate(fields) if f not in own]
         # The rule's pairs are flagged in `pairs`; at most ~_TRAIN_PAIRS of them, chosen by
         # a hash of the two record keys (never by position: input order must not matter).
-        n_pairs = con.execute(f"SELECT count(*) FROM pairs WHERE r{r}").fetchone()[0]
+        n_pairs = _count(con, f"SELECT count(*) FROM pairs WHERE r{r}")
         step = -(-n_pairs // _TRAIN_PAIRS)
         g, c = _patterns(con, f"""SELECT {gnames}, count(*) AS c FROM pairs
             WHERE r{r} AND ({step} = 1 OR h % {step} = 0) GROUP BY ALL""", len(fields))
@@ -356,7 +363,7 @@ def _random_pair_prior(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, expecte
         sizes = [row[0] for row in con.execute("SELECT count(*) FROM recs GROUP BY src").fetchall()]
         total = (sum(sizes) ** 2 - sum(x * x for x in sizes)) / 2
     else:
-        n = con.execute("SELECT count(*) FROM recs").fetchone()[0]
+        n = _count(con, "SELECT count(*) FROM recs")
         total = n * (n - 1) / 2
     return float(min(max(expected_matches / max(total, 1.0), 1e-12), 0.5))
 
@@ -368,7 +375,8 @@ def _default_m(n: int) -> np.ndarray:
     return m
 
 
-def _posterior(g: np.ndarray, m: Sequence[Sequence[float]], u: Sequence[Sequence[float]],
+def _posterior(g: np.ndarray, m: Sequence[Sequence[float] | np.ndarray],
+               u: Sequence[Sequence[float] | np.ndarray],
                fields: Sequence[int], prior: float) -> np.ndarray:
     """P(match | levels) per row of level codes, from the given fields only (-1: no evidence)."""
     logit = np.full(len(g), np.log(prior / (1 - prior)))

@@ -27,7 +27,7 @@ GOLDEN_FIELDS = ("email", "phone", "first_name", "last_name", "city", "country",
 def assign_profile_ids(clusters: Sequence[Sequence[str]], previous: Mapping[str, str]
                        ) -> tuple[list[str], dict[str, str]]:
     """Profile id per cluster, and old id -> new id for profiles merged into another."""
-    claims = []
+    claims: list[tuple[int, str, int]] = []
     for ci, keys in enumerate(clusters):
         counts = Counter(previous[k] for k in keys if k in previous)
         claims.extend((-n, pid, ci) for pid, n in counts.items())

@@ -25,9 +25,10 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
+from hub.canonical import FieldType
 from hub.connections import destination_config, resolved_destination_config
 from hub.context import HubContext
-from hub.destinations import Destination, TableSpec, open_destination
+from hub.destinations import Destination, SqlDestination, TableSpec, open_destination
 from hub.errors import ConfigError
 from hub.identity.match import MatchLink, MatchModel
 from hub.identity.profiles import GOLDEN_FIELDS, assign_profile_ids, golden_record, timeline_events
@@ -105,7 +106,7 @@ def _inputs(ctx: HubContext, ws: Workspace) -> list[_Input]:
 
 
 def profile_destination(ctx: HubContext, ws: Workspace | None = None,
-                        inputs: list[_Input] | None = None) -> tuple[Destination, str]:
+                        inputs: list[_Input] | None = None) -> tuple[SqlDestination, str]:
     """Where the profile tables live, and its URL (for messages)."""
     ws = ws or ctx.workspace()
     section = ws.identity
@@ -245,7 +246,10 @@ def _profile_rows(result: StitchResult, records: list[dict[str, Any]], clusters:
     for link in result.match_links:
         for k in (link.record_a, link.record_b):
             match_partner[k] = max(match_partner.get(k, 0.0), link.probability)
-    profiles, identifiers, members, timeline = [], [], [], []
+    profiles: list[dict[str, Any]] = []
+    identifiers: list[dict[str, Any]] = []
+    members: list[dict[str, Any]] = []
+    timeline: list[dict[str, Any]] = []
     now = utcnow()
     for pid, group in zip(ids, clusters, strict=True):
         group_records = [records[index[k]] for k in group]
@@ -269,8 +273,8 @@ def _profile_rows(result: StitchResult, records: list[dict[str, Any]], clusters:
                             "confidence": rec_conf, "linked_by": linked_by or None})
             timeline.extend(timeline_events(pid, k, rec, "contact"))
         golden = golden_record(group_records, config)
-        times = [r.get("updated_at") or r.get("created_at") for r in group_records]
-        times = [t for t in times if t is not None]
+        times = [t for t in (r.get("updated_at") or r.get("created_at") for r in group_records)
+                 if t is not None]
         profiles.append({"profile_id": pid, **golden, "record_count": len(group),
                          "sources": ",".join(sorted({str(r.get("source")) for r in group_records})),
                          "confidence": round(confidence, 6),
@@ -315,7 +319,7 @@ def _event_timeline(inputs: list[_Input], result: StitchResult, profile_of: dict
 
 def profile_tables() -> dict[str, TableSpec]:
     """The tables platform teams join, with their column types and keys."""
-    golden = {f: "string" for f in GOLDEN_FIELDS}
+    golden: dict[str, FieldType] = {f: "string" for f in GOLDEN_FIELDS}
     return {
         "profiles": TableSpec("profiles", {
             "profile_id": "string", **golden, "record_count": "integer", "sources": "string",
@@ -378,8 +382,9 @@ def _save_state(engine: Any, result: StitchResult, profile_of: dict[str, str],
     upserts = []
     for key, pid in profile_of.items():
         conf = float(result.confidence[index[key]])
-        old = previous.get(key)
-        if old is None or (old.profile_id, old.fingerprint, old.confidence) != (pid, fingerprints[key], conf):
+        before = previous.get(key)
+        if before is None or (before.profile_id, before.fingerprint, before.confidence) != (
+                pid, fingerprints[key], conf):
             upserts.append({"record_key": key, "profile_id": pid, "fingerprint": fingerprints[key],
                             "confidence": conf})
     gone = [k for k in previous if k not in profile_of]

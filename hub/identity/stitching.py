@@ -13,6 +13,7 @@ import gc
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -113,7 +114,8 @@ class IdentifierExtractor:
                     self.blocked[ident] = self.blocked.get(ident, 0) + 1
                 elif ident not in out:
                     out.append(ident)
-        constraints = record.get("_constraints")
+        # hub.identity.run puts them there as (constraint, side) pairs.
+        constraints = cast("list[tuple[str, str]] | None", record.get("_constraints"))
         if constraints:  # splits recorded by `profiles split`
             out.extend((CONSTRAINT_PREFIX + t, v) for t, v in constraints)
         return out

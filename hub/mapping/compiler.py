@@ -61,7 +61,7 @@ def compile_getter(path: str) -> Getter:
             if isinstance(p, int) and isinstance(node, list):
                 node = node[p] if p < len(node) else None
             elif isinstance(node, dict):
-                node = node.get(p)  # type: ignore[arg-type]
+                node = node.get(p)
             else:
                 return None
             if node is None:
@@ -216,7 +216,7 @@ def mask_paths(record: dict[str, Any], paths: Sequence[str], key: bytes) -> dict
         node: Any = masked
         for part in parts[:-1]:
             if isinstance(node, dict):
-                node = node.get(part)  # type: ignore[call-overload]
+                node = node.get(part)
             elif isinstance(node, list) and isinstance(part, int) and part < len(node):
                 node = node[part]
             else:
@@ -224,8 +224,8 @@ def mask_paths(record: dict[str, Any], paths: Sequence[str], key: bytes) -> dict
             if node is None:
                 break
         last = parts[-1]
-        if isinstance(node, dict) and node.get(last) not in (None, ""):  # type: ignore[call-overload]
-            value = str(node[last])  # type: ignore[index]
+        if isinstance(node, dict) and node.get(last) not in (None, ""):
+            value = str(node[last])
             digest = hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:16]
-            node[last] = "pii:" + digest  # type: ignore[index]
+            node[last] = "pii:" + digest
     return masked

@@ -114,11 +114,12 @@ def _compile_steps(rule: FieldRule, raw: LineDict, file: str, name: str) -> list
     steps: list[Fn] = []
     for i, step in enumerate(rule.apply):
         loc = ("fields", name, "apply", i)
+        args: dict[str, Any]
         if isinstance(step, str):
             fname, args = step, {}
         elif len(step) == 1:
-            fname, args = next(iter(step.items()))
-            args = args or {}
+            fname, given = next(iter(step.items()))
+            args = given or {}
         else:
             raise ConfigError("each step is a function name or `{name: {arguments}}`",
                               file=file, line=line_of(raw, loc), key=f"fields.{name}.apply")

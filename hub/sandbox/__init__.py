@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -58,7 +58,8 @@ class Sandbox:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        # A TCP server's address: (host, port), host a str (the stubs allow unix-socket forms).
+        host, port = cast("tuple[str, int]", self._server.server_address)[:2]
         return f"http://{host}:{port}"
 
     @property

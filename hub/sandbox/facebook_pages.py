@@ -125,8 +125,9 @@ class FacebookPages:
             return json_response(_error(f"(#100) Object with ID '{req.params['page_id']}' does "
                                         "not exist", 100, "GraphMethodException"), 400)
         try:
-            since = _instant(req.arg("since")) if req.arg("since") else None
-            until = _instant(req.arg("until")) if req.arg("until") else None
+            since_arg, until_arg = req.arg("since"), req.arg("until")
+            since = _instant(since_arg) if since_arg else None
+            until = _instant(until_arg) if until_arg else None
         except ValueError:
             return json_response(_error("(#100) since/until must be a time", 100,
                                         "GraphMethodException"), 400)

@@ -63,9 +63,10 @@ class Mailchimp:
         self._lock = threading.RLock()
         rng = random.Random(seed + 202)
         people, _ = generate(seed, scale)
-        self.lists = [{"id": hashlib.sha1(f"{seed}{name}".encode()).hexdigest()[:10], "name": name,
-                       "date_created": iso(EPOCH - timedelta(days=800)),
-                       "stats": {"member_count": 0}} for name in _LISTS]
+        self.lists: list[dict[str, Any]] = [
+            {"id": hashlib.sha1(f"{seed}{name}".encode()).hexdigest()[:10], "name": name,
+             "date_created": iso(EPOCH - timedelta(days=800)),
+             "stats": {"member_count": 0}} for name in _LISTS]
         # list id -> member id -> member; and member key -> index of the CRM person (the truth)
         self.members: dict[str, dict[str, dict[str, Any]]] = {lst["id"]: {} for lst in self.lists}
         self.person_of: dict[str, int] = {}
@@ -265,7 +266,7 @@ class Mailchimp:
             segments = self.segments.setdefault(list_id, {})
             if any(s["name"] == name for s in segments.values()):
                 return json_response(_error(400, "Sorry, that tag already exists."), 400)
-            seg = {"id": len(segments) + 1, "name": name, "type": "static", "member_count": 0,
+            seg: dict[str, Any] = {"id": len(segments) + 1, "name": name, "type": "static", "member_count": 0,
                    "list_id": list_id}
             segments[seg["id"]] = seg
         return json_response(seg)

@@ -84,7 +84,7 @@ class OneTrust:
         # within [EPOCH - 700 d, EPOCH - 200 d], so every later transaction is before EPOCH
         created = min(max(since, EPOCH - timedelta(days=700)), EPOCH - timedelta(days=290))
         created += timedelta(hours=rng.randint(1, 2000))
-        subject = {"Id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        subject: dict[str, Any] = {"Id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                    "Identifier": email, "Language": rng.choice(("en-us", "en-gb", None)),
                    "CreatedDate": stamp(created), "LastUpdatedDate": stamp(created),
                    "TestDataSubject": False, "Purposes": []}

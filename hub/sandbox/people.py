@@ -117,7 +117,7 @@ def generate(seed: int, people: int) -> tuple[list[Person], list[Company]]:
         companies.append(Company(i, name, domain, rng.choice(INDUSTRIES), _phone(rng)[1], city,
                                  country, rng.randint(2, 5000),
                                  round(rng.uniform(1e5, 5e7), 2), created, updated))
-    persons = []
+    persons: list[Person] = []
     mailboxes: set[str] = set()
     for i in range(people):
         first, last = rng.choice(FIRST), rng.choice(LAST)

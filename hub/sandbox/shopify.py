@@ -82,18 +82,18 @@ class Shopify:
         self.person_of: dict[int, int] = {}  # customer id -> CRM person index (the truth)
         self._order_number = 1001
         people, _ = generate(seed, scale)
-        for p in people:
+        for person in people:
             if rng.random() >= 0.4:
                 continue
-            email = (p.email or "").strip()
+            email = (person.email or "").strip()
             if not email or email.lower().startswith("info@") or rng.random() < 0.15:
-                email = f"{p.first}{p.last}{p.index}@{rng.choice(MAIL_PROVIDERS)}"
+                email = f"{person.first}{person.last}{person.index}@{rng.choice(MAIL_PROVIDERS)}"
             if rng.random() < 0.2:
                 email = email.upper()  # typed at checkout with caps lock
-            cid = 6100000000 + p.index
-            self._add_customer(cid, rng, p.first, p.last, email, p.phone, p.city, p.created,
-                               p.updated)
-            self.person_of[cid] = p.index
+            cid = 6100000000 + person.index
+            self._add_customer(cid, rng, person.first, person.last, email, person.phone, person.city,
+                               person.created, person.updated)
+            self.person_of[cid] = person.index
         for n in range(max(1, scale // 20)):  # buyers the CRM never heard of
             first, last = rng.choice(FIRST), rng.choice(LAST)
             created = EPOCH - timedelta(days=rng.randint(1, 300))

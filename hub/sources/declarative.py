@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from airbyte_cdk.models import (  # type: ignore[attr-defined]  # re-exported without __all__
+from airbyte_cdk.models import (
     AirbyteStateMessage,
     AirbyteStateMessageSerializer,
     ConfiguredAirbyteCatalog,

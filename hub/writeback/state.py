@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, Text, delete, insert, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import Column, Table, Text, delete, insert, select
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
 from hub.store.models import utcnow
@@ -58,9 +58,15 @@ class SentRecord:
     remote_id: str | None
 
 
+def _table(model: type[SQLModel]) -> Table:
+    # SQLModel sets `__table__` on every table=True class; its stubs do not declare it.
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
 def load_snapshot(engine: Engine, destination: str) -> dict[str, str]:
     """key hash -> payload hash: all the diff needs, kept small (1M entries ~ 200 MB)."""
-    t = WritebackSnapshot.__table__
+    t = _table(WritebackSnapshot)
     query = select(t.c.key_hash, t.c.payload_hash).where(t.c.destination == destination)
     with engine.connect() as conn:
         return {k: p for k, p in conn.execute(query)}
@@ -68,7 +74,8 @@ def load_snapshot(engine: Engine, destination: str) -> dict[str, str]:
 
 def remote_ids(engine: Engine, destination: str, key_hashes: Sequence[str]) -> dict[str, str | None]:
     """The destination's ids of these records, as the snapshot keeps them."""
-    t, found = WritebackSnapshot.__table__, {}
+    t = _table(WritebackSnapshot)
+    found: dict[str, str | None] = {}
     with engine.connect() as conn:
         for i in range(0, len(key_hashes), 500):
             query = select(t.c.key_hash, t.c.remote_id).where(
@@ -78,7 +85,7 @@ def remote_ids(engine: Engine, destination: str, key_hashes: Sequence[str]) -> d
 
 
 def iter_snapshot(engine: Engine, destination: str) -> Iterator[SentRecord]:
-    t = WritebackSnapshot.__table__
+    t = _table(WritebackSnapshot)
     query = select(t.c.key_hash, t.c.record_ref, t.c.remote_id).where(
         t.c.destination == destination)
     with engine.connect() as conn:
@@ -91,7 +98,7 @@ def save_snapshot(engine: Engine, destination: str, run_id: str,
                   results: Sequence[dict[str, object]]) -> None:
     """Record accepted (key_hash, payload_hash, record_ref, remote_id) and the batch's
     results in one transaction: the snapshot never claims more than the results show."""
-    t = WritebackSnapshot.__table__
+    t = _table(WritebackSnapshot)
     with engine.begin() as conn:
         if rows:
             _delete_keys(conn, destination, [r[0] for r in rows])
@@ -100,7 +107,7 @@ def save_snapshot(engine: Engine, destination: str, run_id: str,
                 {"destination": destination, "key_hash": k, "payload_hash": p, "record_ref": ref,
                  "remote_id": rid, "run_id": run_id, "sent_at": now} for k, p, ref, rid in rows])
         if results:
-            conn.execute(insert(WritebackResult.__table__), list(results))
+            conn.execute(insert(_table(WritebackResult)), list(results))
 
 
 def drop_snapshot(engine: Engine, destination: str, key_hashes: Iterable[str],
@@ -109,11 +116,11 @@ def drop_snapshot(engine: Engine, destination: str, key_hashes: Iterable[str],
     with engine.begin() as conn:
         _delete_keys(conn, destination, list(key_hashes))
         if results:
-            conn.execute(insert(WritebackResult.__table__), list(results))
+            conn.execute(insert(_table(WritebackResult)), list(results))
 
 
-def _delete_keys(conn, destination: str, keys: list[str]) -> None:  # type: ignore[no-untyped-def]
-    t = WritebackSnapshot.__table__
+def _delete_keys(conn: Connection, destination: str, keys: list[str]) -> None:
+    t = _table(WritebackSnapshot)
     for i in range(0, len(keys), 500):  # stays under every database's bound-parameter limit
         conn.execute(delete(t).where(t.c.destination == destination,
                                      t.c.key_hash.in_(keys[i:i + 500])))
@@ -122,11 +129,11 @@ def _delete_keys(conn, destination: str, keys: list[str]) -> None:  # type: igno
 def add_results(engine: Engine, results: Sequence[dict[str, object]]) -> None:
     if results:
         with engine.begin() as conn:
-            conn.execute(insert(WritebackResult.__table__), list(results))
+            conn.execute(insert(_table(WritebackResult)), list(results))
 
 
 def list_results(engine: Engine, run_id: str, status: str | None = None) -> list[WritebackResult]:
-    t = WritebackResult.__table__
+    t = _table(WritebackResult)
     query = select(t).where(t.c.run_id == run_id).order_by(t.c.id)
     if status:
         query = query.where(t.c.status == status)
