@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -95,7 +95,7 @@ def sync_connection(name: str, full_refresh: bool = False, workspace_dir: str = 
 def _stream_info(ctx: HubContext, run_id: str, state: State, stream: str,
                  table: str) -> StreamInfo:
     if state.is_completed():
-        return state.result()  # type: ignore[no-any-return]
+        return cast(StreamInfo, state.result())
     try:
         state.result()
         error = state.message or "stream did not complete"

@@ -155,14 +155,14 @@ class HubSpot:
               owners: list[dict[str, Any]]) -> dict[str, Any]:
         created = c.created + timedelta(days=rng.randint(0, 200))
         updated = min(created + timedelta(days=rng.randint(0, 90)), EPOCH)
-        created, updated = iso(min(created, updated)), iso(updated)
+        created_at, updated_at = iso(min(created, updated)), iso(updated)
         return {"id": oid, "properties": {
             "dealname": f"{c.name} - {rng.choice(('renewal', 'new business', 'upsell'))}",
             "amount": str(rng.randint(5, 500) * 100), "dealstage": rng.choice(DEAL_STAGES),
             "pipeline": "default", "closedate": iso(EPOCH + timedelta(days=rng.randint(-200, 90))),
             "hubspot_owner_id": rng.choice(owners)["id"], "associatedcompanyid": str(c.index + 1),
-            "createdate": created, "hs_lastmodifieddate": updated, "hs_object_id": oid},
-            "createdAt": created, "updatedAt": updated, "archived": False}
+            "createdate": created_at, "hs_lastmodifieddate": updated_at, "hs_object_id": oid},
+            "createdAt": created_at, "updatedAt": updated_at, "archived": False}
 
     def objects(self, object_type: str) -> dict[str, dict[str, Any]]:
         """id -> object as the API returns it (the live store: mutate through update/create)."""
@@ -272,7 +272,8 @@ class HubSpot:
         archived = (req.arg("archived", "false") or "false").lower() == "true"
         ids, objs = self._ids[object_type], self._objects[object_type]
         start = bisect.bisect_left(ids, int(req.arg("after") or 0))
-        results, i = [], start
+        results: list[dict[str, Any]] = []
+        i = start
         while i < len(ids) and len(results) < limit:
             obj = objs[str(ids[i])]
             if obj["archived"] == archived:

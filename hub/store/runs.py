@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hub.store.models import (
     ConnectionRecord,
@@ -148,15 +148,15 @@ def abandon_run(engine: Engine, run_id: str, error: str) -> bool:
     its real outcome. The counts are what its streams had committed."""
     with Session(engine) as session:
         streams = session.exec(select(StreamRun).where(StreamRun.run_id == run_id)).all()
-        changed = session.exec(update(SyncRun).where(  # type: ignore[call-overload]
-            SyncRun.id == run_id, SyncRun.status == "running").values(
+        changed = session.exec(update(SyncRun).where(
+            col(SyncRun.id) == run_id, col(SyncRun.status) == "running").values(
             status="abandoned", error=error, ended_at=utcnow(),
             records_read=sum(s.records_read for s in streams),
             records_written=sum(s.records_written for s in streams),
             records_dead_lettered=sum(s.records_dead_lettered for s in streams))).rowcount == 1
         if changed:
-            session.exec(update(StreamRun).where(  # type: ignore[call-overload]
-                StreamRun.run_id == run_id, StreamRun.status == "running").values(
+            session.exec(update(StreamRun).where(
+                col(StreamRun.run_id) == run_id, col(StreamRun.status) == "running").values(
                 status="abandoned", ended_at=utcnow()))
         session.commit()
         return changed
