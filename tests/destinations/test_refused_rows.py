@@ -124,3 +124,27 @@ def test_sqlite_disk_full_inside_the_transaction_reports_the_cause_not_the_rollb
         assert {r["name"] for r in d.read_rows("people")} == {f"name {i}" for i in range(5)}
     finally:
         d.close()
+
+
+def test_a_transient_error_is_raised_as_it_is_not_bisected(
+        dest: SqlDestination, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A locked file or a dropped connection is for the pipeline to retry, not a refused row."""
+    import duckdb
+    import psycopg
+
+    dest.prepare(SPEC, "merge")
+    transient: BaseException = {
+        "sqlite": sqlite3.OperationalError("database is locked"),
+        "postgresql": psycopg.OperationalError("server closed the connection unexpectedly"),
+        "duckdb": duckdb.TransactionException("Conflict on update"),
+    }[dest.engine.name]
+    calls = []
+
+    def fails(plan, tuples):  # type: ignore[no-untyped-def]
+        calls.append(len(tuples))
+        raise transient
+
+    monkeypatch.setattr(dest, "_write", fails)
+    with pytest.raises(type(transient)):
+        dest.write(SPEC, "merge", people(20))
+    assert calls == [20] and dest.take_refused() == []
