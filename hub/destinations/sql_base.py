@@ -254,8 +254,9 @@ class SqlDestination(ABC):
         tuples = _as_tuples(plan, rows)
         at = list(range(len(tuples)))  # each tuple's position in `rows`
         if plan.upsert:
-            at = _last_per_key(at, tuples, [plan.columns.index(k) for k in plan.key])
-            tuples = [tuples[i] for i in at]
+            unique = _last_per_key(at, tuples, [plan.columns.index(k) for k in plan.key])
+            if len(unique) != len(at):
+                at, tuples = unique, [tuples[i] for i in unique]
         nul = _rows_with_nul(plan, tuples)
         if nul:
             self._refused += [(at[i], self._reason(plan, tuples[i], NUL_REASON)) for i in nul]
@@ -396,13 +397,18 @@ def _last_per_key(at: list[int], tuples: list[tuple[Any, ...]], key_idx: list[in
 
 def _rows_with_nul(plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> list[int]:
     """Positions of rows holding a NUL byte in a text value, or `\\u0000` in a JSON one."""
+    text = [(i, t) for i, t in enumerate(plan.types) if t in ("string", "json")]
+    if not text or not tuples:
+        return []
+    columns = list(zip(*tuples, strict=True))  # transposed in C
     found: set[int] = set()
-    for i, type_ in enumerate(plan.types):
-        if type_ not in ("string", "json"):
-            continue
-        values = [t[i] for t in tuples]
+    for i, type_ in text:
+        values = columns[i]
         # One scan in C per column tells whether any row has one (the common case: none).
-        blob = "\n".join([v for v in values if type(v) is str])
+        try:
+            blob = "\n".join(filter(None, values))
+        except TypeError:  # not all text: a value the engine will take or refuse itself
+            blob = "\n".join(v for v in values if type(v) is str)
         if "\x00" not in blob and "\\u0000" not in blob:
             continue
         found.update(n for n, v in enumerate(values) if type(v) is str and

@@ -135,3 +135,10 @@ def test_a_full_disk_under_the_warehouse_is_one_line_and_nothing_moves(
     assert {r["source_id"]: r["city"] for r in hub.rows("crm_contacts")} == before
     with Session(hub.ctx.engine) as session:
         assert {s.stream: s.state for s in session.exec(select(StreamState)).all()} == states
+
+
+def test_a_host_that_does_not_resolve_is_named() -> None:
+    from hub.cli.reach import unreachable
+
+    why = unreachable("https://no-such-host.invalid/api")
+    assert why is not None and "`no-such-host.invalid`" in why and "does not resolve" in why
