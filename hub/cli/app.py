@@ -50,6 +50,7 @@ def sync(connection: str,
 
     ctx = hub_context()
     validate_connection(ctx, connection, dry_run)  # a bad name or file fails before Prefect starts
+    ctx.engine  # noqa: B018 - and so does a store that cannot open: one line, not a flow's traceback
     with live_progress(not as_json) as progress, bound(replace(ctx, progress=progress)) as run_ctx:
         summary = sync_connection(connection, full_refresh=full_refresh,
                                   workspace_dir=str(run_ctx.workspace_dir), dry_run=dry_run)

@@ -28,11 +28,12 @@ def one_line(result: Any) -> str:
 
 
 @pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
-def test_a_corrupt_store_file_is_one_line_exit_2(hub: Any) -> None:
+@pytest.mark.parametrize("command", ["runs", "sync crm", "secrets list"])
+def test_a_corrupt_store_file_is_one_line_exit_2(hub: Any, command: str) -> None:
     store = hub.ctx.workspace_dir / ".crossdock" / "hub.db"
     store.parent.mkdir(exist_ok=True)
     store.write_bytes(b"this is not a database, it was overwritten by something else " * 20)
-    result = invoke(hub, "runs")
+    result = invoke(hub, *command.split())
     assert result.exit_code == 2, result.output
     line = one_line(result)
     assert "hub.db" in line and "not a readable SQLite database" in line and "move it aside" in line
