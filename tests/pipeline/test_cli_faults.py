@@ -143,3 +143,28 @@ def test_a_host_that_does_not_resolve_is_named() -> None:
 
     why = unreachable("https://no-such-host.invalid/api")
     assert why is not None and "`no-such-host.invalid`" in why and "does not resolve" in why
+
+
+@pytest.mark.postgres
+def test_a_postgres_store_out_of_disk_is_one_line(pg_schema_url: str) -> None:
+    """PostgreSQL's DiskFull (53100) as a store write meets it: raised at write time by a
+    trigger, through the same engine hook as a real one."""
+    import psycopg
+    from sqlalchemy import text
+
+    from hub.store.engine import StoreDiskFullError, get_engine
+
+    engine = get_engine(pg_schema_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x int)"))
+        conn.execute(text(
+            "CREATE FUNCTION full_disk() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION "
+            "'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; "
+            "END $$ LANGUAGE plpgsql"))
+        conn.execute(text("CREATE TRIGGER fill BEFORE INSERT ON t FOR EACH ROW "
+                          "EXECUTE FUNCTION full_disk()"))
+    with pytest.raises(StoreDiskFullError) as err, engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    assert isinstance(err.value.__context__, psycopg.errors.DiskFull)
+    assert "\n" not in str(err.value) and "127.0.0.1:5432/test" in str(err.value)
+    assert "no disk space left (could not extend file: No space left on device)" in str(err.value)
