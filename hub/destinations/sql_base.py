@@ -131,8 +131,8 @@ class SqlDestination(ABC):
         """The warehouse, as an error names it: a file path, or host and database."""
         return getattr(self, "url", self.engine.name)
 
-    def _checked(self, exc: BaseException) -> BaseException:
-        """The error to raise for `exc`: one line for a full disk, `exc` itself otherwise."""
+    def _full(self, exc: BaseException) -> DiskFullError | None:
+        """The one-line error for `exc` if it says the disk is full; None otherwise."""
         if self._disk_full(exc):
             cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             return DiskFullError(
@@ -140,7 +140,7 @@ class SqlDestination(ABC):
                 f"({cause}): the batch was rolled back and its checkpoint not saved; free space "
                 "on that disk (or move the warehouse) and run the sync again, it resumes from "
                 "the last checkpoint")
-        return exc
+        return None
 
     @property
     def dialect(self) -> str:
@@ -173,7 +173,9 @@ class SqlDestination(ABC):
         try:
             self._prepare(spec, mode)
         except Exception as exc:
-            raise self._checked(exc) from exc
+            if (full := self._full(exc)) is None:
+                raise
+            raise full from exc
 
     def _prepare(self, spec: TableSpec, mode: WriteMode) -> None:
         for c in spec.columns:
@@ -266,7 +268,9 @@ class SqlDestination(ABC):
         try:
             self._write_bisecting(plan, tuples, at)
         except Exception as exc:
-            raise self._checked(exc) from exc
+            if (full := self._full(exc)) is None:
+                raise
+            raise full from exc
         self._refused.sort()
         return len(rows) - len(self._refused)
 
@@ -324,7 +328,9 @@ class SqlDestination(ABC):
         try:
             self._exec([f"DROP TABLE IF EXISTS {self._q(spec.name)}", rename])
         except Exception as exc:
-            raise self._checked(exc) from exc
+            if (full := self._full(exc)) is None:
+                raise
+            raise full from exc
 
     def abort(self, spec: TableSpec, mode: WriteMode) -> None:
         if mode == "overwrite":
