@@ -61,6 +61,7 @@ def sync(connection: str,
     ctx = hub_context()
     check_references(ctx, connection=connection)  # a missing secret: exit 2 before any run
     validate_connection(ctx, connection, dry_run)  # a bad name or file fails before Prefect starts
+    ctx.engine  # noqa: B018 - and so does a store that cannot open: one line, not a flow's traceback
     run_id = new_run_id()
     # Taken here, before Prefect starts, so a busy connection is one line and exit 4, not a
     # failed flow run; the flow finds this process's lease for run_id and keeps it.
@@ -131,12 +132,20 @@ def results(run_id: str,
 def check(connection: str) -> None:
     """Check that the connection's source, and a write-back's destination, accept their
     config and credentials (reads only; nothing is written)."""
-    from hub.connections import source_for, writeback_for
+    from hub.cli.reach import unreachable
+    from hub.connections import destination_config, source_for, writeback_for
 
     ctx = hub_context()
     conn = ctx.workspace().connection(connection)
     check_references(ctx, connection=connection)
-    result = source_for(ctx, conn).check()
+    source = source_for(ctx, conn)
+    # Connection refused or an unknown host: say so at once, not after the retries.
+    base_url = (getattr(source, "config", None) or {}).get("base_url")
+    why = unreachable(str(base_url)) if base_url else None
+    if why:
+        err_console.print(f"[red]check failed[/] for `{connection}`: {escape(why)}", soft_wrap=True)
+        raise typer.Exit(1)
+    result = source.check()
     if not result.ok:
         err_console.print(f"[red]check failed[/] for `{connection}`: {escape(result.message)}",
                           soft_wrap=True)
@@ -144,6 +153,12 @@ def check(connection: str) -> None:
     console.print(f"[green]ok[/]: connection `{connection}` source check succeeded")
     if not conn.writes_back:
         return
+    base_url = destination_config(ctx, conn).get("base_url")
+    why = unreachable(str(base_url)) if base_url else None
+    if why:
+        err_console.print(f"[red]check failed[/] for `{connection}` destination "
+                          f"({conn.destination.type}): {escape(why)}", soft_wrap=True)
+        raise typer.Exit(1)
     api = writeback_for(ctx, conn)
     try:
         proved = api.check()

@@ -7,6 +7,14 @@ converters.
 Overwrite writes a staging table that `finish` swaps in inside one
 transaction, so readers see either the old table or the new one, never half
 of it.
+
+A row the engine refuses (a value it cannot hold or encode) does not stop the
+batch: the batch is split in halves until the refused rows stand alone, the
+others are committed, and `take_refused` hands the refused rows (with the
+reason and the record key) to the pipeline for the dead letters. Text with a
+NUL byte is refused on every engine alike, before the write (PostgreSQL cannot
+store it; docs/runbook.md says why the others refuse it too). A full disk is
+one line naming the warehouse (`_disk_full`), never a rollback error.
 """
 
 from __future__ import annotations
@@ -28,9 +36,13 @@ from hub.destinations._sql_types import (
 )
 from hub.destinations.destination import TableSpec, WriteMode
 from hub.destinations.sql_engine import SqlEngine
-from hub.errors import ConfigError, SchemaChangeError
+from hub.errors import ConfigError, FatalError, SchemaChangeError
 
-__all__ = ["SqlDestination", "WriteBatch", "Evolution", "ident"]
+__all__ = ["SqlDestination", "WriteBatch", "Evolution", "ident", "DiskFullError", "NUL_REASON"]
+
+NUL_REASON = ("text with a NUL byte (\\x00): refused on every engine alike, as PostgreSQL cannot "
+              "store it; remove it at the source or in the mapping")
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an escaped backslash
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STAGING_SUFFIX = "__cd_staging"
@@ -41,6 +53,10 @@ def ident(name: str) -> str:
         raise ConfigError(f"`{name}` is not a valid table or column name "
                           "(letters, digits and _; not starting with a digit)")
     return f'"{name}"'
+
+
+class DiskFullError(FatalError):
+    """The disk under the warehouse is full: the batch was rolled back, its checkpoint not saved."""
 
 
 @dataclass
@@ -74,6 +90,7 @@ class SqlDestination(ABC):
     def __init__(self, engine: SqlEngine) -> None:
         self.engine = engine
         self._plans: dict[tuple[str, str], WriteBatch] = {}
+        self._refused: list[tuple[int, str]] = []
 
     # -- what an engine supplies ---------------------------------------------
     @abstractmethod
@@ -101,6 +118,29 @@ class SqlDestination(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def _refusal(self, exc: BaseException) -> bool:
+        """Whether the engine refused a value in the rows (not the connection, lock or disk)."""
+        return False
+
+    def _disk_full(self, exc: BaseException) -> bool:
+        """Whether the error says the disk (or the database's space) is full."""
+        return False
+
+    def _where(self) -> str:
+        """The warehouse, as an error names it: a file path, or host and database."""
+        return getattr(self, "url", self.engine.name)
+
+    def _full(self, exc: BaseException) -> DiskFullError | None:
+        """The one-line error for `exc` if it says the disk is full; None otherwise."""
+        if self._disk_full(exc):
+            cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return DiskFullError(
+                f"the {self.engine.name} warehouse {self._where()} has no disk space left "
+                f"({cause}): the batch was rolled back and its checkpoint not saved; free space "
+                "on that disk (or move the warehouse) and run the sync again, it resumes from "
+                "the last checkpoint")
+        return None
 
     @property
     def dialect(self) -> str:
@@ -130,6 +170,14 @@ class SqlDestination(ABC):
 
     # -- protocol ----------------------------------------------------------
     def prepare(self, spec: TableSpec, mode: WriteMode) -> None:
+        try:
+            self._prepare(spec, mode)
+        except Exception as exc:
+            if (full := self._full(exc)) is None:
+                raise
+            raise full from exc
+
+    def _prepare(self, spec: TableSpec, mode: WriteMode) -> None:
         for c in spec.columns:
             ident(c)  # validates every name before anything changes
         if mode == "merge" and not spec.key:
@@ -202,12 +250,68 @@ class SqlDestination(ABC):
         return Evolution(adds, widen)
 
     def write(self, spec: TableSpec, mode: WriteMode, rows: Sequence[dict[str, Any]]) -> int:
+        """Write the batch; rows the engine refuses are left out (see `take_refused`)."""
         plan = self._plans[(spec.name, mode)]
+        self._refused = []
         tuples = _as_tuples(plan, rows)
+        at = list(range(len(tuples)))  # each tuple's position in `rows`
         if plan.upsert:
-            tuples = _last_per_key(tuples, [plan.columns.index(k) for k in plan.key])
-        self._write(plan, tuples)
-        return len(rows)
+            unique = _last_per_key(at, tuples, [plan.columns.index(k) for k in plan.key])
+            if len(unique) != len(at):
+                at, tuples = unique, [tuples[i] for i in unique]
+        nul = _rows_with_nul(plan, tuples)
+        if nul:
+            self._refused += [(at[i], self._reason(plan, tuples[i], NUL_REASON)) for i in nul]
+            skip = set(nul)
+            keep = [i for i in range(len(tuples)) if i not in skip]
+            at, tuples = [at[i] for i in keep], [tuples[i] for i in keep]
+        try:
+            self._write_bisecting(plan, tuples, at)
+        except Exception as exc:
+            if (full := self._full(exc)) is None:
+                raise
+            raise full from exc
+        self._refused.sort()
+        return len(rows) - len(self._refused)
+
+    def take_refused(self) -> list[tuple[int, str]]:
+        """The rows the last `write` left out: (position in its rows, reason naming the key)."""
+        refused, self._refused = self._refused, []
+        return refused
+
+    def _write_bisecting(self, plan: WriteBatch, tuples: list[tuple[Any, ...]],
+                         at: list[int]) -> None:
+        """Write the rows; where the engine refuses one, write each half on its own, down to
+        the refused rows, which are recorded instead. Each write is its own transaction, so
+        what is committed is whole rows; an error that is not a refusal stops at once."""
+        if not tuples:
+            return
+        try:
+            self._write(plan, tuples)
+            return
+        except Exception as exc:
+            if not self._refusal(exc):
+                raise
+            if len(tuples) == 1:
+                self._refused.append((at[0], self._reason(plan, tuples[0], _first_line(exc))))
+                return
+            first = exc
+        before = len(self._refused)
+        mid = len(tuples) // 2
+        self._write_bisecting(plan, tuples[:mid], at[:mid])
+        self._write_bisecting(plan, tuples[mid:], at[mid:])
+        if len(self._refused) - before == len(tuples):
+            # Not one row went in: the engine refuses the batch itself, not a value in a row.
+            del self._refused[before:]
+            raise first
+
+    def _reason(self, plan: WriteBatch, row: tuple[Any, ...], why: str) -> str:
+        if plan.key:
+            key = ", ".join(f"{k}={row[plan.columns.index(k)]!r}" for k in plan.key)
+        else:
+            key = "none (the table has no key)"
+        return f"refused by the {self.engine.name} destination (table `{plan.target}`): {why}; " \
+               f"record key {key}"
 
     def _upsert_clause(self, plan: WriteBatch) -> str:
         if not plan.upsert:
@@ -221,7 +325,12 @@ class SqlDestination(ABC):
             return
         staging = spec.name + _STAGING_SUFFIX
         rename = f"ALTER TABLE {self._q(staging)} RENAME TO {ident(spec.name)}"
-        self._exec([f"DROP TABLE IF EXISTS {self._q(spec.name)}", rename])
+        try:
+            self._exec([f"DROP TABLE IF EXISTS {self._q(spec.name)}", rename])
+        except Exception as exc:
+            if (full := self._full(exc)) is None:
+                raise
+            raise full from exc
 
     def abort(self, spec: TableSpec, mode: WriteMode) -> None:
         if mode == "overwrite":
@@ -281,11 +390,38 @@ def _as_tuples(plan: WriteBatch, rows: Sequence[dict[str, Any]]) -> list[tuple[A
     return tuples
 
 
-def _last_per_key(tuples: list[tuple[Any, ...]], key_idx: list[int]) -> list[tuple[Any, ...]]:
-    """Keep the last row of each key: ON CONFLICT cannot update one row twice in a statement."""
+def _last_per_key(at: list[int], tuples: list[tuple[Any, ...]], key_idx: list[int]) -> list[int]:
+    """The positions of the last row of each key: ON CONFLICT cannot update one row twice in a
+    statement."""
     if len(key_idx) == 1:
         i = key_idx[0]
-        unique = {t[i]: t for t in tuples}
+        unique = {tuples[j][i]: j for j in at}
     else:
-        unique = {tuple(t[j] for j in key_idx): t for t in tuples}
-    return tuples if len(unique) == len(tuples) else list(unique.values())
+        unique = {tuple(tuples[j][k] for k in key_idx): j for j in at}
+    return at if len(unique) == len(at) else sorted(unique.values())
+
+
+def _rows_with_nul(plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> list[int]:
+    """Positions of rows holding a NUL byte in a text value, or `\\u0000` in a JSON one."""
+    text = [(i, t) for i, t in enumerate(plan.types) if t in ("string", "json")]
+    if not text or not tuples:
+        return []
+    columns = list(zip(*tuples, strict=True))  # transposed in C
+    found: set[int] = set()
+    for i, type_ in text:
+        values = columns[i]
+        # One scan in C per column tells whether any row has one (the common case: none).
+        try:
+            blob = "\n".join(filter(None, values))
+        except TypeError:  # not all text: a value the engine will take or refuse itself
+            blob = "\n".join(v for v in values if type(v) is str)
+        if "\x00" not in blob and "\\u0000" not in blob:
+            continue
+        found.update(n for n, v in enumerate(values) if type(v) is str and
+                     ("\x00" in v or (type_ == "json" and _JSON_NUL.search(v) is not None)))
+    return sorted(found)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")

@@ -81,6 +81,25 @@ class DuckDBDestination(SqlDestination):
     def _cursor(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql, params)
 
+    def _refusal(self, exc: BaseException) -> bool:
+        import duckdb
+        import pyarrow as pa
+
+        # A value DuckDB cannot cast or take (a NOT NULL key, invalid UTF-8), or one the Arrow
+        # batch cannot hold (an integer over 64 bits, a lone surrogate).
+        return isinstance(exc, (duckdb.ConversionException, duckdb.ConstraintException,
+                                duckdb.InvalidInputException, pa.ArrowInvalid, pa.ArrowTypeError,
+                                OverflowError, UnicodeEncodeError))
+
+    def _disk_full(self, exc: BaseException) -> bool:
+        import duckdb
+
+        return isinstance(exc, (duckdb.IOException, duckdb.OutOfMemoryException, OSError)) and (
+            "No space left on device" in str(exc) or "disk is full" in str(exc).lower())
+
+    def _where(self) -> str:
+        return self.url.removeprefix("duckdb:///")
+
     def close(self) -> None:
         self._conn.close()
 

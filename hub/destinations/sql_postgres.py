@@ -91,6 +91,27 @@ class PostgresDestination(SqlDestination):
     def _cursor(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql, params)
 
+    def _refusal(self, exc: BaseException) -> bool:
+        import psycopg
+
+        # Data exceptions (class 22: a value too long, out of range, not valid in the
+        # encoding) and constraint violations other than a duplicate key (handled by the
+        # upsert); a lone surrogate psycopg cannot encode.
+        return (isinstance(exc, (psycopg.DataError, UnicodeEncodeError))
+                or (isinstance(exc, psycopg.IntegrityError)
+                    and not isinstance(exc, psycopg.errors.UniqueViolation)))
+
+    def _disk_full(self, exc: BaseException) -> bool:
+        import psycopg
+
+        # 53100 disk_full; a temporary file that could not be written says "No space left".
+        return isinstance(exc, psycopg.errors.DiskFull) or (
+            isinstance(exc, psycopg.Error) and "No space left on device" in str(exc))
+
+    def _where(self) -> str:
+        info = self._conn.info
+        return f"`{info.dbname}` on {info.host}:{info.port}"
+
     def close(self) -> None:
         self._conn.close()
 

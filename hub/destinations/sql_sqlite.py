@@ -42,7 +42,7 @@ class SqliteDestination(SqlDestination):
                 self._conn.execute(sql)
             self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise
 
     def _widen_sql(self, table: str, existing: dict[str, str], evolution: Evolution,
@@ -68,8 +68,28 @@ class SqliteDestination(SqlDestination):
             self._conn.executemany(sql + self._upsert_clause(plan), tuples)
             self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself on some errors (a full disk): a second ROLLBACK would
+        # fail with "no transaction is active" and hide the real cause.
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def _refusal(self, exc: BaseException) -> bool:
+        # A NOT NULL or CHECK constraint, a string or blob over SQLite's limit, an integer over
+        # 64 bits, a lone surrogate that cannot be encoded as UTF-8.
+        return isinstance(exc, (sqlite3.IntegrityError, sqlite3.DataError, OverflowError,
+                                UnicodeEncodeError))
+
+    def _disk_full(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and (
+            getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or "database or disk is full" in str(exc))
+
+    def _where(self) -> str:
+        return self.url.removeprefix("sqlite:///")
 
     def _cursor(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql, params)

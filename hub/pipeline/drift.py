@@ -5,9 +5,10 @@ cannot map goes to the dead letters); drift is counted and reported in the run
 summary and the audit log, so an API change is seen the day it ships:
 a declared field whose values come with another type, a required field
 missing, a field the schema does not allow (`additionalProperties: false`).
-Top-level fields only. Fields are counted on every record (per record shape,
-so it costs a set lookup); types are checked on every 50th record and on the
-first record of each new shape.
+Types are checked in nested objects and arrays too (`contact.email`,
+`line_items[].sku`); new and missing fields at the top level only. Fields are
+counted on every record (per record shape, so it costs a set lookup); types are
+checked on every 50th record and on the first record of each new shape.
 """
 
 from __future__ import annotations
@@ -33,13 +34,28 @@ def _allowed(prop: Mapping[str, Any]) -> set[str] | None:
     return types
 
 
+class _Node:
+    """A compiled schema: the types a value may have, and what its properties and items must be."""
+
+    __slots__ = ("types", "props", "items")
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.types = _allowed(schema)
+        props = schema.get("properties")
+        self.props = ({name: _Node(p) for name, p in props.items() if isinstance(p, Mapping)}
+                      if isinstance(props, Mapping) else {})
+        items = schema.get("items")
+        self.items = _Node(items) if isinstance(items, Mapping) else None
+
+
 class SchemaDrift:
     def __init__(self, schema: Mapping[str, Any] | None) -> None:
         props = (schema or {}).get("properties") or {}
         self._declared = set(props)
         self._closed = (schema or {}).get("additionalProperties", True) is False
         self._required = set((schema or {}).get("required") or ())
-        self._types = {name: _allowed(p) for name, p in props.items() if isinstance(p, Mapping)}
+        self._root = _Node({"properties": props})
+        self._declared_types: dict[str, set[str] | None] = {}  # path -> its declared types
         self._shapes: Counter[frozenset[str]] = Counter()
         self._mismatch: Counter[tuple[str, str]] = Counter()
         self._seen = 0
@@ -60,13 +76,25 @@ class SchemaDrift:
 
     def _check_types(self, record: Mapping[str, Any]) -> None:
         self._checked += 1
-        for name, value in record.items():
-            allowed = self._types.get(name)
-            if allowed is None:
-                continue
-            seen = _JSON_TYPE.get(type(value), "object")
-            if seen not in allowed:
-                self._mismatch[(name, seen)] += 1
+        self._check_object(self._root, record, "")
+
+    def _check_object(self, node: _Node, obj: Mapping[str, Any], prefix: str) -> None:
+        for name, value in obj.items():
+            child = node.props.get(name)
+            if child is not None:
+                self._check_value(child, value, prefix + name)
+
+    def _check_value(self, node: _Node, value: Any, path: str) -> None:
+        seen = _JSON_TYPE.get(type(value), "object")
+        if node.types is not None and seen not in node.types:
+            self._mismatch[(path, seen)] += 1
+            self._declared_types[path] = node.types
+            return  # what it holds cannot match what the schema says it holds
+        if seen == "object" and node.props and isinstance(value, Mapping):
+            self._check_object(node, value, path + ".")
+        elif seen == "array" and node.items is not None:
+            for item in value:
+                self._check_value(node.items, item, path + "[]")
 
     def report(self) -> dict[str, Any] | None:
         """None when the records matched the schema."""
@@ -81,7 +109,7 @@ class SchemaDrift:
             return None
         mismatches: dict[str, dict[str, Any]] = {}
         for (name, seen), n in sorted(self._mismatch.items()):
-            entry = mismatches.setdefault(name, {"declared": sorted(self._types[name] or ()),
+            entry = mismatches.setdefault(name, {"declared": sorted(self._declared_types[name] or ()),
                                                  "seen": {}})
             entry["seen"][seen] = n
         return {"new_fields": dict(sorted(new_fields.items())),

@@ -2,7 +2,9 @@
 
 The source's state is saved only after the destination committed every record
 that came before it, so a crash replays records and never skips them; merge on
-key makes the replay harmless.
+key makes the replay harmless. A record the destination refuses (a NUL byte, a
+value it cannot hold) counts as handled once it is in the dead letters: the
+rest of its batch is committed, and the state after it is saved as usual.
 """
 
 from __future__ import annotations
@@ -109,25 +111,29 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
         lineage["_cd_extracted_at"] = datetime.now(UTC)
         for row in batch.rows:
             row.update(lineage)
+        dead_records = batch.dead
         try:
             if batch.rows:
                 info.written += destination.write(spec, mode, batch.rows)
-            if batch.dead and not job.dry_run:  # a dry run counts them; the real run keeps them
+                refused = _take_refused(destination)
+                if refused:
+                    dead_records = batch.dead + _refused_records(job, records, batch.dead, refused)
+            if dead_records and not job.dry_run:  # a dry run counts them; the real run keeps them
                 dead = [(job.mapping.mask_pii(record, job.pseudonym_key), reason)
-                        for record, reason in batch.dead]
+                        for record, reason in dead_records]
                 runs.add_dead_letters(job.engine, job.run_id, job.connection, job.stream,
                                       redact_obj(dead))
                 job.audit.append("dead_letter.batch", target=f"{job.connection}/{job.stream}",
-                                 details={"run_id": job.run_id, "count": len(batch.dead)})
-            if batch.dead:  # a write-back mirroring the table must not delete this run
-                destination.hold_deletes(f"{info.dead_lettered + len(batch.dead)} row(s) "
+                                 details={"run_id": job.run_id, "count": len(dead_records)})
+            if dead_records:  # a write-back mirroring the table must not delete this run
+                destination.hold_deletes(f"{info.dead_lettered + len(dead_records)} row(s) "
                                          "were dead-lettered")
         except _TRANSIENT_DB_ERRORS as exc:
             raise RetriableError(
                 f"stream `{job.stream}`: the database refused the write ({exc}); "
                 "the run can be retried, nothing after the last checkpoint was kept"
             ) from exc
-        info.dead_lettered += len(batch.dead)
+        info.dead_lettered += len(dead_records)
         info.filtered += batch.filtered
         if job.progress:
             job.progress(info)
@@ -156,6 +162,35 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
     info.schema_drift = drift.report()
     if info.schema_drift:
         log.warning("%s: schema drift (records delivered anyway): %s", job.stream, info.schema_drift)
+
+
+def _take_refused(destination: Destination) -> list[tuple[int, str]]:
+    """(row position, reason) of the rows the last write refused; a write-back refuses none here."""
+    take = getattr(destination, "take_refused", None)
+    return take() if take is not None else []
+
+
+def _refused_records(job: StreamJob, records: list[dict[str, Any]],
+                     mapping_dead: list[tuple[dict[str, Any], str]],
+                     refused: list[tuple[int, str]]) -> list[tuple[dict[str, Any], str]]:
+    """The source records behind refused rows, with the destination's reasons.
+
+    The mapped rows are the records the mapping neither filtered out nor dead-lettered, in
+    order; which ones were filtered is found by mapping each record again, alone (rare: only
+    batches with a refused row get here)."""
+    unmapped = {id(record) for record, _ in mapping_dead}
+    wanted = dict(refused)
+    found: list[tuple[dict[str, Any], str]] = []
+    position = 0
+    for record in records:
+        if id(record) in unmapped or not job.mapping.map_batch([record]).rows:
+            continue
+        if position in wanted:
+            found.append((record, wanted[position]))
+            if len(found) == len(wanted):
+                break
+        position += 1
+    return found
 
 
 def _counts(writeback: dict[str, Any] | None) -> dict[str, Any] | None:

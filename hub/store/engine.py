@@ -1,15 +1,32 @@
-"""The hub store's engine: SQLite file by default, PostgreSQL by URL."""
+"""The hub store's engine: SQLite file by default, PostgreSQL by URL.
+
+What goes wrong with the store itself (a file that is not a database, a
+PostgreSQL database that does not exist, a full disk) is one line naming the
+file or URL and what to do: a ConfigError for the first two, a FatalError
+(`StoreDiskFullError`) for the disk, raised in place of the driver's error by
+an engine `handle_error` hook, wherever the store is used.
+"""
 
 from __future__ import annotations
 
+import errno
+import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel, create_engine
 
-__all__ = ["get_engine", "create_db_and_tables", "default_store_url"]
+from hub.errors import ConfigError, FatalError
+
+__all__ = ["get_engine", "create_db_and_tables", "default_store_url", "StoreDiskFullError"]
+
+
+class StoreDiskFullError(FatalError):
+    """The disk under the hub store is full: the write was rolled back."""
 
 
 def default_store_url(workspace_dir: Path) -> str:
@@ -32,14 +49,70 @@ def get_engine(url: str) -> Engine:
 
 
 def _new_engine(url: str) -> Engine:
+    where = _describe(url)
     if url.startswith("sqlite:///") and ":memory:" not in url:
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise StoreDiskFullError(f"the hub store folder {folder} cannot be created: no "
+                                         "disk space left; free space on that disk and run "
+                                         "again") from None
+            raise ConfigError(f"the hub store folder {folder} cannot be created "
+                              f"({exc.strerror}): fix its permissions or set "
+                              "CROSSDOCK_STORE_URL") from None
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "handle_error",
+                 lambda context: _store_error(where, context.original_exception))
     return engine
+
+
+def _describe(url: str) -> str:
+    """The store as an error names it: its file, or its URL without the password."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa_exc.ArgumentError:
+        return url.split("@")[-1]
+
+
+_NO_DATABASE = re.compile(r'database "([^"]+)" does not exist')
+
+
+def _store_error(where: str, original: BaseException) -> None:
+    """Raise the one-line error for a store fault we know; return (keep the driver's) otherwise."""
+    text = str(original).strip()
+    first = text.splitlines()[0] if text else type(original).__name__
+    if _is_disk_full(original):
+        raise StoreDiskFullError(
+            f"the hub store {where} has no disk space left ({first}): the write was rolled back "
+            "(a sync's last batch was not checkpointed); free space on that disk and run again")
+    if isinstance(original, sqlite3.DatabaseError) and (
+            "file is not a database" in text or "database disk image is malformed" in text):
+        raise ConfigError(
+            f"the hub store {where} is not a readable SQLite database ({first}): move it aside "
+            "(or restore it from a backup) and run again; a new empty store is created in its "
+            "place, which forgets runs, checkpoints, secrets and the audit log")
+    match = _NO_DATABASE.search(text)
+    if match is not None:
+        raise ConfigError(
+            f"the hub store database `{match.group(1)}` does not exist ({where}): create it "
+            f"(`createdb {match.group(1)}`) or point CROSSDOCK_STORE_URL at one that exists")
+
+
+def _is_disk_full(original: BaseException) -> bool:
+    import psycopg
+
+    if isinstance(original, sqlite3.OperationalError):
+        return (getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+                or "database or disk is full" in str(original))
+    return isinstance(original, psycopg.errors.DiskFull)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -173,3 +173,81 @@ def test_batches_commit_at_batch_size(engine, journal) -> None:  # type: ignore[
                          batch_size=2))
     assert [e for e in journal.events if e.startswith("write")] == [
         "write 0,1", "write 2,3", "write 4"]
+
+
+class RefusingDestination(FakeDestination):
+    """Refuses the row of record `nul`, as a SQL destination does after bisecting its batch."""
+
+    def __init__(self, journal: Journal, error: BaseException | None = None) -> None:
+        super().__init__(journal)
+        self.error, self._refused = error, []  # type: ignore[var-annotated]
+
+    def write(self, spec: Any, mode: str, rows: Sequence[dict[str, Any]]) -> int:
+        if self.error is not None:
+            raise self.error
+        kept = [r for r in rows if r["source_id"] != "nul"]
+        self._refused = [(i, f"refused: NUL byte; record key source_id='{r['source_id']}'")
+                         for i, r in enumerate(rows) if r["source_id"] == "nul"]
+        return super().write(spec, mode, kept)
+
+    def take_refused(self) -> list[tuple[int, str]]:
+        refused, self._refused = self._refused, []
+        return refused
+
+
+@pytest.fixture
+def dead_journal(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> Journal:
+    original = runs.add_dead_letters
+
+    def add(engine: Any, run_id: str, connection: str, stream: str, dead: Any) -> None:
+        journal.events.append("dead " + ",".join(record["id"] for record, _ in dead))
+        original(engine, run_id, connection, stream, dead)
+
+    monkeypatch.setattr(runs, "add_dead_letters", add)
+    return journal
+
+
+def job_with(engine: Any, messages: list[SourceEvent], journal: Journal,
+             destination: FakeDestination) -> StreamJob:
+    job = make_job(engine, messages, journal)
+    job.open_destination = lambda: destination  # type: ignore[assignment,return-value]
+    return job
+
+
+def test_a_refused_row_is_dead_lettered_before_the_state_after_it_is_saved(
+        engine, dead_journal) -> None:  # type: ignore[no-untyped-def]
+    messages = [record(1), record("bad"), record("nul"), record(2), state(2)]
+    info = sync_stream(job_with(engine, messages, dead_journal, RefusingDestination(dead_journal)))
+    assert dead_journal.events == ["prepare", "read from None", "write 1,2", "dead bad,nul",
+                                   "save {'cursor': 2}", "finish"]
+    assert (info.read, info.written, info.dead_lettered) == (4, 2, 2)
+    with Session(engine) as session:
+        letters = {d.record["id"]: d.reason for d in session.exec(select(DeadLetter)).all()}
+    assert letters["nul"] == "refused: NUL byte; record key source_id='nul'"
+
+
+def test_no_checkpoint_when_the_refused_row_cannot_be_dead_lettered(
+        engine, dead_journal, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    def store_fails(*args: Any) -> None:
+        raise FatalError("the store refused the dead letters")
+
+    monkeypatch.setattr(runs, "add_dead_letters", store_fails)
+    messages = [record(1), state(1), record("nul"), record(2), state(2)]
+    with pytest.raises(FatalError, match="store refused"):
+        sync_stream(job_with(engine, messages, dead_journal, RefusingDestination(dead_journal)))
+    with Session(engine) as session:
+        saved = session.get_one(StreamState, ("conn", "people"))
+    assert saved.state["stream"]["stream_state"] == {"cursor": 1}
+
+
+def test_a_locked_database_is_retried_not_dead_lettered(engine, dead_journal) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from hub.errors import RetriableError
+
+    locked = RefusingDestination(dead_journal, sqlite3.OperationalError("database is locked"))
+    with pytest.raises(RetriableError, match="database is locked"):
+        sync_stream(job_with(engine, [record(1), record("nul"), state(1)], dead_journal, locked))
+    assert not [e for e in dead_journal.events if e.startswith(("dead", "save"))]
+    with Session(engine) as session:
+        assert session.exec(select(DeadLetter)).all() == []

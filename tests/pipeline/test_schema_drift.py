@@ -28,6 +28,30 @@ def test_type_mismatch_missing_required_and_disallowed_fields_are_counted() -> N
     assert report["new_fields"] == {"plan": 3}
 
 
+def test_nested_fields_are_checked() -> None:
+    # An email sent as the number 12345 inside a nested object, a SKU as a number in an array.
+    schema = {"type": "object", "properties": {
+        "id": {"type": "integer"},
+        "contact": {"type": ["object", "null"], "properties": {
+            "email": {"type": ["string", "null"]},
+            "address": {"type": "object", "properties": {"zip": {"type": "string"}}}}},
+        "lines": {"type": "array", "items": {"type": "object", "properties": {"sku": {"type": "string"}}}}}}
+    drift = SchemaDrift(schema)
+    drift.observe([{"id": 1, "contact": {"email": 12345, "address": {"zip": 75001}},
+                    "lines": [{"sku": "a"}, {"sku": 9}]},
+                   {"id": 2, "contact": None, "lines": []}])
+    report = drift.report()
+    assert report is not None
+    assert report["type_mismatches"] == {
+        "contact.address.zip": {"declared": ["string"], "seen": {"integer": 1}},
+        "contact.email": {"declared": ["null", "string"], "seen": {"integer": 1}},
+        "lines[].sku": {"declared": ["string"], "seen": {"integer": 1}}}
+    ok = SchemaDrift(schema)
+    ok.observe([{"id": 1, "contact": {"email": "a@b.c", "address": {"zip": "75001"}},
+                 "lines": [{"sku": "a"}]}])
+    assert ok.report() is None
+
+
 def test_no_schema_no_check() -> None:
     drift = SchemaDrift(None)
     drift.observe([{"anything": 1}])
