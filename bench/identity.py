@@ -21,6 +21,7 @@ from hub.identity.synthetic import synthetic_people
 
 def pairwise(labels: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     """Pairwise precision, recall and F1 of a clustering against true person ids."""
+
     def pairs(counts: np.ndarray) -> float:
         return float((counts * (counts - 1) // 2).sum())
 
@@ -35,13 +36,15 @@ def pairwise(labels: np.ndarray, truth: np.ndarray) -> tuple[float, float, float
 BENCH_CONFIG = IdentityConfig(
     phone_region="GB",
     match=MatchConfig(
-        fields=(MatchField(field="email", compare="exact"),
-                MatchField(field="phone", compare="exact"),
-                MatchField(field="first_name", compare="name", term_frequency=True),
-                MatchField(field="last_name", compare="name", term_frequency=True),
-                MatchField(field="city", compare="name", term_frequency=True),
-                MatchField(field="postcode", compare="code"),
-                MatchField(field="date_of_birth", compare="date")),
+        fields=(
+            MatchField(field="email", compare="exact"),
+            MatchField(field="phone", compare="exact"),
+            MatchField(field="first_name", compare="name", term_frequency=True),
+            MatchField(field="last_name", compare="name", term_frequency=True),
+            MatchField(field="city", compare="name", term_frequency=True),
+            MatchField(field="postcode", compare="code"),
+            MatchField(field="date_of_birth", compare="date"),
+        ),
         # Pairs sharing an email or phone train the name and place weights.
         blocking=(("last_name", "first_name"), ("email",), ("phone",)),
     ),
@@ -56,8 +59,10 @@ def main() -> None:
     records = list(synthetic_people(args.persons))
     truth = np.array([r.pop("person") for r in records], dtype=np.int64)
     baseline = _rss_mb()
-    print(f"generated {len(records):,} records for {args.persons:,} people "
-          f"in {time.perf_counter() - started:.1f}s; RSS {baseline:,.0f} MB holding them")
+    print(
+        f"generated {len(records):,} records for {args.persons:,} people "
+        f"in {time.perf_counter() - started:.1f}s; RSS {baseline:,.0f} MB holding them"
+    )
 
     only_ids = IdentityConfig(phone_region="GB", match=MatchConfig(enabled=False))
     for label, config in (("identifiers only", only_ids), ("identifiers + matching", BENCH_CONFIG)):
@@ -66,12 +71,16 @@ def main() -> None:
         seconds = time.perf_counter() - started
         p, r, f1 = pairwise(result.labels, truth)
         profiles = len(np.unique(result.labels))
-        print(f"{label:24s} P={p:.4f} R={r:.4f} F1={f1:.4f}  {profiles:,} profiles, "
-              f"{len(result.refusals):,} refused merges, {len(result.review):,} pairs for review, "
-              f"{seconds:.1f}s = {len(records) / seconds:,.0f} records/s")
+        print(
+            f"{label:24s} P={p:.4f} R={r:.4f} F1={f1:.4f}  {profiles:,} profiles, "
+            f"{len(result.refusals):,} refused merges, {len(result.review):,} pairs for review, "
+            f"{seconds:.1f}s = {len(records) / seconds:,.0f} records/s"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak:,.0f} MB (whole process); stitching added at most "
-          f"{peak - baseline:,.0f} MB to the {baseline:,.0f} MB of input records")
+    print(
+        f"peak RSS {peak:,.0f} MB (whole process); stitching added at most "
+        f"{peak - baseline:,.0f} MB to the {baseline:,.0f} MB of input records"
+    )
 
 
 def _rss_mb() -> float:

@@ -42,11 +42,22 @@ from bench._memory import peak_rss_mb  # noqa: E402
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 COLUMNS: dict[str, str] = {
-    "source": "string", "source_id": "string", "email": "string", "phone": "string",
-    "first_name": "string", "last_name": "string", "company_id": "string",
-    "lifecycle_stage": "string", "country": "string", "created_at": "datetime",
-    "updated_at": "datetime", "_cd_connection": "string", "_cd_stream": "string",
-    "_cd_run_id": "string", "_cd_extracted_at": "datetime", "_cd_mapping_version": "string",
+    "source": "string",
+    "source_id": "string",
+    "email": "string",
+    "phone": "string",
+    "first_name": "string",
+    "last_name": "string",
+    "company_id": "string",
+    "lifecycle_stage": "string",
+    "country": "string",
+    "created_at": "datetime",
+    "updated_at": "datetime",
+    "_cd_connection": "string",
+    "_cd_stream": "string",
+    "_cd_run_id": "string",
+    "_cd_extracted_at": "datetime",
+    "_cd_mapping_version": "string",
 }
 
 
@@ -55,28 +66,42 @@ def make_rows(n: int, seed: int) -> list[dict[str, Any]]:
     base = datetime(2024, 1, 1, tzinfo=UTC)
     now, run = datetime.now(UTC), uuid.uuid4().hex
     stages = ["lead", "subscriber", "customer", "opportunity"]
-    return [{
-        "source": "hubspot", "source_id": str(i), "email": f"person{i}@example.com",
-        "phone": f"+4790{rnd.randrange(10**6):06d}", "first_name": f"First{i % 997}",
-        "last_name": f"Last{i % 1009}", "company_id": str(rnd.randrange(1000)),
-        "lifecycle_stage": rnd.choice(stages), "country": "NO",
-        "created_at": base + timedelta(seconds=i), "updated_at": base + timedelta(minutes=i),
-        "_cd_connection": "bench", "_cd_stream": "contacts", "_cd_run_id": run,
-        "_cd_extracted_at": now, "_cd_mapping_version": "v1",
-    } for i in range(n)]
+    return [
+        {
+            "source": "hubspot",
+            "source_id": str(i),
+            "email": f"person{i}@example.com",
+            "phone": f"+4790{rnd.randrange(10**6):06d}",
+            "first_name": f"First{i % 997}",
+            "last_name": f"Last{i % 1009}",
+            "company_id": str(rnd.randrange(1000)),
+            "lifecycle_stage": rnd.choice(stages),
+            "country": "NO",
+            "created_at": base + timedelta(seconds=i),
+            "updated_at": base + timedelta(minutes=i),
+            "_cd_connection": "bench",
+            "_cd_stream": "contacts",
+            "_cd_run_id": run,
+            "_cd_extracted_at": now,
+            "_cd_mapping_version": "v1",
+        }
+        for i in range(n)
+    ]
 
 
 def batches(rows: list[Any], size: int) -> list[list[Any]]:
-    return [rows[i:i + size] for i in range(0, len(rows), size)]
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
 def url_for(engine: str, workdir: Path) -> str:
-    return {"sqlite": f"sqlite:///{workdir / 'ours.db'}", "postgres": PG_URL,
-            "duckdb": f"duckdb:///{workdir / 'ours.duckdb'}"}[engine]
+    return {
+        "sqlite": f"sqlite:///{workdir / 'ours.db'}",
+        "postgres": PG_URL,
+        "duckdb": f"duckdb:///{workdir / 'ours.duckdb'}",
+    }[engine]
 
 
-def run_ours(engine: str, rows: list[dict[str, Any]], size: int, workdir: Path,
-             path: str = "merge") -> float:
+def run_ours(engine: str, rows: list[dict[str, Any]], size: int, workdir: Path, path: str = "merge") -> float:
     from hub.destinations import TableSpec, open_destination
 
     config: dict[str, Any] = {"url": url_for(engine, workdir)}
@@ -134,8 +159,10 @@ def run_raw(engine: str, rows: list[dict[str, Any]], size: int, workdir: Path) -
         schema = _fresh_pg_schema()
         with psycopg.connect(PG_URL, autocommit=True) as db:
             types = {"string": "TEXT", "datetime": "TIMESTAMPTZ"}
-            db.execute(f'CREATE TABLE "{schema}".c '  # type: ignore[arg-type]
-                       f"({', '.join(f'{c} {types[t]}' for c, t in COLUMNS.items())})")
+            db.execute(
+                f'CREATE TABLE "{schema}".c '  # type: ignore[arg-type]
+                f"({', '.join(f'{c} {types[t]}' for c, t in COLUMNS.items())})"
+            )
             for batch in batches(tuples, size):
                 with db.transaction(), db.cursor() as cur:
                     with cur.copy(f'COPY "{schema}".c FROM STDIN') as copy:  # type: ignore[arg-type]
@@ -148,12 +175,14 @@ def run_raw(engine: str, rows: list[dict[str, Any]], size: int, workdir: Path) -
         db = duckdb.connect(str(workdir / "raw.duckdb"))
         sql_types = {"string": "VARCHAR", "datetime": "TIMESTAMPTZ"}
         db.execute(f"CREATE TABLE c ({', '.join(f'{c} {sql_types[t]}' for c, t in COLUMNS.items())})")
-        schema = pa.schema([(c, pa.string() if t == "string" else pa.timestamp("us", tz="UTC"))
-                            for c, t in COLUMNS.items()])
+        schema = pa.schema(
+            [(c, pa.string() if t == "string" else pa.timestamp("us", tz="UTC")) for c, t in COLUMNS.items()]
+        )
         for batch in batches(tuples, size):
             table = pa.Table.from_arrays(
                 [pa.array(col, type=f.type) for col, f in zip(zip(*batch, strict=True), schema, strict=True)],
-                schema=schema)
+                schema=schema,
+            )
             db.register("b", table)
             db.execute("INSERT INTO c SELECT * FROM b")
             db.unregister("b")
@@ -200,25 +229,45 @@ def main() -> None:
         return
 
     print(f"{args.rows:,} rows, batches of {args.batch:,}, {len(COLUMNS)} columns")
-    print(f"{'destination':<10} {'path':<7} {'records/s':>10} {'seconds':>8} {'peak RSS':>9} "
-          f"{'of which the rows':>18}")
+    print(
+        f"{'destination':<10} {'path':<7} {'records/s':>10} {'seconds':>8} {'peak RSS':>9} "
+        f"{'of which the rows':>18}"
+    )
     try:
         for engine in args.only.split(","):
             results = {}
             for path in ("raw", "append", "merge", "remerge"):
                 with tempfile.TemporaryDirectory() as tmp:
                     out = subprocess.run(
-                        [sys.executable, __file__, "--part", f"{engine}:{path}", "--workdir", tmp,
-                         "--rows", str(args.rows), "--batch", str(args.batch),
-                         "--seed", str(args.seed)],
-                        check=True, capture_output=True, text=True).stdout
+                        [
+                            sys.executable,
+                            __file__,
+                            "--part",
+                            f"{engine}:{path}",
+                            "--workdir",
+                            tmp,
+                            "--rows",
+                            str(args.rows),
+                            "--batch",
+                            str(args.batch),
+                            "--seed",
+                            str(args.seed),
+                        ],
+                        check=True,
+                        capture_output=True,
+                        text=True,
+                    ).stdout
                 r = results[path] = json.loads(out.strip().splitlines()[-1])
-                print(f"{engine:<10} {path:<7} {args.rows / r['seconds']:>10,.0f} "
-                      f"{r['seconds']:>8.2f} {r['peak_mb']:>6.0f} MB {r['rows_mb']:>15.0f} MB")
+                print(
+                    f"{engine:<10} {path:<7} {args.rows / r['seconds']:>10,.0f} "
+                    f"{r['seconds']:>8.2f} {r['peak_mb']:>6.0f} MB {r['rows_mb']:>15.0f} MB"
+                )
             raw = results["raw"]["seconds"]
-            print(f"{engine:<10} time vs raw: append {results['append']['seconds'] / raw:.2f}x, "
-                  f"merge {results['merge']['seconds'] / raw:.2f}x, "
-                  f"remerge {results['remerge']['seconds'] / raw:.2f}x")
+            print(
+                f"{engine:<10} time vs raw: append {results['append']['seconds'] / raw:.2f}x, "
+                f"merge {results['merge']['seconds'] / raw:.2f}x, "
+                f"remerge {results['remerge']['seconds'] / raw:.2f}x"
+            )
     finally:
         if "postgres" in args.only:
             _drop_bench_schemas()

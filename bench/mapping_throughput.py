@@ -1,6 +1,6 @@
 """Mapping throughput: the HubSpot contact mapping on N sandbox-shaped records.
 
-    python bench/mapping_throughput.py [--records 100000]
+python bench/mapping_throughput.py [--records 100000]
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ def main() -> None:
     tracemalloc.start()  # a second pass for memory: tracing slows the first one down
     mapping.map_batch(records)
     peak = tracemalloc.get_traced_memory()[1] / 2**20
-    print(f"{len(records):,} records in {seconds:.2f}s = {len(records) / seconds:,.0f} records/s "
-          f"({seconds / len(records) * 1e6:.1f} us/record); "
-          f"{len(batch.rows):,} mapped, {len(batch.dead):,} dead-lettered; "
-          f"peak traced memory {peak:,.0f} MB")
+    print(
+        f"{len(records):,} records in {seconds:.2f}s = {len(records) / seconds:,.0f} records/s "
+        f"({seconds / len(records) * 1e6:.1f} us/record); "
+        f"{len(batch.rows):,} mapped, {len(batch.dead):,} dead-lettered; "
+        f"peak traced memory {peak:,.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -61,8 +61,12 @@ def run_pipeline(url: str, workdir: Path) -> dict[str, float]:
     wall = time.perf_counter() - started
     stream = summary["streams"]["contacts"]
     assert summary["status"] == "succeeded", summary
-    return {"records": stream["written"], "seconds": stream["seconds"], "wall": wall,
-            "peak_mb": peak_rss_mb()}
+    return {
+        "records": stream["written"],
+        "seconds": stream["seconds"],
+        "wall": wall,
+        "peak_mb": peak_rss_mb(),
+    }
 
 
 def run_baseline(url: str, workdir: Path) -> dict[str, float]:
@@ -76,14 +80,23 @@ def run_baseline(url: str, workdir: Path) -> dict[str, float]:
             page = orjson.loads(client.get("/crm/v3/objects/contacts", params=params).content)
             for r in page["results"]:
                 p = r["properties"]
-                rows.append((r["id"], p.get("email"), p.get("firstname"), p.get("lastname"),
-                             p.get("phone"), r["updatedAt"]))
+                rows.append(
+                    (
+                        r["id"],
+                        p.get("email"),
+                        p.get("firstname"),
+                        p.get("lastname"),
+                        p.get("phone"),
+                        r["updatedAt"],
+                    )
+                )
             after = page.get("paging", {}).get("next", {}).get("after")
             if not after:
                 break
     db = sqlite3.connect(workdir / "raw.db")
-    db.execute("CREATE TABLE c (id TEXT PRIMARY KEY, email TEXT, first TEXT, last TEXT, "
-               "phone TEXT, updated TEXT)")
+    db.execute(
+        "CREATE TABLE c (id TEXT PRIMARY KEY, email TEXT, first TEXT, last TEXT, phone TEXT, updated TEXT)"
+    )
     with db:
         db.executemany("INSERT INTO c VALUES (?,?,?,?,?,?)", rows)
     db.close()
@@ -114,10 +127,16 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     sandbox = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             from hub.sandbox import serve
-            serve(port={port}, seed={args.seed}, scale={args.contacts})""")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            serve(port={port}, seed={args.seed}, scale={args.contacts})"""),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for(url)
         results = {}
@@ -125,7 +144,11 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as workdir:
                 out = subprocess.run(
                     [sys.executable, __file__, "--part", part, "--url", url, "--workdir", workdir],
-                    check=True, capture_output=True, text=True, cwd=ROOT).stdout
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
+                ).stdout
                 results[part] = json.loads(out.strip().splitlines()[-1])
     finally:
         sandbox.terminate()
@@ -133,10 +156,13 @@ def main() -> None:
     print(f"contacts: {args.contacts:,} (seed {args.seed}), machine: {os.cpu_count()} cores")
     for part, r in results.items():
         rate = r["records"] / r["seconds"]
-        print(f"{part:9} {r['records']:>9,} records in {r['seconds']:6.2f}s = {rate:9,.0f} "
-              f"records/s (wall {r['wall']:.2f}s incl. start-up), peak RSS {r['peak_mb']:,.0f} MB")
-    ratio = (results["pipeline"]["records"] / results["pipeline"]["seconds"]) / \
-        (results["baseline"]["records"] / results["baseline"]["seconds"])
+        print(
+            f"{part:9} {r['records']:>9,} records in {r['seconds']:6.2f}s = {rate:9,.0f} "
+            f"records/s (wall {r['wall']:.2f}s incl. start-up), peak RSS {r['peak_mb']:,.0f} MB"
+        )
+    ratio = (results["pipeline"]["records"] / results["pipeline"]["seconds"]) / (
+        results["baseline"]["records"] / results["baseline"]["seconds"]
+    )
     print(f"pipeline / raw baseline: {ratio:.2f}")
 
 
@@ -144,8 +170,11 @@ def _wait_for(url: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            httpx.get(url + "/crm/v3/objects/contacts?limit=1",
-                      headers={"Authorization": "Bearer sandbox-token"}, timeout=2)
+            httpx.get(
+                url + "/crm/v3/objects/contacts?limit=1",
+                headers={"Authorization": "Bearer sandbox-token"},
+                timeout=2,
+            )
             return
         except httpx.TransportError:
             time.sleep(0.2)

@@ -55,14 +55,29 @@ def build_profiles(root: Path, n: int, changed_every: int = 0) -> None:
     try:
         db.prepare(spec, "overwrite")
         for start in range(0, n, 50_000):
-            db.write(spec, "overwrite", [{
-                "profile_id": f"p{i:07d}", "email": f"person{i}@example.org",
-                "phone": f"+4790{i % 1_000_000:06d}", "first_name": f"First{i % 997}",
-                "last_name": f"Last{i % 1009}",
-                "city": "Bergen" if changed_every and i % changed_every == 0 else "Oslo",
-                "country": "NO", "lifecycle_stage": "lead", "record_count": 1,
-                "sources": "hubspot", "confidence": 1.0, "last_updated_at": stamp,
-                "stitched_at": stamp, "run_id": "bench"} for i in range(start, min(n, start + 50_000))])
+            db.write(
+                spec,
+                "overwrite",
+                [
+                    {
+                        "profile_id": f"p{i:07d}",
+                        "email": f"person{i}@example.org",
+                        "phone": f"+4790{i % 1_000_000:06d}",
+                        "first_name": f"First{i % 997}",
+                        "last_name": f"Last{i % 1009}",
+                        "city": "Bergen" if changed_every and i % changed_every == 0 else "Oslo",
+                        "country": "NO",
+                        "lifecycle_stage": "lead",
+                        "record_count": 1,
+                        "sources": "hubspot",
+                        "confidence": 1.0,
+                        "last_updated_at": stamp,
+                        "stitched_at": stamp,
+                        "run_id": "bench",
+                    }
+                    for i in range(start, min(n, start + 50_000))
+                ],
+            )
         db.finish(spec, "overwrite")
     finally:
         db.close()
@@ -84,8 +99,7 @@ def phase(root: Path, url: str) -> dict[str, Any]:
     started = time.perf_counter()
     info = sync_stream(plan_stream(ctx, conn, "profiles", run_id, False))
     seconds = time.perf_counter() - started
-    return {"read": info.read, "seconds": seconds, "writeback": info.writeback,
-            "peak_rss_mb": peak_rss_mb()}
+    return {"read": info.read, "seconds": seconds, "writeback": info.writeback, "peak_rss_mb": peak_rss_mb()}
 
 
 def main() -> None:
@@ -110,15 +124,21 @@ def main() -> None:
             if name == "changed":
                 build_profiles(root, args.rows, changed_every=100)
             calls = sum(n for (p, _), n in sb.hits.items() if p.endswith("/batch/upsert"))
-            out = subprocess.run([sys.executable, __file__, "--phase", name, "--root", str(root),
-                                  "--url", sb.url], capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--phase", name, "--root", str(root), "--url", sb.url],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             result = json.loads(out.stdout.strip().splitlines()[-1])
             calls = sum(n for (p, _), n in sb.hits.items() if p.endswith("/batch/upsert")) - calls
             wb = result["writeback"]
-            print(f"  {name:9s}: read {result['read']:>9,}  sent {wb['accepted']:>9,}  "
-                  f"unchanged {wb['unchanged']:>9,}  API calls {calls:>6,}  "
-                  f"{result['seconds']:7.1f} s  {result['read'] / result['seconds']:>9,.0f} rows/s  "
-                  f"peak {result['peak_rss_mb']:,.0f} MB")
+            print(
+                f"  {name:9s}: read {result['read']:>9,}  sent {wb['accepted']:>9,}  "
+                f"unchanged {wb['unchanged']:>9,}  API calls {calls:>6,}  "
+                f"{result['seconds']:7.1f} s  {result['read'] / result['seconds']:>9,.0f} rows/s  "
+                f"peak {result['peak_rss_mb']:,.0f} MB"
+            )
 
 
 if __name__ == "__main__":

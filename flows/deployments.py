@@ -26,8 +26,7 @@ from flows.stitch import stitch_profiles
 from flows.sync import sync_connection
 from hub.context import HubContext
 
-__all__ = ["Registered", "build_deployments", "apply_deployments", "serve_deployments",
-           "ensure_work_pool"]
+__all__ = ["Registered", "build_deployments", "apply_deployments", "serve_deployments", "ensure_work_pool"]
 
 _T = TypeVar("_T")
 
@@ -54,24 +53,34 @@ def build_deployments(ctx: HubContext) -> list[RunnerDeployment]:
     # Module entrypoints (`flows.sync:sync_connection`): a worker imports the installed
     # project, whatever folder `deploy` was run from.
     module = EntrypointType.MODULE_PATH
-    stitch = [] if ws.identity.schedule is None else [_sync(stitch_profiles.to_deployment(
-        name="stitch-profiles",
-        cron=ws.identity.schedule,
-        parameters={"mode": "incremental", "workspace_dir": str(ctx.workspace_dir)},
-        tags=["crossdock", "identity"],
-        description=f"Stitch contact records into profiles on `{ws.identity.schedule}`",
-        entrypoint_type=module,
-    ))]
+    stitch = (
+        []
+        if ws.identity.schedule is None
+        else [
+            _sync(
+                stitch_profiles.to_deployment(
+                    name="stitch-profiles",
+                    cron=ws.identity.schedule,
+                    parameters={"mode": "incremental", "workspace_dir": str(ctx.workspace_dir)},
+                    tags=["crossdock", "identity"],
+                    description=f"Stitch contact records into profiles on `{ws.identity.schedule}`",
+                    entrypoint_type=module,
+                )
+            )
+        ]
+    )
     return stitch + [
-        _sync(sync_connection.to_deployment(
-            name=f"sync-{conn.name}",
-            cron=conn.schedule,
-            parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
-            tags=["crossdock", f"connection:{conn.name}"],
-            description=f"Sync connection `{conn.name}` ({conn.source.label} -> "
-                        f"{conn.destination.type}) on `{conn.schedule or 'manual'}`",
-            entrypoint_type=module,
-        ))
+        _sync(
+            sync_connection.to_deployment(
+                name=f"sync-{conn.name}",
+                cron=conn.schedule,
+                parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
+                tags=["crossdock", f"connection:{conn.name}"],
+                description=f"Sync connection `{conn.name}` ({conn.source.label} -> "
+                f"{conn.destination.type}) on `{conn.schedule or 'manual'}`",
+                entrypoint_type=module,
+            )
+        )
         for conn in ws.connections.values()
     ]
 
@@ -97,8 +106,11 @@ def apply_deployments(ctx: HubContext, work_pool: str | None = None) -> list[Reg
         deployment_id = _sync(deployment.apply(work_pool_name=pool))
         schedules = [s.schedule for s in deployment.schedules or []]
         cron = next((getattr(s, "cron", None) for s in schedules), None)
-        registered.append(Registered(deployment_id, f"{deployment.flow_name}/{deployment.name}",
-                                     cron, deployment.description or ""))
+        registered.append(
+            Registered(
+                deployment_id, f"{deployment.flow_name}/{deployment.name}", cron, deployment.description or ""
+            )
+        )
     return registered
 
 

@@ -32,20 +32,28 @@ from hub.workspace.references import check_references
 
 __all__ = ["sync_connection", "sync_stream_task"]
 
+
 def _is_transient(_task: Any, _run: Any, state: State) -> bool:
     try:
         state.result()
     except RetriableError:
         return True
-    except Exception:  # noqa: BLE001 - anything else is not worth retrying
+    except Exception:
         return False
     return False
 
 
-@task(name="sync-stream", retries=2, retry_delay_seconds=5, retry_condition_fn=_is_transient,
-      cache_policy=NO_CACHE, task_run_name="sync-{connection}-{stream}")
-def sync_stream_task(workspace_dir: str, connection: str, stream: str, run_id: str,
-                     full_refresh: bool, dry_run: bool = False) -> StreamInfo:
+@task(
+    name="sync-stream",
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=_is_transient,
+    cache_policy=NO_CACHE,
+    task_run_name="sync-{connection}-{stream}",
+)
+def sync_stream_task(
+    workspace_dir: str, connection: str, stream: str, run_id: str, full_refresh: bool, dry_run: bool = False
+) -> StreamInfo:
     ctx = for_workspace(workspace_dir)  # the CLI's context (progress bar and all) when it bound one
     conn = ctx.workspace().connection(connection)
     job = plan_stream(ctx, conn, stream, run_id, full_refresh, dry_run)
@@ -53,9 +61,14 @@ def sync_stream_task(workspace_dir: str, connection: str, stream: str, run_id: s
 
 
 @flow(name="sync-connection", flow_run_name="sync-{name}")
-def sync_connection(name: str, full_refresh: bool = False, workspace_dir: str = ".",
-                    dry_run: bool = False, run_id: str | None = None,
-                    wait: float | None = 0.0) -> RunInfo:
+def sync_connection(
+    name: str,
+    full_refresh: bool = False,
+    workspace_dir: str = ".",
+    dry_run: bool = False,
+    run_id: str | None = None,
+    wait: float | None = 0.0,
+) -> RunInfo:
     """Sync every stream of connection `name`; returns the run's summary (its JSON form,
     `to_dict()`, is what `crossdock sync --json` prints).
 
@@ -74,31 +87,29 @@ def sync_connection(name: str, full_refresh: bool = False, workspace_dir: str = 
         try:
             infos: list[StreamInfo] = []
             for stream in conn.streams:
-                state = sync_stream_task(str(ctx.workspace_dir), name, stream, run_id,
-                                         full_refresh, dry_run, return_state=True)
+                state = sync_stream_task(
+                    str(ctx.workspace_dir), name, stream, run_id, full_refresh, dry_run, return_state=True
+                )
                 infos.append(_stream_info(ctx, run_id, state, stream, conn.table_for(stream)))
-            destination = display_url(str(destination_config(ctx, conn).get(
-                "url", conn.destination.type)))
+            destination = display_url(str(destination_config(ctx, conn).get("url", conn.destination.type)))
             if conn.writes_back:
                 destination = conn.destination.type
-            info = end_run(ctx, run_id, name, full_refresh, infos, time.perf_counter() - started,
-                           destination)
+            info = end_run(ctx, run_id, name, full_refresh, infos, time.perf_counter() - started, destination)
         except Exception as exc:
             try:  # not left `running`: it did not die, it failed
                 fail_run(ctx, run_id, name, exc)
-            except Exception:  # noqa: BLE001 - the store itself is down: the next run abandons it
+            except Exception:
                 logging.getLogger(__name__).exception("could not record run %s as failed", run_id)
             raise
     return info
 
 
-def _stream_info(ctx: HubContext, run_id: str, state: State, stream: str,
-                 table: str) -> StreamInfo:
+def _stream_info(ctx: HubContext, run_id: str, state: State, stream: str, table: str) -> StreamInfo:
     if state.is_completed():
         return cast(StreamInfo, state.result())
     try:
         state.result()
         error = state.message or "stream did not complete"
-    except Exception as exc:  # noqa: BLE001 - the stream's failure becomes its info
+    except Exception as exc:
         error = str(exc)
     return failed_stream_info(ctx, run_id, stream, table, error)

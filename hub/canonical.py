@@ -34,8 +34,9 @@ class Entity:
         return {f.name: f for f in self.fields}
 
 
-def _f(name: str, type_: FieldType, required: bool = False, description: str = "",
-       pii: bool = False) -> CanonicalField:
+def _f(
+    name: str, type_: FieldType, required: bool = False, description: str = "", pii: bool = False
+) -> CanonicalField:
     return CanonicalField(name, type_, required, description, pii)
 
 
@@ -56,7 +57,8 @@ ENTITIES: dict[str, Entity] = {
     "contact": Entity(
         "contact",
         key=("source", "source_id"),
-        fields=_ORIGIN + (
+        fields=_ORIGIN
+        + (
             _f("email", "string", description="normalised: trimmed, lower case", pii=True),
             _f("phone", "string", description="E.164", pii=True),
             _f("first_name", "string", pii=True),
@@ -73,7 +75,8 @@ ENTITIES: dict[str, Entity] = {
     "account": Entity(
         "account",
         key=("source", "source_id"),
-        fields=_ORIGIN + (
+        fields=_ORIGIN
+        + (
             _f("name", "string", description="may be missing in the source (HubSpot allows it)"),
             _f("domain", "string", description="lower case, no scheme or www."),
             _f("industry", "string"),
@@ -93,7 +96,9 @@ ENTITIES: dict[str, Entity] = {
     "ticket": Entity(
         "ticket",
         key=("source", "source_id"),
-        fields=_ORIGIN + _PERSON + (
+        fields=_ORIGIN
+        + _PERSON
+        + (
             _f("subject", "string", pii=True),
             _f("status", "string"),
             _f("priority", "string"),
@@ -105,7 +110,9 @@ ENTITIES: dict[str, Entity] = {
     "order": Entity(
         "order",
         key=("source", "source_id"),
-        fields=_ORIGIN + _PERSON + (
+        fields=_ORIGIN
+        + _PERSON
+        + (
             _f("order_number", "string"),
             _f("total", "number"),
             _f("currency", "string"),
@@ -117,7 +124,9 @@ ENTITIES: dict[str, Entity] = {
     "email_event": Entity(
         "email_event",
         key=("source", "source_id"),
-        fields=_ORIGIN + _PERSON + (
+        fields=_ORIGIN
+        + _PERSON
+        + (
             _f("event", "string", True, "sent, open, click, bounce, unsubscribe"),
             _f("campaign_id", "string"),
             _f("list_id", "string"),
@@ -127,7 +136,9 @@ ENTITIES: dict[str, Entity] = {
     "social_interaction": Entity(
         "social_interaction",
         key=("source", "source_id"),
-        fields=_ORIGIN + _PERSON + (
+        fields=_ORIGIN
+        + _PERSON
+        + (
             _f("event", "string", True, "comment, reaction, message"),
             _f("author_name", "string", pii=True),
             _f("post_id", "string"),
@@ -138,7 +149,9 @@ ENTITIES: dict[str, Entity] = {
     "consent": Entity(
         "consent",
         key=("source", "source_id"),
-        fields=_ORIGIN + _PERSON + (
+        fields=_ORIGIN
+        + _PERSON
+        + (
             _f("purpose", "string", True),
             _f("event", "string", True, "granted, withdrawn, expired, pending or not_given"),
             _f("occurred_at", "datetime", True),
@@ -147,10 +160,10 @@ ENTITIES: dict[str, Entity] = {
     "inventory_item": Entity(
         "inventory_item",
         key=("source", "source_id"),
-        fields=_ORIGIN + (
+        fields=_ORIGIN
+        + (
             _f("sku", "string", description="the stock-keeping unit, shared across systems"),
-            _f("item_id", "string", description="the item's id in the system (Shopify: the "
-                                                "inventory item)"),
+            _f("item_id", "string", description="the item's id in the system (Shopify: the inventory item)"),
             _f("title", "string"),
             _f("location_id", "string", description="where the stock is, in the system's ids"),
             _f("available", "integer", True, "units available to sell"),
@@ -160,7 +173,8 @@ ENTITIES: dict[str, Entity] = {
     "product": Entity(
         "product",
         key=("source", "source_id"),
-        fields=_ORIGIN + (
+        fields=_ORIGIN
+        + (
             _f("title", "string"),
             _f("vendor", "string"),
             _f("product_type", "string"),
@@ -173,7 +187,9 @@ ENTITIES: dict[str, Entity] = {
     "ticket_comment": Entity(
         "ticket_comment",
         key=("source", "source_id"),
-        fields=_ORIGIN + _PERSON + (
+        fields=_ORIGIN
+        + _PERSON
+        + (
             _f("ticket_id", "string", description="source id of the ticket"),
             _f("event", "string", True, "public_comment or internal_note"),
             _f("body", "string", pii=True),
@@ -183,7 +199,9 @@ ENTITIES: dict[str, Entity] = {
     "satisfaction_rating": Entity(
         "satisfaction_rating",
         key=("source", "source_id"),
-        fields=_ORIGIN + _PERSON + (
+        fields=_ORIGIN
+        + _PERSON
+        + (
             _f("ticket_id", "string", description="source id of the rated ticket"),
             _f("event", "string", True, "the score: good, bad, offered"),
             _f("comment", "string", pii=True),
@@ -194,7 +212,8 @@ ENTITIES: dict[str, Entity] = {
     "deal": Entity(
         "deal",
         key=("source", "source_id"),
-        fields=_ORIGIN + (
+        fields=_ORIGIN
+        + (
             _f("name", "string"),
             _f("amount", "number"),
             _f("stage", "string"),
@@ -209,7 +228,8 @@ ENTITIES: dict[str, Entity] = {
     "owner": Entity(
         "owner",
         key=("source", "source_id"),
-        fields=_ORIGIN + (
+        fields=_ORIGIN
+        + (
             _f("email", "string", description="a staff address, not a customer's", pii=True),
             _f("first_name", "string", pii=True),
             _f("last_name", "string", pii=True),
@@ -220,7 +240,8 @@ ENTITIES: dict[str, Entity] = {
     "page_metric": Entity(
         "page_metric",
         key=("source", "source_id"),
-        fields=_ORIGIN + (
+        fields=_ORIGIN
+        + (
             _f("metric", "string", True, "e.g. page_impressions"),
             _f("period", "string", description="day, week, days_28"),
             _f("values", "json", description="[{value, end_time}] in the window"),
@@ -230,7 +251,8 @@ ENTITIES: dict[str, Entity] = {
     "email_list": Entity(
         "email_list",
         key=("source", "source_id"),
-        fields=_ORIGIN + (
+        fields=_ORIGIN
+        + (
             _f("name", "string"),
             _f("member_count", "integer", description="members as the tool counts them"),
             _f("created_at", "datetime"),
@@ -239,7 +261,8 @@ ENTITIES: dict[str, Entity] = {
     "campaign": Entity(
         "campaign",
         key=("source", "source_id"),
-        fields=_ORIGIN + (
+        fields=_ORIGIN
+        + (
             _f("list_id", "string", description="source id of the list it went to"),
             _f("name", "string", description="the campaign's title in the tool"),
             _f("subject", "string"),
@@ -252,7 +275,8 @@ ENTITIES: dict[str, Entity] = {
     "location": Entity(
         "location",
         key=("source", "source_id"),
-        fields=_ORIGIN + (
+        fields=_ORIGIN
+        + (
             _f("name", "string"),
             _f("active", "boolean"),
             _f("country", "string"),

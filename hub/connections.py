@@ -40,14 +40,19 @@ def source_for(ctx: HubContext, conn: Connection) -> Source:
 
 def _source_config(ctx: HubContext, conn: Connection) -> dict[str, Any]:
     config: dict[str, Any] = ctx.resolve(
-        conn.source.config, where=f"connections.{conn.name}.source.config",
-        secret=lambda name: ctx.secret(name, used_by=conn.name))
+        conn.source.config,
+        where=f"connections.{conn.name}.source.config",
+        secret=lambda name: ctx.secret(name, used_by=conn.name),
+    )
     return config
 
 
 def _warehouse(ctx: HubContext, conn: Connection) -> Source:
-    url = ctx.resolve(conn.source.warehouse, where=f"connections.{conn.name}.source.warehouse",
-                      secret=lambda name: ctx.secret(name, used_by=conn.name))
+    url = ctx.resolve(
+        conn.source.warehouse,
+        where=f"connections.{conn.name}.source.warehouse",
+        secret=lambda name: ctx.secret(name, used_by=conn.name),
+    )
     return WarehouseSource(resolve_sqlite_url(url, ctx.workspace_dir), list(conn.streams))
 
 
@@ -56,15 +61,15 @@ def _package(ctx: HubContext, conn: Connection) -> Source:
 
 
 def _manifest(ctx: HubContext, conn: Connection) -> Source:
-    return DeclarativeSource(manifest_path(ctx.workspace_dir, conn.source.manifest or ""),
-                             _source_config(ctx, conn))
+    return DeclarativeSource(
+        manifest_path(ctx.workspace_dir, conn.source.manifest or ""), _source_config(ctx, conn)
+    )
 
 
 def _connector(ctx: HubContext, conn: Connection) -> Source:
     cdir = connector_dir(ctx.workspace_dir, conn.source.connector or "")
     if cdir is None:  # the workspace loader already checked; the folder vanished since
-        raise ConfigError(f"connector `{conn.source.connector}` not found",
-                          file=str(ctx.workspace_file))
+        raise ConfigError(f"connector `{conn.source.connector}` not found", file=str(ctx.workspace_file))
     return DeclarativeSource(cdir / "manifest.yaml", _source_config(ctx, conn))
 
 
@@ -78,28 +83,35 @@ _SOURCE_KINDS: dict[SourceKind, Callable[[HubContext, Connection], Source]] = {
 }
 
 
-def resolved_destination_config(ctx: HubContext, dest: DestinationConfig, *, where: str,
-                                used_by: str) -> dict[str, Any]:
+def resolved_destination_config(
+    ctx: HubContext, dest: DestinationConfig, *, where: str, used_by: str
+) -> dict[str, Any]:
     """A destination's config with its references resolved and a relative SQLite or DuckDB
     path made relative to the workspace folder."""
-    config: dict[str, Any] = ctx.resolve(dest.config, where=where,
-                                         secret=lambda name: ctx.secret(name, used_by=used_by))
+    config: dict[str, Any] = ctx.resolve(
+        dest.config, where=where, secret=lambda name: ctx.secret(name, used_by=used_by)
+    )
     if "url" in config:
         config["url"] = resolve_sqlite_url(config["url"], ctx.workspace_dir)
     return config
 
 
 def destination_config(ctx: HubContext, conn: Connection) -> dict[str, Any]:
-    return resolved_destination_config(ctx, conn.destination,
-                                       where=f"connections.{conn.name}.destination.config",
-                                       used_by=conn.name)
+    return resolved_destination_config(
+        ctx, conn.destination, where=f"connections.{conn.name}.destination.config", used_by=conn.name
+    )
 
 
 def writeback_for(ctx: HubContext, conn: Connection) -> WritebackApi:
     """The connection's write-back connector, built with its resolved config; its secrets
     are redacted from here on."""
-    api = load_writeback(ctx.workspace_dir, conn.destination.type, destination_config(ctx, conn),
-                         workspace_file=ctx.workspace_file, connection=conn.name)
+    api = load_writeback(
+        ctx.workspace_dir,
+        conn.destination.type,
+        destination_config(ctx, conn),
+        workspace_file=ctx.workspace_file,
+        connection=conn.name,
+    )
     for value in api.secret_values():
         register_secret(value)
     return api

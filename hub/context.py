@@ -38,8 +38,7 @@ ProgressFn = Callable[["StreamInfo"], None]
 
 # The tables of every feature the context wires; each module registers its own with
 # SQLModel's metadata when imported (hub.store itself knows only its own tables).
-_FEATURE_TABLES = ("hub.audit.models", "hub.secrets.store", "hub.writeback.state",
-                   "hub.identity.state")
+_FEATURE_TABLES = ("hub.audit.models", "hub.secrets.store", "hub.writeback.state", "hub.identity.state")
 
 
 @dataclass
@@ -73,11 +72,11 @@ class HubContext:
         """crossdock.yaml, loaded and validated (fresh each call: the file may have changed)."""
         return load_workspace(self.workspace_file)
 
-    def resolve(self, config: Any, *, where: str,
-                secret: Callable[[str], str] | None = None) -> Any:
+    def resolve(self, config: Any, *, where: str, secret: Callable[[str], str] | None = None) -> Any:
         """`config` with its `${env:}` / `${secret:}` references replaced by their values."""
-        return resolve_config(config, where=where, secret=secret,
-                              env=lambda name: self.env.get(name, os.environ.get(name)))
+        return resolve_config(
+            config, where=where, secret=secret, env=lambda name: self.env.get(name, os.environ.get(name))
+        )
 
     @cached_property
     def engine(self) -> Engine:
@@ -101,8 +100,12 @@ class HubContext:
 
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(self.engine, self.keyring, head_file=self.audit_head_file,
-                        reload=lambda: load_keyring(self.state_dir))
+        return AuditLog(
+            self.engine,
+            self.keyring,
+            head_file=self.audit_head_file,
+            reload=lambda: load_keyring(self.state_dir),
+        )
 
     @cached_property
     def secrets(self) -> SecretStore:

@@ -22,8 +22,9 @@ class HubError(Exception):
 class ConfigError(HubError):
     """A workspace, mapping, policy or connector config is wrong: fix the file, do not retry."""
 
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
-                 key: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, file: str | None = None, line: int | None = None, key: str | None = None
+    ) -> None:
         self.file, self.line, self.key = file, line, key
         where = ""
         if file:

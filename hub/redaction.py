@@ -25,8 +25,16 @@ import string
 import threading
 from typing import Any
 
-__all__ = ["register_secret", "register_basic_auth", "redact", "redact_obj", "RedactingFilter",
-           "install_log_filter", "display_url", "wire_forms"]
+__all__ = [
+    "register_secret",
+    "register_basic_auth",
+    "redact",
+    "redact_obj",
+    "RedactingFilter",
+    "install_log_filter",
+    "display_url",
+    "wire_forms",
+]
 
 MASK = "****"
 MIN_LENGTH = 4  # masking "a" everywhere would garble output, not protect
@@ -39,8 +47,16 @@ _pattern: re.Pattern[str] | None = None
 _needles: tuple[str, ...] | None = ()
 _lock = threading.Lock()
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
-_JSON_SHORT = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n",
-               "\r": "\\r", "\t": "\\t"}
+_JSON_SHORT = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "/": "\\/",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
 
 
 def register_secret(value: str) -> None:
@@ -54,8 +70,14 @@ def register_basic_auth(username: str, password: str) -> None:
     if not password or len(password) < MIN_LENGTH:
         return
     pair = f"{username}:{password}".encode()
-    _register(password, {*_base64_forms(password.encode()), base64.b64encode(pair).decode(),
-                         base64.urlsafe_b64encode(pair).decode()})
+    _register(
+        password,
+        {
+            *_base64_forms(password.encode()),
+            base64.b64encode(pair).decode(),
+            base64.urlsafe_b64encode(pair).decode(),
+        },
+    )
 
 
 def _register(value: str, literals: set[str]) -> None:
@@ -78,8 +100,14 @@ def wire_forms(value: str) -> set[str]:
     """The usual encodings of `value` as literal strings (for filters that cannot take a regex)."""
     from urllib.parse import quote, quote_plus
 
-    forms = {value, quote(value, safe=""), quote(value), quote_plus(value),
-             json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    forms = {
+        value,
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    }
     forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), f) for f in set(forms)}
     return {f for f in forms if f}
 
@@ -194,8 +222,8 @@ def install_log_filter() -> None:
     last-resort one that prints a record no handler took to stderr (the CDK's, in the CLI)."""
     log_filter = RedactingFilter()
     loggers = [logging.getLogger()] + [
-        logger for logger in logging.root.manager.loggerDict.values()
-        if isinstance(logger, logging.Logger)]
+        logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
     handlers = [h for logger in loggers for h in logger.handlers]
     if logging.lastResort is not None:
         handlers.append(logging.lastResort)

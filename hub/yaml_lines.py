@@ -32,15 +32,11 @@ class _LineLoader(yaml.SafeLoader):
         # PyYAML types keys as Hashable; the hub's YAML files key their mappings by strings.
         result = LineDict(cast("dict[str, Any]", super().construct_mapping(node, deep=True)))
         result.line = node.start_mark.line + 1
-        result.key_lines = {
-            self.construct_object(k, deep=True): k.start_mark.line + 1 for k, _ in node.value
-        }
+        result.key_lines = {self.construct_object(k, deep=True): k.start_mark.line + 1 for k, _ in node.value}
         return result
 
 
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping
-)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping)
 
 
 def load_yaml_with_lines(path: Path) -> Any:
@@ -50,7 +46,7 @@ def load_yaml_with_lines(path: Path) -> Any:
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror}", file=str(path)) from exc
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

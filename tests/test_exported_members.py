@@ -13,9 +13,21 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ["flows", "hub.audit", "hub.cli", "hub.destinations", "hub.identity", "hub.mapping",
-            "hub.pipeline", "hub.sandbox", "hub.secrets", "hub.sources", "hub.store",
-            "hub.workspace", "hub.writeback"]
+PACKAGES = [
+    "flows",
+    "hub.audit",
+    "hub.cli",
+    "hub.destinations",
+    "hub.identity",
+    "hub.mapping",
+    "hub.pipeline",
+    "hub.sandbox",
+    "hub.secrets",
+    "hub.sources",
+    "hub.store",
+    "hub.workspace",
+    "hub.writeback",
+]
 SNAPSHOT = Path(__file__).parent / "snapshots" / "public_api.json"
 
 
@@ -31,17 +43,23 @@ def test_all_names_resolve_and_nothing_public_is_unlisted(package: str) -> None:
         assert getattr(module, name, None) is not None, f"{package}.__all__ names missing `{name}`"
     # Classes and functions of the package's own modules that it lets callers reach;
     # helpers it imports from elsewhere (typing, hub.errors) are not its surface.
-    public = {name for name, value in vars(module).items()
-              if not name.startswith("_") and not isinstance(value, types.ModuleType)
-              and str(getattr(value, "__module__", "")).startswith(package + ".")}
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType)
+        and str(getattr(value, "__module__", "")).startswith(package + ".")
+    }
     assert public <= exported, f"{package} exposes names not in __all__: {public - exported}"
 
 
 def test_public_surface_is_pinned() -> None:
     pinned = json.loads(SNAPSHOT.read_text())
     current = {package: _exported(package) for package in PACKAGES}
-    assert current == pinned, ("a package's __all__ changed; if intended, run "
-                               "`python -m tests.test_exported_members` and commit the snapshot")
+    assert current == pinned, (
+        "a package's __all__ changed; if intended, run "
+        "`python -m tests.test_exported_members` and commit the snapshot"
+    )
 
 
 if __name__ == "__main__":

@@ -67,8 +67,9 @@ class Writeback(WritebackBase):
         self.client = self.client_for("https://graph.facebook.com", product="Facebook")
 
     def check(self) -> str:
-        resp = self.client.request("GET", self.audience, params={
-            "access_token": self._token, "fields": "id,name"})
+        resp = self.client.request(
+            "GET", self.audience, params={"access_token": self._token, "fields": "id,name"}
+        )
         _raise_for_error(resp)
         return f"the token reads the custom audience `{(resp.body or {}).get('name')}`"
 
@@ -84,14 +85,20 @@ class Writeback(WritebackBase):
 
     def delete(self, changes: Sequence[Change]) -> list[Outcome]:
         # A delete knows only what the snapshot kept: the hashed row, as its remote id.
-        rows = [Change(c.ref, c.key, {"row": (c.remote_id or "").split(":")}, "delete",
-                       c.remote_id) for c in changes]
+        rows = [
+            Change(c.ref, c.key, {"row": (c.remote_id or "").split(":")}, "delete", c.remote_id)
+            for c in changes
+        ]
         return self._send("DELETE", rows)
 
     def _send(self, method: str, changes: Sequence[Change]) -> list[Outcome]:
         rows = [c.payload["row"] for c in changes]
-        resp = self.client.request(method, self.path, params={"access_token": self._token},
-                                   json={"payload": {"schema": SCHEMA, "data": rows}})
+        resp = self.client.request(
+            method,
+            self.path,
+            params={"access_token": self._token},
+            json={"payload": {"schema": SCHEMA, "data": rows}},
+        )
         _raise_for_error(resp)
         body = resp.body or {}
         invalid = body.get("invalid_entry_samples") or {}
@@ -100,8 +107,10 @@ class Writeback(WritebackBase):
             reason = next((str(why) for sample, why in invalid.items() if sample in row), None)
             outcomes.append(Outcome(reason is None, reason, remote_id=":".join(row)))
         if body.get("num_invalid_entries", 0) > sum(1 for o in outcomes if not o.accepted):
-            raise FatalError(f"Facebook found {body['num_invalid_entries']} invalid rows but "
-                             "named fewer; the batch cannot be told apart, nothing is assumed")
+            raise FatalError(
+                f"Facebook found {body['num_invalid_entries']} invalid rows but "
+                "named fewer; the batch cannot be told apart, nothing is assumed"
+            )
         return outcomes
 
 

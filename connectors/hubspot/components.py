@@ -54,4 +54,3 @@ class FullReadCheckpoint:
         state = {k: v for k, v in stream_state.items() if k != self.FROM}
         state[self.TO] = stream_state[self.FROM]
         return state
-

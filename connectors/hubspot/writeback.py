@@ -26,15 +26,31 @@ from hub.writeback import BatchRefused, Change, Outcome, WritebackBase, Writebac
 
 _OBJECTS: dict[str, dict[str, Any]] = {
     "contacts": {
-        "entity": "contact", "key": "email", "id_property": "email",
-        "properties": {"email": "email", "first_name": "firstname", "last_name": "lastname",
-                       "phone": "phone", "city": "city", "country": "country",
-                       "lifecycle_stage": "lifecyclestage"},
+        "entity": "contact",
+        "key": "email",
+        "id_property": "email",
+        "properties": {
+            "email": "email",
+            "first_name": "firstname",
+            "last_name": "lastname",
+            "phone": "phone",
+            "city": "city",
+            "country": "country",
+            "lifecycle_stage": "lifecyclestage",
+        },
     },
     "companies": {
-        "entity": "account", "key": "domain", "id_property": "domain",
-        "properties": {"name": "name", "domain": "domain", "industry": "industry",
-                       "phone": "phone", "city": "city", "country": "country"},
+        "entity": "account",
+        "key": "domain",
+        "id_property": "domain",
+        "properties": {
+            "name": "name",
+            "domain": "domain",
+            "industry": "industry",
+            "phone": "phone",
+            "city": "city",
+            "country": "country",
+        },
     },
 }
 
@@ -43,8 +59,9 @@ class HubSpotConfig(WritebackConfig):
     access_token: SecretStr = Field(description="a private-app token")
     object: Literal["contacts", "companies"] = "contacts"
     id_property: str | None = Field(default=None, description="the unique property to match on")
-    properties: dict[str, str] = Field(default_factory=dict,
-                                       description="canonical field -> HubSpot property")
+    properties: dict[str, str] = Field(
+        default_factory=dict, description="canonical field -> HubSpot property"
+    )
 
 
 class Writeback(WritebackBase):
@@ -62,36 +79,53 @@ class Writeback(WritebackBase):
         self.key_field = spec["key"]
         self.id_property = self.config.id_property or spec["id_property"]
         self.properties = {**spec["properties"], **self.config.properties}
-        self.client = self.client_for("https://api.hubapi.com", product="HubSpot", headers={
-            "Authorization": f"Bearer {self.config.access_token.get_secret_value()}"})
+        self.client = self.client_for(
+            "https://api.hubapi.com",
+            product="HubSpot",
+            headers={"Authorization": f"Bearer {self.config.access_token.get_secret_value()}"},
+        )
 
     def check(self) -> str:
         resp = self.client.request("GET", f"/crm/v3/objects/{self.object}", params={"limit": 1})
         if resp.status != 200:
-            raise FatalError(f"HubSpot answered HTTP {resp.status} to a read of {self.object}: "
-                             f"{(resp.body or {}).get('message') or resp.body}")
+            raise FatalError(
+                f"HubSpot answered HTTP {resp.status} to a read of {self.object}: "
+                f"{(resp.body or {}).get('message') or resp.body}"
+            )
         return f"the token reads HubSpot {self.object} (write scope is proven by the first run)"
 
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         key = row.get(self.key_field)
         if not key:
-            raise ValueError(f"no `{self.key_field}`: HubSpot {self.object} are matched by "
-                             f"{self.id_property}")
+            raise ValueError(
+                f"no `{self.key_field}`: HubSpot {self.object} are matched by {self.id_property}"
+            )
         # A missing value means unknown, not "clear it in HubSpot": it is left out.
-        props = {prop: _text(row[field]) for field, prop in self.properties.items()
-                 if row.get(field) is not None}
+        props = {
+            prop: _text(row[field]) for field, prop in self.properties.items() if row.get(field) is not None
+        }
         return str(key), props
 
     def upsert(self, changes: Sequence[Change]) -> list[Outcome]:
-        inputs = [{"idProperty": self.id_property, "id": c.key, "properties": c.payload,
-                   "objectWriteTraceId": str(i)} for i, c in enumerate(changes)]
-        resp = self.client.request("POST", f"/crm/v3/objects/{self.object}/batch/upsert",
-                                   json={"inputs": inputs})
+        inputs = [
+            {
+                "idProperty": self.id_property,
+                "id": c.key,
+                "properties": c.payload,
+                "objectWriteTraceId": str(i),
+            }
+            for i, c in enumerate(changes)
+        ]
+        resp = self.client.request(
+            "POST", f"/crm/v3/objects/{self.object}/batch/upsert", json={"inputs": inputs}
+        )
         body = resp.body or {}
         if resp.status == 400:
             if body.get("category") == "VALIDATION_ERROR" and "PROPERTY_DOESNT_EXIST" in str(body):
-                raise FatalError(f"HubSpot: {body.get('message')}; fix `properties` in the "
-                                 "destination config or create the property in HubSpot")
+                raise FatalError(
+                    f"HubSpot: {body.get('message')}; fix `properties` in the "
+                    "destination config or create the property in HubSpot"
+                )
             raise BatchRefused(str(body.get("message") or body))
         if resp.status not in (200, 201, 207):
             raise FatalError(f"HubSpot batch upsert answered HTTP {resp.status}: {body}")
@@ -103,8 +137,7 @@ class Writeback(WritebackBase):
             trace = result.get("objectWriteTraceId")
             if trace is None:  # older responses do not echo the trace id: match on the key
                 value = str((result.get("properties") or {}).get(self.id_property, "")).lower()
-                trace = next((str(i) for i, c in enumerate(changes) if c.key.lower() == value),
-                             None)
+                trace = next((str(i) for i, c in enumerate(changes) if c.key.lower() == value), None)
             if trace is not None:
                 done[str(trace)] = str(result.get("id"))
         failed: dict[str, str] = {}
@@ -116,8 +149,12 @@ class Writeback(WritebackBase):
             if str(i) in done:
                 outcomes.append(Outcome(True, remote_id=done[str(i)]))
             else:
-                outcomes.append(Outcome(False, failed.get(
-                    str(i), "HubSpot returned neither a result nor an error for this input")))
+                outcomes.append(
+                    Outcome(
+                        False,
+                        failed.get(str(i), "HubSpot returned neither a result nor an error for this input"),
+                    )
+                )
         return outcomes
 
 

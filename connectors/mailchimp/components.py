@@ -4,7 +4,6 @@ The email-activity report nests each address's actions in an `activity` list;
 a timeline wants one event per action, each with the address it belongs to.
 """
 
-
 from collections.abc import Iterable, Mapping
 from dataclasses import InitVar, dataclass
 from typing import Any
@@ -50,10 +49,15 @@ class ItemOffset(PaginationStrategy):
     def initial_token(self) -> Any | None:
         return None
 
-    def next_page_token(self, response: requests.Response, last_page_size: int,
-                        last_record: Any | None, last_page_token_value: Any | None,
-                        page_size_override: int | None = None, stream_slice: Any | None = None
-                        ) -> Any | None:
+    def next_page_token(
+        self,
+        response: requests.Response,
+        last_page_size: int,
+        last_record: Any | None,
+        last_page_token_value: Any | None,
+        page_size_override: int | None = None,
+        stream_slice: Any | None = None,
+    ) -> Any | None:
         body = json_body(response)
         if body is None:
             return None

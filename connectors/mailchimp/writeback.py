@@ -30,7 +30,7 @@ _MERGE_FIELDS = {"first_name": "FNAME", "last_name": "LNAME", "phone": "PHONE"}
 
 
 def subscriber_hash(email: str) -> str:
-    return hashlib.md5(email.lower().encode()).hexdigest()  # noqa: S324 - Mailchimp's member id
+    return hashlib.md5(email.lower().encode()).hexdigest()
 
 
 class Credentials(ConfigSection):
@@ -43,8 +43,9 @@ class Credentials(ConfigSection):
     @model_validator(mode="after")
     def _one_secret(self) -> Credentials:
         if self.apikey is None and self.access_token is None:
-            raise missing_key("mailchimp write-back needs `credentials.apikey` (or "
-                             "`credentials.access_token`)")
+            raise missing_key(
+                "mailchimp write-back needs `credentials.apikey` (or `credentials.access_token`)"
+            )
         return self
 
 
@@ -79,8 +80,10 @@ class Writeback(WritebackBase):
         resp = self.client.request("GET", f"/lists/{self.list_id}", params={"fields": "id,name"})
         body = resp.body or {}
         if resp.status == 404:
-            raise FatalError(f"Mailchimp has no list `{self.list_id}` ({body.get('detail')}); "
-                             "check `list_id` in the destination config")
+            raise FatalError(
+                f"Mailchimp has no list `{self.list_id}` ({body.get('detail')}); "
+                "check `list_id` in the destination config"
+            )
         if resp.status != 200:
             raise FatalError(f"Mailchimp answered HTTP {resp.status}: {body.get('detail') or body}")
         return f"Mailchimp list `{body.get('name')}` ({self.list_id}) is there and readable"
@@ -89,32 +92,46 @@ class Writeback(WritebackBase):
         email = (row.get("email") or "").strip().lower()
         if not email:
             raise ValueError("no `email`: Mailchimp members are keyed by their address")
-        merge = {tag: str(row[field]) for field, tag in _MERGE_FIELDS.items()
-                 if row.get(field) is not None}
-        return email, {"email_address": email, "status_if_new": self.status_if_new,
-                       "merge_fields": merge}
+        merge = {tag: str(row[field]) for field, tag in _MERGE_FIELDS.items() if row.get(field) is not None}
+        return email, {"email_address": email, "status_if_new": self.status_if_new, "merge_fields": merge}
 
     def upsert(self, changes: Sequence[Change]) -> list[Outcome]:
-        resp = self.client.request("POST", f"/lists/{self.list_id}", json={
-            "members": [c.payload for c in changes], "update_existing": True})
+        resp = self.client.request(
+            "POST",
+            f"/lists/{self.list_id}",
+            json={"members": [c.payload for c in changes], "update_existing": True},
+        )
         body = resp.body or {}
         if resp.status == 404:
-            raise FatalError(f"Mailchimp has no list `{self.list_id}` ({body.get('detail')}); "
-                             "check `list_id` in the destination config")
+            raise FatalError(
+                f"Mailchimp has no list `{self.list_id}` ({body.get('detail')}); "
+                "check `list_id` in the destination config"
+            )
         if resp.status != 200:
-            raise FatalError(f"Mailchimp batch subscribe answered HTTP {resp.status}: "
-                             f"{body.get('detail') or body}")
-        done = {m["email_address"].lower(): m["id"]
-                for m in (body.get("new_members") or []) + (body.get("updated_members") or [])}
-        failed = {e["email_address"].lower(): f"{e.get('error_code')}: {e.get('error')}"
-                  for e in body.get("errors") or []}
+            raise FatalError(
+                f"Mailchimp batch subscribe answered HTTP {resp.status}: {body.get('detail') or body}"
+            )
+        done = {
+            m["email_address"].lower(): m["id"]
+            for m in (body.get("new_members") or []) + (body.get("updated_members") or [])
+        }
+        failed = {
+            e["email_address"].lower(): f"{e.get('error_code')}: {e.get('error')}"
+            for e in body.get("errors") or []
+        }
         outcomes = []
         for c in changes:
             if c.key in done:
                 outcomes.append(Outcome(True, remote_id=done[c.key]))
             else:
-                outcomes.append(Outcome(False, failed.get(
-                    c.key, "Mailchimp returned neither a member nor an error for this address")))
+                outcomes.append(
+                    Outcome(
+                        False,
+                        failed.get(
+                            c.key, "Mailchimp returned neither a member nor an error for this address"
+                        ),
+                    )
+                )
         if self.tags:
             self._tag([c.key for c, o in zip(changes, outcomes, strict=True) if o.accepted])
         return outcomes
@@ -124,23 +141,32 @@ class Writeback(WritebackBase):
         for tag in self.tags:
             segment = self._segment(tag)
             for i in range(0, len(emails), 500):
-                resp = self.client.request("POST", f"/lists/{self.list_id}/segments/{segment}",
-                                           json={"members_to_add": emails[i:i + 500]})
+                resp = self.client.request(
+                    "POST",
+                    f"/lists/{self.list_id}/segments/{segment}",
+                    json={"members_to_add": emails[i : i + 500]},
+                )
                 if resp.status != 200:
-                    raise FatalError(f"Mailchimp refused to tag members `{tag}` (HTTP "
-                                     f"{resp.status}: {(resp.body or {}).get('detail')})")
+                    raise FatalError(
+                        f"Mailchimp refused to tag members `{tag}` (HTTP "
+                        f"{resp.status}: {(resp.body or {}).get('detail')})"
+                    )
 
     def _segment(self, tag: str) -> int:
         if not self._segments:
-            resp = self.client.request("GET", f"/lists/{self.list_id}/segments",
-                                       params={"type": "static", "count": 1000})
+            resp = self.client.request(
+                "GET", f"/lists/{self.list_id}/segments", params={"type": "static", "count": 1000}
+            )
             self._segments = {s["name"]: s["id"] for s in (resp.body or {}).get("segments", [])}
         if tag not in self._segments:
-            resp = self.client.request("POST", f"/lists/{self.list_id}/segments",
-                                       json={"name": tag, "static_segment": []})
+            resp = self.client.request(
+                "POST", f"/lists/{self.list_id}/segments", json={"name": tag, "static_segment": []}
+            )
             if resp.status != 200:
-                raise FatalError(f"Mailchimp refused to create tag `{tag}` (HTTP {resp.status}: "
-                                 f"{(resp.body or {}).get('detail')})")
+                raise FatalError(
+                    f"Mailchimp refused to create tag `{tag}` (HTTP {resp.status}: "
+                    f"{(resp.body or {}).get('detail')})"
+                )
             self._segments[tag] = resp.body["id"]
         return self._segments[tag]
 
@@ -152,6 +178,5 @@ class Writeback(WritebackBase):
             if resp.status in (200, 204, 404):  # 404: gone already, which is what we wanted
                 outcomes.append(Outcome(True, remote_id=member))
             else:
-                outcomes.append(Outcome(False, f"HTTP {resp.status}: "
-                                               f"{(resp.body or {}).get('detail')}"))
+                outcomes.append(Outcome(False, f"HTTP {resp.status}: {(resp.body or {}).get('detail')}"))
         return outcomes

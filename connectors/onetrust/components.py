@@ -12,8 +12,15 @@ from typing import Any
 from connectors._shared.components import JsonBodyExtractor
 
 # the purpose's fields kept on the record, under the names they have in OneTrust
-_PURPOSE_FIELDS = ("Status", "FirstTransactionDate", "LastTransactionDate", "ConsentDate",
-                   "WithdrawalDate", "TotalTransactionCount", "LastTransactionCollectionPointId")
+_PURPOSE_FIELDS = (
+    "Status",
+    "FirstTransactionDate",
+    "LastTransactionDate",
+    "ConsentDate",
+    "WithdrawalDate",
+    "TotalTransactionCount",
+    "LastTransactionCollectionPointId",
+)
 
 
 @dataclass
@@ -24,11 +31,16 @@ class PurposeExtractor(JsonBodyExtractor):
         out = []
         for subject in body.get("content") or []:
             for purpose in subject.get("Purposes") or []:
-                out.append({"Key": f"{subject.get('Id')}:{purpose.get('Id')}",
-                            "DataSubjectId": subject.get("Id"),
-                            "Identifier": subject.get("Identifier"),
-                            "LastUpdatedDate": subject.get("LastUpdatedDate"),
-                            "PurposeId": purpose.get("Id"), "PurposeName": purpose.get("Name"),
-                            "PurposeVersion": purpose.get("Version"),
-                            **{k: purpose.get(k) for k in _PURPOSE_FIELDS}})
+                out.append(
+                    {
+                        "Key": f"{subject.get('Id')}:{purpose.get('Id')}",
+                        "DataSubjectId": subject.get("Id"),
+                        "Identifier": subject.get("Identifier"),
+                        "LastUpdatedDate": subject.get("LastUpdatedDate"),
+                        "PurposeId": purpose.get("Id"),
+                        "PurposeName": purpose.get("Name"),
+                        "PurposeVersion": purpose.get("Version"),
+                        **{k: purpose.get(k) for k in _PURPOSE_FIELDS},
+                    }
+                )
         return out

@@ -41,15 +41,15 @@ class OneTrustConfig(WritebackConfig):
     purposes: dict[str, str] = Field(description="purpose name -> OneTrust purpose id")
     access_token: SecretStr = Field(
         description="an OAuth token that may read data subjects: OneTrust takes no idempotency "
-                    "key, so before a retry the connector reads back whether the receipt landed")
+        "key, so before a retry the connector reads back whether the receipt landed"
+    )
     api_url: str | None = Field(default=None, description="the tenant's host for the read-back")
 
     @field_validator("purposes")
     @classmethod
     def _some(cls, purposes: dict[str, str]) -> dict[str, str]:
         if not purposes:
-            raise ValueError("onetrust write-back needs `purposes`: purpose name -> OneTrust "
-                             "purpose id")
+            raise ValueError("onetrust write-back needs `purposes`: purpose name -> OneTrust purpose id")
         return purposes
 
 
@@ -66,17 +66,21 @@ class Writeback(WritebackBase):
         self.purposes = self.config.purposes
         self.client = self.client_for("https://privacyportal.onetrust.com", product="OneTrust")
         api_url = self.config.api_url or self.config.base_url or "https://app.onetrust.com"
-        self.reader = self.client_for(api_url, base_url=api_url, product="OneTrust", headers={
-            "Authorization": f"Bearer {self.config.access_token.get_secret_value()}"})
+        self.reader = self.client_for(
+            api_url,
+            base_url=api_url,
+            product="OneTrust",
+            headers={"Authorization": f"Bearer {self.config.access_token.get_secret_value()}"},
+        )
 
     def check(self) -> str:
-        resp = self.reader.request("GET", _PROFILES, params={"size": 1,
-                                                             "properties": "ignoreCount"})
+        resp = self.reader.request("GET", _PROFILES, params={"size": 1, "properties": "ignoreCount"})
         if resp.status != 200:
-            raise FatalError(f"OneTrust answered HTTP {resp.status} to a data subject read: "
-                             f"{resp.body}")
-        return ("`access_token` reads OneTrust data subjects (the collection point token is "
-                "checked by the first receipt: OneTrust has no read for it)")
+            raise FatalError(f"OneTrust answered HTTP {resp.status} to a data subject read: {resp.body}")
+        return (
+            "`access_token` reads OneTrust data subjects (the collection point token is "
+            "checked by the first receipt: OneTrust has no read for it)"
+        )
 
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         email = (row.get("email") or "").strip().lower()
@@ -84,23 +88,31 @@ class Writeback(WritebackBase):
             raise ValueError("no `email`: OneTrust data subjects are identified by email here")
         purpose = self.purposes.get(str(row.get("purpose")))
         if purpose is None:
-            raise ValueError(f"purpose `{row.get('purpose')}` has no OneTrust id in `purposes` "
-                             f"(known: {', '.join(sorted(self.purposes))})")
+            raise ValueError(
+                f"purpose `{row.get('purpose')}` has no OneTrust id in `purposes` "
+                f"(known: {', '.join(sorted(self.purposes))})"
+            )
         transaction = _TRANSACTION.get(str(row.get("event")))
         if transaction is None:
             raise ValueError(f"event `{row.get('event')}` is neither granted nor withdrawn")
         when: Any = row.get("occurred_at")  # a datetime from the store, or already a string
-        payload = {"identifier": email, "identifierType": "Email",
-                   "purposes": [{"Id": purpose, "TransactionType": transaction}],
-                   "interactionDate": when.isoformat() if hasattr(when, "isoformat") else when}
+        payload = {
+            "identifier": email,
+            "identifierType": "Email",
+            "purposes": [{"Id": purpose, "TransactionType": transaction}],
+            "interactionDate": when.isoformat() if hasattr(when, "isoformat") else when,
+        }
         return f"{email}|{purpose}", payload
 
     def upsert(self, changes: Sequence[Change]) -> list[Outcome]:
         outcomes = []
         for c in changes:
-            resp = self.client.request("POST", "/request/v1/consentreceipts",
-                                       json={**c.payload, "requestInformation": self._token},
-                                       settled=_read_back(self.reader, c.payload))
+            resp = self.client.request(
+                "POST",
+                "/request/v1/consentreceipts",
+                json={**c.payload, "requestInformation": self._token},
+                settled=_read_back(self.reader, c.payload),
+            )
             body = resp.body or {}
             if resp.status in (200, 201):
                 receipt = body.get("receipt")  # None when the read-back found it had landed
@@ -108,8 +120,9 @@ class Writeback(WritebackBase):
             elif resp.status == 400:
                 outcomes.append(Outcome(False, str(body.get("message") or body)))
             else:
-                raise FatalError(f"OneTrust consentreceipts answered HTTP {resp.status}: "
-                                 f"{body.get('message') or body}")
+                raise FatalError(
+                    f"OneTrust consentreceipts answered HTTP {resp.status}: {body.get('message') or body}"
+                )
         return outcomes
 
 
@@ -120,17 +133,22 @@ def _read_back(reader: ApiClient, payload: dict[str, Any]) -> Callable[[], ApiRe
     since = _instant(payload.get("interactionDate"))
 
     def settled() -> ApiResponse | None:
-        resp = reader.request("GET", _PROFILES, params={
-            "purposeGuid": purpose["Id"], "properties": "ignoreCount"},
-            headers={"identifier": payload["identifier"]})
+        resp = reader.request(
+            "GET",
+            _PROFILES,
+            params={"purposeGuid": purpose["Id"], "properties": "ignoreCount"},
+            headers={"identifier": payload["identifier"]},
+        )
         if resp.status != 200:
-            raise FatalError(f"OneTrust data subject read-back answered HTTP {resp.status}: "
-                             f"{resp.body}")
+            raise FatalError(f"OneTrust data subject read-back answered HTTP {resp.status}: {resp.body}")
         for subject in (resp.body or {}).get("content") or []:
             for p in subject.get("Purposes") or []:
                 last = _instant(p.get("LastTransactionDate"))
-                if p.get("Id") == purpose["Id"] and p.get("Status") == want and (
-                        since is None or (last is not None and last >= since)):
+                if (
+                    p.get("Id") == purpose["Id"]
+                    and p.get("Status") == want
+                    and (since is None or (last is not None and last >= since))
+                ):
                     return ApiResponse(200, {"receipt": None, "read_back": True})
         return None
 

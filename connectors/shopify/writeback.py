@@ -36,8 +36,7 @@ class ShopifyConfig(WritebackConfig):
     @model_validator(mode="after")
     def _where(self) -> ShopifyConfig:
         if not (self.base_url or self.shop):
-            raise missing_key("shopify write-back needs `shop` (the myshopify.com subdomain) "
-                              "or `base_url`")
+            raise missing_key("shopify write-back needs `shop` (the myshopify.com subdomain) or `base_url`")
         return self
 
 
@@ -54,8 +53,10 @@ class Writeback(WritebackBase):
         self.location = self.config.location_id
         self._items: dict[str, int] | None = None
         self.client = self.client_for(
-            f"https://{self.config.shop}.myshopify.com", product="Shopify",
-            headers={"X-Shopify-Access-Token": self.config.access_token.get_secret_value()})
+            f"https://{self.config.shop}.myshopify.com",
+            product="Shopify",
+            headers={"X-Shopify-Access-Token": self.config.access_token.get_secret_value()},
+        )
 
     def check(self) -> str:
         resp = self.client.request("GET", f"{self.api}/locations.json")
@@ -63,8 +64,10 @@ class Writeback(WritebackBase):
             raise FatalError(f"Shopify answered HTTP {resp.status}: {resp.body}")
         ids = {str(loc.get("id")) for loc in (resp.body or {}).get("locations") or []}
         if self.location and str(self.location) not in ids:
-            raise FatalError(f"Shopify has no location {self.location} (it has "
-                             f"{', '.join(sorted(ids)) or 'none'}); check `location_id`")
+            raise FatalError(
+                f"Shopify has no location {self.location} (it has "
+                f"{', '.join(sorted(ids)) or 'none'}); check `location_id`"
+            )
         return f"the token reads Shopify's {len(ids)} locations"
 
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -75,8 +78,11 @@ class Writeback(WritebackBase):
             raise ValueError("no `location_id` in the row and none in the destination config")
         if row.get("available") is None:
             raise ValueError("no `available` quantity")
-        return f"{row['sku']}@{location}", {"sku": str(row["sku"]), "location_id": int(location),
-                                            "available": int(row["available"])}
+        return f"{row['sku']}@{location}", {
+            "sku": str(row["sku"]),
+            "location_id": int(location),
+            "available": int(row["available"]),
+        }
 
     def upsert(self, changes: Sequence[Change]) -> list[Outcome]:
         items = self._catalogue()
@@ -86,17 +92,23 @@ class Writeback(WritebackBase):
             if item is None:
                 outcomes.append(Outcome(False, f"no Shopify variant has SKU {c.payload['sku']}"))
                 continue
-            resp = self.client.request("POST", f"{self.api}/inventory_levels/set.json", json={
-                "location_id": c.payload["location_id"], "inventory_item_id": item,
-                "available": c.payload["available"]})
+            resp = self.client.request(
+                "POST",
+                f"{self.api}/inventory_levels/set.json",
+                json={
+                    "location_id": c.payload["location_id"],
+                    "inventory_item_id": item,
+                    "available": c.payload["available"],
+                },
+            )
             if resp.status == 200:
                 outcomes.append(Outcome(True, remote_id=f"{item}@{c.payload['location_id']}"))
             elif resp.status in (404, 422):
-                outcomes.append(Outcome(False, f"HTTP {resp.status}: "
-                                               f"{_errors((resp.body or {}).get('errors'))}"))
+                outcomes.append(
+                    Outcome(False, f"HTTP {resp.status}: {_errors((resp.body or {}).get('errors'))}")
+                )
             else:
-                raise FatalError(f"Shopify inventory_levels/set answered HTTP {resp.status}: "
-                                 f"{resp.body}")
+                raise FatalError(f"Shopify inventory_levels/set answered HTTP {resp.status}: {resp.body}")
         return outcomes
 
     def _catalogue(self) -> dict[str, int]:
@@ -107,8 +119,7 @@ class Writeback(WritebackBase):
             while True:
                 resp = self.client.request("GET", f"{self.api}/products.json", params=params)
                 if resp.status != 200:
-                    raise FatalError(f"Shopify products.json answered HTTP {resp.status}: "
-                                     f"{resp.body}")
+                    raise FatalError(f"Shopify products.json answered HTTP {resp.status}: {resp.body}")
                 for product in (resp.body or {}).get("products", []):
                     for variant in product.get("variants", []):
                         if variant.get("sku"):

@@ -5,7 +5,6 @@ holds its comments among other child events (status changes, tags). A comment
 record needs the audit's ticket and time beside the comment's own fields.
 """
 
-
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,19 +22,25 @@ class CommentEventExtractor(JsonBodyExtractor):
     def records_from(self, body: Any) -> Iterable[Mapping[str, Any]]:
         events = body.get("ticket_events") or []
         stamps = {e.get("timestamp") for e in events}
-        if (not body.get("end_of_stream") and len(events) >= 1000 and len(stamps) == 1
-                and body.get("end_time") in stamps):
+        if (
+            not body.get("end_of_stream")
+            and len(events) >= 1000
+            and len(stamps) == 1
+            and body.get("end_time") in stamps
+        ):
             # The next page would start where this one did: a time-based export cannot
             # page past 1000 items with one timestamp, and would loop forever.
             raise AirbyteTracedException(
                 message=f"Zendesk's ticket events export is stuck: {len(events)} events share "
-                        f"the timestamp {body.get('end_time')}, and a time-based export cannot "
-                        "page past them; nothing after it can be read",
-                failure_type=FailureType.system_error)
+                f"the timestamp {body.get('end_time')}, and a time-based export cannot "
+                "page past them; nothing after it can be read",
+                failure_type=FailureType.system_error,
+            )
         out = []
         for audit in events:
             for child in audit.get("child_events") or []:
                 if child.get("event_type") == "Comment":
-                    out.append({**child, "ticket_id": audit.get("ticket_id"),
-                                "created_at": audit.get("created_at")})
+                    out.append(
+                        {**child, "ticket_id": audit.get("ticket_id"), "created_at": audit.get("created_at")}
+                    )
         return out

@@ -45,17 +45,21 @@ class Credentials(ConfigSection):
     @model_validator(mode="after")
     def _complete(self) -> Credentials:
         if self.credentials == "api_token" and not (self.email and self.api_token):
-            raise missing_key("zendesk write-back needs `credentials.email` and "
-                              "`credentials.api_token` with `credentials: api_token`")
+            raise missing_key(
+                "zendesk write-back needs `credentials.email` and "
+                "`credentials.api_token` with `credentials: api_token`"
+            )
         if self.credentials == "oauth2.0" and self.access_token is None:
-            raise missing_key("zendesk write-back needs `credentials.access_token` with "
-                              "`credentials: oauth2.0`")
+            raise missing_key(
+                "zendesk write-back needs `credentials.access_token` with `credentials: oauth2.0`"
+            )
         return self
 
 
 class ZendeskConfig(WritebackConfig):
-    credentials: Credentials = Field(description="{credentials: api_token, email, api_token} "
-                                                 "or {credentials: oauth2.0, access_token}")
+    credentials: Credentials = Field(
+        description="{credentials: api_token, email, api_token} or {credentials: oauth2.0, access_token}"
+    )
     subdomain: str | None = Field(default=None, description="acme for acme.zendesk.com")
     job_timeout: float = Field(default=300, gt=0, description="seconds to wait for a job")
 
@@ -84,8 +88,9 @@ class Writeback(WritebackBase):
             headers = {"Authorization": f"Bearer {creds.access_token.get_secret_value()}"}
         self.job_timeout = self.config.job_timeout
         self._poll = self.config.backoff_factor
-        self.client = self.client_for(f"https://{self.config.subdomain}.zendesk.com",
-                                      product="Zendesk", auth=auth, headers=headers)
+        self.client = self.client_for(
+            f"https://{self.config.subdomain}.zendesk.com", product="Zendesk", auth=auth, headers=headers
+        )
 
     def check(self) -> str:
         resp = self.client.request("GET", "/api/v2/users/me.json")
@@ -93,8 +98,10 @@ class Writeback(WritebackBase):
         if resp.status != 200:
             raise FatalError(f"Zendesk answered HTTP {resp.status}: {resp.body}")
         if user.get("role") not in ("admin", "agent"):
-            raise FatalError(f"the Zendesk credentials act as a `{user.get('role')}`; "
-                             "create_or_update_many needs an agent or an admin")
+            raise FatalError(
+                f"the Zendesk credentials act as a `{user.get('role')}`; "
+                "create_or_update_many needs an agent or an admin"
+            )
         return f"the Zendesk credentials act as an {user['role']}"
 
     def prepare(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -110,15 +117,14 @@ class Writeback(WritebackBase):
         return email, user
 
     def upsert(self, changes: Sequence[Change]) -> list[Outcome]:
-        resp = self.client.request("POST", "/api/v2/users/create_or_update_many.json",
-                                   json={"users": [c.payload for c in changes]})
+        resp = self.client.request(
+            "POST", "/api/v2/users/create_or_update_many.json", json={"users": [c.payload for c in changes]}
+        )
         if resp.status != 200 or not isinstance(resp.body, dict) or "job_status" not in resp.body:
-            raise FatalError(f"Zendesk create_or_update_many answered HTTP {resp.status}: "
-                             f"{resp.body}")
+            raise FatalError(f"Zendesk create_or_update_many answered HTTP {resp.status}: {resp.body}")
         job = self._wait(resp.body["job_status"])
         if job["status"] != "completed":
-            raise RetriableError(f"Zendesk job {job['id']} ended `{job['status']}`: "
-                                 f"{job.get('message')}")
+            raise RetriableError(f"Zendesk job {job['id']} ended `{job['status']}`: {job.get('message')}")
         by_index = {r.get("index"): r for r in job.get("results") or []}
         outcomes = []
         for i, _ in enumerate(changes):
@@ -135,9 +141,11 @@ class Writeback(WritebackBase):
         deadline, wait = time.monotonic() + self.job_timeout, self._poll
         while job.get("status") not in _DONE:
             if time.monotonic() > deadline:
-                raise RetriableError(f"Zendesk job {job.get('id')} still `{job.get('status')}` "
-                                     f"after {self.job_timeout:g} s; raise `job_timeout` or "
-                                     "retry the run (users are matched by email: no duplicates)")
+                raise RetriableError(
+                    f"Zendesk job {job.get('id')} still `{job.get('status')}` "
+                    f"after {self.job_timeout:g} s; raise `job_timeout` or "
+                    "retry the run (users are matched by email: no duplicates)"
+                )
             time.sleep(wait)
             wait = min(wait * 2, 10.0)
             resp = self.client.request("GET", f"/api/v2/job_statuses/{job['id']}.json")

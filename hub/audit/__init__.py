@@ -6,5 +6,13 @@ from hub.audit.head import Head, HeadFile
 from hub.audit.log import ACKNOWLEDGE_HOWTO, AuditLog
 from hub.audit.models import AuditEvent
 
-__all__ = ["ACKNOWLEDGE_HOWTO", "AuditEvent", "AuditIntegrityError", "AuditLog", "Head",
-           "HeadFile", "VerifyReport", "verify_entries"]
+__all__ = [
+    "ACKNOWLEDGE_HOWTO",
+    "AuditEvent",
+    "AuditIntegrityError",
+    "AuditLog",
+    "Head",
+    "HeadFile",
+    "VerifyReport",
+    "verify_entries",
+]

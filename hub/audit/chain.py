@@ -22,8 +22,7 @@ from hub.secrets.keys import Keyring
 
 __all__ = ["AuditIntegrityError", "entry_hash", "entry_problem", "VerifyReport", "verify_entries"]
 
-_FIELDS = ("seq", "at", "actor", "action", "target", "details", "prev_hash", "key_version",
-           "entry_hash")
+_FIELDS = ("seq", "at", "actor", "action", "target", "details", "prev_hash", "key_version", "entry_hash")
 
 
 class AuditIntegrityError(FatalError):
@@ -34,8 +33,16 @@ def _canonical(entry: dict[str, Any]) -> bytes:
     at = entry["at"]
     if isinstance(at, datetime):
         at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
-    fields = [entry["seq"], at, entry["actor"], entry["action"], entry["target"],
-              entry["details"], entry["prev_hash"], entry["key_version"]]
+    fields = [
+        entry["seq"],
+        at,
+        entry["actor"],
+        entry["action"],
+        entry["target"],
+        entry["details"],
+        entry["prev_hash"],
+        entry["key_version"],
+    ]
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
@@ -53,11 +60,14 @@ def _malformed(entry: dict[str, Any]) -> str:
     missing = [f for f in _FIELDS if f not in entry]
     if missing:
         return f"has no {', '.join(missing)}"
-    checks = [(_is_int(entry["seq"]), "seq"), (isinstance(entry["at"], datetime), "at"),
-              (isinstance(entry["details"], dict), "details"),
-              (_is_int(entry["key_version"]), "key_version"),
-              (isinstance(entry["prev_hash"], str), "prev_hash"),
-              (isinstance(entry["entry_hash"], str), "entry_hash")]
+    checks = [
+        (_is_int(entry["seq"]), "seq"),
+        (isinstance(entry["at"], datetime), "at"),
+        (isinstance(entry["details"], dict), "details"),
+        (_is_int(entry["key_version"]), "key_version"),
+        (isinstance(entry["prev_hash"], str), "prev_hash"),
+        (isinstance(entry["entry_hash"], str), "entry_hash"),
+    ]
     for ok, field in checks:
         if not ok:
             shown = repr(entry[field])
@@ -72,8 +82,7 @@ def entry_problem(keyring: Keyring, entry: dict[str, Any], where: str) -> str:
     if shape:
         return f"{where} {shape}: the row was edited or written by hand"
     if entry["key_version"] not in keyring.keys:
-        return (f"{where} names key version {entry['key_version']}, which this keyring does "
-                "not have")
+        return f"{where} names key version {entry['key_version']}, which this keyring does not have"
     if not hmac.compare_digest(entry_hash(keyring, entry), entry["entry_hash"]):
         return f"{where} was edited or forged: its signature does not match its content"
     return ""
@@ -89,8 +98,9 @@ class VerifyReport:
     note: str = ""  # something the reader should know although the chain holds
 
 
-def verify_entries(keyring: Keyring, entries: Iterable[dict[str, Any]], start_seq: int = 1,
-                   prev_hash: str | None = None) -> VerifyReport:
+def verify_entries(
+    keyring: Keyring, entries: Iterable[dict[str, Any]], start_seq: int = 1, prev_hash: str | None = None
+) -> VerifyReport:
     """Entries in seq order; `start_seq` > 1 (and the predecessor's `prev_hash`, when known)
     when checking a stretch that starts mid-log."""
     expected_seq, checked = start_seq, 0
@@ -100,19 +110,32 @@ def verify_entries(keyring: Keyring, entries: Iterable[dict[str, Any]], start_se
     for entry in entries:
         seq = entry.get("seq")
         if not _is_int(seq):
-            return VerifyReport(False, checked, expected_seq, entry_problem(
-                keyring, entry, f"the entry after entry {expected_seq - 1}"), last)
+            return VerifyReport(
+                False,
+                checked,
+                expected_seq,
+                entry_problem(keyring, entry, f"the entry after entry {expected_seq - 1}"),
+                last,
+            )
         if seq != expected_seq:
             what = "deleted" if seq > expected_seq else "inserted or duplicated"
-            return VerifyReport(False, checked, expected_seq,
-                                f"entry {expected_seq} is missing: entries were {what} "
-                                f"(found {seq} where {expected_seq} belongs)", last)
+            return VerifyReport(
+                False,
+                checked,
+                expected_seq,
+                f"entry {expected_seq} is missing: entries were {what} "
+                f"(found {seq} where {expected_seq} belongs)",
+                last,
+            )
         problem = entry_problem(keyring, entry, f"entry {seq}")
         if problem:
             return VerifyReport(False, checked, seq, problem, last)
         if prev_hash is not None and entry["prev_hash"] != prev_hash:
-            problem = "entry 1 claims a predecessor" if seq == 1 else \
-                f"entry {seq} does not follow entry {seq - 1}: the chain was reordered or rewritten"
+            problem = (
+                "entry 1 claims a predecessor"
+                if seq == 1
+                else f"entry {seq} does not follow entry {seq - 1}: the chain was reordered or rewritten"
+            )
             return VerifyReport(False, checked, seq, problem, last)
         prev_hash, expected_seq, checked = entry["entry_hash"], seq + 1, checked + 1
         last = (seq, entry["entry_hash"])

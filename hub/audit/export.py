@@ -24,8 +24,14 @@ HEADER_KEY = "crossdock_audit_export"
 _PURPOSE = "export"
 
 
-def export_header(keyring: Keyring, entries: Sequence[dict[str, Any]], head: Head | None,
-                  filters: dict[str, Any], *, skips: bool) -> dict[str, Any]:
+def export_header(
+    keyring: Keyring,
+    entries: Sequence[dict[str, Any]],
+    head: Head | None,
+    filters: dict[str, Any],
+    *,
+    skips: bool,
+) -> dict[str, Any]:
     """`skips`: the filters leave out entries in between (not just a `since` start)."""
     top = {"seq": head.seq, "entry_hash": head.entry_hash} if head else {"seq": 0, "entry_hash": ""}
     if entries:
@@ -33,9 +39,20 @@ def export_header(keyring: Keyring, entries: Sequence[dict[str, Any]], head: Hea
         end = {"seq": entries[-1]["seq"], "entry_hash": entries[-1]["entry_hash"]}
     else:
         start = end = top
-    return sign(keyring, _PURPOSE, {
-        HEADER_KEY: 1, "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "filters": filters, "skips": skips, "entries": len(entries), "start": start, "end": end, "head": top})
+    return sign(
+        keyring,
+        _PURPOSE,
+        {
+            HEADER_KEY: 1,
+            "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "filters": filters,
+            "skips": skips,
+            "entries": len(entries),
+            "start": start,
+            "end": end,
+            "head": top,
+        },
+    )
 
 
 def header_head(keyring: Keyring, header: dict[str, Any], where: str) -> Head:
@@ -46,36 +63,56 @@ def header_head(keyring: Keyring, header: dict[str, Any], where: str) -> Head:
     return Head(head["seq"], head["entry_hash"], header.get("exported_at", ""), where)
 
 
-def verify_export(keyring: Keyring, header: dict[str, Any] | None,
-                  entries: Sequence[dict[str, Any]]) -> VerifyReport:
+def verify_export(
+    keyring: Keyring, header: dict[str, Any] | None, entries: Sequence[dict[str, Any]]
+) -> VerifyReport:
     """An export checked against its own header: every line present, every entry genuine."""
     if header is None:
-        return VerifyReport(False, 0, None, "the export does not start with its signed header "
-                            "(start anchor): its first lines were removed, or it was not written "
-                            "by `crossdock audit export`")
+        return VerifyReport(
+            False,
+            0,
+            None,
+            "the export does not start with its signed header "
+            "(start anchor): its first lines were removed, or it was not written "
+            "by `crossdock audit export`",
+        )
     if header.get(HEADER_KEY) != 1 or not signature_holds(keyring, _PURPOSE, header):
-        return VerifyReport(False, 0, None, "the export's header was edited or not signed with "
-                            "this workspace's key")
+        return VerifyReport(
+            False, 0, None, "the export's header was edited or not signed with this workspace's key"
+        )
     start, end, count = header["start"], header["end"], header["entries"]
     if len(entries) != count:
-        return VerifyReport(False, 0, None, f"the export holds {len(entries)} entries but its "
-                            f"header says {count}: lines were removed or added")
+        return VerifyReport(
+            False,
+            0,
+            None,
+            f"the export holds {len(entries)} entries but its "
+            f"header says {count}: lines were removed or added",
+        )
     if not entries:
         return VerifyReport(True, 0)
     first_seq = entries[0].get("seq")
     if first_seq != start["seq"] + 1 or entries[0].get("prev_hash") != start["entry_hash"]:
-        return VerifyReport(False, 0, start["seq"] + 1, f"the export should start with entry "
-                            f"{start['seq'] + 1}, found {first_seq!r}: its first lines were "
-                            "removed or replaced")
+        return VerifyReport(
+            False,
+            0,
+            start["seq"] + 1,
+            f"the export should start with entry "
+            f"{start['seq'] + 1}, found {first_seq!r}: its first lines were "
+            "removed or replaced",
+        )
     if header.get("skips"):
         report = _signatures_only(keyring, entries)
     else:
-        report = verify_entries(keyring, entries, start_seq=start["seq"] + 1,
-                                prev_hash=start["entry_hash"])
+        report = verify_entries(keyring, entries, start_seq=start["seq"] + 1, prev_hash=start["entry_hash"])
     if report.ok and report.last != (end["seq"], end["entry_hash"]):
-        return VerifyReport(False, report.checked, end["seq"], f"the export should end with "
-                            f"entry {end['seq']}: its last lines were removed or replaced",
-                            report.last)
+        return VerifyReport(
+            False,
+            report.checked,
+            end["seq"],
+            f"the export should end with entry {end['seq']}: its last lines were removed or replaced",
+            report.last,
+        )
     return report
 
 
@@ -92,4 +129,3 @@ def _signatures_only(keyring: Keyring, entries: Sequence[dict[str, Any]]) -> Ver
         previous = entry["seq"]
     last = entries[-1]
     return VerifyReport(True, len(entries), last=(last["seq"], last["entry_hash"]))
-

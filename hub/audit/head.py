@@ -51,8 +51,7 @@ class Head:
     where: str = ""  # where this anchor came from, for messages
 
 
-def sign(keyring: Keyring, purpose: str, body: dict[str, Any], version: int | None = None
-         ) -> dict[str, Any]:
+def sign(keyring: Keyring, purpose: str, body: dict[str, Any], version: int | None = None) -> dict[str, Any]:
     """`body` with `key_version` and `mac` (HMAC with the audit key, bound to `purpose`)."""
     signed = {**body, "key_version": keyring.primary if version is None else version}
     signed["mac"] = _mac(keyring, purpose, signed)
@@ -61,16 +60,17 @@ def sign(keyring: Keyring, purpose: str, body: dict[str, Any], version: int | No
 
 def signature_holds(keyring: Keyring, purpose: str, signed: dict[str, Any]) -> bool:
     version = signed.get("key_version")
-    if not isinstance(version, int) or version not in keyring.keys or \
-            not isinstance(signed.get("mac"), str):
+    if not isinstance(version, int) or version not in keyring.keys or not isinstance(signed.get("mac"), str):
         return False
     return hmac.compare_digest(_mac(keyring, purpose, signed), signed["mac"])
 
 
 def _mac(keyring: Keyring, purpose: str, signed: dict[str, Any]) -> str:
     body = {k: v for k, v in signed.items() if k != "mac"}
-    message = f"crossdock audit {purpose}\n".encode() + \
-        json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+    message = (
+        f"crossdock audit {purpose}\n".encode()
+        + json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+    )
     return hmac.new(keyring.audit_key(signed["key_version"]), message, hashlib.sha256).hexdigest()
 
 
@@ -84,15 +84,20 @@ class HeadFile:
         if store not in heads:
             return None
         signed = heads[store]
-        if not isinstance(signed, dict) or not signature_holds(keyring, "head " + store, signed) \
-                or not isinstance(signed.get("seq"), int):
+        if (
+            not isinstance(signed, dict)
+            or not signature_holds(keyring, "head " + store, signed)
+            or not isinstance(signed.get("seq"), int)
+        ):
             raise AuditIntegrityError(
                 f"the audit head file {self.path} does not verify with this workspace's key: it "
                 "was edited, or copied from another workspace; `crossdock audit verify` shows "
                 "whether the log itself holds, `crossdock audit acknowledge --reason ...` "
-                "anchors it again")
-        return Head(signed["seq"], str(signed.get("entry_hash", "")), str(signed.get("at", "")),
-                    str(self.path))
+                "anchors it again"
+            )
+        return Head(
+            signed["seq"], str(signed.get("entry_hash", "")), str(signed.get("at", "")), str(self.path)
+        )
 
     def advance(self, keyring: Keyring, store: str, seq: int, entry_hash: str) -> None:
         """Anchor (seq, entry_hash) unless a later entry is already anchored."""
@@ -102,17 +107,22 @@ class HeadFile:
         """Anchor (seq, entry_hash) even if lower: only for an acknowledged loss."""
         self._write(keyring, store, seq, entry_hash, only_forward=False)
 
-    def _write(self, keyring: Keyring, store: str, seq: int, entry_hash: str, *,
-               only_forward: bool) -> None:
+    def _write(self, keyring: Keyring, store: str, seq: int, entry_hash: str, *, only_forward: bool) -> None:
         with self._locked():
             heads = self._load(lenient=not only_forward)
             current = heads.get(store)
-            if only_forward and isinstance(current, dict) and \
-                    isinstance(current.get("seq"), int) and current["seq"] >= seq:
+            if (
+                only_forward
+                and isinstance(current, dict)
+                and isinstance(current.get("seq"), int)
+                and current["seq"] >= seq
+            ):
                 return
-            heads[store] = sign(keyring, "head " + store, {
-                "seq": seq, "entry_hash": entry_hash,
-                "at": datetime.now(UTC).isoformat(timespec="seconds")})
+            heads[store] = sign(
+                keyring,
+                "head " + store,
+                {"seq": seq, "entry_hash": entry_hash, "at": datetime.now(UTC).isoformat(timespec="seconds")},
+            )
             self._replace({"format": _FORMAT, "heads": heads})
 
     def _load(self, lenient: bool = False) -> dict[str, Any]:
@@ -125,14 +135,16 @@ class HeadFile:
                 return {}
             raise AuditIntegrityError(
                 f"the audit head file {self.path} cannot be read ({exc}); `crossdock audit "
-                "acknowledge --reason ...` writes it again") from exc
+                "acknowledge --reason ...` writes it again"
+            ) from exc
         heads = data.get("heads") if isinstance(data, dict) else None
         if not isinstance(heads, dict):
             if lenient:
                 return {}
             raise AuditIntegrityError(
                 f"the audit head file {self.path} is not a Crossdock head file; `crossdock audit "
-                "acknowledge --reason ...` writes it again")
+                "acknowledge --reason ...` writes it again"
+            )
         return heads
 
     @contextmanager

@@ -37,27 +37,46 @@ __all__ = ["AuditLog", "ACKNOWLEDGE_HOWTO"]
 _PG_LOCK_ID = 0x43524F53  # "CROS": one advisory lock for the audit chain
 ACKNOWLEDGE_HOWTO = (
     "`crossdock audit verify` shows the whole picture; once the loss is understood (a restore "
-    "from backup, say), `crossdock audit acknowledge --reason \"...\"` records it in the log and "
-    "anchors the current head (docs/runbook.md)")
+    'from backup, say), `crossdock audit acknowledge --reason "..."` records it in the log and '
+    "anchors the current head (docs/runbook.md)"
+)
 
 # Read `at` and `details` as the database holds them: a hand-edited row on SQLite may hold
 # text that is not a date or not JSON, which must be reported as tampering, not crash the read.
-_COLUMNS = (col(AuditEvent.seq), type_coerce(col(AuditEvent.at), String).label("at"),
-            col(AuditEvent.actor), col(AuditEvent.action), col(AuditEvent.target),
-            type_coerce(col(AuditEvent.details), Text).label("details"), col(AuditEvent.prev_hash),
-            col(AuditEvent.key_version), col(AuditEvent.entry_hash))
+_COLUMNS = (
+    col(AuditEvent.seq),
+    type_coerce(col(AuditEvent.at), String).label("at"),
+    col(AuditEvent.actor),
+    col(AuditEvent.action),
+    col(AuditEvent.target),
+    type_coerce(col(AuditEvent.details), Text).label("details"),
+    col(AuditEvent.prev_hash),
+    col(AuditEvent.key_version),
+    col(AuditEvent.entry_hash),
+)
 _Last = tuple[Any, Any, Any]  # (row id, seq, entry_hash) of the newest row, as stored
 
 
 class AuditLog:
-    def __init__(self, engine: Engine, keyring: Keyring, head_file: Path | None = None,
-                 reload: Callable[[], Keyring] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        keyring: Keyring,
+        head_file: Path | None = None,
+        reload: Callable[[], Keyring] | None = None,
+    ) -> None:
         self.engine, self.keyring, self._reload = engine, keyring, reload
         self.head_file = HeadFile(head_file) if head_file else None
         self.store = engine.url.render_as_string(hide_password=True)  # the key of its head
 
-    def append(self, action: str, *, actor: str = "crossdock", target: str | None = None,
-               details: dict[str, Any] | None = None) -> dict[str, Any]:
+    def append(
+        self,
+        action: str,
+        *,
+        actor: str = "crossdock",
+        target: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         for attempt in range(5):
             try:
                 with self.engine.connect() as conn:
@@ -72,8 +91,14 @@ class AuditLog:
         raise AssertionError("unreachable")
 
     @contextmanager
-    def recording(self, action: str, *, actor: str = "crossdock", target: str | None = None,
-                  details: dict[str, Any] | None = None) -> Iterator[Connection]:
+    def recording(
+        self,
+        action: str,
+        *,
+        actor: str = "crossdock",
+        target: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Iterator[Connection]:
         """A change and its audit entry in one transaction: both are committed, or neither.
 
         Yields the connection to make the change on. The log is checked first, so a change
@@ -113,10 +138,14 @@ class AuditLog:
             problem = problem or self._head_problem(conn, last, anchor)
             if not problem:
                 return None
-            details = {"reason": reason, "problem": problem,
-                       "anchored": {"seq": anchor.seq, "entry_hash": anchor.entry_hash,
-                                    "at": anchor.at} if anchor else None,
-                       "found": {"seq": last[1], "entry_hash": last[2]} if last else None}
+            details = {
+                "reason": reason,
+                "problem": problem,
+                "anchored": {"seq": anchor.seq, "entry_hash": anchor.entry_hash, "at": anchor.at}
+                if anchor
+                else None,
+                "found": {"seq": last[1], "entry_hash": last[2]} if last else None,
+            }
             entry = self._insert(conn, last, "audit.acknowledge", actor, None, details)
             conn.commit()
         self.head_file.reset(self.keyring, self.store, entry["seq"], entry["entry_hash"])
@@ -146,8 +175,7 @@ class AuditLog:
         last = self._last(conn)
         problem = _unreadable(last) or self._head_problem(conn, last, anchor)
         if problem:
-            raise AuditIntegrityError(f"refusing to write to the audit log: {problem}. "
-                                      f"{ACKNOWLEDGE_HOWTO}")
+            raise AuditIntegrityError(f"refusing to write to the audit log: {problem}. {ACKNOWLEDGE_HOWTO}")
         return last
 
     def _head_problem(self, conn: Connection, last: _Last | None, anchor: Head | None) -> str:
@@ -159,25 +187,43 @@ class AuditLog:
             # No anchor for this store on this machine yet (first run after an upgrade, a new
             # worker): trust the chain only if all of it verifies, then anchor it.
             report = verify_entries(self.keyring, self._rows(conn, select(*_COLUMNS)))
-            return "" if report.ok else (
-                f"it does not verify ({report.problem}) and {self.head_file.path} holds no head "
-                "for it yet")
+            return (
+                ""
+                if report.ok
+                else (
+                    f"it does not verify ({report.problem}) and {self.head_file.path} holds no head "
+                    "for it yet"
+                )
+            )
         current = (last[1], last[2]) if last else None
         problem = anchor_problem(anchor, current, lambda seq: self._hash_at(conn, seq))
         if problem:
             return problem
         # Entries other writers added since this machine's anchor must hold too.
         after = select(*_COLUMNS).where(col(AuditEvent.seq) > anchor.seq)
-        report = verify_entries(self.keyring, self._rows(conn, after), start_seq=anchor.seq + 1,
-                                prev_hash=anchor.entry_hash)
+        report = verify_entries(
+            self.keyring, self._rows(conn, after), start_seq=anchor.seq + 1, prev_hash=anchor.entry_hash
+        )
         return "" if report.ok else f"entries after the anchored head do not hold: {report.problem}"
 
-    def _insert(self, conn: Connection, last: _Last | None, action: str, actor: str,
-                target: str | None, details: dict[str, Any] | None) -> dict[str, Any]:
+    def _insert(
+        self,
+        conn: Connection,
+        last: _Last | None,
+        action: str,
+        actor: str,
+        target: str | None,
+        details: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         entry: dict[str, Any] = {
-            "seq": last[1] + 1 if last else 1, "at": utcnow(), "actor": actor,
-            "action": action, "target": target, "details": redact_obj(details or {}),
-            "prev_hash": last[2] if last else "", "key_version": self.keyring.primary,
+            "seq": last[1] + 1 if last else 1,
+            "at": utcnow(),
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "details": redact_obj(details or {}),
+            "prev_hash": last[2] if last else "",
+            "key_version": self.keyring.primary,
         }
         entry["entry_hash"] = entry_hash(self.keyring, entry)
         conn.execute(insert(AuditEvent).values(**entry))
@@ -195,8 +241,11 @@ class AuditLog:
 
     @staticmethod
     def _last(conn: Connection) -> _Last | None:
-        row = conn.execute(select(col(AuditEvent.id), col(AuditEvent.seq), col(AuditEvent.entry_hash))
-                           .order_by(col(AuditEvent.seq).desc()).limit(1)).first()
+        row = conn.execute(
+            select(col(AuditEvent.id), col(AuditEvent.seq), col(AuditEvent.entry_hash))
+            .order_by(col(AuditEvent.seq).desc())
+            .limit(1)
+        ).first()
         return (row[0], row[1], row[2]) if row else None
 
     @staticmethod
@@ -218,9 +267,16 @@ class AuditLog:
         """The head this machine anchored for this store (None if none yet)."""
         return self.head_file.read(self.keyring, self.store) if self.head_file else None
 
-    def entries(self, *, since: datetime | None = None, action: str | None = None,
-                actor: str | None = None, target: str | None = None,
-                last: int | None = None, until_seq: int | None = None) -> list[dict[str, Any]]:
+    def entries(
+        self,
+        *,
+        since: datetime | None = None,
+        action: str | None = None,
+        actor: str | None = None,
+        target: str | None = None,
+        last: int | None = None,
+        until_seq: int | None = None,
+    ) -> list[dict[str, Any]]:
         """Entries in seq order. `since` starts at the first entry at or after that time and
         keeps every later one, so the stretch stays a chain even if clocks disagreed."""
         query = select(*_COLUMNS)
@@ -266,16 +322,18 @@ class AuditLog:
             problem = anchor_problem(head, report.last, seen.get)
             if problem:
                 first_bad = min(head.seq, report.last[0] + 1 if report.last else 1)
-                return VerifyReport(False, report.checked, first_bad,
-                                    f"the log was cut or rewritten: {problem}", report.last)
+                return VerifyReport(
+                    False, report.checked, first_bad, f"the log was cut or rewritten: {problem}", report.last
+                )
         if own is None and self.head_file is not None and report.checked:
-            report.note = (f"{self.head_file.path} holds no head for this store yet, so entries "
-                           "cut off the end would not be seen; the next append anchors it")
+            report.note = (
+                f"{self.head_file.path} holds no head for this store yet, so entries "
+                "cut off the end would not be seen; the next append anchors it"
+            )
         return report
 
 
-def anchor_problem(anchor: Head, last: tuple[int, str] | None,
-                   hash_at: Callable[[int], str | None]) -> str:
+def anchor_problem(anchor: Head, last: tuple[int, str] | None, hash_at: Callable[[int], str | None]) -> str:
     """Why a log whose newest entry is `last` does not reach `anchor` ("" if it does)."""
     where = f"{anchor.where} anchored entry {anchor.seq}" + (f" at {anchor.at}" if anchor.at else "")
     if anchor.seq == 0:
@@ -283,8 +341,11 @@ def anchor_problem(anchor: Head, last: tuple[int, str] | None,
     if last is None:
         return f"the log is empty, but {where}: every entry was deleted"
     if last[0] < anchor.seq:
-        cut = f"entry {anchor.seq} was" if last[0] + 1 == anchor.seq else \
-            f"entries {last[0] + 1} to {anchor.seq} were"
+        cut = (
+            f"entry {anchor.seq} was"
+            if last[0] + 1 == anchor.seq
+            else f"entries {last[0] + 1} to {anchor.seq} were"
+        )
         return f"the log ends at entry {last[0]}, but {where}: {cut} cut off the end"
     if hash_at(anchor.seq) != anchor.entry_hash:
         return f"entry {anchor.seq} is not the one {where}: the log was rewritten from there"
@@ -292,11 +353,14 @@ def anchor_problem(anchor: Head, last: tuple[int, str] | None,
 
 
 def _unreadable(last: _Last | None) -> str:
-    if last is None or (isinstance(last[1], int) and not isinstance(last[1], bool)
-                        and isinstance(last[2], str)):
+    if last is None or (
+        isinstance(last[1], int) and not isinstance(last[1], bool) and isinstance(last[2], str)
+    ):
         return ""
-    return (f"its newest row (id {last[0]}) has seq {last[1]!r}, which the hub never writes: the "
-            "table was edited by hand; restore audit_events from a backup")
+    return (
+        f"its newest row (id {last[0]}) has seq {last[1]!r}, which the hub never writes: the "
+        "table was edited by hand; restore audit_events from a backup"
+    )
 
 
 def _as_entry(row: Any) -> dict[str, Any]:

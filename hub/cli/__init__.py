@@ -11,8 +11,8 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "crossdock")
 # `check` and `discover` log outside any flow run; that is not worth a warning.
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
-import hub.no_call_home  # noqa: E402,F401 - no analytics leave the machine
-from hub.cli.app import app  # noqa: E402
+import hub.no_call_home  # noqa: F401 - no analytics leave the machine
+from hub.cli.app import app
 
 __all__ = ["app", "main"]
 

@@ -24,32 +24,57 @@ from hub.workspace.references import check_references
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Crossdock: customer-data integration hub.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="Crossdock: customer-data integration hub.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
 
 @app.callback()
-def _root(workspace: Annotated[Path | None, typer.Option(
-        "--workspace", "-w", help="folder holding crossdock.yaml (default: current folder)",
-        envvar="CROSSDOCK_WORKSPACE")] = None) -> None:
+def _root(
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="folder holding crossdock.yaml (default: current folder)",
+            envvar="CROSSDOCK_WORKSPACE",
+        ),
+    ] = None,
+) -> None:
     start_invocation(workspace)
 
 
 @app.command()
 @handle_errors
-def sync(connection: str,
-         full_refresh: Annotated[bool, typer.Option("--full-refresh",
-                                 help="ignore saved state and read everything")] = False,
-         as_json: Annotated[bool, typer.Option("--json", help="machine-readable summary")] = False,
-         dry_run: Annotated[bool, typer.Option(
-             "--dry-run", help="write-back: show what would be created, updated and deleted; "
-                               "call no API")] = False,
-         wait: Annotated[bool, typer.Option(
-             "--wait", help="if another run holds the connection, wait for it to end "
-                            "(default: refuse at once, exit 4)")] = False,
-         wait_timeout: Annotated[float | None, typer.Option(
-             "--wait-timeout", metavar="S", help="with --wait: give up (exit 4) after S seconds",
-             min=0)] = None,
-         ) -> None:
+def sync(
+    connection: str,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="ignore saved state and read everything")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable summary")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="write-back: show what would be created, updated and deleted; call no API"
+        ),
+    ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="if another run holds the connection, wait for it to end (default: refuse at once, exit 4)",
+        ),
+    ] = False,
+    wait_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--wait-timeout", metavar="S", help="with --wait: give up (exit 4) after S seconds", min=0
+        ),
+    ] = None,
+) -> None:
     """Sync one connection through the Prefect flow (one task per stream).
 
     One run per connection at a time: a second one exits 4 naming the run that holds it."""
@@ -66,12 +91,18 @@ def sync(connection: str,
     # Taken here, before Prefect starts, so a busy connection is one line and exit 4, not a
     # failed flow run; the flow finds this process's lease for run_id and keeps it.
     lock_wait = wait_timeout if wait or wait_timeout is not None else 0.0  # None: no limit
-    with claim_connection(ctx, connection, run_id, lock_wait), \
-            live_progress(not as_json) as progress, \
-            bound(replace(ctx, progress=progress)) as run_ctx:
-        info = sync_connection(connection, full_refresh=full_refresh,
-                               workspace_dir=str(run_ctx.workspace_dir), dry_run=dry_run,
-                               run_id=run_id)
+    with (
+        claim_connection(ctx, connection, run_id, lock_wait),
+        live_progress(not as_json) as progress,
+        bound(replace(ctx, progress=progress)) as run_ctx,
+    ):
+        info = sync_connection(
+            connection,
+            full_refresh=full_refresh,
+            workspace_dir=str(run_ctx.workspace_dir),
+            dry_run=dry_run,
+            run_id=run_id,
+        )
     summary = info.to_dict()
     if as_json:
         print_json(summary)
@@ -82,9 +113,11 @@ def sync(connection: str,
 
 @app.command()
 @handle_errors
-def runs(limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
-         connection: Annotated[str | None, typer.Option("--connection", "-c")] = None,
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def runs(
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
+    connection: Annotated[str | None, typer.Option("--connection", "-c")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Recent sync runs with their status and counts; a run whose process died shows
     `abandoned` (marked here, and audited, once its lease shows the holder gone)."""
     from hub.pipeline.run import reap_abandoned
@@ -95,10 +128,19 @@ def runs(limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
     rows = []
     for r in store_runs.list_runs(ctx.engine, limit, connection):
         seconds = (r.ended_at - r.started_at).total_seconds() if r.ended_at else None
-        rows.append({"run_id": r.id, "connection": r.connection, "status": r.status,
-                     "started_at": r.started_at.isoformat(), "seconds": seconds,
-                     "records_read": r.records_read, "records_written": r.records_written,
-                     "records_dead_lettered": r.records_dead_lettered, "error": r.error})
+        rows.append(
+            {
+                "run_id": r.id,
+                "connection": r.connection,
+                "status": r.status,
+                "started_at": r.started_at.isoformat(),
+                "seconds": seconds,
+                "records_read": r.records_read,
+                "records_written": r.records_written,
+                "records_dead_lettered": r.records_dead_lettered,
+                "error": r.error,
+            }
+        )
     if as_json:
         print_json(rows)
     elif rows:
@@ -109,15 +151,25 @@ def runs(limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
 
 @app.command()
 @handle_errors
-def results(run_id: str,
-            rejected: Annotated[bool, typer.Option("--rejected", help="only rejected records")] = False,
-            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def results(
+    run_id: str,
+    rejected: Annotated[bool, typer.Option("--rejected", help="only rejected records")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Per-record results of a write-back run: accepted, or rejected with the API's reason."""
     from hub.writeback.state import list_results
 
-    rows = [{"stream": r.stream, "record": r.record_ref, "action": r.action, "status": r.status,
-             "reason": r.reason, "remote_id": r.remote_id}
-            for r in list_results(hub_context().engine, run_id, "rejected" if rejected else None)]
+    rows = [
+        {
+            "stream": r.stream,
+            "record": r.record_ref,
+            "action": r.action,
+            "status": r.status,
+            "reason": r.reason,
+            "remote_id": r.remote_id,
+        }
+        for r in list_results(hub_context().engine, run_id, "rejected" if rejected else None)
+    ]
     if as_json:
         print_json(rows)
         return
@@ -147,8 +199,9 @@ def check(connection: str) -> None:
         raise typer.Exit(1)
     result = source.check()
     if not result.ok:
-        err_console.print(f"[red]check failed[/] for `{connection}`: {escape(result.message)}",
-                          soft_wrap=True)
+        err_console.print(
+            f"[red]check failed[/] for `{connection}`: {escape(result.message)}", soft_wrap=True
+        )
         raise typer.Exit(1)
     console.print(f"[green]ok[/]: connection `{connection}` source check succeeded")
     if not conn.writes_back:
@@ -156,20 +209,24 @@ def check(connection: str) -> None:
     base_url = destination_config(ctx, conn).get("base_url")
     why = unreachable(str(base_url)) if base_url else None
     if why:
-        err_console.print(f"[red]check failed[/] for `{connection}` destination "
-                          f"({conn.destination.type}): {escape(why)}", soft_wrap=True)
+        err_console.print(
+            f"[red]check failed[/] for `{connection}` destination ({conn.destination.type}): {escape(why)}",
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
     api = writeback_for(ctx, conn)
     try:
         proved = api.check()
     except HubError as exc:
-        err_console.print(f"[red]check failed[/] for `{connection}` destination "
-                          f"({conn.destination.type}): {escape(str(exc))}", soft_wrap=True)
+        err_console.print(
+            f"[red]check failed[/] for `{connection}` destination "
+            f"({conn.destination.type}): {escape(str(exc))}",
+            soft_wrap=True,
+        )
         raise typer.Exit(1) from None
     finally:
         api.close()
-    console.print(f"[green]ok[/]: connection `{connection}` destination check succeeded: "
-                  f"{escape(proved)}")
+    console.print(f"[green]ok[/]: connection `{connection}` destination check succeeded: {escape(proved)}")
 
 
 @app.command()
@@ -185,29 +242,36 @@ def discover(connection: str, as_json: Annotated[bool, typer.Option("--json")] =
         return
     for s in streams:
         fields = ", ".join(sorted(s["json_schema"].get("properties", {})))
-        console.print(f"[bold]{s['name']}[/]  modes: {', '.join(s['sync_modes'])}  "
-                      f"key: {s['primary_key']}  cursor: {s['cursor_field']}\n  fields: {fields}")
+        console.print(
+            f"[bold]{s['name']}[/]  modes: {', '.join(s['sync_modes'])}  "
+            f"key: {s['primary_key']}  cursor: {s['cursor_field']}\n  fields: {fields}"
+        )
 
 
 @app.command()
 @handle_errors
-def sandbox(port: Annotated[int, typer.Option(help="0 picks a free port")] = 8765,
-            seed: Annotated[int, typer.Option()] = 42,
-            scale: Annotated[int, typer.Option(help="number of CRM contacts")] = 1000) -> None:
+def sandbox(
+    port: Annotated[int, typer.Option(help="0 picks a free port")] = 8765,
+    seed: Annotated[int, typer.Option()] = 42,
+    scale: Annotated[int, typer.Option(help="number of CRM contacts")] = 1000,
+) -> None:
     """Serve the emulated SaaS APIs (HubSpot CRM ...) on 127.0.0.1 until Ctrl-C."""
     from hub.sandbox import serve
 
     serve(port=port, seed=seed, scale=scale)
 
 
-
 @app.command()
 @handle_errors
-def deploy(serve: Annotated[bool, typer.Option(
-        "--serve", help="also run the scheduled syncs from this process until Ctrl-C")] = False,
-        pool: Annotated[str | None, typer.Option(
-            "--pool", help="Prefect work pool (default: orchestration.work_pool, `crossdock`)")] = None,
-        ) -> None:
+def deploy(
+    serve: Annotated[
+        bool, typer.Option("--serve", help="also run the scheduled syncs from this process until Ctrl-C")
+    ] = False,
+    pool: Annotated[
+        str | None,
+        typer.Option("--pool", help="Prefect work pool (default: orchestration.work_pool, `crossdock`)"),
+    ] = None,
+) -> None:
     """Register one Prefect deployment per connection (and stitching) in the work pool, on
     their schedules; `prefect worker start --pool crossdock` runs them."""
     from flows.deployments import apply_deployments, serve_deployments
@@ -219,9 +283,11 @@ def deploy(serve: Annotated[bool, typer.Option(
     for d in registered:
         when = f"on cron `{d.schedule}`" if d.schedule else "on demand only (no schedule)"
         console.print(f"registered [bold]{escape(d.name)}[/] {when}: {escape(d.description)}")
-    console.print(f"{len(registered)} deployment(s) in work pool `{work_pool}`; start a worker "
-                  f"with `prefect worker start --pool {work_pool}` (the Prefect UI lists them "
-                  "under Deployments)")
+    console.print(
+        f"{len(registered)} deployment(s) in work pool `{work_pool}`; start a worker "
+        f"with `prefect worker start --pool {work_pool}` (the Prefect UI lists them "
+        "under Deployments)"
+    )
     if serve:
         serve_deployments(ctx)
 
@@ -238,8 +304,11 @@ def _register_subcommands() -> None:
     app.add_typer(mapping_app, name="mapping", help="Preview and check mappings.")
     app.add_typer(audit_app, name="audit", help="Verify, tail and export the audit log.")
     app.command()(stitch)
-    app.add_typer(profiles_app, name="profiles",
-                  help="Unified customer profiles: show, explain, review, confirm, reject, split.")
+    app.add_typer(
+        profiles_app,
+        name="profiles",
+        help="Unified customer profiles: show, explain, review, confirm, reject, split.",
+    )
     app.add_typer(secrets_app, name="secrets", help="Encrypted connector credentials.")
 
 

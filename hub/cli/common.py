@@ -23,8 +23,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Exit codes: 0 ok, 1 run failed, 2 bad config or input, 3 run partial, 4 busy (another run
 # holds the connection; nothing was recorded). A run never ends `abandoned` itself.
-EXIT_FOR_STATUS: dict[RunStatus, int] = {"succeeded": 0, "failed": 1, "partial": 3,
-                                         "abandoned": 1}
+EXIT_FOR_STATUS: dict[RunStatus, int] = {"succeeded": 0, "failed": 1, "partial": 3, "abandoned": 1}
 EXIT_BUSY = 4
 
 

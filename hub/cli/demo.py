@@ -29,16 +29,22 @@ WRITE_BACK = "profiles_to_crm"
 
 def sandbox_env(url: str) -> dict[str, str]:
     """The `${env:...}` values that point crossdock.yaml's connections at the sandbox."""
-    return {"CROSSDOCK_HUBSPOT_URL": url, "CROSSDOCK_ZENDESK_URL": url,
-            "CROSSDOCK_MAILCHIMP_URL": f"{url}/3.0", "CROSSDOCK_SHOPIFY_URL": url,
-            "CROSSDOCK_FACEBOOK_URL": url, "CROSSDOCK_ONETRUST_URL": url}
+    return {
+        "CROSSDOCK_HUBSPOT_URL": url,
+        "CROSSDOCK_ZENDESK_URL": url,
+        "CROSSDOCK_MAILCHIMP_URL": f"{url}/3.0",
+        "CROSSDOCK_SHOPIFY_URL": url,
+        "CROSSDOCK_FACEBOOK_URL": url,
+        "CROSSDOCK_ONETRUST_URL": url,
+    }
 
 
 @handle_errors
-def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")] = 50_000,
-         seed: Annotated[int, typer.Option()] = 42,
-         changes: Annotated[int, typer.Option(help="contacts changed between syncs")] = 50,
-         ) -> None:
+def demo(
+    scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")] = 50_000,
+    seed: Annotated[int, typer.Option()] = 42,
+    changes: Annotated[int, typer.Option(help="contacts changed between syncs")] = 50,
+) -> None:
     """Start the sandbox, sync `crm` into SQLite, change records, sync again; sync `support`,
     `email`, `shop`, `social` and `consent`; stitch them into profiles; write the profiles
     back to the CRM."""
@@ -47,29 +53,34 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
     from hub.sandbox import Sandbox
 
     conn = hub_context().workspace().connection(CONNECTION)
-    with Sandbox(seed=seed, scale=scale, port=0) as sb, \
-            bound(replace(hub_context(), env=sandbox_env(sb.url))) as ctx:
+    with (
+        Sandbox(seed=seed, scale=scale, port=0) as sb,
+        bound(replace(hub_context(), env=sandbox_env(sb.url))) as ctx,
+    ):
         console.rule("1. sandbox")
-        console.print(f"HubSpot CRM sandbox at {sb.url}: "
-                      f"{len(sb.hubspot.objects('contacts')):,} contacts, "
-                      f"{len(sb.hubspot.objects('companies')):,} companies; Zendesk Support sandbox: "
-                      f"{len(sb.zendesk.objects('users')):,} users, "
-                      f"{len(sb.zendesk.objects('tickets')):,} tickets; Mailchimp sandbox: "
-                      f"{sum(len(m) for m in sb.mailchimp.members.values()):,} list members; "
-                      f"Shopify sandbox: {len(sb.shopify.customers):,} customers, "
-                      f"{len(sb.shopify.orders):,} orders; Facebook page sandbox: "
-                      f"{len(sb.facebook_pages.posts):,} posts; OneTrust sandbox: "
-                      f"{len(sb.onetrust.profiles):,} data subjects")
+        console.print(
+            f"HubSpot CRM sandbox at {sb.url}: "
+            f"{len(sb.hubspot.objects('contacts')):,} contacts, "
+            f"{len(sb.hubspot.objects('companies')):,} companies; Zendesk Support sandbox: "
+            f"{len(sb.zendesk.objects('users')):,} users, "
+            f"{len(sb.zendesk.objects('tickets')):,} tickets; Mailchimp sandbox: "
+            f"{sum(len(m) for m in sb.mailchimp.members.values()):,} list members; "
+            f"Shopify sandbox: {len(sb.shopify.customers):,} customers, "
+            f"{len(sb.shopify.orders):,} orders; Facebook page sandbox: "
+            f"{len(sb.facebook_pages.posts):,} posts; OneTrust sandbox: "
+            f"{len(sb.onetrust.profiles):,} data subjects"
+        )
 
         console.rule("2. first sync (full refresh) through the Prefect flow")
-        first = sync_connection(CONNECTION, full_refresh=True,
-                                workspace_dir=str(ctx.workspace_dir)).to_dict()
+        first = sync_connection(CONNECTION, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(first, "first sync")
 
         console.rule("3. change records in the sandbox")
         changed = _change_records(sb, seed, changes)
-        console.print(f"updated {changed['updated']} contacts and {changed['companies']} "
-                      f"companies, created {changed['created']} contacts")
+        console.print(
+            f"updated {changed['updated']} contacts and {changed['companies']} "
+            f"companies, created {changed['created']} contacts"
+        )
 
         console.rule("4. second sync (incremental)")
         second = sync_connection(CONNECTION, workspace_dir=str(ctx.workspace_dir)).to_dict()
@@ -79,11 +90,17 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
         url = second["destination"]
         equal = _report_equality(sb, url, conn.table_for("contacts"), conn.table_for("companies"))
 
-        console.rule("6. the other five systems: sync `support` (Zendesk), `email` (Mailchimp), "
-                     "`shop` (Shopify), `social` (Facebook), `consent` (OneTrust)")
-        help_desk = sync_connection(HELP_DESK, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
+        console.rule(
+            "6. the other five systems: sync `support` (Zendesk), `email` (Mailchimp), "
+            "`shop` (Shopify), `social` (Facebook), `consent` (OneTrust)"
+        )
+        help_desk = sync_connection(
+            HELP_DESK, full_refresh=True, workspace_dir=str(ctx.workspace_dir)
+        ).to_dict()
         print_run_summary(help_desk, "help desk sync")
-        email_tool = sync_connection(EMAIL_TOOL, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
+        email_tool = sync_connection(
+            EMAIL_TOOL, full_refresh=True, workspace_dir=str(ctx.workspace_dir)
+        ).to_dict()
         print_run_summary(email_tool, "email tool sync")
         shop = sync_connection(SHOP, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(shop, "shop sync")
@@ -94,13 +111,15 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
 
         console.rule("7. identity stitching through the Prefect flow")
         stitched = stitch_profiles(workspace_dir=str(ctx.workspace_dir)).to_dict()
-        console.print(f"{stitched['records']:,} contacts from the CRM, help desk, email tool, "
-                      "shop and consent system -> "
-                      f"{stitched['profiles']:,} profiles "
-                      f"({stitched['records'] - stitched['profiles']:,} records joined a profile); "
-                      f"{stitched['refused']:,} merges refused by guards, "
-                      f"{stitched['review']:,} pairs to review; {stitched['events']:,} tickets, "
-                      "email events, orders, comments and consents on profile timelines")
+        console.print(
+            f"{stitched['records']:,} contacts from the CRM, help desk, email tool, "
+            "shop and consent system -> "
+            f"{stitched['profiles']:,} profiles "
+            f"({stitched['records'] - stitched['profiles']:,} records joined a profile); "
+            f"{stitched['refused']:,} merges refused by guards, "
+            f"{stitched['review']:,} pairs to review; {stitched['events']:,} tickets, "
+            "email events, orders, comments and consents on profile timelines"
+        )
 
         console.rule("8. write-back: the profiles upserted into the CRM (HubSpot batch upsert)")
         preview = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir), dry_run=True).to_dict()
@@ -110,12 +129,21 @@ def demo(scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")]
         calls = _upsert_calls(sb)
         again = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(again, "write-back again, nothing changed")
-        console.print(f"API calls: {calls:,} for the first write-back, "
-                      f"{_upsert_calls(sb) - calls:,} for the second")
+        console.print(
+            f"API calls: {calls:,} for the first write-back, {_upsert_calls(sb) - calls:,} for the second"
+        )
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
-    statuses = {first["status"], second["status"], help_desk["status"], email_tool["status"],
-                shop["status"], social["status"], consent["status"], sent["status"],
-                again["status"]}
+    statuses = {
+        first["status"],
+        second["status"],
+        help_desk["status"],
+        email_tool["status"],
+        shop["status"],
+        social["status"],
+        consent["status"],
+        sent["status"],
+        again["status"],
+    }
     code = 0 if statuses == {"succeeded"} and equal else 1
     raise typer.Exit(code)
 
@@ -128,16 +156,18 @@ def _change_records(sb: Any, seed: int, n: int) -> dict[str, int]:
     rng = random.Random(seed + 1)
     contacts = sorted(sb.hubspot.objects("contacts"), key=int)
     for cid in rng.sample(contacts, min(n, len(contacts))):
-        sb.hubspot.update("contacts", cid, {"lifecyclestage": "customer",
-                                            "city": rng.choice(["Lisbon", "Oslo", "Austin"])})
+        sb.hubspot.update(
+            "contacts", cid, {"lifecyclestage": "customer", "city": rng.choice(["Lisbon", "Oslo", "Austin"])}
+        )
     companies = sorted(sb.hubspot.objects("companies"), key=int)
     n_companies = max(1, n // 10)
     for cid in rng.sample(companies, min(n_companies, len(companies))):
         sb.hubspot.update("companies", cid, {"industry": "RETAIL"})
     created = max(1, n // 5)
     for i in range(created):
-        sb.hubspot.create("contacts", {"email": f"new.person{i}@example.org",
-                                       "firstname": "New", "lastname": f"Person {i}"})
+        sb.hubspot.create(
+            "contacts", {"email": f"new.person{i}@example.org", "firstname": "New", "lastname": f"Person {i}"}
+        )
     return {"updated": min(n, len(contacts)), "companies": n_companies, "created": created}
 
 
@@ -146,15 +176,22 @@ def _report_equality(sb: Any, url: str, contacts_table: str, companies_table: st
     path, all_same = url.removeprefix("sqlite:///"), True
     with sqlite3.connect(path) as db:
         for stream, table in (("contacts", contacts_table), ("companies", companies_table)):
-            source = {oid: _instant(obj["updatedAt"])
-                      for oid, obj in sb.hubspot.objects(stream).items() if not obj.get("archived")}
-            rows = {k: _instant(v) for k, v in
-                    db.execute(f'SELECT source_id, updated_at FROM "{table}"').fetchall()}
+            source = {
+                oid: _instant(obj["updatedAt"])
+                for oid, obj in sb.hubspot.objects(stream).items()
+                if not obj.get("archived")
+            }
+            rows = {
+                k: _instant(v)
+                for k, v in db.execute(f'SELECT source_id, updated_at FROM "{table}"').fetchall()
+            }
             same = rows == source
             all_same = all_same and same
-            console.print(f"{stream}: source {len(source):,}, destination {len(rows):,} rows; "
-                          "same keys and versions (updatedAt): "
-                          f"{'[green]yes[/]' if same else '[red]NO[/]'}")
+            console.print(
+                f"{stream}: source {len(source):,}, destination {len(rows):,} rows; "
+                "same keys and versions (updatedAt): "
+                f"{'[green]yes[/]' if same else '[red]NO[/]'}"
+            )
     return all_same
 
 
@@ -165,12 +202,12 @@ def _instant(value: str) -> datetime:
 def _where_to_look(url: str, table: str, store_url: str) -> None:
     path = url.removeprefix("sqlite:///")
     console.print(f"\nthe data is in [bold]{path}[/]; look at it with:")
-    console.print(f"  sqlite3 {path} 'SELECT source_id, email, phone, updated_at "
-                  f"FROM {table} LIMIT 5'")
+    console.print(f"  sqlite3 {path} 'SELECT source_id, email, phone, updated_at FROM {table} LIMIT 5'")
     with sqlite3.connect(path) as db:
-        joined = db.execute("SELECT profile_id, email FROM profiles WHERE record_count > 1 "
-                            "AND sources LIKE '%,%' AND email IS NOT NULL ORDER BY profile_id LIMIT 1"
-                            ).fetchone()
+        joined = db.execute(
+            "SELECT profile_id, email FROM profiles WHERE record_count > 1 "
+            "AND sources LIKE '%,%' AND email IS NOT NULL ORDER BY profile_id LIMIT 1"
+        ).fetchone()
     if joined:
         console.print("profiles (golden record, records, timeline) and why records were joined:")
         console.print(f"  crossdock profiles show {joined[1]}")
@@ -178,5 +215,7 @@ def _where_to_look(url: str, table: str, store_url: str) -> None:
     console.print(f"run history and dead letters are in {store_url.removeprefix('sqlite:///')}:")
     console.print("  crossdock runs")
     console.print("  crossdock audit tail    # what the hub did, hash-chained: crossdock audit verify")
-    console.print(f"  sqlite3 {store_url.removeprefix('sqlite:///')} "
-                  "'SELECT stream, reason FROM dead_letters ORDER BY id DESC LIMIT 5'")
+    console.print(
+        f"  sqlite3 {store_url.removeprefix('sqlite:///')} "
+        "'SELECT stream, reason FROM dead_letters ORDER BY id DESC LIMIT 5'"
+    )

@@ -21,9 +21,14 @@ app = typer.Typer(no_args_is_help=True)
 def test_mapping(
     file: Path,
     sample: Annotated[int, typer.Option("--sample", "-n", help="records to preview")] = 5,
-    input_file: Annotated[Path | None, typer.Option(
-        "--input", help="JSON array or JSON-lines file of source records "
-                        "(default: records from the sandbox's seeded data)")] = None,
+    input_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            help="JSON array or JSON-lines file of source records "
+            "(default: records from the sandbox's seeded data)",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Map sample records with FILE and show input beside output; writes nothing."""

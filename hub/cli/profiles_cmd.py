@@ -32,16 +32,20 @@ app = typer.Typer(no_args_is_help=True)
 
 
 @handle_errors
-def stitch(full: Annotated[bool, typer.Option(
-        "--full", help="retrain the match model and re-score every pair")] = False,
-           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def stitch(
+    full: Annotated[
+        bool, typer.Option("--full", help="retrain the match model and re-score every pair")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Stitch every contact record into profiles (a Prefect flow run)."""
     from flows.stitch import stitch_profiles
 
     dest, _ = profile_destination(hub_context())  # a config problem fails before Prefect starts
     dest.close()
-    summary = stitch_profiles(mode="full" if full else "incremental",
-                              workspace_dir=str(hub_context().workspace_dir)).to_dict()
+    summary = stitch_profiles(
+        mode="full" if full else "incremental", workspace_dir=str(hub_context().workspace_dir)
+    ).to_dict()
     if as_json:
         print_json(summary)
         return
@@ -51,7 +55,8 @@ def stitch(full: Annotated[bool, typer.Option(
         f"{summary['merged']:,} merged away, {summary['refused']:,} merges refused by guards, "
         f"{summary['review']:,} pairs to review; {summary['events']:,} events on timelines "
         f"({summary['events_unattached']:,} naming no known person); tables in {summary['destination']} "
-        f"({summary['seconds']:.1f}s)")
+        f"({summary['seconds']:.1f}s)"
+    )
 
 
 def _find(ctx: HubContext, who: str) -> str:
@@ -70,11 +75,14 @@ def _find(ctx: HubContext, who: str) -> str:
         dest.close()
     ids = sorted({r["profile_id"] for r in rows})
     if not ids:
-        raise ConfigError(f"no profile holds the email {email} (blocked and shared addresses "
-                          "such as info@ are not identifiers)")
+        raise ConfigError(
+            f"no profile holds the email {email} (blocked and shared addresses "
+            "such as info@ are not identifiers)"
+        )
     if len(ids) > 1:
-        raise ConfigError(f"{email} is on {len(ids)} profiles ({', '.join(ids)}); "
-                          "a guard kept them apart: use a profile id")
+        raise ConfigError(
+            f"{email} is on {len(ids)} profiles ({', '.join(ids)}); a guard kept them apart: use a profile id"
+        )
     return ids[0]
 
 
@@ -90,8 +98,10 @@ def _profile(ctx: HubContext, pid: str) -> dict[str, Any]:
             "profile": found[0],
             "records": dest.read_rows("profile_records", where={"profile_id": pid}),
             "identifiers": dest.read_rows("profile_identifiers", where={"profile_id": pid}),
-            "timeline": sorted(dest.read_rows("profile_timeline", where={"profile_id": pid}),
-                               key=lambda e: str(e["occurred_at"])),
+            "timeline": sorted(
+                dest.read_rows("profile_timeline", where={"profile_id": pid}),
+                key=lambda e: str(e["occurred_at"]),
+            ),
         }
     finally:
         dest.close()
@@ -99,8 +109,10 @@ def _profile(ctx: HubContext, pid: str) -> dict[str, Any]:
 
 @app.command()
 @handle_errors
-def show(who: Annotated[str, typer.Argument(help="an email address or a profile id")],
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def show(
+    who: Annotated[str, typer.Argument(help="an email address or a profile id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """The golden record, the records behind it and the profile's timeline."""
     ctx = hub_context()
     data = _profile(ctx, _find(ctx, who))
@@ -108,15 +120,18 @@ def show(who: Annotated[str, typer.Argument(help="an email address or a profile 
         print_json(data)
         return
     p = data["profile"]
-    console.print(f"[bold]{p['profile_id']}[/]  {p['record_count']} records from {p['sources']}, "
-                  f"confidence {p['confidence']:.3f}")
+    console.print(
+        f"[bold]{p['profile_id']}[/]  {p['record_count']} records from {p['sources']}, "
+        f"confidence {p['confidence']:.3f}"
+    )
     for name in ("email", "phone", "first_name", "last_name", "city", "country", "lifecycle_stage"):
         if p.get(name) is not None:
             console.print(f"  {name:16s} {p[name]}")
     table = Table("record", "source table", "linked by", "confidence")
     for r in data["records"]:
-        table.add_row(r["record_key"], r["source_table"] or "", r["linked_by"] or "-",
-                      f"{r['confidence']:.3f}")
+        table.add_row(
+            r["record_key"], r["source_table"] or "", r["linked_by"] or "-", f"{r['confidence']:.3f}"
+        )
     console.print(table)
     timeline = Table("when", "event", "source", "record")
     for e in data["timeline"][-20:]:
@@ -136,40 +151,67 @@ def explain(profile_id: str, as_json: Annotated[bool, typer.Option("--json")] = 
     for row in data["identifiers"]:
         holders.setdefault((row["type"], row["value"]), []).append(row["record_key"])
     with Session(ctx.engine) as session:
-        links = list(session.exec(select(IdentityLinkRow).where(
-            or_(col(IdentityLinkRow.record_a).in_(keys), col(IdentityLinkRow.record_b).in_(keys)),
-            IdentityLinkRow.outcome != "none")))
-        refusals = list(session.exec(select(IdentityRefusalRow).where(or_(
-            col(IdentityRefusalRow.record_a).in_(keys), col(IdentityRefusalRow.record_b).in_(keys)))))
-        merged_ids = [r.old_id for r in session.exec(
-            select(IdentityRedirect).where(IdentityRedirect.profile_id == pid))]
+        links = list(
+            session.exec(
+                select(IdentityLinkRow).where(
+                    or_(col(IdentityLinkRow.record_a).in_(keys), col(IdentityLinkRow.record_b).in_(keys)),
+                    IdentityLinkRow.outcome != "none",
+                )
+            )
+        )
+        refusals = list(
+            session.exec(
+                select(IdentityRefusalRow).where(
+                    or_(
+                        col(IdentityRefusalRow.record_a).in_(keys), col(IdentityRefusalRow.record_b).in_(keys)
+                    )
+                )
+            )
+        )
+        merged_ids = [
+            r.old_id for r in session.exec(select(IdentityRedirect).where(IdentityRedirect.profile_id == pid))
+        ]
         model_row = session.get(IdentityModelRow, 1)
     model = MatchModel.from_json(model_row.model) if model_row else None
     explanation: dict[str, Any] = {
         "profile_id": pid,
         "asked_for": profile_id,
         "merged_ids": sorted(merged_ids),
-        "identifier_links": [{"type": t, "value": v, "records": sorted(ks)}
-                             for (t, v), ks in sorted(holders.items()) if len(ks) > 1],
-        "match_links": [{"records": [lk.record_a, lk.record_b], "probability": lk.probability,
-                         "outcome": lk.outcome, "fields": _levels(model, lk.levels)}
-                        for lk in links],
-        "refused": [{"records": [r.record_a, r.record_b], "via": r.via, "reason": r.reason}
-                    for r in refusals],
+        "identifier_links": [
+            {"type": t, "value": v, "records": sorted(ks)}
+            for (t, v), ks in sorted(holders.items())
+            if len(ks) > 1
+        ],
+        "match_links": [
+            {
+                "records": [lk.record_a, lk.record_b],
+                "probability": lk.probability,
+                "outcome": lk.outcome,
+                "fields": _levels(model, lk.levels),
+            }
+            for lk in links
+        ],
+        "refused": [
+            {"records": [r.record_a, r.record_b], "via": r.via, "reason": r.reason} for r in refusals
+        ],
     }
     if as_json:
         print_json(explanation)
         return
-    console.print(f"[bold]{pid}[/]" + (f" (asked for {profile_id}, merged into it)" if pid != profile_id
-                                      else "") + f": {len(keys)} records")
+    console.print(
+        f"[bold]{pid}[/]"
+        + (f" (asked for {profile_id}, merged into it)" if pid != profile_id else "")
+        + f": {len(keys)} records"
+    )
     if merged_ids:
         console.print(f"  absorbed profiles: {', '.join(sorted(merged_ids))}")
     for link in explanation["identifier_links"]:
         console.print(f"  {link['type']} {link['value']} is on {', '.join(link['records'])}")
     for link in explanation["match_links"]:
         fields = ", ".join(f"{k}: {v}" for k, v in link["fields"].items())
-        console.print(f"  match {link['probability']:.4f} ({link['outcome']}) "
-                      f"{' ~ '.join(link['records'])}: {fields}")
+        console.print(
+            f"  match {link['probability']:.4f} ({link['outcome']}) {' ~ '.join(link['records'])}: {fields}"
+        )
     for r in explanation["refused"]:
         console.print(f"  [yellow]refused[/] {' + '.join(r['records'])} via {r['via']}: {r['reason']}")
     if len(keys) == 1 and not explanation["refused"]:
@@ -191,10 +233,16 @@ def _levels(model: MatchModel | None, levels: list[int]) -> dict[str, str]:
 def review(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Pairs in the review band: likely the same person, not sure enough to merge."""
     with Session(hub_context().engine) as session:
-        rows = list(session.exec(select(IdentityLinkRow).where(IdentityLinkRow.outcome == "review")
-                                 .order_by(col(IdentityLinkRow.probability).desc())))
-    data: list[dict[str, Any]] = [{"records": [r.record_a, r.record_b], "probability": r.probability}
-                                  for r in rows]
+        rows = list(
+            session.exec(
+                select(IdentityLinkRow)
+                .where(IdentityLinkRow.outcome == "review")
+                .order_by(col(IdentityLinkRow.probability).desc())
+            )
+        )
+    data: list[dict[str, Any]] = [
+        {"records": [r.record_a, r.record_b], "probability": r.probability} for r in rows
+    ]
     if as_json:
         print_json(data)
         return
@@ -209,12 +257,18 @@ def _decide(record_a: str, record_b: str, decision: str, as_json: bool) -> None:
 
     ctx = hub_context()
     with Session(ctx.engine) as session:
-        known = {a.record_key for a in session.exec(select(IdentityAssignment).where(
-            IdentityAssignment.record_key.in_([record_a, record_b])))}  # type: ignore[attr-defined]
+        known = {
+            a.record_key
+            for a in session.exec(
+                select(IdentityAssignment).where(col(IdentityAssignment.record_key).in_([record_a, record_b]))
+            )
+        }
         missing = sorted({record_a, record_b} - known)
         if missing:
-            raise ConfigError(f"unknown record {', '.join(missing)} (record keys look like "
-                              "hubspot:123; see `crossdock profiles review`)")
+            raise ConfigError(
+                f"unknown record {', '.join(missing)} (record keys look like "
+                "hubspot:123; see `crossdock profiles review`)"
+            )
         if record_a == record_b:
             raise ConfigError("give two different records")
         session.add(IdentityDecision(record_a=record_a, record_b=record_b, decision=decision))
@@ -222,68 +276,95 @@ def _decide(record_a: str, record_b: str, decision: str, as_json: bool) -> None:
     ctx.audit.append(f"identity.{decision}", actor="cli", target=f"{record_a} ~ {record_b}")
     summary = stitch_workspace(ctx)
     with Session(ctx.engine) as session:
-        now = {a.record_key: a.profile_id for a in session.exec(select(IdentityAssignment).where(
-            IdentityAssignment.record_key.in_([record_a, record_b])))}  # type: ignore[attr-defined]
+        now = {
+            a.record_key: a.profile_id
+            for a in session.exec(
+                select(IdentityAssignment).where(col(IdentityAssignment.record_key).in_([record_a, record_b]))
+            )
+        }
     if as_json:
         print_json({"decision": decision, "now": now, "stitch": summary.to_dict()})
         return
     together = now[record_a] == now[record_b]
-    console.print(f"[green]{decision}ed[/]: {record_a} -> {now[record_a]}, {record_b} -> {now[record_b]} "
-                  f"({'one profile' if together else 'two profiles'})")
+    console.print(
+        f"[green]{decision}ed[/]: {record_a} -> {now[record_a]}, {record_b} -> {now[record_b]} "
+        f"({'one profile' if together else 'two profiles'})"
+    )
     if decision == "confirm" and not together:
         console.print("[yellow]a guard kept them apart[/]: see `crossdock profiles explain`")
 
 
 @app.command()
 @handle_errors
-def confirm(record_a: str, record_b: str,
-            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def confirm(record_a: str, record_b: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """A reviewed pair is one person: merge them (through the guards) from now on."""
     _decide(record_a, record_b, "confirm", as_json)
 
 
 @app.command()
 @handle_errors
-def reject(record_a: str, record_b: str,
-           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def reject(record_a: str, record_b: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """A reviewed pair is two people: they never share a profile again."""
     _decide(record_a, record_b, "reject", as_json)
 
 
 @app.command()
 @handle_errors
-def split(profile_id: str,
-          records: Annotated[list[str], typer.Option("--record", "-r",
-                             help="a record key (source:id) to split off; repeatable")],
-          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def split(
+    profile_id: str,
+    records: Annotated[
+        list[str], typer.Option("--record", "-r", help="a record key (source:id) to split off; repeatable")
+    ],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Unmerge: the given records leave the profile and never rejoin the rest of it."""
     from hub.identity.run import stitch_workspace
 
     ctx = hub_context()
     pid = resolve_profile_id(ctx, profile_id)
     with Session(ctx.engine) as session:
-        members = {a.record_key for a in session.exec(
-            select(IdentityAssignment).where(IdentityAssignment.profile_id == pid))}
+        members = {
+            a.record_key
+            for a in session.exec(select(IdentityAssignment).where(IdentityAssignment.profile_id == pid))
+        }
         outside = sorted(set(records) - members)
         if not members:
             raise ConfigError(f"no profile `{profile_id}`; run `crossdock stitch` first")
         if outside:
-            raise ConfigError(f"not records of {pid}: {', '.join(outside)} "
-                              "(see `crossdock profiles explain`)")
+            raise ConfigError(
+                f"not records of {pid}: {', '.join(outside)} (see `crossdock profiles explain`)"
+            )
         if set(records) == members:
             raise ConfigError("split off some of the profile's records, not all of them")
         split_id = (session.exec(select(func.max(IdentitySplit.split_id))).one() or 0) + 1
         for key in sorted(members):
-            session.add(IdentitySplit(split_id=split_id, record_key=key, profile_id=pid,
-                                      side="out" if key in records else "rest"))
+            session.add(
+                IdentitySplit(
+                    split_id=split_id,
+                    record_key=key,
+                    profile_id=pid,
+                    side="out" if key in records else "rest",
+                )
+            )
         session.commit()
-    ctx.audit.append("identity.split", actor="cli", target=pid,
-                     details={"split_id": split_id, "records_out": sorted(records),
-                              "records_kept": len(members) - len(set(records))})
+    ctx.audit.append(
+        "identity.split",
+        actor="cli",
+        target=pid,
+        details={
+            "split_id": split_id,
+            "records_out": sorted(records),
+            "records_kept": len(members) - len(set(records)),
+        },
+    )
     summary = stitch_workspace(ctx)
     with Session(ctx.engine) as session:
-        now = {a.record_key: a.profile_id for a in session.exec(
-            select(IdentityAssignment).where(IdentityAssignment.record_key.in_(sorted(members))))}  # type: ignore[attr-defined]
+        now = {
+            a.record_key: a.profile_id
+            for a in session.exec(
+                select(IdentityAssignment).where(col(IdentityAssignment.record_key).in_(sorted(members)))
+            )
+        }
     result = {"split_id": split_id, "profile_id": pid, "now": now, "stitch": summary.to_dict()}
     if as_json:
         print_json(result)

@@ -21,14 +21,18 @@ def live_progress(enabled: bool) -> Iterator[ProgressFn | None]:
         yield None
         return
     tasks: dict[str, tuple[TaskID, float]] = {}
-    with Progress(TextColumn("{task.description}"), TextColumn("{task.fields[read]:>10,} read"),
-                  TextColumn("{task.fields[rate]:>8,.0f} records/s"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        TextColumn("{task.fields[read]:>10,} read"),
+        TextColumn("{task.fields[rate]:>8,.0f} records/s"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
 
         def update(info: StreamInfo) -> None:
             if info.stream not in tasks:
-                tasks[info.stream] = (progress.add_task(info.stream, read=0, rate=0.0),
-                                      time.perf_counter())
+                tasks[info.stream] = (progress.add_task(info.stream, read=0, rate=0.0), time.perf_counter())
             task_id, started = tasks[info.stream]
             elapsed = max(time.perf_counter() - started, 1e-6)
             progress.update(task_id, read=info.read, rate=info.read / elapsed)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 __all__ = ["unreachable"]
 
-_LOCAL = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}  # noqa: S104 - names, not a bind
+_LOCAL = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
 
 def unreachable(url: str, timeout: float = 5.0) -> str | None:
@@ -26,8 +26,11 @@ def unreachable(url: str, timeout: float = 5.0) -> str | None:
     if not host:
         return None
     port = port or (443 if parts.scheme == "https" else 80)
-    hint = ("is the sandbox running? `crossdock sandbox`" if host in _LOCAL
-            else "check `base_url`, the network and any proxy")
+    hint = (
+        "is the sandbox running? `crossdock sandbox`"
+        if host in _LOCAL
+        else "check `base_url`, the network and any proxy"
+    )
     try:
         socket.create_connection((host, port), timeout=timeout).close()
     except socket.gaierror:

@@ -10,15 +10,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["console", "err_console", "print_json", "print_run_summary", "print_runs",
-           "print_results"]
+__all__ = ["console", "err_console", "print_json", "print_run_summary", "print_runs", "print_results"]
 
 # Piped output gets a fixed width rather than 80 columns of truncated cells.
 console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
-_STATUS_STYLE = {"succeeded": "green", "partial": "yellow", "failed": "red", "running": "cyan",
-                 "abandoned": "magenta", "accepted": "green", "rejected": "red"}
+_STATUS_STYLE = {
+    "succeeded": "green",
+    "partial": "yellow",
+    "failed": "red",
+    "running": "cyan",
+    "abandoned": "magenta",
+    "accepted": "green",
+    "rejected": "red",
+}
 
 
 def print_json(data: Any) -> None:
@@ -32,14 +38,19 @@ def _status(status: str) -> str:
 
 def print_run_summary(summary: dict[str, Any], title: str | None = None) -> None:
     table = Table(title=f"{title or 'run'} ({summary['run_id']})", title_justify="left")
-    for col in ("stream", "status", "read", "written", "dead", "filtered", "seconds",
-                "records/s"):
-        table.add_column(col, justify="left" if col in ("stream", "status") else "right",
-                         no_wrap=True)
+    for col in ("stream", "status", "read", "written", "dead", "filtered", "seconds", "records/s"):
+        table.add_column(col, justify="left" if col in ("stream", "status") else "right", no_wrap=True)
     for name, s in summary["streams"].items():
-        table.add_row(f"{name} (table {s['table']})", _status(s["status"]), f"{s['read']:,}",
-                      f"{s['written']:,}", f"{s['dead_lettered']:,}", f"{s['filtered']:,}",
-                      f"{s['seconds']:.2f}", f"{s['records_per_second']:,.0f}")
+        table.add_row(
+            f"{name} (table {s['table']})",
+            _status(s["status"]),
+            f"{s['read']:,}",
+            f"{s['written']:,}",
+            f"{s['dead_lettered']:,}",
+            f"{s['filtered']:,}",
+            f"{s['seconds']:.2f}",
+            f"{s['records_per_second']:,.0f}",
+        )
     console.print(table)
     console.print(
         f"status {_status(summary['status'])}: {summary['records_read']:,} read, "
@@ -51,22 +62,30 @@ def print_run_summary(summary: dict[str, Any], title: str | None = None) -> None
         if s["error"]:
             console.print(f"[red]stream {name} failed:[/] {escape(s['error'])}", soft_wrap=True)
         if s.get("schema_drift"):
-            console.print(f"[yellow]schema drift in {name}[/] (records delivered): "
-                          f"{escape(_drift_text(s['schema_drift']))}", soft_wrap=True)
+            console.print(
+                f"[yellow]schema drift in {name}[/] (records delivered): "
+                f"{escape(_drift_text(s['schema_drift']))}",
+                soft_wrap=True,
+            )
         if s.get("writeback"):
             console.print(escape(_writeback_text(name, s["writeback"])), soft_wrap=True)
 
 
 def print_runs(rows: list[dict[str, Any]]) -> None:
     table = Table()
-    for col in ("run", "connection", "status", "started", "seconds", "read", "written",
-                "dead-lettered"):
+    for col in ("run", "connection", "status", "started", "seconds", "read", "written", "dead-lettered"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["run_id"], r["connection"], _status(r["status"]),
-                      str(r["started_at"])[:19], f"{r['seconds']:.1f}" if r["seconds"] else "",
-                      f"{r['records_read']:,}", f"{r['records_written']:,}",
-                      f"{r['records_dead_lettered']:,}")
+        table.add_row(
+            r["run_id"],
+            r["connection"],
+            _status(r["status"]),
+            str(r["started_at"])[:19],
+            f"{r['seconds']:.1f}" if r["seconds"] else "",
+            f"{r['records_read']:,}",
+            f"{r['records_written']:,}",
+            f"{r['records_dead_lettered']:,}",
+        )
     console.print(table)
 
 
@@ -75,18 +94,28 @@ def print_results(rows: list[dict[str, Any]]) -> None:
     for col in ("stream", "record", "action", "status", "reason", "remote id"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["stream"], r["record"], r["action"], _status(r["status"]),
-                      escape(r["reason"] or ""), r["remote_id"] or "")
+        table.add_row(
+            r["stream"],
+            r["record"],
+            r["action"],
+            _status(r["status"]),
+            escape(r["reason"] or ""),
+            r["remote_id"] or "",
+        )
     console.print(table)
 
 
 def _writeback_text(stream: str, wb: dict[str, Any]) -> str:
     verb = "would " if wb["dry_run"] else ""
-    lines = [f"{stream}: {verb}create {wb['create']:,}, {verb}update {wb['update']:,}, "
-             f"{verb}delete {wb['delete']:,}; unchanged {wb['unchanged']:,} (not sent)"]
+    lines = [
+        f"{stream}: {verb}create {wb['create']:,}, {verb}update {wb['update']:,}, "
+        f"{verb}delete {wb['delete']:,}; unchanged {wb['unchanged']:,} (not sent)"
+    ]
     if not wb["dry_run"]:
-        lines.append(f"  accepted {wb['accepted']:,}, rejected {wb['rejected']:,}"
-                     + (" (`crossdock results RUN --rejected` lists them)" if wb["rejected"] else ""))
+        lines.append(
+            f"  accepted {wb['accepted']:,}, rejected {wb['rejected']:,}"
+            + (" (`crossdock results RUN --rejected` lists them)" if wb["rejected"] else "")
+        )
     elif wb["rejected"]:
         lines.append(f"  {wb['rejected']:,} row(s) cannot be sent")
     for action, refs in wb.get("samples", {}).items():
@@ -97,11 +126,14 @@ def _writeback_text(stream: str, wb: dict[str, Any]) -> str:
 def _drift_text(drift: dict[str, Any]) -> str:
     parts = []
     if drift.get("new_fields"):
-        parts.append("new fields " + ", ".join(f"{f} ({n:,} records)"
-                                                for f, n in drift["new_fields"].items()))
+        parts.append(
+            "new fields " + ", ".join(f"{f} ({n:,} records)" for f, n in drift["new_fields"].items())
+        )
     if drift.get("missing_required"):
-        parts.append("required fields missing " + ", ".join(
-            f"{f} ({n:,} records)" for f, n in drift["missing_required"].items()))
+        parts.append(
+            "required fields missing "
+            + ", ".join(f"{f} ({n:,} records)" for f, n in drift["missing_required"].items())
+        )
     for field, m in (drift.get("type_mismatches") or {}).items():
         seen = ", ".join(f"{t} x{n}" for t, n in m["seen"].items())
         parts.append(f"{field} declared {'/'.join(m['declared'])}, seen {seen}")

@@ -29,8 +29,10 @@ def set_secret(name: str) -> None:
     ctx = hub_context()
     with ctx.audit.recording("secret.set", actor="cli", target=name) as conn:  # both or neither
         ctx.secrets.set(name, value, conn=conn)
-    console.print(f"secret `{name}` stored (encrypted with key version {ctx.keyring.primary}); "
-                  f"use it as ${{secret:{name}}}")
+    console.print(
+        f"secret `{name}` stored (encrypted with key version {ctx.keyring.primary}); "
+        f"use it as ${{secret:{name}}}"
+    )
 
 
 @app.command("list")
@@ -41,8 +43,7 @@ def list_secrets() -> None:
     if not infos:
         console.print("no secrets yet: `crossdock secrets set NAME`")
     for info in infos:
-        console.print(f"{info.name:<32} updated {info.updated_at:%Y-%m-%d %H:%M} "
-                      f"key v{info.key_version}")
+        console.print(f"{info.name:<32} updated {info.updated_at:%Y-%m-%d %H:%M} key v{info.key_version}")
 
 
 @app.command("delete")
@@ -67,14 +68,17 @@ def rotate_key() -> None:
 
     ctx = hub_context()
     if os.environ.get(KEY_ENV):
-        raise ConfigError(f"the master key comes from ${KEY_ENV}; rotate it there (add a "
-                          "version to the JSON keyring) and run this again without the variable")
+        raise ConfigError(
+            f"the master key comes from ${KEY_ENV}; rotate it there (add a "
+            "version to the JSON keyring) and run this again without the variable"
+        )
     ctx.audit.check()  # the rotation cannot share the entry's transaction: refuse up front
     new = ctx.keyring.rotated()
     save_keyring(ctx.state_dir, new)
     ctx.secrets.use_keyring(new)
     count = ctx.secrets.reencrypt_all()
     ctx.audit.keyring = new
-    ctx.audit.append("secret.rotate_key", actor="cli", details={"key_version": new.primary,
-                                                                 "reencrypted": count})
+    ctx.audit.append(
+        "secret.rotate_key", actor="cli", details={"key_version": new.primary, "reencrypted": count}
+    )
     console.print(f"master key rotated to version {new.primary}; {count} secrets re-encrypted")

@@ -13,7 +13,12 @@ from hub.canonical import FieldType
 from hub.destinations.sql_engine import SqlEngine
 
 __all__ = [
-    "json_text", "to_sql_value", "from_sql_value", "is_compatible", "widened", "type_of_declared",
+    "json_text",
+    "to_sql_value",
+    "from_sql_value",
+    "is_compatible",
+    "widened",
+    "type_of_declared",
 ]
 
 # Existing column type -> new field types it can hold without losing anything.
@@ -45,10 +50,19 @@ def widened(existing: FieldType, new: FieldType) -> FieldType | None:
 
 
 _ALIASES: dict[str, FieldType] = {
-    "character varying": "string", "varchar": "string", "integer": "integer", "int": "integer",
-    "smallint": "integer", "real": "number", "numeric": "number", "double": "number",
-    "float": "number", "timestamp without time zone": "datetime", "json": "json",
-    "timestamptz": "datetime", "double precision": "number",
+    "character varying": "string",
+    "varchar": "string",
+    "integer": "integer",
+    "int": "integer",
+    "smallint": "integer",
+    "real": "number",
+    "numeric": "number",
+    "double": "number",
+    "float": "number",
+    "timestamp without time zone": "datetime",
+    "json": "json",
+    "timestamptz": "datetime",
+    "double precision": "number",
 }
 
 
@@ -66,8 +80,9 @@ def json_text(v: Any) -> str:
     return orjson.dumps(v).decode()
 
 
-def to_sql_value(engine: SqlEngine, type_: FieldType,
-                 column_type: FieldType | None = None) -> Callable[[Any], Any] | None:
+def to_sql_value(
+    engine: SqlEngine, type_: FieldType, column_type: FieldType | None = None
+) -> Callable[[Any], Any] | None:
     """A converter for non-null values of `type_` going into a column of `column_type` (by
     default the same), or None when the driver takes them as they are."""
     column_type = column_type or type_

@@ -24,8 +24,9 @@ def _by_scheme() -> dict[str, SqlEngine]:
     for engine in SQL_ENGINES:
         for scheme in engine.schemes:
             if scheme in by_scheme:  # a registry mistake; refuse it on import, not at a run
-                raise ValueError(f"URL scheme `{scheme}` is claimed by both "
-                                 f"{by_scheme[scheme].name} and {engine.name}")
+                raise ValueError(
+                    f"URL scheme `{scheme}` is claimed by both {by_scheme[scheme].name} and {engine.name}"
+                )
             by_scheme[scheme] = engine
     return by_scheme
 
@@ -44,6 +45,8 @@ def engine_for(url: str) -> SqlEngine:
     scheme, sep, _ = url.partition("://")
     engine = _BY_SCHEME.get(scheme) if sep else None
     if engine is None:
-        raise ConfigError(f"unsupported destination url `{url.split(':', 1)[0]}:...`; use "
-                          f"{url_forms()} (registered schemes: {', '.join(_BY_SCHEME)})")
+        raise ConfigError(
+            f"unsupported destination url `{url.split(':', 1)[0]}:...`; use "
+            f"{url_forms()} (registered schemes: {', '.join(_BY_SCHEME)})"
+        )
     return engine

@@ -40,8 +40,10 @@ from hub.errors import ConfigError, FatalError, SchemaChangeError
 
 __all__ = ["SqlDestination", "WriteBatch", "Evolution", "ident", "DiskFullError", "NUL_REASON"]
 
-NUL_REASON = ("text with a NUL byte (\\x00): refused on every engine alike, as PostgreSQL cannot "
-              "store it; remove it at the source or in the mapping")
+NUL_REASON = (
+    "text with a NUL byte (\\x00): refused on every engine alike, as PostgreSQL cannot "
+    "store it; remove it at the source or in the mapping"
+)
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an escaped backslash
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -50,8 +52,9 @@ _STAGING_SUFFIX = "__cd_staging"
 
 def ident(name: str) -> str:
     if not _IDENT.match(name):
-        raise ConfigError(f"`{name}` is not a valid table or column name "
-                          "(letters, digits and _; not starting with a digit)")
+        raise ConfigError(
+            f"`{name}` is not a valid table or column name (letters, digits and _; not starting with a digit)"
+        )
     return f'"{name}"'
 
 
@@ -139,7 +142,8 @@ class SqlDestination(ABC):
                 f"the {self.engine.name} warehouse {self._where()} has no disk space left "
                 f"({cause}): the batch was rolled back and its checkpoint not saved; free space "
                 "on that disk (or move the warehouse) and run the sync again, it resumes from "
-                "the last checkpoint")
+                "the last checkpoint"
+            )
         return None
 
     @property
@@ -153,12 +157,15 @@ class SqlDestination(ABC):
     def hold_deletes(self, reason: str) -> None:
         return None
 
-    def _widen_sql(self, table: str, existing: dict[str, str], evolution: Evolution,
-                   spec: TableSpec) -> list[str]:
+    def _widen_sql(
+        self, table: str, existing: dict[str, str], evolution: Evolution, spec: TableSpec
+    ) -> list[str]:
         """Statements changing columns to wider types (ALTER ... TYPE where the engine can)."""
         types = self.engine.types
-        return [f"ALTER TABLE {self._q(table)} ALTER COLUMN {ident(c)} TYPE {types[new]}"
-                for c, (_, new) in evolution.widen.items()]
+        return [
+            f"ALTER TABLE {self._q(table)} ALTER COLUMN {ident(c)} TYPE {types[new]}"
+            for c, (_, new) in evolution.widen.items()
+        ]
 
     def _after_prepare(self, target: str, spec: TableSpec) -> None:
         """A hook for engine-specific set-up once the target table has its final shape."""
@@ -195,27 +202,30 @@ class SqlDestination(ABC):
             else:
                 empty = not self._query(f"SELECT 1 FROM {self._q(spec.name)} LIMIT 1")[1]
                 evolution = self._evolution(spec, existing)
-                adds = [f"ALTER TABLE {self._q(spec.name)} ADD COLUMN {ident(c)} "
-                        f"{self.engine.types[t]}" for c, t in evolution.adds.items()]
-                widen = (self._widen_sql(spec.name, existing, evolution, spec)
-                         if evolution.widen else [])
+                adds = [
+                    f"ALTER TABLE {self._q(spec.name)} ADD COLUMN {ident(c)} {self.engine.types[t]}"
+                    for c, t in evolution.adds.items()
+                ]
+                widen = self._widen_sql(spec.name, existing, evolution, spec) if evolution.widen else []
                 self._exec(adds + widen)
                 column_types = self._column_types(spec.name, spec)
         self._after_prepare(target, spec)
         self._plans[(spec.name, mode)] = WriteBatch(
-            target=target, columns=list(spec.columns), types=list(column_types.values()),
-            converters=[to_sql_value(self.engine, t, column_types[c])
-                        for c, t in spec.columns.items()],
-            key=spec.key, upsert=bool(spec.key) and mode in ("merge", "overwrite"),
-            keys_new=empty)
+            target=target,
+            columns=list(spec.columns),
+            types=list(column_types.values()),
+            converters=[to_sql_value(self.engine, t, column_types[c]) for c, t in spec.columns.items()],
+            key=spec.key,
+            upsert=bool(spec.key) and mode in ("merge", "overwrite"),
+            keys_new=empty,
+        )
 
     def _column_types(self, table: str, spec: TableSpec) -> dict[str, FieldType]:
         """The type each of the spec's columns has in the (evolved) table."""
         declared = self._existing_columns(table)
         return {c: type_of_declared(self.engine, declared[c]) or t for c, t in spec.columns.items()}
 
-    def _create_sql(self, table: str, spec: TableSpec,
-                    declared: dict[str, str] | None = None) -> str:
+    def _create_sql(self, table: str, spec: TableSpec, declared: dict[str, str] | None = None) -> str:
         types = self.engine.types
         columns = declared or {c: types[t] for c, t in spec.columns.items()}
         defs = [f"{ident(c)} {sql_type}" for c, sql_type in columns.items()]
@@ -240,13 +250,13 @@ class SqlDestination(ABC):
                 if wider is not None:
                     widen[column] = (old_type, wider)
                     continue
-            problems.append(f"`{column}` is {existing[column]} but the mapping now gives "
-                            f"{new_type}")
+            problems.append(f"`{column}` is {existing[column]} but the mapping now gives {new_type}")
         if problems:
             raise SchemaChangeError(
                 f"table `{spec.name}`: incompatible column types: {'; '.join(problems)}. "
                 "Nothing was written. Migrate or drop the column, or map the field to a new "
-                "column name.")
+                "column name."
+            )
         return Evolution(adds, widen)
 
     def write(self, spec: TableSpec, mode: WriteMode, rows: Sequence[dict[str, Any]]) -> int:
@@ -279,8 +289,7 @@ class SqlDestination(ABC):
         refused, self._refused = self._refused, []
         return refused
 
-    def _write_bisecting(self, plan: WriteBatch, tuples: list[tuple[Any, ...]],
-                         at: list[int]) -> None:
+    def _write_bisecting(self, plan: WriteBatch, tuples: list[tuple[Any, ...]], at: list[int]) -> None:
         """Write the rows; where the engine refuses one, write each half on its own, down to
         the refused rows, which are recorded instead. Each write is its own transaction, so
         what is committed is whole rows; an error that is not a refusal stops at once."""
@@ -310,8 +319,9 @@ class SqlDestination(ABC):
             key = ", ".join(f"{k}={row[plan.columns.index(k)]!r}" for k in plan.key)
         else:
             key = "none (the table has no key)"
-        return f"refused by the {self.engine.name} destination (table `{plan.target}`): {why}; " \
-               f"record key {key}"
+        return (
+            f"refused by the {self.engine.name} destination (table `{plan.target}`): {why}; record key {key}"
+        )
 
     def _upsert_clause(self, plan: WriteBatch) -> str:
         if not plan.upsert:
@@ -342,8 +352,7 @@ class SqlDestination(ABC):
 
     def column_types(self, table: str) -> dict[str, FieldType | None]:
         """column -> field type of an existing table (None where we cannot tell; {} if none)."""
-        return {c: type_of_declared(self.engine, t)
-                for c, t in self._existing_columns(table).items()}
+        return {c: type_of_declared(self.engine, t) for c, t in self._existing_columns(table).items()}
 
     def read_rows(self, table: str, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows of a table, optionally only those whose columns equal the given values."""
@@ -352,8 +361,10 @@ class SqlDestination(ABC):
         if where:
             sql += " WHERE " + " AND ".join(f"{ident(c)} = {self._param}" for c in where)
         names, rows = self._query(sql, params)
-        return [{n: from_sql_value(self.engine, types[n] or "string", v)
-                 for n, v in zip(names, row, strict=True)} for row in rows]
+        return [
+            {n: from_sql_value(self.engine, types[n] or "string", v) for n, v in zip(names, row, strict=True)}
+            for row in rows
+        ]
 
     def iter_rows(self, table: str, batch_size: int = 10_000) -> Iterator[dict[str, Any]]:
         """Every row of a table, fetched `batch_size` at a time (for tables too big to hold)."""
@@ -362,8 +373,10 @@ class SqlDestination(ABC):
         names = [d[0] for d in cur.description or ()]
         while rows := cur.fetchmany(batch_size):
             for row in rows:
-                yield {n: from_sql_value(self.engine, types[n] or "string", v)
-                       for n, v in zip(names, row, strict=True)}
+                yield {
+                    n: from_sql_value(self.engine, types[n] or "string", v)
+                    for n, v in zip(names, row, strict=True)
+                }
 
     def count(self, table: str) -> int:
         return int(self._query(f"SELECT COUNT(*) FROM {self._q(table)}")[1][0][0])
@@ -417,8 +430,11 @@ def _rows_with_nul(plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> list[int]
             blob = "\n".join(v for v in values if type(v) is str)
         if "\x00" not in blob and "\\u0000" not in blob:
             continue
-        found.update(n for n, v in enumerate(values) if type(v) is str and
-                     ("\x00" in v or (type_ == "json" and _JSON_NUL.search(v) is not None)))
+        found.update(
+            n
+            for n, v in enumerate(values)
+            if type(v) is str and ("\x00" in v or (type_ == "json" and _JSON_NUL.search(v) is not None))
+        )
     return sorted(found)
 
 

@@ -34,7 +34,9 @@ class DuckDBDestination(SqlDestination):
         rows = self._conn.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND table_name = ? "
-            "ORDER BY ordinal_position", [table]).fetchall()
+            "ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
         return {r[0]: r[1] for r in rows}
 
     def _exec(self, statements: list[str]) -> None:
@@ -71,8 +73,10 @@ class DuckDBDestination(SqlDestination):
         cols = ", ".join(ident(c) for c in plan.columns)
         self._conn.begin()
         try:
-            self._conn.execute(f"INSERT INTO {self._q(plan.target)} ({cols}) SELECT {cols} "
-                               f"FROM _cd_batch{self._upsert_clause(plan) if upsert else ''}")
+            self._conn.execute(
+                f"INSERT INTO {self._q(plan.target)} ({cols}) SELECT {cols} "
+                f"FROM _cd_batch{self._upsert_clause(plan) if upsert else ''}"
+            )
             self._conn.commit()
         except BaseException:
             self._conn.rollback()
@@ -87,15 +91,25 @@ class DuckDBDestination(SqlDestination):
 
         # A value DuckDB cannot cast or take (a NOT NULL key, invalid UTF-8), or one the Arrow
         # batch cannot hold (an integer over 64 bits, a lone surrogate).
-        return isinstance(exc, (duckdb.ConversionException, duckdb.ConstraintException,
-                                duckdb.InvalidInputException, pa.ArrowInvalid, pa.ArrowTypeError,
-                                OverflowError, UnicodeEncodeError))
+        return isinstance(
+            exc,
+            (
+                duckdb.ConversionException,
+                duckdb.ConstraintException,
+                duckdb.InvalidInputException,
+                pa.ArrowInvalid,
+                pa.ArrowTypeError,
+                OverflowError,
+                UnicodeEncodeError,
+            ),
+        )
 
     def _disk_full(self, exc: BaseException) -> bool:
         import duckdb
 
         return isinstance(exc, (duckdb.IOException, duckdb.OutOfMemoryException, OSError)) and (
-            "No space left on device" in str(exc) or "disk is full" in str(exc).lower())
+            "No space left on device" in str(exc) or "disk is full" in str(exc).lower()
+        )
 
     def _where(self) -> str:
         return self.url.removeprefix("duckdb:///")
@@ -108,19 +122,27 @@ def _arrow_table(plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> Any:
     import pyarrow as pa
 
     arrow_types: dict[FieldType, Any] = {
-        "string": pa.string(), "integer": pa.int64(), "number": pa.float64(),
-        "boolean": pa.bool_(), "datetime": pa.timestamp("us", tz="UTC"),
+        "string": pa.string(),
+        "integer": pa.int64(),
+        "number": pa.float64(),
+        "boolean": pa.bool_(),
+        "datetime": pa.timestamp("us", tz="UTC"),
         "json": pa.string(),  # JSON text; DuckDB casts it into the JSON column
     }
     columns = list(zip(*tuples, strict=True))
-    return pa.table({name: pa.array(values, type=arrow_types[type_])
-                     for name, type_, values in zip(plan.columns, plan.types, columns, strict=True)})
+    return pa.table(
+        {
+            name: pa.array(values, type=arrow_types[type_])
+            for name, type_, values in zip(plan.columns, plan.types, columns, strict=True)
+        }
+    )
 
 
 def _open(url: str, config: Mapping[str, Any]) -> DuckDBDestination:
     if not url.startswith("duckdb:///"):
-        raise ConfigError(f"unsupported destination url `{url.split(':', 1)[0]}:...`; "
-                          f"write a file as {ENGINE.url_form}")
+        raise ConfigError(
+            f"unsupported destination url `{url.split(':', 1)[0]}:...`; write a file as {ENGINE.url_form}"
+        )
     return DuckDBDestination(url)
 
 
@@ -129,8 +151,14 @@ ENGINE = SqlEngine(
     name="duckdb",
     schemes=("duckdb",),
     url_form="duckdb:///path.duckdb",
-    types={"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN",
-           "datetime": "TIMESTAMP WITH TIME ZONE", "json": "JSON"},
+    types={
+        "string": "VARCHAR",
+        "integer": "BIGINT",
+        "number": "DOUBLE",
+        "boolean": "BOOLEAN",
+        "datetime": "TIMESTAMP WITH TIME ZONE",
+        "json": "JSON",
+    },
     to_sql={"json": json_text},
     open=_open,
 )

@@ -38,7 +38,9 @@ class PostgresDestination(SqlDestination):
         rows = self._conn.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = COALESCE(%s::text, current_schema()) AND table_name = %s "
-            "ORDER BY ordinal_position", (self.schema, table)).fetchall()
+            "ORDER BY ordinal_position",
+            (self.schema, table),
+        ).fetchall()
         return {r[0]: r[1] for r in rows}
 
     def _exec(self, statements: list[str]) -> None:
@@ -48,23 +50,26 @@ class PostgresDestination(SqlDestination):
             for sql in statements:
                 self._conn.execute(sql)  # built from checked names
 
-    def _widen_sql(self, table: str, existing: dict[str, str], evolution: Evolution,
-                   spec: TableSpec) -> list[str]:
+    def _widen_sql(
+        self, table: str, existing: dict[str, str], evolution: Evolution, spec: TableSpec
+    ) -> list[str]:
         out = []
         for column, (old, new) in evolution.widen.items():
             sql_type, c = self.engine.types[new], ident(column)
             using = f"({c}::integer)::{sql_type}" if old == "boolean" else f"{c}::{sql_type}"
-            out.append(f"ALTER TABLE {self._q(table)} ALTER COLUMN {c} TYPE {sql_type} "
-                       f"USING {using}")
+            out.append(f"ALTER TABLE {self._q(table)} ALTER COLUMN {c} TYPE {sql_type} USING {using}")
         return out
 
     def _after_prepare(self, target: str, spec: TableSpec) -> None:
         if spec.key:
             # The COPY landing table for upserts, shaped like the (possibly evolved) target.
             stage = ident("_cd_stage_" + target)
-            self._exec([f"DROP TABLE IF EXISTS pg_temp.{stage}",
-                        f"CREATE TEMP TABLE {stage} (LIKE {self._q(target)}) "
-                        "ON COMMIT DELETE ROWS"])
+            self._exec(
+                [
+                    f"DROP TABLE IF EXISTS pg_temp.{stage}",
+                    f"CREATE TEMP TABLE {stage} (LIKE {self._q(target)}) ON COMMIT DELETE ROWS",
+                ]
+            )
 
     def _write(self, plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> None:
         import psycopg
@@ -85,8 +90,10 @@ class PostgresDestination(SqlDestination):
                 for row in tuples:
                     copy.write_row(row)
             if staged:
-                cur.execute(f"INSERT INTO {self._q(plan.target)} ({cols}) "
-                            f"SELECT {cols} FROM {into}{self._upsert_clause(plan)}")
+                cur.execute(
+                    f"INSERT INTO {self._q(plan.target)} ({cols}) "
+                    f"SELECT {cols} FROM {into}{self._upsert_clause(plan)}"
+                )
 
     def _cursor(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql, params)
@@ -97,16 +104,17 @@ class PostgresDestination(SqlDestination):
         # Data exceptions (class 22: a value too long, out of range, not valid in the
         # encoding) and constraint violations other than a duplicate key (handled by the
         # upsert); a lone surrogate psycopg cannot encode.
-        return (isinstance(exc, (psycopg.DataError, UnicodeEncodeError))
-                or (isinstance(exc, psycopg.IntegrityError)
-                    and not isinstance(exc, psycopg.errors.UniqueViolation)))
+        return isinstance(exc, (psycopg.DataError, UnicodeEncodeError)) or (
+            isinstance(exc, psycopg.IntegrityError) and not isinstance(exc, psycopg.errors.UniqueViolation)
+        )
 
     def _disk_full(self, exc: BaseException) -> bool:
         import psycopg
 
         # 53100 disk_full; a temporary file that could not be written says "No space left".
         return isinstance(exc, psycopg.errors.DiskFull) or (
-            isinstance(exc, psycopg.Error) and "No space left on device" in str(exc))
+            isinstance(exc, psycopg.Error) and "No space left on device" in str(exc)
+        )
 
     def _where(self) -> str:
         info = self._conn.info
@@ -124,8 +132,14 @@ ENGINE = SqlEngine(
     name="postgresql",
     schemes=("postgresql", "postgresql+psycopg", "postgres"),
     url_form="postgresql://user@host/db",
-    types={"string": "TEXT", "integer": "BIGINT", "number": "DOUBLE PRECISION",
-           "boolean": "BOOLEAN", "datetime": "TIMESTAMP WITH TIME ZONE", "json": "JSONB"},
+    types={
+        "string": "TEXT",
+        "integer": "BIGINT",
+        "number": "DOUBLE PRECISION",
+        "boolean": "BOOLEAN",
+        "datetime": "TIMESTAMP WITH TIME ZONE",
+        "json": "JSONB",
+    },
     to_sql={"json": json_text},
     open=_open,
 )

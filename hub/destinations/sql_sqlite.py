@@ -45,19 +45,23 @@ class SqliteDestination(SqlDestination):
             self._rollback()
             raise
 
-    def _widen_sql(self, table: str, existing: dict[str, str], evolution: Evolution,
-                   spec: TableSpec) -> list[str]:
+    def _widen_sql(
+        self, table: str, existing: dict[str, str], evolution: Evolution, spec: TableSpec
+    ) -> list[str]:
         # SQLite cannot change a column's type: rebuild the table in the same transaction.
         types = self.engine.types
-        declared = {c: types[evolution.widen[c][1]] if c in evolution.widen else t
-                    for c, t in existing.items()}
+        declared = {
+            c: types[evolution.widen[c][1]] if c in evolution.widen else t for c, t in existing.items()
+        }
         declared |= {c: types[t] for c, t in evolution.adds.items()}
         rebuilt, cols = table + "__cd_widen", ", ".join(ident(c) for c in existing)
-        return [f"DROP TABLE IF EXISTS {self._q(rebuilt)}",
-                self._create_sql(rebuilt, spec, declared),
-                f"INSERT INTO {self._q(rebuilt)} ({cols}) SELECT {cols} FROM {self._q(table)}",
-                f"DROP TABLE {self._q(table)}",
-                f"ALTER TABLE {self._q(rebuilt)} RENAME TO {ident(table)}"]
+        return [
+            f"DROP TABLE IF EXISTS {self._q(rebuilt)}",
+            self._create_sql(rebuilt, spec, declared),
+            f"INSERT INTO {self._q(rebuilt)} ({cols}) SELECT {cols} FROM {self._q(table)}",
+            f"DROP TABLE {self._q(table)}",
+            f"ALTER TABLE {self._q(rebuilt)} RENAME TO {ident(table)}",
+        ]
 
     def _write(self, plan: WriteBatch, tuples: list[tuple[Any, ...]]) -> None:
         cols = ", ".join(ident(c) for c in plan.columns)
@@ -80,13 +84,13 @@ class SqliteDestination(SqlDestination):
     def _refusal(self, exc: BaseException) -> bool:
         # A NOT NULL or CHECK constraint, a string or blob over SQLite's limit, an integer over
         # 64 bits, a lone surrogate that cannot be encoded as UTF-8.
-        return isinstance(exc, (sqlite3.IntegrityError, sqlite3.DataError, OverflowError,
-                                UnicodeEncodeError))
+        return isinstance(exc, (sqlite3.IntegrityError, sqlite3.DataError, OverflowError, UnicodeEncodeError))
 
     def _disk_full(self, exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.OperationalError) and (
             getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-            or "database or disk is full" in str(exc))
+            or "database or disk is full" in str(exc)
+        )
 
     def _where(self) -> str:
         return self.url.removeprefix("sqlite:///")
@@ -107,8 +111,9 @@ def _datetime_text(v: datetime) -> str:
 
 def _open(url: str, config: Mapping[str, Any]) -> SqliteDestination:
     if not url.startswith("sqlite:///"):
-        raise ConfigError(f"unsupported destination url `{url.split(':', 1)[0]}:...`; "
-                          f"write a file as {ENGINE.url_form}")
+        raise ConfigError(
+            f"unsupported destination url `{url.split(':', 1)[0]}:...`; write a file as {ENGINE.url_form}"
+        )
     return SqliteDestination(url)
 
 
@@ -116,8 +121,14 @@ ENGINE = SqlEngine(
     name="sqlite",
     schemes=("sqlite",),
     url_form="sqlite:///path.db",
-    types={"string": "TEXT", "integer": "INTEGER", "number": "REAL", "boolean": "BOOLEAN",
-           "datetime": "TIMESTAMP", "json": "JSON"},
+    types={
+        "string": "TEXT",
+        "integer": "INTEGER",
+        "number": "REAL",
+        "boolean": "BOOLEAN",
+        "datetime": "TIMESTAMP",
+        "json": "JSON",
+    },
     to_sql={"datetime": _datetime_text, "json": json_text, "boolean": lambda v: 1 if v else 0},
     from_sql={"boolean": bool},
     open=_open,

@@ -17,11 +17,23 @@ if TYPE_CHECKING:
     from hub.identity.match import MatchLink, MatchModel
     from hub.identity.stitching import StitchResult, stitch
 
-__all__ = ["stitch", "StitchResult", "MatchLink", "MatchModel", "IdentityConfig", "IdentifierRule",
-           "MatchConfig", "MatchField"]
+__all__ = [
+    "stitch",
+    "StitchResult",
+    "MatchLink",
+    "MatchModel",
+    "IdentityConfig",
+    "IdentifierRule",
+    "MatchConfig",
+    "MatchField",
+]
 
-_ENGINE = {"stitch": "hub.identity.stitching", "StitchResult": "hub.identity.stitching",
-           "MatchLink": "hub.identity.match", "MatchModel": "hub.identity.match"}
+_ENGINE = {
+    "stitch": "hub.identity.stitching",
+    "StitchResult": "hub.identity.stitching",
+    "MatchLink": "hub.identity.match",
+    "MatchModel": "hub.identity.match",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -27,8 +27,7 @@ class IdentifierRule(_Strict):
     type: str = Field(pattern=r"^[a-z_][a-z0-9_]*$", description="email, phone, or an id type")
     field: str = Field(description="the record field holding it")
     normalize: Literal["email", "phone", "id"] = "id"
-    max_per_profile: int = Field(default=3, ge=1,
-                                 description="a merge that would exceed this is refused")
+    max_per_profile: int = Field(default=3, ge=1, description="a merge that would exceed this is refused")
 
 
 class MatchField(_Strict):
@@ -52,10 +51,12 @@ class MatchConfig(_Strict):
     # Candidate pairs share every field of at least one rule; "field:3" means the
     # field's first three characters.
     blocking: tuple[tuple[str, ...], ...] = ()
-    threshold: float = Field(default=0.9, gt=0.0, lt=1.0,
-                             description="match probability at or above which records merge")
-    review_below: float = Field(default=0.5, gt=0.0, lt=1.0,
-                                description="pairs in [review_below, threshold) are listed for review")
+    threshold: float = Field(
+        default=0.9, gt=0.0, lt=1.0, description="match probability at or above which records merge"
+    )
+    review_below: float = Field(
+        default=0.5, gt=0.0, lt=1.0, description="pairs in [review_below, threshold) are listed for review"
+    )
     # Two records sharing an identifier are not linked by it when everything else
     # says they are different people (match probability below this): a household's
     # phone, a recycled address. 0 turns the veto off.
@@ -71,8 +72,10 @@ class MatchConfig(_Strict):
         if self.veto_below > self.review_below:
             raise ValueError("veto_below must not exceed review_below")
         if self.enabled and self.fields and not self.blocking:
-            raise ValueError("give at least one blocking rule (e.g. [[last_name, postcode]]); "
-                             "comparing every pair does not scale")
+            raise ValueError(
+                "give at least one blocking rule (e.g. [[last_name, postcode]]); "
+                "comparing every pair does not scale"
+            )
         known = {f.field for f in self.fields}
         for rule in self.blocking:
             for part in rule:
@@ -97,12 +100,14 @@ def _default_match() -> MatchConfig:
     # Email and phone take part as evidence too: two different addresses speak
     # against one person. Pairs sharing one train the name and place weights.
     return MatchConfig(
-        fields=(MatchField(field="email", compare="exact"),
-                MatchField(field="phone", compare="exact"),
-                MatchField(field="first_name", compare="name", term_frequency=True),
-                MatchField(field="last_name", compare="name", term_frequency=True),
-                MatchField(field="city", compare="name", term_frequency=True),
-                MatchField(field="country", compare="exact")),
+        fields=(
+            MatchField(field="email", compare="exact"),
+            MatchField(field="phone", compare="exact"),
+            MatchField(field="first_name", compare="name", term_frequency=True),
+            MatchField(field="last_name", compare="name", term_frequency=True),
+            MatchField(field="city", compare="name", term_frequency=True),
+            MatchField(field="country", compare="exact"),
+        ),
         blocking=(("last_name", "first_name:1"), ("email",), ("phone",)),
     )
 
@@ -110,9 +115,19 @@ def _default_match() -> MatchConfig:
 class IdentityConfig(_Strict):
     identifiers: tuple[IdentifierRule, ...] = Field(default_factory=_default_identifiers)
     # Values that are never identity (fnmatch patterns on the normalised value).
-    blocked: tuple[str, ...] = ("info@*", "noreply@*", "no-reply@*", "test@*", "admin@*",
-                                "sales@*", "support@*", "hello@*", "contact@*",
-                                "+10000000000", "+0*")
+    blocked: tuple[str, ...] = (
+        "info@*",
+        "noreply@*",
+        "no-reply@*",
+        "test@*",
+        "admin@*",
+        "sales@*",
+        "support@*",
+        "hello@*",
+        "contact@*",
+        "+10000000000",
+        "+0*",
+    )
     # Region for phone numbers written without a country code (ISO 3166, e.g. US, GB).
     phone_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     # An identifier on more records than this is shared (a family phone, a team inbox).
@@ -122,7 +137,8 @@ class IdentityConfig(_Strict):
     survivorship: dict[str, Survivorship] = Field(default_factory=_default_survivorship)
     default_survivorship: Survivorship = "most_recent"
     source_priority: tuple[str, ...] = Field(
-        default=(), description="sources, most trusted first, for the source_priority rule")
+        default=(), description="sources, most trusted first, for the source_priority rule"
+    )
 
     @field_validator("identifiers")
     @classmethod

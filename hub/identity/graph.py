@@ -19,8 +19,16 @@ from scipy.sparse.csgraph import connected_components
 
 from hub.identity.config import IdentityConfig
 
-__all__ = ["Identifier", "Refusal", "GraphEvidence", "GuardedUnion", "link_by_identifiers",
-           "caps_for", "guard_sets", "CONSTRAINT_PREFIX"]
+__all__ = [
+    "Identifier",
+    "Refusal",
+    "GraphEvidence",
+    "GuardedUnion",
+    "link_by_identifiers",
+    "caps_for",
+    "guard_sets",
+    "CONSTRAINT_PREFIX",
+]
 
 Identifier = tuple[str, str]  # (type, normalised value)
 # A type starting with "!" is a constraint, not a link: a cluster may hold one value
@@ -90,8 +98,9 @@ class GuardedUnion:
         return None
 
 
-def guard_sets(records: Sequence[int], idents: Sequence[Sequence[Identifier]],
-               shared: dict[Identifier, int]) -> dict[str, set[str]]:
+def guard_sets(
+    records: Sequence[int], idents: Sequence[Sequence[Identifier]], shared: dict[Identifier, int]
+) -> dict[str, set[str]]:
     """Identifier values per type that count against the caps: a shared one is not identity."""
     sets: dict[str, set[str]] = {}
     for i in records:
@@ -110,10 +119,13 @@ def caps_for(config: IdentityConfig, idents: Sequence[Sequence[Identifier]]) -> 
     return caps
 
 
-def link_by_identifiers(keys: Sequence[str], idents: Sequence[Sequence[Identifier]],
-                        config: IdentityConfig, caps: dict[str, int],
-                        vetoed: Mapping[tuple[int, int], float] | None = None
-                        ) -> tuple[np.ndarray, GraphEvidence]:
+def link_by_identifiers(
+    keys: Sequence[str],
+    idents: Sequence[Sequence[Identifier]],
+    config: IdentityConfig,
+    caps: dict[str, int],
+    vetoed: Mapping[tuple[int, int], float] | None = None,
+) -> tuple[np.ndarray, GraphEvidence]:
     """Cluster label per record (the smallest record index of its cluster) and the evidence.
 
     `caps` is the identifier cap per type, constraint types included (cap 1).
@@ -148,8 +160,7 @@ def link_by_identifiers(keys: Sequence[str], idents: Sequence[Sequence[Identifie
 
     # Components that would break a cap: distinct identifiers per (component, type).
     type_index = {r.type: t for t, r in enumerate(config.identifiers)}
-    id_types = np.fromiter((type_index.get(t, len(type_index)) for t, _ in by_id), dtype=np.int64,
-                           count=m)
+    id_types = np.fromiter((type_index.get(t, len(type_index)) for t, _ in by_id), dtype=np.int64, count=m)
     uniq_ids = np.unique(ids)
     comp_type = labels[n + uniq_ids] * (len(type_index) + 1) + id_types[uniq_ids]
     combos, per = np.unique(comp_type, return_counts=True)
@@ -180,9 +191,16 @@ def link_by_identifiers(keys: Sequence[str], idents: Sequence[Sequence[Identifie
     return result, evidence
 
 
-def _guarded_rebuild(members: list[int], keys: Sequence[str], idents: Sequence[Sequence[Identifier]],
-                     config: IdentityConfig, caps: dict[str, int], evidence: GraphEvidence,
-                     result: np.ndarray, vetoed: Mapping[tuple[int, int], float]) -> None:
+def _guarded_rebuild(
+    members: list[int],
+    keys: Sequence[str],
+    idents: Sequence[Sequence[Identifier]],
+    config: IdentityConfig,
+    caps: dict[str, int],
+    evidence: GraphEvidence,
+    result: np.ndarray,
+    vetoed: Mapping[tuple[int, int], float],
+) -> None:
     """Re-link contested components one identifier at a time, refusing cap-breaking merges
     and links between records the match model says are different people."""
 
@@ -208,9 +226,13 @@ def _guarded_rebuild(members: list[int], keys: Sequence[str], idents: Sequence[S
                     break
                 p = vetoed.get((min(recs[i], recs[j]), max(recs[i], recs[j])))
                 if p is not None:
-                    first_reason = first_reason or (recs[i], (
-                        f"everything else says two people (match probability {p:.4f} < veto_below "
-                        f"{config.match.veto_below})"))
+                    first_reason = first_reason or (
+                        recs[i],
+                        (
+                            f"everything else says two people (match probability {p:.4f} < veto_below "
+                            f"{config.match.veto_below})"
+                        ),
+                    )
                     continue
                 reason = union.union(recs[i], recs[j])
                 if reason is None:
@@ -218,8 +240,9 @@ def _guarded_rebuild(members: list[int], keys: Sequence[str], idents: Sequence[S
                     break
                 first_reason = first_reason or (recs[i], reason)
             if first_reason:
-                evidence.refusals.append(Refusal(keys[first_reason[0]], keys[recs[j]],
-                                                 f"{ident[0]}:{ident[1]}", first_reason[1]))
+                evidence.refusals.append(
+                    Refusal(keys[first_reason[0]], keys[recs[j]], f"{ident[0]}:{ident[1]}", first_reason[1])
+                )
     for i in members:
         result[i] = union.find(i)
     # Relabel each rebuilt cluster by its smallest record index.

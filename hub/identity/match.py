@@ -43,19 +43,27 @@ def _compare_sql(kind: CompareKind, f: str) -> str:
     lf, rf = f"l.{f}", f"r.{f}"
     top = len(LEVELS[kind]) - 1  # code of "exact"
     cases = {
-        "name": [(f"jaro_winkler_similarity({lf}, {rf}) >= 0.92", 2),
-                 (f"jaro_winkler_similarity({lf}, {rf}) >= 0.80", 1)],
-        "text": [(f"jaro_winkler_similarity({lf}, {rf}) >= 0.90", 2),
-                 (f"jaro_winkler_similarity({lf}, {rf}) >= 0.75", 1)],
-        "date": [(f"damerau_levenshtein({lf}, {rf}) <= 1 OR (left({lf}, 4) = left({rf}, 4) AND "
-                  f"substr({lf}, 5, 2) = substr({rf}, 7, 2) AND substr({lf}, 7, 2) = substr({rf}, 5, 2))", 2),
-                 (f"left({lf}, 4) = left({rf}, 4)", 1)],
+        "name": [
+            (f"jaro_winkler_similarity({lf}, {rf}) >= 0.92", 2),
+            (f"jaro_winkler_similarity({lf}, {rf}) >= 0.80", 1),
+        ],
+        "text": [
+            (f"jaro_winkler_similarity({lf}, {rf}) >= 0.90", 2),
+            (f"jaro_winkler_similarity({lf}, {rf}) >= 0.75", 1),
+        ],
+        "date": [
+            (
+                f"damerau_levenshtein({lf}, {rf}) <= 1 OR (left({lf}, 4) = left({rf}, 4) AND "
+                f"substr({lf}, 5, 2) = substr({rf}, 7, 2) AND substr({lf}, 7, 2) = substr({rf}, 5, 2))",
+                2,
+            ),
+            (f"left({lf}, 4) = left({rf}, 4)", 1),
+        ],
         "code": [(f"damerau_levenshtein({lf}, {rf}) <= 1", 1)],
         "exact": [],
     }[kind]
     whens = "".join(f" WHEN {cond} THEN {code}" for cond, code in cases)
-    return (f"CASE WHEN {lf} IS NULL OR {rf} IS NULL THEN -1 WHEN {lf} = {rf} THEN {top}"
-            f"{whens} ELSE 0 END")
+    return f"CASE WHEN {lf} IS NULL OR {rf} IS NULL THEN -1 WHEN {lf} = {rf} THEN {top}{whens} ELSE 0 END"
 
 
 @dataclass
@@ -101,9 +109,12 @@ class ScoredPairs:
         return len(self.a)
 
     def concat(self, other: ScoredPairs) -> ScoredPairs:
-        return ScoredPairs(np.concatenate([self.a, other.a]), np.concatenate([self.b, other.b]),
-                           np.concatenate([self.probability, other.probability]),
-                           np.concatenate([self.gammas, other.gammas]))
+        return ScoredPairs(
+            np.concatenate([self.a, other.a]),
+            np.concatenate([self.b, other.b]),
+            np.concatenate([self.probability, other.probability]),
+            np.concatenate([self.gammas, other.gammas]),
+        )
 
     def subset(self, mask: np.ndarray) -> ScoredPairs:
         return ScoredPairs(self.a[mask], self.b[mask], self.probability[mask], self.gammas[mask])
@@ -113,19 +124,24 @@ class ScoredPairs:
         return MatchLink(ka, kb, float(self.probability[j]), tuple(int(x) for x in self.gammas[j]))
 
 
-def _records_table(columns: dict[str, Sequence[object]], keys: Sequence[str], sources: Sequence[str],
-                   changed: np.ndarray | None) -> pa.Table:
+def _records_table(
+    columns: dict[str, Sequence[object]],
+    keys: Sequence[str],
+    sources: Sequence[str],
+    changed: np.ndarray | None,
+) -> pa.Table:
     def as_text(values: Sequence[object]) -> pa.Array:
         try:
             return pa.array(values, pa.string())
         except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers and dates among the strings
-            return pa.array([v if v is None or isinstance(v, str) else str(v) for v in values],
-                            pa.string())
+            return pa.array([v if v is None or isinstance(v, str) else str(v) for v in values], pa.string())
 
-    data = {"rid": pa.array(np.arange(len(sources), dtype=np.int64)),
-            "k": pa.array(keys, pa.string()),
-            "src": pa.array(sources, pa.string()),
-            "chg": pa.array(np.ones(len(sources), bool) if changed is None else changed)}
+    data = {
+        "rid": pa.array(np.arange(len(sources), dtype=np.int64)),
+        "k": pa.array(keys, pa.string()),
+        "src": pa.array(sources, pa.string()),
+        "chg": pa.array(np.ones(len(sources), bool) if changed is None else changed),
+    }
     for name, values in columns.items():
         data[f"f_{name}"] = as_text(values)
     return pa.table(data)
@@ -147,19 +163,25 @@ def _rule_pairs_sql(cfg: MatchConfig, i: int) -> str:
     not_null = " AND ".join(f"{e} IS NOT NULL" for e in exprs)
     on = " AND ".join(f"l.k{j} = r.k{j}" for j in range(len(exprs)))
     cols = ", ".join(f"k{j}" for j in range(len(exprs)))
-    side = (f"(SELECT * FROM (SELECT rid, src, chg, {keys} FROM recs WHERE {not_null}) "
-            f"ANTI JOIN big{i} USING ({cols}))")
+    side = (
+        f"(SELECT * FROM (SELECT rid, src, chg, {keys} FROM recs WHERE {not_null}) "
+        f"ANTI JOIN big{i} USING ({cols}))"
+    )
     only_across = "AND l.src <> r.src" if cfg.link_type == "link_only" else ""
-    return (f"SELECT l.rid AS a, r.rid AS b FROM {side} l JOIN {side} r "
-            f"ON {on} AND l.rid < r.rid AND (l.chg OR r.chg) {only_across}")
+    return (
+        f"SELECT l.rid AS a, r.rid AS b FROM {side} l JOIN {side} r "
+        f"ON {on} AND l.rid < r.rid AND (l.chg OR r.chg) {only_across}"
+    )
 
 
 def _rule_flags(cfg: MatchConfig) -> str:
     """Per pair, which blocking rules it satisfies (columns r0, r1, ...)."""
     flags = []
     for i, rule in enumerate(cfg.blocking):
-        conds = [f"coalesce({le} = {re}, false)"
-                 for le, re in zip(_rule_exprs(rule, "l."), _rule_exprs(rule, "r."), strict=True)]
+        conds = [
+            f"coalesce({le} = {re}, false)"
+            for le, re in zip(_rule_exprs(rule, "l."), _rule_exprs(rule, "r."), strict=True)
+        ]
         flags.append(f"({' AND '.join(conds)}) AS r{i}")
     return ", ".join(flags)
 
@@ -170,15 +192,22 @@ def _big_blocks_sql(cfg: MatchConfig) -> list[str]:
         exprs = _rule_exprs(rule)
         keys = ", ".join(f"{e} AS k{j}" for j, e in enumerate(exprs))
         cols = ", ".join(f"k{j}" for j in range(len(exprs)))
-        out.append(f"CREATE TEMP TABLE big{i} AS SELECT {cols} FROM (SELECT {keys} FROM recs) "
-                   f"GROUP BY ALL HAVING count(*) > {cfg.max_block_size}")
+        out.append(
+            f"CREATE TEMP TABLE big{i} AS SELECT {cols} FROM (SELECT {keys} FROM recs) "
+            f"GROUP BY ALL HAVING count(*) > {cfg.max_block_size}"
+        )
     return out
 
 
-def score_pairs(columns: Mapping[str, Sequence[object]], keys: Sequence[str], sources: Sequence[str],
-                cfg: MatchConfig, model: MatchModel | None = None,
-                changed: np.ndarray | None = None,
-                identifier_fields: Sequence[str] = ()) -> tuple[ScoredPairs, MatchModel]:
+def score_pairs(
+    columns: Mapping[str, Sequence[object]],
+    keys: Sequence[str],
+    sources: Sequence[str],
+    cfg: MatchConfig,
+    model: MatchModel | None = None,
+    changed: np.ndarray | None = None,
+    identifier_fields: Sequence[str] = (),
+) -> tuple[ScoredPairs, MatchModel]:
     """Score the candidate pairs; train a model unless one is given.
 
     Pairs already linked by an identifier are scored too: an incremental run can
@@ -197,8 +226,7 @@ def score_pairs(columns: Mapping[str, Sequence[object]], keys: Sequence[str], so
     con = duckdb.connect()
     try:
         con.execute("SET threads TO 2")
-        con.register("recs_arrow", _records_table({f: columns[f] for f in fields}, keys, sources,
-                                                          changed))
+        con.register("recs_arrow", _records_table({f: columns[f] for f in fields}, keys, sources, changed))
         # Compared trimmed and in lower case; an empty value is a missing one.
         cleaned = ", ".join(f"nullif(lower(trim(f_{f})), '') AS f_{f}" for f in fields)
         con.execute(f"CREATE TEMP TABLE recs AS SELECT rid, k, src, chg, {cleaned} FROM recs_arrow")
@@ -215,14 +243,24 @@ def score_pairs(columns: Mapping[str, Sequence[object]], keys: Sequence[str], so
         out = _final_scores(con, cfg, model, fields, kinds, identifier_fields)
     finally:
         con.close()
-    gammas = np.column_stack([out[f"g{i}"] for i in range(len(fields))]).astype(np.int8) \
-        if len(out["a"]) else np.zeros((0, len(fields)), np.int8)
-    return ScoredPairs(np.asarray(out["a"], np.int64), np.asarray(out["b"], np.int64),
-                       np.asarray(out["p"], float), gammas), model
+    gammas = (
+        np.column_stack([out[f"g{i}"] for i in range(len(fields))]).astype(np.int8)
+        if len(out["a"])
+        else np.zeros((0, len(fields)), np.int8)
+    )
+    return ScoredPairs(
+        np.asarray(out["a"], np.int64), np.asarray(out["b"], np.int64), np.asarray(out["p"], float), gammas
+    ), model
 
 
-def _final_scores(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, model: MatchModel,
-                  fields: list[str], kinds: list[str], identifier_fields: Sequence[str]) -> dict[str, Any]:
+def _final_scores(
+    con: duckdb.DuckDBPyConnection,
+    cfg: MatchConfig,
+    model: MatchModel,
+    fields: list[str],
+    kinds: list[str],
+    identifier_fields: Sequence[str],
+) -> dict[str, Any]:
     """Each pair's probability: its level pattern's weight, plus term-frequency adjustments.
 
     With `term_frequency` on a field, exact agreement on a rare value (a surname
@@ -234,9 +272,15 @@ def _final_scores(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, model: Match
     pat = np.column_stack([patterns[f"g{i}"] for i in range(len(fields))]).astype(np.int64)
     probability = model.probability(pat) if len(pat) else np.zeros(0)
     bits = np.log2(np.clip(probability, 1e-300, None)) - np.log2(np.clip(1 - probability, 1e-300, None))
-    con.register("pattern_bits", pa.table(
-        {**{f"g{i}": pa.array(pat[:, i].astype(np.int8)) for i in range(len(fields))},
-         "bits": pa.array(bits)}))
+    con.register(
+        "pattern_bits",
+        pa.table(
+            {
+                **{f"g{i}": pa.array(pat[:, i].astype(np.int8)) for i in range(len(fields))},
+                "bits": pa.array(bits),
+            }
+        ),
+    )
     adjust, joins = ["0"], []
     n = _count(con, "SELECT count(*) FROM recs")
     for i, f in enumerate(cfg.fields):
@@ -246,18 +290,25 @@ def _final_scores(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, model: Match
         u_exact = model.u[i][top]
         con.execute(f"""CREATE OR REPLACE TEMP TABLE tf{i} AS SELECT f_{f.field} AS v,
                         count(*)::DOUBLE / {n} AS tf FROM recs WHERE f_{f.field} IS NOT NULL GROUP BY 1""")
-        joins.append(f"LEFT JOIN recs rl{i} ON rl{i}.rid = p.a "
-                     f"LEFT JOIN tf{i} ON tf{i}.v = rl{i}.f_{f.field}")
-        adjust.append(f"(CASE WHEN p.g{i} = {top} THEN log2({u_exact} / greatest(tf{i}.tf, 1e-9)) "
-                      f"ELSE 0 END)")
+        joins.append(
+            f"LEFT JOIN recs rl{i} ON rl{i}.rid = p.a LEFT JOIN tf{i} ON tf{i}.v = rl{i}.f_{f.field}"
+        )
+        adjust.append(
+            f"(CASE WHEN p.g{i} = {top} THEN log2({u_exact} / greatest(tf{i}.tf, 1e-9)) ELSE 0 END)"
+        )
     # A veto needs evidence against: a pair that agrees on an identifier and has nothing
     # else to compare (a consent record holds only an email) is not two people.
-    disagrees = " OR ".join(f"s.g{i} = 0" for i, f in enumerate(fields)
-                            if f not in identifier_fields) or "false"
-    veto = " OR ".join(
-        f"(s.p < {cfg.veto_below} AND s.g{fields.index(f)} = {len(LEVELS[kinds[fields.index(f)]]) - 1}"  # type: ignore[index]
-        f" AND ({disagrees}))"
-        for f in identifier_fields) or "false"
+    disagrees = (
+        " OR ".join(f"s.g{i} = 0" for i, f in enumerate(fields) if f not in identifier_fields) or "false"
+    )
+    veto = (
+        " OR ".join(
+            f"(s.p < {cfg.veto_below} AND s.g{fields.index(f)} = {len(LEVELS[kinds[fields.index(f)]]) - 1}"  # type: ignore[index]
+            f" AND ({disagrees}))"
+            for f in identifier_fields
+        )
+        or "false"
+    )
     return con.execute(f"""
         SELECT s.a, s.b, s.p, {", ".join(f"s.g{i}" for i in range(len(fields)))} FROM (
             SELECT p.a, p.b, {", ".join(f"p.g{i}" for i in range(len(fields)))},
@@ -275,20 +326,26 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 
 def _gamma_cols(fields: list[str], kinds: list[str]) -> str:
-    return ", ".join(f"({_compare_sql(k, 'f_' + f)})::TINYINT AS g{i}"  # type: ignore[arg-type]
-                     for i, (f, k) in enumerate(zip(fields, kinds, strict=True)))
+    return ", ".join(
+        f"({_compare_sql(k, 'f_' + f)})::TINYINT AS g{i}"  # type: ignore[arg-type]
+        for i, (f, k) in enumerate(zip(fields, kinds, strict=True))
+    )
 
 
 def _patterns(con: duckdb.DuckDBPyConnection, sql: str, n_fields: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct level patterns of a pair query and how often each occurs."""
     rows = con.execute(sql).fetchnumpy()
-    g = np.column_stack([rows[f"g{i}"] for i in range(n_fields)]).astype(np.int64) \
-        if len(rows["c"]) else np.zeros((0, n_fields), np.int64)
+    g = (
+        np.column_stack([rows[f"g{i}"] for i in range(n_fields)]).astype(np.int64)
+        if len(rows["c"])
+        else np.zeros((0, n_fields), np.int64)
+    )
     return g, rows["c"].astype(float)
 
 
-def _train(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, fields: list[str],
-           kinds: list[str]) -> MatchModel:
+def _train(
+    con: duckdb.DuckDBPyConnection, cfg: MatchConfig, fields: list[str], kinds: list[str]
+) -> MatchModel:
     """u from random pairs; m by EM per blocking rule; then the match share with m and u fixed.
 
     A rule's own fields agree on all its pairs by construction, so EM on that
@@ -300,9 +357,13 @@ def _train(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, fields: list[str],
     n_levels = [len(LEVELS[k]) for k in kinds]  # type: ignore[index]
     gamma_cols = _gamma_cols(fields, kinds)
     gnames = ", ".join(f"g{i}" for i in range(len(fields)))
-    g, c = _patterns(con, f"""
+    g, c = _patterns(
+        con,
+        f"""
         WITH s AS (SELECT * FROM recs ORDER BY hash(k), k LIMIT {_U_SAMPLE_ROWS})
-        SELECT {gamma_cols}, count(*) AS c FROM s l JOIN s r ON l.rid < r.rid GROUP BY ALL""", len(fields))
+        SELECT {gamma_cols}, count(*) AS c FROM s l JOIN s r ON l.rid < r.rid GROUP BY ALL""",
+        len(fields),
+    )
     u = []
     for i, n in enumerate(n_levels):
         present = g[:, i] >= 0
@@ -318,8 +379,12 @@ def _train(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, fields: list[str],
         # a hash of the two record keys (never by position: input order must not matter).
         n_pairs = _count(con, f"SELECT count(*) FROM pairs WHERE r{r}")
         step = -(-n_pairs // _TRAIN_PAIRS)
-        g, c = _patterns(con, f"""SELECT {gnames}, count(*) AS c FROM pairs
-            WHERE r{r} AND ({step} = 1 OR h % {step} = 0) GROUP BY ALL""", len(fields))
+        g, c = _patterns(
+            con,
+            f"""SELECT {gnames}, count(*) AS c FROM pairs
+            WHERE r{r} AND ({step} = 1 OR h % {step} = 0) GROUP BY ALL""",
+            len(fields),
+        )
         if not len(c) or not active:
             rule_fit.append(None)
             continue
@@ -331,12 +396,22 @@ def _train(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, fields: list[str],
     # The prior is that of two random records matching: blocking only chooses which
     # pairs to score, and u (from random pairs) counts the blocked fields' agreement too.
     expected = _expected_matches(con, len(fields), m, u, rule_fit)
-    return MatchModel(fields, kinds, [x.tolist() for x in m], [x.tolist() for x in u],
-                      _random_pair_prior(con, cfg, expected))
+    return MatchModel(
+        fields,
+        kinds,
+        [x.tolist() for x in m],
+        [x.tolist() for x in u],
+        _random_pair_prior(con, cfg, expected),
+    )
 
 
-def _expected_matches(con: duckdb.DuckDBPyConnection, n_fields: int, m: list[np.ndarray],
-                      u: list[np.ndarray], rule_fit: list[tuple[list[int], float] | None]) -> float:
+def _expected_matches(
+    con: duckdb.DuckDBPyConnection,
+    n_fields: int,
+    m: list[np.ndarray],
+    u: list[np.ndarray],
+    rule_fit: list[tuple[list[int], float] | None],
+) -> float:
     """How many candidate pairs match: each pair judged within a rule that found it.
 
     Within rule r, a pair's match probability uses the match share of r's pairs and
@@ -375,9 +450,13 @@ def _default_m(n: int) -> np.ndarray:
     return m
 
 
-def _posterior(g: np.ndarray, m: Sequence[Sequence[float] | np.ndarray],
-               u: Sequence[Sequence[float] | np.ndarray],
-               fields: Sequence[int], prior: float) -> np.ndarray:
+def _posterior(
+    g: np.ndarray,
+    m: Sequence[Sequence[float] | np.ndarray],
+    u: Sequence[Sequence[float] | np.ndarray],
+    fields: Sequence[int],
+    prior: float,
+) -> np.ndarray:
     """P(match | levels) per row of level codes, from the given fields only (-1: no evidence)."""
     logit = np.full(len(g), np.log(prior / (1 - prior)))
     for i in fields:
@@ -387,8 +466,9 @@ def _posterior(g: np.ndarray, m: Sequence[Sequence[float] | np.ndarray],
     return 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
 
 
-def _em(g: np.ndarray, c: np.ndarray, u: list[np.ndarray], n_levels: list[int],
-        active: list[int]) -> tuple[list[np.ndarray], float]:
+def _em(
+    g: np.ndarray, c: np.ndarray, u: list[np.ndarray], n_levels: list[int], active: list[int]
+) -> tuple[list[np.ndarray], float]:
     """Expectation-maximisation over level patterns (rows of g, counted by c): m and the prior."""
     m = [_default_m(n) for n in n_levels]
     prior = 0.1

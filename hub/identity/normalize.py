@@ -51,8 +51,12 @@ def normalize_phone(raw: object, region: str = "US") -> str | None:
         code = _country_code(region)
         if code == 1 and len(compact) == 10 and compact[0] not in "01":
             return "+1" + compact
-        if code not in (0, 1) and compact.startswith("0") and not compact.startswith("00") \
-                and 6 <= len(compact) - 1 + len(str(code)) <= 15:
+        if (
+            code not in (0, 1)
+            and compact.startswith("0")
+            and not compact.startswith("00")
+            and 6 <= len(compact) - 1 + len(str(code)) <= 15
+        ):
             return f"+{code}{compact[1:]}"
     try:
         parsed = phonenumbers.parse(value, region)

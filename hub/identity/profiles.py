@@ -24,8 +24,9 @@ __all__ = ["assign_profile_ids", "golden_record", "timeline_events", "GOLDEN_FIE
 GOLDEN_FIELDS = ("email", "phone", "first_name", "last_name", "city", "country", "lifecycle_stage")
 
 
-def assign_profile_ids(clusters: Sequence[Sequence[str]], previous: Mapping[str, str]
-                       ) -> tuple[list[str], dict[str, str]]:
+def assign_profile_ids(
+    clusters: Sequence[Sequence[str]], previous: Mapping[str, str]
+) -> tuple[list[str], dict[str, str]]:
     """Profile id per cluster, and old id -> new id for profiles merged into another."""
     claims: list[tuple[int, str, int]] = []
     for ci, keys in enumerate(clusters):
@@ -79,26 +80,37 @@ def golden_record(records: Sequence[Mapping[str, Any]], config: IdentityConfig) 
             best = max(counts.values())
             golden[name] = next(r[name] for r in candidates if counts[r[name]] == best)
         elif rule == "source_priority":
-            golden[name] = min(candidates, key=lambda r: priority.get(str(r.get("source")),
-                                                                      len(priority)))[name]
+            golden[name] = min(candidates, key=lambda r: priority.get(str(r.get("source")), len(priority)))[
+                name
+            ]
         else:
             golden[name] = candidates[0][name]
     return golden
 
 
-def timeline_events(profile_id: str, record_key: str, record: Mapping[str, Any],
-                    entity: str) -> list[dict[str, Any]]:
+def timeline_events(
+    profile_id: str, record_key: str, record: Mapping[str, Any], entity: str
+) -> list[dict[str, Any]]:
     """The events one record contributes to its profile's timeline.
 
     An event-shaped record (an email open, a consent change) carries `occurred_at`
     and `event`; any other record (a contact, a ticket, an order) contributes
     when it was created and when it last changed.
     """
-    base = {"profile_id": profile_id, "record_key": record_key, "source": record.get("source"),
-            "stream": record.get("_table") or ""}
+    base = {
+        "profile_id": profile_id,
+        "record_key": record_key,
+        "source": record.get("source"),
+        "stream": record.get("_table") or "",
+    }
     if record.get("occurred_at"):
-        return [{**base, "occurred_at": record["occurred_at"],
-                 "event": f"{entity} {record.get('event') or 'event'}"}]
+        return [
+            {
+                **base,
+                "occurred_at": record["occurred_at"],
+                "event": f"{entity} {record.get('event') or 'event'}",
+            }
+        ]
     events = []
     if record.get("created_at"):
         events.append({**base, "occurred_at": record["created_at"], "event": f"{entity} created"})

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hub.canonical import FieldType
 from hub.connections import destination_config, resolved_destination_config
@@ -49,8 +49,7 @@ from hub.store.models import utcnow
 from hub.workspace.locate import mapping_file
 from hub.workspace.model import IdentitySection, Workspace
 
-__all__ = ["stitch_workspace", "StitchSummary", "profile_tables", "resolve_profile_id",
-           "profile_destination"]
+__all__ = ["stitch_workspace", "StitchSummary", "profile_tables", "resolve_profile_id", "profile_destination"]
 
 _CHUNK = 500
 
@@ -76,8 +75,15 @@ class StitchSummary:
 
 
 # Entities whose records happen to a person: they go on the timeline, they link no one.
-EVENT_ENTITIES = ("ticket", "order", "email_event", "social_interaction", "consent",
-                  "satisfaction_rating", "ticket_comment")
+EVENT_ENTITIES = (
+    "ticket",
+    "order",
+    "email_event",
+    "social_interaction",
+    "consent",
+    "satisfaction_rating",
+    "ticket_comment",
+)
 
 
 @dataclass(frozen=True)
@@ -100,28 +106,43 @@ def _inputs(ctx: HubContext, ws: Workspace) -> list[_Input]:
             path = mapping_file(ctx.workspace_dir, scfg.mapping)
             entity = load_mapping(path).entity.name if path is not None else None
             if entity == "contact" or entity in EVENT_ENTITIES:
-                found.append(_Input(name, stream, conn.table_for(stream), entity,
-                                    conn.destination.type, destination_config(ctx, conn)))
+                found.append(
+                    _Input(
+                        name,
+                        stream,
+                        conn.table_for(stream),
+                        entity,
+                        conn.destination.type,
+                        destination_config(ctx, conn),
+                    )
+                )
     return found
 
 
-def profile_destination(ctx: HubContext, ws: Workspace | None = None,
-                        inputs: list[_Input] | None = None) -> tuple[SqlDestination, str]:
+def profile_destination(
+    ctx: HubContext, ws: Workspace | None = None, inputs: list[_Input] | None = None
+) -> tuple[SqlDestination, str]:
     """Where the profile tables live, and its URL (for messages)."""
     ws = ws or ctx.workspace()
     section = ws.identity
     if section.destination is not None:
-        config = resolved_destination_config(ctx, section.destination,
-                                             where="identity.destination.config", used_by="identity")
+        config = resolved_destination_config(
+            ctx, section.destination, where="identity.destination.config", used_by="identity"
+        )
         return open_destination(section.destination.type, config), display_url(str(config.get("url")))
     contacts = [i for i in (inputs if inputs is not None else _inputs(ctx, ws)) if i.entity == "contact"]
     if not contacts:
-        raise ConfigError("no stream maps to the `contact` entity, so there is nothing to stitch; "
-                          "add a contact mapping to a connection (docs/identity.md)",
-                          file=str(ctx.workspace_file), key="connections")
+        raise ConfigError(
+            "no stream maps to the `contact` entity, so there is nothing to stitch; "
+            "add a contact mapping to a connection (docs/identity.md)",
+            file=str(ctx.workspace_file),
+            key="connections",
+        )
     first = contacts[0]
-    return (open_destination(first.dest_type, first.dest_config),
-            display_url(str(first.dest_config.get("url"))))
+    return (
+        open_destination(first.dest_type, first.dest_config),
+        display_url(str(first.dest_config.get("url"))),
+    )
 
 
 def _read_rows(item: _Input) -> list[dict[str, Any]]:
@@ -200,17 +221,23 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     mode = "incremental" if model is not None else "full"
     changed = [k for k in keys if k not in previous or previous[k].fingerprint != fingerprints[k]]
     earlier = [MatchLink(e.record_a, e.record_b, e.probability, tuple(e.levels)) for e in earlier_rows]
-    result = stitch(records, config, model=model,
-                    changed=changed if mode == "incremental" else None,
-                    earlier=earlier if mode == "incremental" else (), confirmed=confirmed)
+    result = stitch(
+        records,
+        config,
+        model=model,
+        changed=changed if mode == "incremental" else None,
+        earlier=earlier if mode == "incremental" else (),
+        confirmed=confirmed,
+    )
 
     clusters = result.clusters()
     ids, redirects = assign_profile_ids(clusters, {k: a.profile_id for k, a in previous.items()})
     profile_of = {key: pid for pid, group in zip(ids, clusters, strict=True) for key in group}
     index = {k: i for i, k in enumerate(keys)}
     tables = _profile_rows(result, records, clusters, ids, index, config, run_id)
-    attached, unattached = _event_timeline([i for i in inputs if i.entity != "contact"], result,
-                                           profile_of, config)
+    attached, unattached = _event_timeline(
+        [i for i in inputs if i.entity != "contact"], result, profile_of, config
+    )
     tables["profile_timeline"].extend(attached)
     tables["profile_redirects"] = _redirect_rows(engine, redirects, run_id)
     destination, _ = profile_destination(ctx, ws, inputs)
@@ -218,18 +245,26 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
         _write_tables(destination, tables)
     finally:
         destination.close()
-    _save_state(engine, result, profile_of, fingerprints, previous, redirects, run_id,
-                model_row, config_hash, mode)
+    _save_state(
+        engine, result, profile_of, fingerprints, previous, redirects, run_id, model_row, config_hash, mode
+    )
 
     previous_ids = {a.profile_id for a in previous.values()}
     summary = StitchSummary(
-        run_id=run_id, mode=mode, records=len(records),
-        changed=len(changed) if mode == "incremental" else len(records), profiles=len(clusters),
-        new_profiles=sum(1 for pid in ids if pid not in previous_ids), merged=len(redirects),
-        refused=len(result.refusals), review=len(result.review),
-        events=len({e["record_key"] for e in attached}), events_unattached=unattached,
+        run_id=run_id,
+        mode=mode,
+        records=len(records),
+        changed=len(changed) if mode == "incremental" else len(records),
+        profiles=len(clusters),
+        new_profiles=sum(1 for pid in ids if pid not in previous_ids),
+        merged=len(redirects),
+        refused=len(result.refusals),
+        review=len(result.review),
+        events=len({e["record_key"] for e in attached}),
+        events_unattached=unattached,
         destination=dest_url,
-        seconds=round(time.perf_counter() - started, 3))
+        seconds=round(time.perf_counter() - started, 3),
+    )
     with Session(engine) as session:
         session.add(IdentityRun(id=run_id, mode=mode, ended_at=utcnow(), summary=summary.to_dict()))
         session.commit()
@@ -239,9 +274,15 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     return summary
 
 
-def _profile_rows(result: StitchResult, records: list[dict[str, Any]], clusters: list[list[str]],
-                  ids: list[str], index: dict[str, int], config: Any, run_id: str
-                  ) -> dict[str, list[dict[str, Any]]]:
+def _profile_rows(
+    result: StitchResult,
+    records: list[dict[str, Any]],
+    clusters: list[list[str]],
+    ids: list[str],
+    index: dict[str, int],
+    config: Any,
+    run_id: str,
+) -> dict[str, list[dict[str, Any]]]:
     match_partner: dict[str, float] = {}
     for link in result.match_links:
         for k in (link.record_a, link.record_b):
@@ -253,11 +294,15 @@ def _profile_rows(result: StitchResult, records: list[dict[str, Any]], clusters:
     now = utcnow()
     for pid, group in zip(ids, clusters, strict=True):
         group_records = [records[index[k]] for k in group]
-        held = Counter(ident for k in group for ident in result.identifiers[index[k]]
-                       if not ident[0].startswith("!"))
+        held = Counter(
+            ident for k in group for ident in result.identifiers[index[k]] if not ident[0].startswith("!")
+        )
         for k in group:
-            identifiers.extend({"profile_id": pid, "type": t, "value": v, "record_key": k}
-                               for t, v in result.identifiers[index[k]] if not t.startswith("!"))
+            identifiers.extend(
+                {"profile_id": pid, "type": t, "value": v, "record_key": k}
+                for t, v in result.identifiers[index[k]]
+                if not t.startswith("!")
+            )
         confidence = 1.0
         for k in group:
             i = index[k]
@@ -268,24 +313,45 @@ def _profile_rows(result: StitchResult, records: list[dict[str, Any]], clusters:
             rec_conf = float(result.confidence[i]) if len(group) > 1 else 1.0
             confidence = min(confidence, rec_conf)
             rec = records[i]
-            members.append({"record_key": k, "profile_id": pid, "source": rec.get("source"),
-                            "source_id": str(rec.get("source_id")), "source_table": rec.get("_table"),
-                            "confidence": rec_conf, "linked_by": linked_by or None})
+            members.append(
+                {
+                    "record_key": k,
+                    "profile_id": pid,
+                    "source": rec.get("source"),
+                    "source_id": str(rec.get("source_id")),
+                    "source_table": rec.get("_table"),
+                    "confidence": rec_conf,
+                    "linked_by": linked_by or None,
+                }
+            )
             timeline.extend(timeline_events(pid, k, rec, "contact"))
         golden = golden_record(group_records, config)
-        times = [t for t in (r.get("updated_at") or r.get("created_at") for r in group_records)
-                 if t is not None]
-        profiles.append({"profile_id": pid, **golden, "record_count": len(group),
-                         "sources": ",".join(sorted({str(r.get("source")) for r in group_records})),
-                         "confidence": round(confidence, 6),
-                         "last_updated_at": max(times) if times else None,
-                         "stitched_at": now, "run_id": run_id})
-    return {"profiles": profiles, "profile_identifiers": identifiers, "profile_records": members,
-            "profile_timeline": timeline}
+        times = [
+            t for t in (r.get("updated_at") or r.get("created_at") for r in group_records) if t is not None
+        ]
+        profiles.append(
+            {
+                "profile_id": pid,
+                **golden,
+                "record_count": len(group),
+                "sources": ",".join(sorted({str(r.get("source")) for r in group_records})),
+                "confidence": round(confidence, 6),
+                "last_updated_at": max(times) if times else None,
+                "stitched_at": now,
+                "run_id": run_id,
+            }
+        )
+    return {
+        "profiles": profiles,
+        "profile_identifiers": identifiers,
+        "profile_records": members,
+        "profile_timeline": timeline,
+    }
 
 
-def _event_timeline(inputs: list[_Input], result: StitchResult, profile_of: dict[str, str],
-                    config: Any) -> tuple[list[dict[str, Any]], int]:
+def _event_timeline(
+    inputs: list[_Input], result: StitchResult, profile_of: dict[str, str], config: Any
+) -> tuple[list[dict[str, Any]], int]:
     """Timeline rows for event records, and how many named no known person.
 
     An event names its person by `contact_id` (the person's record in the same
@@ -303,8 +369,11 @@ def _event_timeline(inputs: list[_Input], result: StitchResult, profile_of: dict
         for event in _read_rows(item):
             source = event.get("source")
             key = f"{source}:{item.entity}:{event.get('source_id')}"
-            pid = profile_of.get(f"{source}:{event.get('contact_id')}") \
-                if event.get("contact_id") not in (None, "") else None
+            pid = (
+                profile_of.get(f"{source}:{event.get('contact_id')}")
+                if event.get("contact_id") not in (None, "")
+                else None
+            )
             if pid is None:
                 for ident in extract(event):
                     if len(holders.get(ident, ())) == 1:
@@ -321,23 +390,55 @@ def profile_tables() -> dict[str, TableSpec]:
     """The tables platform teams join, with their column types and keys."""
     golden: dict[str, FieldType] = {f: "string" for f in GOLDEN_FIELDS}
     return {
-        "profiles": TableSpec("profiles", {
-            "profile_id": "string", **golden, "record_count": "integer", "sources": "string",
-            "confidence": "number", "last_updated_at": "datetime", "stitched_at": "datetime",
-            "run_id": "string"}, key=("profile_id",)),
-        "profile_identifiers": TableSpec("profile_identifiers", {
-            "profile_id": "string", "type": "string", "value": "string", "record_key": "string"},
-            key=("record_key", "type", "value")),
-        "profile_records": TableSpec("profile_records", {
-            "record_key": "string", "profile_id": "string", "source": "string", "source_id": "string",
-            "source_table": "string", "confidence": "number", "linked_by": "string"},
-            key=("record_key",)),
-        "profile_timeline": TableSpec("profile_timeline", {
-            "profile_id": "string", "occurred_at": "datetime", "event": "string", "source": "string",
-            "stream": "string", "record_key": "string"}, key=("record_key", "event")),
-        "profile_redirects": TableSpec("profile_redirects", {
-            "old_profile_id": "string", "profile_id": "string", "run_id": "string", "at": "datetime"},
-            key=("old_profile_id",)),
+        "profiles": TableSpec(
+            "profiles",
+            {
+                "profile_id": "string",
+                **golden,
+                "record_count": "integer",
+                "sources": "string",
+                "confidence": "number",
+                "last_updated_at": "datetime",
+                "stitched_at": "datetime",
+                "run_id": "string",
+            },
+            key=("profile_id",),
+        ),
+        "profile_identifiers": TableSpec(
+            "profile_identifiers",
+            {"profile_id": "string", "type": "string", "value": "string", "record_key": "string"},
+            key=("record_key", "type", "value"),
+        ),
+        "profile_records": TableSpec(
+            "profile_records",
+            {
+                "record_key": "string",
+                "profile_id": "string",
+                "source": "string",
+                "source_id": "string",
+                "source_table": "string",
+                "confidence": "number",
+                "linked_by": "string",
+            },
+            key=("record_key",),
+        ),
+        "profile_timeline": TableSpec(
+            "profile_timeline",
+            {
+                "profile_id": "string",
+                "occurred_at": "datetime",
+                "event": "string",
+                "source": "string",
+                "stream": "string",
+                "record_key": "string",
+            },
+            key=("record_key", "event"),
+        ),
+        "profile_redirects": TableSpec(
+            "profile_redirects",
+            {"old_profile_id": "string", "profile_id": "string", "run_id": "string", "at": "datetime"},
+            key=("old_profile_id",),
+        ),
     }
 
 
@@ -348,7 +449,7 @@ def _write_tables(destination: Destination, tables: dict[str, list[dict[str, Any
         destination.prepare(spec, "overwrite")
         try:
             for start in range(0, len(rows), 5000):
-                destination.write(spec, "overwrite", rows[start:start + 5000])
+                destination.write(spec, "overwrite", rows[start : start + 5000])
             destination.finish(spec, "overwrite")
         except Exception:
             destination.abort(spec, "overwrite")
@@ -369,14 +470,24 @@ def _redirect_rows(engine: Any, redirects: dict[str, str], run_id: str) -> list[
             seen.add(target)
             target = final[target][0]
         final[old] = (target, rid, at)
-    return [{"old_profile_id": old, "profile_id": t, "run_id": rid, "at": at}
-            for old, (t, rid, at) in sorted(final.items())]
+    return [
+        {"old_profile_id": old, "profile_id": t, "run_id": rid, "at": at}
+        for old, (t, rid, at) in sorted(final.items())
+    ]
 
 
-def _save_state(engine: Any, result: StitchResult, profile_of: dict[str, str],
-                fingerprints: dict[str, str], previous: dict[str, IdentityAssignment],
-                redirects: dict[str, str], run_id: str, model_row: IdentityModelRow | None,
-                config_hash: str, mode: str) -> None:
+def _save_state(
+    engine: Any,
+    result: StitchResult,
+    profile_of: dict[str, str],
+    fingerprints: dict[str, str],
+    previous: dict[str, IdentityAssignment],
+    redirects: dict[str, str],
+    run_id: str,
+    model_row: IdentityModelRow | None,
+    config_hash: str,
+    mode: str,
+) -> None:
     """One transaction: assignments (only rows that differ), scores, refusals, model, redirects."""
     index = {k: i for i, k in enumerate(result.keys)}
     upserts = []
@@ -384,31 +495,53 @@ def _save_state(engine: Any, result: StitchResult, profile_of: dict[str, str],
         conf = float(result.confidence[index[key]])
         before = previous.get(key)
         if before is None or (before.profile_id, before.fingerprint, before.confidence) != (
-                pid, fingerprints[key], conf):
-            upserts.append({"record_key": key, "profile_id": pid, "fingerprint": fingerprints[key],
-                            "confidence": conf})
+            pid,
+            fingerprints[key],
+            conf,
+        ):
+            upserts.append(
+                {"record_key": key, "profile_id": pid, "fingerprint": fingerprints[key], "confidence": conf}
+            )
     gone = [k for k in previous if k not in profile_of]
     merged = {(link.record_a, link.record_b) for link in result.match_links}
     review = {(link.record_a, link.record_b) for link in result.review}
-    links = [{"record_a": link.record_a, "record_b": link.record_b, "probability": link.probability,
-              "levels": list(link.levels),
-              "outcome": "merged" if (link.record_a, link.record_b) in merged
-              else "review" if (link.record_a, link.record_b) in review else "none"}
-             for link in result.scored_links()]
+    links = [
+        {
+            "record_a": link.record_a,
+            "record_b": link.record_b,
+            "probability": link.probability,
+            "levels": list(link.levels),
+            "outcome": "merged"
+            if (link.record_a, link.record_b) in merged
+            else "review"
+            if (link.record_a, link.record_b) in review
+            else "none",
+        }
+        for link in result.scored_links()
+    ]
     with Session(engine) as session:
         stale = [u["record_key"] for u in upserts] + gone
         for start in range(0, len(stale), _CHUNK):
-            session.execute(delete(IdentityAssignment).where(
-                IdentityAssignment.record_key.in_(stale[start:start + _CHUNK])))  # type: ignore[attr-defined]
+            session.execute(
+                delete(IdentityAssignment).where(
+                    col(IdentityAssignment.record_key).in_(stale[start : start + _CHUNK])
+                )
+            )
         if upserts:
             session.execute(insert(IdentityAssignment), upserts)
         session.execute(delete(IdentityLinkRow))
         if links:
             session.execute(insert(IdentityLinkRow), links)
         session.execute(delete(IdentityRefusalRow))
-        refusals = [{"record_a": r.record_a, "record_b": r.record_b,
-                     "via": r.via if r.via.startswith("match:") else r.via.split(":", 1)[0],
-                     "reason": r.reason} for r in result.refusals]
+        refusals = [
+            {
+                "record_a": r.record_a,
+                "record_b": r.record_b,
+                "via": r.via if r.via.startswith("match:") else r.via.split(":", 1)[0],
+                "reason": r.reason,
+            }
+            for r in result.refusals
+        ]
         if refusals:
             session.execute(insert(IdentityRefusalRow), refusals)
         if mode == "full" and result.model is not None:

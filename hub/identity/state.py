@@ -15,8 +15,16 @@ from sqlmodel import Field, SQLModel
 
 from hub.store.models import utcnow
 
-__all__ = ["IdentityAssignment", "IdentityRedirect", "IdentityLinkRow", "IdentityRefusalRow",
-           "IdentityModelRow", "IdentitySplit", "IdentityDecision", "IdentityRun"]
+__all__ = [
+    "IdentityAssignment",
+    "IdentityRedirect",
+    "IdentityLinkRow",
+    "IdentityRefusalRow",
+    "IdentityModelRow",
+    "IdentitySplit",
+    "IdentityDecision",
+    "IdentityRun",
+]
 
 
 class IdentityAssignment(SQLModel, table=True):

@@ -31,8 +31,7 @@ from hub.identity.graph import (
 from hub.identity.match import MatchLink, MatchModel, ScoredPairs, score_pairs
 from hub.identity.normalize import is_blocked, normalizer
 
-__all__ = ["stitch", "StitchResult", "MatchLink", "record_key", "IdentifierExtractor",
-           "profile_id_for"]
+__all__ = ["stitch", "StitchResult", "MatchLink", "record_key", "IdentifierExtractor", "profile_id_for"]
 
 
 @dataclass
@@ -70,8 +69,10 @@ class StitchResult:
 def record_key(record: Mapping[str, object], index: int) -> str:
     source, source_id = record.get("source"), record.get("source_id")
     if source in (None, "") or source_id in (None, ""):
-        raise ValueError(f"record {index} has no `source` and `source_id`; every record needs both "
-                         "(they say which system and which record it is)")
+        raise ValueError(
+            f"record {index} has no `source` and `source_id`; every record needs both "
+            "(they say which system and which record it is)"
+        )
     return f"{source}:{source_id}"
 
 
@@ -88,12 +89,14 @@ class IdentifierExtractor:
     """
 
     def __init__(self, config: IdentityConfig):
-        self._rules = [(r.field, r.type, normalizer(r.normalize, config.phone_region))
-                       for r in config.identifiers]
+        self._rules = [
+            (r.field, r.type, normalizer(r.normalize, config.phone_region)) for r in config.identifiers
+        ]
         self._blocked_patterns = config.blocked
         # per type: raw value -> (identifier or None if not valid, whether it is blocked)
         self._memo: dict[str, dict[object, tuple[Identifier | None, bool]]] = {
-            r.type: {} for r in config.identifiers}
+            r.type: {} for r in config.identifiers
+        }
         self.blocked: dict[Identifier, int] = {}
 
     def __call__(self, record: Mapping[str, object]) -> list[Identifier]:
@@ -120,18 +123,24 @@ class IdentifierExtractor:
             out.extend((CONSTRAINT_PREFIX + t, v) for t, v in constraints)
         return out
 
-    def _identify(self, type_: str, normalize: Callable[[object], str | None],
-                  raw: object) -> tuple[Identifier | None, bool]:
+    def _identify(
+        self, type_: str, normalize: Callable[[object], str | None], raw: object
+    ) -> tuple[Identifier | None, bool]:
         value = normalize(raw)
         if value is None:
             return None, False
         return (type_, value), is_blocked(value, self._blocked_patterns)
 
 
-def stitch(records: Iterable[Mapping[str, object]], config: IdentityConfig | None = None, *,
-           model: MatchModel | None = None, changed: Iterable[str] | None = None,
-           earlier: Iterable[MatchLink] = (),
-           confirmed: Iterable[tuple[str, str]] = ()) -> StitchResult:
+def stitch(
+    records: Iterable[Mapping[str, object]],
+    config: IdentityConfig | None = None,
+    *,
+    model: MatchModel | None = None,
+    changed: Iterable[str] | None = None,
+    earlier: Iterable[MatchLink] = (),
+    confirmed: Iterable[tuple[str, str]] = (),
+) -> StitchResult:
     """Cluster records into profiles.
 
     `model` reuses trained match weights (otherwise EM trains them on this data).
@@ -154,9 +163,14 @@ def stitch(records: Iterable[Mapping[str, object]], config: IdentityConfig | Non
             gc.enable()
 
 
-def _stitch(records: list[Mapping[str, object]], config: IdentityConfig, model: MatchModel | None,
-            changed: Iterable[str] | None, earlier: Iterable[MatchLink],
-            confirmed: Iterable[tuple[str, str]]) -> StitchResult:
+def _stitch(
+    records: list[Mapping[str, object]],
+    config: IdentityConfig,
+    model: MatchModel | None,
+    changed: Iterable[str] | None,
+    earlier: Iterable[MatchLink],
+    confirmed: Iterable[tuple[str, str]],
+) -> StitchResult:
     keys = [record_key(r, i) for i, r in enumerate(records)]
     if len(set(keys)) != len(keys):
         seen: set[str] = set()
@@ -175,16 +189,22 @@ def _stitch(records: list[Mapping[str, object]], config: IdentityConfig, model: 
             changed_mask = np.fromiter((k in wanted for k in keys), bool, len(keys))
         id_types = {r.type for r in config.identifiers}
         pairs, trained = score_pairs(
-            _match_columns(records, idents, config), keys, [str(r.get("source")) for r in records],
-            config.match, model, changed_mask,
-            identifier_fields=[f.field for f in config.match.fields if f.field in id_types])
+            _match_columns(records, idents, config),
+            keys,
+            [str(r.get("source")) for r in records],
+            config.match,
+            model,
+            changed_mask,
+            identifier_fields=[f.field for f in config.match.fields if f.field in id_types],
+        )
         if changed_mask is not None:
             pairs = _with_earlier(pairs, earlier, changed_mask, {k: i for i, k in enumerate(keys)})
         vetoed = _vetoed(pairs, idents, config.match.veto_below)
     labels, evidence = link_by_identifiers(keys, idents, config, caps, vetoed)
     confidence = np.ones(len(keys))
-    result = StitchResult(keys, labels, idents, confidence, evidence=evidence,
-                          blocked=extract.blocked, model=trained)
+    result = StitchResult(
+        keys, labels, idents, confidence, evidence=evidence, blocked=extract.blocked, model=trained
+    )
     # A record alone in its cluster after the graph has no identifier link.
     sizes = np.bincount(labels, minlength=len(keys))
     confidence[sizes[labels] == 1] = 0.0
@@ -197,18 +217,26 @@ def _stitch(records: list[Mapping[str, object]], config: IdentityConfig, model: 
     return result
 
 
-def _confirmed_pairs(confirmed: Iterable[tuple[str, str]], index: dict[str, int],
-                     width: int) -> ScoredPairs:
+def _confirmed_pairs(confirmed: Iterable[tuple[str, str]], index: dict[str, int], width: int) -> ScoredPairs:
     """Pairs a person confirmed, as certain matches (no field levels: nobody compared them)."""
-    found = sorted({(min(index[a], index[b]), max(index[a], index[b]))
-                    for a, b in confirmed if a in index and b in index and a != b})
-    return ScoredPairs(np.asarray([a for a, _ in found], np.int64),
-                       np.asarray([b for _, b in found], np.int64),
-                       np.ones(len(found)), np.full((len(found), width), -1, np.int8))
+    found = sorted(
+        {
+            (min(index[a], index[b]), max(index[a], index[b]))
+            for a, b in confirmed
+            if a in index and b in index and a != b
+        }
+    )
+    return ScoredPairs(
+        np.asarray([a for a, _ in found], np.int64),
+        np.asarray([b for _, b in found], np.int64),
+        np.ones(len(found)),
+        np.full((len(found), width), -1, np.int8),
+    )
 
 
-def _vetoed(pairs: ScoredPairs, idents: list[list[Identifier]], veto_below: float
-            ) -> dict[tuple[int, int], float]:
+def _vetoed(
+    pairs: ScoredPairs, idents: list[list[Identifier]], veto_below: float
+) -> dict[tuple[int, int], float]:
     """Pairs sharing an identifier whose match probability says: two people."""
     out = {}
     for j in np.flatnonzero(pairs.probability < veto_below).tolist():
@@ -218,8 +246,9 @@ def _vetoed(pairs: ScoredPairs, idents: list[list[Identifier]], veto_below: floa
     return out
 
 
-def _match_columns(records: list[Mapping[str, object]], idents: list[list[Identifier]],
-                   config: IdentityConfig) -> dict[str, list[object]]:
+def _match_columns(
+    records: list[Mapping[str, object]], idents: list[list[Identifier]], config: IdentityConfig
+) -> dict[str, list[object]]:
     """Values per match field; a field named like an identifier type takes its normalised value."""
     types = {r.type for r in config.identifiers}
     columns: dict[str, list[object]] = {}
@@ -237,8 +266,9 @@ def _match_columns(records: list[Mapping[str, object]], idents: list[list[Identi
     return columns
 
 
-def _with_earlier(pairs: ScoredPairs, earlier: Iterable[MatchLink], changed: np.ndarray,
-                  index: dict[str, int]) -> ScoredPairs:
+def _with_earlier(
+    pairs: ScoredPairs, earlier: Iterable[MatchLink], changed: np.ndarray, index: dict[str, int]
+) -> ScoredPairs:
     a, b, p, g = [], [], [], []
     for link in earlier:
         ia, ib = index.get(link.record_a), index.get(link.record_b)
@@ -249,12 +279,19 @@ def _with_earlier(pairs: ScoredPairs, earlier: Iterable[MatchLink], changed: np.
         p.append(link.probability)
         g.append(link.levels)
     width = pairs.gammas.shape[1]
-    return pairs.concat(ScoredPairs(np.asarray(a, np.int64), np.asarray(b, np.int64),
-                                    np.asarray(p, float), np.asarray(g, np.int8).reshape(-1, width)))
+    return pairs.concat(
+        ScoredPairs(
+            np.asarray(a, np.int64),
+            np.asarray(b, np.int64),
+            np.asarray(p, float),
+            np.asarray(g, np.int8).reshape(-1, width),
+        )
+    )
 
 
-def _apply_matches(result: StitchResult, pairs: ScoredPairs, config: IdentityConfig,
-                   caps: dict[str, int]) -> None:
+def _apply_matches(
+    result: StitchResult, pairs: ScoredPairs, config: IdentityConfig, caps: dict[str, int]
+) -> None:
     """Merge clusters by match links, strongest first, through the identifier guards."""
     if not len(pairs):
         return
@@ -293,8 +330,7 @@ def _apply_matches(result: StitchResult, pairs: ScoredPairs, config: IdentityCon
         reason = union.union(la, lb)
         if reason:
             link = pairs.link(j, keys)
-            result.evidence.refusals.append(Refusal(link.record_a, link.record_b,
-                                                    f"match:{p:.4f}", reason))
+            result.evidence.refusals.append(Refusal(link.record_a, link.record_b, f"match:{p:.4f}", reason))
             continue
         result.match_links.append(pairs.link(j, keys))
         for i in (a, b):

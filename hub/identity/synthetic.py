@@ -18,11 +18,56 @@ SYSTEMS = ("crm", "email", "support", "shop", "social", "consent")
 # Chance that a person has a record in each system.
 _PRESENCE = {"crm": 0.6, "email": 0.55, "support": 0.35, "shop": 0.45, "social": 0.2, "consent": 0.3}
 # Per system: share of records with a phone, share with a city.
-_DETAILS = {"crm": (0.6, 0.9), "email": (0.3, 0.7), "support": (0.5, 0.4), "shop": (0.8, 1.0),
-            "consent": (0.2, 0.5)}
-_SYLLABLES = ["ka", "ri", "mo", "la", "ne", "so", "ta", "vi", "de", "ro", "mi", "an", "el", "or",
-              "us", "ba", "ce", "du", "fa", "go", "hu", "jo", "ke", "lu", "ma", "ni", "pe", "qu",
-              "sa", "te", "wi", "ya", "zo", "bre", "cha", "dra", "fli", "gro", "kla", "pru", "sto"]
+_DETAILS = {
+    "crm": (0.6, 0.9),
+    "email": (0.3, 0.7),
+    "support": (0.5, 0.4),
+    "shop": (0.8, 1.0),
+    "consent": (0.2, 0.5),
+}
+_SYLLABLES = [
+    "ka",
+    "ri",
+    "mo",
+    "la",
+    "ne",
+    "so",
+    "ta",
+    "vi",
+    "de",
+    "ro",
+    "mi",
+    "an",
+    "el",
+    "or",
+    "us",
+    "ba",
+    "ce",
+    "du",
+    "fa",
+    "go",
+    "hu",
+    "jo",
+    "ke",
+    "lu",
+    "ma",
+    "ni",
+    "pe",
+    "qu",
+    "sa",
+    "te",
+    "wi",
+    "ya",
+    "zo",
+    "bre",
+    "cha",
+    "dra",
+    "fli",
+    "gro",
+    "kla",
+    "pru",
+    "sto",
+]
 _DOMAINS = ["gmail.com", "yahoo.com", "outlook.com", "icloud.com", "proton.me", "gmx.de"]
 
 
@@ -38,8 +83,8 @@ def _typo(rng: random.Random, s: str) -> str:
         return s
     i = rng.randrange(1, len(s) - 1)
     if rng.random() < 0.5:
-        return s[:i] + s[i + 1] + s[i] + s[i + 2:]  # transposition
-    return s[:i] + rng.choice("aeiounrst") + s[i + 1:]
+        return s[:i] + s[i + 1] + s[i] + s[i + 2 :]  # transposition
+    return s[:i] + rng.choice("aeiounrst") + s[i + 1 :]
 
 
 def _email_variant(rng: random.Random, email: str) -> str:
@@ -87,8 +132,11 @@ def synthetic_people(persons: int, seed: int = 7) -> Iterator[dict[str, object]]
         personal = f"{first.lower()}.{last.lower()}{rng.randint(1, 999)}@{rng.choice(_DOMAINS)}"
         company = rng.choice(companies).lower()
         work = f"{first[0].lower()}{last.lower()}@{company}.com"
-        old_email = f"{first.lower()}{last[:3].lower()}{rng.randint(1, 999)}@{rng.choice(_DOMAINS)}" \
-            if rng.random() < 0.08 else None
+        old_email = (
+            f"{first.lower()}{last[:3].lower()}{rng.randint(1, 999)}@{rng.choice(_DOMAINS)}"
+            if rng.random() < 0.08
+            else None
+        )
         phone = f"7{rng.randint(100000000, 999999999)}"
         if rng.random() < 0.01 and household_phone:  # lives with the previous person
             phone = household_phone
@@ -103,8 +151,11 @@ def synthetic_people(persons: int, seed: int = 7) -> Iterator[dict[str, object]]
             if old_email and rng.random() < 0.5:
                 email = old_email
             rec: dict[str, object] = {
-                "source": system, "source_id": f"{system[:2]}{p}", "person": p,
-                "first_name": name_first, "last_name": name_last,
+                "source": system,
+                "source_id": f"{system[:2]}{p}",
+                "person": p,
+                "first_name": name_first,
+                "last_name": name_last,
             }
             if system == "social":  # a page fan: a name and a city; a lead form adds an email
                 rec["city"] = city if rng.random() < 0.8 else None

@@ -85,30 +85,38 @@ def _coalesce(getters: list[Getter]) -> Getter:
 def type_checker(type_: FieldType) -> Fn:
     """value -> value of `type_` (safe coercions only), or ValueError."""
     if type_ == "string":
+
         def check_string(v: Any) -> Any:
             if isinstance(v, str):
                 return v
             if isinstance(v, int | float) and not isinstance(v, bool):
                 return str(v)
             raise ValueError(f"value {v!r} is not a string")
+
         return check_string
     if type_ == "integer":
+
         def check_int(v: Any) -> Any:
             if isinstance(v, int) and not isinstance(v, bool):
                 return v
             raise ValueError(f"value {v!r} is not an integer (use `to_int`)")
+
         return check_int
     if type_ == "number":
+
         def check_number(v: Any) -> Any:
             if isinstance(v, int | float) and not isinstance(v, bool):
                 return float(v)
             raise ValueError(f"value {v!r} is not a number (use `to_float`)")
+
         return check_number
     if type_ == "boolean":
+
         def check_bool(v: Any) -> Any:
             if isinstance(v, bool):
                 return v
             raise ValueError(f"value {v!r} is not a boolean (use `to_bool`)")
+
         return check_bool
     if type_ == "datetime":
         return lambda v: v if isinstance(v, datetime) and v.tzinfo else parse_datetime(v)
@@ -161,8 +169,10 @@ def source_of(rule: FieldRule) -> tuple[str, Getter]:
     if rule.path is not None:
         return f"`{rule.path}`", compile_getter(rule.path)
     if rule.coalesce is not None:
-        return (f"first of {', '.join(f'`{p}`' for p in rule.coalesce)}",
-                _coalesce([compile_getter(p) for p in rule.coalesce]))
+        return (
+            f"first of {', '.join(f'`{p}`' for p in rule.coalesce)}",
+            _coalesce([compile_getter(p) for p in rule.coalesce]),
+        )
     const = rule.const
     return f"constant {const!r}", lambda _r: const
 
@@ -186,9 +196,12 @@ def compile_filter(rule: FilterRule) -> Callable[[dict[str, Any]], bool]:
     return lambda r: (get(r) is not None) == present
 
 
-def run_batch(entity: Entity, fields: Sequence[tuple[str, Callable[[dict[str, Any]], Any]]],
-              filters: Sequence[Callable[[dict[str, Any]], bool]],
-              records: list[dict[str, Any]]) -> MappingBatch:
+def run_batch(
+    entity: Entity,
+    fields: Sequence[tuple[str, Callable[[dict[str, Any]], Any]]],
+    filters: Sequence[Callable[[dict[str, Any]], bool]],
+    records: list[dict[str, Any]],
+) -> MappingBatch:
     batch = MappingBatch()
     rows, dead = batch.rows, batch.dead
     for record in records:
@@ -199,7 +212,7 @@ def run_batch(entity: Entity, fields: Sequence[tuple[str, Callable[[dict[str, An
             rows.append({name: fn(record) for name, fn in fields})
         except _FieldError as exc:
             dead.append((record, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - e.g. a record that is not an object
+        except Exception as exc:
             dead.append((record, f"record could not be mapped: {type(exc).__name__}: {exc}"))
     return batch
 

@@ -60,8 +60,9 @@ def load_mapping(path: str | Path) -> CompiledMapping:
     file = str(path)
     raw = load_yaml_with_lines(path)
     if not isinstance(raw, LineDict):
-        raise ConfigError("a mapping must be a YAML mapping with source, stream, entity, fields",
-                          file=file, line=1)
+        raise ConfigError(
+            "a mapping must be a YAML mapping with source, stream, entity, fields", file=file, line=1
+        )
     try:
         model = MappingFile.model_validate(raw)
     except ValidationError as exc:
@@ -74,8 +75,12 @@ def load_mapping(path: str | Path) -> CompiledMapping:
         raise ConfigError(f"{msg}{more}", file=file, line=line_of(raw, loc), key=key) from exc
 
     if model.entity not in ENTITIES:
-        raise ConfigError(f"unknown entity `{model.entity}`; known: {', '.join(sorted(ENTITIES))}",
-                          file=file, line=line_of(raw, ("entity",)), key="entity")
+        raise ConfigError(
+            f"unknown entity `{model.entity}`; known: {', '.join(sorted(ENTITIES))}",
+            file=file,
+            line=line_of(raw, ("entity",)),
+            key="entity",
+        )
     entity = ENTITIES[model.entity]
     targets = entity.field_map()
     compiled: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
@@ -83,29 +88,45 @@ def load_mapping(path: str | Path) -> CompiledMapping:
     for name, rule in model.fields.items():
         if name not in targets:
             raise ConfigError(
-                f"entity `{entity.name}` has no field `{name}`; its fields: "
-                f"{', '.join(targets)}", file=file, line=line_of(raw, ("fields", name)),
-                key=f"fields.{name}")
+                f"entity `{entity.name}` has no field `{name}`; its fields: {', '.join(targets)}",
+                file=file,
+                line=line_of(raw, ("fields", name)),
+                key=f"fields.{name}",
+            )
         source, getter = source_of(rule)
         steps = _compile_steps(rule, raw, file, name)
         pii = targets[name].pii if rule.pii is None else rule.pii
         if pii:
             pii_paths += [rule.path] if rule.path else list(rule.coalesce or [])
-        compiled.append((name, CompiledField(name, targets[name], source, getter, steps,
-                                             rule.on_error == "null", pii).build()))
+        compiled.append(
+            (
+                name,
+                CompiledField(
+                    name, targets[name], source, getter, steps, rule.on_error == "null", pii
+                ).build(),
+            )
+        )
     missing = [f.name for f in entity.fields if f.required and f.name not in model.fields]
     if missing:
-        raise ConfigError(f"entity `{entity.name}` requires {', '.join(f'`{m}`' for m in missing)};"
-                          " add them under `fields:`", file=file,
-                          line=line_of(raw, ("fields",)), key="fields")
+        raise ConfigError(
+            f"entity `{entity.name}` requires {', '.join(f'`{m}`' for m in missing)};"
+            " add them under `fields:`",
+            file=file,
+            line=line_of(raw, ("fields",)),
+            key="fields",
+        )
     # Fields in the entity's order, so table columns are stable whatever the file's order.
     order = {f.name: i for i, f in enumerate(entity.fields)}
     compiled.sort(key=lambda item: order[item[0]])
     return CompiledMapping(
-        name=f"{model.source}/{model.stream}", path=path, source=model.source,
-        stream=model.stream, entity=entity,
+        name=f"{model.source}/{model.stream}",
+        path=path,
+        source=model.source,
+        stream=model.stream,
+        entity=entity,
         version=hashlib.sha256(path.read_bytes()).hexdigest()[:12],
-        _fields=compiled, _filters=[compile_filter(f) for f in model.filter],
+        _fields=compiled,
+        _filters=[compile_filter(f) for f in model.filter],
         pii_paths=tuple(pii_paths),
     )
 
@@ -121,15 +142,23 @@ def _compile_steps(rule: FieldRule, raw: LineDict, file: str, name: str) -> list
             fname, given = next(iter(step.items()))
             args = given or {}
         else:
-            raise ConfigError("each step is a function name or `{name: {arguments}}`",
-                              file=file, line=line_of(raw, loc), key=f"fields.{name}.apply")
+            raise ConfigError(
+                "each step is a function name or `{name: {arguments}}`",
+                file=file,
+                line=line_of(raw, loc),
+                key=f"fields.{name}.apply",
+            )
         if fname not in FUNCTIONS:
             raise ConfigError(
                 f"unknown function `{fname}`; known: {', '.join(sorted(FUNCTIONS))}",
-                file=file, line=line_of(raw, loc), key=f"fields.{name}.apply")
+                file=file,
+                line=line_of(raw, loc),
+                key=f"fields.{name}.apply",
+            )
         try:
             steps.append(FUNCTIONS[fname](**args))
         except TypeError as exc:
-            raise ConfigError(f"function `{fname}`: {exc}", file=file,
-                              line=line_of(raw, loc), key=f"fields.{name}.apply") from exc
+            raise ConfigError(
+                f"function `{fname}`: {exc}", file=file, line=line_of(raw, loc), key=f"fields.{name}.apply"
+            ) from exc
     return steps

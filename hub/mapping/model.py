@@ -28,8 +28,10 @@ class FieldRule(_Strict):
     def _one_source(self) -> FieldRule:
         given = [k for k in ("path", "coalesce", "const") if k in self.model_fields_set]
         if len(given) != 1:
-            raise ValueError("give exactly one of `path`, `coalesce` or `const`"
-                             + (f" (got {', '.join(given)})" if given else ""))
+            raise ValueError(
+                "give exactly one of `path`, `coalesce` or `const`"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
         return self
 
 
@@ -43,11 +45,9 @@ class FilterRule(_Strict):
 
     @model_validator(mode="after")
     def _one_test(self) -> FilterRule:
-        tests = [k for k in ("equals", "not_equals", "in_", "not_in", "exists")
-                 if k in self.model_fields_set]
+        tests = [k for k in ("equals", "not_equals", "in_", "not_in", "exists") if k in self.model_fields_set]
         if len(tests) != 1:
-            raise ValueError("a filter needs exactly one of equals, not_equals, in, not_in, "
-                             "exists")
+            raise ValueError("a filter needs exactly one of equals, not_equals, in, not_in, exists")
         return self
 
 

@@ -22,8 +22,7 @@ class PreviewRow:
     reason: str | None = None
 
 
-def preview(mapping: CompiledMapping, records: Iterable[dict[str, Any]],
-            sample: int) -> list[PreviewRow]:
+def preview(mapping: CompiledMapping, records: Iterable[dict[str, Any]], sample: int) -> list[PreviewRow]:
     rows = []
     for record in islice(records, sample):
         batch = mapping.map_batch([record])
@@ -38,11 +37,9 @@ def preview(mapping: CompiledMapping, records: Iterable[dict[str, Any]],
 
 def render_preview(rows: list[PreviewRow], as_json: bool = False) -> str:
     if as_json:
-        return orjson.dumps([r.__dict__ for r in rows], option=orjson.OPT_INDENT_2,
-                            default=str).decode()
+        return orjson.dumps([r.__dict__ for r in rows], option=orjson.OPT_INDENT_2, default=str).decode()
     out = []
-    counts = {o: sum(1 for r in rows if r.outcome == o) for o in ("mapped", "filtered",
-                                                                  "dead-letter")}
+    counts = {o: sum(1 for r in rows if r.outcome == o) for o in ("mapped", "filtered", "dead-letter")}
     for i, r in enumerate(rows, 1):
         out.append(f"--- record {i}: {r.outcome}" + (f" ({r.reason})" if r.reason else ""))
         out.append("  in:  " + orjson.dumps(r.input, default=str).decode())

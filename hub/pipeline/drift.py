@@ -20,8 +20,15 @@ from typing import Any
 __all__ = ["SchemaDrift"]
 
 _SAMPLE_EVERY = 50
-_JSON_TYPE = {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string",
-              list: "array", dict: "object"}
+_JSON_TYPE = {
+    type(None): "null",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
 
 
 def _allowed(prop: Mapping[str, Any]) -> set[str] | None:
@@ -42,8 +49,11 @@ class _Node:
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.types = _allowed(schema)
         props = schema.get("properties")
-        self.props = ({name: _Node(p) for name, p in props.items() if isinstance(p, Mapping)}
-                      if isinstance(props, Mapping) else {})
+        self.props = (
+            {name: _Node(p) for name, p in props.items() if isinstance(p, Mapping)}
+            if isinstance(props, Mapping)
+            else {}
+        )
         items = schema.get("items")
         self.items = _Node(items) if isinstance(items, Mapping) else None
 
@@ -109,9 +119,13 @@ class SchemaDrift:
             return None
         mismatches: dict[str, dict[str, Any]] = {}
         for (name, seen), n in sorted(self._mismatch.items()):
-            entry = mismatches.setdefault(name, {"declared": sorted(self._declared_types[name] or ()),
-                                                 "seen": {}})
+            entry = mismatches.setdefault(
+                name, {"declared": sorted(self._declared_types[name] or ()), "seen": {}}
+            )
             entry["seen"][seen] = n
-        return {"new_fields": dict(sorted(new_fields.items())),
-                "missing_required": dict(sorted(missing.items())),
-                "type_mismatches": mismatches, "type_checked_records": self._checked}
+        return {
+            "new_fields": dict(sorted(new_fields.items())),
+            "missing_required": dict(sorted(missing.items())),
+            "type_mismatches": mismatches,
+            "type_checked_records": self._checked,
+        }

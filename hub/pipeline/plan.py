@@ -44,13 +44,17 @@ class StreamJob:
         return self.config.sync_mode == "incremental" and not self.full_refresh
 
 
-def plan_stream(ctx: HubContext, conn: Connection, stream: str, run_id: str,
-                full_refresh: bool, dry_run: bool = False) -> StreamJob:
+def plan_stream(
+    ctx: HubContext, conn: Connection, stream: str, run_id: str, full_refresh: bool, dry_run: bool = False
+) -> StreamJob:
     scfg = conn.streams[stream]
     path = mapping_file(ctx.workspace_dir, scfg.mapping)
     if path is None:
-        raise ConfigError(f"mapping `{scfg.mapping}` not found", file=str(ctx.workspace_file),
-                          key=f"connections.{conn.name}.streams.{stream}.mapping")
+        raise ConfigError(
+            f"mapping `{scfg.mapping}` not found",
+            file=str(ctx.workspace_file),
+            key=f"connections.{conn.name}.streams.{stream}.mapping",
+        )
     mapping = load_mapping(path)
     open_: Callable[[], Destination]
     if conn.writes_back:
@@ -76,8 +80,9 @@ def plan_stream(ctx: HubContext, conn: Connection, stream: str, run_id: str,
     )
 
 
-def _writeback_opener(ctx: HubContext, conn: Connection, stream: str, run_id: str,
-                      mapping: CompiledMapping, dry_run: bool) -> Callable[[], Destination]:
+def _writeback_opener(
+    ctx: HubContext, conn: Connection, stream: str, run_id: str, mapping: CompiledMapping, dry_run: bool
+) -> Callable[[], Destination]:
     """Built now, so a bad config or a mapping for another entity fails before any read."""
     api = writeback_for(ctx, conn)
     if mapping.entity.name != api.entity:
@@ -85,12 +90,20 @@ def _writeback_opener(ctx: HubContext, conn: Connection, stream: str, run_id: st
         raise ConfigError(
             f"mapping `{conn.streams[stream].mapping}` targets `{mapping.entity.name}`, but "
             f"{conn.destination.type} write-back takes `{api.entity}` rows",
-            file=str(ctx.workspace_file), key=f"connections.{conn.name}.streams.{stream}.mapping")
+            file=str(ctx.workspace_file),
+            key=f"connections.{conn.name}.streams.{stream}.mapping",
+        )
 
     def open_() -> Destination:
         return WritebackDestination(
-            api, name=conn.destination.type, engine=ctx.engine, connection=conn.name,
-            stream=stream, run_id=run_id, pseudonym_key=ctx.keyring.pseudonym_key(),
-            dry_run=dry_run)
+            api,
+            name=conn.destination.type,
+            engine=ctx.engine,
+            connection=conn.name,
+            stream=stream,
+            run_id=run_id,
+            pseudonym_key=ctx.keyring.pseudonym_key(),
+            dry_run=dry_run,
+        )
 
     return open_

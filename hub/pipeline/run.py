@@ -16,8 +16,17 @@ from hub.store import locks, runs
 from hub.store.models import SyncRun
 from hub.workspace import Connection, mapping_file
 
-__all__ = ["validate_connection", "begin_run", "end_run", "fail_run", "run_status", "new_run_id",
-           "failed_stream_info", "claim_connection", "reap_abandoned"]
+__all__ = [
+    "validate_connection",
+    "begin_run",
+    "end_run",
+    "fail_run",
+    "run_status",
+    "new_run_id",
+    "failed_stream_info",
+    "claim_connection",
+    "reap_abandoned",
+]
 
 
 def new_run_id() -> str:
@@ -35,9 +44,11 @@ def validate_connection(ctx: HubContext, connection: str, dry_run: bool = False)
 
 def _check_dry_run(ctx: HubContext, conn: Connection, dry_run: bool) -> None:
     if dry_run and not conn.writes_back:
-        raise ConfigError(f"--dry-run previews a write-back; connection `{conn.name}` writes "
-                          "to a SQL destination", file=str(ctx.workspace_file),
-                          key=f"connections.{conn.name}.destination.type")
+        raise ConfigError(
+            f"--dry-run previews a write-back; connection `{conn.name}` writes to a SQL destination",
+            file=str(ctx.workspace_file),
+            key=f"connections.{conn.name}.destination.type",
+        )
 
 
 def _mapping_versions(ctx: HubContext, conn: Connection) -> dict[str, str]:
@@ -49,8 +60,9 @@ def _mapping_versions(ctx: HubContext, conn: Connection) -> dict[str, str]:
     return versions
 
 
-def begin_run(ctx: HubContext, connection: str, full_refresh: bool, dry_run: bool = False,
-              run_id: str | None = None) -> str:
+def begin_run(
+    ctx: HubContext, connection: str, full_refresh: bool, dry_run: bool = False, run_id: str | None = None
+) -> str:
     """Record a new run; a bad workspace or mapping file fails here, before any stream.
 
     `run_id` is the id its lease was taken with (claim_connection), so the lease names it."""
@@ -59,9 +71,16 @@ def begin_run(ctx: HubContext, connection: str, full_refresh: bool, dry_run: boo
     _audit_changes(ctx, conn, _mapping_versions(ctx, conn))
     run_id = run_id or new_run_id()
     runs.start_run(ctx.engine, run_id, connection, full_refresh)
-    ctx.audit.append("sync.start", target=connection,
-                     details={"run_id": run_id, "full_refresh": full_refresh,
-                              "dry_run": dry_run, "streams": list(conn.streams)})
+    ctx.audit.append(
+        "sync.start",
+        target=connection,
+        details={
+            "run_id": run_id,
+            "full_refresh": full_refresh,
+            "dry_run": dry_run,
+            "streams": list(conn.streams),
+        },
+    )
     return run_id
 
 
@@ -69,19 +88,26 @@ def _audit_changes(ctx: HubContext, conn: Connection, mappings: dict[str, str]) 
     """Workspace and mapping edits since the last run, as old and new hashes."""
     # The hash is of the file's text for this connection: references, not resolved secrets.
     config_hash = hashlib.sha256(conn.model_dump_json().encode()).hexdigest()
-    before, _ = runs.record_connection(ctx.engine, conn.name, conn.source.label,
-                                       conn.destination.type, config_hash, mappings)
+    before, _ = runs.record_connection(
+        ctx.engine, conn.name, conn.source.label, conn.destination.type, config_hash, mappings
+    )
     old_hash = before.config_hash if before else None
     if old_hash != config_hash:
-        ctx.audit.append("workspace.change", target=conn.name,
-                         details={"old_hash": old_hash, "new_hash": config_hash})
+        ctx.audit.append(
+            "workspace.change", target=conn.name, details={"old_hash": old_hash, "new_hash": config_hash}
+        )
     old_versions = before.mapping_versions if before else {}
     for stream, version in mappings.items():
         if old_versions.get(stream) != version:
-            ctx.audit.append("mapping.change", target=f"{conn.name}/{stream}",
-                             details={"mapping": conn.streams[stream].mapping,
-                                      "old_version": old_versions.get(stream),
-                                      "new_version": version})
+            ctx.audit.append(
+                "mapping.change",
+                target=f"{conn.name}/{stream}",
+                details={
+                    "mapping": conn.streams[stream].mapping,
+                    "old_version": old_versions.get(stream),
+                    "new_version": version,
+                },
+            )
 
 
 def run_status(streams: list[StreamInfo]) -> RunStatus:
@@ -92,34 +118,62 @@ def run_status(streams: list[StreamInfo]) -> RunStatus:
     return "partial" if ok else "failed"
 
 
-def end_run(ctx: HubContext, run_id: str, connection: str, full_refresh: bool,
-            streams: list[StreamInfo], seconds: float, destination: str) -> RunInfo:
+def end_run(
+    ctx: HubContext,
+    run_id: str,
+    connection: str,
+    full_refresh: bool,
+    streams: list[StreamInfo],
+    seconds: float,
+    destination: str,
+) -> RunInfo:
     status = run_status(streams)
     failed = [f"{s.stream}: {s.error}" for s in streams if s.status != "succeeded"]
     error = "; ".join(failed) or None
     runs.finish_run(ctx.engine, run_id, status, error)
-    ctx.audit.append("sync.end", target=connection, details={
-        "run_id": run_id, "status": status,
-        "streams": {s.stream: {"status": s.status, "read": s.read, "written": s.written,
-                               "dead_lettered": s.dead_lettered,
-                               **({"rejected": s.writeback["rejected"]} if s.writeback else {})}
-                    for s in streams}})
-    return RunInfo(run_id=run_id, connection=connection, status=status,
-                   full_refresh=full_refresh, seconds=seconds, destination=destination,
-                   streams=streams, error=error)
+    ctx.audit.append(
+        "sync.end",
+        target=connection,
+        details={
+            "run_id": run_id,
+            "status": status,
+            "streams": {
+                s.stream: {
+                    "status": s.status,
+                    "read": s.read,
+                    "written": s.written,
+                    "dead_lettered": s.dead_lettered,
+                    **({"rejected": s.writeback["rejected"]} if s.writeback else {}),
+                }
+                for s in streams
+            },
+        },
+    )
+    return RunInfo(
+        run_id=run_id,
+        connection=connection,
+        status=status,
+        full_refresh=full_refresh,
+        seconds=seconds,
+        destination=destination,
+        streams=streams,
+        error=error,
+    )
 
 
 def fail_run(ctx: HubContext, run_id: str, connection: str, exc: BaseException) -> None:
     """Close a run the flow could not finish (an error outside the stream tasks)."""
     error = f"the run stopped: {type(exc).__name__}: {exc}"
     runs.finish_run(ctx.engine, run_id, "failed", error)
-    ctx.audit.append("sync.end", target=connection,
-                     details={"run_id": run_id, "status": "failed", "error": error})
+    ctx.audit.append(
+        "sync.end", target=connection, details={"run_id": run_id, "status": "failed", "error": error}
+    )
 
 
 @contextmanager
-def claim_connection(ctx: HubContext, connection: str, run_id: str,
-                     wait: float | None = 0.0) -> Iterator[locks.Lease]:
+def claim_connection(
+    ctx: HubContext, connection: str, run_id: str, wait: float | None = 0.0
+) -> Iterator[locks.Lease]:
     """Hold the connection's lease for the block (one run per connection at a time).
 
     Raises locks.ConnectionBusyError, before anything is recorded, when another live run holds
@@ -131,32 +185,44 @@ def claim_connection(ctx: HubContext, connection: str, run_id: str,
         yield lease
 
 
-def _abandon_dead_runs(ctx: HubContext, connection: str, keep: str,
-                       previous: locks.Holder | None, noticed_by: str) -> list[str]:
+def _abandon_dead_runs(
+    ctx: HubContext, connection: str, keep: str, previous: locks.Holder | None, noticed_by: str
+) -> list[str]:
     dead = [r for r in runs.running_runs(ctx.engine, connection) if r.id != keep]
-    return _abandon(ctx, dead, previous, {"run_id": keep} if noticed_by == "sync.start"
-                    else noticed_by)
+    return _abandon(ctx, dead, previous, {"run_id": keep} if noticed_by == "sync.start" else noticed_by)
 
 
-def _abandon(ctx: HubContext, dead: list[SyncRun], previous: locks.Holder | None,
-             noticed_by: dict[str, str] | str) -> list[str]:
+def _abandon(
+    ctx: HubContext, dead: list[SyncRun], previous: locks.Holder | None, noticed_by: dict[str, str] | str
+) -> list[str]:
     abandoned = []
     for run in dead:
         lease = previous if previous is not None and previous.run_id == run.id else None
         if lease is not None:
             beat = datetime.fromtimestamp(lease.heartbeat, UTC).strftime("%Y-%m-%d %H:%M:%S")
-            how = (f"its process (host {lease.host}, pid {lease.pid}) stopped without ending "
-                   f"it; last heartbeat {beat} UTC")
+            how = (
+                f"its process (host {lease.host}, pid {lease.pid}) stopped without ending "
+                f"it; last heartbeat {beat} UTC"
+            )
         else:
             how = "its process stopped without ending it (no live lease holds the connection)"
         by = noticed_by["run_id"] if isinstance(noticed_by, dict) else noticed_by
         if runs.abandon_run(ctx.engine, run.id, f"abandoned: {how}; noticed by {by}"):
             abandoned.append(run.id)
-            ctx.audit.append("sync.abandoned", target=run.connection, details={
-                "run_id": run.id, "started_at": run.started_at.isoformat(),
-                "noticed_by": noticed_by,
-                **({"host": lease.host, "pid": lease.pid, "last_heartbeat": lease.heartbeat}
-                   if lease is not None else {})})
+            ctx.audit.append(
+                "sync.abandoned",
+                target=run.connection,
+                details={
+                    "run_id": run.id,
+                    "started_at": run.started_at.isoformat(),
+                    "noticed_by": noticed_by,
+                    **(
+                        {"host": lease.host, "pid": lease.pid, "last_heartbeat": lease.heartbeat}
+                        if lease is not None
+                        else {}
+                    ),
+                },
+            )
     return abandoned
 
 
@@ -175,8 +241,7 @@ def reap_abandoned(ctx: HubContext, connection: str | None = None) -> list[str]:
     return _abandon(ctx, dead, None, "crossdock runs")
 
 
-def failed_stream_info(ctx: HubContext, run_id: str, stream: str, table: str,
-                       error: str) -> StreamInfo:
+def failed_stream_info(ctx: HubContext, run_id: str, stream: str, table: str, error: str) -> StreamInfo:
     """The info of a stream whose task raised: its counts as the store recorded them."""
     info = StreamInfo(stream=stream, table=table, status="failed", error=error)
     found = runs.get_run(ctx.engine, run_id)

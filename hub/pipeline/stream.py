@@ -62,15 +62,35 @@ def sync_stream(job: StreamJob) -> StreamInfo:
         if destination is not None:
             info.writeback = destination.report()  # a write-back: what it sent, kept, refused
             _safely(destination.close)
-        _safely(lambda: runs.finish_stream(
-            job.engine, job.run_id, job.stream, status=info.status, read=info.read,
-            written=info.written, dead=info.dead_lettered, state=info.state, error=info.error))
-        _safely(lambda: job.audit.append(
-            "stream.end", target=f"{job.connection}/{job.stream}",
-            details={"run_id": job.run_id, "status": info.status, "read": info.read,
-                     "written": info.written, "dead_lettered": info.dead_lettered,
-                     "error": info.error, "schema_drift": info.schema_drift,
-                     "writeback": _counts(info.writeback)}))
+        _safely(
+            lambda: runs.finish_stream(
+                job.engine,
+                job.run_id,
+                job.stream,
+                status=info.status,
+                read=info.read,
+                written=info.written,
+                dead=info.dead_lettered,
+                state=info.state,
+                error=info.error,
+            )
+        )
+        _safely(
+            lambda: job.audit.append(
+                "stream.end",
+                target=f"{job.connection}/{job.stream}",
+                details={
+                    "run_id": job.run_id,
+                    "status": info.status,
+                    "read": info.read,
+                    "written": info.written,
+                    "dead_lettered": info.dead_lettered,
+                    "error": info.error,
+                    "schema_drift": info.schema_drift,
+                    "writeback": _counts(info.writeback),
+                },
+            )
+        )
     return info
 
 
@@ -92,8 +112,10 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
     keeps_state = job.config.sync_mode == "incremental" and not job.dry_run
     state = runs.load_state(job.engine, job.connection, job.stream) if job.incremental else None
     lineage: dict[str, Any] = {
-        "_cd_connection": job.connection, "_cd_stream": job.stream,
-        "_cd_run_id": job.run_id, "_cd_mapping_version": job.mapping.version,
+        "_cd_connection": job.connection,
+        "_cd_stream": job.stream,
+        "_cd_run_id": job.run_id,
+        "_cd_mapping_version": job.mapping.version,
     }
     buffer: list[dict[str, Any]] = []
     append = buffer.append  # the per-record loop is hot
@@ -119,15 +141,20 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
                 if refused:
                     dead_records = batch.dead + _refused_records(job, records, batch.dead, refused)
             if dead_records and not job.dry_run:  # a dry run counts them; the real run keeps them
-                dead = [(job.mapping.mask_pii(record, job.pseudonym_key), reason)
-                        for record, reason in dead_records]
-                runs.add_dead_letters(job.engine, job.run_id, job.connection, job.stream,
-                                      redact_obj(dead))
-                job.audit.append("dead_letter.batch", target=f"{job.connection}/{job.stream}",
-                                 details={"run_id": job.run_id, "count": len(dead_records)})
+                dead = [
+                    (job.mapping.mask_pii(record, job.pseudonym_key), reason)
+                    for record, reason in dead_records
+                ]
+                runs.add_dead_letters(job.engine, job.run_id, job.connection, job.stream, redact_obj(dead))
+                job.audit.append(
+                    "dead_letter.batch",
+                    target=f"{job.connection}/{job.stream}",
+                    details={"run_id": job.run_id, "count": len(dead_records)},
+                )
             if dead_records:  # a write-back mirroring the table must not delete this run
-                destination.hold_deletes(f"{info.dead_lettered + len(dead_records)} row(s) "
-                                         "were dead-lettered")
+                destination.hold_deletes(
+                    f"{info.dead_lettered + len(dead_records)} row(s) were dead-lettered"
+                )
         except _TRANSIENT_DB_ERRORS as exc:
             raise RetriableError(
                 f"stream `{job.stream}`: the database refused the write ({exc}); "
@@ -139,8 +166,7 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
             job.progress(info)
 
     try:
-        for kind, payload in job.source.read(job.stream, incremental=job.incremental,
-                                             state=state):
+        for kind, payload in job.source.read(job.stream, incremental=job.incremental, state=state):
             if kind == RECORD:
                 append(payload)
                 if len(buffer) >= batch_size:
@@ -152,8 +178,7 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
                     runs.save_state(job.engine, job.connection, job.stream, payload, job.run_id)
             elif kind == LOG:
                 level, text = payload
-                log.log(_SOURCE_LOG_LEVELS.get(level, logging.WARNING), "%s: %s", job.stream,
-                        text)
+                log.log(_SOURCE_LOG_LEVELS.get(level, logging.WARNING), "%s: %s", job.stream, text)
     except BaseException:
         info.read += len(buffer)  # read but never committed: the next run reads them again
         info.schema_drift = drift.report()
@@ -170,9 +195,12 @@ def _take_refused(destination: Destination) -> list[tuple[int, str]]:
     return take() if take is not None else []
 
 
-def _refused_records(job: StreamJob, records: list[dict[str, Any]],
-                     mapping_dead: list[tuple[dict[str, Any], str]],
-                     refused: list[tuple[int, str]]) -> list[tuple[dict[str, Any], str]]:
+def _refused_records(
+    job: StreamJob,
+    records: list[dict[str, Any]],
+    mapping_dead: list[tuple[dict[str, Any], str]],
+    refused: list[tuple[int, str]],
+) -> list[tuple[dict[str, Any], str]]:
     """The source records behind refused rows, with the destination's reasons.
 
     The mapped rows are the records the mapping neither filtered out nor dead-lettered, in
@@ -209,5 +237,5 @@ def _safely(fn: Callable[[], object]) -> None:
     """Clean-up after a failure must not hide the failure itself."""
     try:
         fn()
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("clean-up step failed")

@@ -1,11 +1,11 @@
 """The sandbox: emulated SaaS APIs on 127.0.0.1 with seeded data and switchable faults.
 
-    with Sandbox(seed=42, scale=1000) as sb:      # scale = CRM contacts
-        sb.url                                     # http://127.0.0.1:<port>
-        sb.hubspot.update("contacts", "17", {"city": "Oslo"})
-        with sb.faults.planted("/crm/v3/objects/contacts", "429", times=3, retry_after=0.5):
-            ...                                    # fails unless the 429 was served 3 times
-        sb.zendesk.create("tickets", {"requester_id": ..., "subject": "Help"})
+with Sandbox(seed=42, scale=1000) as sb:      # scale = CRM contacts
+    sb.url                                     # http://127.0.0.1:<port>
+    sb.hubspot.update("contacts", "17", {"city": "Oslo"})
+    with sb.faults.planted("/crm/v3/objects/contacts", "429", times=3, retry_after=0.5):
+        ...                                    # fails unless the 429 was served 3 times
+    sb.zendesk.create("tickets", {"requester_id": ..., "subject": "Help"})
 """
 
 from __future__ import annotations
@@ -25,13 +25,31 @@ from hub.sandbox.onetrust import OneTrust
 from hub.sandbox.shopify import Shopify
 from hub.sandbox.zendesk import Zendesk
 
-__all__ = ["Sandbox", "serve", "Faults", "Fault", "FAULT_KINDS", "HubSpot", "Zendesk", "Mailchimp",
-           "Facebook", "FacebookPages", "Shopify", "OneTrust"]
+__all__ = [
+    "Sandbox",
+    "serve",
+    "Faults",
+    "Fault",
+    "FAULT_KINDS",
+    "HubSpot",
+    "Zendesk",
+    "Mailchimp",
+    "Facebook",
+    "FacebookPages",
+    "Shopify",
+    "OneTrust",
+]
 
 
 class Sandbox:
-    def __init__(self, seed: int = 42, scale: int = 1000, port: int = 0,
-                 token: str = "sandbox-token", host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        seed: int = 42,
+        scale: int = 1000,
+        port: int = 0,
+        token: str = "sandbox-token",
+        host: str = "127.0.0.1",
+    ) -> None:
         self.seed, self.scale, self.token = seed, scale, token
         self.faults = Faults()
         self.hubspot = HubSpot(seed, scale, token)
@@ -68,8 +86,7 @@ class Sandbox:
         return dict(self._server.hits)
 
     def start(self) -> Sandbox:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
         self._thread.start()
         return self
 
@@ -99,30 +116,47 @@ class Sandbox:
         return _http.json_response({"cleared": True})
 
     def _stats(self, _req: _http.Request) -> _http.Response:
-        return _http.Response(200, orjson.dumps([{"path": p, "status": s, "count": n}
-                                           for (p, s), n in sorted(self.hits.items())]))
+        return _http.Response(
+            200,
+            orjson.dumps([{"path": p, "status": s, "count": n} for (p, s), n in sorted(self.hits.items())]),
+        )
 
 
 def serve(port: int = 8765, seed: int = 42, scale: int = 1000, host: str = "127.0.0.1") -> None:
     """Run the sandbox in the foreground until Ctrl-C (`crossdock sandbox`)."""
     sandbox = Sandbox(seed=seed, scale=scale, port=port, host=host)
-    print(f"sandbox serving on {sandbox.url}  (Bearer token: {sandbox.token}; "
-          f"{scale:,} contacts, seed {seed})", flush=True)
-    print("  HubSpot CRM v3: /crm/v3/objects/contacts, /crm/v3/objects/companies, .../search",
-          flush=True)
-    print("  Zendesk Support v2: /api/v2/incremental/{users,tickets}/cursor.json, "
-          "/api/v2/incremental/organizations.json", flush=True)
-    print("  Mailchimp Marketing v3: /3.0/lists, /3.0/lists/{id}/members, /3.0/campaigns, "
-          "/3.0/reports/{id}/email-activity, POST /3.0/lists/{id}", flush=True)
-    print("  HubSpot writes: /crm/v3/objects/{type}/batch/upsert; Zendesk writes: "
-          "/api/v2/users/create_or_update_many.json", flush=True)
-    print(f"  Facebook Custom Audiences: /v19.0/{AUDIENCE_ID}/users (POST adds, DELETE removes); "
-          f"Pages: /v19.0/{PAGE_ID}/posts, /v19.0/{{post_id}}/comments, /v19.0/{PAGE_ID}/insights",
-          flush=True)
-    print("  Shopify Admin 2024-01: /admin/api/2024-01/products.json, .../inventory_levels/set.json",
-          flush=True)
-    print("  OneTrust: GET /api/consentmanager/v1/datasubjects/profiles, "
-          "POST /request/v1/consentreceipts", flush=True)
+    print(
+        f"sandbox serving on {sandbox.url}  (Bearer token: {sandbox.token}; {scale:,} contacts, seed {seed})",
+        flush=True,
+    )
+    print("  HubSpot CRM v3: /crm/v3/objects/contacts, /crm/v3/objects/companies, .../search", flush=True)
+    print(
+        "  Zendesk Support v2: /api/v2/incremental/{users,tickets}/cursor.json, "
+        "/api/v2/incremental/organizations.json",
+        flush=True,
+    )
+    print(
+        "  Mailchimp Marketing v3: /3.0/lists, /3.0/lists/{id}/members, /3.0/campaigns, "
+        "/3.0/reports/{id}/email-activity, POST /3.0/lists/{id}",
+        flush=True,
+    )
+    print(
+        "  HubSpot writes: /crm/v3/objects/{type}/batch/upsert; Zendesk writes: "
+        "/api/v2/users/create_or_update_many.json",
+        flush=True,
+    )
+    print(
+        f"  Facebook Custom Audiences: /v19.0/{AUDIENCE_ID}/users (POST adds, DELETE removes); "
+        f"Pages: /v19.0/{PAGE_ID}/posts, /v19.0/{{post_id}}/comments, /v19.0/{PAGE_ID}/insights",
+        flush=True,
+    )
+    print(
+        "  Shopify Admin 2024-01: /admin/api/2024-01/products.json, .../inventory_levels/set.json", flush=True
+    )
+    print(
+        "  OneTrust: GET /api/consentmanager/v1/datasubjects/profiles, POST /request/v1/consentreceipts",
+        flush=True,
+    )
     try:
         sandbox.serve_forever()
     except KeyboardInterrupt:

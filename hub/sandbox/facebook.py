@@ -28,8 +28,7 @@ _HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def _error(message: str, code: int, kind: str = "OAuthException") -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "code": code,
-                      "fbtrace_id": uuid.uuid4().hex[:11]}}
+    return {"error": {"message": message, "type": kind, "code": code, "fbtrace_id": uuid.uuid4().hex[:11]}}
 
 
 class Facebook:
@@ -48,31 +47,38 @@ class Facebook:
 
     def _audience(self, req: Request) -> Response:
         if req.arg("access_token") != self.token:
-            return json_response(_error("Invalid OAuth access token - Cannot parse access token",
-                                        190), 400)
+            return json_response(_error("Invalid OAuth access token - Cannot parse access token", 190), 400)
         if req.params["audience_id"] not in self.audiences:
-            return json_response(_error(f"Unsupported get request. Object with ID "
-                                        f"'{req.params['audience_id']}' does not exist", 100,
-                                        "GraphMethodException"), 400)
+            return json_response(
+                _error(
+                    f"Unsupported get request. Object with ID '{req.params['audience_id']}' does not exist",
+                    100,
+                    "GraphMethodException",
+                ),
+                400,
+            )
         return json_response({"id": req.params["audience_id"], "name": "Crossdock sandbox audience"})
 
     def _users(self, req: Request, add: bool) -> Response:
         if req.arg("access_token") != self.token:
-            return json_response(_error("Invalid OAuth access token - Cannot parse access token",
-                                        190), 400)
+            return json_response(_error("Invalid OAuth access token - Cannot parse access token", 190), 400)
         audience = self.audiences.get(req.params["audience_id"])
         if audience is None:
-            return json_response(_error(f"Unsupported post request. Object with ID "
-                                        f"'{req.params['audience_id']}' does not exist", 100,
-                                        "GraphMethodException"), 400)
+            return json_response(
+                _error(
+                    f"Unsupported post request. Object with ID '{req.params['audience_id']}' does not exist",
+                    100,
+                    "GraphMethodException",
+                ),
+                400,
+            )
         payload = (req.json() or {}).get("payload") or {}
         schema, data = payload.get("schema"), payload.get("data")
         schema = [schema] if isinstance(schema, str) else schema
         if not schema or not set(schema) <= _SCHEMA_KEYS or not isinstance(data, list):
             return json_response(_error("(#100) Invalid parameter: payload.schema", 100), 400)
         if len(data) > _MAX_ROWS:
-            return json_response(_error(f"(#100) Too many users in payload; at most {_MAX_ROWS}",
-                                        100), 400)
+            return json_response(_error(f"(#100) Too many users in payload; at most {_MAX_ROWS}", 100), 400)
         invalid: dict[str, str] = {}
         with self._lock:
             for row in data:
@@ -90,7 +96,12 @@ class Facebook:
                     audience[person] = row
                 else:
                     audience.pop(person, None)
-        return json_response({"audience_id": req.params["audience_id"],
-                              "session_id": str(uuid.uuid4().int)[:19],
-                              "num_received": len(data), "num_invalid_entries": len(invalid),
-                              "invalid_entry_samples": invalid})
+        return json_response(
+            {
+                "audience_id": req.params["audience_id"],
+                "session_id": str(uuid.uuid4().int)[:19],
+                "num_received": len(data),
+                "num_invalid_entries": len(invalid),
+                "invalid_entry_samples": invalid,
+            }
+        )

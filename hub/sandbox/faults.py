@@ -49,8 +49,15 @@ class Faults:
         self._served: Counter[str] = Counter()
         self._lock = threading.Lock()
 
-    def add(self, path_prefix: str, kind: str, times: int | None = 1, retry_after: float = 1.0,
-            delay: float = 0.5, method: str | None = None) -> Fault:
+    def add(
+        self,
+        path_prefix: str,
+        kind: str,
+        times: int | None = 1,
+        retry_after: float = 1.0,
+        delay: float = 0.5,
+        method: str | None = None,
+    ) -> Fault:
         """Switch a fault on with no proof that it fires (the admin route, tools); tests use
         `planted`."""
         if kind not in FAULT_KINDS:
@@ -60,9 +67,18 @@ class Faults:
             self._faults.append(fault)
         return fault
 
-    def planted(self, path_prefix: str, kind: str, times: int | None = 1, retry_after: float = 1.0,
-                delay: float = 0.5, method: str | None = None, *, at_least: int = 1,
-                optional: bool = False) -> Planted:
+    def planted(
+        self,
+        path_prefix: str,
+        kind: str,
+        times: int | None = 1,
+        retry_after: float = 1.0,
+        delay: float = 0.5,
+        method: str | None = None,
+        *,
+        at_least: int = 1,
+        optional: bool = False,
+    ) -> Planted:
         """A context manager: the fault is on inside the block and off after it. Leaving the
         block without an exception fails (FaultNotServed) unless the fault was served `times`
         times, or at least `at_least` times when `times` is None. `optional=True` skips that
@@ -71,9 +87,20 @@ class Faults:
             raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
         caller = sys._getframe(1)
         where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
-        return Planted(self, dict(path_prefix=path_prefix, kind=kind, times=times,
-                                  retry_after=retry_after, delay=delay, method=method),
-                       at_least=at_least, optional=optional, where=where)
+        return Planted(
+            self,
+            dict(
+                path_prefix=path_prefix,
+                kind=kind,
+                times=times,
+                retry_after=retry_after,
+                delay=delay,
+                method=method,
+            ),
+            at_least=at_least,
+            optional=optional,
+            where=where,
+        )
 
     def remove(self, fault: Fault) -> None:
         with self._lock:
@@ -106,8 +133,9 @@ class Faults:
 class Planted:
     """One planted fault: on while the `with` block runs, proven served when it ends."""
 
-    def __init__(self, faults: Faults, spec: dict[str, object], *, at_least: int, optional: bool,
-                 where: str) -> None:
+    def __init__(
+        self, faults: Faults, spec: dict[str, object], *, at_least: int, optional: bool, where: str
+    ) -> None:
         self._faults, self._spec, self._where = faults, spec, where
         self._at_least, self._optional = at_least, optional
         self._fault: Fault | None = None
@@ -116,8 +144,9 @@ class Planted:
         self._fault = self._faults.add(**self._spec)  # type: ignore[arg-type]
         return self._fault
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         fault = self._fault
         assert fault is not None, "Planted.__exit__ without __enter__"
         self._faults.remove(fault)  # a fault outlives its block in no later request
@@ -130,11 +159,13 @@ class Planted:
                 f"served {fault.served}: the code under test never sent the request(s) it was "
                 "meant to break, so the test proved nothing. Check the path prefix and method "
                 "against the requests made (Sandbox.hits), or pass optional=True with a comment "
-                "saying why it may not fire.")
+                "saying why it may not fire."
+            )
         if times is None and fault.served < self._at_least:
             raise FaultNotServed(
                 f"{self._where}: {fault.describe()} (until the block ends) was served "
                 f"{fault.served} time(s), expected at least {self._at_least}: the code under "
                 "test never sent the request(s) it was meant to break. Check the path prefix and "
                 "method against the requests made (Sandbox.hits), or pass optional=True with a "
-                "comment saying why it may not fire.")
+                "comment saying why it may not fire."
+            )

@@ -34,21 +34,52 @@ from hub.sandbox.server import Request, Response, Router, json_response
 __all__ = ["HubSpot", "SEARCH_CAP"]
 
 OBJECT_TYPES = ("contacts", "companies", "deals")
-MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
-            "deals": "hs_lastmodifieddate"}
-DEAL_STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
-               "decisionmakerboughtin", "contractsent", "closedwon", "closedlost")
+MODIFIED = {
+    "contacts": "lastmodifieddate",
+    "companies": "hs_lastmodifieddate",
+    "deals": "hs_lastmodifieddate",
+}
+DEAL_STAGES = (
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "decisionmakerboughtin",
+    "contractsent",
+    "closedwon",
+    "closedlost",
+)
 SEARCH_CAP = 10_000  # HubSpot refuses to page a search past 10,000 results
 _BATCH_LIMIT = 100
-_UNIQUE = {"contacts": {"email", "hs_object_id"}, "companies": {"domain", "hs_object_id"},
-           "deals": {"hs_object_id"}}
+_UNIQUE = {
+    "contacts": {"email", "hs_object_id"},
+    "companies": {"domain", "hs_object_id"},
+    "deals": {"hs_object_id"},
+}
 _WRITABLE = {
-    "contacts": {"email", "firstname", "lastname", "phone", "company", "lifecyclestage", "city",
-                 "country", "associatedcompanyid", "hs_object_id"},
-    "companies": {"name", "domain", "industry", "phone", "city", "country", "numberofemployees",
-                  "annualrevenue", "hs_object_id"},
-    "deals": {"dealname", "amount", "dealstage", "pipeline", "closedate", "hubspot_owner_id",
-              "hs_object_id"},
+    "contacts": {
+        "email",
+        "firstname",
+        "lastname",
+        "phone",
+        "company",
+        "lifecyclestage",
+        "city",
+        "country",
+        "associatedcompanyid",
+        "hs_object_id",
+    },
+    "companies": {
+        "name",
+        "domain",
+        "industry",
+        "phone",
+        "city",
+        "country",
+        "numberofemployees",
+        "annualrevenue",
+        "hs_object_id",
+    },
+    "deals": {"dealname", "amount", "dealstage", "pipeline", "closedate", "hubspot_owner_id", "hs_object_id"},
 }
 _STAGES = {*STAGES, "other"}
 PageHook = Callable[[int, list[str]], bool]
@@ -64,10 +95,13 @@ def _ms(value: str) -> int:
 
 
 def _error(status: int, message: str, category: str | None = None) -> dict[str, Any]:
-    category = category or {401: "INVALID_AUTHENTICATION", 404: "OBJECT_NOT_FOUND",
-                            400: "VALIDATION_ERROR", 429: "RATE_LIMITS"}.get(status, "ERROR")
-    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
-            "category": category}
+    category = category or {
+        401: "INVALID_AUTHENTICATION",
+        404: "OBJECT_NOT_FOUND",
+        400: "VALIDATION_ERROR",
+        429: "RATE_LIMITS",
+    }.get(status, "ERROR")
+    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category}
     if status == 429:
         body.update(errorType="RATE_LIMIT", policyName="SECONDLY")
     return body
@@ -124,70 +158,125 @@ class HubSpot:
     def _contact(p: Person, companies: list[Company]) -> dict[str, Any]:
         oid = str(p.index + 1)
         created, updated = iso(p.created), iso(p.updated)
-        return {"id": oid, "properties": {
-            "email": p.email, "firstname": p.first, "lastname": p.last, "phone": p.phone or None,
-            "company": companies[p.company].name, "lifecyclestage": p.stage, "city": p.city,
-            "country": p.country, "associatedcompanyid": str(p.company + 1),
-            "createdate": created, "lastmodifieddate": updated, "hs_object_id": oid},
-            "createdAt": created, "updatedAt": updated, "archived": False}
+        return {
+            "id": oid,
+            "properties": {
+                "email": p.email,
+                "firstname": p.first,
+                "lastname": p.last,
+                "phone": p.phone or None,
+                "company": companies[p.company].name,
+                "lifecyclestage": p.stage,
+                "city": p.city,
+                "country": p.country,
+                "associatedcompanyid": str(p.company + 1),
+                "createdate": created,
+                "lastmodifieddate": updated,
+                "hs_object_id": oid,
+            },
+            "createdAt": created,
+            "updatedAt": updated,
+            "archived": False,
+        }
 
     @staticmethod
     def _company(c: Company) -> dict[str, Any]:
         oid = str(c.index + 1)
         created, updated = iso(c.created), iso(c.updated)
-        return {"id": oid, "properties": {
-            "name": c.name, "domain": c.domain, "industry": c.industry, "phone": c.phone,
-            "city": c.city, "country": c.country, "numberofemployees": str(c.employees),
-            "annualrevenue": str(c.revenue), "createdate": created,
-            "hs_lastmodifieddate": updated, "hs_object_id": oid},
-            "createdAt": created, "updatedAt": updated, "archived": False}
+        return {
+            "id": oid,
+            "properties": {
+                "name": c.name,
+                "domain": c.domain,
+                "industry": c.industry,
+                "phone": c.phone,
+                "city": c.city,
+                "country": c.country,
+                "numberofemployees": str(c.employees),
+                "annualrevenue": str(c.revenue),
+                "createdate": created,
+                "hs_lastmodifieddate": updated,
+                "hs_object_id": oid,
+            },
+            "createdAt": created,
+            "updatedAt": updated,
+            "archived": False,
+        }
 
     @staticmethod
     def _owner(i: int, rng: random.Random) -> dict[str, Any]:
         first, last = rng.choice(FIRST), rng.choice(LAST)
         stamp = iso(EPOCH - timedelta(days=500 - i))
-        return {"id": str(41000 + i), "email": f"{first}.{last}@crossdock-sales.example.com".lower(),
-                "firstName": first, "lastName": last, "userId": 9000 + i, "createdAt": stamp,
-                "updatedAt": stamp, "archived": False, "teams": []}
+        return {
+            "id": str(41000 + i),
+            "email": f"{first}.{last}@crossdock-sales.example.com".lower(),
+            "firstName": first,
+            "lastName": last,
+            "userId": 9000 + i,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "archived": False,
+            "teams": [],
+        }
 
     @staticmethod
-    def _deal(oid: str, c: Company, rng: random.Random,
-              owners: list[dict[str, Any]]) -> dict[str, Any]:
+    def _deal(oid: str, c: Company, rng: random.Random, owners: list[dict[str, Any]]) -> dict[str, Any]:
         created = c.created + timedelta(days=rng.randint(0, 200))
         updated = min(created + timedelta(days=rng.randint(0, 90)), EPOCH)
         created_at, updated_at = iso(min(created, updated)), iso(updated)
-        return {"id": oid, "properties": {
-            "dealname": f"{c.name} - {rng.choice(('renewal', 'new business', 'upsell'))}",
-            "amount": str(rng.randint(5, 500) * 100), "dealstage": rng.choice(DEAL_STAGES),
-            "pipeline": "default", "closedate": iso(EPOCH + timedelta(days=rng.randint(-200, 90))),
-            "hubspot_owner_id": rng.choice(owners)["id"], "associatedcompanyid": str(c.index + 1),
-            "createdate": created_at, "hs_lastmodifieddate": updated_at, "hs_object_id": oid},
-            "createdAt": created_at, "updatedAt": updated_at, "archived": False}
+        return {
+            "id": oid,
+            "properties": {
+                "dealname": f"{c.name} - {rng.choice(('renewal', 'new business', 'upsell'))}",
+                "amount": str(rng.randint(5, 500) * 100),
+                "dealstage": rng.choice(DEAL_STAGES),
+                "pipeline": "default",
+                "closedate": iso(EPOCH + timedelta(days=rng.randint(-200, 90))),
+                "hubspot_owner_id": rng.choice(owners)["id"],
+                "associatedcompanyid": str(c.index + 1),
+                "createdate": created_at,
+                "hs_lastmodifieddate": updated_at,
+                "hs_object_id": oid,
+            },
+            "createdAt": created_at,
+            "updatedAt": updated_at,
+            "archived": False,
+        }
 
     def objects(self, object_type: str) -> dict[str, dict[str, Any]]:
         """id -> object as the API returns it (the live store: mutate through update/create)."""
         return self._objects[object_type]
 
-    def update(self, object_type: str, oid: str, properties: dict[str, Any],
-               updated_at: datetime | None = None) -> dict[str, Any]:
+    def update(
+        self, object_type: str, oid: str, properties: dict[str, Any], updated_at: datetime | None = None
+    ) -> dict[str, Any]:
         with self._lock:
             obj = self._objects[object_type][oid]
             stamp = iso(updated_at or datetime.now(UTC))
-            obj["properties"] = {**obj["properties"], **properties,
-                                 MODIFIED[object_type]: stamp}
+            obj["properties"] = {**obj["properties"], **properties, MODIFIED[object_type]: stamp}
             obj["updatedAt"] = stamp
             self._version += 1
             self._reindex(object_type, oid)
             return obj
 
-    def create(self, object_type: str, properties: dict[str, Any],
-               updated_at: datetime | None = None) -> dict[str, Any]:
+    def create(
+        self, object_type: str, properties: dict[str, Any], updated_at: datetime | None = None
+    ) -> dict[str, Any]:
         with self._lock:
             oid = str(self._ids[object_type][-1] + 1 if self._ids[object_type] else 1)
             stamp = iso(updated_at or datetime.now(UTC))
-            obj = {"id": oid, "properties": {**properties, "createdate": stamp,
-                                             MODIFIED[object_type]: stamp, "hs_object_id": oid},
-                   "createdAt": stamp, "updatedAt": stamp, "archived": False}
+            obj = {
+                "id": oid,
+                "properties": {
+                    **properties,
+                    "createdate": stamp,
+                    MODIFIED[object_type]: stamp,
+                    "hs_object_id": oid,
+                },
+                "createdAt": stamp,
+                "updatedAt": stamp,
+                "archived": False,
+            }
             self._objects[object_type][oid] = obj
             self._ids[object_type].append(int(oid))
             self._version += 1
@@ -213,30 +302,40 @@ class HubSpot:
 
     @staticmethod
     def _rate_headers() -> dict[str, str]:
-        return {"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "189",
-                "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
-                "X-HubSpot-RateLimit-Daily": "1000000",
-                "X-HubSpot-RateLimit-Daily-Remaining": "999999"}
+        return {
+            "X-HubSpot-RateLimit-Max": "190",
+            "X-HubSpot-RateLimit-Remaining": "189",
+            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+            "X-HubSpot-RateLimit-Daily": "1000000",
+            "X-HubSpot-RateLimit-Daily-Remaining": "999999",
+        }
 
     def _guard(self, handler: Callable[[Request, str], Response]) -> Callable[[Request], Response]:
         """Bearer auth, then the object type from the path."""
+
         def typed(req: Request) -> Response:
             object_type = req.params["type"]
             if object_type not in OBJECT_TYPES:
-                return json_response(_error(404, f"Unable to infer object type from: "
-                                                 f"{object_type}"), 404)
+                return json_response(_error(404, f"Unable to infer object type from: {object_type}"), 404)
             return handler(req, object_type)
 
         return self._bearer(typed)
 
     def _bearer(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
         """Bearer auth only (the owners API has no object type)."""
+
         def guarded(req: Request) -> Response:
             if req.headers.get("authorization") != f"Bearer {self.token}":
-                return json_response(_error(401, "Authentication credentials not found. This API "
-                                            "supports OAuth 2.0 authentication and you can find "
-                                            "more details at https://developers.hubspot.com/docs"
-                                            "/methods/auth/oauth-overview"), 401)
+                return json_response(
+                    _error(
+                        401,
+                        "Authentication credentials not found. This API "
+                        "supports OAuth 2.0 authentication and you can find "
+                        "more details at https://developers.hubspot.com/docs"
+                        "/methods/auth/oauth-overview",
+                    ),
+                    401,
+                )
             return handler(req)
 
         return guarded
@@ -248,11 +347,14 @@ class HubSpot:
         archived = (req.arg("archived", "false") or "false").lower() == "true"
         owners = [o for o in self.owners if o["archived"] == archived]
         start = int(req.arg("after") or 0)
-        body: dict[str, Any] = {"results": owners[start:start + limit]}
+        body: dict[str, Any] = {"results": owners[start : start + limit]}
         if start + limit < len(owners):
-            body["paging"] = {"next": {"after": str(start + limit),
-                                       "link": f"https://api.hubapi.com/crm/v3/owners?after="
-                                               f"{start + limit}"}}
+            body["paging"] = {
+                "next": {
+                    "after": str(start + limit),
+                    "link": f"https://api.hubapi.com/crm/v3/owners?after={start + limit}",
+                }
+            }
         return json_response(body)
 
     @staticmethod
@@ -282,8 +384,13 @@ class HubSpot:
         body: dict[str, Any] = {"results": results}
         if i < len(ids):
             after = str(ids[i])
-            body["paging"] = {"next": {"after": after, "link": f"https://api.hubapi.com/crm/v3/"
-                                       f"objects/{object_type}?limit={limit}&after={after}"}}
+            body["paging"] = {
+                "next": {
+                    "after": after,
+                    "link": f"https://api.hubapi.com/crm/v3/"
+                    f"objects/{object_type}?limit={limit}&after={after}",
+                }
+            }
         response = json_response(body)
         self._page_built("list", object_type, results)
         return response
@@ -291,8 +398,7 @@ class HubSpot:
     def _get(self, req: Request, object_type: str) -> Response:
         obj = self._objects[object_type].get(req.params["id"])
         if obj is None:
-            return json_response(_error(404, "Object not found. objectId are usually numeric."),
-                                 404)
+            return json_response(_error(404, "Object not found. objectId are usually numeric."), 404)
         return json_response(obj)
 
     def _search(self, req: Request, object_type: str) -> Response:
@@ -302,14 +408,22 @@ class HubSpot:
         if not 1 <= limit <= 200:
             return json_response(_error(400, f"limit must be between 1 and 200, got {limit}"), 400)
         if after + limit > self.search_cap:
-            return json_response(_error(400, "There was a problem with the request: paging past "
-                                        f"{self.search_cap} results is not supported"), 400)
+            return json_response(
+                _error(
+                    400,
+                    "There was a problem with the request: paging past "
+                    f"{self.search_cap} results is not supported",
+                ),
+                400,
+            )
         try:
             matched = self._matching(object_type, query)
         except (KeyError, ValueError, TypeError) as exc:
             return json_response(_error(400, f"Invalid search request: {exc}"), 400)
-        page = [self._shape(self._objects[object_type][oid], query.get("properties"), object_type)
-                for oid in matched[after:after + limit]]
+        page = [
+            self._shape(self._objects[object_type][oid], query.get("properties"), object_type)
+            for oid in matched[after : after + limit]
+        ]
         body: dict[str, Any] = {"total": len(matched), "results": page}
         if after + limit < len(matched):
             body["paging"] = {"next": {"after": str(after + limit)}}
@@ -326,8 +440,11 @@ class HubSpot:
             return cached
         tests = [[_filter_test(f) for f in g.get("filters", [])] for g in groups]
         objs = self._objects[object_type]
-        matched = [oid for oid, obj in objs.items() if not obj["archived"]
-                   and (not tests or any(all(t(obj) for t in g) for g in tests))]
+        matched = [
+            oid
+            for oid, obj in objs.items()
+            if not obj["archived"] and (not tests or any(all(t(obj) for t in g) for g in tests))
+        ]
         for sort in reversed(sorts or [{"propertyName": "hs_object_id"}]):
             prop, desc = sort["propertyName"], sort.get("direction") == "DESCENDING"
             matched.sort(key=lambda oid: (_sort_value(objs[oid], prop), int(oid)), reverse=desc)
@@ -339,11 +456,11 @@ class HubSpot:
     def _upsert(self, req: Request, object_type: str) -> Response:
         inputs = (req.json() or {}).get("inputs")
         if not isinstance(inputs, list) or not inputs:
-            return json_response(_error(400, "Invalid input JSON: `inputs` must be a non-empty "
-                                             "array"), 400)
+            return json_response(_error(400, "Invalid input JSON: `inputs` must be a non-empty array"), 400)
         if len(inputs) > _BATCH_LIMIT:
-            return json_response(_error(400, f"Batch input size must be <= {_BATCH_LIMIT}, got "
-                                             f"{len(inputs)}"), 400)
+            return json_response(
+                _error(400, f"Batch input size must be <= {_BATCH_LIMIT}, got {len(inputs)}"), 400
+            )
         refusal = self._invalid_batch(object_type, inputs)
         if refusal:
             return json_response(_error(400, refusal), 400)
@@ -353,16 +470,18 @@ class HubSpot:
                 prop, value = item["idProperty"], str(item["id"])
                 oid = self._find(object_type, prop, value)
                 props = {**item.get("properties", {}), prop: value}
-                obj = (self.update(object_type, oid, props) if oid is not None
-                       else self.create(object_type, props))
+                obj = (
+                    self.update(object_type, oid, props)
+                    if oid is not None
+                    else self.create(object_type, props)
+                )
                 shaped = {**obj, "new": oid is None}
                 if "objectWriteTraceId" in item:
                     shaped["objectWriteTraceId"] = item["objectWriteTraceId"]
                 results.append(shaped)
                 self.upserts.append((object_type, value))
         now = iso(datetime.now(UTC))
-        return json_response({"status": "COMPLETE", "results": results, "startedAt": now,
-                              "completedAt": now})
+        return json_response({"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now})
 
     def _invalid_batch(self, object_type: str, inputs: list[Any]) -> str | None:
         """HubSpot's reason for refusing the whole batch, or None."""
@@ -371,21 +490,41 @@ class HubSpot:
         for item in inputs:
             prop, value = item.get("idProperty"), str(item.get("id") or "")
             if prop not in _UNIQUE[object_type]:
-                return f"{prop} is not a unique property of {object_type}; use one of " \
-                       f"{sorted(_UNIQUE[object_type])}"
+                return (
+                    f"{prop} is not a unique property of {object_type}; use one of "
+                    f"{sorted(_UNIQUE[object_type])}"
+                )
             if value.lower() in seen:
                 repeated.append(value)
             seen.add(value.lower())
             for name, v in {**item.get("properties", {}), prop: value}.items():
                 if name not in known:
-                    problems.append({"isValid": False, "message": f'Property "{name}" does not '
-                                     "exist", "error": "PROPERTY_DOESNT_EXIST", "name": name})
+                    problems.append(
+                        {
+                            "isValid": False,
+                            "message": f'Property "{name}" does not exist',
+                            "error": "PROPERTY_DOESNT_EXIST",
+                            "name": name,
+                        }
+                    )
                 elif name == "email" and not _EMAIL.fullmatch(str(v)):
-                    problems.append({"isValid": False, "message": f"Email address {v} is "
-                                     "invalid", "error": "INVALID_EMAIL", "name": name})
+                    problems.append(
+                        {
+                            "isValid": False,
+                            "message": f"Email address {v} is invalid",
+                            "error": "INVALID_EMAIL",
+                            "name": name,
+                        }
+                    )
                 elif name == "lifecyclestage" and v not in _STAGES:
-                    problems.append({"isValid": False, "message": f"{v} was not one of the "
-                                     "allowed options", "error": "INVALID_OPTION", "name": name})
+                    problems.append(
+                        {
+                            "isValid": False,
+                            "message": f"{v} was not one of the allowed options",
+                            "error": "INVALID_OPTION",
+                            "name": name,
+                        }
+                    )
         if repeated:
             return f"Duplicate IDs found in batch input: {repeated}"
         if problems:
@@ -396,9 +535,11 @@ class HubSpot:
         index = self._unique.get((object_type, prop))
         if index is None:
             # HubSpot compares unique values trimmed and case-blind (emails above all).
-            index = {str(o["properties"].get(prop, "")).strip().lower(): oid
-                     for oid, o in self._objects[object_type].items()
-                     if o["properties"].get(prop)}
+            index = {
+                str(o["properties"].get(prop, "")).strip().lower(): oid
+                for oid, o in self._objects[object_type].items()
+                if o["properties"].get(prop)
+            }
             self._unique[(object_type, prop)] = index
         return index.get(value.strip().lower())
 
@@ -435,9 +576,14 @@ def _filter_test(f: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
     low = _filter_value(prop, f.get("value")) if "value" in f else None
     high = _filter_value(prop, f.get("highValue")) if "highValue" in f else None
     ops: dict[str, Callable[[Any], bool]] = {
-        "EQ": lambda v: v == low, "NEQ": lambda v: v != low, "GT": lambda v: v > low,
-        "GTE": lambda v: v >= low, "LT": lambda v: v < low, "LTE": lambda v: v <= low,
-        "BETWEEN": lambda v: low <= v <= high, "HAS_PROPERTY": lambda v: v is not None,
+        "EQ": lambda v: v == low,
+        "NEQ": lambda v: v != low,
+        "GT": lambda v: v > low,
+        "GTE": lambda v: v >= low,
+        "LT": lambda v: v < low,
+        "LTE": lambda v: v <= low,
+        "BETWEEN": lambda v: low <= v <= high,
+        "HAS_PROPERTY": lambda v: v is not None,
     }
     if op not in ops:
         raise ValueError(f"unsupported operator {op}")

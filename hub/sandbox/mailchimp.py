@@ -45,14 +45,24 @@ def iso(dt: datetime) -> str:
 
 
 def subscriber_hash(email: str) -> str:
-    return hashlib.md5(email.lower().encode()).hexdigest()  # noqa: S324 - Mailchimp's id, not security
+    return hashlib.md5(email.lower().encode()).hexdigest()
 
 
 def _error(status: int, message: str) -> dict[str, Any]:
-    title = {401: "API Key Invalid", 403: "Forbidden", 404: "Resource Not Found",
-             429: "Too Many Requests", 400: "Invalid Resource"}.get(status, "Internal Server Error")
-    return {"type": "https://mailchimp.com/developer/marketing/docs/errors/", "title": title,
-            "status": status, "detail": message or title, "instance": "5f7a2c1e-sandbox"}
+    title = {
+        401: "API Key Invalid",
+        403: "Forbidden",
+        404: "Resource Not Found",
+        429: "Too Many Requests",
+        400: "Invalid Resource",
+    }.get(status, "Internal Server Error")
+    return {
+        "type": "https://mailchimp.com/developer/marketing/docs/errors/",
+        "title": title,
+        "status": status,
+        "detail": message or title,
+        "instance": "5f7a2c1e-sandbox",
+    }
 
 
 class Mailchimp:
@@ -64,9 +74,14 @@ class Mailchimp:
         rng = random.Random(seed + 202)
         people, _ = generate(seed, scale)
         self.lists: list[dict[str, Any]] = [
-            {"id": hashlib.sha1(f"{seed}{name}".encode()).hexdigest()[:10], "name": name,
-             "date_created": iso(EPOCH - timedelta(days=800)),
-             "stats": {"member_count": 0}} for name in _LISTS]
+            {
+                "id": hashlib.sha1(f"{seed}{name}".encode()).hexdigest()[:10],
+                "name": name,
+                "date_created": iso(EPOCH - timedelta(days=800)),
+                "stats": {"member_count": 0},
+            }
+            for name in _LISTS
+        ]
         # list id -> member id -> member; and member key -> index of the CRM person (the truth)
         self.members: dict[str, dict[str, dict[str, Any]]] = {lst["id"]: {} for lst in self.lists}
         self.person_of: dict[str, int] = {}
@@ -81,15 +96,19 @@ class Mailchimp:
                     continue
                 opted = EPOCH - timedelta(days=rng.randrange(30, 700))
                 member = {
-                    "id": subscriber_hash(email), "email_address": email,
+                    "id": subscriber_hash(email),
+                    "email_address": email,
                     "unique_email_id": hashlib.sha1(f"{lst['id']}{email}".encode()).hexdigest()[:10],
                     "status": rng.choices(("subscribed", "unsubscribed", "cleaned"), (85, 10, 5))[0],
-                    "merge_fields": {"FNAME": p.first if rng.random() < 0.8 else "",
-                                     "LNAME": p.last if rng.random() < 0.7 else "",
-                                     "PHONE": ""},
+                    "merge_fields": {
+                        "FNAME": p.first if rng.random() < 0.8 else "",
+                        "LNAME": p.last if rng.random() < 0.7 else "",
+                        "PHONE": "",
+                    },
                     "timestamp_opt": iso(opted),
                     "last_changed": iso(opted + timedelta(days=rng.randrange(0, 29))),
-                    "list_id": lst["id"], "tags": [],
+                    "list_id": lst["id"],
+                    "tags": [],
                 }
                 self.members[lst["id"]][member["id"]] = member
                 self.person_of[f"{lst['id']}-{member['id']}"] = p.index
@@ -103,32 +122,50 @@ class Mailchimp:
             for n in range(3):
                 sent = EPOCH - timedelta(days=90 - 30 * n, hours=rng.randrange(24))
                 cid = hashlib.sha1(f"{lst['id']}{n}".encode()).hexdigest()[:10]
-                self.campaigns.append({"id": cid, "type": "regular", "status": "sent",
-                                       "send_time": iso(sent), "recipients": {"list_id": lst["id"]},
-                                       "settings": {"subject_line": f"{lst['name']} #{n + 1}"}})
+                self.campaigns.append(
+                    {
+                        "id": cid,
+                        "type": "regular",
+                        "status": "sent",
+                        "send_time": iso(sent),
+                        "recipients": {"list_id": lst["id"]},
+                        "settings": {"subject_line": f"{lst['name']} #{n + 1}"},
+                    }
+                )
                 self.activity[cid] = [
-                    {"campaign_id": cid, "list_id": lst["id"], "email_id": m["id"],
-                     "email_address": m["email_address"],
-                     "activity": [{"action": rng.choice(_ACTIONS),
-                                   "timestamp": iso(sent + timedelta(minutes=rng.randrange(1, 5000))),
-                                   "ip": "192.0.2.1"} for _ in range(rng.randrange(1, 3))]}
+                    {
+                        "campaign_id": cid,
+                        "list_id": lst["id"],
+                        "email_id": m["id"],
+                        "email_address": m["email_address"],
+                        "activity": [
+                            {
+                                "action": rng.choice(_ACTIONS),
+                                "timestamp": iso(sent + timedelta(minutes=rng.randrange(1, 5000))),
+                                "ip": "192.0.2.1",
+                            }
+                            for _ in range(rng.randrange(1, 3))
+                        ],
+                    }
                     for m in self.members[lst["id"]].values()
-                    if m["status"] == "subscribed" and rng.random() < 0.5]
+                    if m["status"] == "subscribed" and rng.random() < 0.5
+                ]
 
-    def update_member(self, list_id: str, member_id: str, fields: dict[str, Any],
-                      at: datetime | None = None) -> dict[str, Any]:
+    def update_member(
+        self, list_id: str, member_id: str, fields: dict[str, Any], at: datetime | None = None
+    ) -> dict[str, Any]:
         with self._lock:
             member = self.members[list_id][member_id]
             member.update(fields, last_changed=iso(at or datetime.now(UTC)))
             return member
 
-    def add_activity(self, campaign_id: str, email_id: str, action: str,
-                     at: datetime | None = None) -> dict[str, Any]:
+    def add_activity(
+        self, campaign_id: str, email_id: str, action: str, at: datetime | None = None
+    ) -> dict[str, Any]:
         """An open / click / bounce of a recipient, as the campaign report records it."""
         with self._lock:
             email = next(e for e in self.activity[campaign_id] if e["email_id"] == email_id)
-            event = {"action": action, "timestamp": iso(at or datetime.now(UTC)),
-                     "ip": "192.0.2.1"}
+            event = {"action": action, "timestamp": iso(at or datetime.now(UTC)), "ip": "192.0.2.1"}
             email["activity"].append(event)
             return event
 
@@ -138,16 +175,21 @@ class Mailchimp:
         router.add("GET", "/3.0/lists", self._guard(lambda req: self._page(req, "lists", self.lists)))
         router.add("GET", "/3.0/lists/{list_id}", self._guard(self._list))
         router.add("GET", "/3.0/lists/{list_id}/members", self._guard(self._members))
-        router.add("GET", "/3.0/campaigns", self._guard(
-            lambda req: self._page(req, "campaigns", [c for c in self.campaigns
-                                                      if req.arg("status") in (None, c["status"])])))
+        router.add(
+            "GET",
+            "/3.0/campaigns",
+            self._guard(
+                lambda req: self._page(
+                    req, "campaigns", [c for c in self.campaigns if req.arg("status") in (None, c["status"])]
+                )
+            ),
+        )
         router.add("GET", "/3.0/reports/{campaign_id}/email-activity", self._guard(self._activity))
         router.add("POST", "/3.0/lists/{list_id}", self._guard(self._batch_subscribe))
         router.add("DELETE", "/3.0/lists/{list_id}/members/{member_id}", self._guard(self._archive))
         router.add("GET", "/3.0/lists/{list_id}/segments", self._guard(self._segments))
         router.add("POST", "/3.0/lists/{list_id}/segments", self._guard(self._new_segment))
-        router.add("POST", "/3.0/lists/{list_id}/segments/{segment_id}",
-                   self._guard(self._segment_members))
+        router.add("POST", "/3.0/lists/{list_id}/segments/{segment_id}", self._guard(self._segment_members))
 
     def _authorized(self, req: Request) -> bool:
         kind, user, secret = credentials(req)
@@ -156,21 +198,28 @@ class Mailchimp:
     def _guard(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
         def guarded(req: Request) -> Response:
             if not self._authorized(req):
-                return json_response(_error(401, "Your API key may be invalid, or you've attempted "
-                                                 "to access the wrong datacenter."), 401)
+                return json_response(
+                    _error(
+                        401,
+                        "Your API key may be invalid, or you've attempted to access the wrong datacenter.",
+                    ),
+                    401,
+                )
             return handler(req)
 
         return guarded
 
-    def _page(self, req: Request, kind: str, items: list[dict[str, Any]],
-              extra: dict[str, Any] | None = None) -> Response:
+    def _page(
+        self, req: Request, kind: str, items: list[dict[str, Any]], extra: dict[str, Any] | None = None
+    ) -> Response:
         try:
             count = max(1, min(int(req.arg("count") or 10), _COUNT_MAX))
             offset = max(0, int(req.arg("offset") or 0))
         except ValueError:
             return json_response(_error(400, "count and offset must be integers"), 400)
-        return json_response({kind: items[offset:offset + count], "total_items": len(items),
-                              **(extra or {}), "_links": []})
+        return json_response(
+            {kind: items[offset : offset + count], "total_items": len(items), **(extra or {}), "_links": []}
+        )
 
     def _members(self, req: Request) -> Response:
         list_id = req.params["list_id"]
@@ -180,8 +229,11 @@ class Mailchimp:
         if sort_dir not in ("ASC", "DESC"):
             return json_response(_error(400, "sort_dir: value not allowed (ASC or DESC)"), 400)
         with self._lock:
-            items = sorted((dict(m) for m in self.members[list_id].values()),
-                           key=lambda m: (m["last_changed"], m["id"]), reverse=sort_dir == "DESC")
+            items = sorted(
+                (dict(m) for m in self.members[list_id].values()),
+                key=lambda m: (m["last_changed"], m["id"]),
+                reverse=sort_dir == "DESC",
+            )
         since = req.arg("since_last_changed")
         if since:
             items = [m for m in items if m["last_changed"] >= iso(_parse(since))]
@@ -195,18 +247,24 @@ class Mailchimp:
         body = req.json() or {}
         items = body.get("members")
         if not isinstance(items, list) or len(items) > _BATCH_MAX:
-            return json_response(_error(400, f"members: Schema describes array with at most "
-                                             f"{_BATCH_MAX} items"), 400)
+            return json_response(
+                _error(400, f"members: Schema describes array with at most {_BATCH_MAX} items"), 400
+            )
         new, updated, errors = [], [], []
         now = iso(datetime.now(UTC))
         with self._lock:
             for item in items:
                 email = str(item.get("email_address") or "").strip()
                 if not _EMAIL.fullmatch(email):
-                    errors.append({"email_address": email, "error": f"{email} looks fake or "
-                                   "invalid, please enter a real email address.",
-                                   "error_code": "ERROR_GENERIC", "field": "email_address",
-                                   "field_message": ""})
+                    errors.append(
+                        {
+                            "email_address": email,
+                            "error": f"{email} looks fake or invalid, please enter a real email address.",
+                            "error_code": "ERROR_GENERIC",
+                            "field": "email_address",
+                            "field_message": "",
+                        }
+                    )
                     continue
                 if (item.get("status_if_new") or "subscribed") not in _WRITABLE_STATUSES:
                     return json_response(_error(400, "status_if_new: value not allowed"), 400)
@@ -215,26 +273,42 @@ class Mailchimp:
                 fields = {k: v for k, v in (item.get("merge_fields") or {}).items()}
                 if member is not None:
                     if not body.get("update_existing"):
-                        errors.append({"email_address": email, "error": f"{email} is already a "
-                                       "list member.", "error_code": "ERROR_CONTACT_EXISTS"})
+                        errors.append(
+                            {
+                                "email_address": email,
+                                "error": f"{email} is already a list member.",
+                                "error_code": "ERROR_CONTACT_EXISTS",
+                            }
+                        )
                         continue
                     member["merge_fields"] = {**member["merge_fields"], **fields}
                     member["last_changed"] = now
                     updated.append(member)
                 else:
-                    member = {"id": mid, "email_address": email.lower(),
-                              "unique_email_id": hashlib.sha1(f"{list_id}{email}".encode()
-                                                              ).hexdigest()[:10],
-                              "status": item.get("status_if_new") or "subscribed",
-                              "merge_fields": {"FNAME": "", "LNAME": "", "PHONE": "", **fields},
-                              "timestamp_opt": now, "last_changed": now, "list_id": list_id,
-                              "tags": []}
+                    member = {
+                        "id": mid,
+                        "email_address": email.lower(),
+                        "unique_email_id": hashlib.sha1(f"{list_id}{email}".encode()).hexdigest()[:10],
+                        "status": item.get("status_if_new") or "subscribed",
+                        "merge_fields": {"FNAME": "", "LNAME": "", "PHONE": "", **fields},
+                        "timestamp_opt": now,
+                        "last_changed": now,
+                        "list_id": list_id,
+                        "tags": [],
+                    }
                     self.members[list_id][mid] = member
                     new.append(member)
                 self.upserts.append((list_id, mid))
-        return json_response({"new_members": new, "updated_members": updated, "errors": errors,
-                              "total_created": len(new), "total_updated": len(updated),
-                              "error_count": len(errors)})
+        return json_response(
+            {
+                "new_members": new,
+                "updated_members": updated,
+                "errors": errors,
+                "total_created": len(new),
+                "total_updated": len(updated),
+                "error_count": len(errors),
+            }
+        )
 
     def _archive(self, req: Request) -> Response:
         list_id, mid = req.params["list_id"], req.params["member_id"]
@@ -253,8 +327,7 @@ class Mailchimp:
 
     def _segments(self, req: Request) -> Response:
         list_id = req.params["list_id"]
-        found = [s for s in self.segments.get(list_id, {}).values()
-                 if req.arg("type") in (None, s["type"])]
+        found = [s for s in self.segments.get(list_id, {}).values() if req.arg("type") in (None, s["type"])]
         return self._page(req, "segments", found, {"list_id": list_id})
 
     def _new_segment(self, req: Request) -> Response:
@@ -266,8 +339,13 @@ class Mailchimp:
             segments = self.segments.setdefault(list_id, {})
             if any(s["name"] == name for s in segments.values()):
                 return json_response(_error(400, "Sorry, that tag already exists."), 400)
-            seg: dict[str, Any] = {"id": len(segments) + 1, "name": name, "type": "static", "member_count": 0,
-                   "list_id": list_id}
+            seg: dict[str, Any] = {
+                "id": len(segments) + 1,
+                "name": name,
+                "type": "static",
+                "member_count": 0,
+                "list_id": list_id,
+            }
             segments[seg["id"]] = seg
         return json_response(seg)
 
@@ -284,16 +362,24 @@ class Mailchimp:
             for email in emails:
                 member = self.members[list_id].get(subscriber_hash(str(email)))
                 if member is None:
-                    errors.append({"email_addresses": [email], "error": "Email address is not "
-                                   "subscribed to the list"})
+                    errors.append(
+                        {"email_addresses": [email], "error": "Email address is not subscribed to the list"}
+                    )
                     continue
                 if all(t["id"] != seg["id"] for t in member["tags"]):
                     member["tags"].append({"id": seg["id"], "name": seg["name"]})
                     seg["member_count"] += 1
                 added.append(member)
-        return json_response({"members_added": added, "members_removed": [], "errors": errors,
-                              "total_added": len(added), "total_removed": 0,
-                              "error_count": len(errors)})
+        return json_response(
+            {
+                "members_added": added,
+                "members_removed": [],
+                "errors": errors,
+                "total_added": len(added),
+                "total_removed": 0,
+                "error_count": len(errors),
+            }
+        )
 
     def _activity(self, req: Request) -> Response:
         cid = req.params["campaign_id"]
@@ -303,8 +389,7 @@ class Mailchimp:
         since = req.arg("since")
         if since:
             cutoff = iso(_parse(since))
-            items = [{**e, "activity": [a for a in e["activity"] if a["timestamp"] >= cutoff]}
-                     for e in items]
+            items = [{**e, "activity": [a for a in e["activity"] if a["timestamp"] >= cutoff]} for e in items]
             items = [e for e in items if e["activity"]]
         return self._page(req, "emails", items, {"campaign_id": cid})
 

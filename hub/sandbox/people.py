@@ -17,24 +17,53 @@ __all__ = ["Person", "Company", "generate", "EPOCH"]
 # Data is stamped in the two years before this instant.
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
-FIRST = ("Ann Bo Cara Dev Eli Fay Gus Hana Ivo Jade Kai Lea Mo Nia Omar Pia Quin Rae Sam "
-         "Tia Uma Vik Wes Xia Yan Zoe Liam Emma Noah Olivia Ava Lucas Mia Ethan Sofia Mateo "
-         "Aria Leo Nora Hugo Ines Jonas Elif Arjun Mei Kofi Amara Sven Ingrid").split()
-LAST = ("Smith Jones Garcia Muller Rossi Silva Kim Nguyen Patel Cohen Novak Dubois Larsen "
-        "Okafor Tanaka Ivanova Santos Murphy Kowalski Haddad Berg Costa Moreau Fischer "
-        "Schmidt Lopez Chen Wang Singh Brown Taylor Wilson Martin Clark Lewis Walker Young "
-        "Allen King Wright Scott Green Baker Adams Nelson Hill Campbell").split()
-CITIES = (("Boston", "United States"), ("Austin", "United States"), ("Denver", "United States"),
-          ("Seattle", "United States"), ("Toronto", "Canada"), ("London", "United Kingdom"),
-          ("Berlin", "Germany"), ("Lisbon", "Portugal"), ("Oslo", "Norway"),
-          ("Sydney", "Australia"))
-INDUSTRIES = ("RETAIL", "SOFTWARE", "MARKETING_AND_ADVERTISING", "FOOD_BEVERAGES", "APPAREL",
-              "HOSPITALITY", "FINANCIAL_SERVICES", "HEALTH_WELLNESS_AND_FITNESS")
-WORDS = ("North Blue Bright Oak River Stone Pixel Cedar Summit Harbor Maple Iron Silver "
-         "Golden Urban Prairie Coastal Alpine Lumen Nova").split()
+FIRST = (
+    "Ann Bo Cara Dev Eli Fay Gus Hana Ivo Jade Kai Lea Mo Nia Omar Pia Quin Rae Sam "
+    "Tia Uma Vik Wes Xia Yan Zoe Liam Emma Noah Olivia Ava Lucas Mia Ethan Sofia Mateo "
+    "Aria Leo Nora Hugo Ines Jonas Elif Arjun Mei Kofi Amara Sven Ingrid"
+).split()
+LAST = (
+    "Smith Jones Garcia Muller Rossi Silva Kim Nguyen Patel Cohen Novak Dubois Larsen "
+    "Okafor Tanaka Ivanova Santos Murphy Kowalski Haddad Berg Costa Moreau Fischer "
+    "Schmidt Lopez Chen Wang Singh Brown Taylor Wilson Martin Clark Lewis Walker Young "
+    "Allen King Wright Scott Green Baker Adams Nelson Hill Campbell"
+).split()
+CITIES = (
+    ("Boston", "United States"),
+    ("Austin", "United States"),
+    ("Denver", "United States"),
+    ("Seattle", "United States"),
+    ("Toronto", "Canada"),
+    ("London", "United Kingdom"),
+    ("Berlin", "Germany"),
+    ("Lisbon", "Portugal"),
+    ("Oslo", "Norway"),
+    ("Sydney", "Australia"),
+)
+INDUSTRIES = (
+    "RETAIL",
+    "SOFTWARE",
+    "MARKETING_AND_ADVERTISING",
+    "FOOD_BEVERAGES",
+    "APPAREL",
+    "HOSPITALITY",
+    "FINANCIAL_SERVICES",
+    "HEALTH_WELLNESS_AND_FITNESS",
+)
+WORDS = (
+    "North Blue Bright Oak River Stone Pixel Cedar Summit Harbor Maple Iron Silver "
+    "Golden Urban Prairie Coastal Alpine Lumen Nova"
+).split()
 SUFFIX = ("Labs", "Goods", "Outfitters", "Studio", "Foods", "Supply", "Works", "Co")
-STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity",
-          "customer", "evangelist")
+STAGES = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+)
 MAIL_PROVIDERS = ("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "proton.me")
 
 
@@ -74,8 +103,14 @@ def _phone(rng: random.Random) -> tuple[str, str]:
     exchange = rng.randint(200, 999)
     digits = f"{area}{exchange}{line:04d}"
     style = rng.randrange(6)
-    formatted = [f"+1 {area}-{exchange}-{line:04d}", f"({area}) {exchange} {line:04d}", digits,
-                 f"1-{area}-{exchange}-{line:04d}", f"{area}.{exchange}.{line:04d}", ""][style]
+    formatted = [
+        f"+1 {area}-{exchange}-{line:04d}",
+        f"({area}) {exchange} {line:04d}",
+        digits,
+        f"1-{area}-{exchange}-{line:04d}",
+        f"{area}.{exchange}.{line:04d}",
+        "",
+    ][style]
     return digits, formatted
 
 
@@ -85,8 +120,9 @@ def _email(rng: random.Random, first: str, last: str, company: Company) -> str |
         return None
     if roll < 0.06:
         return f"info@{company.domain}"  # a shared inbox: must never merge people
-    local = rng.choice([f"{first}.{last}", f"{first}{last}", f"{first[0]}{last}",
-                        f"{first}_{last}{rng.randint(1, 99)}"]).lower()
+    local = rng.choice(
+        [f"{first}.{last}", f"{first}{last}", f"{first[0]}{last}", f"{first}_{last}{rng.randint(1, 99)}"]
+    ).lower()
     domain = company.domain if rng.random() < 0.5 else rng.choice(MAIL_PROVIDERS)
     if domain == "gmail.com" and rng.random() < 0.3:
         local = local.replace(".", "") if "." in local else local[:2] + "." + local[2:]
@@ -101,8 +137,7 @@ def _email(rng: random.Random, first: str, last: str, company: Company) -> str |
 def _stamp(rng: random.Random, span_days: int = 730) -> tuple[datetime, datetime]:
     created = EPOCH - timedelta(days=span_days, seconds=-rng.randrange(span_days * 86400))
     created = created.replace(microsecond=rng.randrange(1000) * 1000)
-    updated = created + timedelta(seconds=rng.randrange(max(1, int((EPOCH - created)
-                                                                   .total_seconds()))))
+    updated = created + timedelta(seconds=rng.randrange(max(1, int((EPOCH - created).total_seconds()))))
     return created, updated.replace(microsecond=rng.randrange(1000) * 1000)
 
 
@@ -114,9 +149,21 @@ def generate(seed: int, people: int) -> tuple[list[Person], list[Company]]:
         domain = name.lower().replace(" ", "") + f"{i}.example.com"
         city, country = rng.choice(CITIES)
         created, updated = _stamp(rng)
-        companies.append(Company(i, name, domain, rng.choice(INDUSTRIES), _phone(rng)[1], city,
-                                 country, rng.randint(2, 5000),
-                                 round(rng.uniform(1e5, 5e7), 2), created, updated))
+        companies.append(
+            Company(
+                i,
+                name,
+                domain,
+                rng.choice(INDUSTRIES),
+                _phone(rng)[1],
+                city,
+                country,
+                rng.randint(2, 5000),
+                round(rng.uniform(1e5, 5e7), 2),
+                created,
+                updated,
+            )
+        )
     persons: list[Person] = []
     mailboxes: set[str] = set()
     for i in range(people):
@@ -127,9 +174,21 @@ def generate(seed: int, people: int) -> tuple[list[Person], list[Company]]:
         if i % 50 == 1:
             updated = persons[-1].updated  # ties on the cursor field, as real data has
         email = _email(rng, first, last, company)
-        persons.append(Person(i, first, last, _own_mailbox(email, i, mailboxes),
-                              _phone(rng)[1], city, country, company.index,
-                              rng.choice(STAGES), min(created, updated), updated))
+        persons.append(
+            Person(
+                i,
+                first,
+                last,
+                _own_mailbox(email, i, mailboxes),
+                _phone(rng)[1],
+                city,
+                country,
+                company.index,
+                rng.choice(STAGES),
+                min(created, updated),
+                updated,
+            )
+        )
     return persons, companies
 
 

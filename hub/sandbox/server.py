@@ -21,8 +21,7 @@ import orjson
 
 from hub.sandbox.faults import Faults
 
-__all__ = ["Request", "Response", "Router", "SandboxServer", "json_response", "credentials",
-           "PageHooks"]
+__all__ = ["Request", "Response", "Router", "SandboxServer", "json_response", "credentials", "PageHooks"]
 
 
 @dataclass
@@ -91,8 +90,9 @@ class PageHooks:
         self._hooks: list[_PageHook] = []
         self._lock = threading.Lock()
 
-    def after(self, path_prefix: str, page: int, action: Callable[[Response], Any],
-              method: str = "GET") -> None:
+    def after(
+        self, path_prefix: str, page: int, action: Callable[[Response], Any], method: str = "GET"
+    ) -> None:
         if page < 1:
             raise ValueError(f"page counts from 1, got {page}")
         with self._lock:
@@ -130,8 +130,12 @@ class Router:
         regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
         self._routes.append((method, regex, handler))
 
-    def product(self, prefix: str, error_body: Callable[[int, str], Any],
-                headers: Callable[[], dict[str, str]] | None = None) -> None:
+    def product(
+        self,
+        prefix: str,
+        error_body: Callable[[int, str], Any],
+        headers: Callable[[], dict[str, str]] | None = None,
+    ) -> None:
         self._error_bodies.append((prefix, error_body))
         if headers:
             self._extra_headers.append((prefix, headers))
@@ -166,7 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the sandbox is quiet; counters say what it served
 
 
@@ -185,8 +189,9 @@ class SandboxServer(ThreadingHTTPServer):
         split = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
-        req = Request(h.command, split.path, parse_qs(split.query),
-                      {k.lower(): v for k, v in h.headers.items()}, body)
+        req = Request(
+            h.command, split.path, parse_qs(split.query), {k.lower(): v for k, v in h.headers.items()}, body
+        )
         fault = self.faults.take(req.method, req.path)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)

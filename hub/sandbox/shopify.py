@@ -56,26 +56,48 @@ class Shopify:
         self.token = token
         self._lock = threading.Lock()
         rng = random.Random(seed + 303)
-        self.locations = [{"id": lid, "name": name, "active": True, "country_code": "US",
-                           "updated_at": iso(EPOCH - timedelta(days=400))}
-                          for name, lid in LOCATIONS]
+        self.locations = [
+            {
+                "id": lid,
+                "name": name,
+                "active": True,
+                "country_code": "US",
+                "updated_at": iso(EPOCH - timedelta(days=400)),
+            }
+            for name, lid in LOCATIONS
+        ]
         self.products: list[dict[str, Any]] = []
         self.levels: dict[tuple[int, int], int] = {}  # (inventory item, location) -> available
         for p in range(products):
             variants = []
             for v in range(rng.randint(1, 3)):
                 item = 44000000000 + p * 10 + v
-                variants.append({"id": 41000000000 + p * 10 + v, "product_id": 7000000000 + p,
-                                 "sku": f"SKU-{p:04d}-{v}", "inventory_item_id": item,
-                                 "inventory_management": None if (p, v) == (3, 0) else "shopify",
-                                 "title": f"Size {v + 1}", "price": f"{rng.randint(5, 200)}.00"})
+                variants.append(
+                    {
+                        "id": 41000000000 + p * 10 + v,
+                        "product_id": 7000000000 + p,
+                        "sku": f"SKU-{p:04d}-{v}",
+                        "inventory_item_id": item,
+                        "inventory_management": None if (p, v) == (3, 0) else "shopify",
+                        "title": f"Size {v + 1}",
+                        "price": f"{rng.randint(5, 200)}.00",
+                    }
+                )
                 for _, lid in LOCATIONS:
                     self.levels[(item, lid)] = rng.randint(0, 40)
             stamp = EPOCH - timedelta(days=rng.randint(1, 600))
-            self.products.append({"id": 7000000000 + p, "title": f"Product {p}",
-                                  "vendor": "Crossdock Goods", "product_type": "Apparel",
-                                  "status": "active", "created_at": iso(stamp),
-                                  "updated_at": iso(stamp), "variants": variants})
+            self.products.append(
+                {
+                    "id": 7000000000 + p,
+                    "title": f"Product {p}",
+                    "vendor": "Crossdock Goods",
+                    "product_type": "Apparel",
+                    "status": "active",
+                    "created_at": iso(stamp),
+                    "updated_at": iso(stamp),
+                    "variants": variants,
+                }
+            )
         self.level_stamp = iso(EPOCH - timedelta(days=3))
         self.customers: dict[int, dict[str, Any]] = {}
         self.orders: dict[int, dict[str, Any]] = {}
@@ -91,30 +113,75 @@ class Shopify:
             if rng.random() < 0.2:
                 email = email.upper()  # typed at checkout with caps lock
             cid = 6100000000 + person.index
-            self._add_customer(cid, rng, person.first, person.last, email, person.phone, person.city,
-                               person.created, person.updated)
+            self._add_customer(
+                cid,
+                rng,
+                person.first,
+                person.last,
+                email,
+                person.phone,
+                person.city,
+                person.created,
+                person.updated,
+            )
             self.person_of[cid] = person.index
         for n in range(max(1, scale // 20)):  # buyers the CRM never heard of
             first, last = rng.choice(FIRST), rng.choice(LAST)
             created = EPOCH - timedelta(days=rng.randint(1, 300))
-            self._add_customer(6900000000 + n, rng, first, last,
-                               f"{first}.{last}.shop{n}@{rng.choice(MAIL_PROVIDERS)}".lower(),
-                               "", "Oslo", created, created)
+            self._add_customer(
+                6900000000 + n,
+                rng,
+                first,
+                last,
+                f"{first}.{last}.shop{n}@{rng.choice(MAIL_PROVIDERS)}".lower(),
+                "",
+                "Oslo",
+                created,
+                created,
+            )
         self.sets: list[tuple[int, int, int]] = []  # every accepted set, for tests
 
-    def _add_customer(self, cid: int, rng: random.Random, first: str, last: str, email: str,
-                      phone: str, city: str, created: datetime, updated: datetime) -> None:
-        address = {"first_name": first, "last_name": last, "city": city, "country_code": "US",
-                   "default": True}
+    def _add_customer(
+        self,
+        cid: int,
+        rng: random.Random,
+        first: str,
+        last: str,
+        email: str,
+        phone: str,
+        city: str,
+        created: datetime,
+        updated: datetime,
+    ) -> None:
+        address = {
+            "first_name": first,
+            "last_name": last,
+            "city": city,
+            "country_code": "US",
+            "default": True,
+        }
         self.customers[cid] = {
-            "id": cid, "email": email, "first_name": first, "last_name": last,
-            "phone": phone or None, "state": "enabled", "verified_email": True,
-            "created_at": iso(created), "updated_at": iso(updated), "orders_count": 0,
-            "total_spent": "0.00", "currency": "USD", "tags": "",
-            "email_marketing_consent": {"state": rng.choice(("subscribed", "not_subscribed")),
-                                        "opt_in_level": "single_opt_in",
-                                        "consent_updated_at": iso(updated)},
-            "addresses": [address], "default_address": address}
+            "id": cid,
+            "email": email,
+            "first_name": first,
+            "last_name": last,
+            "phone": phone or None,
+            "state": "enabled",
+            "verified_email": True,
+            "created_at": iso(created),
+            "updated_at": iso(updated),
+            "orders_count": 0,
+            "total_spent": "0.00",
+            "currency": "USD",
+            "tags": "",
+            "email_marketing_consent": {
+                "state": rng.choice(("subscribed", "not_subscribed")),
+                "opt_in_level": "single_opt_in",
+                "consent_updated_at": iso(updated),
+            },
+            "addresses": [address],
+            "default_address": address,
+        }
         for _ in range(rng.choice((0, 1, 1, 2))):
             product = rng.choice(self.products)
             variant = rng.choice(product["variants"])
@@ -123,50 +190,79 @@ class Shopify:
             oid = 5500000000 + len(self.orders)
             total = f"{quantity * float(variant['price']):.2f}"
             self.orders[oid] = {
-                "id": oid, "name": f"#{self._order_number}", "order_number": self._order_number,
-                "email": email, "phone": None, "created_at": iso(placed),
-                "updated_at": iso(placed), "closed_at": None, "cancelled_at": None,
-                "currency": "USD", "total_price": total, "subtotal_price": total,
+                "id": oid,
+                "name": f"#{self._order_number}",
+                "order_number": self._order_number,
+                "email": email,
+                "phone": None,
+                "created_at": iso(placed),
+                "updated_at": iso(placed),
+                "closed_at": None,
+                "cancelled_at": None,
+                "currency": "USD",
+                "total_price": total,
+                "subtotal_price": total,
                 "financial_status": rng.choice(("paid", "paid", "refunded", "pending")),
                 "fulfillment_status": rng.choice(("fulfilled", None)),
                 "customer": {"id": cid, "email": email, "first_name": first, "last_name": last},
-                "line_items": [{"id": oid * 10, "variant_id": variant["id"], "sku": variant["sku"],
-                                "title": product["title"], "quantity": quantity,
-                                "price": variant["price"]}]}
+                "line_items": [
+                    {
+                        "id": oid * 10,
+                        "variant_id": variant["id"],
+                        "sku": variant["sku"],
+                        "title": product["title"],
+                        "quantity": quantity,
+                        "price": variant["price"],
+                    }
+                ],
+            }
             self._order_number += 1
             customer = self.customers[cid]
             customer["orders_count"] += 1
             customer["total_spent"] = f"{float(customer['total_spent']) + float(total):.2f}"
 
     def item_for(self, sku: str) -> int:
-        return next(v["inventory_item_id"] for p in self.products for v in p["variants"]
-                    if v["sku"] == sku)
+        return next(v["inventory_item_id"] for p in self.products for v in p["variants"] if v["sku"] == sku)
 
-    def update_customer(self, cid: int, fields: dict[str, Any], at: datetime | None = None
-                        ) -> dict[str, Any]:
+    def update_customer(self, cid: int, fields: dict[str, Any], at: datetime | None = None) -> dict[str, Any]:
         with self._lock:
             self.customers[cid].update(fields, updated_at=iso(at or datetime.now(UTC)))
             return self.customers[cid]
 
     # -- HTTP --------------------------------------------------------------
     def register(self, router: Router) -> None:
-        router.product(f"{API}/", lambda status, msg: {"errors": msg or "Not Found"},
-                       lambda: {"X-Shopify-Shop-Api-Call-Limit": "1/40"})
-        router.add("GET", f"{API}/customers.json",
-                   self._guard(lambda r: self._list(r, "customers", list(self.customers.values()))))
+        router.product(
+            f"{API}/",
+            lambda status, msg: {"errors": msg or "Not Found"},
+            lambda: {"X-Shopify-Shop-Api-Call-Limit": "1/40"},
+        )
+        router.add(
+            "GET",
+            f"{API}/customers.json",
+            self._guard(lambda r: self._list(r, "customers", list(self.customers.values()))),
+        )
         router.add("GET", f"{API}/orders.json", self._guard(self._orders))
-        router.add("GET", f"{API}/products.json",
-                   self._guard(lambda r: self._list(r, "products", self.products)))
-        router.add("GET", f"{API}/locations.json",
-                   self._guard(lambda req: json_response({"locations": self.locations})))
+        router.add(
+            "GET", f"{API}/products.json", self._guard(lambda r: self._list(r, "products", self.products))
+        )
+        router.add(
+            "GET",
+            f"{API}/locations.json",
+            self._guard(lambda req: json_response({"locations": self.locations})),
+        )
         router.add("GET", f"{API}/inventory_levels.json", self._guard(self._levels))
         router.add("POST", f"{API}/inventory_levels/set.json", self._guard(self._set))
 
     def _guard(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
         def guarded(req: Request) -> Response:
             if req.headers.get("x-shopify-access-token") != self.token:
-                return json_response({"errors": "[API] Invalid API key or access token "
-                                                "(unrecognized login or wrong password)"}, 401)
+                return json_response(
+                    {
+                        "errors": "[API] Invalid API key or access token "
+                        "(unrecognized login or wrong password)"
+                    },
+                    401,
+                )
             return handler(req)
 
         return guarded
@@ -174,9 +270,12 @@ class Shopify:
     def _orders(self, req: Request) -> Response:
         def select(filters: dict[str, str]) -> list[dict[str, Any]] | Response:
             status = filters.get("status", "open")
-            test = {"any": lambda o: True, "open": lambda o: o["closed_at"] is None,
-                    "closed": lambda o: o["closed_at"] is not None,
-                    "cancelled": lambda o: o["cancelled_at"] is not None}.get(status)
+            test = {
+                "any": lambda o: True,
+                "open": lambda o: o["closed_at"] is None,
+                "closed": lambda o: o["closed_at"] is not None,
+                "cancelled": lambda o: o["cancelled_at"] is not None,
+            }.get(status)
             if test is None:
                 return json_response({"errors": {"status": ["is not a valid status"]}}, 400)
             return [o for o in self.orders.values() if test(o)]
@@ -190,21 +289,33 @@ class Shopify:
             except ValueError:
                 return json_response({"errors": "location_ids must be integers"}, 400)
             if not wanted:
-                return json_response({"errors": "Must specify either inventory_item_ids or "
-                                                "location_ids"}, 422)
+                return json_response(
+                    {"errors": "Must specify either inventory_item_ids or location_ids"}, 422
+                )
             # Shopify's levels have no id; the page cursor orders them by (item, location).
-            return [{"id": i + 1, "inventory_item_id": item, "location_id": loc, "available": n,
-                     "updated_at": self.level_stamp,
-                     "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{loc}"
-                                             f"?inventory_item_id={item}"}
-                    for i, ((item, loc), n) in enumerate(sorted(self.levels.items()))
-                    if loc in wanted]
+            return [
+                {
+                    "id": i + 1,
+                    "inventory_item_id": item,
+                    "location_id": loc,
+                    "available": n,
+                    "updated_at": self.level_stamp,
+                    "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{loc}?inventory_item_id={item}",
+                }
+                for i, ((item, loc), n) in enumerate(sorted(self.levels.items()))
+                if loc in wanted
+            ]
 
         return self._list(req, "inventory_levels", select, ("location_ids",), strip_id=True)
 
-    def _list(self, req: Request, kind: str,
-              select: Callable[[dict[str, str]], list[dict[str, Any]] | Response] | Any,
-              filter_names: tuple[str, ...] = (), strip_id: bool = False) -> Response:
+    def _list(
+        self,
+        req: Request,
+        kind: str,
+        select: Callable[[dict[str, str]], list[dict[str, Any]] | Response] | Any,
+        filter_names: tuple[str, ...] = (),
+        strip_id: bool = False,
+    ) -> Response:
         """Shopify's cursor paging: page_info carries the filters; nothing else may be given."""
         try:
             limit = int(req.arg("limit") or 50)
@@ -216,9 +327,16 @@ class Shopify:
         if token:
             extra = set(req.query) - _PAGING_ONLY
             if extra:
-                return json_response({"errors": {"page_info": [
-                    f"{', '.join(sorted(extra))} cannot be passed when page_info is present"]}},
-                    400)
+                return json_response(
+                    {
+                        "errors": {
+                            "page_info": [
+                                f"{', '.join(sorted(extra))} cannot be passed when page_info is present"
+                            ]
+                        }
+                    },
+                    400,
+                )
             try:
                 after, filters = orjson.loads(base64.urlsafe_b64decode(token))
                 if not isinstance(after, list) or not isinstance(filters, dict):
@@ -227,15 +345,13 @@ class Shopify:
                 return json_response({"errors": {"page_info": ["is invalid"]}}, 400)
         else:
             after = None
-            filters = {n: req.arg(n) for n in ("updated_at_min", "order", *filter_names)
-                       if req.arg(n)}
+            filters = {n: req.arg(n) for n in ("updated_at_min", "order", *filter_names) if req.arg(n)}
         # Shopify orders a list by id unless told `order=updated_at asc`; page_info then goes
         # on from the last item's (updated_at, id), so an item changed during the read moves
         # behind the cursor and is read later in the same read.
         order = filters.get("order", "id asc")
         if order not in _ORDERS:
-            return json_response({"errors": {"order": [f"must be one of {', '.join(_ORDERS)}"]}},
-                                 400)
+            return json_response({"errors": {"order": [f"must be one of {', '.join(_ORDERS)}"]}}, 400)
         by_time = order == "updated_at asc"
 
         def key(item: dict[str, Any]) -> tuple[Any, ...]:
@@ -259,8 +375,10 @@ class Shopify:
         headers = {}
         if len(rest) > limit:
             cursor = base64.urlsafe_b64encode(orjson.dumps([key(page[-1]), filters])).decode()
-            headers["Link"] = (f"<https://sandbox.myshopify.com{API}/{kind}.json?limit={limit}"
-                               f"&page_info={cursor}>; rel=\"next\"")
+            headers["Link"] = (
+                f"<https://sandbox.myshopify.com{API}/{kind}.json?limit={limit}"
+                f'&page_info={cursor}>; rel="next"'
+            )
         if strip_id:
             page = [{k: v for k, v in i.items() if k != "id"} for i in page]
         return json_response({kind: page}, headers=headers)
@@ -271,22 +389,34 @@ class Shopify:
             item, location = int(body["inventory_item_id"]), int(body["location_id"])
             available = body["available"]
         except (KeyError, TypeError, ValueError):
-            return json_response({"errors": "Required parameter missing or invalid: "
-                                            "inventory_item_id, location_id, available"}, 400)
+            return json_response(
+                {
+                    "errors": "Required parameter missing or invalid: "
+                    "inventory_item_id, location_id, available"
+                },
+                400,
+            )
         if not isinstance(available, int) or available < -1_000_000_000:
             return json_response({"errors": {"available": ["must be an integer"]}}, 422)
-        variant = next((v for p in self.products for v in p["variants"]
-                        if v["inventory_item_id"] == item), None)
+        variant = next(
+            (v for p in self.products for v in p["variants"] if v["inventory_item_id"] == item), None
+        )
         if variant is None or location not in {loc["id"] for loc in self.locations}:
             return json_response({"errors": "Not Found"}, 404)
         if variant["inventory_management"] != "shopify":
-            return json_response({"errors": ["Inventory item does not have inventory tracking "
-                                             "enabled"]}, 422)
+            return json_response({"errors": ["Inventory item does not have inventory tracking enabled"]}, 422)
         with self._lock:
             self.levels[(item, location)] = available
             self.sets.append((item, location, available))
             self.level_stamp = iso(datetime.now(UTC))
-        return json_response({"inventory_level": {
-            "inventory_item_id": item, "location_id": location, "available": available,
-            "updated_at": self.level_stamp,
-            "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{location}?inventory_item_id={item}"}})
+        return json_response(
+            {
+                "inventory_level": {
+                    "inventory_item_id": item,
+                    "location_id": location,
+                    "available": available,
+                    "updated_at": self.level_stamp,
+                    "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{location}?inventory_item_id={item}",
+                }
+            }
+        )

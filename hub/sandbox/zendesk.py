@@ -41,8 +41,16 @@ _PAGE_MAX = 1000
 _BATCH_MAX = 100
 _AGENT_ID = 360000000000  # the agent who answers every ticket (not an end user)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
-_SUBJECTS = ("Where is my order?", "Refund request", "Cannot log in", "Invoice question",
-             "Item arrived damaged", "Change my address", "Cancel subscription", "Sizing help")
+_SUBJECTS = (
+    "Where is my order?",
+    "Refund request",
+    "Cannot log in",
+    "Invoice question",
+    "Item arrived damaged",
+    "Change my address",
+    "Cancel subscription",
+    "Sizing help",
+)
 _STATUSES = ("new", "open", "pending", "solved", "closed")
 _PRIORITIES = ("low", "normal", "high", "urgent", None)
 _CHANNELS = ("email", "web", "chat", "api")
@@ -66,8 +74,13 @@ def _uncursor(cursor: str) -> tuple[int, int]:
 
 
 def _error(status: int, message: str) -> dict[str, Any]:
-    name = {401: "Couldn't authenticate you", 403: "Forbidden", 404: "InvalidEndpoint",
-            429: "TooManyRequests", 400: "InvalidValue"}.get(status, "InternalError")
+    name = {
+        401: "Couldn't authenticate you",
+        403: "Forbidden",
+        404: "InvalidEndpoint",
+        429: "TooManyRequests",
+        400: "InvalidValue",
+    }.get(status, "InternalError")
     if status == 401:
         return {"error": name}
     return {"error": name, "description": message}
@@ -81,8 +94,11 @@ class Zendesk:
         self._lock = threading.RLock()
         people, companies = generate(seed, scale)
         rng = random.Random(seed + 101)
-        self._objects: dict[str, dict[int, dict[str, Any]]] = {"users": {}, "organizations": {},
-                                                                "tickets": {}}
+        self._objects: dict[str, dict[int, dict[str, Any]]] = {
+            "users": {},
+            "organizations": {},
+            "tickets": {},
+        }
         self._next = {"users": 360000000001, "organizations": 900000001, "tickets": 1}
         self._jobs: dict[str, dict[str, Any]] = {}
         self.ratings: list[dict[str, Any]] = []
@@ -102,12 +118,17 @@ class Zendesk:
         for i in range(max(1, scale // 20)):  # people only the help desk knows
             first, last = rng.choice(FIRST), rng.choice(LAST)
             created = EPOCH - timedelta(days=rng.randrange(1, 700))
-            user = self._add("users", {
-                "name": f"{first} {last}",
-                "email": f"{first}.{last}{i}@{rng.choice(MAIL_PROVIDERS)}".lower(),
-                "phone": None, "organization_id": None, "created_at": iso(created),
-                "updated_at": iso(created + timedelta(hours=rng.randrange(1, 500))),
-            })
+            user = self._add(
+                "users",
+                {
+                    "name": f"{first} {last}",
+                    "email": f"{first}.{last}{i}@{rng.choice(MAIL_PROVIDERS)}".lower(),
+                    "phone": None,
+                    "organization_id": None,
+                    "created_at": iso(created),
+                    "updated_at": iso(created + timedelta(hours=rng.randrange(1, 500))),
+                },
+            )
             self._tickets_for(rng, user)
         self._rate_tickets(seed)
         self._comment_on_tickets(seed)
@@ -115,15 +136,21 @@ class Zendesk:
     # -- data --------------------------------------------------------------
     @staticmethod
     def _organization(c: Company) -> dict[str, Any]:
-        return {"name": c.name, "domain_names": [c.domain.lower()], "details": "",
-                "created_at": iso(c.created), "updated_at": iso(c.updated), "tags": []}
+        return {
+            "name": c.name,
+            "domain_names": [c.domain.lower()],
+            "details": "",
+            "created_at": iso(c.created),
+            "updated_at": iso(c.updated),
+            "tags": [],
+        }
 
     @staticmethod
     def _user(rng: random.Random, p: Person, org_id: int) -> dict[str, Any]:
         name = f"{p.first} {p.last}"
         if rng.random() < 0.05 and len(p.last) > 3:  # a typo in the help desk
             i = rng.randrange(1, len(p.last) - 2)
-            name = f"{p.first} {p.last[:i]}{p.last[i + 1]}{p.last[i]}{p.last[i + 2:]}"
+            name = f"{p.first} {p.last[:i]}{p.last[i + 1]}{p.last[i]}{p.last[i + 2 :]}"
         email = (p.email or "").strip().lower() or None
         roll = rng.random()
         if email and roll < 0.15:
@@ -134,10 +161,14 @@ class Zendesk:
         digits = "".join(ch for ch in p.phone if ch.isdigit())[-10:]
         created = p.created + timedelta(days=rng.randrange(0, 30))
         updated = max(created, p.updated) + timedelta(hours=rng.randrange(0, 200))
-        return {"name": name, "email": email,
-                "phone": f"+1{digits}" if len(digits) == 10 and rng.random() < 0.6 else None,
-                "organization_id": org_id, "created_at": iso(min(created, EPOCH)),
-                "updated_at": iso(min(updated, EPOCH))}
+        return {
+            "name": name,
+            "email": email,
+            "phone": f"+1{digits}" if len(digits) == 10 and rng.random() < 0.6 else None,
+            "organization_id": org_id,
+            "created_at": iso(min(created, EPOCH)),
+            "updated_at": iso(min(updated, EPOCH)),
+        }
 
     def _tickets_for(self, rng: random.Random, user_id: int) -> None:
         user = self._objects["users"][user_id]
@@ -146,13 +177,23 @@ class Zendesk:
             created = start + timedelta(hours=rng.randrange(1, 2000))
             created = min(created, EPOCH - timedelta(hours=1))
             updated = min(created + timedelta(hours=rng.randrange(0, 300)), EPOCH)
-            self._add("tickets", {
-                "subject": rng.choice(_SUBJECTS), "description": "See subject.",
-                "status": rng.choice(_STATUSES), "priority": rng.choice(_PRIORITIES),
-                "type": rng.choice(("question", "incident", "problem", "task")),
-                "requester_id": user_id, "submitter_id": user_id,
-                "organization_id": user["organization_id"], "via": {"channel": rng.choice(_CHANNELS)},
-                "tags": [], "created_at": iso(created), "updated_at": iso(updated)})
+            self._add(
+                "tickets",
+                {
+                    "subject": rng.choice(_SUBJECTS),
+                    "description": "See subject.",
+                    "status": rng.choice(_STATUSES),
+                    "priority": rng.choice(_PRIORITIES),
+                    "type": rng.choice(("question", "incident", "problem", "task")),
+                    "requester_id": user_id,
+                    "submitter_id": user_id,
+                    "organization_id": user["organization_id"],
+                    "via": {"channel": rng.choice(_CHANNELS)},
+                    "tags": [],
+                    "created_at": iso(created),
+                    "updated_at": iso(updated),
+                },
+            )
 
     def _add(self, kind: str, fields: dict[str, Any]) -> int:
         oid = self._next[kind]
@@ -165,15 +206,15 @@ class Zendesk:
         """id -> object as the API returns it (the live store: change it through update/create)."""
         return self._objects[kind]
 
-    def update(self, kind: str, oid: int, fields: dict[str, Any], updated_at: datetime | None = None
-               ) -> dict[str, Any]:
+    def update(
+        self, kind: str, oid: int, fields: dict[str, Any], updated_at: datetime | None = None
+    ) -> dict[str, Any]:
         with self._lock:
             obj = self._objects[kind][oid]
             obj.update(fields, updated_at=iso(updated_at or datetime.now(UTC)))
             return obj
 
-    def create(self, kind: str, fields: dict[str, Any], updated_at: datetime | None = None
-               ) -> dict[str, Any]:
+    def create(self, kind: str, fields: dict[str, Any], updated_at: datetime | None = None) -> dict[str, Any]:
         with self._lock:
             stamp = iso(updated_at or datetime.now(UTC))
             oid = self._add(kind, {"created_at": stamp, **fields, "updated_at": stamp})
@@ -183,15 +224,29 @@ class Zendesk:
     def register(self, router: Router) -> None:
         router.product("/api/v2/", _error, self._rate_headers)
         router.add("GET", "/api/v2/incremental/users/cursor.json", self._guard(self._cursor_export("users")))
-        router.add("GET", "/api/v2/incremental/tickets/cursor.json",
-                   self._guard(self._cursor_export("tickets")))
+        router.add(
+            "GET", "/api/v2/incremental/tickets/cursor.json", self._guard(self._cursor_export("tickets"))
+        )
         router.add("GET", "/api/v2/incremental/organizations.json", self._guard(self._time_export))
         router.add("GET", "/api/v2/satisfaction_ratings.json", self._guard(self._ratings))
         router.add("GET", "/api/v2/incremental/ticket_events.json", self._guard(self._events))
         router.add("POST", "/api/v2/users/create_or_update_many.json", self._guard(self._upsert_users))
-        router.add("GET", "/api/v2/users/me.json", self._guard(
-            lambda req: json_response({"user": {"id": 1, "name": "Sandbox Agent",
-                                                "email": "agent@example.com", "role": "admin"}})))
+        router.add(
+            "GET",
+            "/api/v2/users/me.json",
+            self._guard(
+                lambda req: json_response(
+                    {
+                        "user": {
+                            "id": 1,
+                            "name": "Sandbox Agent",
+                            "email": "agent@example.com",
+                            "role": "admin",
+                        }
+                    }
+                )
+            ),
+        )
         router.add("GET", "/api/v2/job_statuses/{job_id}", self._guard(self._job_status))
 
     def _rate_tickets(self, seed: int) -> None:
@@ -204,13 +259,21 @@ class Zendesk:
             updated = datetime.fromisoformat(ticket["updated_at"].replace("Z", "+00:00"))
             at = iso(min(updated + timedelta(hours=rng.randint(1, 48)), EPOCH))
             good = rng.random() < 0.75
-            self.ratings.append({
-                "id": rid, "url": f"https://sandbox.zendesk.com/api/v2/satisfaction_ratings/{rid}.json",
-                "assignee_id": None, "group_id": None, "requester_id": ticket["requester_id"],
-                "ticket_id": tid, "score": "good" if good else "bad",
-                "comment": "Thanks, quick help!" if good else "Took too long.",
-                "reason": None if good else "The issue took too long to resolve",
-                "created_at": at, "updated_at": at})
+            self.ratings.append(
+                {
+                    "id": rid,
+                    "url": f"https://sandbox.zendesk.com/api/v2/satisfaction_ratings/{rid}.json",
+                    "assignee_id": None,
+                    "group_id": None,
+                    "requester_id": ticket["requester_id"],
+                    "ticket_id": tid,
+                    "score": "good" if good else "bad",
+                    "comment": "Thanks, quick help!" if good else "Took too long.",
+                    "reason": None if good else "The issue took too long to resolve",
+                    "created_at": at,
+                    "updated_at": at,
+                }
+            )
 
     def _comment_on_tickets(self, seed: int) -> None:
         """Each ticket's conversation as audits: the requester's comments, the agent's public
@@ -224,30 +287,56 @@ class Zendesk:
                     break
                 from_requester = n % 2 == 0
                 eid = 20000000 + len(self.ticket_events) * 10
-                children: list[dict[str, Any]] = [{
-                    "id": eid + 1, "event_type": "Comment", "type": "Comment",
-                    "author_id": ticket["requester_id"] if from_requester else _AGENT_ID,
-                    "body": "Any news on this?" if from_requester else "We're on it.",
-                    "html_body": "<p>...</p>", "public": from_requester or rng.random() < 0.7,
-                    "attachments": [], "audit_id": eid, "via": {"channel": "web"}}]
+                children: list[dict[str, Any]] = [
+                    {
+                        "id": eid + 1,
+                        "event_type": "Comment",
+                        "type": "Comment",
+                        "author_id": ticket["requester_id"] if from_requester else _AGENT_ID,
+                        "body": "Any news on this?" if from_requester else "We're on it.",
+                        "html_body": "<p>...</p>",
+                        "public": from_requester or rng.random() < 0.7,
+                        "attachments": [],
+                        "audit_id": eid,
+                        "via": {"channel": "web"},
+                    }
+                ]
                 if not from_requester:
-                    children.append({"id": eid + 2, "event_type": "Change", "field_name": "status",
-                                     "value": "pending", "previous_value": "open"})
-                self.ticket_events.append({
-                    "id": eid, "ticket_id": tid, "timestamp": _unix(iso(at)),
-                    "created_at": iso(at), "updater_id": children[0]["author_id"],
-                    "via": {"channel": "web"}, "event_type": "Audit", "child_events": children})
+                    children.append(
+                        {
+                            "id": eid + 2,
+                            "event_type": "Change",
+                            "field_name": "status",
+                            "value": "pending",
+                            "previous_value": "open",
+                        }
+                    )
+                self.ticket_events.append(
+                    {
+                        "id": eid,
+                        "ticket_id": tid,
+                        "timestamp": _unix(iso(at)),
+                        "created_at": iso(at),
+                        "updater_id": children[0]["author_id"],
+                        "via": {"channel": "web"},
+                        "event_type": "Audit",
+                        "child_events": children,
+                    }
+                )
         self.ticket_events.sort(key=lambda e: (e["timestamp"], e["id"]))
 
     def _events(self, req: Request) -> Response:
         comments = "comment_events" in (req.arg("include") or "").split(",")
 
         def shown(event: dict[str, Any]) -> dict[str, Any]:  # comments only when asked for
-            return {**event, "child_events": [c for c in event["child_events"]
-                                              if comments or c["event_type"] != "Comment"]}
+            return {
+                **event,
+                "child_events": [
+                    c for c in event["child_events"] if comments or c["event_type"] != "Comment"
+                ],
+            }
 
-        return self._time_page(req, "ticket_events",
-                               [(e["timestamp"], shown(e)) for e in self.ticket_events])
+        return self._time_page(req, "ticket_events", [(e["timestamp"], shown(e)) for e in self.ticket_events])
 
     def _ratings(self, req: Request) -> Response:
         try:
@@ -255,19 +344,27 @@ class Zendesk:
             after = int(base64.b64decode(req.arg("page[after]") or "MA==").decode())
             since = int(req.arg("start_time") or 0)
         except ValueError:
-            return json_response(_error(400, "page[size], page[after] and start_time must be "
-                                             "valid"), 400)
+            return json_response(_error(400, "page[size], page[after] and start_time must be valid"), 400)
         if not 1 <= size <= 100:
             return json_response(_error(400, "page[size] must be between 1 and 100"), 400)
         chosen = [r for r in self.ratings if r["id"] > after and _unix(r["created_at"]) >= since]
         page, more = chosen[:size], len(chosen) > size
         cursor = base64.b64encode(str(page[-1]["id"]).encode()).decode() if page else None
-        return json_response({"satisfaction_ratings": page,
-                              "meta": {"has_more": more, "after_cursor": cursor if more else None,
-                                       "before_cursor": None},
-                              "links": {"prev": None, "next": (
-                                  f"https://sandbox.zendesk.com/api/v2/satisfaction_ratings.json"
-                                  f"?page[size]={size}&page[after]={cursor}") if more else None}})
+        return json_response(
+            {
+                "satisfaction_ratings": page,
+                "meta": {"has_more": more, "after_cursor": cursor if more else None, "before_cursor": None},
+                "links": {
+                    "prev": None,
+                    "next": (
+                        f"https://sandbox.zendesk.com/api/v2/satisfaction_ratings.json"
+                        f"?page[size]={size}&page[after]={cursor}"
+                    )
+                    if more
+                    else None,
+                },
+            }
+        )
 
     # -- writes ------------------------------------------------------------
     def _upsert_users(self, req: Request) -> Response:
@@ -275,41 +372,70 @@ class Zendesk:
         if not isinstance(users, list) or not users:
             return json_response(_error(400, "users: a non-empty array is required"), 400)
         if len(users) > _BATCH_MAX:
-            return json_response({"error": "TooManyValues", "description": f"You may create or "
-                                  f"update at most {_BATCH_MAX} users at a time"}, 400)
+            return json_response(
+                {
+                    "error": "TooManyValues",
+                    "description": f"You may create or update at most {_BATCH_MAX} users at a time",
+                },
+                400,
+            )
         results = []
         with self._lock:
-            by_email = {str(u.get("email") or "").lower(): oid
-                        for oid, u in self._objects["users"].items() if u.get("email")}
+            by_email = {
+                str(u.get("email") or "").lower(): oid
+                for oid, u in self._objects["users"].items()
+                if u.get("email")
+            }
             for index, user in enumerate(users):
                 email = str(user.get("email") or "").strip().lower()
                 oid = by_email.get(email) if email else None
-                problem = ("Email: is not properly formatted" if email and not _EMAIL.fullmatch(email)
-                           else "Name: is too short (minimum one character)"
-                           if oid is None and not user.get("name") else None)
+                problem = (
+                    "Email: is not properly formatted"
+                    if email and not _EMAIL.fullmatch(email)
+                    else "Name: is too short (minimum one character)"
+                    if oid is None and not user.get("name")
+                    else None
+                )
                 if problem:
-                    results.append({"index": index, "error": "UserCreateFailed" if oid is None
-                                    else "UserUpdateFailed", "details": problem, "success": False})
+                    results.append(
+                        {
+                            "index": index,
+                            "error": "UserCreateFailed" if oid is None else "UserUpdateFailed",
+                            "details": problem,
+                            "success": False,
+                        }
+                    )
                     continue
                 fields = {k: user[k] for k in ("name", "phone", "external_id") if k in user}
                 if oid is None:
-                    oid = self.create("users", {"email": email, "organization_id": None,
-                                                **fields})["id"]
+                    oid = self.create("users", {"email": email, "organization_id": None, **fields})["id"]
                     by_email[email] = oid
                     action = "create"
                 else:
                     self.update("users", oid, fields)
                     action = "update"
-                results.append({"id": oid, "index": index, "action": action,
-                                "status": "Created" if action == "create" else "Updated",
-                                "success": True})
+                results.append(
+                    {
+                        "id": oid,
+                        "index": index,
+                        "action": action,
+                        "status": "Created" if action == "create" else "Updated",
+                        "success": True,
+                    }
+                )
                 self.upserts.append(email)
             job_id = uuid.uuid4().hex
-            self._jobs[job_id] = {"id": job_id, "job_type": "Bulk Create or Update Users",
-                                  "url": f"https://sandbox.zendesk.com/api/v2/job_statuses/"
-                                         f"{job_id}.json", "total": len(users), "progress": None,
-                                  "status": "queued", "message": None, "results": None,
-                                  "_results": results}
+            self._jobs[job_id] = {
+                "id": job_id,
+                "job_type": "Bulk Create or Update Users",
+                "url": f"https://sandbox.zendesk.com/api/v2/job_statuses/{job_id}.json",
+                "total": len(users),
+                "progress": None,
+                "status": "queued",
+                "message": None,
+                "results": None,
+                "_results": results,
+            }
         return json_response({"job_status": self._public(self._jobs[job_id])})
 
     def _job_status(self, req: Request) -> Response:
@@ -319,9 +445,12 @@ class Zendesk:
         public = self._public(job)
         with self._lock:  # the first look finds it queued, as a busy account would
             if job["status"] == "queued":
-                job.update(status="completed", progress=job["total"],
-                           message=f"Completed at {iso(datetime.now(UTC))}",
-                           results=job["_results"])
+                job.update(
+                    status="completed",
+                    progress=job["total"],
+                    message=f"Completed at {iso(datetime.now(UTC))}",
+                    results=job["_results"],
+                )
         return json_response({"job_status": public})
 
     @staticmethod
@@ -330,8 +459,11 @@ class Zendesk:
 
     @staticmethod
     def _rate_headers() -> dict[str, str]:
-        return {"X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "699",
-                "Zendesk-RateLimit-incremental-exports": "total=10; remaining=9; resets=60"}
+        return {
+            "X-Rate-Limit": "700",
+            "X-Rate-Limit-Remaining": "699",
+            "Zendesk-RateLimit-incremental-exports": "total=10; remaining=9; resets=60",
+        }
 
     def _authorized(self, req: Request) -> bool:
         kind, user, secret = credentials(req)
@@ -349,8 +481,7 @@ class Zendesk:
 
     def _sorted(self, kind: str) -> list[tuple[int, int, dict[str, Any]]]:
         with self._lock:
-            return sorted((_unix(o["updated_at"]), oid, dict(o))
-                          for oid, o in self._objects[kind].items())
+            return sorted((_unix(o["updated_at"]), oid, dict(o)) for oid, o in self._objects[kind].items())
 
     def _page_size(self, req: Request) -> int | Response:
         try:
@@ -382,22 +513,30 @@ class Zendesk:
             page, end = rows[:size], len(rows) <= size
             after_cursor = _cursor(page[-1][0], page[-1][1]) if page else req.arg("cursor")
             base = f"https://sandbox.zendesk.com/api/v2/incremental/{kind}/cursor.json"
-            return json_response({
-                kind: [r[2] for r in page],
-                "after_cursor": after_cursor,
-                "after_url": f"{base}?cursor={after_cursor}" if after_cursor else None,
-                "before_cursor": None, "before_url": None,
-                "end_of_stream": end,
-            })
+            return json_response(
+                {
+                    kind: [r[2] for r in page],
+                    "after_cursor": after_cursor,
+                    "after_url": f"{base}?cursor={after_cursor}" if after_cursor else None,
+                    "before_cursor": None,
+                    "before_url": None,
+                    "end_of_stream": end,
+                }
+            )
 
         return export
 
     def _time_export(self, req: Request) -> Response:
-        return self._time_page(req, "organizations",
-                               [(stamp, obj) for stamp, _, obj in self._sorted("organizations")])
+        return self._time_page(
+            req, "organizations", [(stamp, obj) for stamp, _, obj in self._sorted("organizations")]
+        )
 
-    def _time_page(self, req: Request, kind: str, rows: list[tuple[int, dict[str, Any]]],
-                   ) -> Response:
+    def _time_page(
+        self,
+        req: Request,
+        kind: str,
+        rows: list[tuple[int, dict[str, Any]]],
+    ) -> Response:
         """Zendesk's time-based export: from start_time, `end_time` is the next page's start
         (items stamped at the boundary repeat), until `end_of_stream`."""
         size = self._page_size(req)
@@ -412,8 +551,12 @@ class Zendesk:
         end = len(rows) <= size
         end_time = page[-1][0] if page else start
         base = f"https://sandbox.zendesk.com/api/v2/incremental/{kind}.json"
-        return json_response({
-            kind: [r[1] for r in page], "count": len(page), "end_time": end_time,
-            "next_page": None if end else f"{base}?start_time={end_time}",
-            "end_of_stream": end,
-        })
+        return json_response(
+            {
+                kind: [r[1] for r in page],
+                "count": len(page),
+                "end_time": end_time,
+                "next_page": None if end else f"{base}?start_time={end_time}",
+                "end_of_stream": end,
+            }
+        )

@@ -42,14 +42,14 @@ class Keyring:
         return max(self.keys)
 
     def _derive(self, version: int, purpose: bytes) -> bytes:
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                    info=b"crossdock " + purpose).derive(self.keys[version])
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"crossdock " + purpose).derive(
+            self.keys[version]
+        )
 
     def fernet(self) -> MultiFernet:
         """Encrypts with the primary version, decrypts with any."""
         order = sorted(self.keys, reverse=True)
-        return MultiFernet([Fernet(base64.urlsafe_b64encode(self._derive(v, b"secrets")))
-                            for v in order])
+        return MultiFernet([Fernet(base64.urlsafe_b64encode(self._derive(v, b"secrets"))) for v in order])
 
     def audit_key(self, version: int) -> bytes:
         return self._derive(version, b"audit")
@@ -63,8 +63,9 @@ class Keyring:
         return Keyring({**self.keys, self.primary + 1: os.urandom(32)})
 
     def to_json(self) -> str:
-        return json.dumps({"keys": {str(v): base64.urlsafe_b64encode(k).decode()
-                                    for v, k in sorted(self.keys.items())}})
+        return json.dumps(
+            {"keys": {str(v): base64.urlsafe_b64encode(k).decode() for v, k in sorted(self.keys.items())}}
+        )
 
 
 def _parse(text: str, where: str) -> Keyring:
@@ -76,11 +77,13 @@ def _parse(text: str, where: str) -> Keyring:
             raw = {1: text}
         keys = {v: base64.urlsafe_b64decode(k.encode()) for v, k in raw.items()}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise KeyMaterialError(f"{where} is not a valid Crossdock key ({type(exc).__name__}); "
-                               "restore it from your backup") from None
+        raise KeyMaterialError(
+            f"{where} is not a valid Crossdock key ({type(exc).__name__}); restore it from your backup"
+        ) from None
     if not keys or any(len(k) != 32 for k in keys.values()):
-        raise KeyMaterialError(f"{where} is truncated or not a Crossdock key (keys are 32 bytes); "
-                               "restore it from your backup")
+        raise KeyMaterialError(
+            f"{where} is truncated or not a Crossdock key (keys are 32 bytes); restore it from your backup"
+        )
     return Keyring(keys)
 
 
@@ -96,13 +99,15 @@ def load_keyring(state_dir: Path) -> Keyring:
     if not path.exists():
         keyring = Keyring({1: os.urandom(32)})
         save_keyring(state_dir, keyring)
-        log.warning("created a new master key at %s (mode 0600); back it up: without it the "
-                    "secrets cannot be decrypted nor the audit log verified", path)
+        log.warning(
+            "created a new master key at %s (mode 0600); back it up: without it the "
+            "secrets cannot be decrypted nor the audit log verified",
+            path,
+        )
         return keyring
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        raise KeyMaterialError(f"{path} is readable by others (mode {mode:o}); "
-                               f"run `chmod 600 {path}`")
+        raise KeyMaterialError(f"{path} is readable by others (mode {mode:o}); run `chmod 600 {path}`")
     return _parse(path.read_text(encoding="utf-8"), str(path))
 
 

@@ -39,8 +39,7 @@ class SecretInfo:
 
 
 class SecretStore:
-    def __init__(self, engine: Engine, keyring: Keyring,
-                 reload: Callable[[], Keyring] | None = None) -> None:
+    def __init__(self, engine: Engine, keyring: Keyring, reload: Callable[[], Keyring] | None = None) -> None:
         self.engine, self._reload = engine, reload
         self.use_keyring(keyring)
 
@@ -86,7 +85,8 @@ class SecretStore:
             raise KeyMaterialError(
                 f"secret `{row.name}` cannot be decrypted: the master key is not the one it was "
                 f"encrypted with (key version {row.key_version}), or the stored row is corrupted; "
-                f"restore the key, or set the secret again") from None
+                f"restore the key, or set the secret again"
+            ) from None
 
     def list(self) -> list[SecretInfo]:
         with Session(self.engine) as session:

@@ -15,8 +15,17 @@ from hub.sources.source import LOG, RECORD, STATE, CheckResult, Source, SourceEv
 if TYPE_CHECKING:
     from hub.sources.declarative import DeclarativeSource, dump_state
 
-__all__ = ["Source", "DeclarativeSource", "PackageSource", "CheckResult", "dump_state",
-           "SourceEvent", "RECORD", "STATE", "LOG"]
+__all__ = [
+    "Source",
+    "DeclarativeSource",
+    "PackageSource",
+    "CheckResult",
+    "dump_state",
+    "SourceEvent",
+    "RECORD",
+    "STATE",
+    "LOG",
+]
 
 _CDK_NAMES = ("DeclarativeSource", "dump_state")
 

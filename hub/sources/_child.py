@@ -55,13 +55,14 @@ def read_in_child(events: Callable[[], Iterator[SourceEvent]]) -> Iterator[Sourc
                     yield _KINDS[tag], orjson.loads(body)
                 elif tag == b"E":
                     error = orjson.loads(body)
-                    raise (ConfigError if error["type"] == "config" else FatalError)(
-                        error["message"])
+                    raise (ConfigError if error["type"] == "config" else FatalError)(error["message"])
                 elif tag == b"D":
                     finished = True
         if not finished:
-            raise FatalError("the source process ended before finishing the stream "
-                             "(killed or crashed); the next run resumes from the last checkpoint")
+            raise FatalError(
+                "the source process ended before finishing the stream "
+                "(killed or crashed); the next run resumes from the last checkpoint"
+            )
     finally:
         if not finished:
             _stop(pid)
@@ -86,7 +87,7 @@ def _child(events: Callable[[], Iterator[SourceEvent]], write_fd: int) -> None:
                         out.flush()
         except ConfigError as exc:
             last = b"E" + dumps({"type": "config", "message": str(exc)}) + b"\n"
-        except Exception as exc:  # noqa: BLE001 - everything else ends the stream as fatal
+        except Exception as exc:
             message = str(exc) if isinstance(exc, FatalError) else f"{type(exc).__name__}: {exc}"
             last = b"E" + dumps({"type": "fatal", "message": message}) + b"\n"
         else:
@@ -94,7 +95,7 @@ def _child(events: Callable[[], Iterator[SourceEvent]], write_fd: int) -> None:
         with lock:  # a CDK worker thread may still be logging
             out.write(last)
             out.flush()
-    except BaseException:  # noqa: BLE001 - e.g. the parent is gone (broken pipe)
+    except BaseException:
         code = 1
     finally:
         os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
@@ -119,7 +120,8 @@ class _PipeLogHandler(logging.Handler):
 def _log_through(out: Any, lock: threading.Lock) -> None:
     """Drop every inherited handler; the root logger's one handler writes to the pipe."""
     loggers = [logging.getLogger()] + [
-        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
     for logger in loggers:
         for handler in list(logger.handlers):
             logger.removeHandler(handler)

@@ -35,13 +35,15 @@ def load_manifest(path: Path, shared_dir: Path = SHARED_DIR) -> dict[str, Any]:
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot load the connector manifest: {exc}", file=str(path)) from exc
     if not isinstance(manifest, dict):
-        raise ConfigError("a connector manifest must be a YAML mapping (version, streams, spec, ...)",
-                          file=str(path))
+        raise ConfigError(
+            "a connector manifest must be a YAML mapping (version, streams, spec, ...)", file=str(path)
+        )
     return with_shared_definitions(manifest, str(path), shared_dir)
 
 
-def with_shared_definitions(manifest: dict[str, Any], file: str,
-                            shared_dir: Path = SHARED_DIR) -> dict[str, Any]:
+def with_shared_definitions(
+    manifest: dict[str, Any], file: str, shared_dir: Path = SHARED_DIR
+) -> dict[str, Any]:
     """`manifest` with the definitions of each shared file it references (directly or through
     another shared definition) added to its `definitions`; the input is not changed."""
     shared = _shared_files(shared_dir)
@@ -52,9 +54,12 @@ def with_shared_definitions(manifest: dict[str, Any], file: str,
         for name in sorted(own.keys() & definitions.keys()):
             raise ConfigError(
                 f"the manifest defines `{name}`, which {_rel(fragment)} already defines for every "
-                f"connector; reference it (`$ref: \"{_PREFIX}{name}\"`) and override keys beside "
+                f'connector; reference it (`$ref: "{_PREFIX}{name}"`) and override keys beside '
                 "the $ref instead of keeping a copy",
-                file=file, line=_line(file, ("definitions", name)), key=f"definitions.{name}")
+                file=file,
+                line=_line(file, ("definitions", name)),
+                key=f"definitions.{name}",
+            )
     merged, used = dict(own), []
     pending = list(_referenced_names(manifest))
     while pending:
@@ -81,13 +86,19 @@ def _shared_files(shared_dir: Path) -> dict[Path, dict[str, Any]]:
             raise ConfigError(f"cannot load a shared manifest fragment: {exc}", file=str(path)) from exc
         definitions = data.get("definitions") if isinstance(data, dict) else None
         if not isinstance(definitions, dict) or set(data) != {"definitions"}:
-            raise ConfigError("a shared manifest fragment holds one key, `definitions:`, a mapping "
-                              "of names to the pieces manifests reference", file=str(path))
+            raise ConfigError(
+                "a shared manifest fragment holds one key, `definitions:`, a mapping "
+                "of names to the pieces manifests reference",
+                file=str(path),
+            )
         for other, seen in files.items():
             for name in sorted(definitions.keys() & seen.keys()):
-                raise ConfigError(f"`{name}` is defined in {_rel(other)} too; shared names must "
-                                  "be unique", file=str(path), line=_line(str(path), ("definitions", name)),
-                                  key=f"definitions.{name}")
+                raise ConfigError(
+                    f"`{name}` is defined in {_rel(other)} too; shared names must be unique",
+                    file=str(path),
+                    line=_line(str(path), ("definitions", name)),
+                    key=f"definitions.{name}",
+                )
         files[path] = definitions
     return files
 
@@ -112,8 +123,9 @@ def _referenced_names(node: Any) -> Iterator[str]:
             yield ref.removeprefix(_PREFIX).split("/", 1)[0]
 
 
-def _check_references(definitions: dict[str, Any], manifest: dict[str, Any], fragment: Path,
-                      file: str) -> None:
+def _check_references(
+    definitions: dict[str, Any], manifest: dict[str, Any], fragment: Path, file: str
+) -> None:
     """A shared piece may reference what each manifest must define (its error messages);
     say which one is missing here rather than let the CDK fail on an undefined reference."""
     for ref in _references(definitions):
@@ -128,7 +140,10 @@ def _check_references(definitions: dict[str, Any], manifest: dict[str, Any], fra
                 raise ConfigError(
                     f"the manifest uses {_rel(fragment)}, which reads `{ref}`; define "
                     f"`definitions.{where}` in the manifest (see the comment at the top of "
-                    f"{_rel(fragment)} and docs/connectors.md)", file=file, key=f"definitions.{where}")
+                    f"{_rel(fragment)} and docs/connectors.md)",
+                    file=file,
+                    key=f"definitions.{where}",
+                )
 
 
 def _line(file: str, loc: tuple[str, ...]) -> int | None:

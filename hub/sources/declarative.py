@@ -74,14 +74,12 @@ def dump_state(message: AirbyteStateMessage) -> dict[str, Any]:
 class DeclarativeSource:
     """One connector (a manifest.yaml) with one resolved config."""
 
-    def __init__(self, manifest_path: Path, config: Mapping[str, Any], *,
-                 in_child: bool = CAN_FORK) -> None:
+    def __init__(self, manifest_path: Path, config: Mapping[str, Any], *, in_child: bool = CAN_FORK) -> None:
         self.manifest_path, self.in_child = manifest_path, in_child
         try:
             self.manifest = load_manifest(manifest_path)
         except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot load the connector manifest: {exc}",
-                              file=str(manifest_path)) from exc
+            raise ConfigError(f"cannot load the connector manifest: {exc}", file=str(manifest_path)) from exc
         self.config = dict(config)
         components = manifest_path.parent / "components.py"
         if components.is_file():
@@ -89,23 +87,27 @@ class DeclarativeSource:
             text = components.read_text(encoding="utf-8")
             os.environ[ENV_VAR_ALLOW_CUSTOM_CODE] = "true"
             self.config[INJECTED_COMPONENTS_PY] = text
-            self.config[INJECTED_COMPONENTS_PY_CHECKSUMS] = {
-                "md5": hashlib.md5(text.encode()).hexdigest()}  # noqa: S324 - a checksum
+            self.config[INJECTED_COMPONENTS_PY_CHECKSUMS] = {"md5": hashlib.md5(text.encode()).hexdigest()}
 
-    def _source(self, catalog: ConfiguredAirbyteCatalog | None = None,
-                state: list[AirbyteStateMessage] | None = None) -> ConcurrentDeclarativeSource:
+    def _source(
+        self, catalog: ConfiguredAirbyteCatalog | None = None, state: list[AirbyteStateMessage] | None = None
+    ) -> ConcurrentDeclarativeSource:
         try:
             source = ConcurrentDeclarativeSource(
-                catalog=catalog, config=self.config, state=state, source_config=self.manifest,
+                catalog=catalog,
+                config=self.config,
+                state=state,
+                source_config=self.manifest,
                 config_path=str(self.manifest_path),
             )
         except AirbyteTracedException as exc:
-            raise ConfigError(f"connector config rejected: {exc.message or exc}",
-                              file=str(self.manifest_path)) from exc
+            raise ConfigError(
+                f"connector config rejected: {exc.message or exc}", file=str(self.manifest_path)
+            ) from exc
         # The CDK caches the responses of a substream's parent stream. A malformed or
         # cut-off page is cached too, and every retry then replays it until the stream
         # fails; reading the parent twice costs one small request instead.
-        source._constructor._disable_cache = True  # noqa: SLF001 - no public switch
+        source._constructor._disable_cache = True
         return source
 
     def secret_values(self) -> list[str]:
@@ -136,35 +138,44 @@ class DeclarativeSource:
             for s in catalog.streams
         ]
 
-    def read(self, stream: str, *, incremental: bool,
-             state: dict[str, Any] | None) -> Iterator[SourceEvent]:
+    def read(self, stream: str, *, incremental: bool, state: dict[str, Any] | None) -> Iterator[SourceEvent]:
         """Events of one stream; raises FatalError when the connector gives up.
 
         By default the connector runs in a forked child process, so that reading
         (the CDK) and mapping/writing (the pipeline) use two cores instead of
         sharing one interpreter lock.
         """
+
         def events() -> Iterator[SourceEvent]:
             return self._events(stream, incremental, state)
 
         return read_in_child(events) if self.in_child else events()
 
-    def _events(self, stream: str, incremental: bool,
-                state: dict[str, Any] | None) -> Iterator[SourceEvent]:
+    def _events(self, stream: str, incremental: bool, state: dict[str, Any] | None) -> Iterator[SourceEvent]:
         source = self._source()
         streams = {s.name: s for s in source.discover(_logger, self.config).streams}
         if stream not in streams:
-            raise ConfigError(f"connector has no stream `{stream}`; it has: {', '.join(streams)}",
-                              file=str(self.manifest_path))
+            raise ConfigError(
+                f"connector has no stream `{stream}`; it has: {', '.join(streams)}",
+                file=str(self.manifest_path),
+            )
         airbyte_stream = streams[stream]
-        mode = SyncMode.incremental if incremental and SyncMode.incremental in \
-            airbyte_stream.supported_sync_modes else SyncMode.full_refresh
-        catalog = ConfiguredAirbyteCatalog(streams=[ConfiguredAirbyteStream(
-            stream=airbyte_stream, sync_mode=mode,
-            destination_sync_mode=DestinationSyncMode.append_dedup,
-            cursor_field=airbyte_stream.default_cursor_field,
-            primary_key=airbyte_stream.source_defined_primary_key,
-        )])
+        mode = (
+            SyncMode.incremental
+            if incremental and SyncMode.incremental in airbyte_stream.supported_sync_modes
+            else SyncMode.full_refresh
+        )
+        catalog = ConfiguredAirbyteCatalog(
+            streams=[
+                ConfiguredAirbyteStream(
+                    stream=airbyte_stream,
+                    sync_mode=mode,
+                    destination_sync_mode=DestinationSyncMode.append_dedup,
+                    cursor_field=airbyte_stream.default_cursor_field,
+                    primary_key=airbyte_stream.source_defined_primary_key,
+                )
+            ]
+        )
         state_messages = [AirbyteStateMessageSerializer.load(state)] if state else None
         reader = self._source(catalog, state_messages)
         errors: list[str] = []

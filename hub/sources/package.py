@@ -42,8 +42,10 @@ class PackageSource:
     def __init__(self, requirement: str, config: Mapping[str, Any], install_root: Path) -> None:
         match = _REQUIREMENT.match(requirement.strip())
         if not match:
-            raise ConfigError(f"`{requirement}` is not a package requirement; write it as "
-                              "`airbyte-source-faker` or `airbyte-source-faker==7.2.1`")
+            raise ConfigError(
+                f"`{requirement}` is not a package requirement; write it as "
+                "`airbyte-source-faker` or `airbyte-source-faker==7.2.1`"
+            )
         self.requirement, self.package = requirement.strip(), match["name"]
         self.config = dict(config)
         self.venv = install_root / self.package
@@ -58,41 +60,57 @@ class PackageSource:
         # Streams of one connection run in parallel: one installs, the others wait for it.
         with open(self.venv.parent / f"{self.package}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if (not marker.is_file()
-                    or json.loads(marker.read_text())["requirement"] != self.requirement):
+            if not marker.is_file() or json.loads(marker.read_text())["requirement"] != self.requirement:
                 self._install()
-                marker.write_text(json.dumps({"requirement": self.requirement,
-                                              "entry_point": self._entry_point()}))
+                marker.write_text(
+                    json.dumps({"requirement": self.requirement, "entry_point": self._entry_point()})
+                )
         entry_point: str = json.loads(marker.read_text())["entry_point"]
         return self.venv / "bin" / entry_point
 
     def _install(self) -> None:
         _logger.warning("installing connector %s into %s (first use)", self.requirement, self.venv)
-        steps = [[sys.executable, "-m", "venv", "--clear", str(self.venv)],
-                 [str(self.venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                  "--disable-pip-version-check", self.requirement]]
+        steps = [
+            [sys.executable, "-m", "venv", "--clear", str(self.venv)],
+            [
+                str(self.venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                self.requirement,
+            ],
+        ]
         for step in steps:
             try:
                 done = subprocess.run(step, capture_output=True, text=True, timeout=_INSTALL_TIMEOUT)
             except subprocess.TimeoutExpired as exc:
-                raise ConfigError(f"installing `{self.requirement}` took over "
-                                  f"{_INSTALL_TIMEOUT} s; is the package index reachable?") from exc
+                raise ConfigError(
+                    f"installing `{self.requirement}` took over "
+                    f"{_INSTALL_TIMEOUT} s; is the package index reachable?"
+                ) from exc
             if done.returncode != 0:
                 tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-                raise ConfigError(f"cannot install connector package `{self.requirement}`: "
-                                  + " / ".join(tail))
+                raise ConfigError(
+                    f"cannot install connector package `{self.requirement}`: " + " / ".join(tail)
+                )
 
     def _entry_point(self) -> str:
-        script = ("import importlib.metadata as m, json; "
-                  f"print(json.dumps([e.name for e in m.distribution({self.package!r}).entry_points"
-                  " if e.group == 'console_scripts']))")
-        out = subprocess.run([str(self.venv / "bin" / "python"), "-c", script],
-                             capture_output=True, text=True, check=True).stdout
+        script = (
+            "import importlib.metadata as m, json; "
+            f"print(json.dumps([e.name for e in m.distribution({self.package!r}).entry_points"
+            " if e.group == 'console_scripts']))"
+        )
+        out = subprocess.run(
+            [str(self.venv / "bin" / "python"), "-c", script], capture_output=True, text=True, check=True
+        ).stdout
         names: list[str] = json.loads(out)
         preferred = [n for n in names if n.startswith(("source-", "source_"))]
         if not (preferred or names):
-            raise ConfigError(f"package `{self.package}` installs no program to run; "
-                              "is it an Airbyte source?")
+            raise ConfigError(
+                f"package `{self.package}` installs no program to run; is it an Airbyte source?"
+            )
         return (preferred or names)[0]
 
     # -- running -----------------------------------------------------------
@@ -177,26 +195,41 @@ class PackageSource:
         return self._catalog_cache
 
     def discover(self) -> list[dict[str, Any]]:
-        return [{"name": s["name"], "sync_modes": s.get("supported_sync_modes", []),
-                 "cursor_field": s.get("default_cursor_field") or [],
-                 "primary_key": s.get("source_defined_primary_key") or [],
-                 "json_schema": s.get("json_schema", {})} for s in self._catalog()]
+        return [
+            {
+                "name": s["name"],
+                "sync_modes": s.get("supported_sync_modes", []),
+                "cursor_field": s.get("default_cursor_field") or [],
+                "primary_key": s.get("source_defined_primary_key") or [],
+                "json_schema": s.get("json_schema", {}),
+            }
+            for s in self._catalog()
+        ]
 
-    def read(self, stream: str, *, incremental: bool,
-             state: dict[str, Any] | None) -> Iterator[SourceEvent]:
+    def read(self, stream: str, *, incremental: bool, state: dict[str, Any] | None) -> Iterator[SourceEvent]:
         """Events of one stream; raises FatalError when the connector gives up."""
         streams = {s["name"]: s for s in self._catalog()}
         if stream not in streams:
-            raise ConfigError(f"connector `{self.package}` has no stream `{stream}`; "
-                              f"it has: {', '.join(streams)}")
+            raise ConfigError(
+                f"connector `{self.package}` has no stream `{stream}`; it has: {', '.join(streams)}"
+            )
         airbyte_stream = streams[stream]
-        mode = ("incremental" if incremental and "incremental" in
-                airbyte_stream.get("supported_sync_modes", []) else "full_refresh")
-        catalog = {"streams": [{
-            "stream": airbyte_stream, "sync_mode": mode, "destination_sync_mode": "append_dedup",
-            "cursor_field": airbyte_stream.get("default_cursor_field") or [],
-            "primary_key": airbyte_stream.get("source_defined_primary_key") or [],
-        }]}
+        mode = (
+            "incremental"
+            if incremental and "incremental" in airbyte_stream.get("supported_sync_modes", [])
+            else "full_refresh"
+        )
+        catalog = {
+            "streams": [
+                {
+                    "stream": airbyte_stream,
+                    "sync_mode": mode,
+                    "destination_sync_mode": "append_dedup",
+                    "cursor_field": airbyte_stream.get("default_cursor_field") or [],
+                    "primary_key": airbyte_stream.get("source_defined_primary_key") or [],
+                }
+            ]
+        }
         documents: dict[str, Any] = {"config": self.config, "catalog": catalog}
         if state and mode == "incremental":
             documents["state"] = [state]

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-__all__ = ["Source", "SourceEvent", "CheckResult", "RECORD", "STATE", "LOG",
-           "secret_config_values"]
+__all__ = ["Source", "SourceEvent", "CheckResult", "RECORD", "STATE", "LOG", "secret_config_values"]
 
 # The kinds of event `Source.read` yields, each with its payload:
 # RECORD: the record's data (a dict); STATE: a state message as plain JSON (a dict);
@@ -41,8 +40,7 @@ class Source(Protocol):
     def discover(self) -> list[dict[str, Any]]:
         """Streams: name, sync_modes, cursor_field, primary_key, json_schema."""
 
-    def read(self, stream: str, *, incremental: bool,
-             state: dict[str, Any] | None) -> Iterator[SourceEvent]:
+    def read(self, stream: str, *, incremental: bool, state: dict[str, Any] | None) -> Iterator[SourceEvent]:
         """RECORD / STATE / LOG events of one stream; FatalError when the connector gives up."""
 
     def secret_values(self) -> list[str]:
@@ -52,5 +50,8 @@ class Source(Protocol):
 def secret_config_values(spec: dict[str, Any], config: dict[str, Any]) -> list[str]:
     """Config values of the fields a connector's spec marks `airbyte_secret`."""
     fields = spec.get("properties") or {}
-    return [str(config[name]) for name, field in fields.items()
-            if isinstance(field, dict) and field.get("airbyte_secret") and config.get(name)]
+    return [
+        str(config[name])
+        for name, field in fields.items()
+        if isinstance(field, dict) and field.get("airbyte_secret") and config.get(name)
+    ]

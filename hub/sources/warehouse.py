@@ -18,9 +18,14 @@ __all__ = ["WarehouseSource"]
 
 # Datetimes come back as datetime objects, not strings: they get no type to check.
 _JSON_SCHEMAS: dict[str | None, dict[str, Any]] = {
-    "string": {"type": ["null", "string"]}, "integer": {"type": ["null", "integer"]},
-    "number": {"type": ["null", "number"]}, "boolean": {"type": ["null", "boolean"]},
-    "datetime": {}, "json": {}, None: {}}
+    "string": {"type": ["null", "string"]},
+    "integer": {"type": ["null", "integer"]},
+    "number": {"type": ["null", "number"]},
+    "boolean": {"type": ["null", "boolean"]},
+    "datetime": {},
+    "json": {},
+    None: {},
+}
 
 
 class WarehouseSource:
@@ -37,8 +42,11 @@ class WarehouseSource:
         finally:
             db.close()
         if missing:
-            return CheckResult(False, f"{display_url(self.url)} has no table "
-                                      f"{', '.join(missing)}; run the syncs that fill it first")
+            return CheckResult(
+                False,
+                f"{display_url(self.url)} has no table "
+                f"{', '.join(missing)}; run the syncs that fill it first",
+            )
         return CheckResult(True, f"{len(self.tables)} table(s) found")
 
     def discover(self) -> list[dict[str, Any]]:
@@ -50,20 +58,27 @@ class WarehouseSource:
                 if not columns:
                     continue
                 props = {c: _JSON_SCHEMAS[t] for c, t in columns.items()}
-                streams.append({"name": table, "sync_modes": ["full_refresh"], "cursor_field": [],
-                                "primary_key": [], "json_schema": {"type": "object",
-                                                                   "properties": props}})
+                streams.append(
+                    {
+                        "name": table,
+                        "sync_modes": ["full_refresh"],
+                        "cursor_field": [],
+                        "primary_key": [],
+                        "json_schema": {"type": "object", "properties": props},
+                    }
+                )
             return streams
         finally:
             db.close()
 
-    def read(self, stream: str, *, incremental: bool,
-             state: dict[str, Any] | None) -> Iterator[SourceEvent]:
+    def read(self, stream: str, *, incremental: bool, state: dict[str, Any] | None) -> Iterator[SourceEvent]:
         db = open_destination("sql", {"url": self.url})
         try:
             if not db.has_table(stream):
-                raise FatalError(f"stream `{stream}`: {display_url(self.url)} has no table "
-                                 f"`{stream}`; run the sync or stitch that fills it first")
+                raise FatalError(
+                    f"stream `{stream}`: {display_url(self.url)} has no table "
+                    f"`{stream}`; run the sync or stitch that fills it first"
+                )
             for row in db.iter_rows(stream):
                 yield RECORD, row
         finally:

@@ -56,19 +56,22 @@ def _new_engine(url: str) -> Engine:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
-                raise StoreDiskFullError(f"the hub store folder {folder} cannot be created: no "
-                                         "disk space left; free space on that disk and run "
-                                         "again") from None
-            raise ConfigError(f"the hub store folder {folder} cannot be created "
-                              f"({exc.strerror}): fix its permissions or set "
-                              "CROSSDOCK_STORE_URL") from None
+                raise StoreDiskFullError(
+                    f"the hub store folder {folder} cannot be created: no "
+                    "disk space left; free space on that disk and run "
+                    "again"
+                ) from None
+            raise ConfigError(
+                f"the hub store folder {folder} cannot be created "
+                f"({exc.strerror}): fix its permissions or set "
+                "CROSSDOCK_STORE_URL"
+            ) from None
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
-    event.listen(engine, "handle_error",
-                 lambda context: _store_error(where, context.original_exception))
+    event.listen(engine, "handle_error", lambda context: _store_error(where, context.original_exception))
     return engine
 
 
@@ -92,26 +95,31 @@ def _store_error(where: str, original: BaseException) -> None:
     if _is_disk_full(original):
         raise StoreDiskFullError(
             f"the hub store {where} has no disk space left ({first}): the write was rolled back "
-            "(a sync's last batch was not checkpointed); free space on that disk and run again")
+            "(a sync's last batch was not checkpointed); free space on that disk and run again"
+        )
     if isinstance(original, sqlite3.DatabaseError) and (
-            "file is not a database" in text or "database disk image is malformed" in text):
+        "file is not a database" in text or "database disk image is malformed" in text
+    ):
         raise ConfigError(
             f"the hub store {where} is not a readable SQLite database ({first}): move it aside "
             "(or restore it from a backup) and run again; a new empty store is created in its "
-            "place, which forgets runs, checkpoints, secrets and the audit log")
+            "place, which forgets runs, checkpoints, secrets and the audit log"
+        )
     match = _NO_DATABASE.search(text)
     if match is not None:
         raise ConfigError(
             f"the hub store database `{match.group(1)}` does not exist ({where}): create it "
-            f"(`createdb {match.group(1)}`) or point CROSSDOCK_STORE_URL at one that exists")
+            f"(`createdb {match.group(1)}`) or point CROSSDOCK_STORE_URL at one that exists"
+        )
 
 
 def _is_disk_full(original: BaseException) -> bool:
     import psycopg
 
     if isinstance(original, sqlite3.OperationalError):
-        return (getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-                or "database or disk is full" in str(original))
+        return getattr(
+            original, "sqlite_errorcode", None
+        ) == sqlite3.SQLITE_FULL or "database or disk is full" in str(original)
     return isinstance(original, psycopg.errors.DiskFull)
 
 

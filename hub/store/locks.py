@@ -71,8 +71,10 @@ class Holder:
     def describe(self) -> str:
         since = datetime.fromtimestamp(self.since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         beat = max(0.0, time.time() - self.heartbeat)
-        return (f"run {self.run_id} (host {self.host}, pid {self.pid}) since {since}, "
-                f"last heartbeat {beat:.0f} s ago")
+        return (
+            f"run {self.run_id} (host {self.host}, pid {self.pid}) since {since}, "
+            f"last heartbeat {beat:.0f} s ago"
+        )
 
 
 class ConnectionBusyError(HubError):
@@ -85,7 +87,8 @@ class ConnectionBusyError(HubError):
             f"connection `{connection}` is busy{waited_text}: {holder.describe()} is syncing it. "
             f"Let it finish, or run `crossdock sync {connection} --wait` to start when it "
             f"ends. A holder that died is taken over by the next run (at once on host "
-            f"{HOST}, after {LEASE_SECONDS:.0f} s without heartbeat from another host).")
+            f"{HOST}, after {LEASE_SECONDS:.0f} s without heartbeat from another host)."
+        )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -103,8 +106,15 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _row(conn: Connection, connection: str) -> Holder | None:
-    row = conn.execute(select(RunLease.__table__).where(  # type: ignore[attr-defined]
-        RunLease.__table__.c.connection == connection)).mappings().first()  # type: ignore[attr-defined]
+    row = (
+        conn.execute(
+            select(RunLease.__table__).where(  # type: ignore[attr-defined]
+                RunLease.__table__.c.connection == connection  # type: ignore[attr-defined]
+            )
+        )
+        .mappings()
+        .first()
+    )
     return Holder(**row) if row else None
 
 
@@ -130,8 +140,7 @@ def _try_take(engine: Engine, connection: str, run_id: str) -> tuple[Holder | No
     """(holder that keeps us out, None) or (None, the gone holder we replaced or None)."""
     for _ in range(5):  # the row may come and go between our statements
         now = time.time()
-        me = dict(connection=connection, run_id=run_id, host=HOST, pid=os.getpid(), since=now,
-                  heartbeat=now)
+        me = dict(connection=connection, run_id=run_id, host=HOST, pid=os.getpid(), since=now, heartbeat=now)
         with engine.begin() as conn:
             if _insert_if_free(conn, me):
                 return None, None
@@ -144,13 +153,24 @@ def _try_take(engine: Engine, connection: str, run_id: str) -> tuple[Holder | No
             if not holder.gone(now):
                 return holder, None
             t = RunLease.__table__  # type: ignore[attr-defined]
-            taken = conn.execute(update(t).where(
-                t.c.connection == connection, t.c.run_id == holder.run_id,
-                t.c.heartbeat == holder.heartbeat).values(**me)).rowcount == 1
+            taken = (
+                conn.execute(
+                    update(t)
+                    .where(
+                        t.c.connection == connection,
+                        t.c.run_id == holder.run_id,
+                        t.c.heartbeat == holder.heartbeat,
+                    )
+                    .values(**me)
+                ).rowcount
+                == 1
+            )
             if taken:
                 return None, holder
-    raise HubError(f"could not take or read the lease of connection `{connection}` after 5 "
-                   "tries; the store is changing under us, run the sync again")
+    raise HubError(
+        f"could not take or read the lease of connection `{connection}` after 5 "
+        "tries; the store is changing under us, run the sync again"
+    )
 
 
 @dataclass
@@ -166,27 +186,36 @@ class Lease:
     _thread: threading.Thread | None = None
 
     def start_heartbeat(self) -> None:
-        self._thread = threading.Thread(target=self._beat, daemon=True,
-                                        name=f"lease-{self.connection}")
+        self._thread = threading.Thread(target=self._beat, daemon=True, name=f"lease-{self.connection}")
         self._thread.start()
 
     def renew(self) -> bool:
         t = RunLease.__table__  # type: ignore[attr-defined]
         with self.engine.begin() as conn:
-            ok = conn.execute(update(t).where(t.c.connection == self.connection,
-                                              t.c.run_id == self.run_id)
-                              .values(heartbeat=time.time())).rowcount == 1
+            ok = (
+                conn.execute(
+                    update(t)
+                    .where(t.c.connection == self.connection, t.c.run_id == self.run_id)
+                    .values(heartbeat=time.time())
+                ).rowcount
+                == 1
+            )
         if not ok and not self.lost:
             self.lost = True
-            log.warning("run %s lost its lease on connection `%s` (silent for more than %.0f s, "
-                        "another run took over)", self.run_id, self.connection, LEASE_SECONDS)
+            log.warning(
+                "run %s lost its lease on connection `%s` (silent for more than %.0f s, "
+                "another run took over)",
+                self.run_id,
+                self.connection,
+                LEASE_SECONDS,
+            )
         return ok
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             try:
                 self.renew()
-            except Exception as exc:  # noqa: BLE001 - a store blip: the next beat tries again
+            except Exception as exc:
                 log.warning("heartbeat of run %s failed: %s", self.run_id, exc)
 
     def release(self) -> None:
@@ -195,12 +224,12 @@ class Lease:
             self._thread.join(timeout=5)
         t = RunLease.__table__  # type: ignore[attr-defined]
         with self.engine.begin() as conn:
-            conn.execute(delete(t).where(t.c.connection == self.connection,
-                                         t.c.run_id == self.run_id))
+            conn.execute(delete(t).where(t.c.connection == self.connection, t.c.run_id == self.run_id))
 
 
-def acquire(engine: Engine, connection: str, run_id: str, wait: float | None = 0.0,
-            poll: float = 1.0) -> Lease:
+def acquire(
+    engine: Engine, connection: str, run_id: str, wait: float | None = 0.0, poll: float = 1.0
+) -> Lease:
     """Take the connection for `run_id`; wait up to `wait` seconds (None: without limit).
 
     Raises ConnectionBusyError naming the holder when it is still held after `wait`."""
@@ -224,8 +253,9 @@ _HELD_LOCK = threading.Lock()
 
 
 @contextmanager
-def hold(engine: Engine, connection: str, run_id: str,
-         wait: float | None = 0.0) -> Iterator[tuple[Lease, bool]]:
+def hold(
+    engine: Engine, connection: str, run_id: str, wait: float | None = 0.0
+) -> Iterator[tuple[Lease, bool]]:
     """Hold the connection for the block: (lease, True) when taken here, (lease, False) when
     this process already held it for `run_id`. Released at the end, even on error."""
     key = (str(engine.url), connection)

@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ConnectionRecord", "SyncRun", "StreamRun", "StreamState", "DeadLetter", "RunLease",
-           "utcnow"]
+__all__ = ["ConnectionRecord", "SyncRun", "StreamRun", "StreamState", "DeadLetter", "RunLease", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -25,8 +24,7 @@ class ConnectionRecord(SQLModel, table=True):
     destination_type: str
     config_hash: str
     # stream -> version (content hash) of the mapping it used last
-    mapping_versions: dict[str, str] = Field(default_factory=dict,
-                                             sa_column=Column(JSON, nullable=False))
+    mapping_versions: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)
 
 

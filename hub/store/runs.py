@@ -34,18 +34,27 @@ __all__ = [
 ]
 
 
-def record_connection(engine: Engine, name: str, source_connector: str, destination_type: str,
-                      config_hash: str, mapping_versions: dict[str, str],
-                      ) -> tuple[ConnectionRecord | None, ConnectionRecord]:
+def record_connection(
+    engine: Engine,
+    name: str,
+    source_connector: str,
+    destination_type: str,
+    config_hash: str,
+    mapping_versions: dict[str, str],
+) -> tuple[ConnectionRecord | None, ConnectionRecord]:
     """Remember the connection as the workspace defines it now; returns (before, now)."""
     with Session(engine) as session:
         row = session.get(ConnectionRecord, name)
         before = ConnectionRecord.model_validate(row) if row is not None else None
-        now = ConnectionRecord(name=name, source_connector=source_connector,
-                               destination_type=destination_type, config_hash=config_hash,
-                               mapping_versions=mapping_versions, updated_at=utcnow())
-        if before is None or (before.config_hash, before.mapping_versions) != \
-                (config_hash, mapping_versions):
+        now = ConnectionRecord(
+            name=name,
+            source_connector=source_connector,
+            destination_type=destination_type,
+            config_hash=config_hash,
+            mapping_versions=mapping_versions,
+            updated_at=utcnow(),
+        )
+        if before is None or (before.config_hash, before.mapping_versions) != (config_hash, mapping_versions):
             session.merge(now)
             session.commit()
         return before, now
@@ -78,9 +87,18 @@ def start_stream(engine: Engine, run_id: str, stream: str) -> None:
         session.commit()
 
 
-def finish_stream(engine: Engine, run_id: str, stream: str, *, status: str, read: int,
-                  written: int, dead: int, state: dict[str, Any] | None,
-                  error: str | None) -> None:
+def finish_stream(
+    engine: Engine,
+    run_id: str,
+    stream: str,
+    *,
+    status: str,
+    read: int,
+    written: int,
+    dead: int,
+    state: dict[str, Any] | None,
+    error: str | None,
+) -> None:
     with Session(engine) as session:
         row = session.get_one(StreamRun, (run_id, stream))
         row.status, row.error, row.state, row.ended_at = status, error, state, utcnow()
@@ -95,21 +113,26 @@ def load_state(engine: Engine, connection: str, stream: str) -> dict[str, Any] |
         return dict(row.state) if row else None
 
 
-def save_state(engine: Engine, connection: str, stream: str, state: dict[str, Any],
-               run_id: str) -> None:
+def save_state(engine: Engine, connection: str, stream: str, state: dict[str, Any], run_id: str) -> None:
     with Session(engine) as session:
-        session.merge(StreamState(connection=connection, stream=stream, state=state,
-                                  run_id=run_id, updated_at=utcnow()))
+        session.merge(
+            StreamState(connection=connection, stream=stream, state=state, run_id=run_id, updated_at=utcnow())
+        )
         session.commit()
 
 
-def add_dead_letters(engine: Engine, run_id: str, connection: str, stream: str,
-                     dead: Sequence[tuple[dict[str, Any], str]]) -> None:
+def add_dead_letters(
+    engine: Engine, run_id: str, connection: str, stream: str, dead: Sequence[tuple[dict[str, Any], str]]
+) -> None:
     if not dead:
         return
     now = utcnow()
-    rows = [dict(run_id=run_id, connection=connection, stream=stream, reason=reason,
-                 record=record, created_at=now) for record, reason in dead]
+    rows = [
+        dict(
+            run_id=run_id, connection=connection, stream=stream, reason=reason, record=record, created_at=now
+        )
+        for record, reason in dead
+    ]
     with engine.begin() as conn:
         conn.execute(insert(DeadLetter), rows)
 
@@ -127,8 +150,9 @@ def get_run(engine: Engine, run_id: str) -> tuple[SyncRun, list[StreamRun]] | No
         run = session.get(SyncRun, run_id)
         if run is None:
             return None
-        streams = session.exec(select(StreamRun).where(StreamRun.run_id == run_id)
-                               .order_by(StreamRun.stream)).all()
+        streams = session.exec(
+            select(StreamRun).where(StreamRun.run_id == run_id).order_by(StreamRun.stream)
+        ).all()
         return run, list(streams)
 
 
@@ -148,15 +172,26 @@ def abandon_run(engine: Engine, run_id: str, error: str) -> bool:
     its real outcome. The counts are what its streams had committed."""
     with Session(engine) as session:
         streams = session.exec(select(StreamRun).where(StreamRun.run_id == run_id)).all()
-        changed = session.exec(update(SyncRun).where(
-            col(SyncRun.id) == run_id, col(SyncRun.status) == "running").values(
-            status="abandoned", error=error, ended_at=utcnow(),
-            records_read=sum(s.records_read for s in streams),
-            records_written=sum(s.records_written for s in streams),
-            records_dead_lettered=sum(s.records_dead_lettered for s in streams))).rowcount == 1
+        changed = (
+            session.exec(
+                update(SyncRun)
+                .where(col(SyncRun.id) == run_id, col(SyncRun.status) == "running")
+                .values(
+                    status="abandoned",
+                    error=error,
+                    ended_at=utcnow(),
+                    records_read=sum(s.records_read for s in streams),
+                    records_written=sum(s.records_written for s in streams),
+                    records_dead_lettered=sum(s.records_dead_lettered for s in streams),
+                )
+            ).rowcount
+            == 1
+        )
         if changed:
-            session.exec(update(StreamRun).where(
-                col(StreamRun.run_id) == run_id, col(StreamRun.status) == "running").values(
-                status="abandoned", ended_at=utcnow()))
+            session.exec(
+                update(StreamRun)
+                .where(col(StreamRun.run_id) == run_id, col(StreamRun.status) == "running")
+                .values(status="abandoned", ended_at=utcnow())
+            )
         session.commit()
         return changed

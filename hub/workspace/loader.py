@@ -28,14 +28,14 @@ def load_workspace(path: Path) -> Workspace:
     path = path.resolve()
     if not path.is_file():
         raise ConfigError(
-            "workspace file not found; run from the folder holding crossdock.yaml "
-            "or pass --workspace",
+            "workspace file not found; run from the folder holding crossdock.yaml or pass --workspace",
             file=str(path),
         )
     raw = load_yaml_with_lines(path)
     if not isinstance(raw, LineDict):
-        raise ConfigError("the workspace must be a YAML mapping with a `connections:` key",
-                          file=str(path), line=1)
+        raise ConfigError(
+            "the workspace must be a YAML mapping with a `connections:` key", file=str(path), line=1
+        )
     data: dict[str, Any] = dict(raw)
     connections = raw.get("connections")
     if isinstance(connections, dict):
@@ -60,15 +60,17 @@ def _config_error(exc: ValidationError, raw: LineDict, path: Path) -> ConfigErro
         line = line_of(raw, loc)
         first_line = first_line or line
         key = ".".join(str(p) for p in loc)
-        msg = "unknown key (check spelling; see docs/workspace.md)" \
-            if err["type"] == "extra_forbidden" else err["msg"]
+        msg = (
+            "unknown key (check spelling; see docs/workspace.md)"
+            if err["type"] == "extra_forbidden"
+            else err["msg"]
+        )
         problems.append(f"{path}:{line} `{key}`: {msg}")
     if len(problems) == 1:
         err0 = exc.errors()[0]
         key = ".".join(str(p) for p in err0["loc"])
         return ConfigError(problems[0].split(": ", 1)[1], file=str(path), line=first_line, key=key)
-    return ConfigError("invalid workspace:\n  " + "\n  ".join(problems), file=str(path),
-                       line=first_line)
+    return ConfigError("invalid workspace:\n  " + "\n  ".join(problems), file=str(path), line=first_line)
 
 
 def _check_references(ws: Workspace, raw: LineDict) -> None:
@@ -83,21 +85,24 @@ def _check_references(ws: Workspace, raw: LineDict) -> None:
             sloc = (*base, "streams", stream)
             if available is not None and stream not in available:
                 raise ConfigError(
-                    f"source `{conn.source.label}` has no stream `{stream}`; "
-                    f"it has: {', '.join(available)}",
-                    file=file, line=line_of(raw, sloc), key=".".join(map(str, sloc)),
+                    f"source `{conn.source.label}` has no stream `{stream}`; it has: {', '.join(available)}",
+                    file=file,
+                    line=line_of(raw, sloc),
+                    key=".".join(map(str, sloc)),
                 )
             if mapping_file(root, scfg.mapping) is None:
                 raise ConfigError(
                     f"mapping `{scfg.mapping}` not found (expected mappings/{scfg.mapping}.yaml)",
-                    file=file, line=line_of(raw, (*sloc, "mapping")),
+                    file=file,
+                    line=line_of(raw, (*sloc, "mapping")),
                     key=".".join(map(str, (*sloc, "mapping"))),
                 )
             if scfg.write_mode == "overwrite" and scfg.sync_mode == "incremental":
                 raise ConfigError(
                     "write_mode `overwrite` replaces the table, so it needs "
                     "sync_mode `full_refresh`; use `merge` for incremental streams",
-                    file=file, line=line_of(raw, (*sloc, "write_mode")),
+                    file=file,
+                    line=line_of(raw, (*sloc, "write_mode")),
                     key=".".join(map(str, (*sloc, "write_mode"))),
                 )
         _check_destination_type(ws, name, raw)
@@ -113,7 +118,8 @@ def _check_destination_type(ws: Workspace, name: str, raw: LineDict) -> None:
         raise ConfigError(
             f"unknown destination type `{dest_type}`; known: {known} (a write-back connector "
             f"is connectors/<name>/writeback.py)",
-            file=str(ws.path), line=line_of(raw, ("connections", name, "destination", "type")),
+            file=str(ws.path),
+            line=line_of(raw, ("connections", name, "destination", "type")),
             key=f"connections.{name}.destination.type",
         )
 
@@ -125,8 +131,7 @@ def _check_writeback_config(ws: Workspace, name: str, raw: LineDict) -> None:
     if dest.type != "sql":
         from hub.writeback.registry import check_writeback_config  # hub.writeback imports us
 
-        check_writeback_config(ws.root, dest.type, dest.config, file=str(ws.path), raw=raw,
-                               connection=name)
+        check_writeback_config(ws.root, dest.type, dest.config, file=str(ws.path), raw=raw, connection=name)
 
 
 def _check_cron(schedule: str | None, loc: tuple[str, ...], raw: LineDict, file: str) -> None:
@@ -134,7 +139,9 @@ def _check_cron(schedule: str | None, loc: tuple[str, ...], raw: LineDict, file:
         raise ConfigError(
             f"schedule `{schedule}` is not a valid cron expression "
             "(five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * *')",
-            file=file, line=line_of(raw, loc), key=".".join(loc),
+            file=file,
+            line=line_of(raw, loc),
+            key=".".join(loc),
         )
 
 
@@ -147,7 +154,8 @@ def _source_manifest(ws: Workspace, name: str, raw: LineDict) -> Path | None:
             known = ", ".join(known_connectors(ws.root)) or "none"
             raise ConfigError(
                 f"unknown connector `{source.connector}`; known connectors: {known}",
-                file=str(ws.path), line=line_of(raw, (*base, "connector")),
+                file=str(ws.path),
+                line=line_of(raw, (*base, "connector")),
                 key=f"connections.{name}.source.connector",
             )
         return cdir / "manifest.yaml"
@@ -156,7 +164,8 @@ def _source_manifest(ws: Workspace, name: str, raw: LineDict) -> Path | None:
         if not path.is_file():
             raise ConfigError(
                 f"manifest `{source.manifest}` not found (looked for {path})",
-                file=str(ws.path), line=line_of(raw, (*base, "manifest")),
+                file=str(ws.path),
+                line=line_of(raw, (*base, "manifest")),
                 key=f"connections.{name}.source.manifest",
             )
         return path
@@ -170,8 +179,10 @@ def connector_streams(manifest_path: Path) -> list[str]:
     for stream in manifest.get("streams", []):
         if isinstance(stream, dict) and "$ref" in stream:
             # Keys beside a $ref override the referenced ones (a shared stream, its own name).
-            stream = {**_resolve_ref(manifest, stream["$ref"]),
-                      **{k: v for k, v in stream.items() if k != "$ref"}}
+            stream = {
+                **_resolve_ref(manifest, stream["$ref"]),
+                **{k: v for k, v in stream.items() if k != "$ref"},
+            }
         name = stream.get("name") if isinstance(stream, dict) else None
         if name:
             names.append(name)

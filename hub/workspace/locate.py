@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["BUILTIN_ROOT", "connector_dir", "mapping_file", "known_connectors", "manifest_path",
-           "writeback_file", "writeback_connectors"]
+__all__ = [
+    "BUILTIN_ROOT",
+    "connector_dir",
+    "mapping_file",
+    "known_connectors",
+    "manifest_path",
+    "writeback_file",
+    "writeback_connectors",
+]
 
 # The repository (or installed package) root that holds connectors/ and mappings/.
 BUILTIN_ROOT = Path(__file__).resolve().parents[2]
@@ -45,8 +52,13 @@ def writeback_file(workspace_root: Path, name: str) -> Path | None:
 
 
 def writeback_connectors(workspace_root: Path) -> list[str]:
-    return sorted({p.parent.name for root in _roots(workspace_root)
-                   for p in (root / "connectors").glob("*/writeback.py")})
+    return sorted(
+        {
+            p.parent.name
+            for root in _roots(workspace_root)
+            for p in (root / "connectors").glob("*/writeback.py")
+        }
+    )
 
 
 def mapping_file(workspace_root: Path, ref: str) -> Path | None:

@@ -9,8 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from hub.identity.config import IdentityConfig
 
-__all__ = ["SourceKind", "SourceConfig", "DestinationConfig", "StreamConfig", "Connection", "IdentitySection",
-           "OrchestrationSection", "Workspace"]
+__all__ = [
+    "SourceKind",
+    "SourceConfig",
+    "DestinationConfig",
+    "StreamConfig",
+    "Connection",
+    "IdentitySection",
+    "OrchestrationSection",
+    "Workspace",
+]
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SourceKind = Literal["connector", "manifest", "package", "warehouse"]
@@ -27,20 +35,22 @@ class SourceConfig(_Strict):
 
     connector: str | None = Field(default=None, description="folder name under connectors/")
     manifest: str | None = Field(default=None, description="path to a declarative manifest.yaml")
-    package: str | None = Field(default=None,
-                                description="an Airbyte source package, e.g. airbyte-source-faker")
-    warehouse: str | None = Field(default=None,
-                                  description="a SQL url; each stream is a table read whole")
+    package: str | None = Field(
+        default=None, description="an Airbyte source package, e.g. airbyte-source-faker"
+    )
+    warehouse: str | None = Field(default=None, description="a SQL url; each stream is a table read whole")
     config: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SourceConfig:
         given = [k for k in _SOURCE_KINDS if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError("a source names exactly one of `connector` (ours, under "
-                             "connectors/), `manifest` (a manifest.yaml path), `package` "
-                             "(an Airbyte source package) or `warehouse` (a SQL url, for "
-                             f"write-back); this one has {given or 'none'}")
+            raise ValueError(
+                "a source names exactly one of `connector` (ours, under "
+                "connectors/), `manifest` (a manifest.yaml path), `package` "
+                "(an Airbyte source package) or `warehouse` (a SQL url, for "
+                f"write-back); this one has {given or 'none'}"
+            )
         if self.warehouse and self.config:
             raise ValueError("a warehouse source takes no `config`; its url is the config")
         return self
@@ -60,8 +70,11 @@ class SourceConfig(_Strict):
 
 
 class DestinationConfig(_Strict):
-    type: str = Field(default="sql", pattern=_NAME,
-                      description="sql, or a write-back connector (connectors/<type>/writeback.py)")
+    type: str = Field(
+        default="sql",
+        pattern=_NAME,
+        description="sql, or a write-back connector (connectors/<type>/writeback.py)",
+    )
     config: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -107,8 +120,11 @@ class IdentitySection(IdentityConfig):
 class OrchestrationSection(_Strict):
     """crossdock.yaml `orchestration:`: where `crossdock deploy` puts the deployments."""
 
-    work_pool: str = Field(default="crossdock", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
-                           description="Prefect work pool (type process) the workers poll")
+    work_pool: str = Field(
+        default="crossdock",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Prefect work pool (type process) the workers poll",
+    )
 
 
 class Workspace(_Strict):

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["check_references"]
 
 
-def check_references(ctx: HubContext, workspace: Workspace | None = None,
-                     connection: str | None = None) -> None:
+def check_references(
+    ctx: HubContext, workspace: Workspace | None = None, connection: str | None = None
+) -> None:
     """Raise ConfigError (file:line of each reference) unless every reference of `connection`
     (of the whole workspace when None) resolves. Secrets are looked up by name only: nothing
     is decrypted, registered or audited."""
@@ -46,22 +47,30 @@ def check_references(ctx: HubContext, workspace: Workspace | None = None,
             continue
         for ref in refs:
             if ref.kind == "env" and ref.default is None and ref.name not in {**os.environ, **ctx.env}:
-                problems.append((*where, f"environment variable {ref.name} is not set; export it "
-                                         f"or give a default with ${{env:{ref.name}:-value}}"))
+                problems.append(
+                    (
+                        *where,
+                        f"environment variable {ref.name} is not set; export it "
+                        f"or give a default with ${{env:{ref.name}:-value}}",
+                    )
+                )
             elif ref.kind == "secret":
                 if known_secrets is None:
                     known_secrets = {s.name for s in ctx.secrets.list()}
                 if ref.name not in known_secrets:
-                    problems.append((*where, f"secret `{ref.name}` is not set; run "
-                                             f"`crossdock secrets set {ref.name}`"))
+                    problems.append(
+                        (*where, f"secret `{ref.name}` is not set; run `crossdock secrets set {ref.name}`")
+                    )
     if len(problems) == 1:
         line, key, message = problems[0]
         raise ConfigError(message, file=file, line=line, key=key)
     if problems:
         raise ConfigError(
-            f"{len(problems)} references cannot be resolved:\n  " + "\n  ".join(
-                f"{file}:{line} `{key}`: {message}" for line, key, message in problems),
-            file=file, line=problems[0][0])
+            f"{len(problems)} references cannot be resolved:\n  "
+            + "\n  ".join(f"{file}:{line} `{key}`: {message}" for line, key, message in problems),
+            file=file,
+            line=problems[0][0],
+        )
 
 
 def _strings(node: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:

@@ -49,33 +49,35 @@ def _malformed(text: str) -> str:
     kind, colon, name = inner.partition(":")
     escape = " (a literal `${` is written `$${`)"
     if not colon:
-        return (f"`{text}` is not a reference: write ${{env:{inner}}} or ${{secret:{inner}}}"
-                + escape)
+        return f"`{text}` is not a reference: write ${{env:{inner}}} or ${{secret:{inner}}}" + escape
     if kind not in KINDS:
         close = difflib.get_close_matches(kind.strip().lower(), KINDS, n=1, cutoff=0.3)
         hint = f"did you mean `${{{close[0]}:{name}}}`? " if close else ""
-        return (f"unknown reference `{text}`: {hint}references are ${{env:NAME}} and "
-                f"${{secret:NAME}}" + escape)
-    return (f"`{text}`: `{name.split(':-')[0]}` is not a valid {kind} name (letters, digits and "
-            f"_, not starting with a digit; a default is written ${{env:NAME:-value}})")
+        return f"unknown reference `{text}`: {hint}references are ${{env:NAME}} and ${{secret:NAME}}" + escape
+    return (
+        f"`{text}`: `{name.split(':-')[0]}` is not a valid {kind} name (letters, digits and "
+        f"_, not starting with a digit; a default is written ${{env:NAME:-value}})"
+    )
+
 
 SecretGetter = Callable[[str], str]
 EnvGetter = Callable[[str], str | None]
 
 
-def resolve_config(config: Any, *, where: str, secret: SecretGetter | None = None,
-                   env: EnvGetter = os.environ.get) -> Any:
+def resolve_config(
+    config: Any, *, where: str, secret: SecretGetter | None = None, env: EnvGetter = os.environ.get
+) -> Any:
     """A copy of `config` with every reference replaced by its value.
 
     `${env:NAME:-default}` falls back to the default when NAME is unset; `env` looks
     names up (the process environment unless the caller's context overrides some).
     """
     if isinstance(config, dict):
-        return {k: resolve_config(v, where=f"{where}.{k}", secret=secret, env=env)
-                for k, v in config.items()}
+        return {k: resolve_config(v, where=f"{where}.{k}", secret=secret, env=env) for k, v in config.items()}
     if isinstance(config, list):
-        return [resolve_config(v, where=f"{where}[{i}]", secret=secret, env=env)
-                for i, v in enumerate(config)]
+        return [
+            resolve_config(v, where=f"{where}[{i}]", secret=secret, env=env) for i, v in enumerate(config)
+        ]
     if not isinstance(config, str) or "${" not in config:
         return config
 

@@ -14,6 +14,19 @@ from hub.writeback.destination import WritebackDestination
 from hub.writeback.http import ApiClient, ApiResponse
 from hub.writeback.registry import check_writeback_config, load_writeback, writeback_class
 
-__all__ = ["ApiClient", "ApiResponse", "BatchRefused", "Change", "ConfigSection", "Outcome",
-           "WritebackApi", "WritebackBase", "WritebackConfig", "WritebackDestination",
-           "check_writeback_config", "load_writeback", "missing_key", "writeback_class"]
+__all__ = [
+    "ApiClient",
+    "ApiResponse",
+    "BatchRefused",
+    "Change",
+    "ConfigSection",
+    "Outcome",
+    "WritebackApi",
+    "WritebackBase",
+    "WritebackConfig",
+    "WritebackDestination",
+    "check_writeback_config",
+    "load_writeback",
+    "missing_key",
+    "writeback_class",
+]

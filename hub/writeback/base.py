@@ -30,12 +30,19 @@ class WritebackBase:
         self.config = validate_config(self.Config, config, connector=self.name)
         self._clients: list[ApiClient] = []
 
-    def client_for(self, default_url: str, *, product: str, base_url: str | None = None,
-               headers: dict[str, str] | None = None,
-               auth: tuple[str, str] | None = None) -> ApiClient:
+    def client_for(
+        self,
+        default_url: str,
+        *,
+        product: str,
+        base_url: str | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> ApiClient:
         """An HTTP client with the config's retries and timeout, closed by `close()`."""
-        client = ApiClient.from_config(self.config, default_url, product=product,
-                                       base_url=base_url, headers=headers, auth=auth)
+        client = ApiClient.from_config(
+            self.config, default_url, product=product, base_url=base_url, headers=headers, auth=auth
+        )
         self._clients.append(client)
         return client
 

@@ -22,8 +22,14 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from hub.errors import ConfigError
 from hub.yaml_lines import line_of, load_yaml_with_lines
 
-__all__ = ["ConfigSection", "WritebackConfig", "missing_key", "check_config_keys", "validate_config",
-           "secret_values"]
+__all__ = [
+    "ConfigSection",
+    "WritebackConfig",
+    "missing_key",
+    "check_config_keys",
+    "validate_config",
+    "secret_values",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -51,10 +57,10 @@ class WritebackConfig(ConfigSection):
     """What every write-back connector takes; a connector's own model extends it."""
 
     base_url: str | None = Field(default=None, description="the API's URL, e.g. the sandbox's")
-    max_attempts: int = Field(default=6, ge=1, le=100,
-                              description="tries per call before the stream fails")
-    backoff_factor: float = Field(default=0.5, ge=0,
-                                  description="seconds before the first retry, doubling after")
+    max_attempts: int = Field(default=6, ge=1, le=100, description="tries per call before the stream fails")
+    backoff_factor: float = Field(
+        default=0.5, ge=0, description="seconds before the first retry, doubling after"
+    )
     timeout: float = Field(default=30.0, gt=0, description="seconds to wait for one response")
 
 
@@ -64,8 +70,9 @@ def missing_key(message: str) -> PydanticCustomError:
     return PydanticCustomError("missing", message)
 
 
-def check_config_keys(model: type[BaseModel], config: Any, *, connector: str, file: str,
-                      raw: Any, loc: tuple[str, ...]) -> None:
+def check_config_keys(
+    model: type[BaseModel], config: Any, *, connector: str, file: str, raw: Any, loc: tuple[str, ...]
+) -> None:
     """Unknown and missing keys in an unresolved config (workspace load time); values are
     left to `validate_config`, since they may be references. `raw` is the line-aware
     document and `loc` the config's path in it."""
@@ -74,13 +81,18 @@ def check_config_keys(model: type[BaseModel], config: Any, *, connector: str, fi
     except ValidationError as exc:
         errors = [e for e in exc.errors() if e["type"] in _KEY_ERRORS]
         if errors:
-            raise _config_error(model, errors, connector=connector, file=file, raw=raw,
-                                loc=loc) from None
+            raise _config_error(model, errors, connector=connector, file=file, raw=raw, loc=loc) from None
 
 
-def validate_config(model: type[M], config: Any, *, connector: str,
-                    file: str | Path | None = None, raw: Any = None,
-                    loc: tuple[str, ...] = ("destination", "config")) -> M:
+def validate_config(
+    model: type[M],
+    config: Any,
+    *,
+    connector: str,
+    file: str | Path | None = None,
+    raw: Any = None,
+    loc: tuple[str, ...] = ("destination", "config"),
+) -> M:
     """The resolved config as the connector's model. Without `raw`, the file is read again
     for the line of the key at fault."""
     if isinstance(config, model):
@@ -93,9 +105,14 @@ def validate_config(model: type[M], config: Any, *, connector: str,
                 raw = load_yaml_with_lines(Path(file))
             except ConfigError:
                 raw = None  # the file changed under us: name the key without its line
-        raise _config_error(model, exc.errors(), connector=connector,
-                            file=str(file) if file is not None else None, raw=raw,
-                            loc=loc) from None
+        raise _config_error(
+            model,
+            exc.errors(),
+            connector=connector,
+            file=str(file) if file is not None else None,
+            raw=raw,
+            loc=loc,
+        ) from None
 
 
 def secret_values(config: BaseModel) -> list[str]:
@@ -120,8 +137,15 @@ def _collect(value: Any, found: list[str]) -> None:
             _collect(item, found)
 
 
-def _config_error(model: type[BaseModel], errors: Sequence[ErrorDetails], *, connector: str,
-                  file: str | None, raw: Any, loc: tuple[str, ...]) -> ConfigError:
+def _config_error(
+    model: type[BaseModel],
+    errors: Sequence[ErrorDetails],
+    *,
+    connector: str,
+    file: str | None,
+    raw: Any,
+    loc: tuple[str, ...],
+) -> ConfigError:
     problems = []
     for err in _misspellings_first(model, errors):
         where = (*loc, *(str(p) for p in err["loc"]))
@@ -131,20 +155,23 @@ def _config_error(model: type[BaseModel], errors: Sequence[ErrorDetails], *, con
         line, key, message = problems[0]
         return ConfigError(message, file=file, line=line, key=key)
     listed = "\n  ".join(
-        f"{file + ':' + str(line) if file and line else file or ''} (key `{key}`): {message}"
-        .lstrip() for line, key, message in problems)
-    return ConfigError(f"invalid {connector} write-back config:\n  {listed}", file=file,
-                       line=problems[0][0])
+        f"{file + ':' + str(line) if file and line else file or ''} (key `{key}`): {message}".lstrip()
+        for line, key, message in problems
+    )
+    return ConfigError(f"invalid {connector} write-back config:\n  {listed}", file=file, line=problems[0][0])
 
 
-def _misspellings_first(model: type[BaseModel],
-                        errors: Sequence[ErrorDetails]) -> list[ErrorDetails]:
+def _misspellings_first(model: type[BaseModel], errors: Sequence[ErrorDetails]) -> list[ErrorDetails]:
     """Unknown keys first; a required key that an unknown one misspells is not reported
     again as missing (`acces_token` says "did you mean `access_token`?")."""
     unknown = [e for e in errors if e["type"] == "extra_forbidden"]
     meant = {_suggestion(model, e) for e in unknown} - {None}
-    rest = [e for e in errors if e["type"] != "extra_forbidden"
-            and not (e["type"] == "missing" and len(e["loc"]) == 1 and e["loc"][0] in meant)]
+    rest = [
+        e
+        for e in errors
+        if e["type"] != "extra_forbidden"
+        and not (e["type"] == "missing" and len(e["loc"]) == 1 and e["loc"][0] in meant)
+    ]
     return unknown + rest
 
 
@@ -160,9 +187,13 @@ def _message(model: type[BaseModel], err: ErrorDetails, connector: str) -> str:
     top = len(err["loc"]) == 1
     if err["type"] == "extra_forbidden":
         close = _suggestion(model, err)
-        hint = f"did you mean `{close}`?" if close else \
-            f"{connector} write-back takes: {', '.join(model.model_fields)}" if top else \
-            "check the spelling"
+        hint = (
+            f"did you mean `{close}`?"
+            if close
+            else f"{connector} write-back takes: {', '.join(model.model_fields)}"
+            if top
+            else "check the spelling"
+        )
         return f"unknown key; {hint} (see docs/writeback.md)"
     if err["type"] == "missing" and err["msg"] == "Field required":  # not a validator's own
         info = model.model_fields.get(field) if top else None

@@ -39,8 +39,18 @@ _SAMPLES = 5  # record refs per action shown by a dry run
 
 
 class WritebackDestination:
-    def __init__(self, api: WritebackApi, *, name: str, engine: Engine, connection: str,
-                 stream: str, run_id: str, pseudonym_key: bytes, dry_run: bool = False) -> None:
+    def __init__(
+        self,
+        api: WritebackApi,
+        *,
+        name: str,
+        engine: Engine,
+        connection: str,
+        stream: str,
+        run_id: str,
+        pseudonym_key: bytes,
+        dry_run: bool = False,
+    ) -> None:
         self.api, self.name, self.engine = api, name, engine
         self.connection, self.stream, self.run_id = connection, stream, run_id
         self.dry_run = dry_run
@@ -49,20 +59,22 @@ class WritebackDestination:
         self._sent: dict[str, str] = {}  # key hash -> payload hash, as last accepted
         self._seen: dict[str, str] = {}  # key hash -> ref of the row that claimed it this run
         self._deletes_held: str | None = None
-        self.counts = {"create": 0, "update": 0, "delete": 0, "unchanged": 0, "accepted": 0,
-                       "rejected": 0}
-        self.samples: dict[str, list[str]] = {"create": [], "update": [], "delete": [],
-                                              "rejected": []}
+        self.counts = {"create": 0, "update": 0, "delete": 0, "unchanged": 0, "accepted": 0, "rejected": 0}
+        self.samples: dict[str, list[str]] = {"create": [], "update": [], "delete": [], "rejected": []}
 
     # -- the Destination protocol -------------------------------------------------
     def prepare(self, spec: TableSpec, mode: WriteMode) -> None:
         if mode == "append":
-            raise ConfigError(f"write-back to {self.name} upserts by match key; use write_mode "
-                              "`merge` (or `overwrite` to also delete what left the table)",
-                              key=f"connections.{self.target_key}.write_mode")
+            raise ConfigError(
+                f"write-back to {self.name} upserts by match key; use write_mode "
+                "`merge` (or `overwrite` to also delete what left the table)",
+                key=f"connections.{self.target_key}.write_mode",
+            )
         if mode == "overwrite" and not self.api.deletes:
-            raise ConfigError(f"{self.name} write-back never deletes records; use write_mode "
-                              "`merge`", key=f"connections.{self.target_key}.write_mode")
+            raise ConfigError(
+                f"{self.name} write-back never deletes records; use write_mode `merge`",
+                key=f"connections.{self.target_key}.write_mode",
+            )
         self._sent = state.load_snapshot(self.engine, self._target)
 
     def write(self, spec: TableSpec, mode: WriteMode, rows: Sequence[dict[str, Any]]) -> int:
@@ -77,19 +89,29 @@ class WritebackDestination:
                 continue
             key_hash = hmac.new(self._key, key.encode(), hashlib.blake2b).hexdigest()[:32]
             if key_hash in self._seen:
-                refused.append(self._result(ref, "create", Outcome(
-                    False, f"another row ({self._seen[key_hash]}) has the same match key; "
-                           "one destination record cannot take both")))
+                refused.append(
+                    self._result(
+                        ref,
+                        "create",
+                        Outcome(
+                            False,
+                            f"another row ({self._seen[key_hash]}) has the same match key; "
+                            "one destination record cannot take both",
+                        ),
+                    )
+                )
                 continue
             self._seen[key_hash] = ref
-            payload_hash = hashlib.blake2b(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS),
-                                           digest_size=16).hexdigest()
+            payload_hash = hashlib.blake2b(
+                orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), digest_size=16
+            ).hexdigest()
             before = self._sent.get(key_hash)
             if before == payload_hash:
                 self.counts["unchanged"] += 1
                 continue
-            changes.append((Change(ref, key, payload, "update" if before else "create"),
-                            key_hash, payload_hash))
+            changes.append(
+                (Change(ref, key, payload, "update" if before else "create"), key_hash, payload_hash)
+            )
         self._count_rejected(refused)
         for change, _, _ in changes:
             self._count(change.action, change.ref)
@@ -99,7 +121,7 @@ class WritebackDestination:
         changes = self._with_remote_ids(changes)
         accepted = 0
         for i in range(0, len(changes), self.api.batch_limit):
-            accepted += self._send(changes[i:i + self.api.batch_limit])
+            accepted += self._send(changes[i : i + self.api.batch_limit])
         return accepted
 
     def hold_deletes(self, reason: str) -> None:
@@ -113,19 +135,23 @@ class WritebackDestination:
         if self._deletes_held:
             log.warning("%s: no deletes this run: %s", self._target, self._deletes_held)
             return
-        gone = [sent for sent in state.iter_snapshot(self.engine, self._target)
-                if sent.key_hash not in self._seen]
+        gone = [
+            sent for sent in state.iter_snapshot(self.engine, self._target) if sent.key_hash not in self._seen
+        ]
         changes = [Change(sent.record_ref, "", {}, "delete", sent.remote_id) for sent in gone]
         for change in changes:
             self._count("delete", change.ref)
         if self.dry_run:
             return
         for i in range(0, len(gone), self.api.batch_limit):
-            batch = changes[i:i + self.api.batch_limit]
+            batch = changes[i : i + self.api.batch_limit]
             outcomes = self.api.delete(batch)
             results = [self._result(c.ref, "delete", o) for c, o in zip(batch, outcomes, strict=True)]
-            done = [sent.key_hash for sent, o in zip(gone[i:i + len(batch)], outcomes, strict=True)
-                    if o.accepted]
+            done = [
+                sent.key_hash
+                for sent, o in zip(gone[i : i + len(batch)], outcomes, strict=True)
+                if o.accepted
+            ]
             state.drop_snapshot(self.engine, self._target, done, results)
             self._tally(results)
 
@@ -138,8 +164,12 @@ class WritebackDestination:
     def report(self) -> dict[str, Any]:
         """The stream's write-back counts, for the run summary and the audit log."""
         held = {"deletes_held": self._deletes_held} if self._deletes_held else {}
-        return {"dry_run": self.dry_run, **self.counts, **held,
-                "samples": {k: v for k, v in self.samples.items() if v}}
+        return {
+            "dry_run": self.dry_run,
+            **self.counts,
+            **held,
+            "samples": {k: v for k, v in self.samples.items() if v},
+        }
 
     # -- sending --------------------------------------------------------------------
     @property
@@ -152,21 +182,23 @@ class WritebackDestination:
         for (change, key_hash, payload_hash), outcome in zip(batch, outcomes, strict=True):
             results.append(self._result(change.ref, change.action, outcome, change.key))
             if outcome.accepted:
-                sent.append((key_hash, payload_hash, change.ref,
-                             outcome.remote_id or change.remote_id))
+                sent.append((key_hash, payload_hash, change.ref, outcome.remote_id or change.remote_id))
         state.save_snapshot(self.engine, self._target, self.run_id, sent, results)
         self._tally(results)
         return len(sent)
 
-    def _with_remote_ids(self, changes: list[tuple[Change, str, str]],
-                         ) -> list[tuple[Change, str, str]]:
+    def _with_remote_ids(
+        self,
+        changes: list[tuple[Change, str, str]],
+    ) -> list[tuple[Change, str, str]]:
         """Updates carry the destination's id of the record, read from the snapshot."""
         updates = [k for c, k, _ in changes if c.action == "update"]
         if not updates:
             return changes
         ids = state.remote_ids(self.engine, self._target, updates)
-        return [(replace(c, remote_id=ids.get(k)) if c.action == "update" else c, k, p)
-                for c, k, p in changes]
+        return [
+            (replace(c, remote_id=ids.get(k)) if c.action == "update" else c, k, p) for c, k, p in changes
+        ]
 
     def _upsert(self, changes: list[Change]) -> list[Outcome]:
         """Outcomes for `changes`; a batch refused as a whole is halved until the refusal
@@ -179,20 +211,28 @@ class WritebackDestination:
             half = len(changes) // 2
             return self._upsert(changes[:half]) + self._upsert(changes[half:])
         if len(outcomes) != len(changes):  # a connector bug: nothing can be matched up
-            raise FatalError(f"the {self.name} write-back connector returned {len(outcomes)} "
-                             f"outcomes for {len(changes)} records")
+            raise FatalError(
+                f"the {self.name} write-back connector returned {len(outcomes)} "
+                f"outcomes for {len(changes)} records"
+            )
         return outcomes
 
-    def _result(self, ref: str, action: str, outcome: Outcome,
-                key: str | None = None) -> dict[str, object]:
+    def _result(self, ref: str, action: str, outcome: Outcome, key: str | None = None) -> dict[str, object]:
         reason = outcome.reason
         if reason:
             # The API's words may quote the record's email: the store keeps no match keys.
             reason = redact(reason.replace(key, "<match key>") if key else reason)
-        return {"run_id": self.run_id, "connection": self.connection, "stream": self.stream,
-                "record_ref": ref, "action": action,
-                "status": "accepted" if outcome.accepted else "rejected",
-                "reason": reason, "remote_id": outcome.remote_id, "at": utcnow()}
+        return {
+            "run_id": self.run_id,
+            "connection": self.connection,
+            "stream": self.stream,
+            "record_ref": ref,
+            "action": action,
+            "status": "accepted" if outcome.accepted else "rejected",
+            "reason": reason,
+            "remote_id": outcome.remote_id,
+            "at": utcnow(),
+        }
 
     def _tally(self, results: list[dict[str, object]]) -> None:
         for r in results:

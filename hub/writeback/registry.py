@@ -15,25 +15,38 @@ from hub.writeback.config import WritebackConfig, check_config_keys, validate_co
 __all__ = ["load_writeback", "writeback_class", "check_writeback_config"]
 
 
-def load_writeback(workspace_root: Path, name: str, config: dict[str, Any], *,
-                   workspace_file: Path | None = None, connection: str | None = None) -> WritebackApi:
+def load_writeback(
+    workspace_root: Path,
+    name: str,
+    config: dict[str, Any],
+    *,
+    workspace_file: Path | None = None,
+    connection: str | None = None,
+) -> WritebackApi:
     """The connector's `Writeback` class, built with its resolved config, validated against
     its `Config`. With `workspace_file` and `connection`, an error names crossdock.yaml's
     line and the key `connections.<connection>.destination.config.<key>`."""
     cls = writeback_class(workspace_root, name)
-    loc = ("connections", connection, "destination", "config") if connection else \
-        ("destination", "config")
-    validated = validate_config(_config_model(cls, name), config, connector=name,
-                                file=workspace_file, loc=loc)
+    loc = ("connections", connection, "destination", "config") if connection else ("destination", "config")
+    validated = validate_config(
+        _config_model(cls, name), config, connector=name, file=workspace_file, loc=loc
+    )
     return cls(validated)  # type: ignore[no-any-return]
 
 
-def check_writeback_config(workspace_root: Path, name: str, config: Any, *, file: str,
-                           raw: Any, connection: str) -> None:
+def check_writeback_config(
+    workspace_root: Path, name: str, config: Any, *, file: str, raw: Any, connection: str
+) -> None:
     """At workspace load: unknown and missing keys in a connection's (unresolved) config."""
     cls = writeback_class(workspace_root, name)
-    check_config_keys(_config_model(cls, name), config, connector=name, file=file, raw=raw,
-                      loc=("connections", connection, "destination", "config"))
+    check_config_keys(
+        _config_model(cls, name),
+        config,
+        connector=name,
+        file=file,
+        raw=raw,
+        loc=("connections", connection, "destination", "config"),
+    )
 
 
 def writeback_class(workspace_root: Path, name: str) -> Any:
@@ -41,8 +54,9 @@ def writeback_class(workspace_root: Path, name: str) -> Any:
     path = writeback_file(workspace_root, name)
     if path is None:
         known = ", ".join(writeback_connectors(workspace_root)) or "none"
-        raise ConfigError(f"no write-back connector `{name}` (connectors/{name}/writeback.py); "
-                          f"known: sql, {known}")
+        raise ConfigError(
+            f"no write-back connector `{name}` (connectors/{name}/writeback.py); known: sql, {known}"
+        )
     module_name = f"crossdock_writeback_{name}"
     module = sys.modules.get(module_name)
     if module is None or getattr(module, "__file__", None) != str(path):
@@ -57,7 +71,9 @@ def writeback_class(workspace_root: Path, name: str) -> Any:
 def _config_model(cls: Any, name: str) -> type[WritebackConfig]:
     model = getattr(cls, "Config", None)
     if not (isinstance(model, type) and issubclass(model, WritebackConfig)):
-        raise ConfigError(f"connectors/{name}/writeback.py: `Writeback.Config` must be a "
-                          "hub.writeback.WritebackConfig subclass declaring the connector's "
-                          "config (see docs/writeback.md)")
+        raise ConfigError(
+            f"connectors/{name}/writeback.py: `Writeback.Config` must be a "
+            "hub.writeback.WritebackConfig subclass declaring the connector's "
+            "config (see docs/writeback.md)"
+        )
     return model

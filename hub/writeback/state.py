@@ -18,8 +18,18 @@ from sqlmodel import Field, SQLModel
 
 from hub.store.models import utcnow
 
-__all__ = ["WritebackSnapshot", "WritebackResult", "SentRecord", "load_snapshot", "remote_ids",
-           "iter_snapshot", "save_snapshot", "drop_snapshot", "add_results", "list_results"]
+__all__ = [
+    "WritebackSnapshot",
+    "WritebackResult",
+    "SentRecord",
+    "load_snapshot",
+    "remote_ids",
+    "iter_snapshot",
+    "save_snapshot",
+    "drop_snapshot",
+    "add_results",
+    "list_results",
+]
 
 
 class WritebackSnapshot(SQLModel, table=True):
@@ -79,23 +89,27 @@ def remote_ids(engine: Engine, destination: str, key_hashes: Sequence[str]) -> d
     with engine.connect() as conn:
         for i in range(0, len(key_hashes), 500):
             query = select(t.c.key_hash, t.c.remote_id).where(
-                t.c.destination == destination, t.c.key_hash.in_(key_hashes[i:i + 500]))
+                t.c.destination == destination, t.c.key_hash.in_(key_hashes[i : i + 500])
+            )
             found.update({k: rid for k, rid in conn.execute(query)})
     return found
 
 
 def iter_snapshot(engine: Engine, destination: str) -> Iterator[SentRecord]:
     t = _table(WritebackSnapshot)
-    query = select(t.c.key_hash, t.c.record_ref, t.c.remote_id).where(
-        t.c.destination == destination)
+    query = select(t.c.key_hash, t.c.record_ref, t.c.remote_id).where(t.c.destination == destination)
     with engine.connect() as conn:
         for k, ref, rid in conn.execute(query):
             yield SentRecord(k, ref, rid)
 
 
-def save_snapshot(engine: Engine, destination: str, run_id: str,
-                  rows: Sequence[tuple[str, str, str, str | None]],
-                  results: Sequence[dict[str, object]]) -> None:
+def save_snapshot(
+    engine: Engine,
+    destination: str,
+    run_id: str,
+    rows: Sequence[tuple[str, str, str, str | None]],
+    results: Sequence[dict[str, object]],
+) -> None:
     """Record accepted (key_hash, payload_hash, record_ref, remote_id) and the batch's
     results in one transaction: the snapshot never claims more than the results show."""
     t = _table(WritebackSnapshot)
@@ -103,15 +117,28 @@ def save_snapshot(engine: Engine, destination: str, run_id: str,
         if rows:
             _delete_keys(conn, destination, [r[0] for r in rows])
             now = utcnow()
-            conn.execute(insert(t), [
-                {"destination": destination, "key_hash": k, "payload_hash": p, "record_ref": ref,
-                 "remote_id": rid, "run_id": run_id, "sent_at": now} for k, p, ref, rid in rows])
+            conn.execute(
+                insert(t),
+                [
+                    {
+                        "destination": destination,
+                        "key_hash": k,
+                        "payload_hash": p,
+                        "record_ref": ref,
+                        "remote_id": rid,
+                        "run_id": run_id,
+                        "sent_at": now,
+                    }
+                    for k, p, ref, rid in rows
+                ],
+            )
         if results:
             conn.execute(insert(_table(WritebackResult)), list(results))
 
 
-def drop_snapshot(engine: Engine, destination: str, key_hashes: Iterable[str],
-                  results: Sequence[dict[str, object]]) -> None:
+def drop_snapshot(
+    engine: Engine, destination: str, key_hashes: Iterable[str], results: Sequence[dict[str, object]]
+) -> None:
     """Forget deleted records, and record the deletes' results, in one transaction."""
     with engine.begin() as conn:
         _delete_keys(conn, destination, list(key_hashes))
@@ -122,8 +149,7 @@ def drop_snapshot(engine: Engine, destination: str, key_hashes: Iterable[str],
 def _delete_keys(conn: Connection, destination: str, keys: list[str]) -> None:
     t = _table(WritebackSnapshot)
     for i in range(0, len(keys), 500):  # stays under every database's bound-parameter limit
-        conn.execute(delete(t).where(t.c.destination == destination,
-                                     t.c.key_hash.in_(keys[i:i + 500])))
+        conn.execute(delete(t).where(t.c.destination == destination, t.c.key_hash.in_(keys[i : i + 500])))
 
 
 def add_results(engine: Engine, results: Sequence[dict[str, object]]) -> None:

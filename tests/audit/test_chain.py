@@ -45,20 +45,26 @@ def test_an_untouched_log_verifies(audit: AuditLog) -> None:
     assert (report.ok, report.checked) == (True, 5)
 
 
-@pytest.mark.parametrize(("tamper", "first_bad", "problem"), [
-    ("UPDATE audit_events SET target = 'shop' WHERE seq = 3", 3, "edited or forged"),
-    ("UPDATE audit_events SET details = '{\"run\": 99}' WHERE seq = 2", 2, "edited or forged"),
-    ("DELETE FROM audit_events WHERE seq = 4", 4, "missing"),
-    # swap the content of two entries (each keeps the other's seq)
-    ("UPDATE audit_events SET seq = CASE seq WHEN 2 THEN 3 WHEN 3 THEN 2 END "
-     "WHERE seq IN (2, 3)", 2, "edited or forged"),
-])
-def test_tampering_is_found_and_named(audit: AuditLog, tamper: str, first_bad: int,
-                                      problem: str) -> None:
+@pytest.mark.parametrize(
+    ("tamper", "first_bad", "problem"),
+    [
+        ("UPDATE audit_events SET target = 'shop' WHERE seq = 3", 3, "edited or forged"),
+        ("UPDATE audit_events SET details = '{\"run\": 99}' WHERE seq = 2", 2, "edited or forged"),
+        ("DELETE FROM audit_events WHERE seq = 4", 4, "missing"),
+        # swap the content of two entries (each keeps the other's seq)
+        (
+            "UPDATE audit_events SET seq = CASE seq WHEN 2 THEN 3 WHEN 3 THEN 2 END WHERE seq IN (2, 3)",
+            2,
+            "edited or forged",
+        ),
+    ],
+)
+def test_tampering_is_found_and_named(audit: AuditLog, tamper: str, first_bad: int, problem: str) -> None:
     if "CASE" in tamper:  # the unique seq needs a detour to swap
         sql(audit.engine, "UPDATE audit_events SET seq = -seq WHERE seq IN (2, 3)")
-        tamper = "UPDATE audit_events SET seq = CASE seq WHEN -2 THEN 3 WHEN -3 THEN 2 END " \
-                 "WHERE seq IN (-2, -3)"
+        tamper = (
+            "UPDATE audit_events SET seq = CASE seq WHEN -2 THEN 3 WHEN -3 THEN 2 END WHERE seq IN (-2, -3)"
+        )
     sql(audit.engine, tamper)
     report = audit.verify()
     assert not report.ok
@@ -85,8 +91,7 @@ def _append_many(url: str, n: int, head_file: Path) -> None:
         log.append("stream.end", target="crm/contacts", details={"i": i})
 
 
-def test_concurrent_writers_never_fork_the_chain(audit: AuditLog, store_url: str,
-                                                 tmp_path: Path) -> None:
+def test_concurrent_writers_never_fork_the_chain(audit: AuditLog, store_url: str, tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     head_file = tmp_path / "audit-head.json"  # shared by both writers, as on one machine
     workers = [ctx.Process(target=_append_many, args=(store_url, 40, head_file)) for _ in range(2)]
@@ -104,15 +109,22 @@ def test_concurrent_writers_never_fork_the_chain(audit: AuditLog, store_url: str
 
 # On SQLite a hand-edited row can hold anything; PostgreSQL's typed columns (integer, json,
 # timestamptz) refuse such values, so these rows can only be met on SQLite.
-@pytest.mark.parametrize(("tamper", "first_bad", "problem"), [
-    ("UPDATE audit_events SET details = 'not json {' WHERE seq = 2", 2,
-     "entry 2 has details 'not json {', which the hub never writes"),
-    ("UPDATE audit_events SET at = 'yesterday' WHERE seq = 3", 3, "entry 3 has at 'yesterday'"),
-    ("UPDATE audit_events SET key_version = 'v1' WHERE seq = 3", 3, "entry 3 has key_version"),
-    ("UPDATE audit_events SET seq = 4.5 WHERE seq = 4", 4, "has seq 4.5"),
-])
-def test_rows_the_hub_never_writes_are_reported_as_tampered(tmp_path: Path, tamper: str,
-                                                            first_bad: int, problem: str) -> None:
+@pytest.mark.parametrize(
+    ("tamper", "first_bad", "problem"),
+    [
+        (
+            "UPDATE audit_events SET details = 'not json {' WHERE seq = 2",
+            2,
+            "entry 2 has details 'not json {', which the hub never writes",
+        ),
+        ("UPDATE audit_events SET at = 'yesterday' WHERE seq = 3", 3, "entry 3 has at 'yesterday'"),
+        ("UPDATE audit_events SET key_version = 'v1' WHERE seq = 3", 3, "entry 3 has key_version"),
+        ("UPDATE audit_events SET seq = 4.5 WHERE seq = 4", 4, "has seq 4.5"),
+    ],
+)
+def test_rows_the_hub_never_writes_are_reported_as_tampered(
+    tmp_path: Path, tamper: str, first_bad: int, problem: str
+) -> None:
     engine = get_engine(f"sqlite:///{tmp_path / 'hub.db'}")
     create_db_and_tables(engine)
     log = AuditLog(engine, KEYRING)

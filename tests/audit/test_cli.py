@@ -63,13 +63,17 @@ def test_export_verifies_on_its_own_and_a_tampered_export_does_not(ws: Path) -> 
     assert result.exit_code == 1 and "entry 2 was edited" in result.output
 
 
-@pytest.mark.parametrize(("cut", "problem"), [
-    (lambda lines: lines[2:], "does not start with its signed header"),  # header and entry 1
-    (lambda lines: [lines[0], *lines[3:]], "holds 2 entries but its header says 4"),
-    (lambda lines: lines[:-1], "holds 3 entries but its header says 4"),
-])
+@pytest.mark.parametrize(
+    ("cut", "problem"),
+    [
+        (lambda lines: lines[2:], "does not start with its signed header"),  # header and entry 1
+        (lambda lines: [lines[0], *lines[3:]], "holds 2 entries but its header says 4"),
+        (lambda lines: lines[:-1], "holds 3 entries but its header says 4"),
+    ],
+)
 def test_an_export_with_lines_cut_off_does_not_verify(
-        ws: Path, cut: Callable[[list[str]], list[str]], problem: str) -> None:
+    ws: Path, cut: Callable[[list[str]], list[str]], problem: str
+) -> None:
     result = verify_file(ws, cut(export_lines(ws)))
     assert result.exit_code == 1 and problem in result.output
 
@@ -105,10 +109,13 @@ def test_verify_exit_code_names_the_bad_entry(ws: Path) -> None:
     assert result.exit_code == 1 and "entry 2 is missing" in result.output
 
 
-@pytest.mark.parametrize(("delete", "problem"), [
-    ("DELETE FROM audit_events", "the log is empty"),
-    ("DELETE FROM audit_events WHERE seq > 2", "entries 3 to 4 were cut off the end"),
-])
+@pytest.mark.parametrize(
+    ("delete", "problem"),
+    [
+        ("DELETE FROM audit_events", "the log is empty"),
+        ("DELETE FROM audit_events WHERE seq > 2", "entries 3 to 4 were cut off the end"),
+    ],
+)
 def test_verify_finds_deleted_newest_entries(ws: Path, delete: str, problem: str) -> None:
     sql(ws, delete)
     result = run(ws, "verify")

@@ -19,8 +19,11 @@ KEYRING = Keyring({1: b"a" * 32})
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
-    url = f"sqlite:///{tmp_path / 'hub.db'}" if request.param == "sqlite" else \
-        request.getfixturevalue("pg_schema_url")
+    url = (
+        f"sqlite:///{tmp_path / 'hub.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_schema_url")
+    )
     engine = get_engine(url)
     create_db_and_tables(engine)
     return engine
@@ -47,12 +50,16 @@ def test_every_append_anchors_the_head(audit: AuditLog) -> None:
     assert (report.ok, report.checked, report.last[0] if report.last else None) == (True, 5, 5)
 
 
-@pytest.mark.parametrize(("delete", "first_bad", "problem"), [
-    ("DELETE FROM audit_events", 1, "the log is empty, but"),
-    ("DELETE FROM audit_events WHERE seq >= 4", 4, "entries 4 to 5 were cut off the end"),
-])
+@pytest.mark.parametrize(
+    ("delete", "first_bad", "problem"),
+    [
+        ("DELETE FROM audit_events", 1, "the log is empty, but"),
+        ("DELETE FROM audit_events WHERE seq >= 4", 4, "entries 4 to 5 were cut off the end"),
+    ],
+)
 def test_deleting_the_newest_entries_is_found_and_appends_refuse(
-        audit: AuditLog, delete: str, first_bad: int, problem: str) -> None:
+    audit: AuditLog, delete: str, first_bad: int, problem: str
+) -> None:
     sql(audit.engine, delete)
     report = audit.verify()
     assert not report.ok
@@ -66,8 +73,11 @@ def test_acknowledge_records_the_loss_and_appends_resume(audit: AuditLog) -> Non
     assert audit.acknowledge("nothing wrong") is None  # nothing to acknowledge
     sql(audit.engine, "DELETE FROM audit_events WHERE seq >= 4")
     entry = audit.acknowledge("restored hub.db from the 02:00 backup", actor="ops")
-    assert entry is not None and (entry["seq"], entry["action"], entry["actor"]) == \
-        (4, "audit.acknowledge", "ops")
+    assert entry is not None and (entry["seq"], entry["action"], entry["actor"]) == (
+        4,
+        "audit.acknowledge",
+        "ops",
+    )
     assert entry["details"]["reason"] == "restored hub.db from the 02:00 backup"
     assert entry["details"]["anchored"]["seq"] == 5 and entry["details"]["found"]["seq"] == 3
     assert "cut off the end" in entry["details"]["problem"]
@@ -117,8 +127,7 @@ def test_the_head_never_moves_backwards(tmp_path: Path) -> None:
     assert oct(head.path.stat().st_mode & 0o777) == "0o600"
 
 
-def test_a_log_without_a_head_yet_is_anchored_only_if_it_verifies(engine: Engine,
-                                                                   tmp_path: Path) -> None:
+def test_a_log_without_a_head_yet_is_anchored_only_if_it_verifies(engine: Engine, tmp_path: Path) -> None:
     # The first append after an upgrade, or on a new machine: no head here for this store.
     plain = AuditLog(engine, KEYRING)
     for _ in range(3):
@@ -155,16 +164,16 @@ def test_writers_without_a_head_keep_working(engine: Engine) -> None:
     assert plain.append("sync.start")["seq"] == 1 and plain.verify().ok
 
 
-def test_a_writer_holding_the_old_key_follows_a_rotation(engine: Engine, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_writer_holding_the_old_key_follows_a_rotation(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A long-running worker loaded the keyring before `secrets rotate-key` ran elsewhere; the
     # head and the newer entries are signed with a version it does not have yet.
     monkeypatch.delenv("CROSSDOCK_MASTER_KEY", raising=False)
     state = tmp_path / "state"
     save_keyring(state, KEYRING)
     head_file = state / "audit-head.json"
-    worker = AuditLog(engine, load_keyring(state), head_file=head_file,
-                      reload=lambda: load_keyring(state))
+    worker = AuditLog(engine, load_keyring(state), head_file=head_file, reload=lambda: load_keyring(state))
     worker.append("sync.start")
     rotated = KEYRING.rotated()
     save_keyring(state, rotated)

@@ -23,16 +23,18 @@ __all__ = ["CONNECTORS", "read", "latest"]
 CONNECTORS = Path(__file__).resolve().parents[2] / "connectors"
 
 
-def read(connector: str, stream: str, config: dict[str, Any],
-         state: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def read(
+    connector: str, stream: str, config: dict[str, Any], state: dict[str, Any] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The stream's records and the last state the read emitted (what the pipeline saves)."""
     source = DeclarativeSource(CONNECTORS / connector / "manifest.yaml", config, in_child=False)
     records, states = read_stream(source, stream, state)
     return records, (states[-1] if states else None)
 
 
-def latest(runs: list[list[dict[str, Any]]], key: Callable[[dict[str, Any]], Any]
-           ) -> dict[Any, dict[str, Any]]:
+def latest(
+    runs: list[list[dict[str, Any]]], key: Callable[[dict[str, Any]], Any]
+) -> dict[Any, dict[str, Any]]:
     """key -> the last version read, over the runs in order: what a merging destination holds."""
     out: dict[Any, dict[str, Any]] = {}
     for records in runs:

@@ -8,8 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 from hub.sources import RECORD, STATE, DeclarativeSource
 
 
-def read_stream(source: DeclarativeSource, stream: str, state: dict[str, Any] | None = None,
-                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def read_stream(
+    source: DeclarativeSource,
+    stream: str,
+    state: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The stream's records and STATE messages, read incrementally from `state`."""
     records, states = [], []
     for kind, payload in source.read(stream, incremental=True, state=state):

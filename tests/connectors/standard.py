@@ -51,25 +51,31 @@ def sandbox_suite(connector: str, base_path: str = "") -> type[DeclarativeSource
             # yaml.safe_load; ours reference connectors/_shared/, which the hub's loader inlines.
             manifest = load_manifest(root / "manifest.yaml")
             config: dict[str, Any] = {"__injected_manifest": manifest}
-            config.update((scenario or ConnectorTestScenario()).get_config_dict(
-                empty_if_missing=True, connector_root=root))
+            config.update(
+                (scenario or ConnectorTestScenario()).get_config_dict(
+                    empty_if_missing=True, connector_root=root
+                )
+            )
             components = root / "components.py"
             if components.is_file():
                 text = components.read_text(encoding="utf-8")
                 os.environ[ENV_VAR_ALLOW_CUSTOM_CODE] = "true"
                 config[INJECTED_COMPONENTS_PY] = text
-                config[INJECTED_COMPONENTS_PY_CHECKSUMS] = {
-                    "md5": hashlib.md5(text.encode()).hexdigest()}  # noqa: S324 - a checksum
-            return ConcurrentDeclarativeSource(config=config, catalog=None, state=None,
-                                               source_config=manifest)
+                config[INJECTED_COMPONENTS_PY_CHECKSUMS] = {"md5": hashlib.md5(text.encode()).hexdigest()}
+            return ConcurrentDeclarativeSource(
+                config=config, catalog=None, state=None, source_config=manifest
+            )
 
         @classmethod
         def get_scenarios(cls) -> list[ConnectorTestScenario]:
             scenarios = []
             for scenario in super().get_scenarios():
                 config = scenario.get_config_dict(connector_root=root, empty_if_missing=False)
-                scenarios.append(scenario.model_copy(
-                    update={"config_dict": {**config, "base_url": sandbox.url + base_path}}))
+                scenarios.append(
+                    scenario.model_copy(
+                        update={"config_dict": {**config, "base_url": sandbox.url + base_path}}
+                    )
+                )
             return scenarios
 
     return Suite

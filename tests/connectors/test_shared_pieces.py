@@ -19,8 +19,9 @@ from hub.sources._manifest import SHARED_DIR, load_manifest
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = sorted((ROOT / "connectors").glob("*/manifest.yaml"))
 SHARED = yaml.safe_load((SHARED_DIR / "error_handler.yaml").read_text())["definitions"]
-SHARED_FILTERS = [SHARED[ref["$ref"].rsplit("/", 1)[1]] for ref in SHARED["shared_error_handler"]
-                  ["response_filters"]]
+SHARED_FILTERS = [
+    SHARED[ref["$ref"].rsplit("/", 1)[1]] for ref in SHARED["shared_error_handler"]["response_filters"]
+]
 MESSAGES = {"refused", "rejected", "server_error", "not_json"}
 
 
@@ -36,8 +37,14 @@ def error_handlers(node: Any) -> list[Any]:
 
 
 def test_the_six_connectors_are_found() -> None:
-    assert {p.parent.name for p in MANIFESTS} >= {"hubspot", "zendesk", "mailchimp", "shopify",
-                                                  "facebook", "onetrust"}
+    assert {p.parent.name for p in MANIFESTS} >= {
+        "hubspot",
+        "zendesk",
+        "mailchimp",
+        "shopify",
+        "facebook",
+        "onetrust",
+    }
 
 
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda p: p.parent.name)
@@ -47,8 +54,9 @@ def test_every_error_handler_is_the_shared_one(manifest: Path) -> None:
     assert handlers, f"{manifest}: no error_handler"
     for handler in handlers:
         assert handler.get("$ref") == "#/definitions/shared_error_handler", handler
-    assert MESSAGES <= set(raw["definitions"].get("error_messages", {})), \
+    assert MESSAGES <= set(raw["definitions"].get("error_messages", {})), (
         "the shared handler reads definitions.error_messages.{refused,rejected,server_error,not_json}"
+    )
 
 
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda p: p.parent.name)
@@ -81,18 +89,24 @@ def test_the_resolved_policy_keeps_every_shared_filter_in_order(manifest: Path) 
         filters = iter(handler["response_filters"])
         for shared in SHARED_FILTERS:
             # a connector may widen a shared filter's codes (Shopify's 422), never drop one
-            found = next((f for f in filters if f["action"] == shared["action"]
-                          and f["failure_type"] == shared["failure_type"]
-                          and f.get("predicate") == shared.get("predicate")
-                          and set(shared.get("http_codes", [])) <= set(f.get("http_codes", []))),
-                         None)
+            found = next(
+                (
+                    f
+                    for f in filters
+                    if f["action"] == shared["action"]
+                    and f["failure_type"] == shared["failure_type"]
+                    and f.get("predicate") == shared.get("predicate")
+                    and set(shared.get("http_codes", [])) <= set(f.get("http_codes", []))
+                ),
+                None,
+            )
             assert found, f"{manifest.parent.name}: {shared} missing or out of order"
             assert found["error_message"] and not found["error_message"].startswith("#/")
 
 
 def response(body: bytes) -> requests.Response:
     r = requests.Response()
-    r.status_code, r._content = 200, body  # noqa: SLF001 - a response without a server
+    r.status_code, r._content = 200, body
     return r
 
 
@@ -101,19 +115,26 @@ class _Items(JsonBodyExtractor):
         return list(body["items"])
 
 
-@pytest.mark.parametrize(("body", "records"), [
-    (b'{"items": [{"id": 1}]}', [{"id": 1}]),
-    (b"<html>502 Bad Gateway</html>", []),
-    (b'{"items": [{"id": 1}', []),  # cut off
-])
-def test_the_shared_extractor_reads_json_and_skips_a_page_that_is_not(body: bytes,
-                                                                      records: list[Any]) -> None:
+@pytest.mark.parametrize(
+    ("body", "records"),
+    [
+        (b'{"items": [{"id": 1}]}', [{"id": 1}]),
+        (b"<html>502 Bad Gateway</html>", []),
+        (b'{"items": [{"id": 1}', []),  # cut off
+    ],
+)
+def test_the_shared_extractor_reads_json_and_skips_a_page_that_is_not(
+    body: bytes, records: list[Any]
+) -> None:
     assert list(_Items().extract_records(response(body))) == records
 
 
-@pytest.mark.parametrize("components", [p.parent / "components.py" for p in MANIFESTS
-                                        if (p.parent / "components.py").is_file()],
-                         ids=lambda p: p.parent.name)
+@pytest.mark.parametrize(
+    "components",
+    [p.parent / "components.py" for p in MANIFESTS if (p.parent / "components.py").is_file()],
+    ids=lambda p: p.parent.name,
+)
 def test_components_decode_bodies_through_the_shared_helper(components: Path) -> None:
-    assert "response.json()" not in components.read_text(), \
+    assert "response.json()" not in components.read_text(), (
         "decode with connectors._shared.components (JsonBodyExtractor or json_body)"
+    )

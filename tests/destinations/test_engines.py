@@ -14,17 +14,24 @@ from hub.errors import ConfigError
 
 
 def test_importing_destinations_loads_no_duckdb_or_pyarrow() -> None:
-    probe = ("import sys, hub.destinations\n"
-             "print(sorted({m.split('.')[0] for m in sys.modules} & {'duckdb', 'pyarrow'}))")
+    probe = (
+        "import sys, hub.destinations\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'duckdb', 'pyarrow'}))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize(("url", "engine"), [
-    ("sqlite:///wh.db", "sqlite"), ("duckdb:///wh.duckdb", "duckdb"),
-    ("postgresql://u@h/db", "postgresql"), ("postgresql+psycopg://u@h/db", "postgresql"),
-    ("postgres://u@h/db", "postgresql"),
-])
+@pytest.mark.parametrize(
+    ("url", "engine"),
+    [
+        ("sqlite:///wh.db", "sqlite"),
+        ("duckdb:///wh.duckdb", "duckdb"),
+        ("postgresql://u@h/db", "postgresql"),
+        ("postgresql+psycopg://u@h/db", "postgresql"),
+        ("postgres://u@h/db", "postgresql"),
+    ],
+)
 def test_the_url_scheme_picks_the_engine(url: str, engine: str) -> None:
     assert engine_for(url).name == engine
 

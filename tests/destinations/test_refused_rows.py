@@ -16,8 +16,7 @@ import pytest
 from hub.destinations import SqlDestination, TableSpec, open_destination
 from hub.destinations.sql_base import NUL_REASON, DiskFullError
 
-SPEC = TableSpec("people", {"id": "string", "name": "string", "n": "integer", "extra": "json"},
-                 key=("id",))
+SPEC = TableSpec("people", {"id": "string", "name": "string", "n": "integer", "extra": "json"}, key=("id",))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "duckdb"])
@@ -27,8 +26,13 @@ def dest(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlDestinat
     elif request.param == "duckdb":
         d = open_destination("sql", {"url": f"duckdb:///{tmp_path / 'wh.duckdb'}"})
     else:
-        d = open_destination("sql", {"url": "postgresql://postgres@127.0.0.1:5432/test",
-                                     "schema": request.getfixturevalue("pg_schema")})
+        d = open_destination(
+            "sql",
+            {
+                "url": "postgresql://postgres@127.0.0.1:5432/test",
+                "schema": request.getfixturevalue("pg_schema"),
+            },
+        )
     yield d
     d.close()
 
@@ -39,7 +43,8 @@ def people(n: int) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("mode", ["merge", "append"])
 def test_a_nul_byte_is_refused_alike_on_every_engine_and_the_rest_lands(
-        dest: SqlDestination, mode: str) -> None:
+    dest: SqlDestination, mode: str
+) -> None:
     spec = SPEC if mode == "merge" else TableSpec("people", SPEC.columns)
     dest.prepare(spec, mode)  # type: ignore[arg-type]
     rows = people(300)
@@ -70,8 +75,7 @@ def test_a_value_the_engine_refuses_is_bisected_out(dest: SqlDestination, bad: A
     assert got["p0778"]["n"] == 778
 
 
-def test_a_batch_whose_every_row_is_refused_is_an_error_not_dead_letters(
-        dest: SqlDestination) -> None:
+def test_a_batch_whose_every_row_is_refused_is_an_error_not_dead_letters(dest: SqlDestination) -> None:
     dest.prepare(SPEC, "merge")
     rows = [{**r, "n": 2**70} for r in people(4)]
     with pytest.raises(Exception):  # noqa: B017 - whichever the engine raises
@@ -81,7 +85,8 @@ def test_a_batch_whose_every_row_is_refused_is_an_error_not_dead_letters(
 
 
 def test_disk_full_is_one_line_and_the_batch_is_rolled_back(
-        dest: SqlDestination, monkeypatch: pytest.MonkeyPatch) -> None:
+    dest: SqlDestination, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import duckdb
     import psycopg
 
@@ -90,7 +95,7 @@ def test_disk_full_is_one_line_and_the_batch_is_rolled_back(
     full: BaseException = {
         "sqlite": sqlite3.OperationalError("database or disk is full"),
         "postgresql": psycopg.errors.DiskFull("could not extend file: No space left on device"),
-        "duckdb": duckdb.IOException("Could not write file \"wh.duckdb\": No space left on device"),
+        "duckdb": duckdb.IOException('Could not write file "wh.duckdb": No space left on device'),
     }[dest.engine.name]
     calls = []
 
@@ -107,8 +112,7 @@ def test_disk_full_is_one_line_and_the_batch_is_rolled_back(
     assert {r["name"] for r in dest.read_rows("people")} == {f"name {i}" for i in range(5)}
 
 
-def test_sqlite_disk_full_inside_the_transaction_reports_the_cause_not_the_rollback(
-        tmp_path: Path) -> None:
+def test_sqlite_disk_full_inside_the_transaction_reports_the_cause_not_the_rollback(tmp_path: Path) -> None:
     """SQLite rolls back by itself on a full disk; our ROLLBACK then failed with
     'cannot rollback - no transaction is active', hiding the cause. A tiny max_page_count
     makes a real SQLITE_FULL."""
@@ -116,10 +120,13 @@ def test_sqlite_disk_full_inside_the_transaction_reports_the_cause_not_the_rollb
     try:
         d.prepare(SPEC, "merge")
         d.write(SPEC, "merge", people(5))
-        d._conn.execute("PRAGMA max_page_count = " +  # type: ignore[attr-defined]
-                        str(d._conn.execute("PRAGMA page_count").fetchone()[0]))  # type: ignore[attr-defined]
-        with pytest.raises(DiskFullError,
-                           match=r"wh\.db has no disk space left \(database or disk is full\)"):
+        d._conn.execute(
+            "PRAGMA max_page_count = "  # type: ignore[attr-defined]
+            + str(d._conn.execute("PRAGMA page_count").fetchone()[0])
+        )  # type: ignore[attr-defined]
+        with pytest.raises(
+            DiskFullError, match=r"wh\.db has no disk space left \(database or disk is full\)"
+        ):
             d.write(SPEC, "merge", [{**r, "name": "x" * 5000} for r in people(50)])
         assert {r["name"] for r in d.read_rows("people")} == {f"name {i}" for i in range(5)}
     finally:
@@ -127,7 +134,8 @@ def test_sqlite_disk_full_inside_the_transaction_reports_the_cause_not_the_rollb
 
 
 def test_a_transient_error_is_raised_as_it_is_not_bisected(
-        dest: SqlDestination, monkeypatch: pytest.MonkeyPatch) -> None:
+    dest: SqlDestination, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A locked file or a dropped connection is for the pipeline to retry, not a refused row."""
     import duckdb
     import psycopg

@@ -42,8 +42,9 @@ def test_one_deployment_per_connection_and_one_for_stitching(prefect_server, tmp
                 d = await client.read_deployment(deployment_id)
                 out[d.name] = ([s.schedule.cron for s in d.schedules], d.parameters)
                 assert d.work_pool_name == "crossdock-test", d.name
-                assert d.entrypoint in ("flows.sync.sync_connection", "flows.stitch.stitch_profiles"), \
+                assert d.entrypoint in ("flows.sync.sync_connection", "flows.stitch.stitch_profiles"), (
                     d.entrypoint
+                )
             return out
 
     found = asyncio.run(read())
@@ -52,5 +53,7 @@ def test_one_deployment_per_connection_and_one_for_stitching(prefect_server, tmp
     assert found["sync-profiles_to_crm"][0] == ["0 4 * * *"]
     assert found["sync-consent"][0] == ["0 3 * * *"]
     assert found["sync-crm_hourly"][1] == {"name": "crm_hourly", "workspace_dir": str(tmp_path)}
-    assert found["stitch-profiles"] == (["30 3 * * *"], {"mode": "incremental",
-                                                         "workspace_dir": str(tmp_path)})
+    assert found["stitch-profiles"] == (
+        ["30 3 * * *"],
+        {"mode": "incremental", "workspace_dir": str(tmp_path)},
+    )

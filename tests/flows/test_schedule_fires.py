@@ -36,8 +36,9 @@ def _free_port() -> int:
 
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)  # its own group: the worker's children die too
+    return subprocess.Popen(
+        args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+    )  # its own group: the worker's children die too
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -55,16 +56,21 @@ def prefect_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A `prefect server start` process of its own (SQLite, its scheduler every 5 s)."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update({
-        "PREFECT_HOME": str(tmp_path / "prefect"),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
-        "PREFECT_WORKER_QUERY_SECONDS": "3",
-        "PREFECT_LOGGING_LEVEL": "INFO",
-    })
-    server = _start([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
-                     str(port)], env, tmp_path / "server.log")
+    env.update(
+        {
+            "PREFECT_HOME": str(tmp_path / "prefect"),
+            "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
+            "PREFECT_WORKER_QUERY_SECONDS": "3",
+            "PREFECT_LOGGING_LEVEL": "INFO",
+        }
+    )
+    server = _start(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env,
+        tmp_path / "server.log",
+    )
     try:
         deadline = time.monotonic() + 240
         while True:
@@ -89,26 +95,42 @@ def _runs(env: dict[str, str], deployment_id: str) -> list[dict[str, Any]]:
 
 
 def test_a_cron_schedule_fires_and_a_worker_completes_the_sync(
-        prefect_env: dict[str, str], tmp_path: Path) -> None:
+    prefect_env: dict[str, str], tmp_path: Path
+) -> None:
     workspace = tmp_path / "ws"
     workspace.mkdir()
     with Sandbox(seed=3, scale=40, port=0) as sb:
-        (workspace / "crossdock.yaml").write_text(yaml.safe_dump({
-            "version": 1,
-            "orchestration": {"work_pool": POOL},
-            "connections": {"crm": {
-                "source": {"connector": "hubspot", "config": {
-                    "base_url": sb.url, "access_token": "sandbox-token",
-                    "start_date": "2020-01-01T00:00:00Z"}},
-                "destination": {"type": "sql", "config": {"url": "sqlite:///warehouse.db"}},
-                "streams": {"contacts": {"mapping": "hubspot/contacts"}},
-                "schedule": "* * * * *",  # every minute: the next one is at most 60 s away
-            }},
-        }))
+        (workspace / "crossdock.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "version": 1,
+                    "orchestration": {"work_pool": POOL},
+                    "connections": {
+                        "crm": {
+                            "source": {
+                                "connector": "hubspot",
+                                "config": {
+                                    "base_url": sb.url,
+                                    "access_token": "sandbox-token",
+                                    "start_date": "2020-01-01T00:00:00Z",
+                                },
+                            },
+                            "destination": {"type": "sql", "config": {"url": "sqlite:///warehouse.db"}},
+                            "streams": {"contacts": {"mapping": "hubspot/contacts"}},
+                            "schedule": "* * * * *",  # every minute: the next one is at most 60 s away
+                        }
+                    },
+                }
+            )
+        )
 
         deploy = subprocess.run(
             [sys.executable, "-m", "hub.cli", "--workspace", str(workspace), "deploy"],
-            env=prefect_env, capture_output=True, text=True, timeout=300)
+            env=prefect_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert deploy.returncode == 0, deploy.stderr
         assert "registered sync-connection/sync-crm on cron `* * * * *`" in deploy.stdout
         assert f"1 deployment(s) in work pool `{POOL}`" in deploy.stdout
@@ -125,8 +147,11 @@ def test_a_cron_schedule_fires_and_a_worker_completes_the_sync(
         scheduled = _runs(prefect_env, found["id"])
         assert all(r["auto_scheduled"] for r in scheduled)
 
-        worker = _start([str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--type",
-                         "process", "--limit", "1"], prefect_env, tmp_path / "worker.log")
+        worker = _start(
+            [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--type", "process", "--limit", "1"],
+            prefect_env,
+            tmp_path / "worker.log",
+        )
         try:
             deadline = time.monotonic() + 480
             while True:
@@ -136,9 +161,10 @@ def test_a_cron_schedule_fires_and_a_worker_completes_the_sync(
                     break
                 crashed = [r for r in runs if r["state_type"] in ("FAILED", "CRASHED", "CANCELLED")]
                 assert not crashed, (tmp_path / "worker.log").read_text()[-4000:]
-                assert time.monotonic() < deadline, \
-                    f"no scheduled run completed in 480 s: {[r['state_type'] for r in runs]}\n" + \
-                    (tmp_path / "worker.log").read_text()[-4000:]
+                assert time.monotonic() < deadline, (
+                    f"no scheduled run completed in 480 s: {[r['state_type'] for r in runs]}\n"
+                    + (tmp_path / "worker.log").read_text()[-4000:]
+                )
                 time.sleep(3)
         finally:
             _stop(worker)
@@ -147,8 +173,7 @@ def test_a_cron_schedule_fires_and_a_worker_completes_the_sync(
         assert "submitted to infrastructure" in (tmp_path / "worker.log").read_text()
         # The worker's run did the sync: the hub recorded it and the warehouse holds the CRM.
         with sqlite3.connect(workspace / ".crossdock" / "hub.db") as store:
-            statuses = [s for (s,) in store.execute(
-                "SELECT status FROM sync_runs WHERE connection = 'crm'")]
+            statuses = [s for (s,) in store.execute("SELECT status FROM sync_runs WHERE connection = 'crm'")]
         assert "succeeded" in statuses
         with sqlite3.connect(workspace / "warehouse.db") as warehouse:
             (count,) = warehouse.execute("SELECT count(*) FROM crm_contacts").fetchone()

@@ -13,17 +13,21 @@ from pathlib import Path
 import pytest
 
 _spec = importlib.util.spec_from_file_location(
-    "bench_febrl", Path(__file__).resolve().parents[2] / "bench" / "febrl.py")
+    "bench_febrl", Path(__file__).resolve().parents[2] / "bench" / "febrl.py"
+)
 assert _spec and _spec.loader
 febrl = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(febrl)
 
 
-@pytest.mark.parametrize("name, with_ssn, at_least", [
-    ("febrl1", True, 0.999),
-    ("febrl1", False, 0.995),
-    ("febrl4", False, 0.995),  # linking two files, the set peers found hardest without ids
-])
+@pytest.mark.parametrize(
+    "name, with_ssn, at_least",
+    [
+        ("febrl1", True, 0.999),
+        ("febrl1", False, 0.995),
+        ("febrl4", False, 0.995),  # linking two files, the set peers found hardest without ids
+    ],
+)
 def test_f1_beats_peers(name: str, with_ssn: bool, at_least: float) -> None:
     scores = febrl.score(name, with_ssn)
     assert scores["f1"] >= at_least, scores

@@ -30,10 +30,13 @@ def test_an_identifier_on_more_records_than_the_threshold_is_shared_not_identity
 def test_a_merge_that_would_exceed_max_per_profile_is_refused_and_recorded() -> None:
     # A chain: four emails joined pairwise by phones. With at most two emails per
     # profile, the merges that would bring a third email are refused.
-    config = IdentityConfig(identifiers=(
-        IdentifierRule(type="email", field="email", normalize="email", max_per_profile=2),
-        IdentifierRule(type="phone", field="phone", normalize="phone", max_per_profile=3),
-    ), match=NO_MATCHING)
+    config = IdentityConfig(
+        identifiers=(
+            IdentifierRule(type="email", field="email", normalize="email", max_per_profile=2),
+            IdentifierRule(type="phone", field="phone", normalize="phone", max_per_profile=3),
+        ),
+        match=NO_MATCHING,
+    )
     records = [
         person(1, email="a@x.com", phone="+14155550001"),
         person(2, email="b@x.com", phone="+14155550001"),
@@ -54,15 +57,23 @@ def test_a_probabilistic_match_is_refused_when_it_breaks_a_cap() -> None:
     # Names agree strongly (a fixed model, so the score is known), but each record
     # brings its own email and a profile may hold only one.
     config = IdentityConfig(
-        identifiers=(IdentifierRule(type="email", field="email", normalize="email",
-                                    max_per_profile=1),),
-        match=MatchConfig(fields=(MatchField(field="first_name"), MatchField(field="last_name")),
-                          blocking=(("last_name",),)))
-    model = MatchModel(fields=["first_name", "last_name"], kinds=["name", "name"],
-                       m=[[0.01, 0.01, 0.08, 0.9]] * 2, u=[[0.97, 0.01, 0.01, 0.01]] * 2, prior=0.1)
-    records = [person(0, email="a@x.com", first_name="Ada", last_name="Lovelace"),
-               person(1, email="b@x.com", first_name="Ada", last_name="Lovelace"),
-               person(2, first_name="Ada", last_name="Lovelace")]
+        identifiers=(IdentifierRule(type="email", field="email", normalize="email", max_per_profile=1),),
+        match=MatchConfig(
+            fields=(MatchField(field="first_name"), MatchField(field="last_name")), blocking=(("last_name",),)
+        ),
+    )
+    model = MatchModel(
+        fields=["first_name", "last_name"],
+        kinds=["name", "name"],
+        m=[[0.01, 0.01, 0.08, 0.9]] * 2,
+        u=[[0.97, 0.01, 0.01, 0.01]] * 2,
+        prior=0.1,
+    )
+    records = [
+        person(0, email="a@x.com", first_name="Ada", last_name="Lovelace"),
+        person(1, email="b@x.com", first_name="Ada", last_name="Lovelace"),
+        person(2, first_name="Ada", last_name="Lovelace"),
+    ]
     result = stitch(records, config, model=model)
     clusters = result.clusters()
     assert not any({"crm:0", "crm:1"} <= set(c) for c in clusters), clusters

@@ -41,24 +41,42 @@ def test_a_split_keeps_the_id_on_the_bigger_part_and_names_the_other_anew() -> N
 def test_a_derived_id_never_collides_with_an_earlier_one() -> None:
     # crm:1 named the old profile; split off, it must not take that name back.
     old = profile_id_for(["crm:1"])
-    ids, _ = assign_profile_ids([["crm:1"], ["crm:2", "crm:3"]],
-                                {"crm:1": old, "crm:2": old, "crm:3": old})
+    ids, _ = assign_profile_ids([["crm:1"], ["crm:2", "crm:3"]], {"crm:1": old, "crm:2": old, "crm:3": old})
     assert ids[1] == old and ids[0] != old
 
 
 def test_golden_record_survivorship() -> None:
     records = [
-        {"source": "crm", "source_id": "1", "email": "a@x.com", "first_name": "Ada",
-         "city": "Leeds", "updated_at": "2024-01-01"},
-        {"source": "shop", "source_id": "2", "email": "a@x.com", "first_name": "Adah",
-         "city": "York", "updated_at": "2025-01-01"},
-        {"source": "support", "source_id": "3", "email": "ada@work.com", "first_name": None,
-         "city": None, "updated_at": "2026-01-01"},
+        {
+            "source": "crm",
+            "source_id": "1",
+            "email": "a@x.com",
+            "first_name": "Ada",
+            "city": "Leeds",
+            "updated_at": "2024-01-01",
+        },
+        {
+            "source": "shop",
+            "source_id": "2",
+            "email": "a@x.com",
+            "first_name": "Adah",
+            "city": "York",
+            "updated_at": "2025-01-01",
+        },
+        {
+            "source": "support",
+            "source_id": "3",
+            "email": "ada@work.com",
+            "first_name": None,
+            "city": None,
+            "updated_at": "2026-01-01",
+        },
     ]
     golden = golden_record(records, IdentityConfig())
-    assert golden["email"] == "a@x.com"      # most frequent
-    assert golden["first_name"] == "Adah"    # most recent non-empty
+    assert golden["email"] == "a@x.com"  # most frequent
+    assert golden["first_name"] == "Adah"  # most recent non-empty
     assert golden["city"] == "York"
-    by_source = golden_record(records, IdentityConfig(survivorship={"city": "source_priority"},
-                                                      source_priority=("crm", "shop")))
+    by_source = golden_record(
+        records, IdentityConfig(survivorship={"city": "source_priority"}, source_priority=("crm", "shop"))
+    )
     assert by_source["city"] == "Leeds"

@@ -10,28 +10,61 @@ from hypothesis import strategies as st
 from hub.identity import IdentifierRule, IdentityConfig, MatchConfig, MatchField, MatchModel, stitch
 
 CONFIG = IdentityConfig(
-    identifiers=(IdentifierRule(type="email", field="email", normalize="email", max_per_profile=2),
-                 IdentifierRule(type="phone", field="phone", normalize="phone", max_per_profile=2)),
+    identifiers=(
+        IdentifierRule(type="email", field="email", normalize="email", max_per_profile=2),
+        IdentifierRule(type="phone", field="phone", normalize="phone", max_per_profile=2),
+    ),
     shared_threshold=4,
-    match=MatchConfig(fields=(MatchField(field="email", compare="exact"),
-                              MatchField(field="first_name"), MatchField(field="last_name")),
-                      blocking=(("last_name",), ("email",)), threshold=0.9, review_below=0.3),
+    match=MatchConfig(
+        fields=(
+            MatchField(field="email", compare="exact"),
+            MatchField(field="first_name"),
+            MatchField(field="last_name"),
+        ),
+        blocking=(("last_name",), ("email",)),
+        threshold=0.9,
+        review_below=0.3,
+    ),
 )
 # A fixed model keeps examples fast and makes "same model" explicit for the increment test.
-MODEL = MatchModel(fields=["email", "first_name", "last_name"], kinds=["exact", "name", "name"],
-                   m=[[0.2, 0.8], [0.02, 0.03, 0.05, 0.9], [0.02, 0.03, 0.05, 0.9]],
-                   u=[[0.999, 0.001], [0.9, 0.05, 0.03, 0.02], [0.9, 0.05, 0.03, 0.02]], prior=0.05)
+MODEL = MatchModel(
+    fields=["email", "first_name", "last_name"],
+    kinds=["exact", "name", "name"],
+    m=[[0.2, 0.8], [0.02, 0.03, 0.05, 0.9], [0.02, 0.03, 0.05, 0.9]],
+    u=[[0.999, 0.001], [0.9, 0.05, 0.03, 0.02], [0.9, 0.05, 0.03, 0.02]],
+    prior=0.05,
+)
 
-emails = st.sampled_from(["a@x.com", "A@X.com ", "b@x.com", "b+t@x.com", "c@gmail.com", "c.@gmail.com",
-                          "info@x.com", "d@x.com", "e@x.com", None])
+emails = st.sampled_from(
+    [
+        "a@x.com",
+        "A@X.com ",
+        "b@x.com",
+        "b+t@x.com",
+        "c@gmail.com",
+        "c.@gmail.com",
+        "info@x.com",
+        "d@x.com",
+        "e@x.com",
+        None,
+    ]
+)
 phones = st.sampled_from(["+14155550001", "(415) 555-0002", "+14155550003", "000-000-0000", None])
 names = st.sampled_from(["Ada", "Ana", "Bob", "Rob", None])
 lasts = st.sampled_from(["Lovelace", "Lovelace", "Byron", "Babbage", None])
 
 records_strategy = st.lists(
-    st.fixed_dictionaries({"email": emails, "phone": phones, "first_name": names, "last_name": lasts,
-                           "source": st.sampled_from(["crm", "shop", "support"])}),
-    min_size=1, max_size=25,
+    st.fixed_dictionaries(
+        {
+            "email": emails,
+            "phone": phones,
+            "first_name": names,
+            "last_name": lasts,
+            "source": st.sampled_from(["crm", "shop", "support"]),
+        }
+    ),
+    min_size=1,
+    max_size=25,
 ).map(lambda rows: [{**r, "source_id": str(i)} for i, r in enumerate(rows)])
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -42,8 +75,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 def test_stitching_does_not_depend_on_input_order(records: list[dict], rnd: random.Random) -> None:
     shuffled = records[:]
     rnd.shuffle(shuffled)
-    assert stitch(records, CONFIG, model=MODEL).clusters() == \
-        stitch(shuffled, CONFIG, model=MODEL).clusters()
+    assert stitch(records, CONFIG, model=MODEL).clusters() == stitch(shuffled, CONFIG, model=MODEL).clusters()
 
 
 @SETTINGS
@@ -56,8 +88,7 @@ def test_incremental_equals_full_rebuild(records: list[dict], data: st.DataObjec
     for i in edited:
         yesterday[i]["email"], yesterday[i]["last_name"] = "old@x.com", "Byron"
     earlier = stitch(yesterday, CONFIG, model=MODEL).scored_links() if yesterday else []
-    changed = [f"{r['source']}:{r['source_id']}" for i, r in enumerate(records)
-               if i >= n_old or i in edited]
+    changed = [f"{r['source']}:{r['source_id']}" for i, r in enumerate(records) if i >= n_old or i in edited]
     incremental = stitch(records, CONFIG, model=MODEL, changed=changed, earlier=earlier)
     full = stitch(records, CONFIG, model=MODEL)
     assert incremental.clusters() == full.clusters()

@@ -69,27 +69,73 @@ def test_tickets_and_orders_join_the_timeline_of_their_person(tmp_path: Path) ->
         (tmp_path / "mappings" / "fake" / f"{stream}.yaml").write_text(mapping(stream, entity, fields))
     (tmp_path / "crossdock.yaml").write_text(textwrap.dedent(WORKSPACE))
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
-    write_table(url, "support_users", "contact", [
-        {"source": "fake", "source_id": "u1", "email": "ada@example.org", "first_name": "Ada",
-         "last_name": "Lovelace", "updated_at": at(1)},
-        {"source": "fake", "source_id": "u2", "email": "bob@example.org", "phone": "+14155550199",
-         "first_name": "Bob", "last_name": "Byron", "updated_at": at(1)},
-    ])
-    write_table(url, "support_tickets", "ticket", [
-        # by contact_id, though the email on the ticket is someone else's
-        {"source": "fake", "source_id": "t1", "contact_id": "u1", "email": "bob@example.org",
-         "subject": "Engine jammed", "created_at": at(2), "updated_at": at(3)},
-        # by email, spelled differently
-        {"source": "fake", "source_id": "t2", "email": " Bob+help@Example.org", "created_at": at(4),
-         "updated_at": at(4)},
-        # a role address names no one; an unknown address neither
-        {"source": "fake", "source_id": "t3", "email": "info@example.org", "updated_at": at(5)},
-        {"source": "fake", "source_id": "t4", "email": "nobody@example.org", "updated_at": at(5)},
-    ])
-    write_table(url, "support_orders", "order", [
-        {"source": "fake", "source_id": "o1", "phone": "+14155550199", "total": 12.5,
-         "created_at": at(6), "updated_at": at(6)},
-    ])
+    write_table(
+        url,
+        "support_users",
+        "contact",
+        [
+            {
+                "source": "fake",
+                "source_id": "u1",
+                "email": "ada@example.org",
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "updated_at": at(1),
+            },
+            {
+                "source": "fake",
+                "source_id": "u2",
+                "email": "bob@example.org",
+                "phone": "+14155550199",
+                "first_name": "Bob",
+                "last_name": "Byron",
+                "updated_at": at(1),
+            },
+        ],
+    )
+    write_table(
+        url,
+        "support_tickets",
+        "ticket",
+        [
+            # by contact_id, though the email on the ticket is someone else's
+            {
+                "source": "fake",
+                "source_id": "t1",
+                "contact_id": "u1",
+                "email": "bob@example.org",
+                "subject": "Engine jammed",
+                "created_at": at(2),
+                "updated_at": at(3),
+            },
+            # by email, spelled differently
+            {
+                "source": "fake",
+                "source_id": "t2",
+                "email": " Bob+help@Example.org",
+                "created_at": at(4),
+                "updated_at": at(4),
+            },
+            # a role address names no one; an unknown address neither
+            {"source": "fake", "source_id": "t3", "email": "info@example.org", "updated_at": at(5)},
+            {"source": "fake", "source_id": "t4", "email": "nobody@example.org", "updated_at": at(5)},
+        ],
+    )
+    write_table(
+        url,
+        "support_orders",
+        "order",
+        [
+            {
+                "source": "fake",
+                "source_id": "o1",
+                "phone": "+14155550199",
+                "total": 12.5,
+                "created_at": at(6),
+                "updated_at": at(6),
+            },
+        ],
+    )
 
     summary = stitch_workspace(HubContext(tmp_path))
     assert summary.profiles == 2
@@ -105,7 +151,13 @@ def test_tickets_and_orders_join_the_timeline_of_their_person(tmp_path: Path) ->
     by_profile: dict[str, list[tuple[str, str]]] = {}
     for e in sorted(timeline, key=lambda e: str(e["occurred_at"])):
         by_profile.setdefault(e["profile_id"], []).append((e["event"], e["record_key"]))
-    assert by_profile[ada] == [("contact updated", "fake:u1"), ("ticket created", "fake:ticket:t1"),
-                               ("ticket updated", "fake:ticket:t1")]
-    assert by_profile[bob] == [("contact updated", "fake:u2"), ("ticket created", "fake:ticket:t2"),
-                               ("order created", "fake:order:o1")]
+    assert by_profile[ada] == [
+        ("contact updated", "fake:u1"),
+        ("ticket created", "fake:ticket:t1"),
+        ("ticket updated", "fake:ticket:t1"),
+    ]
+    assert by_profile[bob] == [
+        ("contact updated", "fake:u2"),
+        ("ticket created", "fake:ticket:t2"),
+        ("order created", "fake:order:o1"),
+    ]

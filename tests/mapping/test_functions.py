@@ -60,32 +60,52 @@ def test_function(name: str, args: dict[str, Any], value: Any, expected: Any) ->
     assert FUNCTIONS[name](**args)(value) == expected
 
 
-@pytest.mark.parametrize(("name", "args", "value", "reason"), [
-    ("to_utc", {}, "yesterday", "is not a datetime"),
-    ("to_int", {}, "4.5", "not a whole number"),
-    ("to_int", {}, "abc", "not an integer"),
-    ("to_float", {}, "abc", "not a number"),
-    ("to_bool", {}, "maybe", "not a boolean"),
-    ("map", {"values": {"a": 1}}, "b", "not in the value map"),
-    ("e164", {"region": "US"}, "call me", "not a phone number"),
-    ("e164", {"region": "US"}, "12", "phone number"),
-])
+@pytest.mark.parametrize(
+    ("name", "args", "value", "reason"),
+    [
+        ("to_utc", {}, "yesterday", "is not a datetime"),
+        ("to_int", {}, "4.5", "not a whole number"),
+        ("to_int", {}, "abc", "not an integer"),
+        ("to_float", {}, "abc", "not a number"),
+        ("to_bool", {}, "maybe", "not a boolean"),
+        ("map", {"values": {"a": 1}}, "b", "not in the value map"),
+        ("e164", {"region": "US"}, "call me", "not a phone number"),
+        ("e164", {"region": "US"}, "12", "phone number"),
+    ],
+)
 def test_function_errors_say_why(name: str, args: dict[str, Any], value: Any, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         FUNCTIONS[name](**args)(value)
 
 
-@pytest.mark.parametrize("raw", ["+1 415-555-0100", "(415) 555 0100", "4155550100",
-                                 "1-415-555-0100", "415.555.0100", "+44 20 7946 0958",
-                                 "+49 30 901820", "+61 2 9374 4000", "(212) 555-7890"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+1 415-555-0100",
+        "(415) 555 0100",
+        "4155550100",
+        "1-415-555-0100",
+        "415.555.0100",
+        "+44 20 7946 0958",
+        "+49 30 901820",
+        "+61 2 9374 4000",
+        "(212) 555-7890",
+    ],
+)
 def test_e164_fast_path_agrees_with_phonenumbers(raw: str) -> None:
-    expected = phonenumbers.format_number(phonenumbers.parse(raw, "US"),
-                                          phonenumbers.PhoneNumberFormat.E164)
+    expected = phonenumbers.format_number(phonenumbers.parse(raw, "US"), phonenumbers.PhoneNumberFormat.E164)
     assert to_e164(raw, "US") == expected
 
 
-@pytest.mark.parametrize(("name", "args"), [("trim", {"x": 1}), ("e164", {"region": "USA"}),
-                                            ("map", {"values": "a"}), ("name_part", {"part": "middle"})])
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("trim", {"x": 1}),
+        ("e164", {"region": "USA"}),
+        ("map", {"values": "a"}),
+        ("name_part", {"part": "middle"}),
+    ],
+)
 def test_bad_arguments_are_rejected_at_load(name: str, args: dict[str, Any]) -> None:
     with pytest.raises(TypeError):
         FUNCTIONS[name](**args)

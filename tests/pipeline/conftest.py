@@ -198,15 +198,18 @@ class Hub:
             rows = self.rows(table)
             keys = [r["source_id"] for r in rows]
             assert len(keys) == len(set(keys)), f"{table}: duplicate keys"
-            source = {oid: instant(o["updatedAt"])
-                      for oid, o in self.sandbox.hubspot.objects(stream).items()
-                      if not o.get("archived")}
+            source = {
+                oid: instant(o["updatedAt"])
+                for oid, o in self.sandbox.hubspot.objects(stream).items()
+                if not o.get("archived")
+            }
             dest = {r["source_id"]: instant(r["updated_at"]) for r in rows}
             missing, extra = set(source) - set(dest), set(dest) - set(source)
             stale = {k for k in source.keys() & dest.keys() if source[k] != dest[k]}
             assert not (missing or extra or stale), (
                 f"{table}: missing {sorted(missing)[:5]}, extra {sorted(extra)[:5]}, "
-                f"stale {sorted(stale)[:5]}")
+                f"stale {sorted(stale)[:5]}"
+            )
 
 
 def instant(value: Any) -> datetime:
@@ -216,8 +219,9 @@ def instant(value: Any) -> datetime:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "duckdb"])
-def hub(request: pytest.FixtureRequest, tmp_path: Path, sandbox: Sandbox,
-        monkeypatch: pytest.MonkeyPatch) -> Hub:
+def hub(
+    request: pytest.FixtureRequest, tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> Hub:
     if request.param == "sqlite":
         destination: dict[str, Any] = {"url": f"sqlite:///{tmp_path / 'warehouse.db'}"}
         monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
@@ -228,7 +232,9 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path, sandbox: Sandbox,
         schema = request.getfixturevalue("pg_schema")
         destination = {"url": "postgresql://postgres@127.0.0.1:5432/test", "schema": schema}
         monkeypatch.setenv("CROSSDOCK_STORE_URL", request.getfixturevalue("pg_schema_url"))
-    (tmp_path / "crossdock.yaml").write_text(textwrap.dedent(WORKSPACE).format(
-        url=sandbox.url, destination="{" + ", ".join(f"{k}: '{v}'" for k, v in
-                                                     destination.items()) + "}"))
+    (tmp_path / "crossdock.yaml").write_text(
+        textwrap.dedent(WORKSPACE).format(
+            url=sandbox.url, destination="{" + ", ".join(f"{k}: '{v}'" for k, v in destination.items()) + "}"
+        )
+    )
     return Hub(HubContext(tmp_path), destination, sandbox)

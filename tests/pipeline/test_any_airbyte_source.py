@@ -85,11 +85,15 @@ def test_a_connector_package_discovers_and_syncs_incrementally(faker_ws: Path) -
     assert second["status"] == "succeeded" and second["streams"]["users"]["read"] == 0, second
 
 
-def test_an_unknown_package_stream_fails_that_stream_with_the_streams_it_has(
-        faker_ws: Path) -> None:
-    text = (faker_ws / "crossdock.yaml").read_text().replace(
-        "users: {mapping: faker/users}",
-        "users: {mapping: faker/users}\n      people: {mapping: faker/users}")
+def test_an_unknown_package_stream_fails_that_stream_with_the_streams_it_has(faker_ws: Path) -> None:
+    text = (
+        (faker_ws / "crossdock.yaml")
+        .read_text()
+        .replace(
+            "users: {mapping: faker/users}",
+            "users: {mapping: faker/users}\n      people: {mapping: faker/users}",
+        )
+    )
     (faker_ws / "crossdock.yaml").write_text(text)
     result = sync_connection("fake", workspace_dir=str(faker_ws)).to_dict()
     assert result["status"] == "partial"
@@ -118,14 +122,16 @@ connections:
         result = sync_connection("mine", workspace_dir=str(tmp_path)).to_dict()
         assert result["status"] == "succeeded", result
         assert len(rows(f"sqlite:///{tmp_path / 'wh.db'}", "mine_contacts")) == len(
-            sb.hubspot.objects("contacts"))
+            sb.hubspot.objects("contacts")
+        )
 
 
 def test_source_kinds_are_checked_when_the_workspace_loads(tmp_path: Path) -> None:
     def load(source: str, streams: str = "contacts: {mapping: hubspot/contacts}") -> None:
         (tmp_path / "crossdock.yaml").write_text(
             f"version: 1\nconnections:\n  c:\n    source:\n{source}\n"
-            f"    destination: {{config: {{url: 'sqlite:///x.db'}}}}\n    streams:\n      {streams}\n")
+            f"    destination: {{config: {{url: 'sqlite:///x.db'}}}}\n    streams:\n      {streams}\n"
+        )
         load_workspace(tmp_path / "crossdock.yaml")
 
     with pytest.raises(ConfigError, match=r"exactly one of `connector`.*\['connector', 'package'\]"):
@@ -149,7 +155,8 @@ def test_a_package_that_cannot_be_installed_is_a_clear_error(tmp_path: Path) -> 
     from hub.sources import PackageSource
 
     source = PackageSource("crossdock-no-such-connector-package==0.0.1", {}, tmp_path)
-    with pytest.raises(ConfigError, match="cannot install connector package "
-                                          "`crossdock-no-such-connector-package==0.0.1`"):
+    with pytest.raises(
+        ConfigError, match="cannot install connector package `crossdock-no-such-connector-package==0.0.1`"
+    ):
         source.spec()
     assert HubContext(tmp_path).connectors_dir == tmp_path / ".crossdock" / "connectors"

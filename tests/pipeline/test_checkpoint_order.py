@@ -31,8 +31,10 @@ def record(i: int | str) -> SourceEvent:
 
 
 def state(cursor: int) -> SourceEvent:
-    return STATE, {"type": "STREAM", "stream": {"stream_descriptor": {"name": "people"},
-                                                "stream_state": {"cursor": cursor}}}
+    return STATE, {
+        "type": "STREAM",
+        "stream": {"stream_descriptor": {"name": "people"}, "stream_state": {"cursor": cursor}},
+    }
 
 
 @dataclass
@@ -47,8 +49,7 @@ class FakeSource:
     def discover(self) -> list[dict[str, Any]]:
         return []  # no declared schema: no drift check
 
-    def read(self, stream: str, *, incremental: bool,
-             state: dict[str, Any] | None) -> Iterator[SourceEvent]:
+    def read(self, stream: str, *, incremental: bool, state: dict[str, Any] | None) -> Iterator[SourceEvent]:
         self.journal.events.append(f"read from {state and state['stream']['stream_state']}")
         yield from self.messages
         if self.fail_after:
@@ -118,23 +119,41 @@ def journal(monkeypatch: pytest.MonkeyPatch) -> Journal:
     return journal
 
 
-def make_job(engine: Any, messages: list[SourceEvent], journal: Journal,
-             fail_after: bool = False, batch_size: int = 100) -> StreamJob:
-    return StreamJob(run_id="r1", connection="conn", stream="people",
-                     config=StreamConfig(mapping="x/y", batch_size=batch_size), table="people",
-                     source=FakeSource(messages, fail_after, journal),  # type: ignore[arg-type]
-                     mapping=FakeMapping(),  # type: ignore[arg-type]
-                     open_destination=lambda: FakeDestination(journal),  # type: ignore[arg-type,return-value]
-                     engine=engine, audit=AuditLog(engine, Keyring({1: b"k" * 32})),
-                     full_refresh=False, pseudonym_key=b"p" * 32)
+def make_job(
+    engine: Any,
+    messages: list[SourceEvent],
+    journal: Journal,
+    fail_after: bool = False,
+    batch_size: int = 100,
+) -> StreamJob:
+    return StreamJob(
+        run_id="r1",
+        connection="conn",
+        stream="people",
+        config=StreamConfig(mapping="x/y", batch_size=batch_size),
+        table="people",
+        source=FakeSource(messages, fail_after, journal),  # type: ignore[arg-type]
+        mapping=FakeMapping(),  # type: ignore[arg-type]
+        open_destination=lambda: FakeDestination(journal),  # type: ignore[arg-type,return-value]
+        engine=engine,
+        audit=AuditLog(engine, Keyring({1: b"k" * 32})),
+        full_refresh=False,
+        pseudonym_key=b"p" * 32,
+    )
 
 
 def test_state_is_saved_only_after_the_records_before_it_are_written(engine, journal) -> None:  # type: ignore[no-untyped-def]
     job = make_job(engine, [record(1), record(2), state(2), record(3), state(3)], journal)
     info = sync_stream(job)
     assert journal.events == [
-        "prepare", "read from None", "write 1,2", "save {'cursor': 2}", "write 3",
-        "save {'cursor': 3}", "finish"]
+        "prepare",
+        "read from None",
+        "write 1,2",
+        "save {'cursor': 2}",
+        "write 3",
+        "save {'cursor': 3}",
+        "finish",
+    ]
     assert (info.status, info.read, info.written) == ("succeeded", 3, 3)
 
 
@@ -165,14 +184,13 @@ def test_unmappable_records_are_dead_lettered_and_counted(engine, journal) -> No
     with Session(engine) as session:
         letters = session.exec(select(DeadLetter)).all()
     assert [(d.stream, d.record, d.reason) for d in letters] == [
-        ("people", {"id": "bad"}, "field `source_id`: bad id")]
+        ("people", {"id": "bad"}, "field `source_id`: bad id")
+    ]
 
 
 def test_batches_commit_at_batch_size(engine, journal) -> None:  # type: ignore[no-untyped-def]
-    sync_stream(make_job(engine, [record(i) for i in range(5)] + [state(5)], journal,
-                         batch_size=2))
-    assert [e for e in journal.events if e.startswith("write")] == [
-        "write 0,1", "write 2,3", "write 4"]
+    sync_stream(make_job(engine, [record(i) for i in range(5)] + [state(5)], journal, batch_size=2))
+    assert [e for e in journal.events if e.startswith("write")] == ["write 0,1", "write 2,3", "write 4"]
 
 
 class RefusingDestination(FakeDestination):
@@ -186,8 +204,11 @@ class RefusingDestination(FakeDestination):
         if self.error is not None:
             raise self.error
         kept = [r for r in rows if r["source_id"] != "nul"]
-        self._refused = [(i, f"refused: NUL byte; record key source_id='{r['source_id']}'")
-                         for i, r in enumerate(rows) if r["source_id"] == "nul"]
+        self._refused = [
+            (i, f"refused: NUL byte; record key source_id='{r['source_id']}'")
+            for i, r in enumerate(rows)
+            if r["source_id"] == "nul"
+        ]
         return super().write(spec, mode, kept)
 
     def take_refused(self) -> list[tuple[int, str]]:
@@ -207,19 +228,25 @@ def dead_journal(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> Journal:
     return journal
 
 
-def job_with(engine: Any, messages: list[SourceEvent], journal: Journal,
-             destination: FakeDestination) -> StreamJob:
+def job_with(
+    engine: Any, messages: list[SourceEvent], journal: Journal, destination: FakeDestination
+) -> StreamJob:
     job = make_job(engine, messages, journal)
     job.open_destination = lambda: destination  # type: ignore[assignment,return-value]
     return job
 
 
-def test_a_refused_row_is_dead_lettered_before_the_state_after_it_is_saved(
-        engine, dead_journal) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_row_is_dead_lettered_before_the_state_after_it_is_saved(engine, dead_journal) -> None:  # type: ignore[no-untyped-def]
     messages = [record(1), record("bad"), record("nul"), record(2), state(2)]
     info = sync_stream(job_with(engine, messages, dead_journal, RefusingDestination(dead_journal)))
-    assert dead_journal.events == ["prepare", "read from None", "write 1,2", "dead bad,nul",
-                                   "save {'cursor': 2}", "finish"]
+    assert dead_journal.events == [
+        "prepare",
+        "read from None",
+        "write 1,2",
+        "dead bad,nul",
+        "save {'cursor': 2}",
+        "finish",
+    ]
     assert (info.read, info.written, info.dead_lettered) == (4, 2, 2)
     with Session(engine) as session:
         letters = {d.record["id"]: d.reason for d in session.exec(select(DeadLetter)).all()}
@@ -227,7 +254,8 @@ def test_a_refused_row_is_dead_lettered_before_the_state_after_it_is_saved(
 
 
 def test_no_checkpoint_when_the_refused_row_cannot_be_dead_lettered(
-        engine, dead_journal, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    engine, dead_journal, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     def store_fails(*args: Any) -> None:
         raise FatalError("the store refused the dead letters")
 

@@ -44,7 +44,11 @@ def test_check_and_discover(hub) -> None:  # type: ignore[no-untyped-def]
     assert result.exit_code == 0 and "ok" in result.stdout
     streams = json.loads(invoke(hub, "discover", "crm", "--json").stdout)
     assert {s["name"]: s["primary_key"] for s in streams} == {
-        "contacts": [["id"]], "companies": [["id"]], "deals": [["id"]], "owners": [["id"]]}
+        "contacts": [["id"]],
+        "companies": [["id"]],
+        "deals": [["id"]],
+        "owners": [["id"]],
+    }
 
 
 def test_check_with_a_refused_token_says_which_setting(hub) -> None:  # type: ignore[no-untyped-def]

@@ -21,8 +21,9 @@ def invoke(hub: Any, *args: str) -> Any:
 
 def one_line(result: Any) -> str:
     text = result.output.strip()
-    assert "Traceback" not in text and result.exception is None or isinstance(
-        result.exception, SystemExit), text
+    assert "Traceback" not in text and result.exception is None or isinstance(result.exception, SystemExit), (
+        text
+    )
     assert len(text.splitlines()) == 1, text
     return text
 
@@ -42,9 +43,9 @@ def test_a_corrupt_store_file_is_one_line_exit_2(hub: Any, command: str) -> None
 @pytest.mark.postgres
 @pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
 def test_a_store_url_naming_a_missing_postgres_database_is_one_line_exit_2(
-        hub: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CROSSDOCK_STORE_URL",
-                       "postgresql://postgres@127.0.0.1:5432/crossdock_no_such_db")
+    hub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CROSSDOCK_STORE_URL", "postgresql://postgres@127.0.0.1:5432/crossdock_no_such_db")
     result = invoke(hub, "runs")
     assert result.exit_code == 2, result.output
     line = one_line(result)
@@ -102,7 +103,8 @@ def test_a_full_disk_under_the_store_is_one_line(hub: Any) -> None:
 @pytest.mark.usefixtures("prefect_server")
 @pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
 def test_a_full_disk_under_the_warehouse_is_one_line_and_nothing_moves(
-        hub: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sqlmodel import Session, select
 
     from flows.sync import sync_connection
@@ -157,12 +159,14 @@ def test_a_postgres_store_out_of_disk_is_one_line(pg_schema_url: str) -> None:
     engine = get_engine(pg_schema_url)
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (x int)"))
-        conn.execute(text(
-            "CREATE FUNCTION full_disk() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION "
-            "'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; "
-            "END $$ LANGUAGE plpgsql"))
-        conn.execute(text("CREATE TRIGGER fill BEFORE INSERT ON t FOR EACH ROW "
-                          "EXECUTE FUNCTION full_disk()"))
+        conn.execute(
+            text(
+                "CREATE FUNCTION full_disk() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION "
+                "'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; "
+                "END $$ LANGUAGE plpgsql"
+            )
+        )
+        conn.execute(text("CREATE TRIGGER fill BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION full_disk()"))
     with pytest.raises(StoreDiskFullError) as err, engine.begin() as conn:
         conn.execute(text("INSERT INTO t VALUES (1)"))
     assert isinstance(err.value.__context__, psycopg.errors.DiskFull)

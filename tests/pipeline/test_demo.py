@@ -15,11 +15,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.usefixtures("prefect_server")
 def test_demo_syncs_twice_and_the_warehouse_equals_the_sandbox(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
     shutil.copy(ROOT / "crossdock.yaml", tmp_path / "crossdock.yaml")
-    result = CliRunner().invoke(app, ["--workspace", str(tmp_path), "demo", "--scale", "400",
-                                      "--changes", "30"])
+    result = CliRunner().invoke(
+        app, ["--workspace", str(tmp_path), "demo", "--scale", "400", "--changes", "30"]
+    )
     out = result.output
     assert result.exit_code == 0, out
     assert out.count("same keys and versions (updatedAt): yes") == 2, out
@@ -30,10 +32,10 @@ def test_demo_syncs_twice_and_the_warehouse_equals_the_sandbox(
     assert "social sync" in out and "consent sync" in out, out
     # the profiles go back to the CRM; the second write-back finds nothing changed
     assert "dry run (no API call)" in out and "would create" in out, out
-    calls = out[out.index("API calls: "):].split()
-    assert int(calls[2].replace(",", "")) > 0 and calls[7] == "0", out[out.index("API calls"):]
+    calls = out[out.index("API calls: ") :].split()
+    assert int(calls[2].replace(",", "")) > 0 and calls[7] == "0", out[out.index("API calls") :]
     # the incremental sync read the 30 changed and 6 new contacts, not all 406 again
-    incremental = out[out.index("incremental sync"):]
+    incremental = out[out.index("incremental sync") :]
     contacts_row = next(line for line in incremental.splitlines() if "crm_contacts" in line)
     read = int(contacts_row.split("│")[3])
     assert 36 <= read < 100, contacts_row

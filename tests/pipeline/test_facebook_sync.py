@@ -11,8 +11,10 @@ import pytest
 from flows.sync import sync_connection
 from hub.sandbox.facebook_pages import PAGE_ID
 
-pytestmark = [pytest.mark.usefixtures("prefect_server"),
-              pytest.mark.parametrize("hub", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.usefixtures("prefect_server"),
+    pytest.mark.parametrize("hub", ["sqlite"], indirect=True),
+]
 GRAPH = "/v19.0"
 
 
@@ -22,10 +24,11 @@ def sync(hub) -> dict:  # type: ignore[no-untyped-def]
 
 def test_faults_clear_and_nothing_is_lost_or_doubled(hub) -> None:  # type: ignore[no-untyped-def]
     faults, pages = hub.sandbox.faults, hub.sandbox.facebook_pages
-    with (faults.planted(path_prefix=f"{GRAPH}/{PAGE_ID}/posts", kind="500", times=2),
-          faults.planted(path_prefix=f"{GRAPH}/{PAGE_ID}_", kind="truncated", times=2),  # comments
-          faults.planted(path_prefix=f"{GRAPH}/{PAGE_ID}/insights", kind="429", times=2,
-                         retry_after=0.1)):
+    with (
+        faults.planted(path_prefix=f"{GRAPH}/{PAGE_ID}/posts", kind="500", times=2),
+        faults.planted(path_prefix=f"{GRAPH}/{PAGE_ID}_", kind="truncated", times=2),  # comments
+        faults.planted(path_prefix=f"{GRAPH}/{PAGE_ID}/insights", kind="429", times=2, retry_after=0.1),
+    ):
         run = sync(hub)
     assert run["status"] == "succeeded", run
     assert all(s["dead_lettered"] == 0 for s in run["streams"].values()), run

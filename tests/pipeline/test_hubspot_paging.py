@@ -16,8 +16,10 @@ import pytest
 from flows.sync import sync_connection
 from hub.sandbox import Sandbox
 
-pytestmark = [pytest.mark.usefixtures("prefect_server"),
-              pytest.mark.parametrize("hub", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.usefixtures("prefect_server"),
+    pytest.mark.parametrize("hub", ["sqlite"], indirect=True),
+]
 
 
 @pytest.fixture
@@ -95,8 +97,10 @@ def test_more_changes_than_the_search_can_page_through_do_not_stick_the_stream(h
     ids = sorted(crm.objects("contacts"), key=int)
     for cid in ids:
         crm.update("contacts", cid, {"city": "Bulk"})
-    created = [crm.create("contacts", {"email": f"bulk{i}@example.org", "city": "Bulk"})["id"]
-               for i in range(2_500 - len(ids))]
+    created = [
+        crm.create("contacts", {"email": f"bulk{i}@example.org", "city": "Bulk"})["id"]
+        for i in range(2_500 - len(ids))
+    ]
 
     second = sync(hub)
     assert second["status"] == "succeeded", second

@@ -12,8 +12,10 @@ from flows.stitch import stitch_profiles
 from flows.sync import sync_connection
 from tests.pipeline.truth import pairwise_scores
 
-pytestmark = [pytest.mark.usefixtures("prefect_server"),
-              pytest.mark.parametrize("hub", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.usefixtures("prefect_server"),
+    pytest.mark.parametrize("hub", ["sqlite"], indirect=True),
+]
 
 
 def sync(hub, name: str) -> dict:  # type: ignore[no-untyped-def]
@@ -22,9 +24,11 @@ def sync(hub, name: str) -> dict:  # type: ignore[no-untyped-def]
 
 def test_faults_clear_and_nothing_is_lost_or_doubled(hub) -> None:  # type: ignore[no-untyped-def]
     faults = hub.sandbox.faults
-    with (faults.planted(path_prefix="/3.0/lists", kind="429", times=2, retry_after=0.1),
-          faults.planted(path_prefix="/3.0/reports", kind="500", times=2),
-          faults.planted(path_prefix="/3.0/campaigns", kind="truncated", times=1)):
+    with (
+        faults.planted(path_prefix="/3.0/lists", kind="429", times=2, retry_after=0.1),
+        faults.planted(path_prefix="/3.0/reports", kind="500", times=2),
+        faults.planted(path_prefix="/3.0/campaigns", kind="truncated", times=1),
+    ):
         run = sync(hub, "email")
     assert run["status"] == "succeeded", run
     mc = hub.sandbox.mailchimp
@@ -37,8 +41,9 @@ def test_faults_clear_and_nothing_is_lost_or_doubled(hub) -> None:  # type: igno
 
     # A member changes: the next sync reads from the saved cursor per list, not everything.
     list_id, member_id = next((lid, mid) for lid, ms in mc.members.items() for mid in ms)
-    mc.update_member(list_id, member_id, {"merge_fields": {"FNAME": "Renamed", "LNAME": "Member",
-                                                           "PHONE": ""}})
+    mc.update_member(
+        list_id, member_id, {"merge_fields": {"FNAME": "Renamed", "LNAME": "Member", "PHONE": ""}}
+    )
     second = sync(hub, "email")
     assert second["status"] == "succeeded"
     assert second["streams"]["list_members"]["read"] < len(expected) // 2, second["streams"]

@@ -108,11 +108,15 @@ connections:
 def wire_forms(token: str) -> dict[str, str]:
     """How the token can look in output, written out here (not taken from hub.redaction)."""
     encoded = quote(token, safe="")
-    forms = {"raw": token, "percent-encoded": encoded, "percent-encoded, lower hex":
-             re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), encoded),
-             "form-encoded": quote_plus(token), "JSON-escaped": json.dumps(token)[1:-1],
-             "JSON-escaped slashes": json.dumps(token)[1:-1].replace("/", "\\/"),
-             "base64": base64.b64encode(token.encode()).decode()}
+    forms = {
+        "raw": token,
+        "percent-encoded": encoded,
+        "percent-encoded, lower hex": re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), encoded),
+        "form-encoded": quote_plus(token),
+        "JSON-escaped": json.dumps(token)[1:-1],
+        "JSON-escaped slashes": json.dumps(token)[1:-1].replace("/", "\\/"),
+        "base64": base64.b64encode(token.encode()).decode(),
+    }
     for user in ("agent@example.com/token", "anystring"):  # Zendesk's and Mailchimp's Basic auth
         pair = f"{user}:{token}".encode()
         forms[f"Basic auth as {user}"] = base64.b64encode(pair).decode()
@@ -121,8 +125,9 @@ def wire_forms(token: str) -> dict[str, str]:
 
 
 @pytest.mark.usefixtures("prefect_server")
-def test_secret_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                            caplog: pytest.LogCaptureFixture) -> None:
+def test_secret_never_leaks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
     caplog.set_level(logging.DEBUG)
     runner, ws = CliRunner(), ["--workspace", str(tmp_path)]
@@ -153,8 +158,10 @@ def test_secret_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         with sb.faults.planted("/crm/v3/objects/contacts/batch/upsert", "500", times=None):
             outputs.append(runner.invoke(app, [*ws, "sync", "crm_out"]))
         outputs.append(runner.invoke(app, [*ws, "sync", "crm_out", "--json"]))
-        outputs += [runner.invoke(app, [*ws, *cmd]) for cmd in
-                    (["runs", "--json"], ["audit", "tail", "--json"], ["secrets", "list"])]
+        outputs += [
+            runner.invoke(app, [*ws, *cmd])
+            for cmd in (["runs", "--json"], ["audit", "tail", "--json"], ["secrets", "list"])
+        ]
 
     assert [o.exit_code for o in outputs[:3]] == [0, 0, 0], [o.output for o in outputs]
     assert outputs[3].exit_code == 3 and outputs[4].exit_code == 0
@@ -172,8 +179,9 @@ def test_secret_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.usefixtures("prefect_server")
-def test_a_secret_sent_encoded_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_a_secret_sent_encoded_never_leaks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """Graph takes the token as a query parameter, sent percent-encoded: a refused one
     (HTTP 400) fails with the URL it called, in the CDK's log, the error and Prefect's log."""
     monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
@@ -181,8 +189,10 @@ def test_a_secret_sent_encoded_never_leaks(tmp_path: Path, monkeypatch: pytest.M
     runner, ws = CliRunner(), ["--workspace", str(tmp_path)]
     with Sandbox(seed=3, scale=100, token=TOKEN) as sb:
         (tmp_path / "crossdock.yaml").write_text(WORKSPACE.format(url=sb.url))
-        outputs = [runner.invoke(app, [*ws, "secrets", "set", name], input=TOKEN)
-                   for name in ("FB_TOKEN", "ONETRUST_TOKEN")]
+        outputs = [
+            runner.invoke(app, [*ws, "secrets", "set", name], input=TOKEN)
+            for name in ("FB_TOKEN", "ONETRUST_TOKEN")
+        ]
         outputs.append(runner.invoke(app, [*ws, "check", "social"]))
         sb.facebook_pages.token = "rotated"
         outputs.append(runner.invoke(app, [*ws, "check", "social"]))
@@ -203,8 +213,12 @@ def _leaks(tmp_path: Path, outputs: list[Result], caplog: pytest.LogCaptureFixtu
             places[db] = path.read_bytes().decode("latin-1")
     places["warehouse"] = (tmp_path / "warehouse.db").read_bytes().decode("latin-1")
     forms = wire_forms(TOKEN)
-    leaks = [f"{form} in {where}" for where, text in places.items()
-             for form, value in forms.items() if value in text]
+    leaks = [
+        f"{form} in {where}"
+        for where, text in places.items()
+        for form, value in forms.items()
+        if value in text
+    ]
     assert len(places["prefect logs"]) > 0  # the check above looked at real logs
     return leaks
 

@@ -40,11 +40,11 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.usefixtures("prefect_server")
-@pytest.mark.parametrize("reference", ["${secret:HUBSPOT_TOKEN}", "${env:CRM_TOKEN}",
-                                       "${evn:CRM_TOKEN}"])
+@pytest.mark.parametrize("reference", ["${secret:HUBSPOT_TOKEN}", "${env:CRM_TOKEN}", "${evn:CRM_TOKEN}"])
 @pytest.mark.parametrize("command", [["check", "crm"], ["sync", "crm"], ["deploy"]])
 def test_an_unresolvable_reference_is_exit_2_naming_its_line(
-        workspace: Path, reference: str, command: list[str]) -> None:
+    workspace: Path, reference: str, command: list[str]
+) -> None:
     path = workspace / "crossdock.yaml"
     path.write_text(WORKSPACE.replace("${secret:HUBSPOT_TOKEN}", reference))
     result = CliRunner().invoke(app, ["--workspace", str(workspace), *command])

@@ -21,16 +21,20 @@ pytestmark = pytest.mark.usefixtures("prefect_server")
 CONTACTS = "/crm/v3/objects/contacts"
 # The store is what holds the lock: SQLite and PostgreSQL (DuckDB is a destination only).
 STORES = pytest.mark.parametrize(
-    "hub", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+    "hub", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 def _cli(hub, *args: str) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
-    return subprocess.Popen([sys.executable, "-m", "hub.cli", "--workspace",
-                             str(hub.ctx.workspace_dir), *args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "--workspace", str(hub.ctx.workspace_dir), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _contacts_pages(hub) -> int:  # type: ignore[no-untyped-def]
@@ -38,8 +42,7 @@ def _contacts_pages(hub) -> int:  # type: ignore[no-untyped-def]
 
 
 def _runs_json(hub) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    result = CliRunner().invoke(app, ["--workspace", str(hub.ctx.workspace_dir), "runs",
-                                      "--json"])
+    result = CliRunner().invoke(app, ["--workspace", str(hub.ctx.workspace_dir), "runs", "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
@@ -62,8 +65,9 @@ def test_second_sync_refuses_naming_the_holder_and_reads_nothing(hub) -> None:  
     procs.extend([_cli(hub, "sync", "crm", "--json"), _cli(hub, "sync", "crm", "--json")])
     outs = [p.communicate(timeout=300) for p in procs]
     codes = sorted(p.returncode for p in procs)
-    assert codes == [0, 4], [(p.returncode, err.decode()[-6000:]) for p, (_, err) in
-                             zip(procs, outs, strict=True)]
+    assert codes == [0, 4], [
+        (p.returncode, err.decode()[-6000:]) for p, (_, err) in zip(procs, outs, strict=True)
+    ]
     winner = next(i for i, p in enumerate(procs) if p.returncode == 0)
     summary = json.loads(outs[winner][0])
     refusal = outs[1 - winner][1].decode()
@@ -72,8 +76,9 @@ def test_second_sync_refuses_naming_the_holder_and_reads_nothing(hub) -> None:  
     # the refused run was never recorded, and the stream's pages were served once
     assert [r["run_id"] for r in _runs_json(hub)] == [summary["run_id"]]
     once = _contacts_pages(hub)
-    result = CliRunner().invoke(app, ["--workspace", str(hub.ctx.workspace_dir), "sync", "crm",
-                                      "--full-refresh", "--json"])
+    result = CliRunner().invoke(
+        app, ["--workspace", str(hub.ctx.workspace_dir), "sync", "crm", "--full-refresh", "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert once == _contacts_pages(hub) - once
 
@@ -88,8 +93,7 @@ def test_killed_sync_is_taken_over_and_abandoned_by_the_next(hub) -> None:  # ty
     assert procs[0].returncode == -signal.SIGKILL, err.decode()[-2000:]
     [killed] = [r for r in store_runs.list_runs(hub.ctx.engine, 20, "crm") if r.status == "running"]
 
-    result = CliRunner().invoke(app, ["--workspace", str(hub.ctx.workspace_dir), "sync", "crm",
-                                      "--json"])
+    result = CliRunner().invoke(app, ["--workspace", str(hub.ctx.workspace_dir), "sync", "crm", "--json"])
     assert result.exit_code == 0, result.output  # the dead holder's lock was taken over
     next_run = json.loads(result.stdout)["run_id"]
 

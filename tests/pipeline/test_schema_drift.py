@@ -7,9 +7,17 @@ import pytest
 from flows.sync import sync_connection
 from hub.pipeline.drift import SchemaDrift
 
-SCHEMA = {"type": "object", "additionalProperties": True, "required": ["id", "updated_at"],
-          "properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]},
-                         "score": {"type": "number"}, "updated_at": {"type": "string"}}}
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": True,
+    "required": ["id", "updated_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": ["string", "null"]},
+        "score": {"type": "number"},
+        "updated_at": {"type": "string"},
+    },
+}
 
 
 def test_matching_records_report_nothing() -> None:
@@ -30,25 +38,45 @@ def test_type_mismatch_missing_required_and_disallowed_fields_are_counted() -> N
 
 def test_nested_fields_are_checked() -> None:
     # An email sent as the number 12345 inside a nested object, a SKU as a number in an array.
-    schema = {"type": "object", "properties": {
-        "id": {"type": "integer"},
-        "contact": {"type": ["object", "null"], "properties": {
-            "email": {"type": ["string", "null"]},
-            "address": {"type": "object", "properties": {"zip": {"type": "string"}}}}},
-        "lines": {"type": "array", "items": {"type": "object", "properties": {"sku": {"type": "string"}}}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "contact": {
+                "type": ["object", "null"],
+                "properties": {
+                    "email": {"type": ["string", "null"]},
+                    "address": {"type": "object", "properties": {"zip": {"type": "string"}}},
+                },
+            },
+            "lines": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"sku": {"type": "string"}}},
+            },
+        },
+    }
     drift = SchemaDrift(schema)
-    drift.observe([{"id": 1, "contact": {"email": 12345, "address": {"zip": 75001}},
-                    "lines": [{"sku": "a"}, {"sku": 9}]},
-                   {"id": 2, "contact": None, "lines": []}])
+    drift.observe(
+        [
+            {
+                "id": 1,
+                "contact": {"email": 12345, "address": {"zip": 75001}},
+                "lines": [{"sku": "a"}, {"sku": 9}],
+            },
+            {"id": 2, "contact": None, "lines": []},
+        ]
+    )
     report = drift.report()
     assert report is not None
     assert report["type_mismatches"] == {
         "contact.address.zip": {"declared": ["string"], "seen": {"integer": 1}},
         "contact.email": {"declared": ["null", "string"], "seen": {"integer": 1}},
-        "lines[].sku": {"declared": ["string"], "seen": {"integer": 1}}}
+        "lines[].sku": {"declared": ["string"], "seen": {"integer": 1}},
+    }
     ok = SchemaDrift(schema)
-    ok.observe([{"id": 1, "contact": {"email": "a@b.c", "address": {"zip": "75001"}},
-                 "lines": [{"sku": "a"}]}])
+    ok.observe(
+        [{"id": 1, "contact": {"email": "a@b.c", "address": {"zip": "75001"}}, "lines": [{"sku": "a"}]}]
+    )
     assert ok.report() is None
 
 
@@ -73,6 +101,7 @@ def test_a_changed_api_is_reported_and_its_records_still_land(hub) -> None:  # t
     assert run["streams"]["tickets"]["schema_drift"] is None
     landed = {r["source_id"] for r in hub.rows("support_users")}
     assert {str(uid) for uid in changed} <= landed
-    entry = [e for e in hub.ctx.audit.entries() if e["action"] == "stream.end"
-             and e["target"] == "support/users"][-1]
+    entry = [
+        e for e in hub.ctx.audit.entries() if e["action"] == "stream.end" and e["target"] == "support/users"
+    ][-1]
     assert entry["details"]["schema_drift"]["type_mismatches"]

@@ -14,8 +14,10 @@ from flows.sync import sync_connection
 from hub.sandbox.shopify import API
 from tests.pipeline.truth import pairwise_scores
 
-pytestmark = [pytest.mark.usefixtures("prefect_server"),
-              pytest.mark.parametrize("hub", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.usefixtures("prefect_server"),
+    pytest.mark.parametrize("hub", ["sqlite"], indirect=True),
+]
 
 
 def sync(hub, name: str = "shop") -> dict:  # type: ignore[no-untyped-def]
@@ -28,8 +30,11 @@ def instant(value: str) -> datetime:
 
 def assert_equal_to_sandbox(hub) -> None:  # type: ignore[no-untyped-def]
     shop = hub.sandbox.shopify
-    for table, objects in (("shop_customers", shop.customers.values()),
-                           ("shop_orders", shop.orders.values()), ("shop_products", shop.products)):
+    for table, objects in (
+        ("shop_customers", shop.customers.values()),
+        ("shop_orders", shop.orders.values()),
+        ("shop_products", shop.products),
+    ):
         rows = hub.rows(table)
         keys = Counter(r["source_id"] for r in rows)
         assert not [k for k, n in keys.items() if n > 1], f"{table}: duplicate keys"
@@ -41,10 +46,12 @@ def assert_equal_to_sandbox(hub) -> None:  # type: ignore[no-untyped-def]
 
 def test_faults_clear_and_nothing_is_lost_or_doubled_then_increments(hub) -> None:  # type: ignore[no-untyped-def]
     faults = hub.sandbox.faults
-    with (faults.planted(path_prefix=f"{API}/customers.json", kind="429", times=3, retry_after=0.1),
-          faults.planted(path_prefix=f"{API}/orders.json", kind="500", times=2),
-          faults.planted(path_prefix=f"{API}/orders.json", kind="truncated", times=1),
-          faults.planted(path_prefix=f"{API}/inventory_levels.json", kind="malformed", times=1)):
+    with (
+        faults.planted(path_prefix=f"{API}/customers.json", kind="429", times=3, retry_after=0.1),
+        faults.planted(path_prefix=f"{API}/orders.json", kind="500", times=2),
+        faults.planted(path_prefix=f"{API}/orders.json", kind="truncated", times=1),
+        faults.planted(path_prefix=f"{API}/inventory_levels.json", kind="malformed", times=1),
+    ):
         first = sync(hub)
     assert first["status"] == "succeeded", first
     assert all(s["dead_lettered"] == 0 for s in first["streams"].values()), first

@@ -36,12 +36,24 @@ def cli(hub, *args: str) -> str:  # type: ignore[no-untyped-def]
 
 def test_stitch_links_merges_redirects_and_splits(hub) -> None:  # type: ignore[no-untyped-def]
     crm = hub.sandbox.hubspot
-    ada1 = crm.create("contacts", {"email": "Ada.Lovelace+crm@Example.org", "firstname": "Ada",
-                                   "lastname": "Lovelace", "phone": "(415) 555-0101"})["id"]
-    ada2 = crm.create("contacts", {"email": "ada.lovelace@example.org", "firstname": "Ada",
-                                   "lastname": "Lovelace"})["id"]
-    role = [crm.create("contacts", {"email": "info@acme-test.org", "firstname": f"Staff{i}",
-                                    "lastname": f"Member{i}"})["id"] for i in range(3)]
+    ada1 = crm.create(
+        "contacts",
+        {
+            "email": "Ada.Lovelace+crm@Example.org",
+            "firstname": "Ada",
+            "lastname": "Lovelace",
+            "phone": "(415) 555-0101",
+        },
+    )["id"]
+    ada2 = crm.create(
+        "contacts", {"email": "ada.lovelace@example.org", "firstname": "Ada", "lastname": "Lovelace"}
+    )["id"]
+    role = [
+        crm.create(
+            "contacts", {"email": "info@acme-test.org", "firstname": f"Staff{i}", "lastname": f"Member{i}"}
+        )["id"]
+        for i in range(3)
+    ]
     first = sync_and_stitch(hub)
     assert first["mode"] == "full"
 
@@ -60,13 +72,29 @@ def test_stitch_links_merges_redirects_and_splits(hub) -> None:  # type: ignore[
 
     # A new record sharing Ada's phone joins her profile, which keeps its id; one sharing
     # the phone but nothing else (a household's landline) is vetoed, and the veto recorded.
-    ada3 = crm.create("contacts", {"email": "ada@analytical-engines.org", "firstname": "Ada",
-                                   "lastname": "Lovelace", "phone": "+14155550101"})["id"]
-    charles = crm.create("contacts", {"email": "charles@babbage-home.org", "firstname": "Charles",
-                                      "lastname": "Babbage", "city": "Marylebone",
-                                      "phone": "415-555-0101"})["id"]
-    bob = crm.create("contacts", {"email": "bob@example.org", "firstname": "Bob",
-                                  "lastname": "Byron", "phone": "(415) 555-0199"})["id"]
+    ada3 = crm.create(
+        "contacts",
+        {
+            "email": "ada@analytical-engines.org",
+            "firstname": "Ada",
+            "lastname": "Lovelace",
+            "phone": "+14155550101",
+        },
+    )["id"]
+    charles = crm.create(
+        "contacts",
+        {
+            "email": "charles@babbage-home.org",
+            "firstname": "Charles",
+            "lastname": "Babbage",
+            "city": "Marylebone",
+            "phone": "415-555-0101",
+        },
+    )["id"]
+    bob = crm.create(
+        "contacts",
+        {"email": "bob@example.org", "firstname": "Bob", "lastname": "Byron", "phone": "(415) 555-0199"},
+    )["id"]
     second = sync_and_stitch(hub)
     assert second["mode"] == "incremental" and second["changed"] < 20, second
     profiles = profile_of(hub)
@@ -102,8 +130,11 @@ def test_stitch_links_merges_redirects_and_splits(hub) -> None:  # type: ignore[
 
     # A person decides a pair from the review list: confirm merges, a later reject wins for good.
     owners = profile_of(hub)
-    pairs = [p["records"] for p in json.loads(cli(hub, "profiles", "review", "--json"))
-             if not {owners[k] for k in p["records"]} & {ada, owners[f"hubspot:{bob}"]}]
+    pairs = [
+        p["records"]
+        for p in json.loads(cli(hub, "profiles", "review", "--json"))
+        if not {owners[k] for k in p["records"]} & {ada, owners[f"hubspot:{bob}"]}
+    ]
     assert pairs, "the sandbox's namesakes should leave pairs to review"
     a, b = pairs[0]
     confirmed = json.loads(cli(hub, "profiles", "confirm", a, b, "--json"))
@@ -112,6 +143,11 @@ def test_stitch_links_merges_redirects_and_splits(hub) -> None:  # type: ignore[
     assert rejected["now"][a] != rejected["now"][b]
 
     actions = [e["action"] for e in hub.ctx.audit.entries()]
-    assert {"identity.stitch", "identity.merge", "identity.split", "identity.confirm",
-            "identity.reject"} <= set(actions)
+    assert {
+        "identity.stitch",
+        "identity.merge",
+        "identity.split",
+        "identity.confirm",
+        "identity.reject",
+    } <= set(actions)
     assert hub.ctx.audit.verify().ok

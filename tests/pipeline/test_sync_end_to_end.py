@@ -18,8 +18,9 @@ pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
 def sync(hub, full_refresh: bool = False) -> dict:  # type: ignore[no-untyped-def]
-    return sync_connection("crm", full_refresh=full_refresh,
-                           workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
+    return sync_connection(
+        "crm", full_refresh=full_refresh, workspace_dir=str(hub.ctx.workspace_dir)
+    ).to_dict()
 
 
 def test_second_sync_reads_only_changes_and_ends_equal(hub) -> None:  # type: ignore[no-untyped-def]
@@ -33,8 +34,10 @@ def test_second_sync_reads_only_changes_and_ends_equal(hub) -> None:  # type: ig
     ids = sorted(hub.sandbox.hubspot.objects("contacts"), key=int)[:20]
     for cid in ids:
         hub.sandbox.hubspot.update("contacts", cid, {"city": "Tromsø"})
-    created = [hub.sandbox.hubspot.create("contacts", {"email": f"n{i}@example.org",
-                                                        "firstname": "New"}) for i in range(5)]
+    created = [
+        hub.sandbox.hubspot.create("contacts", {"email": f"n{i}@example.org", "firstname": "New"})
+        for i in range(5)
+    ]
 
     second = sync(hub)
     assert second["status"] == "succeeded", second
@@ -55,8 +58,10 @@ def test_records_at_the_saved_cursor_are_not_lost_or_duplicated(hub) -> None:  #
     cursor = datetime.fromisoformat(saved.replace("Z", "+00:00"))
     # New records stamped with exactly the cursor the first sync saved: a strict
     # "greater than" on the next sync would skip them.
-    tied = [hub.sandbox.hubspot.create("contacts", {"email": f"tie{i}@example.org"},
-                                       updated_at=cursor) for i in range(3)]
+    tied = [
+        hub.sandbox.hubspot.create("contacts", {"email": f"tie{i}@example.org"}, updated_at=cursor)
+        for i in range(3)
+    ]
     second = sync(hub)
     assert second["status"] == "succeeded", second
     hub.assert_destination_equals_source()
@@ -100,11 +105,11 @@ def test_runs_and_connections_are_audited(hub) -> None:  # type: ignore[no-untyp
     assert actions.count(("mapping.change", "crm/contacts")) == 1
     assert actions.count(("sync.start", "crm")) == actions.count(("sync.end", "crm")) == 2
     assert actions.count(("stream.end", "crm/contacts")) == 2
-    end = next(e for e in hub.ctx.audit.entries(action="sync.end")
-               if e["details"]["run_id"] == first["run_id"])
+    end = next(
+        e for e in hub.ctx.audit.entries(action="sync.end") if e["details"]["run_id"] == first["run_id"]
+    )
     assert end["details"]["status"] == "succeeded"
-    assert end["details"]["streams"]["contacts"]["written"] == \
-        first["streams"]["contacts"]["written"]
+    assert end["details"]["streams"]["contacts"]["written"] == first["streams"]["contacts"]["written"]
     assert "sandbox-token" not in str(entries)
     assert hub.ctx.audit.verify().ok
 

@@ -21,8 +21,9 @@ CONTACTS = "/crm/v3/objects/contacts"
 
 
 def sync(hub, full_refresh: bool = False) -> dict:  # type: ignore[no-untyped-def]
-    return sync_connection("crm", full_refresh=full_refresh,
-                           workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
+    return sync_connection(
+        "crm", full_refresh=full_refresh, workspace_dir=str(hub.ctx.workspace_dir)
+    ).to_dict()
 
 
 @pytest.mark.parametrize(
@@ -67,19 +68,20 @@ def test_sigkill_mid_stream_then_resume(hub) -> None:  # type: ignore[no-untyped
     from prefect.settings import PREFECT_API_URL
 
     # Slow pages so the kill lands mid-stream, after some batches were committed.
-    with hub.sandbox.faults.planted(path_prefix=CONTACTS, kind="slow", delay=0.4,
-                                    times=None) as slow:
+    with hub.sandbox.faults.planted(path_prefix=CONTACTS, kind="slow", delay=0.4, times=None) as slow:
         env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "--workspace", str(hub.ctx.workspace_dir),
-             "sync", "crm"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [sys.executable, "-m", "hub.cli", "--workspace", str(hub.ctx.workspace_dir), "sync", "crm"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         # DuckDB lets one process at a time open the file, so there progress is watched at the
         # sandbox: 8 pages served means 800 records read, so a batch of 500 was on its way.
         shared_file = hub.destination["url"].startswith("duckdb:")
         try:
             deadline = time.monotonic() + 120
-            while (slow.served < 8 if shared_file
-                   else _count(hub, "crm_contacts") < 500):
+            while slow.served < 8 if shared_file else _count(hub, "crm_contacts") < 500:
                 assert proc.poll() is None, f"sync ended before the kill: {proc.stderr.read()!r}"
                 assert time.monotonic() < deadline, "no batch committed within 120 s"
                 time.sleep(0.1)
@@ -97,16 +99,18 @@ def test_sigkill_mid_stream_then_resume(hub) -> None:  # type: ignore[no-untyped
 def _count(hub, table: str) -> int:  # type: ignore[no-untyped-def]
     try:
         return len(hub.rows(table))
-    except Exception:  # noqa: BLE001 - the table may not exist yet
+    except Exception:
         return 0
 
 
 def test_broken_mapping_names_file_and_line(hub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     mapping = hub.ctx.workspace_dir / "mappings" / "hubspot" / "contacts.yaml"
     mapping.parent.mkdir(parents=True)
-    mapping.write_text("source: hubspot\nstream: contacts\nentity: contact\nfields:\n"
-                       "  source: {const: hubspot}\n  source_id: {path: id}\n"
-                       "  updated_at: {path: updatedAt, apply: [no_such_function]}\n")
+    mapping.write_text(
+        "source: hubspot\nstream: contacts\nentity: contact\nfields:\n"
+        "  source: {const: hubspot}\n  source_id: {path: id}\n"
+        "  updated_at: {path: updatedAt, apply: [no_such_function]}\n"
+    )
     result = CliRunner().invoke(app, ["--workspace", str(hub.ctx.workspace_dir), "sync", "crm"])
     assert result.exit_code == 2, result.output
     assert f"{mapping}:7" in result.output
@@ -115,8 +119,9 @@ def test_broken_mapping_names_file_and_line(hub, tmp_path: Path) -> None:  # typ
 
 def test_broken_workspace_names_file_and_line(hub) -> None:  # type: ignore[no-untyped-def]
     path = hub.ctx.workspace_file
-    path.write_text(path.read_text().replace("      contacts:\n",
-                                             "      contacts:\n        write_mdoe: merge\n"))
+    path.write_text(
+        path.read_text().replace("      contacts:\n", "      contacts:\n        write_mdoe: merge\n")
+    )
     result = CliRunner().invoke(app, ["--workspace", str(hub.ctx.workspace_dir), "sync", "crm"])
     assert result.exit_code == 2
     assert f"{path}:16" in result.output and "unknown key" in result.output

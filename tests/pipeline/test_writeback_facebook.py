@@ -26,14 +26,16 @@ def sha(value: str) -> str:
 def fb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
     with Sandbox(seed=7, scale=50, port=0) as sb:
-        yield WritebackHub(tmp_path, sb, "facebook", {"audience_id": AUDIENCE_ID,
-                                                      "access_token": "sandbox-token"})
+        yield WritebackHub(
+            tmp_path, sb, "facebook", {"audience_id": AUDIENCE_ID, "access_token": "sandbox-token"}
+        )
 
 
 def test_people_go_in_hashed_and_leave_when_their_row_does(fb: WritebackHub) -> None:
     fb.workspace(write_mode="overwrite")
-    rows = [profile(i, f"  Buyer{i}@Example.org ", phone="+1 (415) 555-01{:02d}".format(i))
-            for i in range(30)]
+    rows = [
+        profile(i, f"  Buyer{i}@Example.org ", phone="+1 (415) 555-01{:02d}".format(i)) for i in range(30)
+    ]
     rows.append(profile(99, None, phone=None))  # nothing to match on: rejected, never sent
     fb.profiles(rows)
 
@@ -41,8 +43,7 @@ def test_people_go_in_hashed_and_leave_when_their_row_does(fb: WritebackHub) -> 
     assert (first["accepted"], first["rejected"]) == (30, 1)
     audience = fb.sandbox.facebook.audiences[AUDIENCE_ID]
     assert set(audience) == {sha(f"buyer{i}@example.org") for i in range(30)}
-    assert audience[sha("buyer3@example.org")][:2] == [sha("buyer3@example.org"),
-                                                       sha("14155550103")]
+    assert audience[sha("buyer3@example.org")][:2] == [sha("buyer3@example.org"), sha("14155550103")]
     assert audience[sha("buyer3@example.org")][2] == sha("first3")
 
     fb.profiles(rows[:25])

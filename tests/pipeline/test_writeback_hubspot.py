@@ -43,8 +43,7 @@ def wb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def _existing_emails(sandbox: Sandbox, n: int) -> list[str]:
     objs = sorted(sandbox.hubspot.objects("contacts").values(), key=lambda o: int(o["id"]))
-    return [o["properties"]["email"].strip().lower() for o in objs
-            if o["properties"].get("email")][:n]
+    return [o["properties"]["email"].strip().lower() for o in objs if o["properties"].get("email")][:n]
 
 
 def test_round_trip_creates_updates_and_then_sends_only_changes(wb: WritebackHub) -> None:
@@ -79,8 +78,9 @@ def test_round_trip_creates_updates_and_then_sends_only_changes(wb: WritebackHub
     assert wb.upsert_calls() == 4
     assert wb.contacts_by_email()[existing[5].lower()][0]["properties"]["city"] == "Tromsø"
     results = list_results(wb.ctx.engine, wb.last_run())
-    assert [(r.record_ref, r.action, r.status) for r in results] == \
-        [("crossdock:p00005", "update", "accepted")]
+    assert [(r.record_ref, r.action, r.status) for r in results] == [
+        ("crossdock:p00005", "update", "accepted")
+    ]
 
 
 def test_a_rejected_record_does_not_fail_its_batch_mates(wb: WritebackHub) -> None:
@@ -94,15 +94,15 @@ def test_a_rejected_record_does_not_fail_its_batch_mates(wb: WritebackHub) -> No
     counts = result["streams"]["profiles"]["writeback"]
     assert result["status"] == "succeeded"
     assert (counts["accepted"], counts["rejected"]) == (147, 3)
-    rejected = {r.record_ref: r.reason for r in list_results(wb.ctx.engine, result["run_id"],
-                                                              "rejected")}
+    rejected = {r.record_ref: r.reason for r in list_results(wb.ctx.engine, result["run_id"], "rejected")}
     assert set(rejected) == {"crossdock:p00042", "crossdock:p00077", "crossdock:p00090"}
     assert "INVALID_EMAIL" in rejected["crossdock:p00042"]
     assert "not-an-email" not in rejected["crossdock:p00042"], "match keys are not stored"
     assert "wizard was not one of the allowed options" in rejected["crossdock:p00077"]
     assert "no `email`" in rejected["crossdock:p00090"]
-    listed = CliRunner().invoke(app, ["--workspace", str(wb.root), "results", result["run_id"],
-                                      "--rejected", "--json"])
+    listed = CliRunner().invoke(
+        app, ["--workspace", str(wb.root), "results", result["run_id"], "--rejected", "--json"]
+    )
     assert listed.exit_code == 0, listed.output
     assert sorted(r["record"] for r in json.loads(listed.output)) == sorted(rejected)
     emails = wb.contacts_by_email()
@@ -114,8 +114,9 @@ def test_a_rejected_record_does_not_fail_its_batch_mates(wb: WritebackHub) -> No
     assert (again["create"], again["accepted"], again["rejected"]) == (2, 1, 2)
 
 
-@pytest.mark.parametrize(("kind", "extra"), [("lost", {}), ("429", {"retry_after": 0.2}),
-                                             ("503", {}), ("truncated", {})])
+@pytest.mark.parametrize(
+    ("kind", "extra"), [("lost", {}), ("429", {"retry_after": 0.2}), ("503", {}), ("truncated", {})]
+)
 def test_retried_batches_never_duplicate(wb: WritebackHub, kind: str, extra: dict[str, Any]) -> None:
     rows = [profile(i, f"retry{i}@example.org") for i in range(200)]
     wb.profiles(rows)
@@ -136,8 +137,7 @@ def test_retries_run_out_with_a_clear_error_and_nothing_claimed(wb: WritebackHub
         result = wb.sync()  # max_attempts=2: both attempts must have met the fault
     stream = result["streams"]["profiles"]
     assert result["status"] == "failed"
-    assert "HubSpot POST /crm/v3/objects/contacts/batch/upsert: gave up after 2 attempts" \
-        in stream["error"]
+    assert "HubSpot POST /crm/v3/objects/contacts/batch/upsert: gave up after 2 attempts" in stream["error"]
     from sqlmodel import Session, select
 
     with Session(wb.ctx.engine) as session:
@@ -157,32 +157,35 @@ def test_dry_run_counts_and_sends_nothing(wb: WritebackHub) -> None:
     wb.profiles(rows)
     calls = wb.upsert_calls()
 
-    result = CliRunner().invoke(app, ["--workspace", str(wb.root), "sync",
-                                      "out", "--dry-run"])
+    result = CliRunner().invoke(app, ["--workspace", str(wb.root), "sync", "out", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "would create 1, would update 1, would delete 0; unchanged 2" in result.output
     assert "crossdock:p00010" in result.output and "crossdock:p00000" in result.output
     assert "1 row(s) cannot be sent" in result.output
     assert wb.upsert_calls() == calls
     assert list_results(wb.ctx.engine, wb.last_run()) == []
-    dead = wb.ctx.engine.connect().exec_driver_sql(
-        "SELECT COUNT(*) FROM dead_letters WHERE run_id = ?", (wb.last_run(),)).scalar()
+    dead = (
+        wb.ctx.engine.connect()
+        .exec_driver_sql("SELECT COUNT(*) FROM dead_letters WHERE run_id = ?", (wb.last_run(),))
+        .scalar()
+    )
     assert dead == 0  # counted in the summary, kept by the real run only
     after = wb.sync()["streams"]["profiles"]["writeback"]  # the dry run changed nothing
     assert (after["create"], after["update"], after["accepted"]) == (1, 1, 2)
 
 
 def test_dry_run_on_a_sql_connection_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "crossdock.yaml").write_text(textwrap.dedent("""\
+    (tmp_path / "crossdock.yaml").write_text(
+        textwrap.dedent("""\
         version: 1
         connections:
           crm:
             source: {connector: hubspot, config: {base_url: "http://127.0.0.1:9"}}
             destination: {type: sql, config: {url: "sqlite:///w.db"}}
             streams: {contacts: {mapping: hubspot/contacts}}
-        """))
-    result = CliRunner().invoke(app, ["--workspace", str(tmp_path), "sync",
-                                      "crm", "--dry-run"])
+        """)
+    )
+    result = CliRunner().invoke(app, ["--workspace", str(tmp_path), "sync", "crm", "--dry-run"])
     assert result.exit_code == 2
     assert "--dry-run previews a write-back" in result.output
 
@@ -193,14 +196,14 @@ def test_a_mapping_for_another_entity_is_refused_before_any_call(wb: WritebackHu
     from hub.pipeline.plan import plan_stream
 
     conn = wb.ctx.workspace().connection("out")
-    with pytest.raises(ConfigError, match="targets `account`, but hubspot write-back takes "
-                                          "`contact`"):
+    with pytest.raises(ConfigError, match="targets `account`, but hubspot write-back takes `contact`"):
         plan_stream(wb.ctx, conn, "profiles", "run", False)
     assert wb.upsert_calls() == 0
 
 
 def test_an_unknown_destination_type_names_the_line(tmp_path: Path) -> None:
-    (tmp_path / "crossdock.yaml").write_text(textwrap.dedent("""\
+    (tmp_path / "crossdock.yaml").write_text(
+        textwrap.dedent("""\
         version: 1
         connections:
           out:
@@ -208,12 +211,15 @@ def test_an_unknown_destination_type_names_the_line(tmp_path: Path) -> None:
             destination:
               type: hubspott
             streams: {profiles: {mapping: warehouse/profiles}}
-        """))
+        """)
+    )
     with pytest.raises(ConfigError) as err:
         HubContext(tmp_path).workspace()
     assert "crossdock.yaml:6" in str(err.value)
-    assert ("unknown destination type `hubspott`; known: sql, facebook, hubspot, mailchimp, "
-            "onetrust, shopify, zendesk") in str(err.value)
+    assert (
+        "unknown destination type `hubspott`; known: sql, facebook, hubspot, mailchimp, "
+        "onetrust, shopify, zendesk"
+    ) in str(err.value)
 
 
 def test_check_proves_the_destination_credentials_too(wb: HubSpotOut) -> None:

@@ -24,8 +24,7 @@ class MailchimpOut(WritebackHub):
         return self.sandbox.mailchimp.members[self.list_id]
 
     def batch_calls(self) -> int:
-        return sum(n for (path, _), n in self.sandbox.hits.items()
-                   if path == f"/3.0/lists/{self.list_id}")
+        return sum(n for (path, _), n in self.sandbox.hits.items() if path == f"/3.0/lists/{self.list_id}")
 
 
 @pytest.fixture
@@ -33,9 +32,17 @@ def mc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
     with Sandbox(seed=7, scale=300, port=0) as sb:
         list_id = sb.mailchimp.lists[0]["id"]
-        hub = MailchimpOut(tmp_path, sb, "mailchimp", {
-            "base_url": f"{sb.url}/3.0", "list_id": list_id, "tags": ["crossdock"],
-            "credentials": {"apikey": "sandbox-token"}})
+        hub = MailchimpOut(
+            tmp_path,
+            sb,
+            "mailchimp",
+            {
+                "base_url": f"{sb.url}/3.0",
+                "list_id": list_id,
+                "tags": ["crossdock"],
+                "credentials": {"apikey": "sandbox-token"},
+            },
+        )
         yield hub
 
 
@@ -75,8 +82,9 @@ def test_an_invalid_address_is_rejected_alone_with_mailchimps_reason(mc: Mailchi
     assert (counts["accepted"], counts["rejected"]) == (19, 1)
     [rejected] = list_results(mc.ctx.engine, result["run_id"], "rejected")
     assert rejected.record_ref == "crossdock:p00003"
-    assert rejected.reason == ("ERROR_GENERIC: <match key> looks fake or invalid, please enter a "
-                               "real email address.")
+    assert rejected.reason == (
+        "ERROR_GENERIC: <match key> looks fake or invalid, please enter a real email address."
+    )
     assert subscriber_hash("fan4@example.org") in mc.members()
 
 
@@ -101,8 +109,9 @@ def test_overwrite_archives_members_whose_profile_left(mc: MailchimpOut) -> None
 def test_a_lost_response_is_retried_without_duplicates(mc: MailchimpOut) -> None:
     mc.profiles([profile(i, f"again{i}@example.org") for i in range(30)])
     before = len(mc.members())
-    with mc.sandbox.faults.planted(path_prefix=f"/3.0/lists/{mc.list_id}", kind="lost", times=1,
-                                   method="POST"):
+    with mc.sandbox.faults.planted(
+        path_prefix=f"/3.0/lists/{mc.list_id}", kind="lost", times=1, method="POST"
+    ):
         result = mc.sync()
     assert result["streams"]["profiles"]["writeback"]["accepted"] == 30
     assert len(mc.members()) == before + 30

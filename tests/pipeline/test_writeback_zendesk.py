@@ -28,8 +28,18 @@ class ZendeskOut(WritebackHub):
 def zd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
     with Sandbox(seed=7, scale=300, port=0) as sb:
-        yield ZendeskOut(tmp_path, sb, "zendesk", {"credentials": {
-            "credentials": "api_token", "email": "agent@example.com", "api_token": "sandbox-token"}})
+        yield ZendeskOut(
+            tmp_path,
+            sb,
+            "zendesk",
+            {
+                "credentials": {
+                    "credentials": "api_token",
+                    "email": "agent@example.com",
+                    "api_token": "sandbox-token",
+                }
+            },
+        )
 
 
 def test_users_are_created_and_updated_through_polled_jobs(zd: ZendeskOut) -> None:
@@ -49,11 +59,12 @@ def test_users_are_created_and_updated_through_polled_jobs(zd: ZendeskOut) -> No
     assert len(zd.sandbox.zendesk.objects("users")) == before + 119
     assert users["caller7@example.org"][0]["name"] == "First107 Last107"
     assert users["caller7@example.org"][0]["phone"] == "+4722334455"
-    assert all(users[u["email"].lower()][0]["name"] == f"Renamed Last{i}"
-               for i, u in enumerate(existing))
+    assert all(users[u["email"].lower()][0]["name"] == f"Renamed Last{i}" for i, u in enumerate(existing))
     [rejected] = list_results(zd.ctx.engine, result["run_id"], "rejected")
     assert (rejected.record_ref, rejected.reason) == (
-        "crossdock:p00110", "UserCreateFailed: Email: is not properly formatted")
+        "crossdock:p00110",
+        "UserCreateFailed: Email: is not properly formatted",
+    )
 
     again = zd.sync()["streams"]["profiles"]["writeback"]
     assert (again["unchanged"], again["create"], again["rejected"]) == (149, 1, 1)

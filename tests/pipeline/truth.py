@@ -35,5 +35,7 @@ def pairwise_scores(hub: Any) -> tuple[float, float]:
         return sum(n * (n - 1) // 2 for n in counts)
 
     correct = sum(pairs(Counter(g).values()) for g in groups.values())
-    return (correct / pairs(len(g) for g in groups.values()),
-            correct / pairs(Counter(truth.values()).values()))
+    return (
+        correct / pairs(len(g) for g in groups.values()),
+        correct / pairs(Counter(truth.values()).values()),
+    )

@@ -36,28 +36,52 @@ connections:
 
 def profile(i: int, email: str | None, **extra: Any) -> dict[str, Any]:
     """A row of the profiles table `crossdock stitch` writes."""
-    return {"profile_id": f"p{i:05d}", "email": email, "phone": None, "first_name": f"First{i}",
-            "last_name": f"Last{i}", "city": "Oslo", "country": "NO", "lifecycle_stage": "lead",
-            "record_count": 1, "sources": "hubspot", "confidence": 1.0,
-            "last_updated_at": STAMP, "stitched_at": STAMP, "run_id": "r", **extra}
+    return {
+        "profile_id": f"p{i:05d}",
+        "email": email,
+        "phone": None,
+        "first_name": f"First{i}",
+        "last_name": f"Last{i}",
+        "city": "Oslo",
+        "country": "NO",
+        "lifecycle_stage": "lead",
+        "record_count": 1,
+        "sources": "hubspot",
+        "confidence": 1.0,
+        "last_updated_at": STAMP,
+        "stitched_at": STAMP,
+        "run_id": "r",
+        **extra,
+    }
 
 
 class WritebackHub:
-    def __init__(self, root: Path, sandbox: Sandbox, type_: str, config: dict[str, Any],
-                 stream: str = "profiles") -> None:
+    def __init__(
+        self, root: Path, sandbox: Sandbox, type_: str, config: dict[str, Any], stream: str = "profiles"
+    ) -> None:
         self.root, self.sandbox, self.type, self.config = root, sandbox, type_, config
         self.stream = stream
         self.ctx = HubContext(root)
         self.workspace()
 
-    def workspace(self, mapping: str | None = None, write_mode: str = "merge",
-                  **config: Any) -> None:
+    def workspace(self, mapping: str | None = None, write_mode: str = "merge", **config: Any) -> None:
         """Write crossdock.yaml: one connection `out` from the warehouse table to the product."""
-        merged = {"base_url": self.sandbox.url, "backoff_factor": 0.05, "max_attempts": 4,
-                  **self.config, **config}
-        (self.root / "crossdock.yaml").write_text(textwrap.dedent(WORKSPACE).format(
-            type=self.type, config=_flow_yaml(merged), stream=self.stream,
-            mapping=mapping or f"warehouse/{self.stream}", write_mode=write_mode))
+        merged = {
+            "base_url": self.sandbox.url,
+            "backoff_factor": 0.05,
+            "max_attempts": 4,
+            **self.config,
+            **config,
+        }
+        (self.root / "crossdock.yaml").write_text(
+            textwrap.dedent(WORKSPACE).format(
+                type=self.type,
+                config=_flow_yaml(merged),
+                stream=self.stream,
+                mapping=mapping or f"warehouse/{self.stream}",
+                write_mode=write_mode,
+            )
+        )
 
     def profiles(self, rows: list[dict[str, Any]]) -> None:
         """Replace the warehouse's profiles table with these rows."""

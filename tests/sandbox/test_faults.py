@@ -81,9 +81,14 @@ def test_each_fault_counts_its_own_responses() -> None:
 def test_tests_plant_faults_only_with_proof() -> None:
     """`faults.add` switches a fault on with no proof that it fires; tests use `planted`."""
     tests = Path(__file__).resolve().parents[1]
-    unproven = [f"{path.relative_to(tests.parent)}:{n}"
-                for path in sorted(tests.rglob("*.py")) if path.name != Path(__file__).name
-                for n, line in enumerate(path.read_text().splitlines(), 1)
-                if re.search(r"\bfaults\.add\(", line)]
-    assert not unproven, (f"{', '.join(unproven)}: plant faults with `with <sandbox>.faults."
-                          "planted(...) as fault:`, which fails the test if the fault never fired")
+    unproven = [
+        f"{path.relative_to(tests.parent)}:{n}"
+        for path in sorted(tests.rglob("*.py"))
+        if path.name != Path(__file__).name
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bfaults\.add\(", line)
+    ]
+    assert not unproven, (
+        f"{', '.join(unproven)}: plant faults with `with <sandbox>.faults."
+        "planted(...) as fault:`, which fails the test if the fault never fired"
+    )

@@ -31,8 +31,9 @@ def client(sb: Sandbox) -> Iterator[httpx.Client]:
 def all_pages(client: httpx.Client, obj: str, **params: str) -> list[dict]:  # type: ignore[type-arg]
     results, after = [], None
     while True:
-        page = client.get(f"/crm/v3/objects/{obj}",
-                          params={"limit": 100, **params, **({"after": after} if after else {})})
+        page = client.get(
+            f"/crm/v3/objects/{obj}", params={"limit": 100, **params, **({"after": after} if after else {})}
+        )
         assert page.status_code == 200
         body = page.json()
         results += body["results"]
@@ -58,34 +59,44 @@ def test_objects_have_hubspots_shape_and_rate_limit_headers(client: httpx.Client
 
 
 def test_properties_parameter_limits_what_comes_back(client: httpx.Client) -> None:
-    obj = client.get("/crm/v3/objects/contacts",
-                     params={"limit": 1, "properties": "email"}).json()["results"][0]
+    obj = client.get("/crm/v3/objects/contacts", params={"limit": 1, "properties": "email"}).json()[
+        "results"
+    ][0]
     assert set(obj["properties"]) == {"email", "createdate", "lastmodifieddate", "hs_object_id"}
 
 
-@pytest.mark.parametrize(("headers", "path", "status", "category"), [
-    ({}, "/crm/v3/objects/contacts", 401, "INVALID_AUTHENTICATION"),
-    ({"Authorization": "Bearer wrong"}, "/crm/v3/objects/contacts", 401, "INVALID_AUTHENTICATION"),
-    (AUTH, "/crm/v3/objects/contacts/999999", 404, "OBJECT_NOT_FOUND"),
-    (AUTH, "/crm/v3/objects/contacts?limit=101", 400, "VALIDATION_ERROR"),
-])
-def test_errors_are_hubspot_shaped(sb: Sandbox, headers: dict[str, str], path: str, status: int,
-                                   category: str) -> None:
+@pytest.mark.parametrize(
+    ("headers", "path", "status", "category"),
+    [
+        ({}, "/crm/v3/objects/contacts", 401, "INVALID_AUTHENTICATION"),
+        ({"Authorization": "Bearer wrong"}, "/crm/v3/objects/contacts", 401, "INVALID_AUTHENTICATION"),
+        (AUTH, "/crm/v3/objects/contacts/999999", 404, "OBJECT_NOT_FOUND"),
+        (AUTH, "/crm/v3/objects/contacts?limit=101", 400, "VALIDATION_ERROR"),
+    ],
+)
+def test_errors_are_hubspot_shaped(
+    sb: Sandbox, headers: dict[str, str], path: str, status: int, category: str
+) -> None:
     resp = httpx.get(sb.url + path, headers=headers)
     assert resp.status_code == status
     assert resp.json()["status"] == "error" and resp.json()["category"] == category
 
 
 def search(client: httpx.Client, op: str, value: int, after: int = 0, limit: int = 200) -> httpx.Response:
-    return client.post("/crm/v3/objects/contacts/search", json={
-        "filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": op,
-                                       "value": value}]}],
-        "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
-        "limit": limit, "after": str(after)})
+    return client.post(
+        "/crm/v3/objects/contacts/search",
+        json={
+            "filterGroups": [
+                {"filters": [{"propertyName": "lastmodifieddate", "operator": op, "value": value}]}
+            ],
+            "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+            "limit": limit,
+            "after": str(after),
+        },
+    )
 
 
-def test_search_gte_includes_records_at_the_bound_and_sorts(client: httpx.Client,
-                                                            sb: Sandbox) -> None:
+def test_search_gte_includes_records_at_the_bound_and_sorts(client: httpx.Client, sb: Sandbox) -> None:
     stamps = Counter(o["updatedAt"] for o in sb.hubspot.objects("contacts").values())
     tied, count = stamps.most_common(1)[0]
     assert count >= 2, "seeded data must hold ties on updatedAt"
@@ -108,7 +119,8 @@ def test_updates_bump_the_modified_stamp(sb: Sandbox, client: httpx.Client) -> N
     obj = sb.hubspot.update("contacts", "3", {"city": "Oslo"})
     assert obj["properties"]["city"] == "Oslo"
     assert datetime.fromisoformat(obj["updatedAt"].replace("Z", "+00:00")) >= before.replace(
-        microsecond=before.microsecond // 1000 * 1000)
+        microsecond=before.microsecond // 1000 * 1000
+    )
     found = search(client, "GTE", int(before.timestamp() * 1000) - 1).json()["results"]
     assert "3" in [r["id"] for r in found]
 
@@ -131,11 +143,17 @@ def test_each_fault_kind(sb: Sandbox, client: httpx.Client, kind: str) -> None:
 
 
 def test_admin_routes_control_faults_from_another_process(sb: Sandbox) -> None:
-    assert httpx.post(sb.url + "/_sandbox/faults", json={
-        "path_prefix": "/crm/v3/objects/contacts", "kind": "503", "times": 1}).status_code == 201
+    assert (
+        httpx.post(
+            sb.url + "/_sandbox/faults",
+            json={"path_prefix": "/crm/v3/objects/contacts", "kind": "503", "times": 1},
+        ).status_code
+        == 201
+    )
     assert httpx.get(sb.url + "/crm/v3/objects/contacts", headers=AUTH).status_code == 503
-    assert httpx.post(sb.url + "/_sandbox/faults", json={"kind": "nope",
-                                                         "path_prefix": "/"}).status_code == 400
+    assert (
+        httpx.post(sb.url + "/_sandbox/faults", json={"kind": "nope", "path_prefix": "/"}).status_code == 400
+    )
     patched = httpx.patch(sb.url + "/_sandbox/hubspot/contacts/4", json={"city": "Rome"}).json()
     assert patched["properties"]["city"] == "Rome"
     dump = httpx.get(sb.url + "/_sandbox/hubspot/companies").json()

@@ -26,19 +26,21 @@ BEARER = {"Authorization": "Bearer sandbox-token"}
 
 
 def test_hubspot_refuses_more_than_100_inputs_and_a_bad_token(sb: Sandbox) -> None:
-    inputs = [{"idProperty": "email", "id": f"x{i}@example.org", "properties": {}}
-              for i in range(101)]
+    inputs = [{"idProperty": "email", "id": f"x{i}@example.org", "properties": {}} for i in range(101)]
     resp = post(sb, "/crm/v3/objects/contacts/batch/upsert", {"inputs": inputs}, headers=BEARER)
     assert resp.status_code == 400 and "<= 100" in resp.json()["message"]
-    resp = post(sb, "/crm/v3/objects/contacts/batch/upsert", {"inputs": inputs[:1]},
-                headers={"Authorization": "Bearer nope"})
+    resp = post(
+        sb,
+        "/crm/v3/objects/contacts/batch/upsert",
+        {"inputs": inputs[:1]},
+        headers={"Authorization": "Bearer nope"},
+    )
     assert resp.status_code == 401
 
 
 def test_hubspot_refuses_repeated_ids_and_unknown_properties(sb: Sandbox) -> None:
     same = {"idProperty": "email", "id": "dup@example.org", "properties": {}}
-    resp = post(sb, "/crm/v3/objects/contacts/batch/upsert", {"inputs": [same, same]},
-                headers=BEARER)
+    resp = post(sb, "/crm/v3/objects/contacts/batch/upsert", {"inputs": [same, same]}, headers=BEARER)
     assert resp.status_code == 400 and "Duplicate IDs" in resp.json()["message"]
     odd = {"idProperty": "email", "id": "a@example.org", "properties": {"shoe_size": "9"}}
     resp = post(sb, "/crm/v3/objects/contacts/batch/upsert", {"inputs": [odd]}, headers=BEARER)
@@ -47,17 +49,24 @@ def test_hubspot_refuses_repeated_ids_and_unknown_properties(sb: Sandbox) -> Non
 
 def test_mailchimp_refuses_more_than_500_members(sb: Sandbox) -> None:
     list_id = sb.mailchimp.lists[0]["id"]
-    members = [{"email_address": f"m{i}@example.org", "status_if_new": "pending"}
-               for i in range(501)]
-    resp = post(sb, f"/3.0/lists/{list_id}", {"members": members, "update_existing": True},
-                auth=("any", "sandbox-token"))
+    members = [{"email_address": f"m{i}@example.org", "status_if_new": "pending"} for i in range(501)]
+    resp = post(
+        sb,
+        f"/3.0/lists/{list_id}",
+        {"members": members, "update_existing": True},
+        auth=("any", "sandbox-token"),
+    )
     assert resp.status_code == 400 and "500" in resp.json()["detail"]
 
 
 def test_zendesk_refuses_more_than_100_users(sb: Sandbox) -> None:
     users = [{"email": f"z{i}@example.org", "name": "Z"} for i in range(101)]
-    resp = post(sb, "/api/v2/users/create_or_update_many.json", {"users": users},
-                auth=("agent@example.com/token", "sandbox-token"))
+    resp = post(
+        sb,
+        "/api/v2/users/create_or_update_many.json",
+        {"users": users},
+        auth=("agent@example.com/token", "sandbox-token"),
+    )
     assert resp.status_code == 400 and resp.json()["error"] == "TooManyValues"
 
 
@@ -74,18 +83,28 @@ def test_facebook_refuses_a_bad_token_with_code_190_and_flags_unhashed_rows(sb: 
 def test_shopify_refuses_untracked_items_and_unknown_locations(sb: Sandbox) -> None:
     headers = {"X-Shopify-Access-Token": "sandbox-token"}
     untracked = sb.shopify.item_for("SKU-0003-0")
-    resp = post(sb, f"{API}/inventory_levels/set.json", {
-        "location_id": 65000000001, "inventory_item_id": untracked, "available": 1},
-        headers=headers)
+    resp = post(
+        sb,
+        f"{API}/inventory_levels/set.json",
+        {"location_id": 65000000001, "inventory_item_id": untracked, "available": 1},
+        headers=headers,
+    )
     assert resp.status_code == 422
-    resp = post(sb, f"{API}/inventory_levels/set.json", {
-        "location_id": 1, "inventory_item_id": untracked, "available": 1}, headers=headers)
+    resp = post(
+        sb,
+        f"{API}/inventory_levels/set.json",
+        {"location_id": 1, "inventory_item_id": untracked, "available": 1},
+        headers=headers,
+    )
     assert resp.status_code == 404
 
 
 def test_onetrust_refuses_a_wrong_token_and_an_unknown_purpose(sb: Sandbox) -> None:
-    body = {"identifier": "a@example.org", "requestInformation": "nope",
-            "purposes": [{"Id": "x", "TransactionType": "CONFIRMED"}]}
+    body = {
+        "identifier": "a@example.org",
+        "requestInformation": "nope",
+        "purposes": [{"Id": "x", "TransactionType": "CONFIRMED"}],
+    }
     assert post(sb, "/request/v1/consentreceipts", body).status_code == 401
     resp = post(sb, "/request/v1/consentreceipts", {**body, "requestInformation": "sandbox-token"})
     assert resp.status_code == 400 and "does not exist" in resp.json()["message"]

@@ -13,7 +13,7 @@ import pytest
 from hub import redaction
 from hub.redaction import MASK, RedactingFilter, redact, register_secret
 
-SECRET = "EAAB+x/9q=Zk Pé\"z=="  # + / = a space, a non-ASCII letter and a quote
+SECRET = 'EAAB+x/9q=Zk Pé"z=='  # + / = a space, a non-ASCII letter and a quote
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -21,19 +21,22 @@ def _registered() -> None:
     register_secret(SECRET)
 
 
-@pytest.mark.parametrize("form", [
-    SECRET,
-    quote(SECRET, safe=""),                              # a query parameter, %2B%2F%3D
-    re.sub("%[0-9A-F]{2}", lambda m: m[0].lower(), quote(SECRET, safe="")),  # lower-case hex
-    quote(SECRET),                                       # a URL path: `/` stays
-    quote_plus(SECRET),                                  # a form body: space as +
-    quote(quote(SECRET, safe=""), safe=""),              # encoded twice (a URL inside a URL)
-    json.dumps(SECRET)[1:-1],                            # JSON with \u00e9 and \"
-    json.dumps(SECRET, ensure_ascii=False)[1:-1],
-    json.dumps(SECRET)[1:-1].replace("/", "\\/"),        # JSON that escapes slashes
-    base64.b64encode(SECRET.encode()).decode(),
-    base64.urlsafe_b64encode(SECRET.encode()).decode(),
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        SECRET,
+        quote(SECRET, safe=""),  # a query parameter, %2B%2F%3D
+        re.sub("%[0-9A-F]{2}", lambda m: m[0].lower(), quote(SECRET, safe="")),  # lower-case hex
+        quote(SECRET),  # a URL path: `/` stays
+        quote_plus(SECRET),  # a form body: space as +
+        quote(quote(SECRET, safe=""), safe=""),  # encoded twice (a URL inside a URL)
+        json.dumps(SECRET)[1:-1],  # JSON with \u00e9 and \"
+        json.dumps(SECRET, ensure_ascii=False)[1:-1],
+        json.dumps(SECRET)[1:-1].replace("/", "\\/"),  # JSON that escapes slashes
+        base64.b64encode(SECRET.encode()).decode(),
+        base64.urlsafe_b64encode(SECRET.encode()).decode(),
+    ],
+)
 def test_every_wire_form_is_masked(form: str) -> None:
     text = f"GET /v19.0/posts?{urlencode({'a': 1})}&access_token={form}&after=x failed"
     masked = redact(text)
@@ -60,8 +63,7 @@ def test_a_known_basic_auth_pair_is_masked_whole() -> None:
 
 
 def test_the_log_filter_masks_encoded_forms_and_tracebacks() -> None:
-    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "url %s", (quote(SECRET, safe=""),),
-                               None)
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "url %s", (quote(SECRET, safe=""),), None)
     try:
         raise RuntimeError(f"400 for url ...?access_token={quote_plus(SECRET)}")
     except RuntimeError:

@@ -59,7 +59,7 @@ def test_rotation_while_readers_read(tmp_path: Path) -> None:
             try:
                 for i in range(20):
                     assert reader.get(f"S{i}") == f"value-{i}"
-            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            except Exception as exc:
                 errors.append(exc)
                 return
 
@@ -93,11 +93,14 @@ def test_corrupted_row_is_a_clear_error(tmp_path: Path) -> None:
         s.get("T")
 
 
-@pytest.mark.parametrize(("content", "mode", "needle"), [
-    ('{"keys": {"1": "c2hvcnQ="}}', 0o600, "truncated"),
-    ("not json, not base64 !!", 0o600, "not a Crossdock key"),
-    (None, 0o644, "readable by others"),
-])
+@pytest.mark.parametrize(
+    ("content", "mode", "needle"),
+    [
+        ('{"keys": {"1": "c2hvcnQ="}}', 0o600, "truncated"),
+        ("not json, not base64 !!", 0o600, "not a Crossdock key"),
+        (None, 0o644, "readable by others"),
+    ],
+)
 def test_bad_key_files(tmp_path: Path, content: str | None, mode: int, needle: str) -> None:
     state = tmp_path / ".crossdock"
     load_keyring(state)
@@ -144,11 +147,15 @@ def test_pseudonyms_survive_key_rotation_and_differ_between_keys(tmp_path: Path)
 def test_a_password_written_into_a_database_url_is_masked_for_output() -> None:
     from hub.redaction import display_url
 
-    assert display_url("postgresql://app:s3cret@db.example:5432/wh?sslmode=require") == \
-        "postgresql://app:****@db.example:5432/wh?sslmode=require"
+    assert (
+        display_url("postgresql://app:s3cret@db.example:5432/wh?sslmode=require")
+        == "postgresql://app:****@db.example:5432/wh?sslmode=require"
+    )
     assert display_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
-    assert display_url("postgresql://postgres@127.0.0.1:5432/test") == \
-        "postgresql://postgres@127.0.0.1:5432/test"
+    assert (
+        display_url("postgresql://postgres@127.0.0.1:5432/test")
+        == "postgresql://postgres@127.0.0.1:5432/test"
+    )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -179,8 +186,11 @@ def test_no_secret_changes_while_the_audit_log_refuses_its_entry(cli_ws: Path) -
     assert cli("audit", "acknowledge", "--reason", "test").exit_code == 0
     assert cli("secrets", "set", "C", value="c-value\n").exit_code == 0
     assert HubContext(cli_ws).secrets.get("C") == "c-value"
-    assert [e["action"] for e in HubContext(cli_ws).audit.entries()] == \
-        ["secret.set", "audit.acknowledge", "secret.set"]
+    assert [e["action"] for e in HubContext(cli_ws).audit.entries()] == [
+        "secret.set",
+        "audit.acknowledge",
+        "secret.set",
+    ]
 
 
 def test_an_unreadable_audit_row_stops_secrets_set_without_a_traceback(tmp_path: Path) -> None:

@@ -37,8 +37,12 @@ def test_events_arrive_in_order_and_child_logs_come_through_the_pipe() -> None:
         yield STATE, {"cursor": "b"}
 
     got = list(read_in_child(events))
-    assert got == [(RECORD, {"id": 1}), (LOG, ["WARN", "airbyte.test: retrying page 2"]),
-                   (RECORD, {"id": 2}), (STATE, {"cursor": "b"})]
+    assert got == [
+        (RECORD, {"id": 1}),
+        (LOG, ["WARN", "airbyte.test: retrying page 2"]),
+        (RECORD, {"id": 2}),
+        (STATE, {"cursor": "b"}),
+    ]
 
 
 def test_a_handler_lock_held_by_a_parent_thread_at_fork_does_not_hang_the_child() -> None:
@@ -47,6 +51,7 @@ def test_a_handler_lock_held_by_a_parent_thread_at_fork_does_not_hang_the_child(
     root.addHandler(handler)
     handler.busy.acquire()  # another thread is mid-emit when the child is forked
     try:
+
         def events() -> Iterator[SourceEvent]:
             logging.getLogger("airbyte").error("page 3 failed")
             yield RECORD, {"id": 3}

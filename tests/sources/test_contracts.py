@@ -14,21 +14,21 @@ from hub.sources import CheckResult
 
 def _modules_after(code: str, prefix: str) -> list[str]:
     """Modules named `prefix...` loaded by running `code` in a fresh interpreter."""
-    probe = (f"{code}\nimport json, sys\n"
-             f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == {prefix!r})))")
+    probe = (
+        f"{code}\nimport json, sys\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == {prefix!r})))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     loaded: list[str] = json.loads(out.stdout)
     return loaded
 
 
 def test_package_and_warehouse_sources_do_not_import_the_cdk() -> None:
-    assert _modules_after("import hub.sources.package, hub.sources.warehouse",
-                          "airbyte_cdk") == []
+    assert _modules_after("import hub.sources.package, hub.sources.warehouse", "airbyte_cdk") == []
 
 
 def test_the_contract_names_import_from_hub_sources_without_the_cdk() -> None:
-    code = ("from hub.sources import LOG, RECORD, STATE, CheckResult, PackageSource, Source, "
-            "SourceEvent")
+    code = "from hub.sources import LOG, RECORD, STATE, CheckResult, PackageSource, Source, SourceEvent"
     assert _modules_after(code, "airbyte_cdk") == []
 
 

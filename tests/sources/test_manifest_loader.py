@@ -16,14 +16,31 @@ from hub.sources._manifest import load_manifest, with_shared_definitions
 def shared(tmp_path: Path) -> Path:
     folder = tmp_path / "_shared"
     folder.mkdir()
-    (folder / "handler.yaml").write_text(yaml.safe_dump({"definitions": {
-        "shared_handler": {"type": "DefaultErrorHandler",
-                           "backoff_strategies": [{"$ref": "#/definitions/shared_wait"}]},
-    }}))
-    (folder / "wait.yaml").write_text(yaml.safe_dump({"definitions": {
-        "shared_wait": {"type": "WaitTimeFromHeader", "header": "Retry-After",
-                        "note": "#/definitions/messages/wait"},
-    }}))
+    (folder / "handler.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "definitions": {
+                    "shared_handler": {
+                        "type": "DefaultErrorHandler",
+                        "backoff_strategies": [{"$ref": "#/definitions/shared_wait"}],
+                    },
+                }
+            }
+        )
+    )
+    (folder / "wait.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "definitions": {
+                    "shared_wait": {
+                        "type": "WaitTimeFromHeader",
+                        "header": "Retry-After",
+                        "note": "#/definitions/messages/wait",
+                    },
+                }
+            }
+        )
+    )
     (folder / "unused.yaml").write_text(yaml.safe_dump({"definitions": {"shared_other": {"a": 1}}}))
     return folder
 
@@ -34,8 +51,10 @@ def test_a_manifest_without_shared_references_is_handed_on_unchanged(shared: Pat
 
 
 def test_referenced_fragments_are_inlined_with_what_they_reference_in_turn(shared: Path) -> None:
-    manifest = {"definitions": {"messages": {"wait": "slow down"}},
-                "requester": {"error_handler": {"$ref": "#/definitions/shared_handler"}}}
+    manifest = {
+        "definitions": {"messages": {"wait": "slow down"}},
+        "requester": {"error_handler": {"$ref": "#/definitions/shared_handler"}},
+    }
     before = copy.deepcopy(manifest)
     merged = with_shared_definitions(manifest, "m.yaml", shared)
     assert set(merged["definitions"]) == {"messages", "shared_handler", "shared_wait"}
@@ -45,23 +64,32 @@ def test_referenced_fragments_are_inlined_with_what_they_reference_in_turn(share
 def test_a_manifest_may_not_keep_its_own_copy_of_a_shared_name(shared: Path, tmp_path: Path) -> None:
     path = tmp_path / "manifest.yaml"
     path.write_text("version: 7.0.0\ndefinitions:\n  requester: {}\n  shared_wait:\n    type: X\n")
-    with pytest.raises(ConfigError, match=r"manifest.yaml:4 \(key `definitions.shared_wait`\): "
-                                          r"the manifest defines `shared_wait`"):
+    with pytest.raises(
+        ConfigError,
+        match=r"manifest.yaml:4 \(key `definitions.shared_wait`\): "
+        r"the manifest defines `shared_wait`",
+    ):
         load_manifest(path, shared)
 
 
 def test_a_value_the_shared_piece_reads_from_the_manifest_must_be_there(shared: Path) -> None:
     manifest = {"requester": {"error_handler": {"$ref": "#/definitions/shared_handler"}}}
-    with pytest.raises(ConfigError, match=r"reads `#/definitions/messages/wait`; define "
-                                          r"`definitions.messages.wait`"):
+    with pytest.raises(
+        ConfigError,
+        match=r"reads `#/definitions/messages/wait`; define "
+        r"`definitions.messages.wait`",
+    ):
         with_shared_definitions(manifest, "m.yaml", shared)
 
 
 def test_the_real_error_handler_asks_for_the_connectors_messages(tmp_path: Path) -> None:
     path = tmp_path / "manifest.yaml"
     path.write_text('requester:\n  error_handler:\n    $ref: "#/definitions/shared_error_handler"\n')
-    with pytest.raises(ConfigError, match=r"error_handler.yaml, which reads "
-                                          r"`#/definitions/error_messages/\w+`"):
+    with pytest.raises(
+        ConfigError,
+        match=r"error_handler.yaml, which reads "
+        r"`#/definitions/error_messages/\w+`",
+    ):
         load_manifest(path)
 
 

@@ -33,18 +33,20 @@ def ctx(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Monk
     return HubContext(tmp_path)
 
 
-def _plant(ctx: HubContext, connection: str, run_id: str, *, host: str, pid: int,
-           age: float) -> None:
+def _plant(ctx: HubContext, connection: str, run_id: str, *, host: str, pid: int, age: float) -> None:
     """A lease row as another process would have left it, its heartbeat `age` seconds old."""
     beat = time.time() - age
     with ctx.engine.begin() as conn:
-        conn.execute(insert(RunLease), [dict(connection=connection, run_id=run_id, host=host,
-                                              pid=pid, since=beat - 60, heartbeat=beat)])
+        conn.execute(
+            insert(RunLease),
+            [dict(connection=connection, run_id=run_id, host=host, pid=pid, since=beat - 60, heartbeat=beat)],
+        )
 
 
 def _dead_pid() -> int:
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     return int(done.stdout)
 
 
@@ -102,8 +104,7 @@ def test_silent_holder_elsewhere_is_taken_over_only_after_the_lease_expires(ctx:
     _plant(ctx, "crm", "run-1", host="elsewhere", pid=os.getpid(), age=locks.LEASE_SECONDS / 2)
     with pytest.raises(locks.ConnectionBusyError, match="host elsewhere"):
         locks.acquire(ctx.engine, "crm", "run-2")
-    _plant(ctx, "support", "run-3", host="elsewhere", pid=os.getpid(),
-           age=locks.LEASE_SECONDS + 1)
+    _plant(ctx, "support", "run-3", host="elsewhere", pid=os.getpid(), age=locks.LEASE_SECONDS + 1)
     lease = locks.acquire(ctx.engine, "support", "run-4")
     assert lease.previous is not None and lease.previous.run_id == "run-3"
     lease.release()

@@ -78,8 +78,12 @@ def test_good_workspace_loads(workspace: Path) -> None:
     [
         ("      connector: fake", "      connector: nope", 5, "unknown connector `nope`"),
         ('    schedule: "0 3 * * *"', '    schedule: "every day"', 20, "not a valid cron"),
-        ("        mapping: fake/people\n      orgs:", "        mapping: fake/missing\n      orgs:",
-         14, "mapping `fake/missing` not found"),
+        (
+            "        mapping: fake/people\n      orgs:",
+            "        mapping: fake/missing\n      orgs:",
+            14,
+            "mapping `fake/missing` not found",
+        ),
         ("      people:\n", "      peeple:\n", 13, "has no stream `peeple`"),
         ("        sync_mode: full_refresh\n", "        sync_mode: sometimes\n", 16, "sync_mode"),
         ("        table: organisations", "        tabel: organisations", 19, "unknown key"),
@@ -88,8 +92,7 @@ def test_good_workspace_loads(workspace: Path) -> None:
         ("    schedule:", "    shedule:", 20, "unknown key"),
     ],
 )
-def test_errors_name_file_line_and_key(workspace: Path, old: str, new: str, line: int,
-                                       needle: str) -> None:
+def test_errors_name_file_line_and_key(workspace: Path, old: str, new: str, line: int, needle: str) -> None:
     assert old in GOOD
     path = write(workspace, GOOD.replace(old, new, 1))
     with pytest.raises(ConfigError) as info:
@@ -123,8 +126,9 @@ identity:
         ("  match:", "  matching:", 25, "unknown key"),
     ],
 )
-def test_identity_errors_name_file_line_and_key(workspace: Path, old: str, new: str, line: int,
-                                                needle: str) -> None:
+def test_identity_errors_name_file_line_and_key(
+    workspace: Path, old: str, new: str, line: int, needle: str
+) -> None:
     path = write(workspace, GOOD + IDENTITY.replace(old, new, 1))
     with pytest.raises(ConfigError) as info:
         load_workspace(path)
@@ -159,10 +163,16 @@ def test_unknown_connection_lists_known(workspace: Path) -> None:
 def test_env_references_resolve_at_use(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_TOKEN", "t0k")
     monkeypatch.delenv("UNSET_VAR", raising=False)
-    config = {"token": "${env:FAKE_TOKEN}", "url": "http://${env:UNSET_VAR:-localhost}:1/x",
-              "nested": [{"n": 1}]}
+    config = {
+        "token": "${env:FAKE_TOKEN}",
+        "url": "http://${env:UNSET_VAR:-localhost}:1/x",
+        "nested": [{"n": 1}],
+    }
     assert resolve_config(config, where="c") == {
-        "token": "t0k", "url": "http://localhost:1/x", "nested": [{"n": 1}]}
+        "token": "t0k",
+        "url": "http://localhost:1/x",
+        "nested": [{"n": 1}],
+    }
     with pytest.raises(ConfigError, match="environment variable UNSET_VAR is not set") as info:
         resolve_config({"a": {"b": "${env:UNSET_VAR}"}}, where="conn")
     assert "conn.a.b" in str(info.value)
@@ -176,8 +186,7 @@ def test_env_references_resolve_at_use(monkeypatch: pytest.MonkeyPatch) -> None:
         ("postgresql://postgres@127.0.0.1/test", "postgresql://postgres@127.0.0.1/test"),
     ],
 )
-def test_sqlite_paths_are_relative_to_the_workspace(tmp_path: Path, url: str,
-                                                    expected: str) -> None:
+def test_sqlite_paths_are_relative_to_the_workspace(tmp_path: Path, url: str, expected: str) -> None:
     assert resolve_sqlite_url(url, tmp_path) == expected.format(root=tmp_path.resolve())
 
 

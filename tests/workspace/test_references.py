@@ -72,16 +72,20 @@ def rewrite(ctx: HubContext, old: str, new: str) -> None:
     ctx.workspace_file.write_text(text.replace(old, new, 1))
 
 
-@pytest.mark.parametrize(("value", "needle"), [
-    ("${evn:TOKEN}", "did you mean `${env:TOKEN}`"),
-    ("${secrte:TOKEN}", "did you mean `${secret:TOKEN}`"),
-    ("${TOKEN}", "write ${env:TOKEN} or ${secret:TOKEN}"),
-    ("Bearer ${env:TOKEN", "not closed"),
-    ("${env:1TOKEN}", "not a valid env name"),
-    ("${env:TOKEN:default}", "not a valid env name"),
-])
-def test_a_malformed_reference_is_an_error_not_a_value(value: str, needle: str,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        ("${evn:TOKEN}", "did you mean `${env:TOKEN}`"),
+        ("${secrte:TOKEN}", "did you mean `${secret:TOKEN}`"),
+        ("${TOKEN}", "write ${env:TOKEN} or ${secret:TOKEN}"),
+        ("Bearer ${env:TOKEN", "not closed"),
+        ("${env:1TOKEN}", "not a valid env name"),
+        ("${env:TOKEN:default}", "not a valid env name"),
+    ],
+)
+def test_a_malformed_reference_is_an_error_not_a_value(
+    value: str, needle: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TOKEN", "t0k")
     with pytest.raises(ConfigError) as info:
         resolve_config({"auth": {"token": value}}, where="connections.crm.source.config")
@@ -90,8 +94,10 @@ def test_a_malformed_reference_is_an_error_not_a_value(value: str, needle: str,
 
 def test_a_literal_dollar_brace_is_written_doubled(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOKEN", "t0k")
-    assert resolve_config({"p": "a$${b}-${env:TOKEN}", "q": "$5 {x}"}, where="c") == \
-        {"p": "a${b}-t0k", "q": "$5 {x}"}
+    assert resolve_config({"p": "a$${b}-${env:TOKEN}", "q": "$5 {x}"}, where="c") == {
+        "p": "a${b}-t0k",
+        "q": "$5 {x}",
+    }
 
 
 def test_everything_resolvable_passes_and_nothing_is_audited(ctx: HubContext) -> None:
@@ -101,15 +107,23 @@ def test_everything_resolvable_passes_and_nothing_is_audited(ctx: HubContext) ->
     assert len(list(ctx.audit.entries())) == before  # a check is not a use
 
 
-@pytest.mark.parametrize(("old", "new", "line", "needle"), [
-    ("${secret:CRM_TOKEN}", "${secret:CRM_TOKN}", 7, "secret `CRM_TOKN` is not set; run "
-                                                     "`crossdock secrets set CRM_TOKN`"),
-    ("${env:CRM_HOST}", "${env:CRM_HOTS}", 9, "environment variable CRM_HOTS is not set"),
-    ("${env:CRM_REGION:-eu}", "${evn:CRM_REGION:-eu}", 8, "did you mean `${env:CRM_REGION:-eu}`"),
-    ("url: sqlite:///warehouse.db", "url: ${secret:WAREHOUSE_URL}", 13, "WAREHOUSE_URL"),
-])
-def test_what_cannot_resolve_names_file_and_line(ctx: HubContext, old: str, new: str, line: int,
-                                                 needle: str) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "line", "needle"),
+    [
+        (
+            "${secret:CRM_TOKEN}",
+            "${secret:CRM_TOKN}",
+            7,
+            "secret `CRM_TOKN` is not set; run `crossdock secrets set CRM_TOKN`",
+        ),
+        ("${env:CRM_HOST}", "${env:CRM_HOTS}", 9, "environment variable CRM_HOTS is not set"),
+        ("${env:CRM_REGION:-eu}", "${evn:CRM_REGION:-eu}", 8, "did you mean `${env:CRM_REGION:-eu}`"),
+        ("url: sqlite:///warehouse.db", "url: ${secret:WAREHOUSE_URL}", 13, "WAREHOUSE_URL"),
+    ],
+)
+def test_what_cannot_resolve_names_file_and_line(
+    ctx: HubContext, old: str, new: str, line: int, needle: str
+) -> None:
     rewrite(ctx, old, new)
     with pytest.raises(ConfigError) as info:
         check_references(ctx, connection="crm")
@@ -136,4 +150,3 @@ def test_every_problem_is_listed(ctx: HubContext) -> None:
     assert f"{ctx.workspace_file}:7 " in text and f"{ctx.workspace_file}:9 " in text
     assert f"{ctx.workspace_file}:21 " not in text  # OTHER_TOKEN is set
     assert "OTHER_TOKEN" not in text
-

@@ -14,8 +14,9 @@ from hub.store.engine import create_db_and_tables, get_engine
 from hub.writeback import BatchRefused, Change, Outcome, WritebackDestination
 from hub.writeback.state import list_results, load_snapshot
 
-SPEC = TableSpec("profiles", {"source": "string", "source_id": "string", "email": "string"},
-                 key=("source", "source_id"))
+SPEC = TableSpec(
+    "profiles", {"source": "string", "source_id": "string", "email": "string"}, key=("source", "source_id")
+)
 
 
 class FakeApi:
@@ -50,25 +51,41 @@ class FakeApi:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
     """The hub store, where snapshots and results live: SQLite or PostgreSQL."""
-    url = (f"sqlite:///{tmp_path / 'hub.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("pg_schema_url"))
+    url = (
+        f"sqlite:///{tmp_path / 'hub.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_schema_url")
+    )
     eng = get_engine(url)
     create_db_and_tables(eng)
     return eng
 
 
 def destination(engine, api: FakeApi, run_id: str, dry_run: bool = False):  # type: ignore[no-untyped-def]
-    return WritebackDestination(api, name="fake", engine=engine, connection="out",
-                                stream="profiles", run_id=run_id, pseudonym_key=b"k" * 32,
-                                dry_run=dry_run)
+    return WritebackDestination(
+        api,
+        name="fake",
+        engine=engine,
+        connection="out",
+        stream="profiles",
+        run_id=run_id,
+        pseudonym_key=b"k" * 32,
+        dry_run=dry_run,
+    )
 
 
 def rows(emails: list[str]) -> list[dict[str, Any]]:
     return [{"source": "crossdock", "source_id": str(i), "email": e} for i, e in enumerate(emails)]
 
 
-def run(engine, api: FakeApi, data: list[dict[str, Any]], run_id: str, mode: str = "merge",  # type: ignore[no-untyped-def]
-        dry_run: bool = False) -> dict[str, Any]:
+def run(
+    engine,
+    api: FakeApi,
+    data: list[dict[str, Any]],
+    run_id: str,
+    mode: str = "merge",  # type: ignore[no-untyped-def]
+    dry_run: bool = False,
+) -> dict[str, Any]:
     dest = destination(engine, api, run_id, dry_run)
     dest.prepare(SPEC, mode)
     dest.write(SPEC, mode, data)

@@ -21,14 +21,24 @@ from tests.connectors.midsync import latest, read
 def test_posts_published_during_the_read_arrive_by_the_next_run_and_none_is_skipped() -> None:
     with Sandbox(seed=8, scale=500) as sb:
         fb = sb.facebook_pages
-        config = {"base_url": sb.url, "page_id": PAGE_ID, "access_token": sb.token,
-                  "start_date": "2020-01-01T00:00:00Z", "page_size": 5, "backoff_factor": 0.01}
+        config = {
+            "base_url": sb.url,
+            "page_id": PAGE_ID,
+            "access_token": sb.token,
+            "start_date": "2020-01-01T00:00:00Z",
+            "page_size": 5,
+            "backoff_factor": 0.01,
+        }
         now = datetime.now(UTC) + timedelta(minutes=1)
         published: list[str] = []
-        sb.hooks.after(f"/v19.0/{PAGE_ID}/posts", 1,
-                       lambda _: published.append(fb.publish("Behind", at=now)["id"]))
-        sb.hooks.after(f"/v19.0/{PAGE_ID}/posts", 2, lambda _: published.append(
-            fb.publish("Later", at=now + timedelta(seconds=5))["id"]))
+        sb.hooks.after(
+            f"/v19.0/{PAGE_ID}/posts", 1, lambda _: published.append(fb.publish("Behind", at=now)["id"])
+        )
+        sb.hooks.after(
+            f"/v19.0/{PAGE_ID}/posts",
+            2,
+            lambda _: published.append(fb.publish("Later", at=now + timedelta(seconds=5))["id"]),
+        )
         first, state = read("facebook", "page_posts", config)
         assert sb.hooks.pending() == 0 and len(published) == 2, "the change did not happen mid-read"
         second, _ = read("facebook", "page_posts", config, state)
@@ -36,4 +46,5 @@ def test_posts_published_during_the_read_arrive_by_the_next_run_and_none_is_skip
         got = latest([first, second], key=lambda r: r["id"])
         assert set(published) <= set(got)
         assert {pid: r["created_time"] for pid, r in got.items()} == {
-            p["id"]: p["created_time"] for p in fb.posts}
+            p["id"]: p["created_time"] for p in fb.posts
+        }

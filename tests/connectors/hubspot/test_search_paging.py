@@ -40,9 +40,14 @@ class FakeSearch:
         """Ids (ascending) whose modified date passes every date filter; cached per window."""
         if window not in self._windows:
             tests: list[Callable[[int], bool]] = [
-                {"GT": lambda s, v=v: s > v, "GTE": lambda s, v=v: s >= v,
-                 "LT": lambda s, v=v: s < v, "LTE": lambda s, v=v: s <= v}[op]
-                for op, v in window]
+                {
+                    "GT": lambda s, v=v: s > v,
+                    "GTE": lambda s, v=v: s >= v,
+                    "LT": lambda s, v=v: s < v,
+                    "LTE": lambda s, v=v: s <= v,
+                }[op]
+                for op, v in window
+            ]
             self._windows[window] = [i for i in self.ids if all(t(self.stamps[i]) for t in tests)]
         return self._windows[window]
 
@@ -52,8 +57,12 @@ class FakeSearch:
         limit, after = int(body.get("limit", 10)), int(body.get("after") or 0)
         if after + limit > self.cap:
             context.status_code = 400
-            return {"status": "error", "category": "VALIDATION_ERROR", "correlationId": "1",
-                    "message": f"paging past {self.cap} results is not supported"}
+            return {
+                "status": "error",
+                "category": "VALIDATION_ERROR",
+                "correlationId": "1",
+                "message": f"paging past {self.cap} results is not supported",
+            }
         window, above = [], 0
         for f in body["filterGroups"][0]["filters"]:
             if f["propertyName"] == "hs_object_id":
@@ -62,15 +71,23 @@ class FakeSearch:
             else:
                 window.append((f["operator"], int(f["value"])))
         matched = self._in_window(tuple(window))
-        matched = matched[bisect.bisect_right(matched, above):]
+        matched = matched[bisect.bisect_right(matched, above) :]
         (sort,) = body["sorts"]
         if sort["propertyName"] != "hs_object_id":
             matched = sorted(matched, key=lambda i: (self.stamps[i], i))
-        results = [{"id": str(i), "properties": {"hs_object_id": str(i)},
-                    "createdAt": "2024-01-01T00:00:00.000Z", "archived": False,
-                    "updatedAt": datetime.fromtimestamp(self.stamps[i] / 1000, UTC)
-                    .strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"}
-                   for i in matched[after:after + limit]]
+        results = [
+            {
+                "id": str(i),
+                "properties": {"hs_object_id": str(i)},
+                "createdAt": "2024-01-01T00:00:00.000Z",
+                "archived": False,
+                "updatedAt": datetime.fromtimestamp(self.stamps[i] / 1000, UTC).strftime(
+                    "%Y-%m-%dT%H:%M:%S.%f"
+                )[:-3]
+                + "Z",
+            }
+            for i in matched[after : after + limit]
+        ]
         out: dict[str, Any] = {"total": len(matched), "results": results}
         if after + limit < len(matched):
             out["paging"] = {"next": {"after": str(after + limit)}}
@@ -81,11 +98,18 @@ def test_more_changes_than_the_real_cap_in_one_window_are_all_read() -> None:
     rng = random.Random(3)
     # 25,000 contacts changed since the saved cursor, in no particular id order, all in one
     # 30-day slice: an offset pager (sorted by date) would stop at the 10,000th.
-    stamps = {oid: ms(SINCE + timedelta(seconds=rng.randint(0, 20 * 86400)))
-              for oid in rng.sample(range(1, 90_000), CHANGES)}
+    stamps = {
+        oid: ms(SINCE + timedelta(seconds=rng.randint(0, 20 * 86400)))
+        for oid in rng.sample(range(1, 90_000), CHANGES)
+    }
     search = FakeSearch(stamps)
-    state = {"type": "STREAM", "stream": {"stream_descriptor": {"name": "contacts"},
-                                          "stream_state": {"updatedAt": "2026-11-01T00:00:00.000000Z"}}}
+    state = {
+        "type": "STREAM",
+        "stream": {
+            "stream_descriptor": {"name": "contacts"},
+            "stream_state": {"updatedAt": "2026-11-01T00:00:00.000000Z"},
+        },
+    }
     with requests_mock.Mocker() as http:
         http.post(f"{API}/crm/v3/objects/contacts/search", json=search)
         records, states = read("contacts", state)
@@ -100,8 +124,7 @@ def test_more_changes_than_the_real_cap_in_one_window_are_all_read() -> None:
 
 
 def search_request(hubspot: HubSpot, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    req = Request("POST", "/crm/v3/objects/contacts/search", {}, {}, orjson.dumps(body),
-                  {"type": "contacts"})
+    req = Request("POST", "/crm/v3/objects/contacts/search", {}, {}, orjson.dumps(body), {"type": "contacts"})
     resp = hubspot._search(req, "contacts")
     return resp.status, orjson.loads(resp.body)
 
@@ -115,12 +138,22 @@ def test_the_sandbox_pages_search_like_hubspot_with_the_real_cap_by_default() ->
     assert status == 400 and "paging past 10000 results is not supported" in body["message"]
 
     # keyset filters and sorts, with the total of what matches
-    status, body = search_request(hubspot, {
-        "limit": 5, "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-        "filterGroups": [{"filters": [
-            {"propertyName": "hs_object_id", "operator": "GT", "value": "250"},
-            {"propertyName": "lastmodifieddate", "operator": "GTE", "value": 0},
-            {"propertyName": "lastmodifieddate", "operator": "LT", "value": "4102444800000"}]}]})
+    status, body = search_request(
+        hubspot,
+        {
+            "limit": 5,
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "filterGroups": [
+                {
+                    "filters": [
+                        {"propertyName": "hs_object_id", "operator": "GT", "value": "250"},
+                        {"propertyName": "lastmodifieddate", "operator": "GTE", "value": 0},
+                        {"propertyName": "lastmodifieddate", "operator": "LT", "value": "4102444800000"},
+                    ]
+                }
+            ],
+        },
+    )
     assert status == 200 and body["total"] == 50
     assert [r["id"] for r in body["results"]] == ["251", "252", "253", "254", "255"]
     assert body["paging"]["next"]["after"] == "5"

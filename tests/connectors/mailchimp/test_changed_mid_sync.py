@@ -31,8 +31,13 @@ def sb() -> Iterator[Sandbox]:
 
 
 def config(sb: Sandbox) -> dict[str, Any]:
-    return {"base_url": f"{sb.url}/3.0", "credentials": {"auth_type": "apikey", "apikey": sb.token},
-            "start_date": "2020-01-01T00:00:00Z", "page_size": 10, "backoff_factor": 0.01}
+    return {
+        "base_url": f"{sb.url}/3.0",
+        "credentials": {"auth_type": "apikey", "apikey": sb.token},
+        "start_date": "2020-01-01T00:00:00Z",
+        "page_size": 10,
+        "backoff_factor": 0.01,
+    }
 
 
 def test_a_member_changed_behind_the_read_arrives_and_none_is_skipped(sb: Sandbox) -> None:
@@ -45,8 +50,7 @@ def test_a_member_changed_behind_the_read_arrives_and_none_is_skipped(sb: Sandbo
         now = datetime.now(UTC) + timedelta(minutes=1)
         ahead = next(m for m in sorted(mc.members[list_id]) if m not in served)  # not yet read
         mc.update_member(list_id, served[0], {"merge_fields": {"FNAME": "Behind"}}, at=now)
-        mc.update_member(list_id, ahead, {"merge_fields": {"FNAME": "Ahead"}},
-                         at=now + timedelta(seconds=5))
+        mc.update_member(list_id, ahead, {"merge_fields": {"FNAME": "Ahead"}}, at=now + timedelta(seconds=5))
         changed.update({f"{list_id}-{served[0]}": "Behind", f"{list_id}-{ahead}": "Ahead"})
 
     sb.hooks.after(f"/3.0/lists/{list_id}/members", 1, change)
@@ -56,8 +60,9 @@ def test_a_member_changed_behind_the_read_arrives_and_none_is_skipped(sb: Sandbo
 
     got = latest([first, second], key=lambda r: r["member_key"])
     assert {k: got[k]["merge_fields"]["FNAME"] for k in changed} == changed
-    source = {f"{lid}-{mid}": m["last_changed"] for lid, members in mc.members.items()
-              for mid, m in members.items()}
+    source = {
+        f"{lid}-{mid}": m["last_changed"] for lid, members in mc.members.items() for mid, m in members.items()
+    }
     missing = sorted(source.keys() - got.keys())
     assert not missing, f"never read: {missing[:5]}"
     assert {k: r["last_changed"] for k, r in got.items()} == source
@@ -74,8 +79,12 @@ def test_an_activity_recorded_behind_the_read_arrives_by_the_next_run(sb: Sandbo
         behind = mc.add_activity(campaign, served[0], "click", at=now)
         ahead_email = mc.activity[campaign][-1]["email_id"]  # the last page's
         ahead = mc.add_activity(campaign, ahead_email, "open", at=now + timedelta(seconds=5))
-        added.extend([f"{campaign}-{served[0]}-click-{behind['timestamp']}",
-                      f"{campaign}-{ahead_email}-open-{ahead['timestamp']}"])
+        added.extend(
+            [
+                f"{campaign}-{served[0]}-click-{behind['timestamp']}",
+                f"{campaign}-{ahead_email}-open-{ahead['timestamp']}",
+            ]
+        )
 
     sb.hooks.after(f"/3.0/reports/{campaign}/email-activity", 1, record)
     first, state = read("mailchimp", "email_activity", config(sb))
@@ -84,6 +93,10 @@ def test_an_activity_recorded_behind_the_read_arrives_by_the_next_run(sb: Sandbo
 
     got = latest([first, second], key=lambda r: r["event_key"])
     assert [k for k in added if k not in got] == []
-    source = {f"{cid}-{e['email_id']}-{a['action']}-{a['timestamp']}"
-              for cid, emails in mc.activity.items() for e in emails for a in e["activity"]}
+    source = {
+        f"{cid}-{e['email_id']}-{a['action']}-{a['timestamp']}"
+        for cid, emails in mc.activity.items()
+        for e in emails
+        for a in e["activity"]
+    }
     assert set(got) == source

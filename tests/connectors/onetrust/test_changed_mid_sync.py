@@ -24,8 +24,13 @@ from tests.connectors.midsync import latest, read
 def test_a_subject_changed_behind_the_read_arrives_by_the_next_run(stream: str) -> None:
     with Sandbox(seed=6, scale=400) as sb:
         ot = sb.onetrust
-        config = {"base_url": sb.url, "access_token": sb.token, "start_date": "2020-01-01T00:00:00Z",
-                  "page_size": 10, "backoff_factor": 0.01}
+        config = {
+            "base_url": sb.url,
+            "access_token": sb.token,
+            "start_date": "2020-01-01T00:00:00Z",
+            "page_size": 10,
+            "backoff_factor": 0.01,
+        }
         changed: list[str] = []
 
         def change(response) -> None:  # type: ignore[no-untyped-def]
@@ -43,15 +48,21 @@ def test_a_subject_changed_behind_the_read_arrives_by_the_next_run(stream: str) 
 
         key = "Id" if stream == "data_subjects" else "Key"
         got = latest([first, second], key=lambda r: r[key])
-        source = {s["Id"] if stream == "data_subjects" else f"{s['Id']}:{p['Id']}":
-                  (s["LastUpdatedDate"], p["Status"] if stream == "purpose_consents" else None)
-                  for s in ot.profiles.values() for p in s["Purposes"]}
+        source = {
+            s["Id"] if stream == "data_subjects" else f"{s['Id']}:{p['Id']}": (
+                s["LastUpdatedDate"],
+                p["Status"] if stream == "purpose_consents" else None,
+            )
+            for s in ot.profiles.values()
+            for p in s["Purposes"]
+        }
         assert {k: (r["LastUpdatedDate"], r.get("Status")) for k, r in got.items()} == source
         for identifier in changed:
             subject = ot.profiles[identifier]
             if stream == "data_subjects":
                 statuses = {p["Id"]: p["Status"] for p in got[subject["Id"]]["Purposes"]}
             else:
-                statuses = {r["PurposeId"]: r["Status"] for r in got.values()
-                            if r["DataSubjectId"] == subject["Id"]}
+                statuses = {
+                    r["PurposeId"]: r["Status"] for r in got.values() if r["DataSubjectId"] == subject["Id"]
+                }
             assert statuses[PURPOSES["profiling"]] == "WITHDRAWN", identifier

@@ -23,8 +23,13 @@ from tests.connectors.midsync import latest, read
 def test_a_customer_changed_behind_the_read_arrives_by_the_next_run(first_sync: bool) -> None:
     with Sandbox(seed=5, scale=300) as sb:
         shop = sb.shopify
-        config = {"base_url": sb.url, "access_token": sb.token, "start_date": "2020-01-01T00:00:00Z",
-                  "page_size": 10, "backoff_factor": 0.01}
+        config = {
+            "base_url": sb.url,
+            "access_token": sb.token,
+            "start_date": "2020-01-01T00:00:00Z",
+            "page_size": 10,
+            "backoff_factor": 0.01,
+        }
         runs, state = [], None
         if not first_sync:  # every customer changed since the last run: a full read again
             records, state = read("shopify", "customers", config)
@@ -52,4 +57,5 @@ def test_a_customer_changed_behind_the_read_arrives_by_the_next_run(first_sync: 
         got = latest(runs, key=lambda r: r["id"])
         assert {cid: got[cid]["first_name"] for cid in changed} == changed
         assert {cid: (r["updated_at"], r["first_name"]) for cid, r in got.items()} == {
-            cid: (c["updated_at"], c["first_name"]) for cid, c in shop.customers.items()}
+            cid: (c["updated_at"], c["first_name"]) for cid, c in shop.customers.items()
+        }

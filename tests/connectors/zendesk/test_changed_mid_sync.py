@@ -18,19 +18,24 @@ import pytest
 from hub.sandbox import Sandbox
 from tests.connectors.midsync import latest, read
 
-PATHS = {"users": "/api/v2/incremental/users/cursor.json",
-         "tickets": "/api/v2/incremental/tickets/cursor.json",
-         "organizations": "/api/v2/incremental/organizations.json"}
+PATHS = {
+    "users": "/api/v2/incremental/users/cursor.json",
+    "tickets": "/api/v2/incremental/tickets/cursor.json",
+    "organizations": "/api/v2/incremental/organizations.json",
+}
 
 
 @pytest.mark.parametrize("kind", list(PATHS))
 def test_a_record_changed_behind_the_read_arrives_by_the_next_run(kind: str) -> None:
     with Sandbox(seed=4, scale=400) as sb:
         zd = sb.zendesk
-        config = {"base_url": sb.url, "start_date": "2020-01-01T00:00:00Z", "page_size": 10,
-                  "backoff_factor": 0.01, "credentials": {
-                      "credentials": "api_token", "email": "agent@example.com",
-                      "api_token": sb.token}}
+        config = {
+            "base_url": sb.url,
+            "start_date": "2020-01-01T00:00:00Z",
+            "page_size": 10,
+            "backoff_factor": 0.01,
+            "credentials": {"credentials": "api_token", "email": "agent@example.com", "api_token": sb.token},
+        }
         changed: dict[int, str] = {}
         field = "subject" if kind == "tickets" else "name"
 
@@ -51,4 +56,5 @@ def test_a_record_changed_behind_the_read_arrives_by_the_next_run(kind: str) -> 
         got = latest([first, second], key=lambda r: r["id"])
         assert {oid: got[oid][field] for oid in changed} == changed
         assert {oid: r["updated_at"] for oid, r in got.items()} == {
-            oid: o["updated_at"] for oid, o in zd.objects(kind).items()}
+            oid: o["updated_at"] for oid, o in zd.objects(kind).items()
+        }
