@@ -38,7 +38,7 @@ def _is_transient(_task: Any, _run: Any, state: State) -> bool:
         state.result()
     except RetriableError:
         return True
-    except Exception:
+    except Exception:  # anything else is not worth retrying
         return False
     return False
 
@@ -95,10 +95,10 @@ def sync_connection(
             if conn.writes_back:
                 destination = conn.destination.type
             info = end_run(ctx, run_id, name, full_refresh, infos, time.perf_counter() - started, destination)
-        except Exception as exc:
+        except Exception as exc:  # the stream's failure becomes its info
             try:  # not left `running`: it did not die, it failed
                 fail_run(ctx, run_id, name, exc)
-            except Exception:
+            except Exception:  # the store itself is down: the next run abandons it
                 logging.getLogger(__name__).exception("could not record run %s as failed", run_id)
             raise
     return info

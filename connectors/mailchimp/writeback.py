@@ -30,7 +30,7 @@ _MERGE_FIELDS = {"first_name": "FNAME", "last_name": "LNAME", "phone": "PHONE"}
 
 
 def subscriber_hash(email: str) -> str:
-    return hashlib.md5(email.lower().encode()).hexdigest()
+    return hashlib.md5(email.lower().encode()).hexdigest()  # Mailchimp's member id
 
 
 class Credentials(ConfigSection):

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 __all__ = ["unreachable"]
 
-_LOCAL = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+_LOCAL = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}  # names, not a bind
 
 
 def unreachable(url: str, timeout: float = 5.0) -> str | None:

@@ -212,7 +212,7 @@ def run_batch(
             rows.append({name: fn(record) for name, fn in fields})
         except _FieldError as exc:
             dead.append((record, str(exc)))
-        except Exception as exc:
+        except Exception as exc:  # e.g. a record that is not an object
             dead.append((record, f"record could not be mapped: {type(exc).__name__}: {exc}"))
     return batch
 

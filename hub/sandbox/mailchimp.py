@@ -45,7 +45,7 @@ def iso(dt: datetime) -> str:
 
 
 def subscriber_hash(email: str) -> str:
-    return hashlib.md5(email.lower().encode()).hexdigest()
+    return hashlib.md5(email.lower().encode()).hexdigest()  # Mailchimp's id, not security
 
 
 def _error(status: int, message: str) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def _child(events: Callable[[], Iterator[SourceEvent]], write_fd: int) -> None:
                         out.flush()
         except ConfigError as exc:
             last = b"E" + dumps({"type": "config", "message": str(exc)}) + b"\n"
-        except Exception as exc:
+        except Exception as exc:  # everything else ends the stream as fatal
             message = str(exc) if isinstance(exc, FatalError) else f"{type(exc).__name__}: {exc}"
             last = b"E" + dumps({"type": "fatal", "message": message}) + b"\n"
         else:
@@ -95,7 +95,7 @@ def _child(events: Callable[[], Iterator[SourceEvent]], write_fd: int) -> None:
         with lock:  # a CDK worker thread may still be logging
             out.write(last)
             out.flush()
-    except BaseException:
+    except BaseException:  # e.g. the parent is gone (broken pipe)
         code = 1
     finally:
         os._exit(code)  # no atexit handlers, no flushing of the parent's buffers

@@ -87,6 +87,7 @@ class DeclarativeSource:
             text = components.read_text(encoding="utf-8")
             os.environ[ENV_VAR_ALLOW_CUSTOM_CODE] = "true"
             self.config[INJECTED_COMPONENTS_PY] = text
+            # md5: the checksum the CDK expects for injected components, not security
             self.config[INJECTED_COMPONENTS_PY_CHECKSUMS] = {"md5": hashlib.md5(text.encode()).hexdigest()}
 
     def _source(
@@ -107,7 +108,7 @@ class DeclarativeSource:
         # The CDK caches the responses of a substream's parent stream. A malformed or
         # cut-off page is cached too, and every retry then replays it until the stream
         # fails; reading the parent twice costs one small request instead.
-        source._constructor._disable_cache = True
+        source._constructor._disable_cache = True  # no public switch
         return source
 
     def secret_values(self) -> list[str]:

@@ -215,7 +215,7 @@ class Lease:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             try:
                 self.renew()
-            except Exception as exc:
+            except Exception as exc:  # a store blip: the next beat tries again
                 log.warning("heartbeat of run %s failed: %s", self.run_id, exc)
 
     def release(self) -> None:

@@ -61,6 +61,7 @@ def sandbox_suite(connector: str, base_path: str = "") -> type[DeclarativeSource
                 text = components.read_text(encoding="utf-8")
                 os.environ[ENV_VAR_ALLOW_CUSTOM_CODE] = "true"
                 config[INJECTED_COMPONENTS_PY] = text
+                # md5: the checksum the CDK expects for injected components, not security
                 config[INJECTED_COMPONENTS_PY_CHECKSUMS] = {"md5": hashlib.md5(text.encode()).hexdigest()}
             return ConcurrentDeclarativeSource(
                 config=config, catalog=None, state=None, source_config=manifest

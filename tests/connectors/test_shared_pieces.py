@@ -106,7 +106,7 @@ def test_the_resolved_policy_keeps_every_shared_filter_in_order(manifest: Path) 
 
 def response(body: bytes) -> requests.Response:
     r = requests.Response()
-    r.status_code, r._content = 200, body
+    r.status_code, r._content = 200, body  # a response without a server
     return r
 
 

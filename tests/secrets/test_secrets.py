@@ -59,7 +59,7 @@ def test_rotation_while_readers_read(tmp_path: Path) -> None:
             try:
                 for i in range(20):
                     assert reader.get(f"S{i}") == f"value-{i}"
-            except Exception as exc:
+            except Exception as exc:  # collected and asserted below
                 errors.append(exc)
                 return
 
