@@ -23,6 +23,8 @@ __all__ = [
     "Identifier",
     "Refusal",
     "GraphEvidence",
+    "IdentifierIndex",
+    "index_identifiers",
     "GuardedUnion",
     "link_by_identifiers",
     "caps_for",
@@ -119,21 +121,22 @@ def caps_for(config: IdentityConfig, idents: Sequence[Sequence[Identifier]]) -> 
     return caps
 
 
-def link_by_identifiers(
-    keys: Sequence[str],
-    idents: Sequence[Sequence[Identifier]],
-    config: IdentityConfig,
-    caps: dict[str, int],
-    vetoed: Mapping[tuple[int, int], float] | None = None,
-) -> tuple[np.ndarray, GraphEvidence]:
-    """Cluster label per record (the smallest record index of its cluster) and the evidence.
+@dataclass(frozen=True)
+class IdentifierIndex:
+    """Every (record, identifier) edge of the graph as arrays, and how many records hold each value."""
 
-    `caps` is the identifier cap per type, constraint types included (cap 1).
-    `vetoed` maps record pairs (lower index first) that an identifier must not link
-    to their match probability."""
-    vetoed = vetoed or {}
-    n = len(keys)
-    evidence = GraphEvidence()
+    by_id: list[Identifier]  # identifier per id
+    recs: np.ndarray  # per edge: record index
+    ids: np.ndarray  # per edge: identifier id
+    counts: np.ndarray  # per identifier id: records holding it
+    constrained: list[int]  # records carrying a split constraint
+
+    def shared(self, threshold: int) -> dict[Identifier, int]:
+        """Identifiers on more than `threshold` records: shared, so neither a link nor match evidence."""
+        return {self.by_id[j]: int(self.counts[j]) for j in np.flatnonzero(self.counts > threshold)}
+
+
+def index_identifiers(idents: Sequence[Sequence[Identifier]]) -> IdentifierIndex:
     ident_ids: dict[Identifier, int] = {}
     rec_col: list[int] = []
     id_col: list[int] = []
@@ -145,11 +148,36 @@ def link_by_identifiers(
                 continue
             rec_col.append(i)
             id_col.append(ident_ids.setdefault(ident, len(ident_ids)))
-    by_id = list(ident_ids)
-    recs, ids = np.asarray(rec_col, dtype=np.int64), np.asarray(id_col, dtype=np.int64)
-    counts = np.bincount(ids, minlength=len(by_id))
-    for j in np.flatnonzero(counts > config.shared_threshold):
-        evidence.shared[by_id[j]] = int(counts[j])
+    ids = np.asarray(id_col, dtype=np.int64)
+    return IdentifierIndex(
+        list(ident_ids),
+        np.asarray(rec_col, dtype=np.int64),
+        ids,
+        np.bincount(ids, minlength=len(ident_ids)),
+        constrained,
+    )
+
+
+def link_by_identifiers(
+    keys: Sequence[str],
+    idents: Sequence[Sequence[Identifier]],
+    config: IdentityConfig,
+    caps: dict[str, int],
+    vetoed: Mapping[tuple[int, int], float] | None = None,
+    index: IdentifierIndex | None = None,
+) -> tuple[np.ndarray, GraphEvidence]:
+    """Cluster label per record (the smallest record index of its cluster) and the evidence.
+
+    `caps` is the identifier cap per type, constraint types included (cap 1).
+    `vetoed` maps record pairs (lower index first) that an identifier must not link
+    to their match probability. `index` is `index_identifiers(idents)` if the caller has it."""
+    vetoed = vetoed or {}
+    n = len(keys)
+    evidence = GraphEvidence()
+    index = index or index_identifiers(idents)
+    by_id, constrained = index.by_id, index.constrained
+    recs, ids, counts = index.recs, index.ids, index.counts
+    evidence.shared = index.shared(config.shared_threshold)
     keep = counts[ids] <= config.shared_threshold
     recs, ids = recs[keep], ids[keep]
 

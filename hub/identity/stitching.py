@@ -26,6 +26,7 @@ from hub.identity.graph import (
     Refusal,
     caps_for,
     guard_sets,
+    index_identifiers,
     link_by_identifiers,
 )
 from hub.identity.match import MatchLink, MatchModel, ScoredPairs, score_pairs
@@ -179,17 +180,23 @@ def _stitch(
     extract = IdentifierExtractor(config)
     idents = [extract(r) for r in records]
     caps = caps_for(config, idents)
+    # Counted once: the graph does not link by a shared value, and matching compares it as missing.
+    index = index_identifiers(idents)
+    shared = index.shared(config.shared_threshold)
     matching = config.match.enabled and bool(config.match.fields) and len(records) > 1
     pairs, trained, vetoed = None, None, {}
     if matching:
         # Scores come first: the veto needs them before identifiers link anything.
-        changed_mask = None
+        columns, nulled = _match_columns(records, idents, config, shared)
+        changed_mask, reused = None, None
         if changed is not None:
             wanted = set(changed)
             changed_mask = np.fromiter((k in wanted for k in keys), bool, len(keys))
+            reused = _earlier_pairs(earlier, {k: i for i, k in enumerate(keys)}, len(config.match.fields))
+            _mark_sharing_changes(changed_mask, nulled, reused, columns, config)
         id_types = {r.type for r in config.identifiers}
         pairs, trained = score_pairs(
-            _match_columns(records, idents, config),
+            columns,
             keys,
             [str(r.get("source")) for r in records],
             config.match,
@@ -197,10 +204,12 @@ def _stitch(
             changed_mask,
             identifier_fields=[f.field for f in config.match.fields if f.field in id_types],
         )
-        if changed_mask is not None:
-            pairs = _with_earlier(pairs, earlier, changed_mask, {k: i for i, k in enumerate(keys)})
+        if changed_mask is not None and reused is not None:
+            # A changed record's pairs were scored again; the rest are taken from the last run.
+            keep = ~(changed_mask[reused.a] | changed_mask[reused.b])
+            pairs = pairs.concat(reused.subset(keep))
         vetoed = _vetoed(pairs, idents, config.match.veto_below)
-    labels, evidence = link_by_identifiers(keys, idents, config, caps, vetoed)
+    labels, evidence = link_by_identifiers(keys, idents, config, caps, vetoed, index)
     confidence = np.ones(len(keys))
     result = StitchResult(
         keys, labels, idents, confidence, evidence=evidence, blocked=extract.blocked, model=trained
@@ -247,46 +256,81 @@ def _vetoed(
 
 
 def _match_columns(
-    records: list[Mapping[str, object]], idents: list[list[Identifier]], config: IdentityConfig
-) -> dict[str, list[object]]:
-    """Values per match field; a field named like an identifier type takes its normalised value."""
+    records: list[Mapping[str, object]],
+    idents: list[list[Identifier]],
+    config: IdentityConfig,
+    shared: Mapping[Identifier, int],
+) -> tuple[dict[str, list[object]], np.ndarray]:
+    """Values per match field, and which records had their identifier value nulled as shared.
+
+    A field named like an identifier type takes the record's first value of that type,
+    normalised. A shared value (on more than `shared_threshold` records: `noemail@...`
+    on 71 people) is compared as missing: no agreement, no disagreement. Agreeing on it
+    says nothing about two people, so it must not score as if it did.
+    """
     types = {r.type for r in config.identifiers}
     columns: dict[str, list[object]] = {}
+    nulled = np.zeros(len(idents), bool)
     for f in config.match.fields:
         if f.field in types:
             column: list[object] = [None] * len(idents)
             for i, ids in enumerate(idents):
-                for type_, value in ids:
-                    if type_ == f.field:
-                        column[i] = value
+                for ident in ids:
+                    if ident[0] == f.field:
+                        if shared and ident in shared:
+                            nulled[i] = True
+                        else:
+                            column[i] = ident[1]
                         break
             columns[f.field] = column
         else:
             columns[f.field] = [r.get(f.field) for r in records]
-    return columns
+    return columns, nulled
 
 
-def _with_earlier(
-    pairs: ScoredPairs, earlier: Iterable[MatchLink], changed: np.ndarray, index: dict[str, int]
-) -> ScoredPairs:
+def _earlier_pairs(earlier: Iterable[MatchLink], index: dict[str, int], width: int) -> ScoredPairs:
+    """The last run's scored pairs whose two records still exist, as arrays."""
     a, b, p, g = [], [], [], []
     for link in earlier:
         ia, ib = index.get(link.record_a), index.get(link.record_b)
-        if ia is None or ib is None or changed[ia] or changed[ib]:
-            continue  # a record gone or changed: its pairs were scored again
+        if ia is None or ib is None:
+            continue
         a.append(min(ia, ib))
         b.append(max(ia, ib))
         p.append(link.probability)
         g.append(link.levels)
-    width = pairs.gammas.shape[1]
-    return pairs.concat(
-        ScoredPairs(
-            np.asarray(a, np.int64),
-            np.asarray(b, np.int64),
-            np.asarray(p, float),
-            np.asarray(g, np.int8).reshape(-1, width),
-        )
+    return ScoredPairs(
+        np.asarray(a, np.int64),
+        np.asarray(b, np.int64),
+        np.asarray(p, float),
+        np.asarray(g, np.int8).reshape(-1, width),
     )
+
+
+def _mark_sharing_changes(
+    changed: np.ndarray,
+    nulled: np.ndarray,
+    earlier: ScoredPairs,
+    columns: Mapping[str, list[object]],
+    config: IdentityConfig,
+) -> None:
+    """Re-score the records whose compared identifier may have become, or stopped being, shared.
+
+    Their fields did not change, but what matching sees of them did: a value crosses
+    `shared_threshold` when other records gain or lose it. A record whose value is
+    shared now is re-scored (its earlier pairs may have counted it as agreement); an
+    earlier pair that saw a missing identifier where both records have one now was
+    scored while the value was shared, so both its records are re-scored too.
+    """
+    changed |= nulled
+    types = {r.type for r in config.identifiers}
+    for j, f in enumerate(config.match.fields):
+        if f.field not in types or not len(earlier):
+            continue
+        present = np.fromiter((v is not None for v in columns[f.field]), bool, len(changed))
+        stale = (earlier.gammas[:, j] < 0) & present[earlier.a] & present[earlier.b]
+        changed[earlier.a[stale]] = True
+        changed[earlier.b[stale]] = True
 
 
 def _apply_matches(
