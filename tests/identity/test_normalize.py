@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hub.identity.normalize import is_blocked, normalize_email, normalize_phone
 
@@ -55,3 +57,70 @@ def test_blocked_patterns_match_whole_values_only() -> None:
     assert not is_blocked("jinfo@acme.com", patterns)
     assert not is_blocked("info.desk@acme.com", patterns)
     assert not is_blocked("anything", ())
+
+
+def spellings(digits: str) -> list[object]:
+    """Ways people write one ten-digit NANP number."""
+    a, b, c = digits[:3], digits[3:6], digits[6:]
+    return [
+        digits,
+        f"({a}) {b}-{c}",
+        f"{a}.{b}.{c}",
+        f"{a}-{b}-{c}",
+        f"+1 {a} {b} {c}",
+        f"+1{digits}",
+        f"1{digits}",
+        f"1-{a}-{b}-{c}",
+        f" +1 ({a}) {b}-{c} ",
+        int("1" + digits),
+    ]
+
+
+@pytest.mark.parametrize(
+    "digits, expected",
+    [
+        ("4155552671", "+14155552671"),  # valid and allocated
+        ("9999999999", "+19999999999"),  # area code 999 is not allocated, but the number is possible
+        ("2125550000", "+12125550000"),  # a 555 fiction number: possible
+        ("0000000000", None),  # no area code starts with 0
+        ("1234567890", None),  # ... or with 1
+    ],
+)
+def test_every_spelling_of_a_number_gets_one_outcome(digits: str, expected: str | None) -> None:
+    outcomes = {repr(s): normalize_phone(s, "US") for s in spellings(digits)}
+    assert set(outcomes.values()) == {expected}, outcomes
+
+
+@pytest.mark.parametrize("digits", ["4155552671", "9999999999", "0000000000"])
+def test_without_a_default_region_only_numbers_with_their_country_code_are_read(digits: str) -> None:
+    for s in spellings(digits):
+        international = isinstance(s, str) and s.strip().startswith("+")
+        expected = normalize_phone(s, "US") if international else None
+        assert normalize_phone(s, None) == expected, s
+
+
+@pytest.mark.parametrize(
+    "spelled, region",
+    [
+        ("+44 7700 900123", "GB"),
+        ("07700 900123", "GB"),
+        ("07700-900-123", "GB"),
+        ("+44 (0)7700 900123", "GB"),
+        ("0044 7700 900123", "GB"),
+        ("011 44 7700 900123", "US"),
+        ("+44 7700 900123", "US"),
+        ("+44 7700 900123", None),
+    ],
+)
+def test_a_number_abroad_has_one_value_however_written(spelled: str, region: str | None) -> None:
+    assert normalize_phone(spelled, region) == "+447700900123"
+
+
+@given(st.text("0123456789", min_size=10, max_size=10), st.sampled_from(["US", "CA", None]))
+def test_any_ten_digits_get_one_outcome_in_every_spelling(digits: str, region: str | None) -> None:
+    outcomes = {
+        normalize_phone(s, region)
+        for s in spellings(digits)
+        if region is not None or (isinstance(s, str) and s.strip().startswith("+"))
+    }
+    assert len(outcomes) == 1, (digits, outcomes)
