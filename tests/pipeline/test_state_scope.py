@@ -46,8 +46,7 @@ def test_a_new_warehouse_is_filled_from_scratch(hub, tmp_path: Path) -> None:  #
         new_schema = f"t_{uuid.uuid4().hex[:12]}"
         new = {**hub.destination, "schema": new_schema}
         dest = open_destination("sql", hub.destination)
-        with dest.engine.begin() as conn:  # type: ignore[attr-defined]
-            conn.execute(text(f'CREATE SCHEMA "{new_schema}"'))
+        dest._exec([f'CREATE SCHEMA "{new_schema}"'])
         dest.close()
     else:
         scheme, _, old = hub.destination["url"].partition(":///")
@@ -64,15 +63,14 @@ def test_a_new_warehouse_is_filled_from_scratch(hub, tmp_path: Path) -> None:  #
     finally:
         if new_schema:
             dest = open_destination("sql", new)
-            with dest.engine.begin() as conn:  # type: ignore[attr-defined]
-                conn.execute(text(f'DROP SCHEMA "{new_schema}" CASCADE'))
+            dest._exec([f'DROP SCHEMA "{new_schema}" CASCADE'])
             dest.close()
 
 
 def test_a_dropped_table_is_filled_from_scratch(hub) -> None:  # type: ignore[no-untyped-def]
     assert sync(hub)["status"] == "succeeded"
     dest = open_destination("sql", hub.destination)
-    dest._exec([f"DROP TABLE {dest._q('crm_contacts')}"])  # type: ignore[attr-defined]
+    dest._exec([f"DROP TABLE {dest._q('crm_contacts')}"])
     dest.close()
     second = sync(hub)
     assert second["status"] == "succeeded", second
