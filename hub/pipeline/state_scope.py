@@ -58,6 +58,6 @@ def resumable_state(
 
 def _without_password(url: str) -> str:
     try:
-        return make_url(url).set(password=None).render_as_string(hide_password=False)
+        return make_url(url)._replace(password=None).render_as_string(hide_password=False)
     except Exception:  # not a SQLAlchemy URL (a write-back's API base): no password in it
         return url
