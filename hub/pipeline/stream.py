@@ -112,8 +112,8 @@ def _resume_state(job: StreamJob, destination: Destination, info: StreamInfo) ->
     """The saved state, if it was saved for this destination and its table is there (before
     `prepare` creates the table). A write-back has no table to lose: only its fingerprint counts."""
     present = not isinstance(destination, SqlDestination) or destination.has_table(job.table)
-    key = job.destination_key or ""
-    state, why = resumable_state(runs.load_state(job.engine, job.connection, job.stream), key, present, job.table)
+    saved = runs.load_state(job.engine, job.connection, job.stream)
+    state, why = resumable_state(saved, job.destination_key or "", present, job.table)
     if why:
         info.state_reset = why
         log.warning("%s: %s", job.stream, why)
