@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 
 from hub.audit import AuditLog
+from hub.errors import ConfigError
 from hub.redaction import register_secret
 from hub.secrets import Keyring, SecretStore, load_keyring
 from hub.store import create_db_and_tables, default_store_url, get_engine
@@ -67,6 +68,16 @@ class HubContext:
     @property
     def store_url(self) -> str:
         return os.environ.get("CROSSDOCK_STORE_URL") or default_store_url(self.workspace_dir)
+
+    def require_workspace(self) -> None:
+        """Refuse a folder without crossdock.yaml before anything creates `.crossdock/` in it:
+        a command run in the wrong folder must not start an empty store there."""
+        if not self.workspace_file.is_file():
+            raise ConfigError(
+                f"{self.workspace_dir} holds no crossdock.yaml, so it is not a Crossdock workspace "
+                "(nothing was read or created there): run the command in the folder that holds "
+                "crossdock.yaml, or name that folder with `--workspace DIR` (or CROSSDOCK_WORKSPACE)"
+            )
 
     def workspace(self) -> Workspace:
         """crossdock.yaml, loaded and validated (fresh each call: the file may have changed)."""

@@ -36,11 +36,13 @@ def start_invocation(workspace: Path | None) -> None:
 
 
 def hub_context() -> HubContext:
-    """The command's context, built once from `--workspace` by the root callback."""
+    """The command's context, built once from `--workspace` by the root callback; a folder
+    without crossdock.yaml is refused (ConfigError) before the store or key is made there."""
     ctx = _invocation.get()
     if ctx is None:  # a command function called without the app (its own test)
         ctx = from_environment()
         _invocation.set(ctx)
+    ctx.require_workspace()
     return ctx
 
 

@@ -29,6 +29,8 @@ class StreamInfo:
     schema_drift: dict[str, Any] | None = None
     # write-back only: create/update/delete/unchanged/accepted/rejected counts, dry_run, samples
     writeback: dict[str, Any] | None = None
+    # why a saved incremental state was not resumed from (a new destination, a dropped table)
+    state_reset: str | None = None
 
     @property
     def records_per_second(self) -> float:

@@ -13,8 +13,10 @@ from hub.context import HubContext, ProgressFn
 from hub.destinations import Destination, open_destination
 from hub.errors import ConfigError
 from hub.mapping import CompiledMapping, load_mapping
+from hub.pipeline.state_scope import destination_fingerprint
 from hub.sources import Source
 from hub.workspace import Connection, StreamConfig, mapping_file
+from hub.workspace.loader import no_cursor_error
 from hub.writeback import WritebackDestination
 
 __all__ = ["StreamJob", "plan_stream"]
@@ -38,6 +40,7 @@ class StreamJob:
     pseudonym_key: bytes  # keys the hashes that replace personal data in dead letters
     dry_run: bool = False  # write-back only: count what would be sent, send nothing
     progress: ProgressFn | None = None  # called with the stream's counts after each batch
+    destination_key: str | None = None  # the state's destination fingerprint (state_scope.py)
 
     @property
     def incremental(self) -> bool:
@@ -56,6 +59,9 @@ def plan_stream(
             key=f"connections.{conn.name}.streams.{stream}.mapping",
         )
     mapping = load_mapping(path)
+    source = source_for(ctx, conn)
+    if conn.source.package and scfg.sync_mode == "incremental":  # others: checked at load
+        _check_cursor(ctx, conn, stream, source)
     open_: Callable[[], Destination]
     if conn.writes_back:
         open_ = _writeback_opener(ctx, conn, stream, run_id, mapping, dry_run)
@@ -68,7 +74,7 @@ def plan_stream(
         stream=stream,
         config=scfg,
         table=conn.table_for(stream),
-        source=source_for(ctx, conn),
+        source=source,
         mapping=mapping,
         open_destination=open_,
         engine=ctx.engine,
@@ -77,7 +83,18 @@ def plan_stream(
         pseudonym_key=ctx.keyring.pseudonym_key(),
         dry_run=dry_run,
         progress=ctx.progress,
+        destination_key=destination_fingerprint(
+            conn.destination.type, destination_config(ctx, conn), conn.table_for(stream)
+        ),
     )
+
+
+def _check_cursor(ctx: HubContext, conn: Connection, stream: str, source: Source) -> None:
+    """A package's catalog is known only once it runs: an incremental stream it cannot read
+    incrementally is refused before any record is read (not read whole, silently)."""
+    for entry in source.discover():
+        if entry["name"] == stream and "incremental" not in entry.get("sync_modes", []):
+            raise no_cursor_error(ctx.workspace_file, conn.name, stream, conn.source.label)
 
 
 def _writeback_opener(

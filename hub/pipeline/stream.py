@@ -19,11 +19,12 @@ from typing import Any
 import psycopg
 from sqlalchemy.exc import OperationalError
 
-from hub.destinations import LINEAGE_COLUMNS, Destination, TableSpec
+from hub.destinations import LINEAGE_COLUMNS, Destination, SqlDestination, TableSpec
 from hub.errors import HubError, RetriableError
 from hub.pipeline.drift import SchemaDrift
 from hub.pipeline.info import StreamInfo
 from hub.pipeline.plan import StreamJob
+from hub.pipeline.state_scope import resumable_state
 from hub.redaction import redact_obj
 from hub.sources import LOG, RECORD, STATE
 from hub.store import runs
@@ -48,8 +49,9 @@ def sync_stream(job: StreamJob) -> StreamInfo:
     destination: Destination | None = None
     try:
         destination = job.open_destination()
+        state = _resume_state(job, destination, info) if job.incremental else None
         destination.prepare(spec, mode)
-        _copy(job, destination, spec, info)
+        _copy(job, destination, spec, info, state)
         destination.finish(spec, mode)
         info.status = "succeeded"
     except BaseException as exc:
@@ -87,6 +89,7 @@ def sync_stream(job: StreamJob) -> StreamInfo:
                     "dead_lettered": info.dead_lettered,
                     "error": info.error,
                     "schema_drift": info.schema_drift,
+                    "state_reset": info.state_reset,
                     "writeback": _counts(info.writeback),
                 },
             )
@@ -105,12 +108,25 @@ def _declared_schema(job: StreamJob) -> dict[str, Any] | None:
     return None
 
 
-def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: StreamInfo) -> None:
+def _resume_state(job: StreamJob, destination: Destination, info: StreamInfo) -> dict[str, Any] | None:
+    """The saved state, if it was saved for this destination and its table is there (before
+    `prepare` creates the table). A write-back has no table to lose: only its fingerprint counts."""
+    present = not isinstance(destination, SqlDestination) or destination.has_table(job.table)
+    saved = runs.load_state(job.engine, job.connection, job.stream)
+    state, why = resumable_state(saved, job.destination_key or "", present, job.table)
+    if why:
+        info.state_reset = why
+        log.warning("%s: %s", job.stream, why)
+    return state
+
+
+def _copy(
+    job: StreamJob, destination: Destination, spec: TableSpec, info: StreamInfo, state: dict[str, Any] | None
+) -> None:
     mode, batch_size = job.config.write_mode, job.config.batch_size
     # Only incremental streams keep state (the workspace loader forbids overwrite with them);
     # a dry run must leave the next real run to read the same records.
     keeps_state = job.config.sync_mode == "incremental" and not job.dry_run
-    state = runs.load_state(job.engine, job.connection, job.stream) if job.incremental else None
     lineage: dict[str, Any] = {
         "_cd_connection": job.connection,
         "_cd_stream": job.stream,
@@ -175,7 +191,9 @@ def _copy(job: StreamJob, destination: Destination, spec: TableSpec, info: Strea
                 flush()  # commit what the state covers before saving it
                 info.state = payload
                 if keeps_state:
-                    runs.save_state(job.engine, job.connection, job.stream, payload, job.run_id)
+                    runs.save_state(
+                        job.engine, job.connection, job.stream, payload, job.run_id, job.destination_key
+                    )
             elif kind == LOG:
                 level, text = payload
                 log.log(_SOURCE_LOG_LEVELS.get(level, logging.WARNING), "%s: %s", job.stream, text)

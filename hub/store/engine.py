@@ -140,3 +140,19 @@ def create_db_and_tables(engine: Engine) -> None:
     import hub.store.models  # noqa: F401 - the store's own tables
 
     SQLModel.metadata.create_all(engine)
+    _add_missing_columns(engine)
+
+
+# Columns added to a store table after stores existed: (table, column, SQL type). create_all
+# makes missing tables only; an older store gets the column here, NULL in its existing rows.
+_ADDED_COLUMNS = (("stream_state", "destination", "VARCHAR"),)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    for table, column, type_ in _ADDED_COLUMNS:
+        if column not in {c["name"] for c in inspector.get_columns(table)}:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {type_}"))

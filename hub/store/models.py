@@ -69,6 +69,10 @@ class StreamState(SQLModel, table=True):
     state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     run_id: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
+    # Which destination (table) the state's records went to (hub/pipeline/state_scope.py); a
+    # state is only good for that table. NULL: saved before the hub recorded it (adopted by
+    # the first run that finds its table present).
+    destination: str | None = None
 
 
 class DeadLetter(SQLModel, table=True):

@@ -107,16 +107,32 @@ def finish_stream(
         session.commit()
 
 
-def load_state(engine: Engine, connection: str, stream: str) -> dict[str, Any] | None:
+def load_state(engine: Engine, connection: str, stream: str) -> StreamState | None:
+    """The stream's saved state row, with the destination it was saved for (None if none)."""
     with Session(engine) as session:
         row = session.get(StreamState, (connection, stream))
-        return dict(row.state) if row else None
+        return StreamState.model_validate(row) if row else None
 
 
-def save_state(engine: Engine, connection: str, stream: str, state: dict[str, Any], run_id: str) -> None:
+def save_state(
+    engine: Engine,
+    connection: str,
+    stream: str,
+    state: dict[str, Any],
+    run_id: str,
+    destination: str | None = None,
+) -> None:
+    """Save the state for (connection, stream), replacing any saved for another destination."""
     with Session(engine) as session:
         session.merge(
-            StreamState(connection=connection, stream=stream, state=state, run_id=run_id, updated_at=utcnow())
+            StreamState(
+                connection=connection,
+                stream=stream,
+                state=state,
+                run_id=run_id,
+                updated_at=utcnow(),
+                destination=destination,
+            )
         )
         session.commit()
 

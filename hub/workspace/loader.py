@@ -21,7 +21,7 @@ from hub.workspace.locate import (
 from hub.workspace.model import Workspace
 from hub.yaml_lines import LineDict, line_of, load_yaml_with_lines
 
-__all__ = ["load_workspace", "connector_streams"]
+__all__ = ["load_workspace", "connector_streams", "incremental_streams", "no_cursor_error"]
 
 
 def load_workspace(path: Path) -> Workspace:
@@ -81,6 +81,7 @@ def _check_references(ws: Workspace, raw: LineDict) -> None:
         manifest = _source_manifest(ws, name, raw)
         # A package's streams are known only once it is installed and run: checked at sync.
         available = connector_streams(manifest) if manifest else None
+        with_cursor = incremental_streams(manifest) if manifest else None
         for stream, scfg in conn.streams.items():
             sloc = (*base, "streams", stream)
             if available is not None and stream not in available:
@@ -105,10 +106,43 @@ def _check_references(ws: Workspace, raw: LineDict) -> None:
                     line=line_of(raw, (*sloc, "write_mode")),
                     key=".".join(map(str, (*sloc, "write_mode"))),
                 )
+            cursorless = conn.source.warehouse is not None or (
+                with_cursor is not None and stream not in with_cursor
+            )
+            if scfg.sync_mode == "incremental" and cursorless:
+                raise _no_cursor(conn.source.label, stream, sloc, raw, file)
         _check_destination_type(ws, name, raw)
         _check_writeback_config(ws, name, raw)
         _check_cron(conn.schedule, (*base, "schedule"), raw, file)
     _check_cron(ws.identity.schedule, ("identity", "schedule"), raw, file)
+
+
+def no_cursor_error(path: Path, connection: str, stream: str, source: str) -> ConfigError:
+    """The error for an incremental stream of `connection` whose source (a package, known
+    only once run) offers no incremental mode; names crossdock.yaml's line of the stream."""
+    raw = load_yaml_with_lines(path.resolve())
+    return _no_cursor(source, stream, ("connections", connection, "streams", stream), raw, str(path))
+
+
+def _no_cursor(source: str, stream: str, sloc: tuple[str, ...], raw: LineDict, file: str) -> ConfigError:
+    """An incremental stream whose source keeps no cursor would be read whole on every run
+    while the workspace says otherwise: refused, with the fix."""
+    explicit = isinstance(raw_at := _at(raw, sloc), dict) and "sync_mode" in raw_at
+    loc = (*sloc, "sync_mode") if explicit else sloc
+    said = "says `sync_mode: incremental`" if explicit else "is incremental (the default sync_mode)"
+    return ConfigError(
+        f"stream `{stream}` {said}, but source `{source}` has no cursor for it (no incremental "
+        f"mode): it can only be read whole; write `sync_mode: full_refresh` under the stream",
+        file=file,
+        line=line_of(raw, loc),
+        key=".".join(map(str, loc)),
+    )
+
+
+def _at(raw: Any, loc: tuple[str, ...]) -> Any:
+    for part in loc:
+        raw = raw.get(part) if isinstance(raw, dict) else None
+    return raw
 
 
 def _check_destination_type(ws: Workspace, name: str, raw: LineDict) -> None:
@@ -174,8 +208,22 @@ def _source_manifest(ws: Workspace, name: str, raw: LineDict) -> Path | None:
 
 def connector_streams(manifest_path: Path) -> list[str]:
     """Stream names a declarative manifest declares, without building the source."""
+    return list(_manifest_streams(manifest_path))
+
+
+def incremental_streams(manifest_path: Path) -> set[str]:
+    """The manifest's streams that keep a cursor (`incremental_sync`, or a StateDelegatingStream
+    with an incremental stream); the others can only be read whole."""
+    return {
+        name
+        for name, stream in _manifest_streams(manifest_path).items()
+        if stream.get("incremental_sync") or stream.get("incremental_stream")
+    }
+
+
+def _manifest_streams(manifest_path: Path) -> dict[str, dict[str, Any]]:
     manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
-    names = []
+    streams: dict[str, dict[str, Any]] = {}
     for stream in manifest.get("streams", []):
         if isinstance(stream, dict) and "$ref" in stream:
             # Keys beside a $ref override the referenced ones (a shared stream, its own name).
@@ -185,8 +233,8 @@ def connector_streams(manifest_path: Path) -> list[str]:
             }
         name = stream.get("name") if isinstance(stream, dict) else None
         if name:
-            names.append(name)
-    return names
+            streams[name] = stream
+    return streams
 
 
 def _resolve_ref(manifest: dict[str, Any], ref: str) -> Any:

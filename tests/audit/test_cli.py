@@ -22,6 +22,7 @@ def ws(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.delenv("CROSSDOCK_AUDIT_HEAD", raising=False)
     if request.param == "postgres":
         monkeypatch.setenv("CROSSDOCK_STORE_URL", request.getfixturevalue("pg_schema_url"))
+    (tmp_path / "crossdock.yaml").write_text("version: 1\nconnections: {}\n")  # the CLI wants one
     audit = HubContext(tmp_path).audit
     for i in range(4):
         audit.append("sync.end", target="crm" if i % 2 else "shop", details={"run": i})

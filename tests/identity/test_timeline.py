@@ -32,9 +32,9 @@ connections:
     source: {manifest: fake.yaml}
     destination: {type: sql, config: {url: "sqlite:///warehouse.db"}}
     streams:
-      users: {mapping: fake/users}
-      tickets: {mapping: fake/tickets}
-      orders: {mapping: fake/orders}
+      users: {mapping: fake/users, sync_mode: full_refresh}
+      tickets: {mapping: fake/tickets, sync_mode: full_refresh}
+      orders: {mapping: fake/orders, sync_mode: full_refresh}
 """
 
 

@@ -112,8 +112,15 @@ def test_bad_key_files(tmp_path: Path, content: str | None, mode: int, needle: s
         load_keyring(state)
 
 
+def workspace(folder: Path) -> Path:
+    """A folder the CLI accepts as a workspace (it refuses one without crossdock.yaml)."""
+    (folder / "crossdock.yaml").write_text("version: 1\nconnections: {}\n")
+    return folder
+
+
 def test_cli_reads_values_from_stdin_and_never_prints_them(tmp_path: Path) -> None:
     runner = CliRunner()
+    workspace(tmp_path)
     ws = ["--workspace", str(tmp_path)]
     result = runner.invoke(app, [*ws, "secrets", "set", "API_KEY"], input="zz-top-secret\n")
     assert result.exit_code == 0 and "zz-top-secret" not in result.output
@@ -127,7 +134,7 @@ def test_cli_reads_values_from_stdin_and_never_prints_them(tmp_path: Path) -> No
 
 
 def test_cli_bad_key_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    state = tmp_path / ".crossdock"
+    state = workspace(tmp_path) / ".crossdock"
     load_keyring(state)
     os.chmod(state / "master.key", 0o644)
     result = CliRunner().invoke(app, ["--workspace", str(tmp_path), "secrets", "list"])
@@ -163,7 +170,7 @@ def cli_ws(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.delenv("CROSSDOCK_AUDIT_HEAD", raising=False)
     if request.param == "postgres":
         monkeypatch.setenv("CROSSDOCK_STORE_URL", request.getfixturevalue("pg_schema_url"))
-    return tmp_path
+    return workspace(tmp_path)
 
 
 def test_no_secret_changes_while_the_audit_log_refuses_its_entry(cli_ws: Path) -> None:
@@ -195,7 +202,7 @@ def test_no_secret_changes_while_the_audit_log_refuses_its_entry(cli_ws: Path) -
 
 def test_an_unreadable_audit_row_stops_secrets_set_without_a_traceback(tmp_path: Path) -> None:
     # Only SQLite can hold a seq that is not a number (PostgreSQL's integer column refuses it).
-    ws = ["--workspace", str(tmp_path)]
+    ws = ["--workspace", str(workspace(tmp_path))]
     assert CliRunner().invoke(app, [*ws, "secrets", "set", "A"], input="a\n").exit_code == 0
     with HubContext(tmp_path).engine.begin() as conn:
         conn.execute(text("UPDATE audit_events SET seq = 'one' WHERE seq = 1"))

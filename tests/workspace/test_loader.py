@@ -15,6 +15,7 @@ version: 6.0.0
 type: DeclarativeSource
 streams:
   - name: people
+    incremental_sync: {type: DatetimeBasedCursor, cursor_field: updated_at}
   - $ref: "#/definitions/orgs"
 definitions:
   orgs:
@@ -90,6 +91,20 @@ def test_good_workspace_loads(workspace: Path) -> None:
         ("        table: organisations", "        table: drop table;", 19, "table"),
         ("        sync_mode: full_refresh\n", "", 16, "needs sync_mode `full_refresh`"),
         ("    schedule:", "    shedule:", 20, "unknown key"),
+        # a stream whose source keeps no cursor cannot be incremental (issue "The first hour")
+        (
+            "        sync_mode: full_refresh\n        write_mode: overwrite\n",
+            "        sync_mode: incremental\n",
+            16,
+            "says `sync_mode: incremental`, but source `fake` has no cursor for it",
+        ),
+        (
+            "        sync_mode: full_refresh\n        write_mode: overwrite\n",
+            "",
+            15,
+            "is incremental (the default sync_mode), but source `fake` has no cursor for it (no "
+            "incremental mode): it can only be read whole; write `sync_mode: full_refresh`",
+        ),
     ],
 )
 def test_errors_name_file_line_and_key(workspace: Path, old: str, new: str, line: int, needle: str) -> None:

@@ -17,6 +17,7 @@ version: 6.0.0
 type: DeclarativeSource
 streams:
   - name: people
+    incremental_sync: {type: DatetimeBasedCursor, cursor_field: updated_at}
 """
 
 WORKSPACE = """\
