@@ -47,7 +47,7 @@ class ConnectionStatus:
     dead_letters: int = 0  # of the last run
     last_error: str | None = None
     last_success_at: str | None = None  # when the newest succeeded run ended
-    due_at: str | None = None  # the newest scheduled time before now - grace
+    due_at: str | None = None  # the newest scheduled time before now - grace (scheduled only)
     late: bool = False
     late_seconds: float | None = None  # since due_at, when late
     recent: dict[str, int] = field(default_factory=dict)  # status -> runs in the window
@@ -68,7 +68,7 @@ def connection_status(
 ) -> ConnectionStatus:
     """The status of one connection from its runs; pure, so `now` is the caller's.
 
-    Late: the schedule fired at `due` (its newest time at or before now - grace) and no run has
+    Late: the schedule fired at `due` (its newest time before now - grace) and no run has
     started since. A connection with no schedule is never late; one never run is not late
     either (its deployment may not exist yet) but says `never run`."""
     st = ConnectionStatus(connection=name, schedule=schedule, recent=dict(recent))

@@ -143,6 +143,14 @@ class NotificationsSection(_Strict):
     attempts: int = Field(default=3, ge=1, le=10, description="tries before the webhook is given up")
     timeout: float = Field(default=10.0, gt=0, le=120, description="seconds per try")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        # YAML 1.1 reads a bare `on:` key as the boolean true (GitHub Actions has the same trap)
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
 
 class Workspace(_Strict):
     path: Path

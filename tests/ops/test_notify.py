@@ -62,7 +62,7 @@ def test_a_partial_run_posts_slack_text_with_secrets_masked(
     assert body["text"].startswith("crossdock: connection `crm` run run-partial partial")
     assert b"pat-9f8e7d6c5b4a" not in receiver.raw[0] and "****" in body["error"]
     [sent] = ctx.audit.entries(action="notify.sent")
-    assert sent["details"]["run_id"] == "run-partial" and receiver.url not in json.dumps(sent)
+    assert sent["details"]["run_id"] == "run-partial" and receiver.url not in json.dumps(sent, default=str)
 
 
 def test_statuses_not_asked_for_post_nothing(
@@ -83,7 +83,7 @@ def test_a_webhook_that_stays_down_is_logged_and_audited(
     assert len(receiver.bodies) == 2
     [failed] = ctx.audit.entries(action="notify.failed")
     assert failed["details"]["attempts"] == 2 and "500" in failed["details"]["error"]
-    assert "T0KEN-abc123" not in json.dumps(failed) and "T0KEN-abc123" not in caplog.text
+    assert "T0KEN-abc123" not in json.dumps(failed, default=str) and "T0KEN-abc123" not in caplog.text
     assert "not delivered" in caplog.text
 
 

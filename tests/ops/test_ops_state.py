@@ -46,7 +46,7 @@ def test_set_from_stdin_is_saved_and_audited_without_its_content(ops_ctx: HubCon
     assert runs.load_state(ops_ctx.engine, "crm", "contacts") == new
     [entry] = ops_ctx.audit.entries(action="state.set")
     assert entry["target"] == "crm/contacts" and entry["details"]["old_sha256"] is None
-    assert "2025-06-01" not in json.dumps(entry)
+    assert "2025-06-01" not in json.dumps(entry, default=str)
 
 
 def test_reset_asks_unless_yes(ops_ctx: HubContext) -> None:

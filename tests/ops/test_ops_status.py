@@ -35,11 +35,12 @@ def test_late_when_no_run_started_since_the_last_scheduled_time() -> None:
 def test_on_time_after_the_scheduled_run_and_within_grace() -> None:
     on_time = connection_status("crm", "0 3 * * *", _run(NOW - timedelta(hours=8)), None, {}, NOW, GRACE)
     assert not on_time.late and not on_time.attention
-    # 11:55: the 11:50 fire is inside the 15 minutes grace, so the 11:35 one is due, and met
-    st = connection_status(
-        "crm", "*/5 * * * *", _run(NOW - timedelta(minutes=24)), None, {}, NOW - timedelta(minutes=5), GRACE
-    )
-    assert st.due_at == "2026-03-10T11:40:00+00:00" and not st.late
+    # 11:57: the 11:45 fire is inside the 15 minutes grace, so the 11:40 one is due
+    now = NOW - timedelta(minutes=3)
+    st = connection_status("crm", "*/5 * * * *", _run(NOW - timedelta(minutes=19)), None, {}, now, GRACE)
+    assert st.due_at == "2026-03-10T11:40:00+00:00" and not st.late  # a run started 11:41
+    st = connection_status("crm", "*/5 * * * *", _run(NOW - timedelta(minutes=21)), None, {}, now, GRACE)
+    assert st.late and st.late_seconds == 17 * 60  # the last run started 11:39
 
 
 def test_problem_statuses_need_attention_and_no_schedule_is_never_late() -> None:
