@@ -56,7 +56,7 @@ def show(
     from hub.store import runs
 
     ctx = hub_context()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in _streams(ctx, connection, stream):
         saved = runs.state_updated(ctx.engine, connection, name)
         rows.append(
@@ -74,9 +74,8 @@ def show(
         if row["state"] is None:
             console.print(f"[bold]{row['stream']}[/]: no saved state (the next sync reads from the start)")
             continue
-        console.print(
-            f"[bold]{row['stream']}[/]: saved {row['updated_at'][:19]} by {escape(str(row['written_by']))}"
-        )
+        saved, by = str(row["updated_at"])[:19], escape(str(row["written_by"]))
+        console.print(f"[bold]{row['stream']}[/]: saved {saved} by {by}")
         console.print(escape(json.dumps(row["state"], indent=2, default=str)), soft_wrap=True)
 
 

@@ -130,6 +130,7 @@ class OrchestrationSection(_Strict):
 
 
 NotifyOn = Literal["failed", "partial", "abandoned"]
+_NOTIFY_ON: tuple[NotifyOn, ...] = get_args(NotifyOn)
 
 
 class NotificationsSection(_Strict):
@@ -139,7 +140,7 @@ class NotificationsSection(_Strict):
     webhook: str | None = Field(
         default=None, description="URL taking a JSON POST, e.g. ${env:CROSSDOCK_WEBHOOK} or ${secret:NAME}"
     )
-    on: list[NotifyOn] = Field(default_factory=lambda: ["failed", "partial", "abandoned"])
+    on: list[NotifyOn] = Field(default_factory=lambda: list(_NOTIFY_ON))
     attempts: int = Field(default=3, ge=1, le=10, description="tries before the webhook is given up")
     timeout: float = Field(default=10.0, gt=0, le=120, description="seconds per try")
 
