@@ -74,8 +74,8 @@ def show(
         if row["state"] is None:
             console.print(f"[bold]{row['stream']}[/]: no saved state (the next sync reads from the start)")
             continue
-        saved, by = str(row["updated_at"])[:19], escape(str(row["written_by"]))
-        console.print(f"[bold]{row['stream']}[/]: saved {saved} by {by}")
+        when, by = str(row["updated_at"])[:19], escape(str(row["written_by"]))
+        console.print(f"[bold]{row['stream']}[/]: saved {when} by {by}")
         console.print(escape(json.dumps(row["state"], indent=2, default=str)), soft_wrap=True)
 
 
