@@ -310,6 +310,15 @@ def _register_subcommands() -> None:
         help="Unified customer profiles: show, explain, review, confirm, reject, split.",
     )
     app.add_typer(secrets_app, name="secrets", help="Encrypted connector credentials.")
+    _register_operations()
+
+
+def _register_operations() -> None:
+    from hub.cli.state_cmd import app as state_app
+    from hub.cli.status_cmd import status
+
+    app.command()(status)
+    app.add_typer(state_app, name="state", help="A stream's saved state: show, reset, set.")
 
 
 _register_subcommands()

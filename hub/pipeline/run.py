@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from hub.context import HubContext
 from hub.errors import ConfigError
 from hub.mapping import load_mapping
+from hub.notify import notify_run
 from hub.pipeline.info import RunInfo, RunStatus, StreamInfo
 from hub.store import locks, runs
 from hub.store.models import SyncRun
@@ -130,7 +131,7 @@ def end_run(
     status = run_status(streams)
     failed = [f"{s.stream}: {s.error}" for s in streams if s.status != "succeeded"]
     error = "; ".join(failed) or None
-    runs.finish_run(ctx.engine, run_id, status, error)
+    finished = runs.finish_run(ctx.engine, run_id, status, error)
     ctx.audit.append(
         "sync.end",
         target=connection,
@@ -149,6 +150,7 @@ def end_run(
             },
         },
     )
+    notify_run(ctx, finished)  # never raises: a webhook down is logged and audited
     return RunInfo(
         run_id=run_id,
         connection=connection,
@@ -164,10 +166,11 @@ def end_run(
 def fail_run(ctx: HubContext, run_id: str, connection: str, exc: BaseException) -> None:
     """Close a run the flow could not finish (an error outside the stream tasks)."""
     error = f"the run stopped: {type(exc).__name__}: {exc}"
-    runs.finish_run(ctx.engine, run_id, "failed", error)
+    finished = runs.finish_run(ctx.engine, run_id, "failed", error)
     ctx.audit.append(
         "sync.end", target=connection, details={"run_id": run_id, "status": "failed", "error": error}
     )
+    notify_run(ctx, finished)
 
 
 @contextmanager
@@ -223,6 +226,9 @@ def _abandon(
                     ),
                 },
             )
+            found = runs.get_run(ctx.engine, run.id)
+            if found is not None:
+                notify_run(ctx, found[0])
     return abandoned
 
 

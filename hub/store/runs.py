@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import delete, func, insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -211,3 +212,51 @@ def abandon_run(engine: Engine, run_id: str, error: str) -> bool:
             )
         session.commit()
         return changed
+
+
+# --- Operations (`crossdock status`, `crossdock state`): read-mostly helpers, kept apart from the
+# bookkeeping above. State is read and written through load_state/save_state; the two helpers
+# here that touch stream_state filter on (connection, stream) only, so they hold whatever else
+# its key comes to include.
+
+__all__ += ["latest_run", "count_runs_by_status", "state_updated", "clear_state"]
+
+
+def latest_run(engine: Engine, connection: str, status: str | None = None) -> SyncRun | None:
+    """The connection's newest run (with `status` when given), by start time."""
+    with Session(engine) as session:
+        query = select(SyncRun).where(SyncRun.connection == connection)
+        if status is not None:
+            query = query.where(SyncRun.status == status)
+        return session.exec(query.order_by(col(SyncRun.started_at).desc()).limit(1)).first()
+
+
+def count_runs_by_status(engine: Engine, connection: str, since: datetime) -> dict[str, int]:
+    """status -> number of the connection's runs started at or after `since`."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(SyncRun.status, func.count())
+            .where(SyncRun.connection == connection, col(SyncRun.started_at) >= since)
+            .group_by(SyncRun.status)
+        ).all()
+        return {status: count for status, count in rows}
+
+
+def state_updated(engine: Engine, connection: str, stream: str) -> tuple[datetime, str | None] | None:
+    """When the stream's saved state was last written, and by which run (None: no state)."""
+    with Session(engine) as session:
+        row = session.exec(
+            select(StreamState.updated_at, StreamState.run_id)
+            .where(StreamState.connection == connection, StreamState.stream == stream)
+            .order_by(col(StreamState.updated_at).desc())
+            .limit(1)
+        ).first()
+        return (row[0], row[1]) if row else None
+
+
+def clear_state(engine: Engine, connection: str, stream: str) -> bool:
+    """Forget the stream's saved state (its next sync reads from the start); False if none."""
+    with engine.begin() as conn:
+        t = StreamState.__table__  # type: ignore[attr-defined]
+        deleted = conn.execute(delete(t).where(t.c.connection == connection, t.c.stream == stream))
+        return bool(deleted.rowcount)

@@ -17,6 +17,8 @@ __all__ = [
     "Connection",
     "IdentitySection",
     "OrchestrationSection",
+    "NotificationsSection",
+    "NotifyOn",
     "Workspace",
 ]
 
@@ -127,12 +129,37 @@ class OrchestrationSection(_Strict):
     )
 
 
+NotifyOn = Literal["failed", "partial", "abandoned"]
+_NOTIFY_ON: tuple[NotifyOn, ...] = get_args(NotifyOn)
+
+
+class NotificationsSection(_Strict):
+    """crossdock.yaml `notifications:`: a run that ends in one of `on` posts to `webhook`
+    (hub/notify.py; docs/operations.md). No webhook: nothing is sent."""
+
+    webhook: str | None = Field(
+        default=None, description="URL taking a JSON POST, e.g. ${env:CROSSDOCK_WEBHOOK} or ${secret:NAME}"
+    )
+    on: list[NotifyOn] = Field(default_factory=lambda: list(_NOTIFY_ON))
+    attempts: int = Field(default=3, ge=1, le=10, description="tries before the webhook is given up")
+    timeout: float = Field(default=10.0, gt=0, le=120, description="seconds per try")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        # YAML 1.1 reads a bare `on:` key as the boolean true (GitHub Actions has the same trap)
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
+
 class Workspace(_Strict):
     path: Path
     version: Literal[1] = 1
     connections: dict[str, Connection]
     identity: IdentitySection = Field(default_factory=IdentitySection)
     orchestration: OrchestrationSection = Field(default_factory=OrchestrationSection)
+    notifications: NotificationsSection = Field(default_factory=NotificationsSection)
 
     @property
     def root(self) -> Path:
