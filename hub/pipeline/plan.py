@@ -38,6 +38,7 @@ class StreamJob:
     pseudonym_key: bytes  # keys the hashes that replace personal data in dead letters
     dry_run: bool = False  # write-back only: count what would be sent, send nothing
     progress: ProgressFn | None = None  # called with the stream's counts after each batch
+    since: str | None = None  # a backfill: read from this date (hub/pipeline/select.py)
 
     @property
     def incremental(self) -> bool:
@@ -45,7 +46,13 @@ class StreamJob:
 
 
 def plan_stream(
-    ctx: HubContext, conn: Connection, stream: str, run_id: str, full_refresh: bool, dry_run: bool = False
+    ctx: HubContext,
+    conn: Connection,
+    stream: str,
+    run_id: str,
+    full_refresh: bool,
+    dry_run: bool = False,
+    since: str | None = None,
 ) -> StreamJob:
     scfg = conn.streams[stream]
     path = mapping_file(ctx.workspace_dir, scfg.mapping)
@@ -77,6 +84,7 @@ def plan_stream(
         pseudonym_key=ctx.keyring.pseudonym_key(),
         dry_run=dry_run,
         progress=ctx.progress,
+        since=since,
     )
 
 

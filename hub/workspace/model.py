@@ -92,6 +92,11 @@ class Connection(_Strict):
     destination: DestinationConfig
     streams: dict[str, StreamConfig]
     schedule: str | None = Field(default=None, description="cron, e.g. '0 3 * * *'")
+    # Streams synced at once. 2 by default: each stream's source reads in its own forked
+    # process, so two streams keep two cores busy; more mostly helps when the API is slow.
+    max_parallel_streams: int = Field(
+        default=2, ge=1, le=16, description="streams of this connection synced at the same time"
+    )
 
     @field_validator("streams")
     @classmethod
