@@ -8,10 +8,11 @@ is its own; the sandbox runs in a third process so it does not share the GIL.
 
     python bench/sync_throughput.py [--contacts 100000] [--seed 42]
 
-With `--streams N` (2-4) it measures a connection of N HubSpot streams (contacts,
-companies, deals, owners) instead: synced one after another (max_parallel_streams: 1)
-and then concurrently (max_parallel_streams: --parallel, default 2), records/s over the
-whole run's wall time.
+With `--streams N` (2-4) it measures a connection of N streams of equal size instead:
+the HubSpot manifest with its `contacts` stream copied N times (contacts_1 ... contacts_N,
+each to its own table), synced one after another (max_parallel_streams: 1) and then
+concurrently (max_parallel_streams: --parallel, default 2); records/s over the whole
+run's wall time.
 
     python bench/sync_throughput.py --streams 4 --contacts 20000
 """
@@ -51,7 +52,47 @@ connections:
 {streams}
 """
 
-STREAMS = ("contacts", "companies", "deals", "owners")
+STREAMS = 4  # the most --streams takes
+
+MANY = """\
+version: 1
+connections:
+  bench:
+    source:
+      manifest: {manifest}
+      config: {{base_url: "{url}", access_token: sandbox-token, start_date: "2020-01-01T00:00:00Z"}}
+    destination:
+      type: sql
+      config: {{url: "sqlite:///{db}"}}
+    max_parallel_streams: {parallel}
+    streams:
+{streams}
+"""
+
+
+def _manifest(workdir: Path, n: int) -> Path:
+    """The HubSpot manifest whose `contacts` stream is copied n times, beside its components."""
+    import shutil
+
+    import yaml
+
+    source = ROOT / "connectors" / "hubspot"
+    manifest = yaml.safe_load((source / "manifest.yaml").read_text())
+    contacts = next(s for s in manifest["streams"] if s["name"] == "contacts")
+    copies = []
+    for i in range(1, n + 1):
+        copy = json.loads(json.dumps(contacts))
+        copy["name"] = copy["full_refresh_stream"]["name"] = copy["incremental_stream"]["name"] = (
+            f"contacts_{i}"
+        )
+        copies.append(copy)
+    manifest["streams"] = copies
+    manifest["check"]["stream_names"] = ["contacts_1"]
+    folder = workdir / "manifest"
+    folder.mkdir()
+    shutil.copy(source / "components.py", folder / "components.py")
+    (folder / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    return folder / "manifest.yaml"
 
 
 def peak_rss_mb() -> float:
@@ -63,7 +104,8 @@ def peak_rss_mb() -> float:
 
 def _streams(n: int) -> str:
     return "\n".join(
-        f"      {s}: {{mapping: hubspot/{s}, sync_mode: incremental, write_mode: merge}}" for s in STREAMS[:n]
+        f"      contacts_{i}: {{mapping: hubspot/contacts, sync_mode: incremental, write_mode: merge}}"
+        for i in range(1, n + 1)
     )
 
 
@@ -71,7 +113,12 @@ def run_pipeline(url: str, workdir: Path) -> dict[str, float]:
     from flows.sync import sync_connection
 
     (workdir / "crossdock.yaml").write_text(
-        WORKSPACE.format(url=url, db=workdir / "wh.db", parallel=1, streams=_streams(1))
+        WORKSPACE.format(
+            url=url,
+            db=workdir / "wh.db",
+            parallel=1,
+            streams="      contacts: {mapping: hubspot/contacts, sync_mode: incremental, write_mode: merge}",
+        )
     )
     os.environ["CROSSDOCK_STORE_URL"] = f"sqlite:///{workdir / 'hub.db'}"
     started = time.perf_counter()
@@ -92,7 +139,9 @@ def run_streams(url: str, workdir: Path, n: int, parallel: int) -> dict[str, flo
     from flows.sync import sync_connection
 
     (workdir / "crossdock.yaml").write_text(
-        WORKSPACE.format(url=url, db=workdir / "wh.db", parallel=parallel, streams=_streams(n))
+        MANY.format(
+            manifest=_manifest(workdir, n), url=url, db=workdir / "wh.db", parallel=parallel, streams=_streams(n)
+        )
     )
     os.environ["CROSSDOCK_STORE_URL"] = f"sqlite:///{workdir / 'hub.db'}"
     started = time.perf_counter()
@@ -153,7 +202,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--streams", type=int, default=1, choices=range(1, len(STREAMS) + 1))
+    parser.add_argument("--streams", type=int, default=1, choices=range(1, STREAMS + 1))
     parser.add_argument("--parallel", type=int, default=2, help="max_parallel_streams of the concurrent case")
     parser.add_argument("--part", choices=["pipeline", "baseline", "sequential", "concurrent"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
