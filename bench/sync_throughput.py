@@ -140,7 +140,11 @@ def run_streams(url: str, workdir: Path, n: int, parallel: int) -> dict[str, flo
 
     (workdir / "crossdock.yaml").write_text(
         MANY.format(
-            manifest=_manifest(workdir, n), url=url, db=workdir / "wh.db", parallel=parallel, streams=_streams(n)
+            manifest=_manifest(workdir, n),
+            url=url,
+            db=workdir / "wh.db",
+            parallel=parallel,
+            streams=_streams(n),
         )
     )
     os.environ["CROSSDOCK_STORE_URL"] = f"sqlite:///{workdir / 'hub.db'}"
@@ -204,7 +208,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--streams", type=int, default=1, choices=range(1, STREAMS + 1))
     parser.add_argument("--parallel", type=int, default=2, help="max_parallel_streams of the concurrent case")
-    parser.add_argument("--part", choices=["pipeline", "baseline", "sequential", "concurrent"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--part", choices=["pipeline", "baseline", "sequential", "concurrent"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -35,8 +35,8 @@ from hub.pipeline import (
 )
 from hub.pipeline.run import claim_connection, fail_run, new_run_id
 from hub.pipeline.select import select_streams, since_state
-from hub.store import runs
 from hub.redaction import display_url
+from hub.store import runs
 from hub.workspace import Connection
 from hub.workspace.references import check_references
 
@@ -154,7 +154,9 @@ def _check_since(
                 file=str(ctx.workspace_file),
                 key=f"connections.{conn.name}.streams.{stream}.sync_mode",
             )
-        since_state(runs.load_state(ctx.engine, conn.name, stream), since, connection=conn.name, stream=stream)
+        since_state(
+            runs.load_state(ctx.engine, conn.name, stream), since, connection=conn.name, stream=stream
+        )
 
 
 def _stream_info(ctx: HubContext, run_id: str, state: State, stream: str, table: str) -> StreamInfo:

@@ -32,7 +32,9 @@ def test_a_simple_cursor_takes_the_date_in_its_own_format(saved: Any, expected: 
 
 
 def test_a_date_time_with_an_offset_is_taken_in_utc() -> None:
-    out = since_state(state({"at": "2025-06-01T12:00:00Z"}), "2024-01-31T02:00:00+02:00", connection="c", stream="s")
+    out = since_state(
+        state({"at": "2025-06-01T12:00:00Z"}), "2024-01-31T02:00:00+02:00", connection="c", stream="s"
+    )
     assert out["stream"]["stream_state"] == {"at": "2024-01-31T00:00:00Z"}
 
 
@@ -40,7 +42,10 @@ def test_a_date_time_with_an_offset_is_taken_in_utc() -> None:
     ("saved", "says"),
     [
         (None, "no saved cursor yet"),
-        (state({"states": [{"partition": {"id": 1}, "cursor": {"at": "1"}}], "x": 1}), "not one simple cursor"),
+        (
+            state({"states": [{"partition": {"id": 1}, "cursor": {"at": "1"}}], "x": 1}),
+            "not one simple cursor",
+        ),
         (state({"a": "1", "b": "2"}), "not one simple cursor"),
         (state({"at": "last tuesday"}), "cannot rewrite"),
         (state({"at": {"nested": 1}}), "cannot rewrite"),
