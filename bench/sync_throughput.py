@@ -7,6 +7,14 @@ inserted with one executemany. Each part runs in its own process so peak RSS
 is its own; the sandbox runs in a third process so it does not share the GIL.
 
     python bench/sync_throughput.py [--contacts 100000] [--seed 42]
+
+With `--streams N` (2-4) it measures a connection of N streams of equal size instead:
+the HubSpot manifest with its `contacts` stream copied N times (contacts_1 ... contacts_N,
+each to its own table), synced one after another (max_parallel_streams: 1) and then
+concurrently (max_parallel_streams: --parallel, default 2); records/s over the whole
+run's wall time.
+
+    python bench/sync_throughput.py --streams 4 --contacts 20000
 """
 
 from __future__ import annotations
@@ -39,9 +47,52 @@ connections:
     destination:
       type: sql
       config: {{url: "sqlite:///{db}"}}
+    max_parallel_streams: {parallel}
     streams:
-      contacts: {{mapping: hubspot/contacts, sync_mode: incremental, write_mode: merge}}
+{streams}
 """
+
+STREAMS = 4  # the most --streams takes
+
+MANY = """\
+version: 1
+connections:
+  bench:
+    source:
+      manifest: {manifest}
+      config: {{base_url: "{url}", access_token: sandbox-token, start_date: "2020-01-01T00:00:00Z"}}
+    destination:
+      type: sql
+      config: {{url: "sqlite:///{db}"}}
+    max_parallel_streams: {parallel}
+    streams:
+{streams}
+"""
+
+
+def _manifest(workdir: Path, n: int) -> Path:
+    """The HubSpot manifest whose `contacts` stream is copied n times, beside its components."""
+    import shutil
+
+    import yaml
+
+    source = ROOT / "connectors" / "hubspot"
+    manifest = yaml.safe_load((source / "manifest.yaml").read_text())
+    contacts = next(s for s in manifest["streams"] if s["name"] == "contacts")
+    copies = []
+    for i in range(1, n + 1):
+        copy = json.loads(json.dumps(contacts))
+        copy["name"] = copy["full_refresh_stream"]["name"] = copy["incremental_stream"]["name"] = (
+            f"contacts_{i}"
+        )
+        copies.append(copy)
+    manifest["streams"] = copies
+    manifest["check"]["stream_names"] = ["contacts_1"]
+    folder = workdir / "manifest"
+    folder.mkdir()
+    shutil.copy(source / "components.py", folder / "components.py")
+    (folder / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    return folder / "manifest.yaml"
 
 
 def peak_rss_mb() -> float:
@@ -51,10 +102,24 @@ def peak_rss_mb() -> float:
     return max(own, children) / 1024
 
 
+def _streams(n: int) -> str:
+    return "\n".join(
+        f"      contacts_{i}: {{mapping: hubspot/contacts, sync_mode: incremental, write_mode: merge}}"
+        for i in range(1, n + 1)
+    )
+
+
 def run_pipeline(url: str, workdir: Path) -> dict[str, float]:
     from flows.sync import sync_connection
 
-    (workdir / "crossdock.yaml").write_text(WORKSPACE.format(url=url, db=workdir / "wh.db"))
+    (workdir / "crossdock.yaml").write_text(
+        WORKSPACE.format(
+            url=url,
+            db=workdir / "wh.db",
+            parallel=1,
+            streams="      contacts: {mapping: hubspot/contacts, sync_mode: incremental, write_mode: merge}",
+        )
+    )
     os.environ["CROSSDOCK_STORE_URL"] = f"sqlite:///{workdir / 'hub.db'}"
     started = time.perf_counter()
     summary = sync_connection("bench", full_refresh=True, workspace_dir=str(workdir)).to_dict()
@@ -66,6 +131,33 @@ def run_pipeline(url: str, workdir: Path) -> dict[str, float]:
         "seconds": stream["seconds"],
         "wall": wall,
         "peak_mb": peak_rss_mb(),
+    }
+
+
+def run_streams(url: str, workdir: Path, n: int, parallel: int) -> dict[str, float]:
+    """N streams in one run; records/s is over the run's wall time (the streams overlap)."""
+    from flows.sync import sync_connection
+
+    (workdir / "crossdock.yaml").write_text(
+        MANY.format(
+            manifest=_manifest(workdir, n),
+            url=url,
+            db=workdir / "wh.db",
+            parallel=parallel,
+            streams=_streams(n),
+        )
+    )
+    os.environ["CROSSDOCK_STORE_URL"] = f"sqlite:///{workdir / 'hub.db'}"
+    started = time.perf_counter()
+    summary = sync_connection("bench", full_refresh=True, workspace_dir=str(workdir)).to_dict()
+    wall = time.perf_counter() - started
+    assert summary["status"] == "succeeded", summary
+    return {
+        "records": sum(s["written"] for s in summary["streams"].values()),
+        "seconds": wall,
+        "wall": wall,
+        "peak_mb": peak_rss_mb(),
+        "per_stream": {k: s["written"] for k, s in summary["streams"].items()},  # type: ignore[dict-item]
     }
 
 
@@ -114,11 +206,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--part", choices=["pipeline", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--streams", type=int, default=1, choices=range(1, STREAMS + 1))
+    parser.add_argument("--parallel", type=int, default=2, help="max_parallel_streams of the concurrent case")
+    parser.add_argument(
+        "--part", choices=["pipeline", "baseline", "sequential", "concurrent"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.part in ("sequential", "concurrent"):
+        parallel = 1 if args.part == "sequential" else args.parallel
+        print(json.dumps(run_streams(args.url, Path(args.workdir), args.streams, parallel)))
+        return
     if args.part:  # a child process measuring one part
         part = run_pipeline if args.part == "pipeline" else run_baseline
         print(json.dumps(part(args.url, Path(args.workdir))))
@@ -140,10 +240,12 @@ def main() -> None:
     try:
         _wait_for(url)
         results = {}
-        for part in ("baseline", "pipeline"):
+        parts = ("baseline", "pipeline") if args.streams == 1 else ("sequential", "concurrent")
+        for part in parts:
             with tempfile.TemporaryDirectory() as workdir:
                 out = subprocess.run(
-                    [sys.executable, __file__, "--part", part, "--url", url, "--workdir", workdir],
+                    [sys.executable, __file__, "--part", part, "--url", url, "--workdir", workdir]
+                    + ["--streams", str(args.streams), "--parallel", str(args.parallel)],
                     check=True,
                     capture_output=True,
                     text=True,
@@ -154,6 +256,9 @@ def main() -> None:
         sandbox.terminate()
         sandbox.wait()
     print(f"contacts: {args.contacts:,} (seed {args.seed}), machine: {os.cpu_count()} cores")
+    if args.streams > 1:
+        _print_streams(results, args.parallel)
+        return
     for part, r in results.items():
         rate = r["records"] / r["seconds"]
         print(
@@ -164,6 +269,17 @@ def main() -> None:
         results["baseline"]["records"] / results["baseline"]["seconds"]
     )
     print(f"pipeline / raw baseline: {ratio:.2f}")
+
+
+def _print_streams(results: dict[str, dict[str, float]], parallel: int) -> None:
+    print(f"streams: {results['sequential']['per_stream']}")
+    for part, r in results.items():
+        how = "one after another" if part == "sequential" else f"max_parallel_streams {parallel}"
+        print(
+            f"{part:10} {r['records']:>9,} records in {r['wall']:6.2f}s = {r['records'] / r['wall']:9,.0f} "
+            f"records/s ({how}), peak RSS {r['peak_mb']:,.0f} MB"
+        )
+    print(f"concurrent / sequential: {results['sequential']['wall'] / results['concurrent']['wall']:.2f}x")
 
 
 def _wait_for(url: str, timeout: float = 120) -> None:

@@ -74,18 +74,36 @@ def sync(
             "--wait-timeout", metavar="S", help="with --wait: give up (exit 4) after S seconds", min=0
         ),
     ] = None,
+    streams: Annotated[
+        str | None,
+        typer.Option("--streams", metavar="A,B", help="sync only these streams (comma-separated)"),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="DATE",
+            help="backfill: incremental streams read from DATE (YYYY-MM-DD or ISO date-time) this run",
+        ),
+    ] = None,
 ) -> None:
-    """Sync one connection through the Prefect flow (one task per stream).
+    """Sync one connection through the Prefect flow (one task per stream; up to the
+    connection's `max_parallel_streams` at a time).
 
     One run per connection at a time: a second one exits 4 naming the run that holds it."""
     from flows.sync import sync_connection
     from hub.cli.progress import live_progress
     from hub.pipeline import validate_connection
     from hub.pipeline.run import claim_connection, new_run_id
+    from hub.pipeline.select import parse_since, select_streams
 
     ctx = hub_context()
     check_references(ctx, connection=connection)  # a missing secret: exit 2 before any run
-    validate_connection(ctx, connection, dry_run)  # a bad name or file fails before Prefect starts
+    conn = validate_connection(ctx, connection, dry_run)  # a bad name or file fails before Prefect starts
+    names = [n.strip() for n in streams.split(",") if n.strip()] if streams is not None else None
+    select_streams(conn, names, file=str(ctx.workspace_file))  # an unknown stream too
+    if since is not None:
+        parse_since(since)
     ctx.engine  # noqa: B018 - and so does a store that cannot open: one line, not a flow's traceback
     run_id = new_run_id()
     # Taken here, before Prefect starts, so a busy connection is one line and exit 4, not a
@@ -102,6 +120,8 @@ def sync(
             workspace_dir=str(run_ctx.workspace_dir),
             dry_run=dry_run,
             run_id=run_id,
+            streams=names,
+            since=since,
         )
     summary = info.to_dict()
     if as_json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ def live_progress(enabled: bool) -> Iterator[ProgressFn | None]:
         yield None
         return
     tasks: dict[str, tuple[TaskID, float]] = {}
+    lock = threading.Lock()  # streams run concurrently: their threads call `update`
     with Progress(
         TextColumn("{task.description}"),
         TextColumn("{task.fields[read]:>10,} read"),
@@ -31,9 +33,13 @@ def live_progress(enabled: bool) -> Iterator[ProgressFn | None]:
     ) as progress:
 
         def update(info: StreamInfo) -> None:
-            if info.stream not in tasks:
-                tasks[info.stream] = (progress.add_task(info.stream, read=0, rate=0.0), time.perf_counter())
-            task_id, started = tasks[info.stream]
+            with lock:
+                if info.stream not in tasks:
+                    tasks[info.stream] = (
+                        progress.add_task(info.stream, read=0, rate=0.0),
+                        time.perf_counter(),
+                    )
+                task_id, started = tasks[info.stream]
             elapsed = max(time.perf_counter() - started, 1e-6)
             progress.update(task_id, read=info.read, rate=info.read / elapsed)
 

@@ -39,6 +39,13 @@ def _streams(ctx: HubContext, connection: str, stream: str | None) -> list[str]:
     return [stream]
 
 
+def _saved(ctx: HubContext, connection: str, stream: str) -> dict[str, Any] | None:
+    from hub.store import runs
+
+    row = runs.load_state(ctx.engine, connection, stream)
+    return row.state if row else None
+
+
 def _digest(state: dict[str, Any] | None) -> str | None:
     if state is None:
         return None
@@ -62,7 +69,7 @@ def show(
         rows.append(
             {
                 "stream": name,
-                "state": runs.load_state(ctx.engine, connection, name),
+                "state": _saved(ctx, connection, name),
                 "updated_at": saved[0].isoformat() if saved else None,
                 "written_by": saved[1] if saved else None,
             }
@@ -99,7 +106,7 @@ def reset(
         )
     with locks.hold(ctx.engine, connection, f"state-reset-{new_run_id()}"):
         for name in names:
-            before = runs.load_state(ctx.engine, connection, name)
+            before = _saved(ctx, connection, name)
             if before is None:
                 console.print(f"{name}: no saved state, nothing to reset")
                 continue
@@ -142,7 +149,7 @@ def set_state(
         )
     marker = f"state-set-{new_run_id()}"
     with locks.hold(ctx.engine, connection, marker):
-        before = runs.load_state(ctx.engine, connection, name)
+        before = _saved(ctx, connection, name)
         runs.save_state(ctx.engine, connection, name, state, marker)
         ctx.audit.append(
             "state.set",

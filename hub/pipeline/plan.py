@@ -41,6 +41,7 @@ class StreamJob:
     dry_run: bool = False  # write-back only: count what would be sent, send nothing
     progress: ProgressFn | None = None  # called with the stream's counts after each batch
     destination_key: str | None = None  # the state's destination fingerprint (state_scope.py)
+    since: str | None = None  # a backfill: read from this date (hub/pipeline/select.py)
 
     @property
     def incremental(self) -> bool:
@@ -48,7 +49,13 @@ class StreamJob:
 
 
 def plan_stream(
-    ctx: HubContext, conn: Connection, stream: str, run_id: str, full_refresh: bool, dry_run: bool = False
+    ctx: HubContext,
+    conn: Connection,
+    stream: str,
+    run_id: str,
+    full_refresh: bool,
+    dry_run: bool = False,
+    since: str | None = None,
 ) -> StreamJob:
     scfg = conn.streams[stream]
     path = mapping_file(ctx.workspace_dir, scfg.mapping)
@@ -86,6 +93,7 @@ def plan_stream(
         destination_key=destination_fingerprint(
             conn.destination.type, destination_config(ctx, conn), conn.table_for(stream)
         ),
+        since=since,
     )
 
 

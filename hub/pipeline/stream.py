@@ -24,6 +24,7 @@ from hub.errors import HubError, RetriableError
 from hub.pipeline.drift import SchemaDrift
 from hub.pipeline.info import StreamInfo
 from hub.pipeline.plan import StreamJob
+from hub.pipeline.select import since_state
 from hub.pipeline.state_scope import resumable_state
 from hub.redaction import redact_obj
 from hub.sources import LOG, RECORD, STATE
@@ -127,6 +128,8 @@ def _copy(
     # Only incremental streams keep state (the workspace loader forbids overwrite with them);
     # a dry run must leave the next real run to read the same records.
     keeps_state = job.config.sync_mode == "incremental" and not job.dry_run
+    if job.since and job.incremental:  # a backfill: this run reads from `since`
+        state = since_state(state, job.since, connection=job.connection, stream=job.stream)
     lineage: dict[str, Any] = {
         "_cd_connection": job.connection,
         "_cd_stream": job.stream,

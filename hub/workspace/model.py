@@ -94,6 +94,12 @@ class Connection(_Strict):
     destination: DestinationConfig
     streams: dict[str, StreamConfig]
     schedule: str | None = Field(default=None, description="cron, e.g. '0 3 * * *'")
+    # Streams synced at once. 1 (one after another, as before) by default: on this project's
+    # 2-core bench, four equal streams two at a time were not faster (docs/benchmarks.md);
+    # raise it for slow APIs, where the streams mostly wait on the network.
+    max_parallel_streams: int = Field(
+        default=1, ge=1, le=16, description="streams of this connection synced at the same time"
+    )
 
     @field_validator("streams")
     @classmethod
