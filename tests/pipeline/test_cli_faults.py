@@ -77,7 +77,7 @@ def _full_after_this(dbapi_conn: Any, _record: Any) -> None:
 def test_a_full_disk_under_the_store_is_one_line(hub: Any) -> None:
     from flows.sync import sync_connection
 
-    assert sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir))["status"] == "succeeded"
+    assert sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir)).status == "succeeded"
     engine = hub.ctx.engine
     event.listen(engine, "connect", _full_after_this)
     engine.dispose()  # new connections take the limit
@@ -111,7 +111,7 @@ def test_a_full_disk_under_the_warehouse_is_one_line_and_nothing_moves(
     from hub.destinations.sql_sqlite import SqliteDestination
     from hub.store import StreamState
 
-    assert sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir))["status"] == "succeeded"
+    assert sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir)).status == "succeeded"
     before = {r["source_id"]: r["city"] for r in hub.rows("crm_contacts")}
     with Session(hub.ctx.engine) as session:
         states = {s.stream: s.state for s in session.exec(select(StreamState)).all()}

@@ -26,7 +26,7 @@ def test_a_nul_byte_in_one_contact_is_dead_lettered_and_the_rest_lands(hub) -> N
     unmappable = ids[len(ids) // 2 - 3]
     contacts[unmappable]["updatedAt"] = "not a date"
 
-    run = sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir))
+    run = sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
     assert run["status"] == "succeeded", run
     stream = run["streams"]["contacts"]
     assert stream["dead_lettered"] == 2, stream
@@ -45,5 +45,5 @@ def test_a_nul_byte_in_one_contact_is_dead_lettered_and_the_rest_lands(hub) -> N
     assert landed == expected
 
     # The next run is not blocked by it: it reads on from the checkpoint.
-    again = sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir))
+    again = sync_connection("crm", workspace_dir=str(hub.ctx.workspace_dir)).to_dict()
     assert again["status"] == "succeeded", again
