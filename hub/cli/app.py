@@ -212,7 +212,11 @@ def check(connection: str) -> None:
     check_references(ctx, connection=connection)
     source = source_for(ctx, conn)
     # Connection refused or an unknown host: say so at once, not after the retries.
-    base_url = (getattr(source, "config", None) or {}).get("base_url")
+    base_url = ctx.resolve(
+        conn.source.config.get("base_url"),
+        where=f"connections.{connection}.source.config.base_url",
+        secret=lambda name: ctx.secret(name, used_by=connection),
+    )
     why = unreachable(str(base_url)) if base_url else None
     if why:
         err_console.print(f"[red]check failed[/] for `{connection}`: {escape(why)}", soft_wrap=True)

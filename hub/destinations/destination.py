@@ -55,6 +55,11 @@ class Destination(Protocol):
         """What the stream's writes did beyond rows written, for the run summary and the audit
         log: a write-back's sent / unchanged / refused counts and samples. None for a table."""
 
+    def take_refused(self) -> list[tuple[int, str]]:
+        """The rows the last `write` refused and left out, as (position in its rows, reason
+        naming the record): they go to the dead letters. A write-back keeps its own per-record
+        results and returns []."""
+
     def hold_deletes(self, reason: str) -> None:
         """Rows were lost on the way (dead-lettered, `reason` says how many): a destination that
         mirrors the table, deleting what left it, must delete nothing this run. A table, which

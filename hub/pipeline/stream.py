@@ -156,7 +156,7 @@ def _copy(
         try:
             if batch.rows:
                 info.written += destination.write(spec, mode, batch.rows)
-                refused = _take_refused(destination)
+                refused = destination.take_refused()
                 if refused:
                     dead_records = batch.dead + _refused_records(job, records, batch.dead, refused)
             if dead_records and not job.dry_run:  # a dry run counts them; the real run keeps them
@@ -208,12 +208,6 @@ def _copy(
     info.schema_drift = drift.report()
     if info.schema_drift:
         log.warning("%s: schema drift (records delivered anyway): %s", job.stream, info.schema_drift)
-
-
-def _take_refused(destination: Destination) -> list[tuple[int, str]]:
-    """(row position, reason) of the rows the last write refused; a write-back refuses none here."""
-    take = getattr(destination, "take_refused", None)
-    return take() if take is not None else []
 
 
 def _refused_records(

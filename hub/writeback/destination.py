@@ -124,6 +124,9 @@ class WritebackDestination:
             accepted += self._send(changes[i : i + self.api.batch_limit])
         return accepted
 
+    def take_refused(self) -> list[tuple[int, str]]:
+        return []  # rejected records are kept as per-record results (`crossdock results`)
+
     def hold_deletes(self, reason: str) -> None:
         """Rows were lost on the way (dead-lettered): a row we did not see may still be in the
         table, so nothing is deleted this run."""

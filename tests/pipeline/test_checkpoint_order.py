@@ -94,6 +94,9 @@ class FakeDestination:
     def report(self) -> None:
         return None
 
+    def take_refused(self) -> list[tuple[int, str]]:
+        return []
+
     def hold_deletes(self, reason: str) -> None:
         pass
 
