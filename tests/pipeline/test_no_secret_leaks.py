@@ -81,7 +81,7 @@ connections:
       config: {{base_url: "{url}", access_token: "${{secret:HUBSPOT_TOKEN}}", backoff_factor: 0.05,
                max_attempts: 2}}
     streams:
-      crm_contacts: {{mapping: warehouse/contacts}}
+      crm_contacts: {{mapping: warehouse/contacts, sync_mode: full_refresh}}
   social:
     source:
       connector: facebook

@@ -210,7 +210,7 @@ def test_an_unknown_destination_type_names_the_line(tmp_path: Path) -> None:
             source: {warehouse: "sqlite:///w.db"}
             destination:
               type: hubspott
-            streams: {profiles: {mapping: warehouse/profiles}}
+            streams: {profiles: {mapping: warehouse/profiles, sync_mode: full_refresh}}
         """)
     )
     with pytest.raises(ConfigError) as err:
