@@ -7,7 +7,6 @@ surrogate; a full disk is one line naming the warehouse, and the batch is rolled
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +16,6 @@ from hub.destinations import SqlDestination, TableSpec, open_destination
 from hub.destinations.sql_base import NUL_REASON, DiskFullError
 
 SPEC = TableSpec("people", {"id": "string", "name": "string", "n": "integer", "extra": "json"}, key=("id",))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "duckdb"])
-def dest(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlDestination]:
-    if request.param == "sqlite":
-        d = open_destination("sql", {"url": f"sqlite:///{tmp_path / 'wh.db'}"})
-    elif request.param == "duckdb":
-        d = open_destination("sql", {"url": f"duckdb:///{tmp_path / 'wh.duckdb'}"})
-    else:
-        d = open_destination(
-            "sql",
-            {
-                "url": "postgresql://postgres@127.0.0.1:5432/test",
-                "schema": request.getfixturevalue("pg_schema"),
-            },
-        )
-    yield d
-    d.close()
 
 
 def people(n: int) -> list[dict[str, Any]]:

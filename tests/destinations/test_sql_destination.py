@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -12,24 +10,6 @@ from hub.destinations import SqlDestination, TableSpec, open_destination
 from hub.errors import ConfigError, SchemaChangeError
 
 SPEC = TableSpec("people", {"id": "string", "name": "string", "score": "number"}, key=("id",))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "duckdb"])
-def dest(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlDestination]:
-    if request.param == "sqlite":
-        d = open_destination("sql", {"url": f"sqlite:///{tmp_path / 'wh.db'}"})
-    elif request.param == "duckdb":
-        d = open_destination("sql", {"url": f"duckdb:///{tmp_path / 'wh.duckdb'}"})
-    else:
-        d = open_destination(
-            "sql",
-            {
-                "url": "postgresql://postgres@127.0.0.1:5432/test",
-                "schema": request.getfixturevalue("pg_schema"),
-            },
-        )
-    yield d
-    d.close()
 
 
 def rows_by_id(dest: SqlDestination, table: str = "people") -> dict[str, dict]:  # type: ignore[type-arg]
