@@ -88,7 +88,9 @@ def prefect_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def _runs(env: dict[str, str], deployment_id: str) -> list[dict[str, Any]]:
-    body = {"limit": 50, "deployments": {"id": {"any_": [deployment_id]}}}
+    # Oldest first: the cron fills the next 100 minutes with SCHEDULED runs, and the ones that
+    # already fired (the ones this test waits for) must not fall outside the page.
+    body = {"limit": 20, "sort": "EXPECTED_START_TIME_ASC", "deployments": {"id": {"any_": [deployment_id]}}}
     response = httpx.post(f"{env['PREFECT_API_URL']}/flow_runs/filter", json=body, timeout=30)
     response.raise_for_status()
     return list(response.json())
