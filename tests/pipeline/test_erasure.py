@@ -24,9 +24,10 @@ from hub.context import HubContext
 from hub.destinations import open_destination
 from hub.governance.erasure import erase_person
 from hub.governance.tombstones import Tombstones
-from hub.identity.run import stitch_workspace
+from hub.identity.run import profile_tables, stitch_workspace
 from hub.sandbox import Sandbox
 from hub.sandbox.facebook import AUDIENCE_ID
+from tests.pipeline.writeback import profile
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -155,7 +156,9 @@ class Erasure:
             ),
             "zendesk": desk > 0,
             "mailchimp": any(
-                m["email_address"].lower() == email for ms in sb.mailchimp.members.values() for m in ms.values()
+                m["email_address"].lower() == email
+                for ms in sb.mailchimp.members.values()
+                for m in ms.values()
             ),
             "shopify": bool(shop),
             "onetrust": any(s["Identifier"].lower() == email for s in sb.onetrust.profiles.values()),
@@ -203,7 +206,9 @@ def test_erase_everywhere_one_failing_system_reported_then_retried(world: tuple[
     hub, email = world
     profile_id = _profile_of(hub, email)
     # Shopify fails both attempts of its delete call: the others must still go through.
-    with hub.sb.faults.planted(path_prefix="/admin/api/2024-01/customers/6", kind="500", times=2, method="DELETE"):
+    with hub.sb.faults.planted(
+        path_prefix="/admin/api/2024-01/customers/6", kind="500", times=2, method="DELETE"
+    ):
         report = erase_person(hub.ctx, email)
     statuses = {s.name: s.status for s in report.systems}
     assert statuses == {
@@ -221,7 +226,9 @@ def test_erase_everywhere_one_failing_system_reported_then_retried(world: tuple[
     assert report.tombstones >= 2
 
     result = CliRunner().invoke(
-        app, ["--workspace", str(hub.root), "erase", email, "--only", "shop", "--json"], catch_exceptions=False
+        app,
+        ["--workspace", str(hub.root), "erase", email, "--only", "shop", "--json"],
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     assert {s["name"]: s["status"] for s in json.loads(result.stdout)["systems"]} == {"shop": "deleted"}
@@ -251,18 +258,29 @@ def test_next_sync_stitch_and_writeback_do_not_resurrect(world: tuple[Erasure, s
     upserts = len(hub.sb.hubspot.upserts)
     hub.sync("crm")
     stitch_workspace(hub.ctx)
+    # And a profile row of theirs in the table write-back reads (another tool wrote it):
+    db = open_destination("sql", {"url": f"sqlite:///{hub.root / 'warehouse.db'}"})
+    try:
+        spec = profile_tables()["profiles"]
+        db.prepare(spec, "merge")
+        db.write(spec, "merge", [profile(99999, email, profile_id="p_written_elsewhere")])
+        db.finish(spec, "merge")
+    finally:
+        db.close()
     out = sync_connection("to_crm", workspace_dir=str(hub.root)).to_dict()
     hub.sync("to_ads")
 
     db = open_destination("sql", {"url": f"sqlite:///{hub.root / 'warehouse.db'}"})
     try:
-        assert db.read_rows("profiles", where={"email": email}) == []
+        assert [r["profile_id"] for r in db.read_rows("profiles", where={"email": email})] == [
+            "p_written_elsewhere"
+        ]  # stitching made no profile of them
         assert db.read_rows("profile_identifiers", where={"value": email}) == []
     finally:
         db.close()
     assert all(value != email for _, value in hub.sb.hubspot.upserts[upserts:])
     assert hashlib.sha256(email.encode()).hexdigest() not in hub.sb.facebook.audiences[AUDIENCE_ID]
-    assert "erased_skipped" in json.dumps(out)
+    assert '"erased_skipped": 1' in json.dumps(out)
 
 
 def _profile_of(hub: Erasure, email: str) -> str:
