@@ -306,7 +306,11 @@ def _tables(ctx: HubContext, ws: Workspace) -> dict[str, tuple[dict[str, Any], s
 
     for conn in ws.connections.values():
         if conn.writes_back and conn.source.warehouse:
-            url = ctx.resolve(conn.source.warehouse, where=f"connections.{conn.name}.source.warehouse")
+            url = ctx.resolve(
+                conn.source.warehouse,
+                where=f"connections.{conn.name}.source.warehouse",
+                secret=lambda name, conn=conn: ctx.secret(name, used_by=conn.name),
+            )
             add({"url": resolve_sqlite_url(url, ctx.workspace_dir)}, set(conn.streams))
         elif conn.destination.type == "sql":
             add(destination_config(ctx, conn), {conn.table_for(s) for s in conn.streams})

@@ -132,3 +132,17 @@ def test_a_bad_rule_names_its_line(tmp_path: Path, retention: str, line: int, sa
     with pytest.raises(ConfigError) as err:
         ctx.workspace()
     assert f"crossdock.yaml:{line}" in str(err.value) and says in str(err.value)
+
+
+def test_deploy_registers_the_daily_retention_flow_only_when_a_rule_is_set(tmp_path: Path) -> None:
+    from flows.deployments import build_deployments
+
+    ctx = _hub(tmp_path, f"sqlite:///{tmp_path / 'w.db'}", RULES + '\n    schedule: "5 1 * * *"')
+    found = {d.name: d for d in build_deployments(ctx)}
+    retention = found["apply-retention"]
+    assert [s.schedule.cron for s in retention.schedules] == ["5 1 * * *"]  # type: ignore[union-attr]
+    assert retention.entrypoint == "flows.retention.apply_retention"
+    assert retention.parameters == {"workspace_dir": str(ctx.workspace_dir)}
+
+    (tmp_path / "crossdock.yaml").write_text(WORKSPACE.format(url="sqlite:///w.db", retention="    {}"))
+    assert "apply-retention" not in {d.name for d in build_deployments(ctx)}

@@ -169,7 +169,7 @@ class Erasure:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Erasure, str]]:
     root = tmp_path_factory.mktemp("erasure")
-    with Sandbox(seed=11, scale=300, port=0) as sb:
+    with Sandbox(seed=1, scale=60, port=0) as sb:
         (root / "crossdock.yaml").write_text(_workspace(sb.url, sb.mailchimp.lists[0]["id"]))
         hub = Erasure(root, sb)
         hub.sync(*SOURCES)
