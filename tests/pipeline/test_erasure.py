@@ -22,6 +22,7 @@ from flows.sync import sync_connection
 from hub.cli import app
 from hub.context import HubContext
 from hub.destinations import open_destination
+from hub.errors import ConfigError
 from hub.governance.erasure import erase_person
 from hub.governance.tombstones import Tombstones
 from hub.identity.run import profile_tables, stitch_workspace
@@ -187,7 +188,9 @@ def test_dry_run_shows_where_and_changes_nothing(world: tuple[Erasure, str]) -> 
     assert all(before_sandbox.values()), before_sandbox
     hits = dict(hub.sb.hits)
 
-    report = erase_person(hub.ctx, email, dry_run=True)
+    with pytest.raises(ConfigError, match="--only names no erasure system nope"):
+        erase_person(hub.ctx, email, dry_run=True, only={"nope"})
+    report = erase_person(hub.ctx, _profile_of(hub, email), dry_run=True)  # by profile id
 
     assert report.profiles == 1 and report.records >= 3
     assert report.warehouse["warehouse.db/crm_contacts"] >= 1
