@@ -322,7 +322,9 @@ def _clean_warehouse(ctx: HubContext, ws: Workspace, person: _Person, dry_run: b
     for url, (config, tables) in _tables(ctx, ws).items():
         dest = open_destination("sql", config)
         try:
-            for table in sorted(tables):
+            # The profile tables are cleaned below, where stitching writes them (a write-back
+            # reading `profiles` names the same table: counted once).
+            for table in sorted(tables - set(_PROFILE_TABLES)):
                 n = dest.delete_where(table, any_of=person.matchers(table), dry_run=dry_run)
                 if n:
                     counts[f"{_label(url)}/{table}"] = n
