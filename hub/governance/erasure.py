@@ -309,12 +309,16 @@ def _tables(ctx: HubContext, ws: Workspace) -> dict[str, tuple[dict[str, Any], s
             url = ctx.resolve(
                 conn.source.warehouse,
                 where=f"connections.{conn.name}.source.warehouse",
-                secret=lambda name, conn=conn: ctx.secret(name, used_by=conn.name),
+                secret=functools.partial(_secret, ctx, conn.name),
             )
             add({"url": resolve_sqlite_url(url, ctx.workspace_dir)}, set(conn.streams))
         elif conn.destination.type == "sql":
             add(destination_config(ctx, conn), {conn.table_for(s) for s in conn.streams})
     return out
+
+
+def _secret(ctx: HubContext, used_by: str, name: str) -> str:
+    return ctx.secret(name, used_by=used_by)
 
 
 def _clean_warehouse(ctx: HubContext, ws: Workspace, person: _Person, dry_run: bool) -> dict[str, int]:
