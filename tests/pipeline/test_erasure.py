@@ -199,6 +199,9 @@ def test_dry_run_shows_where_and_changes_nothing(world: tuple[Erasure, str]) -> 
     assert {s.name: s.status for s in report.systems} == {
         name: "would_ask" for name in ("to_crm", "to_ads", "support_desk", "newsletter", "shop", "consent")
     }
+    shown = CliRunner().invoke(app, ["--workspace", str(hub.root), "erase", email, "--dry-run"])
+    assert shown.exit_code == 0, shown.output
+    assert "would delete" in shown.output and "would_ask" in shown.output and "crm_contacts" in shown.output
     assert hub.sb.hits == hits, "a dry run called an API"
     assert hub.warehouse_rows(email) == before_rows
     assert hub.in_sandbox(email) == before_sandbox
