@@ -22,6 +22,7 @@ from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.exceptions import ObjectNotFound
 
+from flows.retention import apply_retention
 from flows.stitch import stitch_profiles
 from flows.sync import sync_connection
 from hub.context import HubContext
@@ -69,19 +70,42 @@ def build_deployments(ctx: HubContext) -> list[RunnerDeployment]:
             )
         ]
     )
-    return stitch + [
+    return (
+        stitch
+        + _retention(ctx)
+        + [
+            _sync(
+                sync_connection.to_deployment(
+                    name=f"sync-{conn.name}",
+                    cron=conn.schedule,
+                    parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
+                    tags=["crossdock", f"connection:{conn.name}"],
+                    description=f"Sync connection `{conn.name}` ({conn.source.label} -> "
+                    f"{conn.destination.type}) on `{conn.schedule or 'manual'}`",
+                    entrypoint_type=module,
+                )
+            )
+            for conn in ws.connections.values()
+        ]
+    )
+
+
+def _retention(ctx: HubContext) -> list[RunnerDeployment]:
+    """The daily retention flow, when `governance.retention` keeps anything for N days."""
+    retention = ctx.workspace().governance.retention
+    if not retention.configured:
+        return []
+    return [
         _sync(
-            sync_connection.to_deployment(
-                name=f"sync-{conn.name}",
-                cron=conn.schedule,
-                parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
-                tags=["crossdock", f"connection:{conn.name}"],
-                description=f"Sync connection `{conn.name}` ({conn.source.label} -> "
-                f"{conn.destination.type}) on `{conn.schedule or 'manual'}`",
-                entrypoint_type=module,
+            apply_retention.to_deployment(
+                name="apply-retention",
+                cron=retention.schedule,
+                parameters={"workspace_dir": str(ctx.workspace_dir)},
+                tags=["crossdock", "governance"],
+                description=f"Delete rows past their retention on `{retention.schedule}`",
+                entrypoint_type=EntrypointType.MODULE_PATH,
             )
         )
-        for conn in ws.connections.values()
     ]
 
 

@@ -22,7 +22,15 @@ from typing import Any
 from pydantic import Field, SecretStr
 
 from hub.errors import FatalError, RetriableError
-from hub.writeback import ApiResponse, Change, Outcome, WritebackBase, WritebackConfig
+from hub.writeback import (
+    ApiResponse,
+    Change,
+    ErasureOutcome,
+    ErasureSubject,
+    Outcome,
+    WritebackBase,
+    WritebackConfig,
+)
 
 SCHEMA = ["EMAIL", "PHONE", "FN", "LN", "COUNTRY"]
 # Facebook reports throttling as HTTP 400 with these codes: worth retrying, not a bad record.
@@ -112,6 +120,27 @@ class Writeback(WritebackBase):
                 "named fewer; the batch cannot be told apart, nothing is assumed"
             )
         return outcomes
+
+    def erase(self, subject: ErasureSubject) -> ErasureOutcome:
+        """Audience removal (DELETE /{audience_id}/users) by the hashed schema: one EMAIL
+        row per address, one PHONE row per number. Facebook does not say whether the
+        person was in the audience, only that it took the rows: `requested`."""
+        phones = [re.sub(r"\D", "", p) for p in subject.phones]
+        received = 0
+        for schema, values in (("EMAIL", subject.emails), ("PHONE", [p for p in phones if p])):
+            if not values:
+                continue
+            resp = self.client.request(
+                "DELETE",
+                self.path,
+                params={"access_token": self._token},
+                json={"payload": {"schema": [schema], "data": [[sha256(v)] for v in values]}},
+            )
+            _raise_for_error(resp)
+            received += int((resp.body or {}).get("num_received") or 0)
+        return ErasureOutcome(
+            "requested", f"Facebook audience {self.config.audience_id}: {received} hashed rows removed"
+        )
 
 
 def _raise_for_error(resp: ApiResponse) -> None:

@@ -22,7 +22,16 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 
 from hub.errors import FatalError
-from hub.writeback import BatchRefused, Change, Outcome, WritebackBase, WritebackConfig
+from hub.writeback import (
+    BatchRefused,
+    Change,
+    ErasureOutcome,
+    ErasureSubject,
+    Outcome,
+    WritebackBase,
+    WritebackConfig,
+    tally,
+)
 
 _OBJECTS: dict[str, dict[str, Any]] = {
     "contacts": {
@@ -156,6 +165,25 @@ class Writeback(WritebackBase):
                     )
                 )
         return outcomes
+
+    def erase(self, subject: ErasureSubject) -> ErasureOutcome:
+        """GDPR delete (POST /crm/v3/objects/contacts/gdpr-delete): the contact and its
+        history go for good, and HubSpot blocks the address from being recreated. By email,
+        then by each contact id the hub knows; 404 is a contact that is not there."""
+        asked = [{"objectId": e, "idProperty": "email"} for e in subject.emails]
+        asked += [{"objectId": i} for i in subject.ids_in("hubspot")]
+        deleted = missing = 0
+        for body in asked:
+            resp = self.client.request("POST", "/crm/v3/objects/contacts/gdpr-delete", json=body)
+            if resp.status in (200, 204):
+                deleted += 1
+            elif resp.status == 404:
+                missing += 1
+            else:
+                raise FatalError(
+                    f"HubSpot gdpr-delete answered HTTP {resp.status}: {(resp.body or {}).get('message')}"
+                )
+        return tally("HubSpot contacts (GDPR delete)", deleted, missing)
 
 
 def _text(value: Any) -> str:

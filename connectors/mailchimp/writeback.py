@@ -24,7 +24,17 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, model_validator
 
 from hub.errors import FatalError
-from hub.writeback import Change, ConfigSection, Outcome, WritebackBase, WritebackConfig, missing_key
+from hub.writeback import (
+    Change,
+    ConfigSection,
+    ErasureOutcome,
+    ErasureSubject,
+    Outcome,
+    WritebackBase,
+    WritebackConfig,
+    missing_key,
+    tally,
+)
 
 _MERGE_FIELDS = {"first_name": "FNAME", "last_name": "LNAME", "phone": "PHONE"}
 
@@ -180,3 +190,29 @@ class Writeback(WritebackBase):
             else:
                 outcomes.append(Outcome(False, f"HTTP {resp.status}: {(resp.body or {}).get('detail')}"))
         return outcomes
+
+    def erase(self, subject: ErasureSubject) -> ErasureOutcome:
+        """Permanent delete (POST /lists/{id}/members/{hash}/actions/delete-permanent) from
+        every audience of the account, not only `list_id`: the member, their activity, and
+        no way back (an archived member could be restored). 404: not on that list."""
+        resp = self.client.request("GET", "/lists", params={"count": 1000, "fields": "lists.id"})
+        if resp.status != 200:
+            raise FatalError(
+                f"Mailchimp lists answered HTTP {resp.status}: {(resp.body or {}).get('detail')}"
+            )
+        lists = [lst["id"] for lst in (resp.body or {}).get("lists") or []] or [self.list_id]
+        deleted = missing = 0
+        for list_id in lists:
+            for email in subject.emails:
+                path = f"/lists/{list_id}/members/{subscriber_hash(email)}/actions/delete-permanent"
+                resp = self.client.request("POST", path)
+                if resp.status in (200, 204):
+                    deleted += 1
+                elif resp.status == 404:
+                    missing += 1
+                else:
+                    raise FatalError(
+                        f"Mailchimp delete-permanent answered HTTP {resp.status}: "
+                        f"{(resp.body or {}).get('detail')}"
+                    )
+        return tally(f"Mailchimp members in {len(lists)} audiences (permanent delete)", deleted, missing)

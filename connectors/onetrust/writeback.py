@@ -29,11 +29,21 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 
 from hub.errors import FatalError
-from hub.writeback import ApiClient, ApiResponse, Change, Outcome, WritebackBase, WritebackConfig
+from hub.writeback import (
+    ApiClient,
+    ApiResponse,
+    Change,
+    ErasureOutcome,
+    ErasureSubject,
+    Outcome,
+    WritebackBase,
+    WritebackConfig,
+)
 
 _TRANSACTION = {"granted": "CONFIRMED", "withdrawn": "WITHDRAWN"}
 _STATUS_AFTER = {"CONFIRMED": "ACTIVE", "WITHDRAWN": "WITHDRAWN"}  # a purpose's status after it
 _PROFILES = "/api/consentmanager/v1/datasubjects/profiles"
+_SUBJECTS = "/api/consentmanager/v2/datasubjects"  # DELETE: right to be forgotten
 
 
 class OneTrustConfig(WritebackConfig):
@@ -124,6 +134,26 @@ class Writeback(WritebackBase):
                     f"OneTrust consentreceipts answered HTTP {resp.status}: {body.get('message') or body}"
                 )
         return outcomes
+
+    def erase(self, subject: ErasureSubject) -> ErasureOutcome:
+        """Delete Data Subjects (DELETE /api/consentmanager/v2/datasubjects, up to 999
+        identifiers a call) with their receipts and transactions. OneTrust deletes
+        asynchronously, so the answer is `requested`, with the count it reports if any."""
+        if not subject.emails:
+            return ErasureOutcome("not_found", "OneTrust: no email to name the data subject by")
+        resp = self.reader.request(
+            "DELETE", _SUBJECTS, json={"identifiers": list(subject.emails[:999]), "retainReceipts": False}
+        )
+        if resp.status == 404:
+            return ErasureOutcome("not_found", "OneTrust: no such data subject")
+        if resp.status not in (200, 202, 204):
+            raise FatalError(f"OneTrust data subject deletion answered HTTP {resp.status}: {resp.body}")
+        count = (resp.body or {}).get("count") if isinstance(resp.body, dict) else None
+        return ErasureOutcome(
+            "requested",
+            f"OneTrust data subjects: deletion requested ({count if count is not None else '?'} matched)",
+            int(count or 0),
+        )
 
 
 def _read_back(reader: ApiClient, payload: dict[str, Any]) -> Callable[[], ApiResponse | None]:

@@ -22,7 +22,16 @@ from typing import Any
 from pydantic import Field, SecretStr, model_validator
 
 from hub.errors import FatalError
-from hub.writeback import Change, Outcome, WritebackBase, WritebackConfig, missing_key
+from hub.writeback import (
+    Change,
+    ErasureOutcome,
+    ErasureSubject,
+    Outcome,
+    WritebackBase,
+    WritebackConfig,
+    missing_key,
+    tally,
+)
 
 _NEXT = re.compile(r'<[^>]*[?&]page_info=([^&>]+)[^>]*>;\s*rel="next"')
 
@@ -130,6 +139,32 @@ class Writeback(WritebackBase):
                 params = {"limit": 250, "page_info": found.group(1)}
             self._items = items
         return self._items
+
+    def erase(self, subject: ErasureSubject) -> ErasureOutcome:
+        """Customer delete (DELETE customers/{id}.json) for the ids the hub knows and those a
+        search by email finds. A refusal (Shopify answers 422 for a customer it must keep) is
+        reported as failed with Shopify's words; the admin's customer privacy page can erase them."""
+        ids = set(subject.ids_in("shopify"))
+        for email in subject.emails:
+            resp = self.client.request(
+                "GET", f"{self.api}/customers/search.json", params={"query": f"email:{email}", "fields": "id"}
+            )
+            if resp.status != 200:
+                raise FatalError(f"Shopify customer search answered HTTP {resp.status}")
+            ids |= {str(c["id"]) for c in (resp.body or {}).get("customers") or []}
+        deleted = missing = 0
+        for cid in sorted(ids):
+            resp = self.client.request("DELETE", f"{self.api}/customers/{cid}.json")
+            if resp.status == 200:
+                deleted += 1
+            elif resp.status == 404:
+                missing += 1
+            else:
+                raise FatalError(
+                    f"Shopify customer delete answered HTTP {resp.status}: "
+                    f"{_errors((resp.body or {}).get('errors'))}"
+                )
+        return tally("Shopify customers", deleted, missing)
 
 
 def _errors(errors: Any) -> str:

@@ -24,10 +24,13 @@ from hub.errors import FatalError, RetriableError
 from hub.writeback import (
     Change,
     ConfigSection,
+    ErasureOutcome,
+    ErasureSubject,
     Outcome,
     WritebackBase,
     WritebackConfig,
     missing_key,
+    tally,
 )
 
 _DONE = ("completed", "failed", "killed")
@@ -151,3 +154,27 @@ class Writeback(WritebackBase):
             resp = self.client.request("GET", f"/api/v2/job_statuses/{job['id']}.json")
             job = (resp.body or {}).get("job_status") or job
         return job
+
+    def erase(self, subject: ErasureSubject) -> ErasureOutcome:
+        """Permanent user deletion: DELETE /api/v2/users/{id} (soft delete), then DELETE
+        /api/v2/deleted_users/{id} (Zendesk scrubs the user for good). The users are the ids
+        the hub knows plus those a search by email finds."""
+        ids = set(subject.ids_in("zendesk"))
+        for email in subject.emails:
+            resp = self.client.request("GET", "/api/v2/users/search.json", params={"query": f"email:{email}"})
+            if resp.status != 200:
+                raise FatalError(f"Zendesk user search answered HTTP {resp.status}")
+            ids |= {str(u["id"]) for u in (resp.body or {}).get("users") or []}
+        deleted = missing = 0
+        for uid in sorted(ids):
+            soft = self.client.request("DELETE", f"/api/v2/users/{uid}")
+            if soft.status not in (200, 204, 404):
+                raise FatalError(f"Zendesk user deletion answered HTTP {soft.status}: {soft.body}")
+            hard = self.client.request("DELETE", f"/api/v2/deleted_users/{uid}")
+            if hard.status in (200, 204):
+                deleted += 1
+            elif hard.status == 404:
+                missing += 1
+            else:
+                raise FatalError(f"Zendesk permanent deletion answered HTTP {hard.status}: {hard.body}")
+        return tally("Zendesk users (permanent deletion)", deleted, missing)

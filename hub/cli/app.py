@@ -345,4 +345,12 @@ def _register_operations() -> None:
     app.add_typer(state_app, name="state", help="A stream's saved state: show, reset, set.")
 
 
+def _register_governance() -> None:
+    from hub.cli.governance_cmd import erase, retention_app
+
+    app.command()(erase)
+    app.add_typer(retention_app, name="retention", help="Delete what outlived its retention.")
+
+
 _register_subcommands()
+_register_governance()

@@ -22,8 +22,9 @@ from __future__ import annotations
 import operator
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import chain
 from typing import Any
 
@@ -381,6 +382,59 @@ class SqlDestination(ABC):
 
     def count(self, table: str) -> int:
         return int(self._query(f"SELECT COUNT(*) FROM {self._q(table)}")[1][0][0])
+
+    # -- deleting (retention and erasure, hub/governance/) ----------------------
+    def delete_where(
+        self,
+        table: str,
+        *,
+        any_of: Sequence[Mapping[str, Sequence[Any]]] = (),
+        before: tuple[str, datetime] | None = None,
+        dry_run: bool = False,
+    ) -> int:
+        """Delete (or, in a dry run, count) the rows that match one of `any_of` (each a
+        column -> allowed values mapping, all of whose columns must match; text compared
+        case-blind) and whose `before` column is older than the instant. One statement, so
+        all of them go or none. An alternative naming a column the table lacks matches
+        nothing; with nothing to match on, nothing is deleted (never a whole table)."""
+        columns = self.column_types(table)
+        if not columns:
+            return 0
+        clauses: list[str] = []
+        params: list[Any] = []
+        alternatives = []
+        for alt in any_of:
+            if not alt or any(c not in columns or not v for c, v in alt.items()):
+                continue
+            parts = []
+            for column, values in alt.items():
+                text = columns[column] in (None, "string")
+                col = f"LOWER({ident(column)})" if text else ident(column)
+                parts.append(f"{col} IN ({', '.join([self._param] * len(values))})")
+                params += [str(v).lower() if text else v for v in values]
+            alternatives.append("(" + " AND ".join(parts) + ")")
+        if any_of:
+            if not alternatives:
+                return 0
+            clauses.append("(" + " OR ".join(alternatives) + ")")
+        if before is not None:
+            column, instant = before
+            if column not in columns:
+                return 0
+            convert = to_sql_value(self.engine, "datetime", columns[column] or "datetime")
+            clauses.append(f"{ident(column)} < {self._param}")
+            params.append(convert(instant) if convert else instant)
+        if not clauses:
+            return 0
+        where = " AND ".join(clauses)
+        if dry_run:
+            return int(self._query(f"SELECT COUNT(*) FROM {self._q(table)} WHERE {where}", params)[1][0][0])
+        cur = self._cursor(f"DELETE FROM {self._q(table)} WHERE {where}", params)
+        deleted = getattr(cur, "rowcount", -1)
+        if deleted is None or deleted < 0:  # DuckDB answers a DELETE with a row holding the count
+            row = cur.fetchone()
+            deleted = int(row[0]) if row else 0
+        return int(deleted)
 
 
 def _as_tuples(plan: WriteBatch, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:

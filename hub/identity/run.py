@@ -30,6 +30,7 @@ from hub.connections import destination_config, resolved_destination_config
 from hub.context import HubContext
 from hub.destinations import Destination, SqlDestination, TableSpec, open_destination
 from hub.errors import ConfigError
+from hub.governance.tombstones import Tombstones
 from hub.identity.match import MatchLink, MatchModel
 from hub.identity.profiles import GOLDEN_FIELDS, assign_profile_ids, golden_record, timeline_events
 from hub.identity.state import (
@@ -192,6 +193,10 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     destination.close()
     records = _read_records([i for i in inputs if i.entity == "contact"])
     engine = ctx.engine
+    # An erased person stays forgotten: their records (still in a system whose deletion
+    # failed, or synced back since) never make a profile again (hub/governance/tombstones.py).
+    erased = Tombstones.load(engine, ctx.keyring.pseudonym_key())
+    records = [r for r in records if not erased.covers(r)]
     config_hash = _config_hash(config)
     with Session(engine) as session:
         previous = {a.record_key: a for a in session.exec(select(IdentityAssignment))}

@@ -12,6 +12,7 @@ from hub.connections import destination_config, source_for, writeback_for
 from hub.context import HubContext, ProgressFn
 from hub.destinations import Destination, open_destination
 from hub.errors import ConfigError
+from hub.governance.tombstones import Tombstones
 from hub.mapping import CompiledMapping, load_mapping
 from hub.pipeline.state_scope import destination_fingerprint
 from hub.sources import Source
@@ -129,6 +130,7 @@ def _writeback_opener(
             run_id=run_id,
             pseudonym_key=ctx.keyring.pseudonym_key(),
             dry_run=dry_run,
+            erased=Tombstones.load(ctx.engine, ctx.keyring.pseudonym_key()),
         )
 
     return open_

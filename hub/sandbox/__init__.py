@@ -157,6 +157,12 @@ def serve(port: int = 8765, seed: int = 42, scale: int = 1000, host: str = "127.
         "  OneTrust: GET /api/consentmanager/v1/datasubjects/profiles, POST /request/v1/consentreceipts",
         flush=True,
     )
+    print(
+        "  Erasure: POST /crm/v3/objects/contacts/gdpr-delete, POST /3.0/lists/{id}/members/{hash}/"
+        "actions/delete-permanent, DELETE /api/v2/users/{id} + /api/v2/deleted_users/{id}, "
+        "DELETE /admin/api/2024-01/customers/{id}.json, DELETE /api/consentmanager/v2/datasubjects",
+        flush=True,
+    )
     try:
         sandbox.serve_forever()
     except KeyboardInterrupt:

@@ -130,6 +130,7 @@ class HubSpot:
         self._search_cache: dict[tuple[Any, ...], list[str]] = {}
         self._unique: dict[tuple[str, str], dict[str, str]] = {}  # unique property -> value -> id
         self.upserts: list[tuple[str, str]] = []  # (object type, id value) per upserted input
+        self.gdpr_deleted: list[str] = []  # contact ids removed by GDPR delete
         self.search_cap = SEARCH_CAP
         self._pages_served: dict[tuple[str, str], int] = {}  # (kind, type) -> pages built
         self._page_hooks: dict[tuple[str, str], list[PageHook]] = {}
@@ -296,6 +297,7 @@ class HubSpot:
         router.add("GET", "/crm/v3/objects/{type}/{id}", self._guard(self._get))
         router.add("POST", "/crm/v3/objects/{type}/search", self._guard(self._search))
         router.add("POST", "/crm/v3/objects/{type}/batch/upsert", self._guard(self._upsert))
+        router.add("POST", "/crm/v3/objects/contacts/gdpr-delete", self._bearer(self._gdpr_delete))
         router.add("GET", "/crm/v3/owners", self._bearer(self._list_owners))
         router.add("GET", "/_sandbox/hubspot/{type}", self._dump)
         router.add("PATCH", "/_sandbox/hubspot/{type}/{id}", self._patch)
@@ -545,6 +547,22 @@ class HubSpot:
 
     def _dump(self, req: Request) -> Response:
         return json_response(list(self._objects[req.params["type"]].values()))
+
+    def _gdpr_delete(self, req: Request) -> Response:
+        """Permanently delete one contact, by id or by a unique property (email): 204, or
+        404 when there is no such contact."""
+        body = req.json() or {}
+        value, prop = str(body.get("objectId") or ""), body.get("idProperty")
+        with self._lock:
+            oid = self._find("contacts", prop, value) if prop else value
+            if not value or oid is None or oid not in self._objects["contacts"]:
+                return json_response(_error(404, "Object not found. objectId are usually numeric."), 404)
+            del self._objects["contacts"][oid]
+            self._ids["contacts"].remove(int(oid))
+            self._unique = {k: v for k, v in self._unique.items() if k[0] != "contacts"}  # rebuilt on use
+            self._version += 1
+            self.gdpr_deleted.append(oid)
+        return Response(204, b"")
 
     def _patch(self, req: Request) -> Response:
         return json_response(self.update(req.params["type"], req.params["id"], req.json() or {}))

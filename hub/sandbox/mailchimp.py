@@ -187,6 +187,11 @@ class Mailchimp:
         router.add("GET", "/3.0/reports/{campaign_id}/email-activity", self._guard(self._activity))
         router.add("POST", "/3.0/lists/{list_id}", self._guard(self._batch_subscribe))
         router.add("DELETE", "/3.0/lists/{list_id}/members/{member_id}", self._guard(self._archive))
+        router.add(
+            "POST",
+            "/3.0/lists/{list_id}/members/{member_id}/actions/delete-permanent",
+            self._guard(self._delete_permanent),
+        )
         router.add("GET", "/3.0/lists/{list_id}/segments", self._guard(self._segments))
         router.add("POST", "/3.0/lists/{list_id}/segments", self._guard(self._new_segment))
         router.add("POST", "/3.0/lists/{list_id}/segments/{segment_id}", self._guard(self._segment_members))
@@ -317,6 +322,21 @@ class Mailchimp:
         if member is None:
             return json_response(_error(404, "The requested resource could not be found."), 404)
         self.archived.setdefault(list_id, {})[mid] = member
+        return Response(204, b"")
+
+    def _delete_permanent(self, req: Request) -> Response:
+        """The member (archived or not) and their email activity go for good: 204, or 404."""
+        list_id, mid = req.params["list_id"], req.params["member_id"]
+        with self._lock:
+            member = self.members.get(list_id, {}).pop(mid, None)
+            member = self.archived.get(list_id, {}).pop(mid, None) or member
+            if member is None:
+                return json_response(_error(404, "The requested resource could not be found."), 404)
+            email = member["email_address"].lower()
+            for cid, emails in self.activity.items():
+                self.activity[cid] = [
+                    e for e in emails if not (e["list_id"] == list_id and e["email_address"].lower() == email)
+                ]
         return Response(204, b"")
 
     def _list(self, req: Request) -> Response:

@@ -171,6 +171,24 @@ class OneTrust:
         router.product("/api/consentmanager/", _error)
         router.add("POST", "/request/v1/consentreceipts", self._receipt)
         router.add("GET", PROFILES, self._profiles)
+        router.add("DELETE", "/api/consentmanager/v2/datasubjects", self._delete_subjects)
+
+    def _delete_subjects(self, req: Request) -> Response:
+        """Delete Data Subjects by identifier (at most 999), receipts included. OneTrust
+        queues the deletion (202); the sandbox does it at once and says how many matched."""
+        if req.headers.get("authorization") != f"Bearer {self.token}":
+            return json_response({"error": "invalid_token", "error_description": "Invalid access token"}, 401)
+        identifiers = (req.json() or {}).get("identifiers")
+        if not isinstance(identifiers, list) or not identifiers or len(identifiers) > 999:
+            return json_response(_error(400, "identifiers: between 1 and 999 values are required"), 400)
+        wanted = {str(i).strip().lower() for i in identifiers}
+        with self._lock:
+            gone = [key for key, s in self.profiles.items() if s["Identifier"].strip().lower() in wanted]
+            for key in gone:
+                subject = self.profiles.pop(key)
+                self.person_of.pop(subject["Id"], None)
+            self.receipts = [r for r in self.receipts if str(r.get("identifier", "")).lower() not in wanted]
+        return json_response({"status": "ACCEPTED", "count": len(gone)}, 202)
 
     def _profiles(self, req: Request) -> Response:
         if req.headers.get("authorization") != f"Bearer {self.token}":

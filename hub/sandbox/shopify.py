@@ -252,6 +252,37 @@ class Shopify:
         )
         router.add("GET", f"{API}/inventory_levels.json", self._guard(self._levels))
         router.add("POST", f"{API}/inventory_levels/set.json", self._guard(self._set))
+        router.add("GET", f"{API}/customers/search.json", self._guard(self._search_customers))
+        router.add("DELETE", f"{API}/customers/{{customer_id}}.json", self._guard(self._delete_customer))
+
+    def _search_customers(self, req: Request) -> Response:
+        """`query=email:ADDRESS` only: the customers with that address (case-blind)."""
+        query = req.arg("query") or ""
+        if not query.startswith("email:"):
+            return json_response({"errors": "the sandbox searches customers by `email:` only"}, 400)
+        email = query.removeprefix("email:").strip().lower()
+        with self._lock:
+            found = [
+                {"id": c["id"]} for c in self.customers.values() if str(c["email"] or "").lower() == email
+            ]
+        return json_response({"customers": found})
+
+    def _delete_customer(self, req: Request) -> Response:
+        """The customer goes; their orders stay for the books with the person redacted (the
+        sandbox's stand-in for Shopify's customer redaction)."""
+        try:
+            cid = int(req.params["customer_id"])
+        except ValueError:
+            return json_response({"errors": "Not Found"}, 404)
+        now = iso(datetime.now(UTC))
+        with self._lock:
+            if self.customers.pop(cid, None) is None:
+                return json_response({"errors": "Not Found"}, 404)
+            self.person_of.pop(cid, None)
+            for order in self.orders.values():
+                if (order.get("customer") or {}).get("id") == cid:
+                    order.update(customer=None, email=None, phone=None, updated_at=now)
+        return json_response({})
 
     def _guard(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
         def guarded(req: Request) -> Response:

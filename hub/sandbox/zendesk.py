@@ -104,6 +104,8 @@ class Zendesk:
         self.ratings: list[dict[str, Any]] = []
         self.ticket_events: list[dict[str, Any]] = []  # audits, in time order
         self.upserts: list[str] = []  # the address of every user created or updated by the API
+        self.deleted_users: dict[int, dict[str, Any]] = {}  # soft-deleted, until purged
+        self.purged: list[int] = []  # user ids permanently deleted
         # user id -> index of the CRM person it is (the truth tests score stitching against)
         self.person_of: dict[int, int] = {}
         org_of: dict[int, int] = {}
@@ -248,6 +250,47 @@ class Zendesk:
             ),
         )
         router.add("GET", "/api/v2/job_statuses/{job_id}", self._guard(self._job_status))
+        router.add("GET", "/api/v2/users/search.json", self._guard(self._search_users))
+        router.add("DELETE", "/api/v2/users/{user_id}", self._guard(self._soft_delete_user))
+        router.add("DELETE", "/api/v2/deleted_users/{user_id}", self._guard(self._purge_user))
+
+    def _search_users(self, req: Request) -> Response:
+        """`query=email:ADDRESS` only: the users with that address (case-blind)."""
+        query = req.arg("query") or ""
+        if not query.startswith("email:"):
+            return json_response(_error(400, "the sandbox searches users by `email:` only"), 400)
+        email = query.removeprefix("email:").strip().lower()
+        with self._lock:
+            found = [
+                dict(u) for u in self._objects["users"].values() if str(u.get("email") or "").lower() == email
+            ]
+        return json_response({"users": found, "count": len(found), "next_page": None, "previous_page": None})
+
+    def _soft_delete_user(self, req: Request) -> Response:
+        """DELETE /users/{id}: the user moves to the deleted users (still restorable)."""
+        try:
+            uid = int(req.params["user_id"].removesuffix(".json"))
+        except ValueError:
+            return json_response(_error(400, "user id must be an integer"), 400)
+        with self._lock:
+            user = self._objects["users"].pop(uid, None)
+            if user is None:
+                return json_response({"error": "RecordNotFound", "description": "Not found"}, 404)
+            self.deleted_users[uid] = {**user, "active": False}
+        return json_response({"user": {**user, "active": False}})
+
+    def _purge_user(self, req: Request) -> Response:
+        """DELETE /deleted_users/{id}: permanent; Zendesk scrubs the user's personal data."""
+        try:
+            uid = int(req.params["user_id"].removesuffix(".json"))
+        except ValueError:
+            return json_response(_error(400, "user id must be an integer"), 400)
+        with self._lock:
+            if self.deleted_users.pop(uid, None) is None:
+                return json_response({"error": "RecordNotFound", "description": "Not found"}, 404)
+            self.person_of.pop(uid, None)
+            self.purged.append(uid)
+        return json_response({"deleted_user": {"id": uid, "active": False}})
 
     def _rate_tickets(self, seed: int) -> None:
         """CSAT: some solved tickets get a good or bad rating from their requester."""

@@ -115,6 +115,33 @@ def _check_references(ws: Workspace, raw: LineDict) -> None:
         _check_writeback_config(ws, name, raw)
         _check_cron(conn.schedule, (*base, "schedule"), raw, file)
     _check_cron(ws.identity.schedule, ("identity", "schedule"), raw, file)
+    _check_governance(ws, raw)
+
+
+def _check_governance(ws: Workspace, raw: LineDict) -> None:
+    """Retention rules name streams, entities and fields that exist; erasure systems are
+    write-back connectors with a config they accept (hub/governance/)."""
+    from hub.governance.retention import check_retention
+    from hub.writeback.config import check_config_keys
+    from hub.writeback.registry import writeback_class
+
+    file = str(ws.path)
+    _check_cron(ws.governance.retention.schedule, ("governance", "retention", "schedule"), raw, file)
+    check_retention(ws, raw)
+    for name, system in ws.governance.erasure.systems.items():
+        loc = ("governance", "erasure", "systems", name)
+        if writeback_file(ws.root, system.type) is None:
+            raise ConfigError(
+                f"unknown erasure system type `{system.type}`; "
+                f"known: {', '.join(writeback_connectors(ws.root))}",
+                file=file,
+                line=line_of(raw, (*loc, "type")),
+                key=".".join((*loc, "type")),
+            )
+        model = writeback_class(ws.root, system.type).Config
+        check_config_keys(
+            model, system.config, connector=system.type, file=file, raw=raw, loc=(*loc, "config")
+        )
 
 
 def no_cursor_error(path: Path, connection: str, stream: str, source: str) -> ConfigError:

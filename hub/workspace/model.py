@@ -7,6 +7,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hub.governance.config import GovernanceConfig
 from hub.identity.config import IdentityConfig
 
 __all__ = [
@@ -166,6 +167,7 @@ class Workspace(_Strict):
     identity: IdentitySection = Field(default_factory=IdentitySection)
     orchestration: OrchestrationSection = Field(default_factory=OrchestrationSection)
     notifications: NotificationsSection = Field(default_factory=NotificationsSection)
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
 
     @property
     def root(self) -> Path:

@@ -11,6 +11,7 @@ from hub.writeback.api import BatchRefused, Change, Outcome, WritebackApi
 from hub.writeback.base import WritebackBase
 from hub.writeback.config import ConfigSection, WritebackConfig, missing_key
 from hub.writeback.destination import WritebackDestination
+from hub.writeback.erasure import ErasureOutcome, ErasureSubject, tally
 from hub.writeback.http import ApiClient, ApiResponse
 from hub.writeback.registry import check_writeback_config, load_writeback, writeback_class
 
@@ -20,6 +21,8 @@ __all__ = [
     "BatchRefused",
     "Change",
     "ConfigSection",
+    "ErasureOutcome",
+    "ErasureSubject",
     "Outcome",
     "WritebackApi",
     "WritebackBase",
@@ -28,5 +31,6 @@ __all__ = [
     "check_writeback_config",
     "load_writeback",
     "missing_key",
+    "tally",
     "writeback_class",
 ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from hub.errors import HubError
+from hub.writeback.erasure import ErasureOutcome, ErasureSubject
 
 __all__ = ["Change", "Outcome", "BatchRefused", "WritebackApi"]
 
@@ -61,5 +62,9 @@ class WritebackApi(Protocol):
 
     def delete(self, changes: Sequence[Change]) -> list[Outcome]:
         """Remove records (only called when `deletes`); one outcome per change, in order."""
+
+    def erase(self, subject: ErasureSubject) -> ErasureOutcome:
+        """Delete the person through the API's own deletion call (right to be forgotten);
+        WritebackBase answers `unsupported`. Raises HubError when the API failed."""
 
     def close(self) -> None: ...

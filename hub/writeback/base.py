@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from hub.errors import ConfigError
 from hub.writeback.api import Change, Outcome
 from hub.writeback.config import WritebackConfig, secret_values, validate_config
+from hub.writeback.erasure import ErasureOutcome, ErasureSubject
 from hub.writeback.http import ApiClient
 
 __all__ = ["WritebackBase"]
@@ -54,6 +55,9 @@ class WritebackBase:
         # Only reached if `deletes` and this method disagree: the destination refuses
         # write_mode overwrite for a connector whose `deletes` is False.
         raise ConfigError(f"{self.name} write-back cannot delete; use write_mode merge")
+
+    def erase(self, subject: ErasureSubject) -> ErasureOutcome:
+        return ErasureOutcome("unsupported", f"the {self.name} write-back connector has no deletion call")
 
     def close(self) -> None:
         for client in self._clients:

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 from hub.destinations import TableSpec, WriteMode
 from hub.errors import ConfigError, FatalError
+from hub.governance.tombstones import Tombstones
 from hub.redaction import redact
 from hub.store.models import utcnow
 from hub.writeback import state
@@ -50,6 +51,7 @@ class WritebackDestination:
         run_id: str,
         pseudonym_key: bytes,
         dry_run: bool = False,
+        erased: Tombstones | None = None,
     ) -> None:
         self.api, self.name, self.engine = api, name, engine
         self.connection, self.stream, self.run_id = connection, stream, run_id
@@ -59,6 +61,8 @@ class WritebackDestination:
         self._sent: dict[str, str] = {}  # key hash -> payload hash, as last accepted
         self._seen: dict[str, str] = {}  # key hash -> ref of the row that claimed it this run
         self._deletes_held: str | None = None
+        self._erased = erased  # people erased (`crossdock erase`): never sent anywhere
+        self._skipped_erased = 0
         self.counts = {"create": 0, "update": 0, "delete": 0, "unchanged": 0, "accepted": 0, "rejected": 0}
         self.samples: dict[str, list[str]] = {"create": [], "update": [], "delete": [], "rejected": []}
 
@@ -81,6 +85,9 @@ class WritebackDestination:
         changes: list[tuple[Change, str, str]] = []
         refused: list[dict[str, object]] = []
         for row in rows:
+            if self._erased is not None and self._erased.covers(row):
+                self._skipped_erased += 1
+                continue
             ref = ":".join(str(row.get(k)) for k in spec.key)
             try:
                 key, payload = self.api.prepare(row)
@@ -166,7 +173,9 @@ class WritebackDestination:
 
     def report(self) -> dict[str, Any]:
         """The stream's write-back counts, for the run summary and the audit log."""
-        held = {"deletes_held": self._deletes_held} if self._deletes_held else {}
+        held: dict[str, Any] = {"deletes_held": self._deletes_held} if self._deletes_held else {}
+        if self._skipped_erased:
+            held["erased_skipped"] = self._skipped_erased
         return {
             "dry_run": self.dry_run,
             **self.counts,
