@@ -90,6 +90,29 @@ class AuditLog:
                     raise
         raise AssertionError("unreachable")
 
+    def append_many(
+        self, entries: Sequence[tuple[str, str, str | None, dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """Several (action, actor, target, details) entries in one transaction: one lock, one
+        head check, one anchor. A busy reader (the read API) audits every access this way."""
+        for attempt in range(5):
+            try:
+                written: list[dict[str, Any]] = []
+                with self.engine.connect() as conn:
+                    last = self._begin(conn)
+                    for action, actor, target, details in entries:
+                        entry = self._insert(conn, last, action, actor, target, details)
+                        last = (None, entry["seq"], entry["entry_hash"])
+                        written.append(entry)
+                    conn.commit()
+                if written:
+                    self._anchor(written[-1])
+                return written
+            except IntegrityError:  # another writer took a seq first: read the head again
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
     @contextmanager
     def recording(
         self,
