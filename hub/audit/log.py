@@ -91,20 +91,28 @@ class AuditLog:
         raise AssertionError("unreachable")
 
     def append_many(
-        self, entries: Sequence[tuple[str, str, str | None, dict[str, Any]]]
+        self,
+        entries: Sequence[tuple[str, str, str | None, dict[str, Any]]],
+        committed: Callable[[], None] | None = None,
     ) -> list[dict[str, Any]]:
         """Several (action, actor, target, details) entries in one transaction: one lock, one
-        head check, one anchor. A busy reader (the read API) audits every access this way."""
+        head check, one insert, one anchor. A busy reader (the read API) audits every access
+        this way; `committed` is called once they are in the store, before the head file's
+        fsync (the anchor may trail the store, never lead it)."""
         for attempt in range(5):
             try:
                 written: list[dict[str, Any]] = []
                 with self.engine.connect() as conn:
                     last = self._begin(conn)
                     for action, actor, target, details in entries:
-                        entry = self._insert(conn, last, action, actor, target, details)
+                        entry = self._entry(last, action, actor, target, details)
                         last = (None, entry["seq"], entry["entry_hash"])
                         written.append(entry)
+                    if written:
+                        conn.execute(insert(AuditEvent), written)
                     conn.commit()
+                if committed is not None:
+                    committed()
                 if written:
                     self._anchor(written[-1])
                 return written
@@ -238,6 +246,14 @@ class AuditLog:
         target: str | None,
         details: dict[str, Any] | None,
     ) -> dict[str, Any]:
+        entry = self._entry(last, action, actor, target, details)
+        conn.execute(insert(AuditEvent).values(**entry))
+        return entry
+
+    def _entry(
+        self, last: _Last | None, action: str, actor: str, target: str | None, details: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The next entry after `last`, chained and signed (not yet written)."""
         entry: dict[str, Any] = {
             "seq": last[1] + 1 if last else 1,
             "at": utcnow(),
@@ -249,7 +265,6 @@ class AuditLog:
             "key_version": self.keyring.primary,
         }
         entry["entry_hash"] = entry_hash(self.keyring, entry)
-        conn.execute(insert(AuditEvent).values(**entry))
         return entry
 
     def _anchor(self, entry: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ request fails with 503 and its data is not sent.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from typing import Any
@@ -18,6 +19,7 @@ from hub.audit import AuditLog
 
 __all__ = ["AccessLog"]
 
+_log = logging.getLogger(__name__)
 _MAX_BATCH = 1000
 _Item = tuple[tuple[str, str, str | None, dict[str, Any]], asyncio.Future[None], asyncio.AbstractEventLoop]
 
@@ -56,13 +58,23 @@ class AccessLog:
                     stop = True
                     break
                 batch.append(item)
-            error: BaseException | None = None
+            released = False
+
+            def release(batch: list[_Item] = batch, error: BaseException | None = None) -> None:
+                nonlocal released
+                released = True
+                for _, done, loop in batch:
+                    loop.call_soon_threadsafe(_settle, done, error)
+
             try:
-                self.audit.append_many([entry for entry, _, _ in batch])
+                # The answers go as soon as the entries are committed, not after the head
+                # file's fsync: the anchor trails the store by at most this batch.
+                self.audit.append_many([entry for entry, _, _ in batch], committed=release)
             except Exception as exc:  # handed to each waiting request (a 503), not lost here
-                error = exc
-            for _, done, loop in batch:
-                loop.call_soon_threadsafe(_settle, done, error)
+                if not released:
+                    release(batch, exc)
+                else:  # committed, but the anchor failed: the next append names the problem
+                    _log.warning("the audit head could not be anchored: %s", exc)
             if stop:
                 return
 

@@ -31,7 +31,7 @@ from hub.errors import HubError
 from hub.identity.normalize import normalize_email
 from hub.identity.run import EVENT_ENTITIES
 from hub.readapi.access_log import AccessLog
-from hub.readapi.keys import ApiKey, KeyRefused, find_key
+from hub.readapi.keys import KEY_RECHECK_SECONDS, ApiKey, KeyCache, KeyRefused
 from hub.readapi.limits import RateLimiter
 from hub.readapi.policy import visible_profiles
 from hub.readapi.scope import PERSON_ENTITIES, PROFILE, Scope
@@ -75,10 +75,11 @@ def profile_hash(profile_id: str) -> str:
 class ReadApi:
     """What the app's handlers share: the store, the audit writer, rate buckets, the warehouse."""
 
-    def __init__(self, ctx: HubContext) -> None:
+    def __init__(self, ctx: HubContext, key_recheck_seconds: float = KEY_RECHECK_SECONDS) -> None:
         self.ctx, self.engine = ctx, ctx.engine
         self.access = AccessLog(ctx.audit)
         self.limiter = RateLimiter()
+        self.keys = KeyCache(self.engine, recheck_seconds=key_recheck_seconds)
         self._warehouse: Warehouse | None = None
 
     @property
@@ -149,7 +150,7 @@ async def authenticate(
 ) -> ApiKey:
     api: ReadApi = request.app.state.api
     try:
-        key = find_key(api.engine, creds.credentials if creds else None)
+        key = api.keys.find(creds.credentials if creds else None)
     except KeyRefused as exc:
         raise ApiError(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"}) from None
     request.state.key_name = key.name
@@ -214,7 +215,7 @@ def _visible_profile(api: ReadApi, key: ApiKey, profile_id: str) -> tuple[str, d
 _NOT_VISIBLE = "no profile `{}` that this key may see (unknown, or its consent or region rules it out)"
 
 
-def create_app(ctx: HubContext) -> FastAPI:
+def create_app(ctx: HubContext, *, key_recheck_seconds: float = KEY_RECHECK_SECONDS) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -227,7 +228,7 @@ def create_app(ctx: HubContext) -> FastAPI:
         "access audited. See docs/read-api.md.",
         lifespan=lifespan,
     )
-    app.state.api = ReadApi(ctx)
+    app.state.api = ReadApi(ctx, key_recheck_seconds)
     _handlers(app)
 
     @app.get("/v1/profiles/{profile_id}", responses=_ERRORS, summary="A profile's golden record")
@@ -237,7 +238,13 @@ def create_app(ctx: HubContext) -> FastAPI:
         pid, row, visible = _visible_profile(api, key, profile_id)
         if row is None or not visible:
             await api.read(
-                request, key, PROFILE, records=0, profiles=[pid] if row else [], withheld=int(bool(row))
+                request,
+                key,
+                PROFILE,
+                records=0,
+                profiles=[pid] if row else [],
+                withheld=int(bool(row)),
+                status=404,
             )
             return _json(404, {"error": "not_found", "reason": _NOT_VISIBLE.format(profile_id)})
         hidden = key.scope.hidden(PROFILE)
@@ -284,7 +291,13 @@ def create_app(ctx: HubContext) -> FastAPI:
         after = _uncursor(cursor, p=pid) if cursor else None
         if row is None or not visible:
             await api.read(
-                request, key, PROFILE, records=0, profiles=[pid] if row else [], withheld=int(bool(row))
+                request,
+                key,
+                PROFILE,
+                records=0,
+                profiles=[pid] if row else [],
+                withheld=int(bool(row)),
+                status=404,
             )
             return _json(404, {"error": "not_found", "reason": _NOT_VISIBLE.format(profile_id)})
         events = api.warehouse.timeline(pid, (after[0], after[1], after[2]) if after else None, limit)

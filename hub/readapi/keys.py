@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +37,12 @@ __all__ = [
     "parse_duration",
     "parse_rate",
     "KeyRefused",
+    "KeyCache",
+    "KEY_RECHECK_SECONDS",
 ]
+
+# How long a server trusts what it read about a key: a revocation reaches it within this.
+KEY_RECHECK_SECONDS = 1.0
 
 PREFIX = "cdk_"
 _TOKEN = re.compile(r"^cdk_([0-9a-f]{12})_([A-Za-z0-9_-]{20,})$")
@@ -200,3 +206,31 @@ def find_key(engine: Engine, token: str | None) -> ApiKey:
     if expires is not None and expires <= utcnow():
         raise KeyRefused(f"API key `{row.name}` expired at {expires:%Y-%m-%d %H:%M:%S} UTC")
     return ApiKey(row.id, row.name, Scope.from_json(row.scope), row.rate_per_second, expires)
+
+
+class KeyCache:
+    """`find_key` for a server: a key's row is read again after `recheck_seconds`, so a
+    revocation in another process is seen within that; expiry is checked on every request."""
+
+    def __init__(self, engine: Engine, recheck_seconds: float = KEY_RECHECK_SECONDS) -> None:
+        self.engine, self.recheck = engine, recheck_seconds
+        self._seen: dict[str, tuple[float, ApiKey | KeyRefused]] = {}
+
+    def find(self, token: str | None) -> ApiKey:
+        now = time.monotonic()
+        hit = self._seen.get(token or "")
+        if hit is None or now - hit[0] >= self.recheck:
+            try:
+                found: ApiKey | KeyRefused = find_key(self.engine, token)
+            except KeyRefused as exc:
+                found = exc
+            if len(self._seen) > 10_000:  # unknown tokens must not grow it without end
+                self._seen.clear()
+            hit = (now, found)
+            self._seen[token or ""] = hit
+        if isinstance(hit[1], KeyRefused):
+            raise hit[1]
+        key = hit[1]
+        if key.expires_at is not None and key.expires_at <= utcnow():
+            raise KeyRefused(f"API key `{key.name}` expired at {key.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+        return key

@@ -16,15 +16,27 @@ import uvicorn
 from hub.context import HubContext
 from hub.errors import FatalError
 from hub.readapi.app import create_app
+from hub.readapi.keys import KEY_RECHECK_SECONDS
 
 __all__ = ["running_server"]
 
 
 @contextmanager
-def running_server(ctx: HubContext, host: str = "127.0.0.1", port: int = 8080) -> Iterator[str]:
+def running_server(
+    ctx: HubContext,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    key_recheck_seconds: float = KEY_RECHECK_SECONDS,
+) -> Iterator[str]:
     """Serve the read API while the block runs; yields its base URL (the real port for 0)."""
     config = uvicorn.Config(
-        create_app(ctx), host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        create_app(ctx, key_recheck_seconds=key_recheck_seconds),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="crossdock-read-api", daemon=True)

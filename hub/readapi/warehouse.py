@@ -123,26 +123,39 @@ class Warehouse:
         for chunk in _chunks(sorted(profile_ids)):
             sql = (
                 f"SELECT profile_id, record_key, stream FROM {self.db.table_ref('profile_timeline')} "
-                f"WHERE profile_id IN ({self._in(chunk)}) AND event LIKE 'consent %'"
-            )
-            on_timeline += self._rows(self.db, "profile_timeline", sql, chunk)
+                f"WHERE profile_id IN ({self._in(chunk)}) AND event LIKE {self.db.placeholder}"
+            )  # the pattern as a parameter: a literal % is a placeholder to psycopg
+            on_timeline += self._rows(self.db, "profile_timeline", sql, [*chunk, "consent %"])
         owner: dict[tuple[str, str, str], str] = {}  # (table, source, source_id) -> profile
         for e in on_timeline:
             source, _, source_id = str(e["record_key"]).partition(":consent:")
             owner[(e["stream"], source, source_id)] = e["profile_id"]
         out = []
         for t in self.tables.get("consent", []):
-            wanted = sorted({sid for (table, _, sid) in owner if table == t.name})
-            for chunk in _chunks(wanted):
-                marks = ", ".join([t.dest.placeholder] * len(chunk))
-                sql = (
-                    f"SELECT source, source_id, purpose, event, occurred_at FROM {t.dest.table_ref(t.name)} "
-                    f"WHERE source_id IN ({marks})"
-                )
-                for r in self._rows(t.dest, t.name, sql, chunk):
-                    pid = owner.get((t.name, str(r["source"]), str(r["source_id"])))
-                    if pid is not None:
-                        out.append((pid, str(r["purpose"] or "").lower(), str(r["event"]), r["occurred_at"]))
+            by_source: dict[str, list[str]] = defaultdict(list)
+            for table, source, sid in owner:
+                if table == t.name:
+                    by_source[source].append(sid)
+            # (source, source_id) is the table's key: both in the WHERE, so its index is used
+            for source, ids in sorted(by_source.items()):
+                for chunk in _chunks(sorted(ids)):
+                    p = t.dest.placeholder
+                    sql = (
+                        "SELECT source, source_id, purpose, event, occurred_at "
+                        f"FROM {t.dest.table_ref(t.name)} "
+                        f"WHERE source = {p} AND source_id IN ({', '.join([p] * len(chunk))})"
+                    )
+                    out += self._consent_rows(t, sql, [source, *chunk], owner)
+        return out
+
+    def _consent_rows(
+        self, t: _Table, sql: str, params: list[Any], owner: dict[tuple[str, str, str], str]
+    ) -> list[tuple[str, str, str, Any]]:
+        out = []
+        for r in self._rows(t.dest, t.name, sql, params):
+            pid = owner.get((t.name, str(r["source"]), str(r["source_id"])))
+            if pid is not None:
+                out.append((pid, str(r["purpose"] or "").lower(), str(r["event"]), r["occurred_at"]))
         return out
 
     def timeline(

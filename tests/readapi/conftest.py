@@ -180,7 +180,7 @@ def serving(ctx: HubContext, warehouse_url: str) -> Iterator[Api]:
         api.tokens[name] = json.loads(
             api.cli("api-keys", "create", name, *args, "--rate", "1000/s", "--json")
         )["token"]
-    with running_server(ctx, port=0) as url:
+    with running_server(ctx, port=0, key_recheck_seconds=0) as url:  # a revocation counts at once
         api.url = url
         yield api
 
