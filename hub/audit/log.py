@@ -91,14 +91,12 @@ class AuditLog:
         raise AssertionError("unreachable")
 
     def append_many(
-        self,
-        entries: Sequence[tuple[str, str, str | None, dict[str, Any]]],
-        committed: Callable[[], None] | None = None,
+        self, entries: Sequence[tuple[str, str, str | None, dict[str, Any]]], *, anchor: bool = True
     ) -> list[dict[str, Any]]:
         """Several (action, actor, target, details) entries in one transaction: one lock, one
         head check, one insert, one anchor. A busy reader (the read API) audits every access
-        this way; `committed` is called once they are in the store, before the head file's
-        fsync (the anchor may trail the store, never lead it)."""
+        this way, with `anchor=False` and its own thread calling `anchor` with the newest entry
+        (the head file's fsync then trails the store instead of holding up the next batch)."""
         for attempt in range(5):
             try:
                 written: list[dict[str, Any]] = []
@@ -111,15 +109,18 @@ class AuditLog:
                     if written:
                         conn.execute(insert(AuditEvent), written)
                     conn.commit()
-                if committed is not None:
-                    committed()
-                if written:
+                if written and anchor:
                     self._anchor(written[-1])
                 return written
             except IntegrityError:  # another writer took a seq first: read the head again
                 if attempt == 4:
                     raise
         raise AssertionError("unreachable")
+
+    def anchor(self, entry: dict[str, Any]) -> None:
+        """Anchor the head at `entry` (one `append_many(..., anchor=False)` wrote), unless a
+        later one is anchored already."""
+        self._anchor(entry)
 
     @contextmanager
     def recording(

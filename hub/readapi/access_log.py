@@ -4,7 +4,9 @@ Appending one entry per request would serialise the server on the audit chain's 
 requests queue their entries and one writer thread commits whatever is queued in one
 transaction (group commit, `AuditLog.append_many`). Each request waits for its own entry's
 commit, so no answer is sent that the log does not hold; if the log refuses (a cut chain), the
-request fails with 503 and its data is not sent.
+request fails with 503 and its data is not sent. The head file (its fsync is the slow part) is
+anchored by a second thread at the newest committed entry: it trails the store by the entries
+committed during one fsync, the window in which cutting entries off the end would go unseen.
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ class AccessLog:
     def __init__(self, audit: AuditLog) -> None:
         self.audit = audit
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._anchor_queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="crossdock-access-log", daemon=True)
+        self._anchorer = threading.Thread(target=self._anchor, name="crossdock-access-anchor", daemon=True)
         self._thread.start()
+        self._anchorer.start()
 
     async def record(self, action: str, actor: str, target: str | None, details: dict[str, Any]) -> None:
         """Returns once the entry is committed; raises what the audit log raised."""
@@ -41,6 +46,26 @@ class AccessLog:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=10)
+        self._anchor_queue.put(None)
+        self._anchorer.join(timeout=10)
+
+    def _anchor(self) -> None:
+        """Anchor the newest committed entry; entries committed meanwhile are anchored together
+        (the head file's fsync is slow and must not hold up the batches)."""
+        while True:
+            newest = self._anchor_queue.get()
+            stop = newest is None
+            while not self._anchor_queue.empty():
+                more = self._anchor_queue.get_nowait()
+                stop = stop or more is None
+                newest = more if more is not None else newest
+            if newest is not None:
+                try:
+                    self.audit.anchor(newest)
+                except Exception as exc:  # the entries are in the store; the next append names the problem
+                    _log.warning("the audit head could not be anchored: %s", exc)
+            if stop:
+                return
 
     def _run(self) -> None:
         while True:
@@ -58,23 +83,14 @@ class AccessLog:
                     stop = True
                     break
                 batch.append(item)
-            released = False
-
-            def release(batch: list[_Item] = batch, error: BaseException | None = None) -> None:
-                nonlocal released
-                released = True
-                for _, done, loop in batch:
-                    loop.call_soon_threadsafe(_settle, done, error)
-
+            error: BaseException | None = None
             try:
-                # The answers go as soon as the entries are committed, not after the head
-                # file's fsync: the anchor trails the store by at most this batch.
-                self.audit.append_many([entry for entry, _, _ in batch], committed=release)
+                written = self.audit.append_many([entry for entry, _, _ in batch], anchor=False)
+                self._anchor_queue.put(written[-1])
             except Exception as exc:  # handed to each waiting request (a 503), not lost here
-                if not released:
-                    release(batch, exc)
-                else:  # committed, but the anchor failed: the next append names the problem
-                    _log.warning("the audit head could not be anchored: %s", exc)
+                error = exc
+            for _, done, loop in batch:
+                loop.call_soon_threadsafe(_settle, done, error)
             if stop:
                 return
 

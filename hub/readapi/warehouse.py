@@ -9,6 +9,7 @@ as parameters. A Warehouse is used from one thread (SQLite connections are per t
 from __future__ import annotations
 
 import heapq
+import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ __all__ = ["Warehouse", "NotReady", "EntityRow", "CHANGED_AT", "open_warehouse"]
 # synced row has it; a change at the source moves it on the next sync, a late one included).
 CHANGED_AT = "_cd_extracted_at"
 _IN_CHUNK = 500  # values per IN (...) list
+_RECHECK = 5.0  # seconds before a missing table is looked for again
 
 
 class NotReady(HubError):
@@ -54,6 +56,7 @@ class Warehouse:
     def __init__(self, profiles: SqlDestination, tables: dict[str, list[_Table]]) -> None:
         self.db, self.tables = profiles, tables
         self._types: dict[tuple[int, str], dict[str, FieldType | None]] = {}
+        self._missing: dict[tuple[int, str], float] = {}  # table -> when it was found missing
 
     # -- plumbing -------------------------------------------------------------------------
     def _rows(
@@ -88,12 +91,14 @@ class Warehouse:
         """The profile an id was merged into (None: never merged)."""
         if not self._has(self.db, "profile_redirects"):
             return None
-        rows = self.db.query(
+        rows = self._rows(
+            self.db,
+            "profile_redirects",
             f"SELECT profile_id FROM {self.db.table_ref('profile_redirects')} "
             f"WHERE old_profile_id = {self.db.placeholder}",
             [profile_id],
-        )[1]
-        return str(rows[0][0]) if rows else None
+        )
+        return str(rows[0]["profile_id"]) if rows else None
 
     def by_email(self, email: str) -> list[str]:
         p = self.db.placeholder
@@ -220,7 +225,17 @@ class Warehouse:
         return list(heapq.merge(*pages, key=lambda e: e.order))[:limit]
 
     def _has(self, dest: SqlDestination, table: str) -> bool:
-        return (id(dest), table) in self._types or dest.has_table(table)
+        """Whether the table exists; a missing one is looked for again every few seconds (the
+        next stitch may make it), not on every request."""
+        if (id(dest), table) in self._types:
+            return True
+        now = time.monotonic()
+        if now - self._missing.get((id(dest), table), -_RECHECK) < _RECHECK:
+            return False
+        if dest.has_table(table):
+            return True
+        self._missing[(id(dest), table)] = now
+        return False
 
     def close(self) -> None:
         seen = {id(self.db): self.db}
