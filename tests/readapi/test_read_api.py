@@ -4,7 +4,7 @@ CLI; every answer cut to the key's scope, consent and regions, and audited."""
 from __future__ import annotations
 
 from hub.readapi.app import profile_hash
-from tests.readapi.conftest import Api
+from tests.readapi.conftest import ORDERS, Api, at, write_table
 
 
 def pid_of(api: Api, email: str) -> str:
@@ -110,6 +110,16 @@ def test_entity_pages_are_stable_and_hold_only_consenting_people(api: Api) -> No
     assert page_all(updated_since="2026-01-11T00:00:00Z") == ["o3", "o4"]
     r = api.get("/v1/entities/order", "growth")
     assert r.json()["withheld"] == 1 and r.json()["next_cursor"] is None
+    # A row re-written while a client pages moves behind the cursor: seen once, after the rest.
+    first = api.get("/v1/entities/order", "growth", limit=1).json()
+    assert [row["source_id"] for row in first["data"]] == ["o1"]
+    write_table(api.warehouse_url, "shop_orders", "order", [ORDERS[2] | {"total": 99.0}], at(12))
+    rest, cursor = [], first["next_cursor"]
+    while cursor:
+        page = api.get("/v1/entities/order", "growth", limit=1, cursor=cursor).json()
+        rest += [(row["source_id"], row["total"]) for row in page["data"]]
+        cursor = page["next_cursor"]
+    assert rest == [("o4", 40.0), ("o3", 99.0)]
     # a cursor for one query is refused for another
     cursor = api.get("/v1/entities/order", "growth", limit=1).json()["next_cursor"]
     r = api.get("/v1/entities/order", "growth", cursor=cursor, updated_since="2026-01-11T00:00:00Z")
