@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from typing import Annotated
 
@@ -29,6 +30,8 @@ def serve_api(
 
     ctx = hub_context()
     ctx.engine  # noqa: B018 - a store that cannot open: one line here, not a failed request
+    # SIGTERM (a service manager) stops it as Ctrl-C does: queued audit entries are written first.
+    signal.signal(signal.SIGTERM, _stop)
     with running_server(ctx, host, port) as url:
         console.print(
             f"read API on [bold]{url}[/] (OpenAPI: {url}/docs); every access is audited; Ctrl-C stops"
@@ -38,6 +41,10 @@ def serve_api(
                 time.sleep(3600)
         except KeyboardInterrupt:
             console.print("stopping")
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command()
