@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.context import HubContext
 from hub.readapi.app import profile_hash
 from tests.readapi.conftest import build, serving
 
@@ -15,7 +16,15 @@ def test_profiles_entities_and_audit_on_postgres(
     tmp_path: Path, pg_schema_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CROSSDOCK_STORE_URL", pg_schema_url)
-    with serving(build(tmp_path, pg_schema_url), pg_schema_url) as api:
+    ctx = build(tmp_path, pg_schema_url)
+    try:
+        check(ctx, pg_schema_url)
+    finally:
+        ctx.engine.dispose()  # the store's pooled connections: the server is shared by every test run
+
+
+def check(ctx: HubContext, pg_schema_url: str) -> None:
+    with serving(ctx, pg_schema_url) as api:
         r = api.get("/v1/profiles", "growth", email="ada@example.org")
         assert r.status_code == 200, r.text
         ada = r.json()["data"][0]["profile_id"]
