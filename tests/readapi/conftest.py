@@ -70,8 +70,8 @@ def consent(sid: str, email: str, purpose: str, event: str, day: int) -> dict[st
     return {"source_id": sid, "email": email, "purpose": purpose, "event": event, "occurred_at": at(day)}
 
 
-# ada and dee consent to the newsletter; bob withdrew it; cy never said. OneTrust knows people
-# by email (its subject ids are not the shop's).
+# ada and dee consent to the newsletter; bob withdrew it; cy never said (but allows profiling).
+# OneTrust knows people by email (its subject ids are not the shop's).
 PEOPLE = [
     person("u1", "ada@example.org", "Ada", "GB", phone="+14155550101", last_name="Lovelace"),
     person("u2", "bob@example.org", "Bob", "DE", last_name="Byron"),
@@ -84,6 +84,10 @@ CONSENTS = [
     consent("c3", "bob@example.org", "newsletter", "granted", 2),
     consent("c4", "bob@example.org", "newsletter", "withdrawn", 3),
     consent("c5", "dee@example.org", "newsletter", "granted", 4),
+    consent("c6", "cy@example.org", "profiling", "granted", 4),
+    # two records at the same instant: the one that is not `granted` wins
+    consent("c7", "dee@example.org", "profiling", "granted", 5),
+    consent("c8", "dee@example.org", "profiling", "withdrawn", 5),
 ]
 ORDERS = [
     {

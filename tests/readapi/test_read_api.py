@@ -34,8 +34,32 @@ def test_a_profile_is_returned_only_with_consent_for_the_keys_purpose(api: Api) 
         r = api.get(f"/v1/profiles/{who}", "growth")
         assert r.status_code == 404 and r.json()["error"] == "not_found", r.text
         assert "consent" in r.json()["reason"]
-    # ada withdrew `profiling`: a key reading for that purpose does not get her
+    # ada withdrew `profiling`: a key reading for that purpose does not get her, but cy, who
+    # allows it; dee's grant and withdrawal at the same instant count as withdrawn
+    dee = pid_of(api, "dee@example.org")
     assert api.get(f"/v1/profiles/{ada}", "profiling").status_code == 404
+    assert api.get(f"/v1/profiles/{cy}", "profiling").status_code == 200
+    assert api.get(f"/v1/profiles/{dee}", "profiling").status_code == 404
+
+
+def test_a_merged_away_id_answers_with_the_profile_it_became(api: Api) -> None:
+    from hub.destinations import open_destination
+    from hub.identity.run import profile_tables
+
+    ada = pid_of(api, "ada@example.org")
+    spec = profile_tables()["profile_redirects"]
+    dest = open_destination("sql", {"url": api.warehouse_url})
+    try:
+        dest.prepare(spec, "merge")
+        dest.write(
+            spec, "merge", [{"old_profile_id": "p_gone", "profile_id": ada, "run_id": "r0", "at": at(9)}]
+        )
+    finally:
+        dest.close()
+    r = api.get("/v1/profiles/p_gone", "growth")
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["profile_id"] == ada and r.json()["data"]["redirected_from"] == "p_gone"
+    assert api.get("/v1/profiles/p_never", "growth").status_code == 404
 
 
 def test_regions_and_fields_scope(api: Api) -> None:
