@@ -89,16 +89,21 @@ class AccessLog:
                 self._anchor_queue.put(written[-1])
             except Exception as exc:  # handed to each waiting request (a 503), not lost here
                 error = exc
+            # One wake-up per event loop, not per request: each costs a write to the loop's pipe.
+            waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
             for _, done, loop in batch:
-                loop.call_soon_threadsafe(_settle, done, error)
+                waiting.setdefault(loop, []).append(done)
+            for loop, futures in waiting.items():
+                loop.call_soon_threadsafe(_settle, futures, error)
             if stop:
                 return
 
 
-def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
-    if done.done():  # the request was cancelled (client went away)
-        return
-    if error is None:
-        done.set_result(None)
-    else:
-        done.set_exception(error)
+def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for done in futures:
+        if done.done():  # the request was cancelled (client went away)
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
