@@ -45,6 +45,7 @@ _FEATURE_TABLES = (
     "hub.writeback.state",
     "hub.identity.state",
     "hub.governance.tombstones",
+    "hub.readapi.keys",
 )
 
 

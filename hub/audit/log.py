@@ -90,6 +90,38 @@ class AuditLog:
                     raise
         raise AssertionError("unreachable")
 
+    def append_many(
+        self, entries: Sequence[tuple[str, str, str | None, dict[str, Any]]], *, anchor: bool = True
+    ) -> list[dict[str, Any]]:
+        """Several (action, actor, target, details) entries in one transaction: one lock, one
+        head check, one insert, one anchor. A busy reader (the read API) audits every access
+        this way, with `anchor=False` and its own thread calling `anchor` with the newest entry
+        (the head file's fsync then trails the store instead of holding up the next batch)."""
+        for attempt in range(5):
+            try:
+                written: list[dict[str, Any]] = []
+                with self.engine.connect() as conn:
+                    last = self._begin(conn)
+                    for action, actor, target, details in entries:
+                        entry = self._entry(last, action, actor, target, details)
+                        last = (None, entry["seq"], entry["entry_hash"])
+                        written.append(entry)
+                    if written:
+                        conn.execute(insert(AuditEvent), written)
+                    conn.commit()
+                if written and anchor:
+                    self._anchor(written[-1])
+                return written
+            except IntegrityError:  # another writer took a seq first: read the head again
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def anchor(self, entry: dict[str, Any]) -> None:
+        """Anchor the head at `entry` (one `append_many(..., anchor=False)` wrote), unless a
+        later one is anchored already."""
+        self._anchor(entry)
+
     @contextmanager
     def recording(
         self,
@@ -215,6 +247,14 @@ class AuditLog:
         target: str | None,
         details: dict[str, Any] | None,
     ) -> dict[str, Any]:
+        entry = self._entry(last, action, actor, target, details)
+        conn.execute(insert(AuditEvent).values(**entry))
+        return entry
+
+    def _entry(
+        self, last: _Last | None, action: str, actor: str, target: str | None, details: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The next entry after `last`, chained and signed (not yet written)."""
         entry: dict[str, Any] = {
             "seq": last[1] + 1 if last else 1,
             "at": utcnow(),
@@ -226,7 +266,6 @@ class AuditLog:
             "key_version": self.keyring.primary,
         }
         entry["entry_hash"] = entry_hash(self.keyring, entry)
-        conn.execute(insert(AuditEvent).values(**entry))
         return entry
 
     def _anchor(self, entry: dict[str, Any]) -> None:

@@ -343,6 +343,15 @@ def _register_operations() -> None:
 
     app.command()(status)
     app.add_typer(state_app, name="state", help="A stream's saved state: show, reset, set.")
+    _register_read_api()
+
+
+def _register_read_api() -> None:
+    from hub.cli.readapi_cmd import app as api_keys_app
+    from hub.cli.readapi_cmd import serve_api
+
+    app.command("serve-api")(serve_api)
+    app.add_typer(api_keys_app, name="api-keys", help="Scoped keys of the read API: create, list, revoke.")
 
 
 def _register_governance() -> None:

@@ -124,15 +124,20 @@ def tail(
     n: Annotated[int, typer.Option("-n", help="entries to show")] = 20,
     follow: Annotated[bool, typer.Option("--follow", "-f")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    action: Annotated[str | None, typer.Option(help="only entries of this action, e.g. api.read")] = None,
 ) -> None:
     """The newest entries; with --follow, keep printing new ones until Ctrl-C."""
     audit = hub_context().audit
     seen = 0
     while True:
         entries = (
-            audit.entries(last=n)
+            audit.entries(last=n, action=action)
             if not seen
-            else [e for e in audit.entries(last=1000) if isinstance(e["seq"], int) and e["seq"] > seen]
+            else [
+                e
+                for e in audit.entries(last=1000, action=action)
+                if isinstance(e["seq"], int) and e["seq"] > seen
+            ]
         )
         for entry in entries:
             print(_json(entry) if as_json else _line(entry), flush=True)

@@ -29,6 +29,9 @@ class TableSpec:
     name: str
     columns: dict[str, FieldType]
     key: tuple[str, ...] = ()
+    # Secondary indexes (column tuples) for the lookups readers make (the read API finds a
+    # profile's timeline by profile_id); created with the table, kept across overwrites.
+    indexes: tuple[tuple[str, ...], ...] = ()
 
 
 class Destination(Protocol):

@@ -211,6 +211,7 @@ class SqlDestination(ABC):
                 widen = self._widen_sql(spec.name, existing, evolution, spec) if evolution.widen else []
                 self._exec(adds + widen)
                 column_types = self._column_types(spec.name, spec)
+            self._exec(self._index_sql(spec))
         self._after_prepare(target, spec)
         self._plans[(spec.name, mode)] = WriteBatch(
             target=target,
@@ -221,6 +222,14 @@ class SqlDestination(ABC):
             upsert=bool(spec.key) and mode in ("merge", "overwrite"),
             keys_new=empty,
         )
+
+    def _index_sql(self, spec: TableSpec) -> list[str]:
+        """CREATE INDEX statements for the spec's secondary indexes on its (final) table."""
+        return [
+            f"CREATE INDEX IF NOT EXISTS {ident('ix_' + spec.name + '__' + '_'.join(cols))} "
+            f"ON {self._q(spec.name)} ({', '.join(ident(c) for c in cols)})"
+            for cols in spec.indexes
+        ]
 
     def _column_types(self, table: str, spec: TableSpec) -> dict[str, FieldType]:
         """The type each of the spec's columns has in the (evolved) table."""
@@ -338,7 +347,8 @@ class SqlDestination(ABC):
         staging = spec.name + _STAGING_SUFFIX
         rename = f"ALTER TABLE {self._q(staging)} RENAME TO {ident(spec.name)}"
         try:
-            self._exec([f"DROP TABLE IF EXISTS {self._q(spec.name)}", rename])
+            # The old table's indexes went with it; the swapped-in one gets them anew.
+            self._exec([f"DROP TABLE IF EXISTS {self._q(spec.name)}", rename, *self._index_sql(spec)])
         except Exception as exc:
             if (full := self._full(exc)) is None:
                 raise
@@ -379,6 +389,20 @@ class SqlDestination(ABC):
                     n: from_sql_value(self.engine, types[n] or "string", v)
                     for n, v in zip(names, row, strict=True)
                 }
+
+    # -- a reader's own queries (the read API): names through ident(), values as parameters --
+    @property
+    def placeholder(self) -> str:
+        """The driver's parameter placeholder (`?` or `%s`)."""
+        return self._param
+
+    def table_ref(self, table: str) -> str:
+        """The table's quoted (schema-qualified) name, for a query built by a reader."""
+        return self._q(table)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of a SELECT whose names came from `ident`/`table_ref`."""
+        return self._query(sql, params)
 
     def count(self, table: str) -> int:
         return int(self._query(f"SELECT COUNT(*) FROM {self._q(table)}")[1][0][0])

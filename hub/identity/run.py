@@ -413,6 +413,7 @@ def profile_tables() -> dict[str, TableSpec]:
             "profile_identifiers",
             {"profile_id": "string", "type": "string", "value": "string", "record_key": "string"},
             key=("record_key", "type", "value"),
+            indexes=(("type", "value"), ("profile_id",)),  # a profile by email; a profile's identifiers
         ),
         "profile_records": TableSpec(
             "profile_records",
@@ -426,6 +427,7 @@ def profile_tables() -> dict[str, TableSpec]:
                 "linked_by": "string",
             },
             key=("record_key",),
+            indexes=(("profile_id",),),
         ),
         "profile_timeline": TableSpec(
             "profile_timeline",
@@ -438,6 +440,7 @@ def profile_tables() -> dict[str, TableSpec]:
                 "record_key": "string",
             },
             key=("record_key", "event"),
+            indexes=(("profile_id",),),  # a profile's timeline (the read API, `profiles show`)
         ),
         "profile_redirects": TableSpec(
             "profile_redirects",
