@@ -16,13 +16,13 @@ backoff_factor.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
 from hub.errors import FatalError
-from hub.writeback import BatchRefused, Change, Outcome, WritebackBase, WritebackConfig
+from hub.writeback import BatchRefused, Change, Held, Outcome, WritebackBase, WritebackConfig
 
 _OBJECTS: dict[str, dict[str, Any]] = {
     "contacts": {
@@ -156,6 +156,32 @@ class Writeback(WritebackBase):
                     )
                 )
         return outcomes
+
+    def read_back(self) -> Iterator[Held]:
+        """Every record of the object with the properties the hub writes, 100 a page."""
+        wanted = sorted({*self.properties.values(), self.id_property})
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 100, "properties": ",".join(wanted)}
+            if after:
+                params["after"] = after
+            resp = self.client.request("GET", f"/crm/v3/objects/{self.object}", params=params)
+            if resp.status != 200:
+                raise FatalError(
+                    f"HubSpot answered HTTP {resp.status} to a read of {self.object}: {resp.body}"
+                )
+            body = resp.body or {}
+            for result in body.get("results") or []:
+                props = result.get("properties") or {}
+                key = str(props.get(self.id_property) or "").strip().lower()
+                if key:
+                    payload = {
+                        p: props[p] for p in self.properties.values() if props.get(p) not in (None, "")
+                    }
+                    yield Held(key, str(result.get("id")), payload)
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
 
 
 def _text(value: Any) -> str:

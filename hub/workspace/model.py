@@ -8,6 +8,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.identity.config import IdentityConfig
+from hub.monitoring.config import MonitoringConfig
 
 __all__ = [
     "SourceKind",
@@ -166,6 +167,8 @@ class Workspace(_Strict):
     identity: IdentitySection = Field(default_factory=IdentitySection)
     orchestration: OrchestrationSection = Field(default_factory=OrchestrationSection)
     notifications: NotificationsSection = Field(default_factory=NotificationsSection)
+    # volume anomaly detection (hub/monitoring; docs/reconciliation.md "Anomalies")
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     @property
     def root(self) -> Path:

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from hub.errors import ConfigError
-from hub.writeback.api import Change, Outcome
+from hub.writeback.api import Change, Held, Outcome
 from hub.writeback.config import WritebackConfig, secret_values, validate_config
 from hub.writeback.http import ApiClient
 
@@ -54,6 +54,12 @@ class WritebackBase:
         # Only reached if `deletes` and this method disagree: the destination refuses
         # write_mode overwrite for a connector whose `deletes` is False.
         raise ConfigError(f"{self.name} write-back cannot delete; use write_mode merge")
+
+    def read_back(self) -> Iterator[Held]:
+        raise ConfigError(
+            f"{self.name} write-back cannot read its records back yet, so it cannot be reconciled "
+            "(docs/reconciliation.md lists the connectors that can)"
+        )
 
     def close(self) -> None:
         for client in self._clients:

@@ -1,0 +1,261 @@
+"""Write-back reconciliation: does the SaaS tool hold what it accepted?
+
+A write the vendor answered 200 to can still be gone a day later (dropped, merged away,
+edited by hand). This reads the destination back through its API (the connector's
+`read_back`) and compares it with the write-back snapshot (hub/writeback/state.py), the
+record of every write the API accepted:
+
+- missing: accepted, and the destination no longer holds it;
+- different: it holds it, but not with the values last accepted (compared field by field on
+  the fields the hub sent; values others set in fields the hub does not send are theirs);
+- extra: it holds a record the hub never sent. With write_mode `overwrite` the hub owns the
+  list, so that is a difference; with `merge` (HubSpot's CRM is full of contacts from other
+  tools) it is only counted, as `unmanaged`.
+
+The snapshot keeps hashes, not values (no personal data in the store), so the values to
+compare come from the warehouse rows the write-back reads, mapped and prepared exactly as a
+run does. A row whose payload changed since its last accepted write is `pending` (the next
+run sends it), not a difference. `repair_writeback` sends the missing and different records
+again through the ordinary write-back destination (results, snapshot, audit), deletes extras
+of a mirrored list, and reconciles once more.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from hub.connections import source_for, writeback_for
+from hub.context import HubContext
+from hub.destinations import TableSpec
+from hub.errors import ConfigError
+from hub.mapping import CompiledMapping, load_mapping
+from hub.pipeline.run import new_run_id
+from hub.sources import RECORD
+from hub.workspace import Connection, mapping_file
+from hub.writeback import Change, WritebackApi, WritebackDestination, state
+from hub.writeback.destination import match_key_hash, payload_digest
+
+__all__ = ["WritebackReport", "reconcile_writeback", "repair_writeback"]
+
+_SAMPLES = 20  # record refs per kind shown in a report's dict form
+
+
+@dataclass(frozen=True)
+class WritebackReport:
+    connection: str
+    stream: str
+    destination: str  # the write-back connector, e.g. "hubspot"
+    mirrored: bool  # write_mode overwrite: the hub owns the destination's list, extras count
+    checked: int  # accepted records in the snapshot
+    equal: int
+    missing: tuple[str, ...] = ()  # record refs (warehouse keys, no personal data)
+    different: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()  # the destination's ids of records the hub never sent
+    pending: int = 0  # changed in the warehouse since their last write: the next run sends them
+    seconds: float = 0.0
+    fields: Mapping[str, int] = field(default_factory=dict)  # field -> records differing in it
+
+    @property
+    def differences(self) -> int:
+        return len(self.missing) + len(self.different) + (len(self.extra) if self.mirrored else 0)
+
+    @property
+    def clean(self) -> bool:
+        return self.differences == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for kind in ("missing", "different", "extra"):
+            data[kind] = len(getattr(self, kind))
+            data[f"{kind}_sample"] = list(getattr(self, kind)[:_SAMPLES])
+        data["unmanaged"] = 0 if self.mirrored else len(self.extra)
+        data["differences"] = self.differences
+        return data
+
+
+@dataclass(frozen=True)
+class _Row:
+    ref: str
+    key: str
+    payload: dict[str, Any]
+    payload_hash: str
+
+
+def reconcile_writeback(ctx: HubContext, connection: str, stream: str) -> WritebackReport:
+    """Compare what the connection's destination holds with what it accepted, for one stream."""
+    started = time.perf_counter()
+    conn, mapping = _stream(ctx, connection, stream)
+    api = writeback_for(ctx, conn)
+    try:
+        rows = {
+            match_key_hash(ctx.keyring.pseudonym_key(), r.key): r
+            for r in _rows(ctx, conn, stream, mapping, api)
+        }
+        held = list(api.read_back())
+    finally:
+        api.close()
+    by_key = {h.key: h for h in held}
+    by_id = {h.remote_id: h for h in held if h.remote_id}
+    target = f"{connection}/{stream}"
+    accepted = state.load_snapshot(ctx.engine, target)
+    missing, different, seen = [], [], set()
+    fields: dict[str, int] = {}
+    equal = pending = 0
+    for sent in state.iter_snapshot(ctx.engine, target):
+        row = rows.get(sent.key_hash)
+        found = by_key.get(row.key.strip().lower()) if row is not None else None
+        if found is None and sent.remote_id:
+            found = by_id.get(sent.remote_id)
+        if found is None:
+            missing.append(sent.record_ref)
+            continue
+        seen.add(id(found))
+        if row is None:
+            equal += 1  # its row left the table (merge keeps it): present is all we can check
+        elif row.payload_hash != accepted[sent.key_hash]:
+            pending += 1
+        else:
+            off = _differing(row.payload, found.payload)
+            if off:
+                different.append(sent.record_ref)
+                for name in off:
+                    fields[name] = fields.get(name, 0) + 1
+            else:
+                equal += 1
+    extra = tuple(h.remote_id or "?" for h in held if id(h) not in seen)
+    return WritebackReport(
+        connection=connection,
+        stream=stream,
+        destination=conn.destination.type,
+        mirrored=conn.streams[stream].write_mode == "overwrite",
+        checked=len(accepted),
+        equal=equal,
+        missing=tuple(sorted(missing)),
+        different=tuple(sorted(different)),
+        extra=tuple(sorted(extra)),
+        pending=pending,
+        seconds=round(time.perf_counter() - started, 3),
+        fields=dict(sorted(fields.items())),
+    )
+
+
+def repair_writeback(ctx: HubContext, report: WritebackReport) -> WritebackReport:
+    """Send the report's missing and different records again (and delete the extras of a
+    mirrored list), audited; returns a fresh reconciliation, clean when the repair took."""
+    conn, mapping = _stream(ctx, report.connection, report.stream)
+    target = f"{report.connection}/{report.stream}"
+    again = set(report.missing) | set(report.different)
+    forget = [s.key_hash for s in state.iter_snapshot(ctx.engine, target) if s.record_ref in again]
+    run_id = f"repair-{new_run_id()}"
+    api = writeback_for(ctx, conn)
+    try:
+        rows = [r for r in _mapped(ctx, conn, report.stream, mapping) if _ref(r, mapping) in again]
+        # Forgotten, the records are new to the diff: the ordinary destination sends them
+        # (an upsert by match key, so a record still there is updated, not duplicated).
+        state.drop_snapshot(ctx.engine, target, forget, [])
+        dest = WritebackDestination(
+            api,
+            name=conn.destination.type,
+            engine=ctx.engine,
+            connection=report.connection,
+            stream=report.stream,
+            run_id=run_id,
+            pseudonym_key=ctx.keyring.pseudonym_key(),
+        )
+        spec = TableSpec(conn.table_for(report.stream), mapping.columns(), mapping.key)
+        dest.prepare(spec, "merge")
+        dest.write(spec, "merge", rows)
+        deleted = _delete_extras(api, report) if report.mirrored and report.extra else 0
+        counts = dest.report()
+    finally:
+        api.close()
+    ctx.audit.append(
+        "reconcile.writeback.repair",
+        target=target,
+        details={
+            "run_id": run_id,
+            "missing": len(report.missing),
+            "different": len(report.different),
+            "accepted": counts["accepted"],
+            "rejected": counts["rejected"],
+            "extras_deleted": deleted,
+        },
+    )
+    return reconcile_writeback(ctx, report.connection, report.stream)
+
+
+def _delete_extras(api: WritebackApi, report: WritebackReport) -> int:
+    changes = [Change(f"remote:{rid}", "", {}, "delete", rid) for rid in report.extra]
+    done = 0
+    for i in range(0, len(changes), api.batch_limit):
+        done += sum(o.accepted for o in api.delete(changes[i : i + api.batch_limit]))
+    return done
+
+
+def _stream(ctx: HubContext, connection: str, stream: str) -> tuple[Connection, CompiledMapping]:
+    conn = ctx.workspace().connection(connection)
+    if not conn.writes_back:
+        raise ConfigError(
+            f"connection `{connection}` writes to SQL, not a SaaS tool: reconcile its sync instead",
+            file=str(ctx.workspace_file),
+            key=f"connections.{connection}.destination.type",
+        )
+    if stream not in conn.streams:
+        raise ConfigError(
+            f"connection `{connection}` has no stream `{stream}`; its streams: {', '.join(conn.streams)}",
+            file=str(ctx.workspace_file),
+            key=f"connections.{connection}.streams",
+        )
+    path = mapping_file(ctx.workspace_dir, conn.streams[stream].mapping)
+    if path is None:
+        raise ConfigError(
+            f"mapping `{conn.streams[stream].mapping}` not found",
+            file=str(ctx.workspace_file),
+            key=f"connections.{connection}.streams.{stream}.mapping",
+        )
+    return conn, load_mapping(path)
+
+
+def _mapped(
+    ctx: HubContext, conn: Connection, stream: str, mapping: CompiledMapping
+) -> Iterator[dict[str, Any]]:
+    """The warehouse rows the write-back sends, mapped as a run maps them."""
+    source = source_for(ctx, conn)
+    batch: list[dict[str, Any]] = []
+    for kind, payload in source.read(stream, incremental=False, state=None):
+        if kind == RECORD:
+            batch.append(payload)
+            if len(batch) >= 5000:
+                yield from mapping.map_batch(batch).rows
+                batch = []
+    yield from mapping.map_batch(batch).rows
+
+
+def _ref(row: dict[str, Any], mapping: CompiledMapping) -> str:
+    return ":".join(str(row.get(k)) for k in mapping.key)  # as WritebackDestination names it
+
+
+def _rows(
+    ctx: HubContext, conn: Connection, stream: str, mapping: CompiledMapping, api: WritebackApi
+) -> Iterator[_Row]:
+    for row in _mapped(ctx, conn, stream, mapping):
+        try:
+            key, payload = api.prepare(row)
+        except ValueError:
+            continue  # never sent (rejected before any call), so never in the snapshot
+        yield _Row(_ref(row, mapping), key, payload, payload_digest(payload))
+
+
+def _differing(sent: Mapping[str, Any], held: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The fields of `sent` whose value the destination does not hold (nested: `a.b`)."""
+    off = []
+    for name, value in sent.items():
+        there = held.get(name)
+        if isinstance(value, Mapping) and isinstance(there, Mapping):
+            off.extend(_differing(value, there, f"{prefix}{name}."))
+        elif there is None or str(there) != str(value):
+            off.append(f"{prefix}{name}")
+    return off
