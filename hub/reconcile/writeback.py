@@ -8,16 +8,16 @@ record of every write the API accepted:
 - missing: accepted, and the destination no longer holds it;
 - different: it holds it, but not with the values last accepted (compared field by field on
   the fields the hub sent; values others set in fields the hub does not send are theirs);
-- extra: it holds a record the hub never sent. With write_mode `overwrite` the hub owns the
-  list, so that is a difference; with `merge` (HubSpot's CRM is full of contacts from other
-  tools) it is only counted, as `unmanaged`.
+- extra: it still holds a record the hub deleted (write_mode `overwrite`: the row left the
+  table, and the API accepted the delete). Records the hub never sent (HubSpot's CRM is full
+  of contacts from other tools) are not its business: they are only counted, as `unmanaged`.
 
 The snapshot keeps hashes, not values (no personal data in the store), so the values to
 compare come from the warehouse rows the write-back reads, mapped and prepared exactly as a
 run does. A row whose payload changed since its last accepted write is `pending` (the next
 run sends it), not a difference. `repair_writeback` sends the missing and different records
-again through the ordinary write-back destination (results, snapshot, audit), deletes extras
-of a mirrored list, and reconciles once more.
+again through the ordinary write-back destination (results, snapshot, audit), deletes the
+extras again, and reconciles once more.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from sqlalchemy import select
 
 from hub.connections import source_for, writeback_for
 from hub.context import HubContext
@@ -48,19 +50,19 @@ class WritebackReport:
     connection: str
     stream: str
     destination: str  # the write-back connector, e.g. "hubspot"
-    mirrored: bool  # write_mode overwrite: the hub owns the destination's list, extras count
     checked: int  # accepted records in the snapshot
     equal: int
     missing: tuple[str, ...] = ()  # record refs (warehouse keys, no personal data)
     different: tuple[str, ...] = ()
-    extra: tuple[str, ...] = ()  # the destination's ids of records the hub never sent
+    extra: tuple[str, ...] = ()  # the destination's ids of records it holds although deleted
+    unmanaged: int = 0  # records there that the hub never sent: not its business
     pending: int = 0  # changed in the warehouse since their last write: the next run sends them
     seconds: float = 0.0
     fields: Mapping[str, int] = field(default_factory=dict)  # field -> records differing in it
 
     @property
     def differences(self) -> int:
-        return len(self.missing) + len(self.different) + (len(self.extra) if self.mirrored else 0)
+        return len(self.missing) + len(self.different) + len(self.extra)
 
     @property
     def clean(self) -> bool:
@@ -71,7 +73,6 @@ class WritebackReport:
         for kind in ("missing", "different", "extra"):
             data[kind] = len(getattr(self, kind))
             data[f"{kind}_sample"] = list(getattr(self, kind)[:_SAMPLES])
-        data["unmanaged"] = 0 if self.mirrored else len(self.extra)
         data["differences"] = self.differences
         return data
 
@@ -90,11 +91,9 @@ def reconcile_writeback(ctx: HubContext, connection: str, stream: str) -> Writeb
     conn, mapping = _stream(ctx, connection, stream)
     api = writeback_for(ctx, conn)
     try:
-        rows = {
-            match_key_hash(ctx.keyring.pseudonym_key(), r.key): r
-            for r in _rows(ctx, conn, stream, mapping, api)
-        }
-        held = list(api.read_back())
+        held = list(api.read_back())  # first: a connector that cannot is refused before any read
+        key = ctx.keyring.pseudonym_key()
+        rows = {match_key_hash(key, r.key): r for r in _rows(ctx, conn, stream, mapping, api)}
     finally:
         api.close()
     by_key = {h.key: h for h in held}
@@ -125,17 +124,19 @@ def reconcile_writeback(ctx: HubContext, connection: str, stream: str) -> Writeb
                     fields[name] = fields.get(name, 0) + 1
             else:
                 equal += 1
-    extra = tuple(h.remote_id or "?" for h in held if id(h) not in seen)
+    others = [h for h in held if id(h) not in seen]
+    deleted = _deleted_ids(ctx, connection, stream)
+    extra = sorted(h.remote_id for h in others if h.remote_id in deleted)
     return WritebackReport(
         connection=connection,
         stream=stream,
         destination=conn.destination.type,
-        mirrored=conn.streams[stream].write_mode == "overwrite",
         checked=len(accepted),
         equal=equal,
         missing=tuple(sorted(missing)),
         different=tuple(sorted(different)),
-        extra=tuple(sorted(extra)),
+        extra=tuple(r for r in extra if r),
+        unmanaged=len(others) - len(extra),
         pending=pending,
         seconds=round(time.perf_counter() - started, 3),
         fields=dict(sorted(fields.items())),
@@ -168,7 +169,7 @@ def repair_writeback(ctx: HubContext, report: WritebackReport) -> WritebackRepor
         spec = TableSpec(conn.table_for(report.stream), mapping.columns(), mapping.key)
         dest.prepare(spec, "merge")
         dest.write(spec, "merge", rows)
-        deleted = _delete_extras(api, report) if report.mirrored and report.extra else 0
+        deleted = _delete_extras(api, report) if report.extra else 0
         counts = dest.report()
     finally:
         api.close()
@@ -185,6 +186,21 @@ def repair_writeback(ctx: HubContext, report: WritebackReport) -> WritebackRepor
         },
     )
     return reconcile_writeback(ctx, report.connection, report.stream)
+
+
+def _deleted_ids(ctx: HubContext, connection: str, stream: str) -> set[str]:
+    """The destination's ids of records whose delete the API accepted (and not re-created
+    since: those are in the snapshot and matched before this is asked)."""
+    t = state.WritebackResult.__table__  # type: ignore[attr-defined]
+    query = select(t.c.remote_id).where(
+        t.c.connection == connection,
+        t.c.stream == stream,
+        t.c.action == "delete",
+        t.c.status == "accepted",
+        t.c.remote_id.is_not(None),
+    )
+    with ctx.engine.connect() as conn:
+        return {str(rid) for (rid,) in conn.execute(query)}
 
 
 def _delete_extras(api: WritebackApi, report: WritebackReport) -> int:
