@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from statistics import median
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from hub.monitoring.config import MonitoringConfig
 
@@ -26,6 +26,9 @@ __all__ = ["Metric", "METRICS", "Sample", "Band", "Anomaly", "band_for", "judge"
 
 _MAD_TO_SIGMA = 1.4826  # a normal distribution's standard deviation is 1.4826 x its MAD
 _RATE_FLOOR = 0.01  # a rate never alarms for moving less than one percentage point
+# Before like can be compared with like, the history must hold a weekend: a stream synced
+# hourly reaches `min_history` runs on its first day, and its first Saturday is no anomaly.
+_LENIENT_SPAN = timedelta(days=6)
 _WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
 
@@ -70,8 +73,7 @@ METRICS: tuple[Metric, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):  # a tuple, not a dataclass: a year of hourly runs makes many
     at: datetime
     value: float
 
@@ -127,7 +129,8 @@ def _half_width(kind: str, med: float, spread: float, cfg: MonitoringConfig) -> 
 
 def band_for(kind: str, at: datetime, history: Sequence[Sample], cfg: MonitoringConfig) -> Band | None:
     """The band a value at `at` should fall in, from the samples before it inside the window;
-    None when the window holds fewer than `min_history` of them (no judgement yet)."""
+    None when the window holds fewer than `min_history` of them, or, without
+    enough of the same weekday, spans less than six days (no judgement yet)."""
     start = at - timedelta(days=cfg.window_days)
     window = [s for s in history if start <= s.at < at]
     if len(window) < cfg.min_history:
@@ -138,6 +141,8 @@ def band_for(kind: str, at: datetime, history: Sequence[Sample], cfg: Monitoring
         spread = _MAD_TO_SIGMA * median(abs(v - med) for v in same)
         half = _half_width(kind, med, spread, cfg)
         return Band(med, med - half, med + half, f"{len(same)} past {_WEEKDAYS[at.weekday()]}", len(same))
+    if at - min(s.at for s in window) < _LENIENT_SPAN:
+        return None
     values = [s.value for s in window]
     med = median(values)
     spread = _MAD_TO_SIGMA * median(abs(v - med) for v in values)

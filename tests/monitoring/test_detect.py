@@ -145,3 +145,19 @@ def test_settings_are_checked(yaml_value: dict[str, Any], message: str) -> None:
 
     with pytest.raises(ValidationError, match=message):
         MonitoringConfig.model_validate(yaml_value)
+
+
+def test_an_hourly_stream_is_not_flagged_on_its_first_weekend() -> None:
+    """Seven hourly runs exist by Monday morning; the first Saturday must not look like a drop."""
+    history: list[tuple[datetime, dict[str, Any]]] = []
+    flagged = []
+    for hour in range(24 * 10):
+        at = START + timedelta(hours=hour)
+        read = 300 if at.weekday() >= 5 else 1000
+        if hour == 24 * 9 + 5:  # Wednesday of the second week: a 5x spike
+            read = 5000
+        counts = {"writes_back": False, "read": read}
+        if judge_counts(counts, at, history, CFG, connection="c", stream="s", run_id=str(hour)):
+            flagged.append(hour)
+        history.append((at, counts))
+    assert flagged == [24 * 9 + 5]
