@@ -57,6 +57,7 @@ class WritebackReport:
     extra: tuple[str, ...] = ()  # the destination's ids of records it holds although deleted
     unmanaged: int = 0  # records there that the hub never sent: not its business
     pending: int = 0  # changed in the warehouse since their last write: the next run sends them
+    unsent: int = 0  # rows never accepted: new since the last run, or rejected (`crossdock results`)
     seconds: float = 0.0
     fields: Mapping[str, int] = field(default_factory=dict)  # field -> records differing in it
 
@@ -138,6 +139,7 @@ def reconcile_writeback(ctx: HubContext, connection: str, stream: str) -> Writeb
         extra=tuple(r for r in extra if r),
         unmanaged=len(others) - len(extra),
         pending=pending,
+        unsent=sum(1 for k in rows if k not in accepted),
         seconds=round(time.perf_counter() - started, 3),
         fields=dict(sorted(fields.items())),
     )

@@ -91,7 +91,7 @@ def test_hubspot_writes_accepted_then_dropped_are_found_exactly_and_repaired(crm
     assert found.missing == ("crossdock:p00012",)
     assert found.different == ("crossdock:p00003",)
     assert dict(found.fields) == {"city": 1}
-    assert (found.extra, found.equal, found.differences) == ((), 11, 2)
+    assert (found.extra, found.equal, found.differences, found.unsent) == ((), 11, 2, 0)
 
     repaired = repair_writeback(crm.ctx, found)
     assert repaired.clean and (repaired.checked, repaired.equal) == (13, 13)
@@ -116,6 +116,9 @@ def test_a_hand_edit_in_the_crm_is_different_and_a_pending_change_is_not(crm: Wr
     report = reconcile_writeback(crm.ctx, "out", "profiles")
     assert report.different == ("crossdock:p00001",) and dict(report.fields) == {"lastname": 1}
     assert (report.pending, report.missing, report.equal) == (1, (), 2)
+
+    crm.profiles([*_rows(4), profile(4, "person4@example.org")])
+    assert reconcile_writeback(crm.ctx, "out", "profiles").unsent == 1, "new since the last run"
 
 
 @pytest.fixture
