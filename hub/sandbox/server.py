@@ -215,10 +215,10 @@ class SandboxServer(ThreadingHTTPServer):
             resp = self.router.error(req.path, 500, _FAULT_MESSAGES["500"])
         elif fault is not None and fault.kind == "dropped":
             undo = self.router.saved(req.path)
-            resp = self._handle(req)  # answered as done ...
-            if undo is None:
+            if undo is None:  # not carried out: a product that cannot undo must not pretend
                 resp = self.router.error(req.path, 500, "the sandbox cannot drop writes on this path")
             else:
+                resp = self._handle(req)  # answered as done ...
                 undo()  # ... and not kept
         elif fault is not None and fault.kind not in ("malformed", "truncated"):
             resp = self.router.error(req.path, int(fault.kind), _FAULT_MESSAGES[fault.kind])
