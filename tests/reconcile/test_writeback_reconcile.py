@@ -182,3 +182,10 @@ def test_a_connector_that_cannot_read_back_and_a_sql_connection_are_refused(
         reconcile_writeback(hub.ctx, "out", "profiles")
     with pytest.raises(ConfigError, match="has no stream `nope`"):
         reconcile_writeback(hub.ctx, "out", "nope")
+    (tmp_path / "crossdock.yaml").write_text(
+        "version: 1\nconnections:\n  crm:\n    source: {connector: hubspot}\n"
+        "    destination: {type: sql, config: {url: 'sqlite:///wh.db'}}\n"
+        "    streams:\n      contacts: {mapping: hubspot/contacts}\n"
+    )
+    with pytest.raises(ConfigError, match="writes to SQL, not a SaaS tool"):
+        reconcile_writeback(hub.ctx, "crm", "contacts")
