@@ -191,11 +191,13 @@ def judge_counts(
 ) -> list[Anomaly]:
     """Every metric of one stream run judged against the same stream's earlier runs."""
     found = []
+    start = at - timedelta(days=cfg.window_days)
+    window = [(t, c) for t, c in history if start <= t < at]  # once, not once per metric
     for metric in METRICS:
         value = metric.value(counts)
         if value is None:
             continue
-        samples = [Sample(t, v) for t, c in history if (v := metric.value(c)) is not None]
+        samples = [Sample(t, v) for t, c in window if (v := metric.value(c)) is not None]
         anomaly = judge(metric, value, at, samples, cfg, connection=connection, stream=stream, run_id=run_id)
         if anomaly is not None:
             found.append(anomaly)
