@@ -37,7 +37,7 @@ from hub.mapping import CompiledMapping, load_mapping
 from hub.pipeline.run import new_run_id
 from hub.sources import RECORD
 from hub.workspace import Connection, mapping_file
-from hub.writeback import Change, WritebackApi, WritebackDestination, state
+from hub.writeback import Change, Held, WritebackApi, WritebackDestination, state
 from hub.writeback.destination import match_key_hash, payload_digest
 
 __all__ = ["WritebackReport", "reconcile_writeback", "repair_writeback"]
@@ -87,62 +87,92 @@ class _Row:
 
 
 def reconcile_writeback(ctx: HubContext, connection: str, stream: str) -> WritebackReport:
-    """Compare what the connection's destination holds with what it accepted, for one stream."""
+    """Compare what the connection's destination holds with what it accepted, for one stream.
+
+    The destination's records and the snapshot are held in memory; the warehouse rows stream
+    past them (each compared, then dropped)."""
     started = time.perf_counter()
     conn, mapping = _stream(ctx, connection, stream)
+    target = f"{connection}/{stream}"
+    tally = _Tally()
     api = writeback_for(ctx, conn)
     try:
         held = list(api.read_back())  # first: a connector that cannot is refused before any read
-        key = ctx.keyring.pseudonym_key()
-        rows = {match_key_hash(key, r.key): r for r in _rows(ctx, conn, stream, mapping, api)}
+        by_key = {h.key: h for h in held}
+        by_id = {h.remote_id: h for h in held if h.remote_id}
+        sent = _snapshot(ctx, target)
+        pseudonym = ctx.keyring.pseudonym_key()
+        for row in _rows(ctx, conn, stream, mapping, api):
+            entry = sent.pop(match_key_hash(pseudonym, row.key), None)
+            if entry is None:
+                tally.unsent += 1
+                continue
+            payload_hash, ref, remote_id = entry
+            found = by_key.get(row.key.strip().lower()) or (by_id.get(remote_id) if remote_id else None)
+            tally.judge(ref, found, row if row.payload_hash == payload_hash else None)
     finally:
         api.close()
-    by_key = {h.key: h for h in held}
-    by_id = {h.remote_id: h for h in held if h.remote_id}
-    target = f"{connection}/{stream}"
-    accepted = state.load_snapshot(ctx.engine, target)
-    missing, different, seen = [], [], set()
-    fields: dict[str, int] = {}
-    equal = pending = 0
-    for sent in state.iter_snapshot(ctx.engine, target):
-        row = rows.get(sent.key_hash)
-        found = by_key.get(row.key.strip().lower()) if row is not None else None
-        if found is None and sent.remote_id:
-            found = by_id.get(sent.remote_id)
-        if found is None:
-            missing.append(sent.record_ref)
-            continue
-        seen.add(id(found))
-        if row is None:
-            equal += 1  # its row left the table (merge keeps it): present is all we can check
-        elif row.payload_hash != accepted[sent.key_hash]:
-            pending += 1
-        else:
-            off = _differing(row.payload, found.payload)
-            if off:
-                different.append(sent.record_ref)
-                for name in off:
-                    fields[name] = fields.get(name, 0) + 1
-            else:
-                equal += 1
-    others = [h for h in held if id(h) not in seen]
+    for _, ref, remote_id in sent.values():  # rows gone from the table (merge keeps them there)
+        tally.judge(ref, by_id.get(remote_id) if remote_id else None, None, present_only=True)
+    others = [h for h in held if id(h) not in tally.seen]
     deleted = _deleted_ids(ctx, connection, stream)
-    extra = sorted(h.remote_id for h in others if h.remote_id in deleted)
+    extra = sorted(h.remote_id for h in others if h.remote_id and h.remote_id in deleted)
     return WritebackReport(
         connection=connection,
         stream=stream,
         destination=conn.destination.type,
-        checked=len(accepted),
-        equal=equal,
-        missing=tuple(sorted(missing)),
-        different=tuple(sorted(different)),
-        extra=tuple(r for r in extra if r),
+        checked=tally.checked,
+        equal=tally.equal,
+        missing=tuple(sorted(tally.missing)),
+        different=tuple(sorted(tally.different)),
+        extra=tuple(extra),
         unmanaged=len(others) - len(extra),
-        pending=pending,
-        unsent=sum(1 for k in rows if k not in accepted),
+        pending=tally.pending,
+        unsent=tally.unsent,
         seconds=round(time.perf_counter() - started, 3),
-        fields=dict(sorted(fields.items())),
+        fields=dict(sorted(tally.fields.items())),
     )
+
+
+@dataclass
+class _Tally:
+    checked: int = 0
+    equal: int = 0
+    pending: int = 0
+    unsent: int = 0
+    missing: list[str] = field(default_factory=list)
+    different: list[str] = field(default_factory=list)
+    fields: dict[str, int] = field(default_factory=dict)
+    seen: set[int] = field(default_factory=set)  # id() of the destination records matched
+
+    def judge(self, ref: str, found: Held | None, row: _Row | None, present_only: bool = False) -> None:
+        """One accepted record: `found` what the destination holds under its key or id, `row`
+        its warehouse row when that still has the payload last accepted (else it is pending)."""
+        self.checked += 1
+        if found is None:
+            self.missing.append(ref)
+            return
+        self.seen.add(id(found))
+        if present_only:
+            self.equal += 1  # no row to compare with: present is all that can be checked
+        elif row is None:
+            self.pending += 1
+        elif off := _differing(row.payload, found.payload):
+            self.different.append(ref)
+            for name in off:
+                self.fields[name] = self.fields.get(name, 0) + 1
+        else:
+            self.equal += 1
+
+
+def _snapshot(ctx: HubContext, target: str) -> dict[str, tuple[str, str, str | None]]:
+    """key hash -> (payload hash, record ref, remote id) of every accepted record."""
+    t = state.WritebackSnapshot.__table__  # type: ignore[attr-defined]
+    query = select(t.c.key_hash, t.c.payload_hash, t.c.record_ref, t.c.remote_id).where(
+        t.c.destination == target
+    )
+    with ctx.engine.connect() as conn:
+        return {k: (p, ref, rid) for k, p, ref, rid in conn.execute(query)}
 
 
 def repair_writeback(ctx: HubContext, report: WritebackReport) -> WritebackReport:
