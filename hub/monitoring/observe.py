@@ -92,7 +92,7 @@ def observe_run(ctx: HubContext, info: RunInfo) -> list[Anomaly]:
         if not cfg.enabled or not rows:
             return []
         history = load_metrics(ctx.engine, info.connection, at - timedelta(days=cfg.window_days))
-        found = [a for row in rows for a in run_anomalies(history, {**row, "at": at}, cfg)]
+        found = [a for row in rows for a in run_anomalies(history, row, cfg)]
         for anomaly in found:
             log.warning("%s: anomaly: %s", info.connection, anomaly.describe())
             ctx.audit.append(
