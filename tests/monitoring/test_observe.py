@@ -122,6 +122,8 @@ def test_a_drop_is_audited_notified_and_needs_attention(ctx: HubContext, receive
     [conn] = status["connections"]
     assert {a["metric"] for a in conn["anomalies"]} == {"read", "written"}
     assert any(line.startswith("anomaly: users: read") for line in conn["attention"])
+    shown = runner.invoke(app, ["--workspace", str(ctx.workspace_dir), "status", "-c", "support"])
+    assert shown.exit_code == EXIT_ATTENTION and "anomaly: users: read" in " ".join(shown.output.split())
 
 
 def test_a_dry_run_is_not_kept(ctx: HubContext) -> None:
