@@ -46,6 +46,7 @@ _FEATURE_TABLES = (
     "hub.identity.state",
     "hub.governance.tombstones",
     "hub.readapi.keys",
+    "hub.monitoring.series",
 )
 
 

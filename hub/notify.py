@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from hub.store.models import SyncRun
     from hub.workspace.model import NotificationsSection
 
-__all__ = ["notify_run", "run_message", "post_webhook"]
+__all__ = ["notify_run", "run_message", "post_webhook", "post_notification"]
 
 log = logging.getLogger(__name__)
 _TEXT_ERROR_CHARS = 500  # a chat line, not a log: the full error is in the JSON and `crossdock runs`
@@ -90,22 +90,38 @@ def notify_run(ctx: HubContext, run: SyncRun) -> bool:
         return False
     if not settings.webhook or run.status not in settings.on:
         return False
+    return post_notification(
+        ctx, run_message(run), target=run.connection, details={"run_id": run.id, "status": run.status}
+    )
+
+
+def post_notification(ctx: HubContext, body: dict[str, Any], *, target: str, details: dict[str, Any]) -> bool:
+    """Post `body` (redacted) to the workspace's webhook, if it names one; True when taken.
+
+    The one way every notice goes out (a run's outcome, a volume anomaly): audited as
+    `notify.sent` or `notify.failed` with `details`; never raises."""
+    try:
+        settings = ctx.workspace().notifications
+    except Exception as exc:  # what it is about got this far; its news must not sink it
+        log.warning("notification about %s skipped: %s", target, redact(str(exc)))
+        return False
+    if not settings.webhook:
+        return False
     try:
         url = _webhook_url(ctx, settings)
-        body = redact(json.dumps(run_message(run), default=str))
-        tries = post_webhook(url, body, settings.attempts, settings.timeout)
+        tries = post_webhook(url, redact(json.dumps(body, default=str)), settings.attempts, settings.timeout)
     except Exception as exc:
         why = redact(f"{type(exc).__name__}: {exc}")
         log.warning(
-            "notification for run %s (%s) not delivered after %d tries: %s",
-            run.id,
-            run.status,
+            "notification about %s %s not delivered after %d tries: %s",
+            target,
+            details,
             settings.attempts,
             why,
         )
-        _audit(ctx, "notify.failed", run, {"error": why, "attempts": settings.attempts})
+        _audit(ctx, "notify.failed", target, {**details, "error": why, "attempts": settings.attempts})
         return False
-    _audit(ctx, "notify.sent", run, {"attempts": tries})
+    _audit(ctx, "notify.sent", target, {**details, "attempts": tries})
     return True
 
 
@@ -120,10 +136,8 @@ def _webhook_url(ctx: HubContext, settings: NotificationsSection) -> str:
     return url
 
 
-def _audit(ctx: HubContext, action: str, run: SyncRun, details: dict[str, Any]) -> None:
+def _audit(ctx: HubContext, action: str, target: str, details: dict[str, Any]) -> None:
     try:
-        ctx.audit.append(
-            action, target=run.connection, details={"run_id": run.id, "status": run.status, **details}
-        )
+        ctx.audit.append(action, target=target, details=details)
     except Exception:  # the audit refusing (a cut chain) is reported by `audit verify`, not here
-        log.exception("could not audit %s for run %s", action, run.id)
+        log.exception("could not audit %s for %s", action, target)

@@ -20,6 +20,7 @@ PACKAGES = [
     "hub.destinations",
     "hub.identity",
     "hub.mapping",
+    "hub.monitoring",
     "hub.pipeline",
     "hub.readapi",
     "hub.sandbox",

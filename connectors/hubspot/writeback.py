@@ -16,7 +16,7 @@ backoff_factor.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr
@@ -27,6 +27,7 @@ from hub.writeback import (
     Change,
     ErasureOutcome,
     ErasureSubject,
+    Held,
     Outcome,
     WritebackBase,
     WritebackConfig,
@@ -184,6 +185,32 @@ class Writeback(WritebackBase):
                     f"HubSpot gdpr-delete answered HTTP {resp.status}: {(resp.body or {}).get('message')}"
                 )
         return tally("HubSpot contacts (GDPR delete)", deleted, missing)
+
+    def read_back(self) -> Iterator[Held]:
+        """Every record of the object with the properties the hub writes, 100 a page."""
+        wanted = sorted({*self.properties.values(), self.id_property})
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 100, "properties": ",".join(wanted)}
+            if after:
+                params["after"] = after
+            resp = self.client.request("GET", f"/crm/v3/objects/{self.object}", params=params)
+            if resp.status != 200:
+                raise FatalError(
+                    f"HubSpot answered HTTP {resp.status} to a read of {self.object}: {resp.body}"
+                )
+            body = resp.body or {}
+            for result in body.get("results") or []:
+                props = result.get("properties") or {}
+                key = str(props.get(self.id_property) or "").strip().lower()
+                if key:
+                    payload = {
+                        p: props[p] for p in self.properties.values() if props.get(p) not in (None, "")
+                    }
+                    yield Held(key, str(result.get("id")), payload)
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
 
 
 def _text(value: Any) -> str:

@@ -18,7 +18,7 @@ datacenter), list_id, status_if_new, tags, and WritebackConfig's retry settings.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -29,6 +29,7 @@ from hub.writeback import (
     ConfigSection,
     ErasureOutcome,
     ErasureSubject,
+    Held,
     Outcome,
     WritebackBase,
     WritebackConfig,
@@ -216,3 +217,34 @@ class Writeback(WritebackBase):
                         f"{(resp.body or {}).get('detail')}"
                     )
         return tally(f"Mailchimp members in {len(lists)} audiences (permanent delete)", deleted, missing)
+
+    def read_back(self) -> Iterator[Held]:
+        """Every member of the list (archived ones are gone), 1,000 a page, in `prepare`'s form.
+
+        `status_if_new` is an instruction for new members, not something Mailchimp keeps: it is
+        echoed from the config, so a member's payload compares with what was sent."""
+        offset = 0
+        while True:
+            resp = self.client.request(
+                "GET",
+                f"/lists/{self.list_id}/members",
+                params={
+                    "count": 1000,
+                    "offset": offset,
+                    "fields": "members.id,members.email_address,members.merge_fields,total_items",
+                },
+            )
+            if resp.status != 200:
+                raise FatalError(f"Mailchimp answered HTTP {resp.status}: {(resp.body or {}).get('detail')}")
+            members = (resp.body or {}).get("members") or []
+            for m in members:
+                email = str(m.get("email_address") or "").strip().lower()
+                fields = m.get("merge_fields") or {}
+                merge = {
+                    tag: fields[tag] for tag in _MERGE_FIELDS.values() if fields.get(tag) not in (None, "")
+                }
+                payload = {"email_address": email, "status_if_new": self.status_if_new, "merge_fields": merge}
+                yield Held(email, str(m.get("id")), payload)
+            offset += len(members)
+            if not members or offset >= int((resp.body or {}).get("total_items") or 0):
+                return

@@ -2,15 +2,16 @@
 
 The last run and its status, how late the connection is against its cron `schedule`, the
 records the last run moved and dead-lettered, the problem runs of the recent window, and an
-exit code a monitor can alert on (docs/operations.md). Reconciliation and anomaly detection do
-not exist yet, so there are no columns for them.
+exit code a monitor can alert on (docs/operations.md), and the volume anomalies of each
+stream's newest run (hub/monitoring; docs/reconciliation.md "Anomalies").
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -20,11 +21,15 @@ from hub.cli.common import handle_errors, hub_context
 from hub.cli.render import console, print_json
 from hub.store.models import SyncRun
 
+if TYPE_CHECKING:
+    from hub.monitoring import Anomaly
+
 __all__ = ["status", "ConnectionStatus", "connection_status", "EXIT_ATTENTION", "PROBLEM_STATUSES"]
 
 # 0: nothing needs a person. 5: at least one connection does (its last run failed, was partial
-# or abandoned, or it is late). Distinct from 1 (the command itself failed: the store cannot
-# open) and 2 (bad workspace), so a monitor can tell "look at the syncs" from "look at the host".
+# or abandoned, or it is late, or a stream's volume left its band). Distinct from 1 (the
+# command itself failed: the store cannot open) and 2 (bad workspace), so a monitor can tell
+# "look at the syncs" from "look at the host".
 EXIT_ATTENTION = 5
 PROBLEM_STATUSES = ("failed", "partial", "abandoned")
 
@@ -51,6 +56,7 @@ class ConnectionStatus:
     late: bool = False
     late_seconds: float | None = None  # since due_at, when late
     recent: dict[str, int] = field(default_factory=dict)  # status -> runs in the window
+    anomalies: list[dict[str, Any]] = field(default_factory=list)  # of each stream's newest run
     attention: list[str] = field(default_factory=list)  # why a person should look; empty: fine
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,6 +71,7 @@ def connection_status(
     recent: dict[str, int],
     now: datetime,
     grace: timedelta,
+    anomalies: Sequence[Anomaly] = (),
 ) -> ConnectionStatus:
     """The status of one connection from its runs; pure, so `now` is the caller's.
 
@@ -91,6 +98,9 @@ def connection_status(
         if _utc(last.started_at) < due:
             st.late, st.late_seconds = True, (now - due).total_seconds()
             st.attention.append(f"late: no run since {due:%Y-%m-%d %H:%M} UTC")
+    for anomaly in anomalies:
+        st.anomalies.append(anomaly.to_dict())
+        st.attention.append(f"anomaly: {anomaly.describe()}")
     return st
 
 
@@ -109,8 +119,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable, for monitors")] = False,
 ) -> None:
     """Each connection's last run, status, lateness against its schedule, records moved and
-    dead letters; exits 5 when a connection needs a person (failed, partial, abandoned or
-    late), 0 otherwise."""
+    dead letters and volume anomalies; exits 5 when a connection needs a person (failed,
+    partial, abandoned, late, or anomalous), 0 otherwise."""
+    from hub.monitoring import latest_anomalies
     from hub.pipeline.run import reap_abandoned
     from hub.store import runs as store_runs
 
@@ -129,6 +140,7 @@ def status(
             store_runs.count_runs_by_status(ctx.engine, name, since),
             now,
             timedelta(minutes=grace),
+            latest_anomalies(ctx, name, workspace.monitoring, now),
         )
         for name in names
     ]
@@ -181,6 +193,7 @@ def _print(rows: list[ConnectionStatus], window: float) -> None:
         "written",
         "dead",
         f"problems {window:g}h",
+        "anomalies",
     ):
         table.add_column(col, justify="right" if col in ("read", "written", "dead") else "left")
     for r in rows:
@@ -200,6 +213,7 @@ def _print(rows: list[ConnectionStatus], window: float) -> None:
             f"{r.records_written:,}",
             f"{r.dead_letters:,}",
             problems,
+            f"[red]{len(r.anomalies)}[/]" if r.anomalies else "",
         )
     console.print(table)
     needs = [r for r in rows if r.attention]

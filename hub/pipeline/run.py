@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from hub.context import HubContext
 from hub.errors import ConfigError
 from hub.mapping import load_mapping
+from hub.monitoring import observe_run
 from hub.notify import notify_run
 from hub.pipeline.info import RunInfo, RunStatus, StreamInfo
 from hub.store import locks, runs
@@ -151,7 +152,7 @@ def end_run(
         },
     )
     notify_run(ctx, finished)  # never raises: a webhook down is logged and audited
-    return RunInfo(
+    info = RunInfo(
         run_id=run_id,
         connection=connection,
         status=status,
@@ -161,6 +162,8 @@ def end_run(
         streams=streams,
         error=error,
     )
+    observe_run(ctx, info)  # counts into the series, anomalies audited and notified; never raises
+    return info
 
 
 def fail_run(ctx: HubContext, run_id: str, connection: str, exc: BaseException) -> None:

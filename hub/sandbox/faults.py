@@ -1,5 +1,6 @@
 """Faults a test can switch on per route: 429 with Retry-After, 5xx, slow, malformed, truncated,
-and `lost` (the request is carried out, then answered with a 500, as when a response is lost).
+`lost` (the request is carried out, then answered with a 500, as when a response is lost), and
+`dropped` (answered as carried out, then undone, as when a vendor silently loses a write).
 
 Tests plant them with `planted`, which proves on leaving the block that the fault was served:
 a test about a lost response must fail if no response was ever lost.
@@ -21,7 +22,11 @@ from hub.errors import HubError
 
 __all__ = ["Fault", "Faults", "FaultNotServed", "Planted", "FAULT_KINDS"]
 
-FAULT_KINDS = ("429", "500", "502", "503", "slow", "malformed", "truncated", "lost")
+FAULT_KINDS: tuple[str, ...] = ("429", "500", "502", "503", "slow", "malformed", "truncated", "lost")
+# `dropped`: the write is answered as done, then not kept (a vendor that accepted it and lost
+# it; only write-back reconciliation can tell). On the products that can put their data back
+# (HubSpot, Mailchimp: `Router.product(..., keep=...)`); elsewhere it answers 500.
+FAULT_KINDS += ("dropped",)
 
 
 @dataclass

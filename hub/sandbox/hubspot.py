@@ -18,6 +18,7 @@ built (before it is sent) until it returns True: a test changes data while a cli
 from __future__ import annotations
 
 import bisect
+import copy
 import random
 import re
 import threading
@@ -292,7 +293,9 @@ class HubSpot:
 
     # -- HTTP --------------------------------------------------------------
     def register(self, router: Router) -> None:
-        router.product("/crm/", lambda status, msg: _error(status, msg), self._rate_headers)
+        router.product(
+            "/crm/", lambda status, msg: _error(status, msg), self._rate_headers, (self._save, self._restore)
+        )
         router.add("GET", "/crm/v3/objects/{type}", self._guard(self._list))
         router.add("GET", "/crm/v3/objects/{type}/{id}", self._guard(self._get))
         router.add("POST", "/crm/v3/objects/{type}/search", self._guard(self._search))
@@ -301,6 +304,20 @@ class HubSpot:
         router.add("GET", "/crm/v3/owners", self._bearer(self._list_owners))
         router.add("GET", "/_sandbox/hubspot/{type}", self._dump)
         router.add("PATCH", "/_sandbox/hubspot/{type}/{id}", self._patch)
+
+    def _save(self) -> Any:
+        with self._lock:
+            return copy.deepcopy((self._objects, self._ids))
+
+    def _restore(self, saved: Any) -> None:
+        objects, ids = saved
+        with self._lock:  # in place: a test may hold `objects(type)` from before
+            for kind, objs in objects.items():
+                self._objects[kind].clear()
+                self._objects[kind].update(objs)
+                self._ids[kind][:] = ids[kind]
+            self._unique.clear()  # rebuilt from the objects on the next upsert
+            self._version += 1
 
     @staticmethod
     def _rate_headers() -> dict[str, str]:

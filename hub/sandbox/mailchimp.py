@@ -19,6 +19,7 @@ address, as Mailchimp computes it.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import random
 import re
@@ -171,7 +172,7 @@ class Mailchimp:
 
     # -- HTTP --------------------------------------------------------------
     def register(self, router: Router) -> None:
-        router.product("/3.0/", _error)
+        router.product("/3.0/", _error, keep=(self._save, self._restore))
         router.add("GET", "/3.0/lists", self._guard(lambda req: self._page(req, "lists", self.lists)))
         router.add("GET", "/3.0/lists/{list_id}", self._guard(self._list))
         router.add("GET", "/3.0/lists/{list_id}/members", self._guard(self._members))
@@ -195,6 +196,20 @@ class Mailchimp:
         router.add("GET", "/3.0/lists/{list_id}/segments", self._guard(self._segments))
         router.add("POST", "/3.0/lists/{list_id}/segments", self._guard(self._new_segment))
         router.add("POST", "/3.0/lists/{list_id}/segments/{segment_id}", self._guard(self._segment_members))
+
+    def _save(self) -> Any:
+        with self._lock:
+            return copy.deepcopy((self.members, self.archived, self.segments))
+
+    def _restore(self, saved: Any) -> None:
+        parts: tuple[dict[str, dict[Any, Any]], ...] = (self.members, self.archived, self.segments)
+        with self._lock:  # in place: a test may hold `members[list_id]` from before
+            for current, before in zip(parts, saved, strict=True):
+                for list_id in set(current) - set(before):
+                    del current[list_id]
+                for list_id, items in before.items():
+                    current.setdefault(list_id, {}).clear()
+                    current[list_id].update(items)
 
     def _authorized(self, req: Request) -> bool:
         kind, user, secret = credentials(req)

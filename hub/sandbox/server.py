@@ -125,6 +125,8 @@ class Router:
         # How a product words its errors (for faults and 404s on its paths).
         self._error_bodies: list[tuple[str, Callable[[int, str], Any]]] = []
         self._extra_headers: list[tuple[str, Callable[[], dict[str, str]]]] = []
+        # How a product saves and puts back its data (for the `dropped` fault).
+        self._keepers: list[tuple[str, tuple[Callable[[], Any], Callable[[Any], None]]]] = []
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
         regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
@@ -135,10 +137,22 @@ class Router:
         prefix: str,
         error_body: Callable[[int, str], Any],
         headers: Callable[[], dict[str, str]] | None = None,
+        keep: tuple[Callable[[], Any], Callable[[Any], None]] | None = None,
     ) -> None:
         self._error_bodies.append((prefix, error_body))
         if headers:
             self._extra_headers.append((prefix, headers))
+        if keep:
+            self._keepers.append((prefix, keep))
+
+    def saved(self, path: str) -> Callable[[], None] | None:
+        """For a `dropped` fault: a function putting the product's data back as it is now;
+        None when the product under `path` cannot."""
+        for prefix, (save, restore) in self._keepers:
+            if path.startswith(prefix):
+                snapshot = save()
+                return lambda: restore(snapshot)
+        return None
 
     def error(self, path: str, status: int, message: str) -> Response:
         for prefix, body in self._error_bodies:
@@ -199,6 +213,13 @@ class SandboxServer(ThreadingHTTPServer):
         if fault is not None and fault.kind == "lost":
             self._handle(req)  # the change is made; the client never hears of it
             resp = self.router.error(req.path, 500, _FAULT_MESSAGES["500"])
+        elif fault is not None and fault.kind == "dropped":
+            undo = self.router.saved(req.path)
+            if undo is None:  # not carried out: a product that cannot undo must not pretend
+                resp = self.router.error(req.path, 500, "the sandbox cannot drop writes on this path")
+            else:
+                resp = self._handle(req)  # answered as done ...
+                undo()  # ... and not kept
         elif fault is not None and fault.kind not in ("malformed", "truncated"):
             resp = self.router.error(req.path, int(fault.kind), _FAULT_MESSAGES[fault.kind])
             if fault.kind == "429":

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from hub.governance.config import GovernanceConfig
 from hub.identity.config import IdentityConfig
+from hub.monitoring.config import MonitoringConfig
 
 __all__ = [
     "SourceKind",
@@ -168,6 +169,8 @@ class Workspace(_Strict):
     orchestration: OrchestrationSection = Field(default_factory=OrchestrationSection)
     notifications: NotificationsSection = Field(default_factory=NotificationsSection)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
+    # volume anomaly detection (hub/monitoring; docs/reconciliation.md "Anomalies")
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     @property
     def root(self) -> Path:

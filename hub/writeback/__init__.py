@@ -7,7 +7,7 @@ This package holds what every such connector shares: the diff against what
 was last sent, batching, per-record results, dry runs and the HTTP client.
 """
 
-from hub.writeback.api import BatchRefused, Change, Outcome, WritebackApi
+from hub.writeback.api import BatchRefused, Change, Held, Outcome, WritebackApi
 from hub.writeback.base import WritebackBase
 from hub.writeback.config import ConfigSection, WritebackConfig, missing_key
 from hub.writeback.destination import WritebackDestination
@@ -23,6 +23,7 @@ __all__ = [
     "ConfigSection",
     "ErasureOutcome",
     "ErasureSubject",
+    "Held",
     "Outcome",
     "WritebackApi",
     "WritebackBase",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from hub.errors import HubError
 from hub.writeback.erasure import ErasureOutcome, ErasureSubject
 
-__all__ = ["Change", "Outcome", "BatchRefused", "WritebackApi"]
+__all__ = ["Change", "Outcome", "BatchRefused", "WritebackApi", "Held"]
 
 Action = Literal["create", "update", "delete"]
 
@@ -31,6 +31,15 @@ class Outcome:
     accepted: bool
     reason: str | None = None  # the API's own words when it rejected the record
     remote_id: str | None = None  # kept so a later delete can name the record
+
+
+@dataclass(frozen=True)
+class Held:
+    """A record as the destination holds it, read back for reconciliation."""
+
+    key: str  # its match key, lower-cased (every supported API matches case-blind)
+    remote_id: str | None  # the destination's id, as an accepted write's Outcome carries it
+    payload: dict[str, Any]  # its values in the form `prepare` builds; a field with no value left out
 
 
 class BatchRefused(HubError):
@@ -66,5 +75,10 @@ class WritebackApi(Protocol):
     def erase(self, subject: ErasureSubject) -> ErasureOutcome:
         """Delete the person through the API's own deletion call (right to be forgotten);
         WritebackBase answers `unsupported`. Raises HubError when the API failed."""
+
+    def read_back(self) -> Iterator[Held]:
+        """Every record the destination holds where this connector writes (HubSpot's contacts,
+        one Mailchimp list's members), for write-back reconciliation (hub/reconcile/writeback.py).
+        WritebackBase's refuses with a ConfigError: a connector that can overrides it."""
 
     def close(self) -> None: ...

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from hub.errors import ConfigError
-from hub.writeback.api import Change, Outcome
+from hub.writeback.api import Change, Held, Outcome
 from hub.writeback.config import WritebackConfig, secret_values, validate_config
 from hub.writeback.erasure import ErasureOutcome, ErasureSubject
 from hub.writeback.http import ApiClient
@@ -58,6 +58,12 @@ class WritebackBase:
 
     def erase(self, subject: ErasureSubject) -> ErasureOutcome:
         return ErasureOutcome("unsupported", f"the {self.name} write-back connector has no deletion call")
+
+    def read_back(self) -> Iterator[Held]:
+        raise ConfigError(
+            f"{self.name} write-back cannot read its records back yet, so it cannot be reconciled "
+            "(docs/reconciliation.md lists the connectors that can)"
+        )
 
     def close(self) -> None:
         for client in self._clients:

@@ -32,11 +32,21 @@ from hub.store.models import utcnow
 from hub.writeback import state
 from hub.writeback.api import BatchRefused, Change, Outcome, WritebackApi
 
-__all__ = ["WritebackDestination"]
+__all__ = ["WritebackDestination", "match_key_hash", "payload_digest"]
 
 log = logging.getLogger("crossdock.writeback")
 
 _SAMPLES = 5  # record refs per action shown by a dry run
+
+
+def match_key_hash(pseudonym_key: bytes, key: str) -> str:
+    """What the snapshot keeps of a match key (an email): a keyed hash, never the value."""
+    return hmac.new(pseudonym_key, key.encode(), hashlib.blake2b).hexdigest()[:32]
+
+
+def payload_digest(payload: dict[str, Any]) -> str:
+    """What the snapshot keeps of a sent payload: its hash, to tell a changed row."""
+    return hashlib.blake2b(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
 
 
 class WritebackDestination:
@@ -94,7 +104,7 @@ class WritebackDestination:
             except ValueError as exc:
                 refused.append(self._result(ref, "create", Outcome(False, str(exc))))
                 continue
-            key_hash = hmac.new(self._key, key.encode(), hashlib.blake2b).hexdigest()[:32]
+            key_hash = match_key_hash(self._key, key)
             if key_hash in self._seen:
                 refused.append(
                     self._result(
@@ -109,9 +119,7 @@ class WritebackDestination:
                 )
                 continue
             self._seen[key_hash] = ref
-            payload_hash = hashlib.blake2b(
-                orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), digest_size=16
-            ).hexdigest()
+            payload_hash = payload_digest(payload)
             before = self._sent.get(key_hash)
             if before == payload_hash:
                 self.counts["unchanged"] += 1
