@@ -115,6 +115,35 @@ def _check_references(ws: Workspace, raw: LineDict) -> None:
         _check_writeback_config(ws, name, raw)
         _check_cron(conn.schedule, (*base, "schedule"), raw, file)
     _check_cron(ws.identity.schedule, ("identity", "schedule"), raw, file)
+    _check_governance(ws, raw)
+
+
+def _check_governance(ws: Workspace, raw: LineDict) -> None:
+    """A policy that names an unknown purpose, region or field, or contradicts itself, stops the
+    load at its line: nothing is read or sent under a policy that does not mean what it says."""
+    if ws.governance is None:
+        return
+    from hub.governance.config import governance_problems
+    from hub.mapping import load_mapping
+
+    fields: dict[str, set[str]] = {}
+    for name, conn in ws.connections.items():
+        for scfg in conn.streams.values():
+            path = mapping_file(ws.root, scfg.mapping)
+            if path is not None:
+                fields.setdefault(name, set()).update(f.name for f in load_mapping(path).entity.fields)
+    problems = governance_problems(
+        ws.governance,
+        {n: (c.destination.purpose, c.destination.region) for n, c in ws.connections.items()},
+        fields,
+        {n: list(c.streams) for n, c in ws.connections.items()},
+    )
+    if problems:
+        loc, message = problems[0]
+        more = f" (and {len(problems) - 1} more problem(s) in the policy)" if len(problems) > 1 else ""
+        raise ConfigError(
+            message + more, file=str(ws.path), line=line_of(raw, loc), key=".".join(map(str, loc))
+        )
 
 
 def no_cursor_error(path: Path, connection: str, stream: str, source: str) -> ConfigError:

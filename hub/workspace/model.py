@@ -7,6 +7,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hub.governance.config import GovernanceConfig
 from hub.identity.config import IdentityConfig
 
 __all__ = [
@@ -78,6 +79,10 @@ class DestinationConfig(_Strict):
         description="sql, or a write-back connector (connectors/<type>/writeback.py)",
     )
     config: dict[str, Any] = Field(default_factory=dict)
+    # What the data is for and where it lives (hub/governance, docs/governance.md); required
+    # for every connection once the workspace has a `governance:` block.
+    purpose: str | None = Field(default=None, description="a purpose of governance.purposes")
+    region: str | None = Field(default=None, description="a region of governance.regions")
 
 
 class StreamConfig(_Strict):
@@ -166,6 +171,7 @@ class Workspace(_Strict):
     identity: IdentitySection = Field(default_factory=IdentitySection)
     orchestration: OrchestrationSection = Field(default_factory=OrchestrationSection)
     notifications: NotificationsSection = Field(default_factory=NotificationsSection)
+    governance: GovernanceConfig | None = None
 
     @property
     def root(self) -> Path:
