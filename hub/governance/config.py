@@ -214,11 +214,11 @@ def governance_problems(
     for what, src in (("consents", gov.consents), ("stock", gov.stock.inventory if gov.stock else None)):
         if src is None:
             continue
-        loc: tuple[str, ...] = (
+        src_loc: tuple[str, ...] = (
             ("governance", "consents") if what == "consents" else ("governance", "stock", "inventory")
         )
         if src.connection not in streams:
-            problems.append(((*loc, "connection"), f"no connection `{src.connection}`"))
+            problems.append(((*src_loc, "connection"), f"no connection `{src.connection}`"))
         elif src.stream not in set(streams[src.connection]):
             problems.append(((*loc, "stream"), f"connection `{src.connection}` has no stream `{src.stream}`"))
     if gov.stock is not None:
