@@ -62,4 +62,8 @@ class WritebackApi(Protocol):
     def delete(self, changes: Sequence[Change]) -> list[Outcome]:
         """Remove records (only called when `deletes`); one outcome per change, in order."""
 
+    def withdrawal(self, key: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """The payload that tells the destination a person withdrew consent (unsubscribe, flag),
+        sent as an update of the record it holds; None: it has no such thing (the row is held)."""
+
     def close(self) -> None: ...

@@ -55,6 +55,10 @@ class WritebackBase:
         # write_mode overwrite for a connector whose `deletes` is False.
         raise ConfigError(f"{self.name} write-back cannot delete; use write_mode merge")
 
+    def withdrawal(self, key: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        # A connector that can unsubscribe or flag a person overrides this (hub/governance).
+        return None
+
     def close(self) -> None:
         for client in self._clients:
             client.close()

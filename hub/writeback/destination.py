@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from hub.destinations import TableSpec, WriteMode
 from hub.errors import ConfigError, FatalError
+from hub.governance.step import WITHDRAW_FIELD
 from hub.redaction import redact
 from hub.store.models import utcnow
 from hub.writeback import state
@@ -60,6 +62,7 @@ class WritebackDestination:
         self._seen: dict[str, str] = {}  # key hash -> ref of the row that claimed it this run
         self._deletes_held: str | None = None
         self.counts = {"create": 0, "update": 0, "delete": 0, "unchanged": 0, "accepted": 0, "rejected": 0}
+        self._governed: Counter[str] = Counter()  # consent withdrawals sent / held (hub/governance)
         self.samples: dict[str, list[str]] = {"create": [], "update": [], "delete": [], "rejected": []}
 
     # -- the Destination protocol -------------------------------------------------
@@ -102,6 +105,11 @@ class WritebackDestination:
                 )
                 continue
             self._seen[key_hash] = ref
+            if row.get(WITHDRAW_FIELD):  # the govern step: this person withdrew consent
+                withdrawn = self._withdrawal(key, key_hash, payload)
+                if withdrawn is None:
+                    continue
+                payload = withdrawn
             payload_hash = hashlib.blake2b(
                 orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), digest_size=16
             ).hexdigest()
@@ -171,8 +179,23 @@ class WritebackDestination:
             "dry_run": self.dry_run,
             **self.counts,
             **held,
+            **self._governed,
             "samples": {k: v for k, v in self.samples.items() if v},
         }
+
+    def _withdrawal(self, key: str, key_hash: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """What to send for a withdrawn person: nothing if the destination never had them (or
+        cannot be told), else the connector's unsubscribe / flag payload, diffed as any update."""
+        if key_hash not in self._sent:
+            self._governed["withheld"] += 1
+            return None
+        withdrawn = self.api.withdrawal(key, payload)
+        if withdrawn is None:
+            self._governed["withheld"] += 1
+            log.warning("%s: %s cannot unsubscribe a person; the row is held back", self._target, self.name)
+            return None
+        self._governed["withdrawn"] += 1
+        return withdrawn
 
     # -- sending --------------------------------------------------------------------
     @property

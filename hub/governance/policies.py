@@ -1,0 +1,172 @@
+"""The policies, each one small class behind one contract: `decide(row, person) -> Decision | None`.
+
+None means the policy has nothing to say (the row goes on unchanged). A policy that changes
+the row (PII) changes it in place and says so; one that stops it says `drop`, or `withdraw`
+when the destination must be told the person left (a write-back of a withdrawn consent).
+Rules are names (`consent.email_marketing`), reasons are words: never a value of the row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from hub.governance.config import GovernanceConfig, PiiAction
+from hub.governance.consent import consent_verdict
+from hub.governance.people import Person
+
+__all__ = [
+    "Action",
+    "Decision",
+    "Policy",
+    "ConsentPolicy",
+    "RegionPolicy",
+    "PiiPolicy",
+    "StockPolicy",
+    "normalise",
+    "looks_like_pii",
+]
+
+Action = Literal["drop", "withdraw", "change"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    rule: str
+    reason: str
+
+
+class Policy(Protocol):
+    name: str
+    person_rows_only: bool  # consent and region speak about people; PII and stock about any row
+
+    def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None: ...
+
+
+class RegionPolicy:
+    """A person's data goes only to destinations whose region their region allows."""
+
+    name, person_rows_only = "region", True
+
+    def __init__(self, destination_region: str, config: GovernanceConfig) -> None:
+        self.region, self.config = destination_region, config
+        self._allowed: dict[str | None, bool] = {}
+
+    def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
+        region = person.region if person else None
+        ok = self._allowed.get(region)
+        if ok is None:
+            ok = self._allowed[region] = self.region in self.config.rule_for(region).send_to
+        if ok:
+            return None
+        who = region or "unknown"
+        return Decision(
+            "drop", f"region.{who}", f"a person of region {who} may not go to region {self.region}"
+        )
+
+
+class ConsentPolicy:
+    """A person goes to a destination of purpose P only if their latest consent for P allows it.
+    On a write-back the denial is a withdrawal: the destination unsubscribes or removes them."""
+
+    name, person_rows_only = "consent", True
+
+    def __init__(self, purpose: str, config: GovernanceConfig, withdraw: bool) -> None:
+        self.purpose, self.config = purpose, config
+        self.action: Action = "withdraw" if withdraw else "drop"
+        self.rule = f"consent.{purpose}"
+        self._free = config.purposes[purpose].consent == "none"
+
+    def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
+        if self._free:
+            return None
+        region = person.region if person else None
+        allowed, why = consent_verdict(
+            person.latest if person else {}, self.purpose, self.config.rule_for(region), self.config
+        )
+        if allowed:
+            return None
+        return Decision(self.action, self.rule, f"{why} (region {region or 'unknown'})")
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"\+?\d[\d ().-]{7,}\d")
+
+
+def normalise(field: str, value: Any) -> str:
+    """What ad platforms hash: emails trimmed and lower case, phones digits only."""
+    text = str(value).strip()
+    if field == "phone" or field.endswith("_phone"):
+        return re.sub(r"\D", "", text)
+    return text.lower()
+
+
+def _mask(value: Any) -> str:
+    text = str(value)
+    if "@" in text:
+        local, _, domain = text.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return f"{text[:1]}***" if text else text
+
+
+def looks_like_pii(value: Any) -> bool:
+    return isinstance(value, str) and bool(_EMAIL.search(value) or _PHONE.search(value))
+
+
+class PiiPolicy:
+    """Each configured PII field of the destination kept, hashed, tokenised, masked or dropped."""
+
+    name, person_rows_only = "pii", False
+
+    def __init__(self, actions: Mapping[str, PiiAction], token_key: bytes) -> None:
+        self.actions = {f: a for f, a in actions.items() if a != "keep"}
+        self._key = token_key
+        self._rules = {f: f"pii.{f}.{a}" for f, a in self.actions.items()}
+
+    def transform(self, field: str, action: PiiAction, value: Any) -> Any:
+        if action == "drop":
+            return None
+        if action == "mask":
+            return _mask(value)
+        text = normalise(field, value).encode()
+        if action == "hash":
+            return hashlib.sha256(text).hexdigest()
+        return "tok_" + hmac.new(self._key, text, hashlib.sha256).hexdigest()[:32]  # tokenise
+
+    def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
+        changed = []
+        for field, action in self.actions.items():
+            value = row.get(field)
+            if value is None or value == "":
+                continue
+            row[field] = self.transform(field, action, value)
+            changed.append(self._rules[field])
+        if not changed:
+            return None
+        return Decision("change", ",".join(changed), "PII fields transformed for this destination")
+
+
+class StockPolicy:
+    """Offers for a product whose available stock (all locations) is below its threshold are held
+    back; once stock recovers the offer goes again (it is simply no longer held)."""
+
+    name, person_rows_only = "stock", False
+
+    def __init__(self, available: Mapping[str, int], thresholds: Mapping[str, int], default: int, field: str):
+        self.available, self.thresholds, self.default, self.field = available, thresholds, default, field
+
+    def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
+        sku = row.get(self.field)
+        if sku is None:
+            return None
+        sku = str(sku)
+        threshold = self.thresholds.get(sku, self.default)
+        stock = self.available.get(sku, 0)
+        if stock >= threshold and stock > 0:
+            return None
+        return Decision("drop", f"stock.{sku}", f"available stock below the threshold of {threshold}")
