@@ -343,6 +343,15 @@ def _register_operations() -> None:
 
     app.command()(status)
     app.add_typer(state_app, name="state", help="A stream's saved state: show, reset, set.")
+    _register_governance()
+
+
+def _register_governance() -> None:
+    from hub.cli.policy_cmd import app as policy_app
+    from hub.cli.policy_cmd import explain_decision
+
+    app.add_typer(policy_app, name="policy", help="What the governance policies would do to sample rows.")
+    app.command("explain-decision")(explain_decision)
 
 
 _register_subcommands()

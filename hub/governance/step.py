@@ -120,6 +120,12 @@ class Governor:
                 if looks_like_pii(row.get(name)):
                     self.scan[name] += 1
 
+    def pii_rules(self) -> list[str]:
+        """The destination's PII rules in force (`pii.email.hash`): they apply to every row."""
+        return [
+            f"pii.{f}.{a}" for p in self.policies if isinstance(p, PiiPolicy) for f, a in p.actions.items()
+        ]
+
     def report(self) -> dict[str, Any] | None:
         """Per-stream counts for the run summary and the audit log: rule names, no values."""
         if not self.counts and not self.scan:

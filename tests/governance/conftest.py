@@ -79,7 +79,7 @@ connections:
     destination:
       type: sql
       purpose: analytics
-      region: us
+      region: eu
       config: {copy}
     streams:
       profiles:

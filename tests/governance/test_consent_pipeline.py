@@ -68,15 +68,9 @@ def test_consent_decides_who_reaches_the_email_tool_and_a_withdrawal_unsubscribe
     third = governed.sync("out")["streams"]["profiles"]["writeback"]
     assert third["unchanged"] == 5 and third["update"] == 0  # the unsubscribe is sent once
 
-
-def test_the_audit_log_counts_rules_and_never_holds_a_value(governed: GovernedHub) -> None:
-    people = _by_status(governed)
-    email = people["WITHDRAWN"][5]
-    governed.profiles([profile(70, email, "Germany")])
-    governed.sync("consent")
-    governed.sync("out")
+    # the audit log has the counts per rule and the policy's first hash, never a value
     entries: list[dict[str, Any]] = governed.ctx.audit.entries()
     ends = [e for e in entries if e["action"] == "stream.end" and e["target"] == "out/profiles"]
-    assert ends and ends[-1]["details"]["governance"]["rules"] == {"withdraw:consent.email_marketing": 1}
+    assert ends[0]["details"]["governance"]["rules"] == {"withdraw:consent.email_marketing": 5}
     assert [e["details"]["old_hash"] for e in entries if e["action"] == "policy.change"] == [None]
-    assert all(email not in str(e) for e in entries)
+    assert not [e for e in entries for email in granted + withdrawn + unknown if email in str(e)]
