@@ -30,6 +30,8 @@ _NAME = r"^[a-z][a-z0-9_]*$"
 ConsentStatus = Literal["granted", "withdrawn", "expired", "pending", "not_given"]
 CONSENT_STATUSES: tuple[ConsentStatus, ...] = get_args(ConsentStatus)
 PiiAction = Literal["keep", "hash", "tokenise", "mask", "drop"]
+_OPT_IN = frozenset({"granted"})
+_OPT_OUT = frozenset(s for s in CONSENT_STATUSES if s != "withdrawn")
 
 
 class _Strict(BaseModel):
@@ -62,9 +64,7 @@ class RegionRule(_Strict):
     def allowed_statuses(self) -> frozenset[str]:
         if self.allow is not None:
             return frozenset(self.allow)
-        if self.consent == "opt_in":
-            return frozenset({"granted"})
-        return frozenset(s for s in CONSENT_STATUSES if s != "withdrawn")
+        return _OPT_IN if self.consent == "opt_in" else _OPT_OUT
 
     @property
     def allow_missing(self) -> bool:
@@ -102,6 +102,7 @@ class GovernanceConfig(_Strict):
     pii: dict[str, dict[str, PiiAction]] = Field(default_factory=dict)
     stock: StockRule | None = None
     _country_index: dict[str, str] = PrivateAttr(default_factory=dict)
+    _strictest: RegionRule | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _names(self) -> GovernanceConfig:
@@ -132,7 +133,9 @@ class GovernanceConfig(_Strict):
             return self.regions[region]
         if self.unknown_region != "strictest":
             return self.regions[self.unknown_region]
-        return self.strictest()
+        if self._strictest is None:  # per row on the hot path: computed once
+            self._strictest = self.strictest()
+        return self._strictest
 
     def strictest(self) -> RegionRule:
         rules = list(self.regions.values())

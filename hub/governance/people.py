@@ -34,6 +34,12 @@ class PersonIndex:
     profile_of_email: dict[str, str] = field(default_factory=dict)
     country_of: dict[str, str | None] = field(default_factory=dict)
     _cache: dict[tuple[str | None, str | None, str | None], Person] = field(default_factory=dict)
+    _regions: dict[str, str] = field(default_factory=dict)  # country (lower case) -> region
+
+    def __post_init__(self) -> None:
+        self._regions = {
+            c.strip().lower(): r for r, rule in self.config.regions.items() for c in rule.countries
+        }
 
     @classmethod
     def build(
@@ -87,7 +93,8 @@ class PersonIndex:
                 for purpose, (status, when) in part.items():
                     latest_consents([{"purpose": purpose, "event": status, "occurred_at": when}], latest)
         country = row.get("country") or (self.country_of.get(pid) if pid else None)
-        found = Person(pid, self.config.region_of(country), latest)
+        region = self._regions.get(country.strip().lower()) if isinstance(country, str) else None
+        found = Person(pid, region, latest)
         if len(self._cache) < 1_000_000:
             self._cache[cache_key] = found
         return found

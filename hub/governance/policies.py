@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from hub.governance.config import GovernanceConfig, PiiAction
@@ -39,6 +39,10 @@ class Decision:
     action: Action
     rule: str
     reason: str
+    counted: str = field(init=False)  # "action:rule", the run summary's key
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counted", f"{self.action}:{self.rule}")
 
 
 class Policy(Protocol):
@@ -81,28 +85,42 @@ class ConsentPolicy:
         self.action: Action = "withdraw" if withdraw else "drop"
         self.rule = f"consent.{purpose}"
         self._free = config.purposes[purpose].consent == "none"
+        self._decided: dict[int, Decision | None] = {}
+        self._alive: list[Person] = []
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
         if self._free:
             return None
+        # Person objects are cached by the index and repeat within a run: decide each once.
+        seen = self._decided.get(id(person), _UNSEEN) if person is not None else _UNSEEN
+        if seen is not _UNSEEN:
+            return seen  # type: ignore[return-value]
         region = person.region if person else None
         allowed, why = consent_verdict(
             person.latest if person else {}, self.purpose, self.config.rule_for(region), self.config
         )
-        if allowed:
-            return None
-        return Decision(self.action, self.rule, f"{why} (region {region or 'unknown'})")
+        decision = (
+            None if allowed else Decision(self.action, self.rule, f"{why} (region {region or 'unknown'})")
+        )
+        if person is not None:
+            self._decided[id(person)] = decision
+            self._alive.append(person)  # keeps id() unique while it is cached
+        return decision
 
 
+_UNSEEN = object()
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+?\d[\d ().-]{7,}\d")
+
+
+_NON_DIGIT = re.compile(r"\D")
 
 
 def normalise(field: str, value: Any) -> str:
     """What ad platforms hash: emails trimmed and lower case, phones digits only."""
     text = str(value).strip()
     if field == "phone" or field.endswith("_phone"):
-        return re.sub(r"\D", "", text)
+        return _NON_DIGIT.sub("", text)
     return text.lower()
 
 
@@ -127,6 +145,23 @@ class PiiPolicy:
         self.actions = {f: a for f, a in actions.items() if a != "keep"}
         self._key = token_key
         self._rules = {f: f"pii.{f}.{a}" for f, a in self.actions.items()}
+        self._bits = {f: 1 << i for i, f in enumerate(self.actions)}
+        self._decisions: dict[int, Decision] = {}
+        # one plain function per field, chosen once (the per-row loop only calls them)
+        self._steps = [(f, self._bits[f], self._compile(f, a)) for f, a in self.actions.items()]
+
+    def _compile(self, field: str, action: PiiAction) -> Callable[[Any], Any]:
+        phone = field == "phone" or field.endswith("_phone")
+        sha256, key = hashlib.sha256, self._key
+        if action == "hash" and not phone:
+            return lambda v: sha256(str(v).strip().lower().encode()).hexdigest()
+        if action == "tokenise" and not phone:
+            return lambda v: "tok_" + hmac.digest(key, str(v).strip().lower().encode(), "sha256").hex()[:32]
+        if action == "hash":  # a phone: digits only
+            return lambda v: sha256(_NON_DIGIT.sub("", str(v)).encode()).hexdigest()
+        if action == "drop":
+            return lambda v: None
+        return lambda v: self.transform(field, action, v)
 
     def transform(self, field: str, action: PiiAction, value: Any) -> Any:
         if action == "drop":
@@ -136,19 +171,23 @@ class PiiPolicy:
         text = normalise(field, value).encode()
         if action == "hash":
             return hashlib.sha256(text).hexdigest()
-        return "tok_" + hmac.new(self._key, text, hashlib.sha256).hexdigest()[:32]  # tokenise
+        return "tok_" + hmac.digest(self._key, text, "sha256").hex()[:32]  # tokenise
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
-        changed = []
-        for field, action in self.actions.items():
-            value = row.get(field)
+        changed = 0
+        for name, bit, step in self._steps:
+            value = row.get(name)
             if value is None or value == "":
                 continue
-            row[field] = self.transform(field, action, value)
-            changed.append(self._rules[field])
+            row[name] = step(value)
+            changed |= bit
         if not changed:
             return None
-        return Decision("change", ",".join(changed), "PII fields transformed for this destination")
+        found = self._decisions.get(changed)
+        if found is None:  # one Decision per combination of fields changed
+            rules = ",".join(r for f, r in self._rules.items() if changed & self._bits[f])
+            found = self._decisions[changed] = Decision("change", rules, "PII fields transformed")
+        return found
 
 
 class StockPolicy:
