@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.cli import app
+from hub.governance.decisions import decisions_for
 from hub.sandbox import Sandbox
-from tests.governance.conftest import GovernedHub, profile
+from tests.governance.conftest import GOVERNANCE, GovernedHub, profile
 
 runner = CliRunner()
 
@@ -66,6 +67,13 @@ def test_the_governed_copy_has_no_raw_pii_and_withheld_people_are_not_in_it(gove
     governed.sync("copy")
     assert _copy_rows(governed)["p00001"]["phone"] == first
 
+    # a policy change is audited once, old and new hash, at the next run
+    governed.write_workspace(governance=GOVERNANCE.replace("last_name: drop", "last_name: mask"))
+    governed.sync("copy")
+    assert _copy_rows(governed)["p00001"]["last_name"] == "L***"
+    changes = [e["details"] for e in governed.ctx.audit.entries(action="policy.change")]
+    assert len(changes) == 2 and changes[1]["old_hash"] == changes[0]["new_hash"] != changes[1]["new_hash"]
+
     code, out = _cli(governed, "explain-decision", "crossdock:p00003")
     assert code == 0 and "consent.analytics" in out and "no consent recorded" in out, out
     code, out = _cli(governed, "explain-decision", "p00004", "--json")
@@ -85,7 +93,11 @@ def test_residency_keeps_eu_people_out_of_a_us_destination(governed: GovernedHub
         ]
     )
     governed.sync("consent")
+    preview = governed.sync("out", dry_run=True)["streams"]["profiles"]  # counts, stores nothing
+    assert preview["governance"]["dropped"] == 2
+    assert decisions_for(governed.ctx.engine, "crossdock:p00010") == []
     stream = governed.sync("out")["streams"]["profiles"]
+    assert [d.rule for d in decisions_for(governed.ctx.engine, "p00010")] == ["region.eu"]
     sent = governed.sent()
     assert emails[1] in sent
     assert emails[0] not in sent and emails[2] not in sent, "EU / unknown-region data went to the US"
