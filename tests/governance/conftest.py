@@ -29,6 +29,7 @@ governance:
   purposes:
     email_marketing: {consent: [newsletter]}
     analytics: {consent: [profiling]}
+    advertising: {consent: [profiling]}
     records: {consent: none}
   regions:
     eu: {countries: [Norway, 'NO', Germany, DE, Portugal], consent: opt_in, send_to: [eu]}
@@ -87,6 +88,21 @@ connections:
         write_mode: overwrite
         mapping: warehouse/profiles
         table: governed_profiles
+{extra}"""
+
+ADS = """\
+  ads:
+    source:
+      warehouse: {warehouse_url}
+    destination:
+      type: facebook
+      purpose: advertising
+      region: eu
+      config: {{base_url: '{url}', audience_id: '23850000000000001', access_token: sandbox-token}}
+    streams:
+      profiles:
+        sync_mode: full_refresh
+        mapping: warehouse/profiles
 """
 
 
@@ -100,7 +116,7 @@ class GovernedHub:
     def list_id(self) -> str:
         return str(self.sandbox.mailchimp.lists[0]["id"])
 
-    def write_workspace(self, out_region: str = "eu", governance: str = GOVERNANCE) -> None:
+    def write_workspace(self, out_region: str = "eu", governance: str = GOVERNANCE, extra: str = "") -> None:
         flow = lambda d: "{" + ", ".join(f"{k}: '{v}'" for k, v in d.items()) + "}"  # noqa: E731
         (self.root / "crossdock.yaml").write_text(
             textwrap.dedent(WORKSPACE).format(
@@ -110,6 +126,7 @@ class GovernedHub:
                 copy=flow(self.copy),
                 list_id=self.list_id,
                 out_region=out_region,
+                extra=extra.format(url=self.sandbox.url, warehouse_url=self.warehouse["url"]),
             )
             + governance
         )

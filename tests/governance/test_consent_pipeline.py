@@ -6,13 +6,18 @@ the next write-back run as an unsubscribe; every held-back record is in the deci
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from hub.governance.decisions import decisions_for
 from hub.sandbox.onetrust import PURPOSES
-from tests.governance.conftest import GovernedHub, profile
+from tests.governance.conftest import ADS, GovernedHub, profile
 
 NEWSLETTER = PURPOSES["newsletter"]
+
+
+def sha(value: str) -> str:
+    return hashlib.sha256(value.strip().lower().encode()).hexdigest()
 
 
 def _by_status(governed: GovernedHub) -> dict[str, list[str]]:
@@ -74,3 +79,26 @@ def test_consent_decides_who_reaches_the_email_tool_and_a_withdrawal_unsubscribe
     assert ends[0]["details"]["governance"]["rules"] == {"withdraw:consent.email_marketing": 5}
     assert [e["details"]["old_hash"] for e in entries if e["action"] == "policy.change"] == [None]
     assert not [e for e in entries for email in granted + withdrawn + unknown if email in str(e)]
+
+
+def test_a_withdrawal_removes_the_person_from_the_ad_audience(governed: GovernedHub) -> None:
+    profiling = PURPOSES["profiling"]
+    emails = [
+        e
+        for e, p in sorted(governed.sandbox.onetrust.subjects.items())
+        if p.get(profiling) == "ACTIVE" and "@" in e and not e.startswith("info@")
+    ][2:4]
+    governed.write_workspace(extra=ADS)
+    governed.profiles([profile(80 + i, e, "Germany") for i, e in enumerate(emails)])
+    governed.sync("consent")
+    audience = governed.sandbox.facebook.audiences["23850000000000001"]
+    first = governed.sync("ads")["streams"]["profiles"]
+    assert {sha(e) for e in emails} <= set(audience), first
+
+    governed.sandbox.onetrust.touch(emails[0], profiling, "WITHDRAWN")
+    governed.sync("consent")
+    stream = governed.sync("ads")["streams"]["profiles"]
+    assert sha(emails[0]) not in audience and sha(emails[1]) in audience
+    assert stream["writeback"]["withdrawn"] == 1 and stream["writeback"]["delete"] == 1
+    again = governed.sync("ads")["streams"]["profiles"]["writeback"]
+    assert again["withheld"] == 1 and again["delete"] == 0  # removed once; not sent back
