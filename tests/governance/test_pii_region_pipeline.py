@@ -44,7 +44,8 @@ def test_the_governed_copy_has_no_raw_pii_and_withheld_people_are_not_in_it(gove
             profile(1, ok[0].upper(), "United States"),  # opt-out region: consent allows
             profile(2, ok[1], "Germany"),  # opt-in, profiling granted
             profile(3, "nobody.asked@example.org", "Germany"),  # opt-in, no consent at all: denied
-            profile(4, "unknown.place@example.org", "Atlantis"),  # unknown region: strictest (opt-in)
+            # unknown region: strictest (opt-in); an email typed into `city`, a field not marked pii
+            profile(4, "unknown.place@example.org", "Atlantis", city="ask joe@example.net"),
         ]
     )
     governed.sync("consent")
@@ -61,6 +62,7 @@ def test_the_governed_copy_has_no_raw_pii_and_withheld_people_are_not_in_it(gove
     gov = stream["governance"]
     assert gov["dropped"] == 2 and gov["changed"] == 2, gov
     assert gov["rules"]["drop:consent.analytics"] == 2
+    assert gov["unclassified_pii"] == {"city": 1}  # reported by field name, never the value
 
     # tokens are stable: the same phone, the same token, run after run
     first = one["phone"]
