@@ -90,6 +90,21 @@ connections:
         table: governed_profiles
 {extra}"""
 
+CRM = """\
+  crm:
+    source:
+      warehouse: {warehouse_url}
+    destination:
+      type: hubspot
+      purpose: email_marketing
+      region: eu
+      config: {{base_url: '{url}', access_token: sandbox-token, consent_property: crossdock_consent}}
+    streams:
+      profiles:
+        sync_mode: full_refresh
+        mapping: warehouse/profiles
+"""
+
 ADS = """\
   ads:
     source:

@@ -11,7 +11,7 @@ from typing import Any
 
 from hub.governance.decisions import decisions_for
 from hub.sandbox.onetrust import PURPOSES
-from tests.governance.conftest import ADS, GovernedHub, profile
+from tests.governance.conftest import ADS, CRM, GovernedHub, profile
 
 NEWSLETTER = PURPOSES["newsletter"]
 
@@ -102,3 +102,27 @@ def test_a_withdrawal_removes_the_person_from_the_ad_audience(governed: Governed
     assert stream["writeback"]["withdrawn"] == 1 and stream["writeback"]["delete"] == 1
     again = governed.sync("ads")["streams"]["profiles"]["writeback"]
     assert again["withheld"] == 1 and again["delete"] == 0  # removed once; not sent back
+
+
+def test_a_withdrawal_flags_the_crm_contact(governed: GovernedHub) -> None:
+    emails = _by_status(governed)["ACTIVE"][6:8]
+    governed.write_workspace(extra=CRM)
+    governed.profiles([profile(90 + i, e, "Germany") for i, e in enumerate(emails)])
+    governed.sync("consent")
+    governed.sync("crm")
+
+    def flag(email: str) -> object:
+        found = [
+            o
+            for o in governed.sandbox.hubspot.objects("contacts").values()
+            if str(o["properties"].get("email") or "").lower() == email
+        ]
+        assert found, f"{email} never reached the CRM"
+        return found[0]["properties"].get("crossdock_consent")
+
+    assert flag(emails[0]) is None
+    governed.sandbox.onetrust.touch(emails[0], NEWSLETTER, "WITHDRAWN")
+    governed.sync("consent")
+    stream = governed.sync("crm")["streams"]["profiles"]
+    assert flag(emails[0]) == "withdrawn" and flag(emails[1]) is None
+    assert stream["writeback"]["withdrawn"] == 1
