@@ -19,7 +19,7 @@ from hub.governance.config import GovernanceConfig
 from hub.governance.people import Person, PersonIndex
 from hub.governance.policies import ConsentPolicy, PiiPolicy, Policy, RegionPolicy, looks_like_pii
 
-__all__ = ["PERSON_ENTITIES", "WITHDRAW_FIELD", "GovernedBatch", "Governor"]
+__all__ = ["PERSON_ENTITIES", "WITHDRAW_FIELD", "GovernedBatch", "Governor", "build_policies", "token_key"]
 
 # Entities about one person: consent and residency speak about them (the rest is business data).
 PERSON_ENTITIES = frozenset(
