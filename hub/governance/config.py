@@ -1,4 +1,4 @@
-"""crossdock.yaml `governance:`: purposes, regions, consent rules, PII per destination, stock.
+"""crossdock.yaml `governance:`: purposes, regions, consent rules, PII per destination.
 
 The block is data (STYLE.md habit 6): loaded and validated once, then compiled into
 policies (hub/governance/policies.py). Cross-references (a destination's purpose, a
@@ -21,7 +21,6 @@ __all__ = [
     "PurposeRule",
     "RegionRule",
     "ConsentSource",
-    "StockRule",
     "GovernanceConfig",
     "governance_problems",
 ]
@@ -79,16 +78,6 @@ class ConsentSource(_Strict):
     stream: str
 
 
-class StockRule(_Strict):
-    """Offers of a product whose stock (summed over locations) is below its threshold are held."""
-
-    inventory: ConsentSource = Field(description="the inventory_item stream: {connection, stream}")
-    default: int = Field(default=0, ge=0, description="threshold for SKUs not listed")
-    skus: dict[str, int] = Field(default_factory=dict, description="SKU -> threshold")
-    sku_field: str = Field(default="sku", description="the offer row's field naming the SKU")
-    connections: list[str] = Field(description="the write-back connections that send offers")
-
-
 class GovernanceConfig(_Strict):
     purposes: dict[str, PurposeRule]
     regions: dict[str, RegionRule]
@@ -100,7 +89,6 @@ class GovernanceConfig(_Strict):
     )
     # connection -> canonical field -> action; fields not listed are kept.
     pii: dict[str, dict[str, PiiAction]] = Field(default_factory=dict)
-    stock: StockRule | None = None
     _country_index: dict[str, str] = PrivateAttr(default_factory=dict)
     _strictest: RegionRule | None = PrivateAttr(default=None)
 
@@ -214,18 +202,15 @@ def governance_problems(
                 problems.append(
                     ((*base, field), f"unknown field `{field}`: `{conn}` maps none; it has {sorted(known)}")
                 )
-    for what, src in (("consents", gov.consents), ("stock", gov.stock.inventory if gov.stock else None)):
-        if src is None:
-            continue
-        src_loc: tuple[str, ...] = (
-            ("governance", "consents") if what == "consents" else ("governance", "stock", "inventory")
-        )
+    if gov.consents is not None:
+        src = gov.consents
         if src.connection not in streams:
-            problems.append(((*src_loc, "connection"), f"no connection `{src.connection}`"))
+            problems.append((("governance", "consents", "connection"), f"no connection `{src.connection}`"))
         elif src.stream not in set(streams[src.connection]):
-            problems.append(((*loc, "stream"), f"connection `{src.connection}` has no stream `{src.stream}`"))
-    if gov.stock is not None:
-        for conn in gov.stock.connections:
-            if conn not in destinations:
-                problems.append((("governance", "stock", "connections"), f"no connection `{conn}`"))
+            problems.append(
+                (
+                    ("governance", "consents", "stream"),
+                    f"connection `{src.connection}` has no stream `{src.stream}`",
+                )
+            )
     return problems

@@ -26,7 +26,6 @@ __all__ = [
     "ConsentPolicy",
     "RegionPolicy",
     "PiiPolicy",
-    "StockPolicy",
     "normalise",
     "looks_like_pii",
 ]
@@ -47,7 +46,7 @@ class Decision:
 
 class Policy(Protocol):
     name: str
-    person_rows_only: bool  # consent and region speak about people; PII and stock about any row
+    person_rows_only: bool  # consent and region speak about people; PII about any row
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None: ...
 
@@ -188,24 +187,3 @@ class PiiPolicy:
             rules = ",".join(r for f, r in self._rules.items() if changed & self._bits[f])
             found = self._decisions[changed] = Decision("change", rules, "PII fields transformed")
         return found
-
-
-class StockPolicy:
-    """Offers for a product whose available stock (all locations) is below its threshold are held
-    back; once stock recovers the offer goes again (it is simply no longer held)."""
-
-    name, person_rows_only = "stock", False
-
-    def __init__(self, available: Mapping[str, int], thresholds: Mapping[str, int], default: int, field: str):
-        self.available, self.thresholds, self.default, self.field = available, thresholds, default, field
-
-    def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
-        sku = row.get(self.field)
-        if sku is None:
-            return None
-        sku = str(sku)
-        threshold = self.thresholds.get(sku, self.default)
-        stock = self.available.get(sku, 0)
-        if stock >= threshold and stock > 0:
-            return None
-        return Decision("drop", f"stock.{sku}", f"available stock below the threshold of {threshold}")
