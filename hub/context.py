@@ -47,6 +47,7 @@ _FEATURE_TABLES = (
     "hub.governance.tombstones",
     "hub.readapi.keys",
     "hub.monitoring.series",
+    "hub.governance.decisions",
 )
 
 

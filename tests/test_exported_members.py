@@ -18,6 +18,7 @@ PACKAGES = [
     "hub.audit",
     "hub.cli",
     "hub.destinations",
+    "hub.governance",
     "hub.identity",
     "hub.mapping",
     "hub.monitoring",

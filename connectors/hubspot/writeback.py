@@ -72,6 +72,11 @@ class HubSpotConfig(WritebackConfig):
     properties: dict[str, str] = Field(
         default_factory=dict, description="canonical field -> HubSpot property"
     )
+    consent_property: str | None = Field(
+        default=None,
+        description="a (custom) property set to `withdrawn` when the person withdraws consent "
+        "(hub/governance); none: a withdrawn person is held back, not flagged",
+    )
 
 
 class Writeback(WritebackBase):
@@ -115,6 +120,11 @@ class Writeback(WritebackBase):
             prop: _text(row[field]) for field, prop in self.properties.items() if row.get(field) is not None
         }
         return str(key), props
+
+    def withdrawal(self, key: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """HubSpot has no list to leave: the record is flagged through `consent_property`."""
+        prop = self.config.consent_property
+        return {**payload, prop: "withdrawn"} if prop else None
 
     def upsert(self, changes: Sequence[Change]) -> list[Outcome]:
         inputs = [

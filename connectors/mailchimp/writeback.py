@@ -106,6 +106,10 @@ class Writeback(WritebackBase):
         merge = {tag: str(row[field]) for field, tag in _MERGE_FIELDS.items() if row.get(field) is not None}
         return email, {"email_address": email, "status_if_new": self.status_if_new, "merge_fields": merge}
 
+    def withdrawal(self, key: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """A withdrawn consent unsubscribes the member (batch subscribe updates `status`)."""
+        return {"email_address": key, "status": "unsubscribed", "status_if_new": "unsubscribed"}
+
     def upsert(self, changes: Sequence[Change]) -> list[Outcome]:
         resp = self.client.request(
             "POST",

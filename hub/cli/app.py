@@ -344,6 +344,7 @@ def _register_operations() -> None:
     app.command()(status)
     app.add_typer(state_app, name="state", help="A stream's saved state: show, reset, set.")
     _register_read_api()
+    _register_policies()
 
 
 def _register_read_api() -> None:
@@ -359,6 +360,14 @@ def _register_governance() -> None:
 
     app.command()(erase)
     app.add_typer(retention_app, name="retention", help="Delete what outlived its retention.")
+
+
+def _register_policies() -> None:
+    from hub.cli.policy_cmd import app as policy_app
+    from hub.cli.policy_cmd import explain_decision
+
+    app.add_typer(policy_app, name="policy", help="What the governance policies would do to sample rows.")
+    app.command("explain-decision")(explain_decision)
 
 
 _register_subcommands()

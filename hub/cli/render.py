@@ -69,6 +69,8 @@ def print_run_summary(summary: dict[str, Any], title: str | None = None) -> None
             )
         if s.get("writeback"):
             console.print(escape(_writeback_text(name, s["writeback"])), soft_wrap=True)
+        if s.get("governance"):
+            console.print(escape(_governance_text(name, s["governance"])), soft_wrap=True)
 
 
 def print_runs(rows: list[dict[str, Any]]) -> None:
@@ -138,3 +140,15 @@ def _drift_text(drift: dict[str, Any]) -> str:
         seen = ", ".join(f"{t} x{n}" for t, n in m["seen"].items())
         parts.append(f"{field} declared {'/'.join(m['declared'])}, seen {seen}")
     return "; ".join(parts)
+
+
+def _governance_text(stream: str, gov: dict[str, Any]) -> str:
+    """`policies on X: 3 dropped, 2 withdrawn, 10 changed (consent.email_marketing 2, ...)`."""
+    rules = ", ".join(f"{rule} {n:,}" for rule, n in gov.get("rules", {}).items())
+    text = (
+        f"policies on {stream}: {gov.get('dropped', 0):,} held back, {gov.get('withdrawn', 0):,} "
+        f"withdrawn, {gov.get('changed', 0):,} changed ({rules})"
+    )
+    if gov.get("unclassified_pii"):
+        text += f"; fields that look like PII but are not marked pii: {sorted(gov['unclassified_pii'])}"
+    return text

@@ -31,6 +31,8 @@ class StreamInfo:
     writeback: dict[str, Any] | None = None
     # why a saved incremental state was not resumed from (a new destination, a dropped table)
     state_reset: str | None = None
+    # the govern step: dropped / withdrawn / changed counts and per rule (hub/governance/step.py)
+    governance: dict[str, Any] | None = None
 
     @property
     def records_per_second(self) -> float:

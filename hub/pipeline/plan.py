@@ -12,6 +12,8 @@ from hub.connections import destination_config, source_for, writeback_for
 from hub.context import HubContext, ProgressFn
 from hub.destinations import Destination, open_destination
 from hub.errors import ConfigError
+from hub.governance.build import governor_for
+from hub.governance.step import Governor
 from hub.governance.tombstones import Tombstones
 from hub.mapping import CompiledMapping, load_mapping
 from hub.pipeline.state_scope import destination_fingerprint
@@ -43,6 +45,7 @@ class StreamJob:
     progress: ProgressFn | None = None  # called with the stream's counts after each batch
     destination_key: str | None = None  # the state's destination fingerprint (state_scope.py)
     since: str | None = None  # a backfill: read from this date (hub/pipeline/select.py)
+    governor: Governor | None = None  # the govern step's policies (hub/governance); None: ungoverned
 
     @property
     def incremental(self) -> bool:
@@ -95,6 +98,7 @@ def plan_stream(
             conn.destination.type, destination_config(ctx, conn), conn.table_for(stream)
         ),
         since=since,
+        governor=governor_for(ctx, conn, stream, mapping),
     )
 
 

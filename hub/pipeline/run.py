@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from hub.context import HubContext
 from hub.errors import ConfigError
+from hub.governance.build import audit_policy_change
 from hub.mapping import load_mapping
 from hub.monitoring import observe_run
 from hub.notify import notify_run
@@ -71,6 +72,7 @@ def begin_run(
     conn = ctx.workspace().connection(connection)
     _check_dry_run(ctx, conn, dry_run)
     _audit_changes(ctx, conn, _mapping_versions(ctx, conn))
+    audit_policy_change(ctx)
     run_id = run_id or new_run_id()
     runs.start_run(ctx.engine, run_id, connection, full_refresh)
     ctx.audit.append(

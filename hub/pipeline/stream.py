@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from hub.destinations import LINEAGE_COLUMNS, Destination, SqlDestination, TableSpec
 from hub.errors import HubError, RetriableError
+from hub.governance.decisions import add_decisions
 from hub.pipeline.drift import SchemaDrift
 from hub.pipeline.info import StreamInfo
 from hub.pipeline.plan import StreamJob
@@ -92,6 +93,7 @@ def sync_stream(job: StreamJob) -> StreamInfo:
                     "schema_drift": info.schema_drift,
                     "state_reset": info.state_reset,
                     "writeback": _counts(info.writeback),
+                    "governance": info.governance,
                 },
             )
         )
@@ -149,14 +151,17 @@ def _copy(
         info.read += len(records)
         drift.observe(records)
         batch = job.mapping.map_batch(records)
+        rows, kept_index = _govern(job, batch.rows, info)
         lineage["_cd_extracted_at"] = datetime.now(UTC)
-        for row in batch.rows:
+        for row in rows:
             row.update(lineage)
         dead_records = batch.dead
         try:
-            if batch.rows:
-                info.written += destination.write(spec, mode, batch.rows)
+            if rows:
+                info.written += destination.write(spec, mode, rows)
                 refused = destination.take_refused()
+                if refused and kept_index is not None:  # positions in the mapped batch
+                    refused = [(kept_index[pos], why) for pos, why in refused]
                 if refused:
                     dead_records = batch.dead + _refused_records(job, records, batch.dead, refused)
             if dead_records and not job.dry_run:  # a dry run counts them; the real run keeps them
@@ -208,6 +213,20 @@ def _copy(
     info.schema_drift = drift.report()
     if info.schema_drift:
         log.warning("%s: schema drift (records delivered anyway): %s", job.stream, info.schema_drift)
+
+
+def _govern(
+    job: StreamJob, rows: list[dict[str, Any]], info: StreamInfo
+) -> tuple[list[dict[str, Any]], list[int] | None]:
+    """The govern step between map and write: what the policies let through (and where each
+    row was in the mapped batch); held-back records are kept with their rule, never values."""
+    if job.governor is None:
+        return rows, None
+    governed = job.governor.apply(rows, job.run_id)
+    if governed.decisions and not job.dry_run:  # a dry run counts them; the real run keeps them
+        add_decisions(job.engine, governed.decisions)
+    info.governance = job.governor.report()
+    return governed.rows, governed.kept_index
 
 
 def _refused_records(

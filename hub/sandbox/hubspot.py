@@ -68,6 +68,7 @@ _WRITABLE = {
         "country",
         "associatedcompanyid",
         "hs_object_id",
+        "crossdock_consent",  # a custom property, as a portal would create for the consent flag
     },
     "companies": {
         "name",

@@ -302,6 +302,8 @@ class Mailchimp:
                         )
                         continue
                     member["merge_fields"] = {**member["merge_fields"], **fields}
+                    if item.get("status") in _WRITABLE_STATUSES:  # e.g. an unsubscribe
+                        member["status"] = item["status"]
                     member["last_changed"] = now
                     updated.append(member)
                 else:

@@ -116,6 +116,7 @@ def _check_references(ws: Workspace, raw: LineDict) -> None:
         _check_cron(conn.schedule, (*base, "schedule"), raw, file)
     _check_cron(ws.identity.schedule, ("identity", "schedule"), raw, file)
     _check_governance(ws, raw)
+    _check_policies(ws, raw)
 
 
 def _check_governance(ws: Workspace, raw: LineDict) -> None:
@@ -141,6 +142,37 @@ def _check_governance(ws: Workspace, raw: LineDict) -> None:
         model = writeback_class(ws.root, system.type).Config
         check_config_keys(
             model, system.config, connector=system.type, file=file, raw=raw, loc=(*loc, "config")
+        )
+
+
+def _check_policies(ws: Workspace, raw: LineDict) -> None:
+    """A policy that names an unknown purpose, region or field, or contradicts itself, stops the
+    load at its line: nothing is read or sent under a policy that does not mean what it says."""
+    gov = ws.governance
+    if not (gov.governs or gov.regions or gov.pii or gov.consents):
+        return  # no policies (the block may hold only retention and erasure)
+    from hub.canonical import ENTITIES
+    from hub.governance.config import governance_problems
+
+    fields: dict[str, set[str]] = {}
+    for name, conn in ws.connections.items():
+        for scfg in conn.streams.values():
+            path = mapping_file(ws.root, scfg.mapping)
+            # the entity's name is enough here: the mapping itself is compiled when a run plans it
+            entity = yaml.safe_load(path.read_text(encoding="utf-8")).get("entity") if path else None
+            if entity in ENTITIES:
+                fields.setdefault(name, set()).update(f.name for f in ENTITIES[entity].fields)
+    problems = governance_problems(
+        ws.governance,
+        {n: (c.destination.purpose, c.destination.region) for n, c in ws.connections.items()},
+        fields,
+        {n: list(c.streams) for n, c in ws.connections.items()},
+    )
+    if problems:
+        loc, message = problems[0]
+        more = f" (and {len(problems) - 1} more problem(s) in the policy)" if len(problems) > 1 else ""
+        raise ConfigError(
+            message + more, file=str(ws.path), line=line_of(raw, loc), key=".".join(map(str, loc))
         )
 
 

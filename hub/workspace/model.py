@@ -80,6 +80,10 @@ class DestinationConfig(_Strict):
         description="sql, or a write-back connector (connectors/<type>/writeback.py)",
     )
     config: dict[str, Any] = Field(default_factory=dict)
+    # What the data is for and where it lives (hub/governance, docs/governance.md); required
+    # for every connection once the workspace has a `governance:` block.
+    purpose: str | None = Field(default=None, description="a purpose of governance.purposes")
+    region: str | None = Field(default=None, description="a region of governance.regions")
 
 
 class StreamConfig(_Strict):

@@ -81,4 +81,8 @@ class WritebackApi(Protocol):
         one Mailchimp list's members), for write-back reconciliation (hub/reconcile/writeback.py).
         WritebackBase's refuses with a ConfigError: a connector that can overrides it."""
 
+    def withdrawal(self, key: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """The payload that tells the destination a person withdrew consent (unsubscribe, flag),
+        sent as an update of the record it holds; None: it has no such thing (the row is held)."""
+
     def close(self) -> None: ...

@@ -65,6 +65,10 @@ class WritebackBase:
             "(docs/reconciliation.md lists the connectors that can)"
         )
 
+    def withdrawal(self, key: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        # A connector that can unsubscribe or flag a person overrides this (hub/governance).
+        return None
+
     def close(self) -> None:
         for client in self._clients:
             client.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from hub.destinations import TableSpec, WriteMode
 from hub.errors import ConfigError, FatalError
+from hub.governance.step import WITHDRAW_FIELD
 from hub.governance.tombstones import Tombstones
 from hub.redaction import redact
 from hub.store.models import utcnow
@@ -74,6 +76,8 @@ class WritebackDestination:
         self._erased = erased  # people erased (`crossdock erase`): never sent anywhere
         self._skipped_erased = 0
         self.counts = {"create": 0, "update": 0, "delete": 0, "unchanged": 0, "accepted": 0, "rejected": 0}
+        self._governed: Counter[str] = Counter()  # consent withdrawals sent / held (hub/governance)
+        self._removals: list[tuple[str, Change]] = []  # withdrawn people to delete (no unsubscribe)
         self.samples: dict[str, list[str]] = {"create": [], "update": [], "delete": [], "rejected": []}
 
     # -- the Destination protocol -------------------------------------------------
@@ -119,6 +123,11 @@ class WritebackDestination:
                 )
                 continue
             self._seen[key_hash] = ref
+            if row.get(WITHDRAW_FIELD):  # the govern step: this person withdrew consent
+                withdrawn = self._withdrawal(ref, key, key_hash, payload)
+                if withdrawn is None:
+                    continue
+                payload = withdrawn
             payload_hash = payload_digest(payload)
             before = self._sent.get(key_hash)
             if before == payload_hash:
@@ -137,6 +146,7 @@ class WritebackDestination:
         accepted = 0
         for i in range(0, len(changes), self.api.batch_limit):
             accepted += self._send(changes[i : i + self.api.batch_limit])
+        self._remove_withdrawn()
         return accepted
 
     def take_refused(self) -> list[tuple[int, str]]:
@@ -188,8 +198,45 @@ class WritebackDestination:
             "dry_run": self.dry_run,
             **self.counts,
             **held,
+            **self._governed,
             "samples": {k: v for k, v in self.samples.items() if v},
         }
+
+    def _withdrawal(
+        self, ref: str, key: str, key_hash: str, payload: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """What to send for a withdrawn person: nothing if the destination never had them, else
+        the connector's unsubscribe / flag payload (diffed as any update), else - when it has
+        none but can delete (an ad audience) - a removal, made after this batch's sends."""
+        if key_hash not in self._sent:
+            self._governed["withheld"] += 1
+            return None
+        withdrawn = self.api.withdrawal(key, payload)
+        if withdrawn is not None:
+            self._governed["withdrawn"] += 1
+            return withdrawn
+        if self.api.deletes:
+            self._governed["withdrawn"] += 1
+            self._removals.append((key_hash, Change(ref, key, {}, "delete")))
+            self._count("delete", ref)
+        else:
+            self._governed["withheld"] += 1
+            log.warning("%s: %s cannot unsubscribe a person; the row is held back", self._target, self.name)
+        return None
+
+    def _remove_withdrawn(self) -> None:
+        """Delete the withdrawn people the destination holds and cannot unsubscribe."""
+        removals, self._removals = self._removals, []
+        if not removals:
+            return
+        ids = state.remote_ids(self.engine, self._target, [k for k, _ in removals])
+        for i in range(0, len(removals), self.api.batch_limit):
+            batch = [(k, replace(c, remote_id=ids.get(k))) for k, c in removals[i : i + self.api.batch_limit]]
+            outcomes = self.api.delete([c for _, c in batch])
+            results = [self._result(c.ref, "delete", o) for (_, c), o in zip(batch, outcomes, strict=True)]
+            done = [k for (k, _), o in zip(batch, outcomes, strict=True) if o.accepted]
+            state.drop_snapshot(self.engine, self._target, done, results)
+            self._tally(results)
 
     # -- sending --------------------------------------------------------------------
     @property

@@ -1,0 +1,133 @@
+"""The govern step on N mapped contact rows: consent + region + PII hashing, rows/s, beside the
+HubSpot contact mapping's rows/s measured in the same run.
+
+The rows are canonical contacts (what the mapping hands the govern step) of `--people`
+people, a third of them with OneTrust-style consent histories (1-4 decisions each); the
+destination has purpose email_marketing, region eu, and hashes email and phone, tokenises
+first_name, drops last_name. Goal (the governance issue): the govern step under 10% of the
+sync's own time per row (bench/sync_throughput.py: 15,200 - 19,500 records/s here).
+
+    python bench/governance.py [--rows 1000000] [--people 400000] [--mapping-records 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench._memory import peak_rss_mb
+from hub.governance.config import GovernanceConfig
+from hub.governance.people import PersonIndex
+from hub.governance.step import Governor, build_policies
+
+ROOT = Path(__file__).resolve().parents[1]
+COUNTRIES = ["Germany", "United States", "United Kingdom", "Portugal", "Canada", None]
+CONFIG = GovernanceConfig.model_validate(
+    {
+        "purposes": {"email_marketing": {"consent": ["newsletter"]}},
+        "regions": {
+            "eu": {"countries": ["Germany", "Portugal"], "consent": "opt_in", "send_to": ["eu"]},
+            "uk": {"countries": ["United Kingdom"], "consent": "opt_in", "send_to": ["eu", "uk"]},
+            "us": {"countries": ["United States", "Canada"], "consent": "opt_out", "send_to": ["us", "eu"]},
+        },
+        "pii": {"bench": {"email": "hash", "phone": "hash", "first_name": "tokenise", "last_name": "drop"}},
+    }
+)
+
+
+def _data(rows: int, people: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rng = random.Random(seed)
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    consents = []
+    for p in range(0, people, 3):
+        for n in range(rng.randint(1, 4)):
+            consents.append(
+                {
+                    "source": "onetrust",
+                    "source_id": f"{p}:{n}",
+                    "email": f"person{p}@example.org",
+                    "purpose": "newsletter",
+                    "event": rng.choice(("granted", "granted", "withdrawn", "pending")),
+                    "occurred_at": t0 + timedelta(hours=rng.randint(0, 9000)),
+                }
+            )
+    mapped = []
+    for i in range(rows):
+        p = rng.randrange(people)
+        mapped.append(
+            {
+                "source": "hubspot",
+                "source_id": str(i),
+                "email": f"person{p}@example.org",
+                "phone": f"+1555{p:07d}",
+                "first_name": f"First{p}",
+                "last_name": f"Last{p}",
+                "country": COUNTRIES[p % len(COUNTRIES)],
+                "city": "Somewhere",
+                "lifecycle_stage": "lead",
+            }
+        )
+    return mapped, consents
+
+
+def _mapping_rate(records: int) -> float:
+    from hub.mapping import load_mapping
+    from hub.sandbox import Sandbox
+
+    source = list(Sandbox(seed=42, scale=records).hubspot.objects("contacts").values())
+    mapping = load_mapping(ROOT / "mappings" / "hubspot" / "contacts.yaml")
+    started = time.process_time()  # CPU time: the machine is shared, wall time is noisy
+    for i in range(0, len(source), 5000):
+        mapping.map_batch(source[i : i + 5000])
+    return len(source) / (time.process_time() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--people", type=int, default=400_000)
+    parser.add_argument("--mapping-records", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    rows, consents = _data(args.rows, args.people, args.seed)
+
+    started = time.perf_counter()
+    index = PersonIndex.build(CONFIG, consents)
+    index_seconds = time.perf_counter() - started
+    governor = Governor(
+        connection="bench",
+        stream="contacts",
+        entity="contact",
+        policies=build_policies(CONFIG, "bench", "email_marketing", "eu", False, b"k" * 32),
+        key_fields=("source", "source_id"),
+        load_people=lambda: index,
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    kept = 0
+    for i in range(0, len(rows), 5000):  # the pipeline's default batch size
+        kept += len(governor.apply(rows[i : i + 5000], run_id="bench").rows)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    govern_rate = len(rows) / cpu
+    mapping_rate = _mapping_rate(args.mapping_records)
+    report = governor.report() or {}
+    print(
+        f"govern: {len(rows):,} rows in {cpu:.2f}s CPU ({seconds:.2f}s wall) = {govern_rate:,.0f} rows/s "
+        f"({cpu / len(rows) * 1e6:.2f} us/row CPU); {kept:,} kept, {report.get('dropped', 0):,} dropped "
+        f"(consent + region), {report.get('changed', 0):,} PII-changed; people index of "
+        f"{len(consents):,} consents built in {index_seconds:.2f}s"
+    )
+    print(
+        f"mapping (hubspot/contacts, {args.mapping_records:,} sandbox records): {mapping_rate:,.0f} rows/s "
+        f"CPU ({1e6 / mapping_rate:.2f} us/row); govern / mapping per row: {mapping_rate / govern_rate:.2f}"
+    )
+    for sync_rate in (15_200, 19_500):  # bench/sync_throughput.py's range on this machine
+        print(f"govern / sync time per row at {sync_rate:,} records/s: {sync_rate / govern_rate:.1%}")
+    print(f"peak RSS {peak_rss_mb():,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Wiring: a connection's stream + the workspace's `governance:` block -> its Governor, and the
+audit of a policy change. The people are read from the warehouse the block names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.connections import destination_config
+from hub.context import HubContext
+from hub.destinations import SqlDestination, open_destination
+from hub.errors import ConfigError
+from hub.governance.config import GovernanceConfig
+from hub.governance.decisions import policy_hash_swap
+from hub.governance.people import PersonIndex
+from hub.governance.step import Governor, build_policies, token_key
+from hub.mapping import CompiledMapping
+from hub.workspace import Connection, Workspace
+
+__all__ = ["governor_for", "load_people", "audit_policy_change"]
+
+
+def governor_for(ctx: HubContext, conn: Connection, stream: str, mapping: CompiledMapping) -> Governor | None:
+    """None when the workspace has no governance block (nothing is governed)."""
+    ws = ctx.workspace()
+    gov = ws.governance
+    if not gov.governs:
+        return None
+    # the loader refused a governed workspace whose connections lack these
+    purpose, region = conn.destination.purpose or "", conn.destination.region or ""
+    entity = mapping.entity
+    pii_fields = set(gov.pii.get(conn.name, {}))
+    unclassified = tuple(
+        f.name
+        for f in entity.fields
+        if f.type == "string" and not f.pii and f.name not in pii_fields and f.name not in entity.key
+    )
+    return Governor(
+        connection=conn.name,
+        stream=stream,
+        entity=entity.name,
+        policies=build_policies(
+            gov, conn.name, purpose, region, conn.writes_back, token_key(ctx.keyring.pseudonym_key())
+        ),
+        key_fields=tuple(entity.key),
+        load_people=lambda: load_people(ctx, ws, gov),
+        unclassified=unclassified,
+    )
+
+
+def _table_rows(ctx: HubContext, conn: Connection, table: str) -> list[dict[str, Any]]:
+    dest = open_destination(conn.destination.type, destination_config(ctx, conn))
+    try:
+        if not isinstance(dest, SqlDestination) or not dest.has_table(table):
+            return []  # not synced yet
+        return dest.read_rows(table)
+    finally:
+        dest.close()
+
+
+def load_people(ctx: HubContext, ws: Workspace, gov: GovernanceConfig) -> PersonIndex:
+    """Consents from `governance.consents`, profiles from where `crossdock stitch` put them."""
+    consents: list[dict[str, Any]] = []
+    if gov.consents is not None:
+        conn = ws.connections[gov.consents.connection]
+        consents = _table_rows(ctx, conn, conn.table_for(gov.consents.stream))
+    tables: dict[str, list[dict[str, Any]]] = {
+        "profiles": [],
+        "profile_identifiers": [],
+        "profile_timeline": [],
+    }
+    try:
+        from hub.identity.run import profile_destination
+
+        dest, _ = profile_destination(ctx, ws)
+    except ConfigError:  # no contact stream: no profiles, consents by email only
+        dest = None
+    if dest is not None:
+        try:
+            for name in tables:
+                if dest.has_table(name):
+                    tables[name] = dest.read_rows(name)
+        finally:
+            dest.close()
+    return PersonIndex.build(
+        gov, consents, tables["profiles"], tables["profile_identifiers"], tables["profile_timeline"]
+    )
+
+
+def audit_policy_change(ctx: HubContext) -> None:
+    """The governance block's hash against the last run's: a change is audited (old and new),
+    as mapping changes are."""
+    gov = ctx.workspace().governance
+    new = gov.fingerprint() if gov.governs else None
+    old, changed = policy_hash_swap(ctx.engine, new)
+    if changed:
+        ctx.audit.append("policy.change", target="governance", details={"old_hash": old, "new_hash": new})

@@ -1,0 +1,71 @@
+"""Does a person's consent cover a purpose? One answer, used by the govern step and the read API.
+
+A hub purpose (`email_marketing`) is served by one or more consent-system purposes
+(`marketing emails`, `newsletter`): the newest decision among them rules. The person's
+region decides which statuses allow: opt-in regions only `granted`, opt-out regions all
+but `withdrawn`; with no decision at all, opt-out allows and opt-in does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from hub.errors import ConfigError
+from hub.governance.config import GovernanceConfig, RegionRule
+
+__all__ = ["Latest", "consent_allows", "consent_verdict", "latest_consents", "when_key"]
+
+# consent-system purpose -> (status, when): the newest decision per purpose
+Latest = dict[str, tuple[str, str]]
+
+
+def when_key(value: Any) -> str:
+    """A sortable text of a timestamp, whether the warehouse gave a datetime or a string."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value or "").replace(" ", "T")
+
+
+def latest_consents(rows: Iterable[Mapping[str, Any]], into: Latest | None = None) -> Latest:
+    """The newest decision per consent-system purpose among canonical `consent` rows
+    (`purpose`, `event`, `occurred_at`). At the same instant a withdrawal wins."""
+    latest: Latest = {} if into is None else into
+    for row in rows:
+        purpose = str(row.get("purpose") or "").strip().lower()
+        if not purpose:
+            continue
+        status, when = str(row.get("event") or ""), when_key(row.get("occurred_at"))
+        before = latest.get(purpose)
+        if before is None or (when, status == "withdrawn") > (before[1], before[0] == "withdrawn"):
+            latest[purpose] = (status, when)
+    return latest
+
+
+def consent_verdict(
+    latest: Mapping[str, tuple[str, str]], purpose: str, rule: RegionRule, config: GovernanceConfig
+) -> tuple[bool, str]:
+    """(allowed, why) for the hot path: `latest` from latest_consents, the region's rule."""
+    served_by = config.purposes[purpose].consent
+    if served_by == "none":
+        return True, "no consent needed"
+    found = [latest[p] for p in served_by if p in latest]
+    if not found:
+        return rule.allow_missing, "no consent recorded"
+    status = max(found, key=lambda sw: (sw[1], sw[0] == "withdrawn"))[0]
+    return status in rule.allowed_statuses, f"latest consent {status}"
+
+
+def consent_allows(
+    profile_consents: Iterable[Mapping[str, Any]], purpose: str, region: str | None, config: GovernanceConfig
+) -> bool:
+    """Does this person's consent cover hub `purpose`, for a person of `region` (None: unknown,
+    which follows `governance.unknown_region`, the strictest rule by default)?
+
+    `profile_consents` are the person's canonical consent rows (`purpose`, `event`,
+    `occurred_at`), e.g. their timeline's consent records; order does not matter."""
+    if purpose not in config.purposes:
+        raise ConfigError(f"unknown purpose `{purpose}`; declared: {sorted(config.purposes)}")
+    allowed, _ = consent_verdict(latest_consents(profile_consents), purpose, config.rule_for(region), config)
+    return allowed

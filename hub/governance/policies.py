@@ -1,0 +1,189 @@
+"""The policies, each one small class behind one contract: `decide(row, person) -> Decision | None`.
+
+None means the policy has nothing to say (the row goes on unchanged). A policy that changes
+the row (PII) changes it in place and says so; one that stops it says `drop`, or `withdraw`
+when the destination must be told the person left (a write-back of a withdrawn consent).
+Rules are names (`consent.email_marketing`), reasons are words: never a value of the row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from hub.governance.config import GovernanceConfig, PiiAction
+from hub.governance.consent import consent_verdict
+from hub.governance.people import Person
+
+__all__ = [
+    "Action",
+    "Decision",
+    "Policy",
+    "ConsentPolicy",
+    "RegionPolicy",
+    "PiiPolicy",
+    "normalise",
+    "looks_like_pii",
+]
+
+Action = Literal["drop", "withdraw", "change"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    rule: str
+    reason: str
+    counted: str = field(init=False)  # "action:rule", the run summary's key
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counted", f"{self.action}:{self.rule}")
+
+
+class Policy(Protocol):
+    name: str
+    person_rows_only: bool  # consent and region speak about people; PII about any row
+
+    def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None: ...
+
+
+class RegionPolicy:
+    """A person's data goes only to destinations whose region their region allows."""
+
+    name, person_rows_only = "region", True
+
+    def __init__(self, destination_region: str, config: GovernanceConfig) -> None:
+        self.region, self.config = destination_region, config
+        self._allowed: dict[str | None, bool] = {}
+
+    def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
+        region = person.region if person else None
+        ok = self._allowed.get(region)
+        if ok is None:
+            ok = self._allowed[region] = self.region in self.config.rule_for(region).send_to
+        if ok:
+            return None
+        who = region or "unknown"
+        return Decision(
+            "drop", f"region.{who}", f"a person of region {who} may not go to region {self.region}"
+        )
+
+
+class ConsentPolicy:
+    """A person goes to a destination of purpose P only if their latest consent for P allows it.
+    On a write-back the denial is a withdrawal: the destination unsubscribes or removes them."""
+
+    name, person_rows_only = "consent", True
+
+    def __init__(self, purpose: str, config: GovernanceConfig, withdraw: bool) -> None:
+        self.purpose, self.config = purpose, config
+        self.action: Action = "withdraw" if withdraw else "drop"
+        self.rule = f"consent.{purpose}"
+        self._free = config.purposes[purpose].consent == "none"
+        self._decided: dict[int, Decision | None] = {}
+        self._alive: list[Person] = []
+
+    def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
+        if self._free:
+            return None
+        # Person objects are cached by the index and repeat within a run: decide each once.
+        seen = self._decided.get(id(person), _UNSEEN) if person is not None else _UNSEEN
+        if seen is not _UNSEEN:
+            return seen  # type: ignore[return-value]
+        region = person.region if person else None
+        allowed, why = consent_verdict(
+            person.latest if person else {}, self.purpose, self.config.rule_for(region), self.config
+        )
+        decision = (
+            None if allowed else Decision(self.action, self.rule, f"{why} (region {region or 'unknown'})")
+        )
+        if person is not None:
+            self._decided[id(person)] = decision
+            self._alive.append(person)  # keeps id() unique while it is cached
+        return decision
+
+
+_UNSEEN = object()
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"\+?\d[\d ().-]{7,}\d")
+
+
+_NON_DIGIT = re.compile(r"\D")
+
+
+def normalise(field: str, value: Any) -> str:
+    """What ad platforms hash: emails trimmed and lower case, phones digits only."""
+    text = str(value).strip()
+    if field == "phone" or field.endswith("_phone"):
+        return _NON_DIGIT.sub("", text)
+    return text.lower()
+
+
+def _mask(value: Any) -> str:
+    text = str(value)
+    if "@" in text:
+        local, _, domain = text.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return f"{text[:1]}***" if text else text
+
+
+def looks_like_pii(value: Any) -> bool:
+    return isinstance(value, str) and bool(_EMAIL.search(value) or _PHONE.search(value))
+
+
+class PiiPolicy:
+    """Each configured PII field of the destination kept, hashed, tokenised, masked or dropped."""
+
+    name, person_rows_only = "pii", False
+
+    def __init__(self, actions: Mapping[str, PiiAction], token_key: bytes) -> None:
+        self.actions = {f: a for f, a in actions.items() if a != "keep"}
+        self._key = token_key
+        self._rules = {f: f"pii.{f}.{a}" for f, a in self.actions.items()}
+        self._bits = {f: 1 << i for i, f in enumerate(self.actions)}
+        self._decisions: dict[int, Decision] = {}
+        # one plain function per field, chosen once (the per-row loop only calls them)
+        self._steps = [(f, self._bits[f], self._compile(f, a)) for f, a in self.actions.items()]
+
+    def _compile(self, field: str, action: PiiAction) -> Callable[[Any], Any]:
+        phone = field == "phone" or field.endswith("_phone")
+        sha256, key = hashlib.sha256, self._key
+        if action == "hash" and not phone:
+            return lambda v: sha256(str(v).strip().lower().encode()).hexdigest()
+        if action == "tokenise" and not phone:
+            return lambda v: "tok_" + hmac.digest(key, str(v).strip().lower().encode(), "sha256").hex()[:32]
+        if action == "hash":  # a phone: digits only
+            return lambda v: sha256(_NON_DIGIT.sub("", str(v)).encode()).hexdigest()
+        if action == "drop":
+            return lambda v: None
+        return lambda v: self.transform(field, action, v)
+
+    def transform(self, field: str, action: PiiAction, value: Any) -> Any:
+        if action == "drop":
+            return None
+        if action == "mask":
+            return _mask(value)
+        text = normalise(field, value).encode()
+        if action == "hash":
+            return hashlib.sha256(text).hexdigest()
+        return "tok_" + hmac.digest(self._key, text, "sha256").hex()[:32]  # tokenise
+
+    def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
+        changed = 0
+        for name, bit, step in self._steps:
+            value = row.get(name)
+            if value is None or value == "":
+                continue
+            row[name] = step(value)
+            changed |= bit
+        if not changed:
+            return None
+        found = self._decisions.get(changed)
+        if found is None:  # one Decision per combination of fields changed
+            rules = ",".join(r for f, r in self._rules.items() if changed & self._bits[f])
+            found = self._decisions[changed] = Decision("change", rules, "PII fields transformed")
+        return found
