@@ -343,6 +343,13 @@ def _register_operations() -> None:
 
     app.command()(status)
     app.add_typer(state_app, name="state", help="A stream's saved state: show, reset, set.")
+    _register_first_hour()
+
+
+def _register_first_hour() -> None:
+    from hub.cli.sample_cmd import sample
+
+    app.command()(sample)
 
 
 _register_subcommands()
