@@ -348,8 +348,10 @@ def _register_operations() -> None:
 
 def _register_first_hour() -> None:
     from hub.cli.sample_cmd import sample
+    from hub.cli.store_cmd import app as store_app
 
     app.command()(sample)
+    app.add_typer(store_app, name="store", help="The hub store: move it to another database.")
 
 
 _register_subcommands()

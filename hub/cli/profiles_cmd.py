@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
 from hub.cli.common import handle_errors, hub_context
-from hub.cli.render import console, print_json
+from hub.cli.render import console, print_json, print_table
 from hub.context import HubContext
 from hub.errors import ConfigError
 from hub.identity.lookup import (
@@ -142,11 +142,11 @@ def show(
         table.add_row(
             r["record_key"], r["source_table"] or "", r["linked_by"] or "-", f"{r['confidence']:.3f}"
         )
-    console.print(table)
+    print_table(table)
     timeline = Table("when", "event", "source", "record")
     for e in data["timeline"][-20:]:
         timeline.add_row(str(e["occurred_at"]), e["event"], e["source"] or "", e["record_key"])
-    console.print(timeline)
+    print_table(timeline)
 
 
 @app.command()
@@ -301,7 +301,7 @@ def review(
                 *(_cell(s, name) for s in sides),
                 f"{ev['level']} ({ev['bits']:+.1f})" if ev else "",
             )
-        console.print(table)
+        print_table(table)
     console.print(
         f"{len(data)} of {total} pair(s); decide with `crossdock profiles confirm A B` (one person) "
         "or `crossdock profiles reject A B` (two people)"
