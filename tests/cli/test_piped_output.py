@@ -56,3 +56,24 @@ def test_secrets_list_has_json(ws: Path) -> None:
     listed = json.loads(result.stdout)
     assert [s["name"] for s in listed] == ["CRM_TOKEN"] and listed[0]["key_version"] >= 1
     assert "s3cret-value" not in result.stdout
+
+
+def test_prefect_gets_a_longer_start_up_and_a_late_one_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    import hub.cli as cli
+
+    assert int(os.environ[cli.STARTUP_SETTING]) >= 60  # Prefect alone gives 20 s
+
+    def late() -> None:
+        raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server.")
+
+    monkeypatch.setattr(cli, "app", late)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and cli.STARTUP_SETTING in err
+    assert "prefect server start" in err and "PREFECT_API_URL" in err
