@@ -9,6 +9,7 @@ fails the run with that line, recorded in `runs` and the audit log.
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from urllib.parse import urlsplit
 
@@ -38,7 +39,17 @@ def unreachable(url: str, timeout: float = 5.0) -> str | None:
         else "check `base_url`, the network and any proxy"
     )
     try:
-        socket.create_connection((host, port), timeout=timeout).close()
+        sock = socket.create_connection((host, port), timeout=timeout)
+        try:
+            if parts.scheme == "https":  # a certificate or protocol mismatch will not mend either
+                ssl.create_default_context().wrap_socket(sock, server_hostname=host).close()
+        finally:
+            sock.close()
+    except ssl.SSLError as exc:
+        return (
+            f"the TLS handshake with {host}:{port} ({url}) failed ({exc.reason or exc}): check the "
+            "scheme of `base_url` (https to a plain-http server fails this way) and the server's certificate"
+        )
     except socket.gaierror:
         return f"the host `{host}` of {url} does not resolve: check `base_url` and DNS"
     except ConnectionRefusedError:

@@ -169,6 +169,15 @@ def test_a_full_disk_under_the_warehouse_is_one_line_and_nothing_moves(
     assert after["contacts"] == states["contacts"]
 
 
+@pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
+def test_https_to_a_plain_http_server_is_a_tls_failure_named_at_once(hub: Any) -> None:
+    from hub.pipeline.reach import unreachable
+
+    url = hub.sandbox.url.replace("http://", "https://")
+    why = unreachable(url)
+    assert why is not None and "TLS handshake" in why and "scheme of `base_url`" in why
+
+
 def test_a_host_that_does_not_resolve_is_named() -> None:
     from hub.pipeline.reach import unreachable
 
