@@ -109,7 +109,7 @@ def sync_connection(
         started = time.perf_counter()
         begin_run(ctx, name, full_refresh, dry_run, run_id=run_id)
         try:
-            reachable_or_fail(ctx, conn)  # a dead API: seconds, not the connector's minutes
+            reachable_or_fail(ctx, conn, dry_run)  # a dead API: seconds, not the connector's minutes
             infos: list[StreamInfo] = []
             runner: ThreadPoolTaskRunner[Any]
             with ThreadPoolTaskRunner(max_workers=conn.max_parallel_streams) as runner:

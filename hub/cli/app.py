@@ -142,7 +142,7 @@ def _refuse_dead_api(
     from hub.pipeline.run import begin_run, fail_run
 
     try:
-        reachable_or_fail(ctx, conn)
+        reachable_or_fail(ctx, conn, dry_run)
     except HubError as exc:
         begin_run(ctx, conn.name, full_refresh, dry_run, run_id=run_id)
         fail_run(ctx, run_id, conn.name, exc)

@@ -61,8 +61,9 @@ def unreachable(url: str, timeout: float = 5.0) -> str | None:
     return None
 
 
-def api_urls(ctx: HubContext, conn: Connection) -> list[str]:
-    """The `base_url`s a run of `conn` talks to: its source's, and a write-back's destination's."""
+def api_urls(ctx: HubContext, conn: Connection, dry_run: bool = False) -> list[str]:
+    """The `base_url`s a run of `conn` talks to: its source's, and a write-back's destination's
+    (not in a dry run, which calls no API)."""
     urls = []
     if conn.source.config.get("base_url"):
         urls.append(
@@ -74,7 +75,7 @@ def api_urls(ctx: HubContext, conn: Connection) -> list[str]:
                 )
             )
         )
-    if conn.writes_back and destination_config(ctx, conn).get("base_url"):
+    if conn.writes_back and not dry_run and destination_config(ctx, conn).get("base_url"):
         urls.append(str(destination_config(ctx, conn)["base_url"]))
     return urls
 
@@ -89,12 +90,12 @@ def still_unreachable(urls: list[str], budget: float, pause: float = 1.0) -> str
         time.sleep(pause)
 
 
-def reachable_or_fail(ctx: HubContext, conn: Connection) -> None:
+def reachable_or_fail(ctx: HubContext, conn: Connection, dry_run: bool = False) -> None:
     """Raise FatalError (one line: what is wrong, what to do) when the connection's API cannot
     be reached within `unreachable_retry_seconds`."""
     from hub.errors import FatalError
 
-    why = still_unreachable(api_urls(ctx, conn), conn.unreachable_retry_seconds)
+    why = still_unreachable(api_urls(ctx, conn, dry_run), conn.unreachable_retry_seconds)
     if why:
         raise FatalError(
             f"{why} (tried for {conn.unreachable_retry_seconds:g} s: `unreachable_retry_seconds` "

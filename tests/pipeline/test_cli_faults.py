@@ -169,6 +169,22 @@ def test_a_full_disk_under_the_warehouse_is_one_line_and_nothing_moves(
     assert after["contacts"] == states["contacts"]
 
 
+def test_a_write_back_dry_run_does_not_wait_for_its_api(tmp_path: Any) -> None:
+    from hub.context import HubContext
+    from hub.pipeline.reach import api_urls
+
+    (tmp_path / "crossdock.yaml").write_text(
+        "version: 1\nconnections:\n  out:\n    source: {warehouse: 'sqlite:///w.db'}\n"
+        "    destination:\n      type: hubspot\n      config: {base_url: 'http://127.0.0.1:9', "
+        "access_token: t, object: contacts}\n"
+        "    streams: {profiles: {mapping: warehouse/profiles, sync_mode: full_refresh}}\n"
+    )
+    ctx = HubContext(tmp_path)
+    conn = ctx.workspace().connection("out")
+    assert api_urls(ctx, conn) == ["http://127.0.0.1:9"]
+    assert api_urls(ctx, conn, dry_run=True) == []  # a dry run calls no API
+
+
 @pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
 def test_https_to_a_plain_http_server_is_a_tls_failure_named_at_once(hub: Any) -> None:
     from hub.pipeline.reach import unreachable
