@@ -34,6 +34,7 @@ from hub.pipeline import (
     plan_stream,
     sync_stream,
 )
+from hub.pipeline.reach import reachable_or_fail
 from hub.pipeline.run import claim_connection, fail_run, new_run_id
 from hub.pipeline.select import select_streams, since_state
 from hub.redaction import display_url
@@ -108,6 +109,7 @@ def sync_connection(
         started = time.perf_counter()
         begin_run(ctx, name, full_refresh, dry_run, run_id=run_id)
         try:
+            reachable_or_fail(ctx, conn, dry_run)  # a dead API: seconds, not the connector's minutes
             infos: list[StreamInfo] = []
             runner: ThreadPoolTaskRunner[Any]
             with ThreadPoolTaskRunner(max_workers=conn.max_parallel_streams) as runner:

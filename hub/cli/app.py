@@ -18,8 +18,9 @@ from hub.cli.render import (
     print_run_summary,
     print_runs,
 )
-from hub.context import bound
+from hub.context import HubContext, bound
 from hub.errors import HubError
+from hub.workspace import Connection
 from hub.workspace.references import check_references
 
 __all__ = ["app"]
@@ -114,6 +115,7 @@ def sync(
         live_progress(not as_json) as progress,
         bound(replace(ctx, progress=progress)) as run_ctx,
     ):
+        _refuse_dead_api(run_ctx, conn, run_id, full_refresh, dry_run)  # before Prefect starts
         info = sync_connection(
             connection,
             full_refresh=full_refresh,
@@ -129,6 +131,22 @@ def sync(
     else:
         print_run_summary(summary)
     raise typer.Exit(EXIT_FOR_STATUS.get(info.status, 1))
+
+
+def _refuse_dead_api(
+    ctx: HubContext, conn: Connection, run_id: str, full_refresh: bool, dry_run: bool
+) -> None:
+    """A dead API is one line and a failed run in `runs` and the audit log, before the flow
+    (the flow checks too, for runs started by a worker)."""
+    from hub.pipeline.reach import reachable_or_fail
+    from hub.pipeline.run import begin_run, fail_run
+
+    try:
+        reachable_or_fail(ctx, conn, dry_run)
+    except HubError as exc:
+        begin_run(ctx, conn.name, full_refresh, dry_run, run_id=run_id)
+        fail_run(ctx, run_id, conn.name, exc)
+        raise
 
 
 @app.command()
@@ -204,8 +222,8 @@ def results(
 def check(connection: str) -> None:
     """Check that the connection's source, and a write-back's destination, accept their
     config and credentials (reads only; nothing is written)."""
-    from hub.cli.reach import unreachable
     from hub.connections import destination_config, source_for, writeback_for
+    from hub.pipeline.reach import unreachable
 
     ctx = hub_context()
     conn = ctx.workspace().connection(connection)
@@ -345,6 +363,7 @@ def _register_operations() -> None:
     app.add_typer(state_app, name="state", help="A stream's saved state: show, reset, set.")
     _register_read_api()
     _register_policies()
+    _register_first_hour()
 
 
 def _register_read_api() -> None:
@@ -368,6 +387,14 @@ def _register_policies() -> None:
 
     app.add_typer(policy_app, name="policy", help="What the governance policies would do to sample rows.")
     app.command("explain-decision")(explain_decision)
+
+
+def _register_first_hour() -> None:
+    from hub.cli.sample_cmd import sample
+    from hub.cli.store_cmd import app as store_app
+
+    app.command()(sample)
+    app.add_typer(store_app, name="store", help="The hub store: move it to another database.")
 
 
 _register_subcommands()

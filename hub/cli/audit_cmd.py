@@ -151,8 +151,14 @@ def tail(
 @app.command()
 @handle_errors
 def export(
-    since: Annotated[
-        datetime | None, typer.Option(help="e.g. 2026-11-01: from the first entry at or after it, to the end")
+    since_text: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="DATE",
+            help="e.g. 2026-11-01 or 2026-11-01T09:00:00+01:00 (no zone: UTC): from the first entry "
+            "at or after it, to the end",
+        ),
     ] = None,
     connection: Annotated[str | None, typer.Option()] = None,
     actor: Annotated[str | None, typer.Option()] = None,
@@ -160,6 +166,9 @@ def export(
 ) -> None:
     """JSON lines: a signed header (start and end anchors, the log's head), then the entries
     with their chain fields, so an export verifies on its own and a cut one does not."""
+    from hub.pipeline.select import parse_since  # one reading of --since for every command
+
+    since = parse_since(since_text) if since_text is not None else None
     ctx = hub_context()
     audit = ctx.audit
     head = audit.head()

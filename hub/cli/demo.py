@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
@@ -49,8 +50,10 @@ def demo(
     `email`, `shop`, `social` and `consent`; stitch them into profiles; write the profiles
     back to the CRM."""
     from flows.stitch import stitch_profiles
-    from flows.sync import sync_connection
+    from flows.sync import sync_connection as flow_sync
     from hub.sandbox import Sandbox
+
+    sync_connection = _with_progress(flow_sync)
 
     conn = hub_context().workspace().connection(CONNECTION)
     with (
@@ -146,6 +149,20 @@ def demo(
     }
     code = 0 if statuses == {"succeeded"} and equal else 1
     raise typer.Exit(code)
+
+
+def _with_progress(sync: Callable[..., Any]) -> Callable[..., Any]:
+    """Each of the demo's syncs shows its streams' live progress (records read, records/s)
+    on a terminal, as `crossdock sync` does."""
+    from hub.cli.progress import live_progress
+    from hub.context import for_workspace
+
+    def run(name: str, **kwargs: Any) -> Any:
+        ctx = for_workspace(kwargs["workspace_dir"])  # the demo's bound context
+        with live_progress(True) as progress, bound(replace(ctx, progress=progress)):
+            return sync(name, **kwargs)
+
+    return run
 
 
 def _upsert_calls(sb: Any) -> int:

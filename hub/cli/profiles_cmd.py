@@ -5,14 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
 from hub.cli.common import handle_errors, hub_context
-from hub.cli.render import console, print_json
+from hub.cli.render import console, print_json, print_table
 from hub.context import HubContext
 from hub.errors import ConfigError
+from hub.identity.lookup import (
+    contact_records,
+    field_evidence,
+    is_record_key,
+    profile_of_record,
+    stored_model,
+)
 from hub.identity.match import LEVELS, MatchModel
 from hub.identity.normalize import normalize_email
 from hub.identity.run import profile_destination, resolve_profile_id
@@ -60,7 +68,9 @@ def stitch(
 
 
 def _find(ctx: HubContext, who: str) -> str:
-    """A profile id from an id (following merges) or an email."""
+    """A profile id from an id (following merges), a record key (hubspot:123) or an email."""
+    if is_record_key(who):
+        return profile_of_record(ctx, who)
     if "@" not in who:
         return resolve_profile_id(ctx, who)
     email = normalize_email(who)
@@ -110,7 +120,7 @@ def _profile(ctx: HubContext, pid: str) -> dict[str, Any]:
 @app.command()
 @handle_errors
 def show(
-    who: Annotated[str, typer.Argument(help="an email address or a profile id")],
+    who: Annotated[str, typer.Argument(help="a profile id, a record key (hubspot:123) or an email")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The golden record, the records behind it and the profile's timeline."""
@@ -132,19 +142,22 @@ def show(
         table.add_row(
             r["record_key"], r["source_table"] or "", r["linked_by"] or "-", f"{r['confidence']:.3f}"
         )
-    console.print(table)
+    print_table(table)
     timeline = Table("when", "event", "source", "record")
     for e in data["timeline"][-20:]:
         timeline.add_row(str(e["occurred_at"]), e["event"], e["source"] or "", e["record_key"])
-    console.print(timeline)
+    print_table(timeline)
 
 
 @app.command()
 @handle_errors
-def explain(profile_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def explain(
+    profile_id: Annotated[str, typer.Argument(help="a profile id, a record key (hubspot:123) or an email")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Which identifiers and which match scores joined the profile's records, and what was refused."""
     ctx = hub_context()
-    pid = resolve_profile_id(ctx, profile_id)
+    pid = _find(ctx, profile_id)
     data = _profile(ctx, pid)
     keys = {r["record_key"] for r in data["records"]}
     holders: dict[tuple[str, str], list[str]] = {}
@@ -198,11 +211,11 @@ def explain(profile_id: str, as_json: Annotated[bool, typer.Option("--json")] = 
     if as_json:
         print_json(explanation)
         return
-    console.print(
-        f"[bold]{pid}[/]"
-        + (f" (asked for {profile_id}, merged into it)" if pid != profile_id else "")
-        + f": {len(keys)} records"
-    )
+    asked = ""
+    if pid != profile_id:
+        merged = not is_record_key(profile_id) and "@" not in profile_id
+        asked = f" (asked for {profile_id}{', merged into it' if merged else ''})"
+    console.print(f"[bold]{pid}[/]" + asked + f": {len(keys)} records")
     if merged_ids:
         console.print(f"  absorbed profiles: {', '.join(sorted(merged_ids))}")
     for link in explanation["identifier_links"]:
@@ -228,11 +241,20 @@ def _levels(model: MatchModel | None, levels: list[int]) -> dict[str, str]:
     return out
 
 
+# What a reviewer compares, in this order: who they are, how to reach them, where they are.
+_REVIEW_FIELDS = ("first_name", "last_name", "email", "phone", "company_id", "city", "country", "updated_at")
+
+
 @app.command()
 @handle_errors
-def review(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Pairs in the review band: likely the same person, not sure enough to merge."""
-    with Session(hub_context().engine) as session:
+def review(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="pairs to show, most likely first")] = 20,
+) -> None:
+    """Pairs in the review band (likely the same person, not sure enough to merge), each
+    shown side by side: both records' fields and the per-field evidence of the match."""
+    ctx = hub_context()
+    with Session(ctx.engine) as session:
         rows = list(
             session.exec(
                 select(IdentityLinkRow)
@@ -240,16 +262,66 @@ def review(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 .order_by(col(IdentityLinkRow.probability).desc())
             )
         )
+    total, rows = len(rows), rows[:limit]
+    model = stored_model(ctx)
+    records = contact_records(ctx, sorted({k for r in rows for k in (r.record_a, r.record_b)}))
     data: list[dict[str, Any]] = [
-        {"records": [r.record_a, r.record_b], "probability": r.probability} for r in rows
+        {
+            "records": [r.record_a, r.record_b],
+            "probability": r.probability,
+            "evidence": field_evidence(model, r.levels),
+            "sides": [_side(records.get(k)) for k in (r.record_a, r.record_b)],
+        }
+        for r in rows
     ]
     if as_json:
         print_json(data)
         return
     if not data:
         console.print("nothing to review")
+        return
     for d in data:
-        console.print(f"  {d['probability']:.4f}  {d['records'][0]} ~ {d['records'][1]}")
+        a, b = d["records"]
+        table = Table(
+            "field",
+            a,
+            b,
+            "evidence (bits)",
+            title=f"p {d['probability']:.4f}  {a} ~ {b}",
+            title_justify="left",
+        )
+        sides = d["sides"]
+        table.add_row(
+            "source", *(f"{s['source']} ({s['table']})" if s else "(record gone)" for s in sides), ""
+        )
+        for name in _REVIEW_FIELDS:
+            ev = d["evidence"].get(name)
+            table.add_row(
+                name,
+                *(_cell(s, name) for s in sides),
+                f"{ev['level']} ({ev['bits']:+.1f})" if ev else "",
+            )
+        print_table(table)
+    console.print(
+        f"{len(data)} of {total} pair(s); decide with `crossdock profiles confirm A B` (one person) "
+        "or `crossdock profiles reject A B` (two people)"
+    )
+
+
+def _side(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "source": row.get("source"),
+        "table": row.get("_table"),
+        "connection": row.get("_connection"),
+        **{name: row.get(name) for name in _REVIEW_FIELDS},
+    }
+
+
+def _cell(side: dict[str, Any] | None, name: str) -> str:
+    value = side.get(name) if side else None
+    return "" if value is None else escape(str(value))
 
 
 def _decide(record_a: str, record_b: str, decision: str, as_json: bool) -> None:
@@ -311,7 +383,7 @@ def reject(record_a: str, record_b: str, as_json: Annotated[bool, typer.Option("
 @app.command()
 @handle_errors
 def split(
-    profile_id: str,
+    profile_id: Annotated[str, typer.Argument(help="a profile id, a record key (hubspot:123) or an email")],
     records: Annotated[
         list[str], typer.Option("--record", "-r", help="a record key (source:id) to split off; repeatable")
     ],
@@ -321,7 +393,7 @@ def split(
     from hub.identity.run import stitch_workspace
 
     ctx = hub_context()
-    pid = resolve_profile_id(ctx, profile_id)
+    pid = _find(ctx, profile_id)
     with Session(ctx.engine) as session:
         members = {
             a.record_key

@@ -8,9 +8,18 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
-__all__ = ["console", "err_console", "print_json", "print_run_summary", "print_runs", "print_results"]
+__all__ = [
+    "console",
+    "err_console",
+    "print_json",
+    "print_run_summary",
+    "print_runs",
+    "print_results",
+    "print_table",
+]
 
 # Piped output gets a fixed width rather than 80 columns of truncated cells.
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -32,6 +41,16 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
+def print_table(table: Table) -> None:
+    """A terminal gets the table fitted to its width; piped output gets it at its natural
+    width, every value whole (a fitted table cuts cells to `22,…` and `succeed…`)."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    natural = Measurement.get(console, console.options.update(width=1_000_000), table).maximum
+    Console(width=max(natural, 20), file=console.file, highlight=False).print(table)
+
+
 def _status(status: str) -> str:
     return f"[{_STATUS_STYLE.get(status, 'white')}]{status}[/]"
 
@@ -51,7 +70,7 @@ def print_run_summary(summary: dict[str, Any], title: str | None = None) -> None
             f"{s['seconds']:.2f}",
             f"{s['records_per_second']:,.0f}",
         )
-    console.print(table)
+    print_table(table)
     console.print(
         f"status {_status(summary['status'])}: {summary['records_read']:,} read, "
         f"{summary['records_written']:,} written, {summary['records_dead_lettered']:,} "
@@ -88,7 +107,7 @@ def print_runs(rows: list[dict[str, Any]]) -> None:
             f"{r['records_written']:,}",
             f"{r['records_dead_lettered']:,}",
         )
-    console.print(table)
+    print_table(table)
 
 
 def print_results(rows: list[dict[str, Any]]) -> None:
@@ -104,7 +123,7 @@ def print_results(rows: list[dict[str, Any]]) -> None:
             escape(r["reason"] or ""),
             r["remote_id"] or "",
         )
-    console.print(table)
+    print_table(table)
 
 
 def _writeback_text(stream: str, wb: dict[str, Any]) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
 from hub.cli.common import handle_errors, hub_context
-from hub.cli.render import console
+from hub.cli.render import console, print_json
 from hub.errors import ConfigError
 from hub.secrets import KEY_ENV, save_keyring
 
@@ -37,9 +38,17 @@ def set_secret(name: str) -> None:
 
 @app.command("list")
 @handle_errors
-def list_secrets() -> None:
+def list_secrets(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Names and dates only; values are never shown."""
     infos = hub_context().secrets.list()
+    if as_json:
+        print_json(
+            [
+                {"name": i.name, "updated_at": i.updated_at.isoformat(), "key_version": i.key_version}
+                for i in infos
+            ]
+        )
+        return
     if not infos:
         console.print("no secrets yet: `crossdock secrets set NAME`")
     for info in infos:

@@ -37,6 +37,8 @@ _U_SAMPLE_ROWS = 1000  # ~500k random pairs for u
 _EM_ITERATIONS = 100
 _M_FLOOR = 1e-3
 _TRAIN_PAIRS = 2_000_000  # pairs per blocking rule that EM trains on
+# True matches agree on an identifier at least this often, or EM's match class is not people.
+_IDENTIFIER_AGREES = 0.5
 
 
 def _compare_sql(kind: CompareKind, f: str) -> str:
@@ -239,7 +241,7 @@ def score_pairs(
                    hash(least(l.k, r.k), greatest(l.k, r.k)) AS h
             FROM ({union}) p JOIN recs l ON l.rid = p.a JOIN recs r ON r.rid = p.b""")
         if model is None:
-            model = _train(con, cfg, fields, kinds)
+            model = _train(con, cfg, fields, kinds, identifier_fields)
         out = _final_scores(con, cfg, model, fields, kinds, identifier_fields)
     finally:
         con.close()
@@ -344,7 +346,11 @@ def _patterns(con: duckdb.DuckDBPyConnection, sql: str, n_fields: int) -> tuple[
 
 
 def _train(
-    con: duckdb.DuckDBPyConnection, cfg: MatchConfig, fields: list[str], kinds: list[str]
+    con: duckdb.DuckDBPyConnection,
+    cfg: MatchConfig,
+    fields: list[str],
+    kinds: list[str],
+    identifier_fields: Sequence[str] = (),
 ) -> MatchModel:
     """u from random pairs; m by EM per blocking rule; then the match share with m and u fixed.
 
@@ -353,6 +359,14 @@ def _train(
     a sign of matching). Each rule therefore trains only the other fields, and
     a field's m is the mean over the rules that trained it - the approach
     Splink takes.
+
+    An identifier (email, phone) links a person outright, so true matches agree on it
+    more often than not. Where a rule's "match" class agrees on an identifier less often
+    than that, EM has found namesakes, not people: among a name block with hardly any
+    true duplicates (one CRM), m(email differs) goes to 1 and two different emails and
+    phones stop counting against a pair, so "Elif Scott" and "Eli Scott" of one city
+    merged at p 0.9001 on names and place alone (issue 19). Such a rule does not train
+    that identifier's m; it keeps what the other rules learned, or the default.
     """
     n_levels = [len(LEVELS[k]) for k in kinds]  # type: ignore[index]
     gamma_cols = _gamma_cols(fields, kinds)
@@ -391,6 +405,8 @@ def _train(
         m_rule, prior_rule = _em(g, c, u, n_levels, active)
         rule_fit.append((active, prior_rule))
         for i in active:
+            if fields[i] in identifier_fields and m_rule[i][n_levels[i] - 1] < _IDENTIFIER_AGREES:
+                continue  # namesakes, not people: see above
             trained[i].append(m_rule[i])
     m = [np.mean(t, axis=0) if t else _default_m(n) for t, n in zip(trained, n_levels, strict=True)]
     # The prior is that of two random records matching: blocking only chooses which

@@ -27,6 +27,7 @@ __all__ = [
     "source_of",
     "run_batch",
     "mask_paths",
+    "unmapped_remainder",
 ]
 
 Getter = Callable[[dict[str, Any]], Any]
@@ -242,3 +243,35 @@ def mask_paths(record: dict[str, Any], paths: Sequence[str], key: bytes) -> dict
             digest = hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:16]
             node[last] = "pii:" + digest
     return masked
+
+
+def unmapped_remainder(read_paths: Sequence[str]) -> Callable[[dict[str, Any]], Any]:
+    """record -> what is left of it once every path a field reads is taken out (containers
+    left empty go too); None when nothing is left. Kept in a JSON column, so a source field
+    no mapping names yet is not lost."""
+    paths = [[int(p) if p.isdigit() else p for p in path.split(".")] for path in read_paths]
+
+    def remainder(record: dict[str, Any]) -> Any:
+        if not isinstance(record, dict):
+            return None
+        rest: dict[str, Any] = copy.deepcopy(record)
+        for parts in paths:
+            _drop(rest, parts)
+        return rest or None
+
+    return remainder
+
+
+def _drop(node: Any, parts: list[str | int]) -> bool:
+    """Remove the value at `parts` under `node`; True when `node` is left empty."""
+    head, tail = parts[0], parts[1:]
+    if isinstance(node, dict) and isinstance(head, str | int) and str(head) in node:
+        key = str(head)
+        if not tail or _drop(node[key], tail):
+            del node[key]
+        return not node
+    if isinstance(node, list) and isinstance(head, int) and head < len(node):
+        if not tail:
+            return False  # list items keep their positions: the item stays
+        _drop(node[head], tail)
+    return False

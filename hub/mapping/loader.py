@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hub.canonical import ENTITIES, Entity, FieldType
+from hub.canonical import ENTITIES, CanonicalField, Entity, FieldType
 from hub.errors import ConfigError
 from hub.mapping.compiler import (
     CompiledField,
@@ -19,6 +20,7 @@ from hub.mapping.compiler import (
     mask_paths,
     run_batch,
     source_of,
+    unmapped_remainder,
 )
 from hub.mapping.functions import FUNCTIONS, Fn
 from hub.mapping.model import FieldRule, MappingFile
@@ -81,14 +83,15 @@ def load_mapping(path: str | Path) -> CompiledMapping:
             line=line_of(raw, ("entity",)),
             key="entity",
         )
-    entity = ENTITIES[model.entity]
+    entity = _extended(ENTITIES[model.entity], model, raw, file)
     targets = entity.field_map()
     compiled: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
     pii_paths: list[str] = []
     for name, rule in model.fields.items():
         if name not in targets:
             raise ConfigError(
-                f"entity `{entity.name}` has no field `{name}`; its fields: {', '.join(targets)}",
+                f"entity `{entity.name}` has no field `{name}`; its fields: {', '.join(targets)} "
+                "(a field of your own: declare it under `custom_fields:` with its type)",
                 file=file,
                 line=line_of(raw, ("fields", name)),
                 key=f"fields.{name}",
@@ -106,6 +109,17 @@ def load_mapping(path: str | Path) -> CompiledMapping:
                 ).build(),
             )
         )
+    if model.keep_unmapped is not None:
+        if model.keep_unmapped in model.fields:
+            raise ConfigError(
+                f"`keep_unmapped: {model.keep_unmapped}` names a mapped field; give the JSON column "
+                "a name of its own (e.g. `extra`)",
+                file=file,
+                line=line_of(raw, ("keep_unmapped",)),
+                key="keep_unmapped",
+            )
+        read = [p for r in model.fields.values() for p in ([r.path] if r.path else list(r.coalesce or []))]
+        compiled.append((model.keep_unmapped, unmapped_remainder(read)))
     missing = [f.name for f in entity.fields if f.required and f.name not in model.fields]
     if missing:
         raise ConfigError(
@@ -129,6 +143,43 @@ def load_mapping(path: str | Path) -> CompiledMapping:
         _filters=[compile_filter(f) for f in model.filter],
         pii_paths=tuple(pii_paths),
     )
+
+
+def _extended(base: Entity, model: MappingFile, raw: LineDict, file: str) -> Entity:
+    """The entity with this mapping's custom fields (and its keep_unmapped column) added
+    after its own; a name the entity already has is refused, never silently retyped."""
+    if not model.custom_fields and model.keep_unmapped is None:
+        return base
+    own = base.field_map()
+    added: list[CanonicalField] = []
+    for name, custom in model.custom_fields.items():
+        problem = (
+            f"`{name}` is already a field of entity `{base.name}` ({own[name].type}); "
+            "map it under `fields:` or give the custom field another name"
+            if name in own
+            else f"custom field `{name}`: use lower case letters, digits and _ (a column name)"
+            if not _NAME.fullmatch(name)
+            else None
+        )
+        if problem:
+            raise ConfigError(
+                problem, file=file, line=line_of(raw, ("custom_fields", name)), key=f"custom_fields.{name}"
+            )
+        added.append(CanonicalField(name, custom.type, False, custom.description, custom.pii))
+    if model.keep_unmapped is not None:
+        if model.keep_unmapped in own or model.keep_unmapped in model.custom_fields:
+            raise ConfigError(
+                f"`keep_unmapped: {model.keep_unmapped}` is already a field of entity `{base.name}`; "
+                "give the JSON column a name of its own (e.g. `extra`)",
+                file=file,
+                line=line_of(raw, ("keep_unmapped",)),
+                key="keep_unmapped",
+            )
+        added.append(CanonicalField(model.keep_unmapped, "json", False, "source fields no mapping reads"))
+    return Entity(base.name, base.key, base.fields + tuple(added))
+
+
+_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 def _compile_steps(rule: FieldRule, raw: LineDict, file: str, name: str) -> list[Fn]:

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["FieldRule", "FilterRule", "MappingFile"]
+__all__ = ["CustomField", "FieldRule", "FilterRule", "MappingFile"]
 
 # `apply: [trim, {e164: {region: US}}]`: a name, or a one-key mapping of name -> arguments.
 Step = str | dict[str, dict[str, Any] | None]
@@ -51,10 +51,22 @@ class FilterRule(_Strict):
         return self
 
 
+class CustomField(_Strict):
+    """A field this workspace adds to the canonical entity (a plan name, a loyalty tier)."""
+
+    type: Literal["string", "integer", "number", "boolean", "datetime", "json"]
+    description: str = ""
+    pii: bool = False
+
+
 class MappingFile(_Strict):
     source: str
     stream: str
     entity: str
     description: str = ""
     filter: list[FilterRule] = Field(default_factory=list)
+    # Declared, typed columns beyond the entity's own; mapped under `fields:` like any other.
+    custom_fields: dict[str, CustomField] = Field(default_factory=dict)
+    # A JSON column (named here) holding what the source sent that no field reads.
+    keep_unmapped: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]*$")
     fields: dict[str, FieldRule]

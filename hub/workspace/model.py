@@ -106,6 +106,11 @@ class Connection(_Strict):
     max_parallel_streams: int = Field(
         default=1, ge=1, le=16, description="streams of this connection synced at the same time"
     )
+    # A sync whose API refuses connections (or whose host does not resolve) tries again for
+    # this long, then fails the run in one line: seconds, not the connector's minutes of retries.
+    unreachable_retry_seconds: float = Field(
+        default=10.0, ge=0, le=3600, description="how long a sync waits for an API nothing listens at"
+    )
 
     @field_validator("streams")
     @classmethod

@@ -166,3 +166,19 @@ def test_a_row_that_is_not_json_is_reported_not_a_traceback(ws: Path) -> None:
 def test_tail_json(ws: Path) -> None:
     result = run(ws, "tail", "-n", "2", "--json")
     assert [json.loads(line)["seq"] for line in result.stdout.splitlines()] == [3, 4]
+
+
+@pytest.mark.parametrize(
+    "since", ["2021-01-01", "2021-01-01T00:00:00", "2021-01-01T00:00:00Z", "2021-01-01T01:00:00+01:00"]
+)
+def test_export_since_takes_dates_and_date_times_with_or_without_a_zone(ws: Path, since: str) -> None:
+    sql(ws, "UPDATE audit_events SET at = '2020-12-31 23:59:59' WHERE seq <= 2")
+    lines = export_lines(ws, "--since", since)
+    assert [json.loads(line)["seq"] for line in lines[1:]] == [3, 4]
+    assert json.loads(lines[0])["filters"]["since"] == "2021-01-01T00:00:00+00:00"
+
+
+def test_export_since_that_is_not_a_date_is_one_line_exit_2(ws: Path) -> None:
+    result = run(ws, "export", "--since", "last tuesday")
+    assert result.exit_code == 2 and "is not a date" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output

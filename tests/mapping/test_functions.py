@@ -109,3 +109,13 @@ def test_e164_fast_path_agrees_with_phonenumbers(raw: str) -> None:
 def test_bad_arguments_are_rejected_at_load(name: str, args: dict[str, Any]) -> None:
     with pytest.raises(TypeError):
         FUNCTIONS[name](**args)
+
+
+def test_every_function_is_documented_in_docs_mappings() -> None:
+    """docs/mappings.md lists each function a mapping may name (a new one without a line there fails)."""
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "mappings.md").read_text()
+    table = doc[doc.index("## Functions") : doc.index("## Filters")]
+    missing = [name for name in FUNCTIONS if f"`{name}`" not in table and f"`{name}:" not in table]
+    assert not missing, f"mapping functions missing from docs/mappings.md: {missing}"

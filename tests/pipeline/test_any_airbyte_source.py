@@ -26,13 +26,19 @@ from hub.workspace import load_workspace
 ROOT = Path(__file__).resolve().parents[2]
 FAKER = "airbyte-source-faker==7.2.1"
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+# The per-test timeout covers the test itself, not the session's one install of the package
+# (a busy machine or a slow index can take minutes): that has its own, in PackageSource.
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.timeout(300, func_only=True)]
 
 
 @pytest.fixture(scope="session")
 def connectors_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One install of each connector package for the whole session."""
-    return tmp_path_factory.mktemp("connectors")
+    """The connector package installed once, here, for the whole session, before any test runs."""
+    from hub.sources.package import PackageSource
+
+    root = tmp_path_factory.mktemp("connectors")
+    PackageSource(FAKER, {}, root).spec()  # installs on first use (its own 900 s budget)
+    return root
 
 
 @pytest.fixture

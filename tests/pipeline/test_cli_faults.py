@@ -65,6 +65,30 @@ def test_check_against_an_api_where_nothing_listens_is_one_line_at_once(hub: Any
     assert f"nothing listens on 127.0.0.1:{port}" in line and "crossdock sandbox" in line
 
 
+@pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
+def test_sync_against_an_api_where_nothing_listens_fails_in_seconds_and_is_recorded(hub: Any) -> None:
+    from hub.store import runs
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = hub.ctx.workspace_file
+    text = path.read_text().replace(hub.sandbox.url, f"http://127.0.0.1:{port}")
+    path.write_text(text.replace("  support:\n", "    unreachable_retry_seconds: 1\n  support:\n", 1))
+    assert hub.ctx.workspace().connection("crm").unreachable_retry_seconds == 1
+    assert hub.ctx.workspace().connection("email").unreachable_retry_seconds == 10  # the default
+    hub.ctx.keyring  # noqa: B018 - the key's one-time creation notice is not the command's output
+    result = invoke(hub, "sync", "crm")
+    assert result.exit_code == 1, result.output
+    line = one_line(result)
+    assert f"nothing listens on 127.0.0.1:{port}" in line and "crossdock sandbox" in line
+    assert "unreachable_retry_seconds" in line
+    (run,) = runs.list_runs(hub.ctx.engine)
+    assert run.status == "failed" and f"nothing listens on 127.0.0.1:{port}" in (run.error or "")
+    ended = hub.ctx.audit.entries(action="sync.end")
+    assert ended[-1]["details"]["status"] == "failed" and ended[-1]["details"]["run_id"] == run.id
+
+
 def _full_after_this(dbapi_conn: Any, _record: Any) -> None:
     """SQLite's own limit on the file's pages: past it, a write fails with SQLITE_FULL,
     'database or disk is full', the way a full disk does."""
@@ -145,8 +169,33 @@ def test_a_full_disk_under_the_warehouse_is_one_line_and_nothing_moves(
     assert after["contacts"] == states["contacts"]
 
 
+def test_a_write_back_dry_run_does_not_wait_for_its_api(tmp_path: Any) -> None:
+    from hub.context import HubContext
+    from hub.pipeline.reach import api_urls
+
+    (tmp_path / "crossdock.yaml").write_text(
+        "version: 1\nconnections:\n  out:\n    source: {warehouse: 'sqlite:///w.db'}\n"
+        "    destination:\n      type: hubspot\n      config: {base_url: 'http://127.0.0.1:9', "
+        "access_token: t, object: contacts}\n"
+        "    streams: {profiles: {mapping: warehouse/profiles, sync_mode: full_refresh}}\n"
+    )
+    ctx = HubContext(tmp_path)
+    conn = ctx.workspace().connection("out")
+    assert api_urls(ctx, conn) == ["http://127.0.0.1:9"]
+    assert api_urls(ctx, conn, dry_run=True) == []  # a dry run calls no API
+
+
+@pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
+def test_https_to_a_plain_http_server_is_a_tls_failure_named_at_once(hub: Any) -> None:
+    from hub.pipeline.reach import unreachable
+
+    url = hub.sandbox.url.replace("http://", "https://")
+    why = unreachable(url)
+    assert why is not None and "TLS handshake" in why and "scheme of `base_url`" in why
+
+
 def test_a_host_that_does_not_resolve_is_named() -> None:
-    from hub.cli.reach import unreachable
+    from hub.pipeline.reach import unreachable
 
     why = unreachable("https://no-such-host.invalid/api")
     assert why is not None and "`no-such-host.invalid`" in why and "does not resolve" in why
