@@ -343,6 +343,13 @@ def _register_operations() -> None:
 
     app.command()(status)
     app.add_typer(state_app, name="state", help="A stream's saved state: show, reset, set.")
+    _register_api_usage()
+
+
+def _register_api_usage() -> None:
+    from hub.cli.api_usage_cmd import app as api_app
+
+    app.add_typer(api_app, name="api", help="Outbound API governance: usage per account and day.")
 
 
 _register_subcommands()

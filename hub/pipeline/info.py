@@ -31,6 +31,8 @@ class StreamInfo:
     writeback: dict[str, Any] | None = None
     # why a saved incremental state was not resumed from (a new destination, a dropped table)
     state_reset: str | None = None
+    # API calls, budget waits, 429s, egress refusals and a quota stop (hub/apigov/report.py)
+    api: dict[str, Any] | None = None
 
     @property
     def records_per_second(self) -> float:

@@ -7,6 +7,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hub.apigov.config import ApiBudgetsSection
 from hub.identity.config import IdentityConfig
 
 __all__ = [
@@ -166,6 +167,8 @@ class Workspace(_Strict):
     identity: IdentitySection = Field(default_factory=IdentitySection)
     orchestration: OrchestrationSection = Field(default_factory=OrchestrationSection)
     notifications: NotificationsSection = Field(default_factory=NotificationsSection)
+    # egress allowlist and per-account rate budgets (hub/apigov, docs/api-governance.md)
+    api_budgets: ApiBudgetsSection = Field(default_factory=ApiBudgetsSection)
 
     @property
     def root(self) -> Path:

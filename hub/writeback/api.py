@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hub.errors import HubError
+
+if TYPE_CHECKING:
+    from hub.apigov import ApiGate
 
 __all__ = ["Change", "Outcome", "BatchRefused", "WritebackApi"]
 
@@ -61,5 +64,8 @@ class WritebackApi(Protocol):
 
     def delete(self, changes: Sequence[Change]) -> list[Outcome]:
         """Remove records (only called when `deletes`); one outcome per change, in order."""
+
+    def govern(self, gate: ApiGate) -> None:
+        """Send every request through `gate` (egress rules, the account's rate budget)."""
 
     def close(self) -> None: ...
