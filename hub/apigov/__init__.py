@@ -8,7 +8,7 @@ from hub.apigov.declared import ApiDeclaration, declaration_for
 from hub.apigov.egress import EgressRefused, EgressRules
 from hub.apigov.gate import ApiGate, QuotaExhausted, Ticket
 from hub.apigov.ledger import RunKey
-from hub.apigov.report import audit_refusals, daily_usage, stream_usage
+from hub.apigov.report import audit_refusals, daily_usage, failure_reason, stream_usage
 from hub.apigov.transport import GatedTransport
 from hub.apigov.wiring import build_gate
 
@@ -31,5 +31,6 @@ __all__ = [
     "check_accounts",
     "daily_usage",
     "declaration_for",
+    "failure_reason",
     "stream_usage",
 ]

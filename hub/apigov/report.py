@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from hub.audit import AuditLog
 
-__all__ = ["stream_usage", "audit_refusals", "daily_usage"]
+__all__ = ["stream_usage", "audit_refusals", "daily_usage", "failure_reason"]
 
 _COUNTS = ("calls", "waits", "wait_seconds", "throttled", "refused", "quota_stops")
 
@@ -36,6 +36,20 @@ def stream_usage(engine: Engine, run_id: str, stream: str) -> dict[str, Any] | N
     usage["resume_at"] = max((r.resume_at for r in rows if r.resume_at), default=None)
     usage["refusal"] = refusal
     return usage
+
+
+def failure_reason(usage: dict[str, Any] | None) -> str | None:
+    """Why a failed stream failed, when the ledger knows (a quota stop, a refused request):
+    the source process only saw an exception by its class name."""
+    if usage is None:
+        return None
+    if usage["resume_at"]:
+        return (
+            f"stopped at the last checkpoint: the daily API quota of {', '.join(usage['accounts'])} "
+            f"is used up; run again after {usage['resume_at']} (UTC) to resume (`crossdock api usage`)"
+        )
+    reason: str | None = usage["refusal"]
+    return reason
 
 
 def audit_refusals(engine: Engine, audit: AuditLog) -> int:

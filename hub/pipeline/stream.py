@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.exc import OperationalError
 
-from hub.apigov import audit_refusals, stream_usage
+from hub.apigov import audit_refusals, failure_reason, stream_usage
 from hub.destinations import LINEAGE_COLUMNS, Destination, SqlDestination, TableSpec
 from hub.errors import HubError, RetriableError
 from hub.pipeline.drift import SchemaDrift
@@ -107,20 +107,16 @@ def _api_usage(job: StreamJob, info: StreamInfo) -> None:
     source only saw an exception, the ledger knows why."""
     info.api = stream_usage(job.engine, job.run_id, job.stream)
     audit_refusals(job.engine, job.audit)
-    if info.api is None or info.status != "failed":
+    reason = failure_reason(info.api) if info.status == "failed" else None
+    if reason is None or info.api is None:
         return
+    info.error = reason
     if info.api["resume_at"]:
-        info.error = (
-            f"stopped at the last checkpoint: the daily API quota of {', '.join(info.api['accounts'])} "
-            f"is used up; run again after {info.api['resume_at']} (UTC) to resume (`crossdock api usage`)"
-        )
         job.audit.append(
             "api.quota_stop",
             target=f"{job.connection}/{job.stream}",
             details={"run_id": job.run_id, "accounts": info.api["accounts"], "resume_at": info.api["resume_at"]},
         )
-    elif info.api["refusal"]:
-        info.error = info.api["refusal"]
 
 
 def _declared_schema(job: StreamJob) -> dict[str, Any] | None:
