@@ -40,9 +40,20 @@ def source_for(ctx: HubContext, conn: Connection, run: RunKey | None = None) -> 
     if isinstance(source, DeclarativeSource):  # the CDK kinds; a package runs its own HTTP
         folder = source.manifest_path.parent
         vendor = conn.source.connector or folder.name
-        declared = declaration_for(ctx.workspace_dir, vendor) if conn.source.connector else declaration_in(folder)
+        declared = (
+            declaration_for(ctx.workspace_dir, vendor) if conn.source.connector else declaration_in(folder)
+        )
         source.govern(
-            _gate(ctx, conn, "read", vendor, declared, source.config.get("base_url"), source.secret_values(), run)
+            _gate(
+                ctx,
+                conn,
+                "read",
+                vendor,
+                declared,
+                source.config.get("base_url"),
+                source.secret_values(),
+                run,
+            )
         )
     for value in source.secret_values():  # e.g. a token given through ${env:...}
         register_secret(value)
@@ -118,7 +129,11 @@ def writeback_for(ctx: HubContext, conn: Connection, run: RunKey | None = None) 
     are redacted from here on, and its requests pass the API gate (counts to `run`)."""
     config = destination_config(ctx, conn)
     api = load_writeback(
-        ctx.workspace_dir, conn.destination.type, config, workspace_file=ctx.workspace_file, connection=conn.name
+        ctx.workspace_dir,
+        conn.destination.type,
+        config,
+        workspace_file=ctx.workspace_file,
+        connection=conn.name,
     )
     for value in api.secret_values():
         register_secret(value)

@@ -1,13 +1,13 @@
 """crossdock.yaml's `api_budgets:` block: the egress allowlist and per-account overrides.
 
-    api_budgets:
-      allow_hosts: [api.eu1.hubapi.com]     # beyond the hosts each connector declares
-      accounts:
-        hubspot_portal:                     # one HubSpot account shared by these connections
-          vendor: hubspot
-          connections: [crm, profiles_to_crm]
-          windows: [{calls: 190, seconds: 10}]   # a Professional portal
-          daily: 625000
+api_budgets:
+  allow_hosts: [api.eu1.hubapi.com]     # beyond the hosts each connector declares
+  accounts:
+    hubspot_portal:                     # one HubSpot account shared by these connections
+      vendor: hubspot
+      connections: [crm, profiles_to_crm]
+      windows: [{calls: 190, seconds: 10}]   # a Professional portal
+      daily: 625000
 """
 
 from __future__ import annotations

@@ -95,7 +95,13 @@ class ApiGate:
         """After the answer (status None: no answer came). A redirect to a host the rules refuse
         is refused here, before it is followed."""
         ledger.settle(
-            self._engine(), self.account, self.budget, ticket.slot, status, headers, run=self.run,
+            self._engine(),
+            self.account,
+            self.budget,
+            ticket.slot,
+            status,
+            headers,
+            run=self.run,
             now=self.clock(),
         )
         location = headers.get("location") if status in _REDIRECTS else None

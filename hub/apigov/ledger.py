@@ -62,8 +62,10 @@ def _locked(engine: Engine, account: str) -> Iterator[Connection]:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         try:
             conn.execute(
-                text("INSERT INTO api_account_state (account, paused_until, bucket_level, bucket_at) "
-                     "VALUES (:a, 0, 0, 0) ON CONFLICT (account) DO NOTHING"),
+                text(
+                    "INSERT INTO api_account_state (account, paused_until, bucket_level, bucket_at) "
+                    "VALUES (:a, 0, 0, 0) ON CONFLICT (account) DO NOTHING"
+                ),
                 {"a": account},
             )
             yield conn
@@ -73,23 +75,30 @@ def _locked(engine: Engine, account: str) -> Iterator[Connection]:
         conn.exec_driver_sql("COMMIT")
 
 
-def _count(conn: Connection, account: str, run: RunKey | None, day: str, limit: int | None, **add: float) -> None:
+def _count(
+    conn: Connection, account: str, run: RunKey | None, day: str, limit: int | None, **add: float
+) -> None:
     """Add to the day's and the run's counters (upserts)."""
+
     def sets(table: str) -> str:
         return ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in add)
 
     zero = {"calls": 0, "waits": 0, "wait_seconds": 0.0, "throttled": 0, "refused": 0, "quota_stops": 0}
     conn.execute(
-        text(f"INSERT INTO api_usage (account, day, daily_limit, {', '.join(zero)}) VALUES (:a, :d, :lim, "
-             f"{', '.join(':' + c for c in zero)}) ON CONFLICT (account, day) DO UPDATE SET {sets('api_usage')}, "
-             "daily_limit = excluded.daily_limit"),
+        text(
+            f"INSERT INTO api_usage (account, day, daily_limit, {', '.join(zero)}) VALUES (:a, :d, :lim, "
+            f"{', '.join(':' + c for c in zero)}) ON CONFLICT (account, day) "
+            f"DO UPDATE SET {sets('api_usage')}, daily_limit = excluded.daily_limit"
+        ),
         {"a": account, "d": day, "lim": limit, **zero, **add},
     )
     if run is not None:
         conn.execute(
-            text(f"INSERT INTO api_run_usage (run_id, stream, account, {', '.join(zero)}) VALUES "
-                 f"(:r, :s, :a, {', '.join(':' + c for c in zero)}) "
-                 f"ON CONFLICT (run_id, stream, account) DO UPDATE SET {sets('api_run_usage')}"),
+            text(
+                f"INSERT INTO api_run_usage (run_id, stream, account, {', '.join(zero)}) VALUES "
+                f"(:r, :s, :a, {', '.join(':' + c for c in zero)}) "
+                f"ON CONFLICT (run_id, stream, account) DO UPDATE SET {sets('api_run_usage')}"
+            ),
             {"r": run.run_id, "s": run.stream, "a": account, **zero, **add},
         )
 
@@ -123,8 +132,10 @@ def take(
                 _count(conn, account, run, day, budget.daily, quota_stops=1)
                 if run is not None:
                     conn.execute(
-                        text("UPDATE api_run_usage SET resume_at = :t WHERE run_id = :r AND stream = :s "
-                             "AND account = :a"),
+                        text(
+                            "UPDATE api_run_usage SET resume_at = :t WHERE run_id = :r AND stream = :s "
+                            "AND account = :a"
+                        ),
                         {"t": until.isoformat(), "r": run.run_id, "s": run.stream, "a": account},
                     )
                 return Grant(quota_until=until)
@@ -133,8 +144,10 @@ def take(
         for i, window in windows:
             span = window.seconds * (1 + budget.margin)
             oldest_blocking = conn.execute(
-                text("SELECT at FROM api_call WHERE account = :a AND win = :w AND at > :since "
-                     "ORDER BY at DESC LIMIT 1 OFFSET :n"),
+                text(
+                    "SELECT at FROM api_call WHERE account = :a AND win = :w AND at > :since "
+                    "ORDER BY at DESC LIMIT 1 OFFSET :n"
+                ),
                 {"a": account, "w": i, "since": now - span, "n": window.calls - 1},
             ).scalar()
             if oldest_blocking is not None:  # `calls` granted within the span already
@@ -153,12 +166,16 @@ def take(
         if wait > 0:
             return Grant(wait=wait)
         for i, _ in windows:
-            conn.execute(text("INSERT INTO api_call (account, win, at) VALUES (:a, :w, :t)"),
-                         {"a": account, "w": i, "t": now})
+            conn.execute(
+                text("INSERT INTO api_call (account, win, at) VALUES (:a, :w, :t)"),
+                {"a": account, "w": i, "t": now},
+            )
         if budget.windows:
             longest = max(w.seconds for w in budget.windows) * (1 + budget.margin)
-            conn.execute(text("DELETE FROM api_call WHERE account = :a AND win >= 0 AND at < :t"),
-                         {"a": account, "t": now - longest})
+            conn.execute(
+                text("DELETE FROM api_call WHERE account = :a AND win >= 0 AND at < :t"),
+                {"a": account, "t": now - longest},
+            )
         slot = None
         if budget.concurrent is not None:
             slot = conn.execute(
@@ -170,8 +187,9 @@ def take(
                 text("UPDATE api_account_state SET bucket_level = :l, bucket_at = :t WHERE account = :a"),
                 {"l": level + 1, "t": now, "a": account},
             )
-        _count(conn, account, run, day, budget.daily, calls=1, waits=1 if waited > 0 else 0,
-               wait_seconds=waited)
+        _count(
+            conn, account, run, day, budget.daily, calls=1, waits=1 if waited > 0 else 0, wait_seconds=waited
+        )
         return Grant(slot=slot)
 
 
@@ -201,15 +219,23 @@ def settle(
             conn.execute(text("DELETE FROM api_call WHERE id = :i"), {"i": slot})
         if pause:
             conn.execute(
-                text("UPDATE api_account_state SET paused_until = :p WHERE account = :a AND paused_until < :p"),
+                text(
+                    "UPDATE api_account_state SET paused_until = :p WHERE account = :a AND paused_until < :p"
+                ),
                 {"p": now + pause, "a": account},
             )
         if bucket_used is not None:  # the API's count wins when it is higher (another app's calls)
             conn.execute(
-                text("UPDATE api_account_state SET bucket_level = :l, bucket_at = :t "
-                     "WHERE account = :a AND bucket_level - (:t - bucket_at) * :leak < :l"),
-                {"l": float(bucket_used), "t": now, "a": account,
-                 "leak": budget.bucket.leak_per_second if budget.bucket else 1.0},
+                text(
+                    "UPDATE api_account_state SET bucket_level = :l, bucket_at = :t "
+                    "WHERE account = :a AND bucket_level - (:t - bucket_at) * :leak < :l"
+                ),
+                {
+                    "l": float(bucket_used),
+                    "t": now,
+                    "a": account,
+                    "leak": budget.bucket.leak_per_second if budget.bucket else 1.0,
+                },
             )
         if status == 429:
             _count(conn, account, run, day_of(now), budget.daily, throttled=1)
@@ -219,11 +245,19 @@ def refuse(engine: Engine, account: str, run: RunKey | None, now: float, row: di
     """Record a refused request (audited later, once, by hub/apigov/report.py)."""
     with _locked(engine, account) as conn:
         conn.execute(
-            text("INSERT INTO api_refusal (at, run_id, stream, connection, account, rule, method, host, path, "
-                 "reason, audited) VALUES (:at, :run_id, :stream, :connection, :account, :rule, :method, "
-                 ":host, :path, :reason, :audited)"),
-            {"at": datetime.fromtimestamp(now, UTC), "run_id": run.run_id if run else "",
-             "stream": run.stream if run else "", "account": account, "audited": False, **row},
+            text(
+                "INSERT INTO api_refusal (at, run_id, stream, connection, account, rule, method, host, path, "
+                "reason, audited) VALUES (:at, :run_id, :stream, :connection, :account, :rule, :method, "
+                ":host, :path, :reason, :audited)"
+            ),
+            {
+                "at": datetime.fromtimestamp(now, UTC),
+                "run_id": run.run_id if run else "",
+                "stream": run.stream if run else "",
+                "account": account,
+                "audited": False,
+                **row,
+            },
         )
         _count(conn, account, run, day_of(now), None, refused=1)
 
@@ -255,16 +289,22 @@ def _usage_pause(budget: Budget, headers: Mapping[str, str]) -> float:
             data = json.loads(raw)
         except ValueError:
             continue
-        entries = [e for v in data.values() for e in v] if isinstance(data, dict) and all(
-            isinstance(v, list) for v in data.values()) else [data]
+        entries = (
+            [e for v in data.values() for e in v]
+            if isinstance(data, dict) and all(isinstance(v, list) for v in data.values())
+            else [data]
+        )
         for entry in entries:
             if not isinstance(entry, dict):
                 continue
             regain = entry.get("estimated_time_to_regain_access")
             if isinstance(regain, int | float) and regain > 0:
                 pause = max(pause, regain * 60.0)
-            percents = [v for k, v in entry.items() if k != "estimated_time_to_regain_access"
-                        and isinstance(v, int | float)]
+            percents = [
+                v
+                for k, v in entry.items()
+                if k != "estimated_time_to_regain_access" and isinstance(v, int | float)
+            ]
             if percents and max(percents) >= budget.usage_pause_at:
                 pause = max(pause, budget.usage_pause_seconds)
     return pause

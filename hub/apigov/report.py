@@ -20,8 +20,10 @@ def stream_usage(engine: Engine, run_id: str, stream: str) -> dict[str, Any] | N
     quota stop's resume time and the first refusal's reason."""
     with engine.connect() as conn:
         rows = conn.execute(
-            text(f"SELECT account, {', '.join(_COUNTS)}, resume_at FROM api_run_usage "
-                 "WHERE run_id = :r AND stream = :s ORDER BY account"),
+            text(
+                f"SELECT account, {', '.join(_COUNTS)}, resume_at FROM api_run_usage "
+                "WHERE run_id = :r AND stream = :s ORDER BY account"
+            ),
             {"r": run_id, "s": stream},
         ).all()
         refusal = conn.execute(
@@ -56,8 +58,10 @@ def audit_refusals(engine: Engine, audit: AuditLog) -> int:
     """One `api.refused` audit entry per refusal not audited yet; returns how many."""
     with engine.connect() as conn:
         pending = conn.execute(
-            text("SELECT id, run_id, stream, connection, account, rule, method, host, path "
-                 "FROM api_refusal WHERE audited = :f ORDER BY id"),
+            text(
+                "SELECT id, run_id, stream, connection, account, rule, method, host, path "
+                "FROM api_refusal WHERE audited = :f ORDER BY id"
+            ),
             {"f": False},
         ).all()
     done = 0
@@ -96,12 +100,21 @@ def daily_usage(engine: Engine, since: str | None = None, account: str | None = 
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     with engine.connect() as conn:
         rows = conn.execute(
-            text(f"SELECT account, day, daily_limit, {', '.join(_COUNTS)} FROM api_usage {clause} "
-                 "ORDER BY day DESC, account"),
+            text(
+                f"SELECT account, day, daily_limit, {', '.join(_COUNTS)} FROM api_usage {clause} "
+                "ORDER BY day DESC, account"
+            ),
             params,
         ).all()
     return [
-        {"account": r.account, "day": r.day, "daily_limit": r.daily_limit,
-         **{name: (round(getattr(r, name), 3) if name == "wait_seconds" else getattr(r, name)) for name in _COUNTS}}
+        {
+            "account": r.account,
+            "day": r.day,
+            "daily_limit": r.daily_limit,
+            **{
+                name: (round(getattr(r, name), 3) if name == "wait_seconds" else getattr(r, name))
+                for name in _COUNTS
+            },
+        }
         for r in rows
     ]

@@ -56,4 +56,3 @@ def build_gate(
         allow_loopback=section.allow_loopback,
     )
     return ApiGate(account=account, budget=budget, rules=rules, engine=engine, run=run)
-

@@ -36,10 +36,20 @@ def usage(
     if not rows:
         console.print(f"no API calls recorded since {since}")
         return
-    table = Table("day (UTC)", "account", "calls", "daily quota", "waits", "waited s", "429s", "refused",
-                  "quota stops")
+    table = Table(
+        "day (UTC)", "account", "calls", "daily quota", "waits", "waited s", "429s", "refused", "quota stops"
+    )
     for r in rows:
         quota = f"{r['daily_limit']:,}" if r["daily_limit"] else "-"
-        table.add_row(r["day"], r["account"], f"{r['calls']:,}", quota, str(r["waits"]),
-                      f"{r['wait_seconds']:.1f}", str(r["throttled"]), str(r["refused"]), str(r["quota_stops"]))
+        table.add_row(
+            r["day"],
+            r["account"],
+            f"{r['calls']:,}",
+            quota,
+            str(r["waits"]),
+            f"{r['wait_seconds']:.1f}",
+            str(r["throttled"]),
+            str(r["refused"]),
+            str(r["quota_stops"]),
+        )
     console.print(table)

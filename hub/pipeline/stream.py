@@ -115,7 +115,11 @@ def _api_usage(job: StreamJob, info: StreamInfo) -> None:
         job.audit.append(
             "api.quota_stop",
             target=f"{job.connection}/{job.stream}",
-            details={"run_id": job.run_id, "accounts": info.api["accounts"], "resume_at": info.api["resume_at"]},
+            details={
+                "run_id": job.run_id,
+                "accounts": info.api["accounts"],
+                "resume_at": info.api["resume_at"],
+            },
         )
 
 

@@ -122,7 +122,7 @@ class DeclarativeSource:
         if self.gate is not None:
             # Every requester the factory builds takes this budget: the CDK's session asks it
             # before each request (redirect hops too) and tells it each answer.
-            source._constructor._api_budget = GateBudget(self.gate)  # no public switch either
+            source._constructor._api_budget = GateBudget(self.gate)  # type: ignore[assignment]  # no public switch
         return source
 
     def secret_values(self) -> list[str]:

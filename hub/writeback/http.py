@@ -83,7 +83,11 @@ class ApiClient:
         self.backoff = backoff
         self._transport = GatedTransport()  # passes every request once `govern` set a gate
         self._client = httpx.Client(
-            base_url=base_url.rstrip("/"), headers=headers, auth=auth, timeout=timeout, transport=self._transport
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            transport=self._transport,
         )
 
     def govern(self, gate: ApiGate) -> None:

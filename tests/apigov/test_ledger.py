@@ -45,7 +45,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _gate(url: str, budget: Budget, clock: Clock | None = None, account: str = "hubspot-a") -> ApiGate:
-    gate = ApiGate(account=account, budget=budget, rules=RULES, engine=get_engine(url), run=RunKey("r1", "contacts"))
+    gate = ApiGate(
+        account=account, budget=budget, rules=RULES, engine=get_engine(url), run=RunKey("r1", "contacts")
+    )
     if clock is not None:
         gate.clock, gate.sleep = clock, clock.sleep
     return gate
@@ -138,7 +140,9 @@ def _hammer(url: str, grants: multiprocessing.Queue, calls: int) -> None:  # typ
     engine = get_engine(url)
     engine.dispose(close=False)
     gate = ApiGate(
-        account="shared", budget=Budget(windows=[Window(calls=5, seconds=0.5)], margin=0.2), rules=RULES,
+        account="shared",
+        budget=Budget(windows=[Window(calls=5, seconds=0.5)], margin=0.2),
+        rules=RULES,
         engine=engine,
     )
     for _ in range(calls):
@@ -161,5 +165,3 @@ def test_processes_share_one_window(store: str) -> None:
     busiest = max(sum(1 for t in times if start <= t < start + 0.5) for start in times)
     assert busiest <= 5
     assert times[-1] - times[0] >= 2.0  # 24 calls at 5 per 0.5 s: at least 4 full windows
-
-

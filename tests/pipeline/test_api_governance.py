@@ -58,10 +58,17 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def _workspace(root: Path, url: str, budgets: str = "", with_writeback: bool = False) -> HubContext:
-    conns = SYNC.format(name="crm_a", url=url, streams="      contacts: {mapping: hubspot/contacts}\n"
-                        "      companies: {mapping: hubspot/companies}")
-    conns += SYNC.format(name="crm_b", url=url, streams="      deals: {mapping: hubspot/deals}\n"
-                         "      owners: {sync_mode: full_refresh, mapping: hubspot/owners}")
+    conns = SYNC.format(
+        name="crm_a",
+        url=url,
+        streams="      contacts: {mapping: hubspot/contacts}\n      companies: {mapping: hubspot/companies}",
+    )
+    conns += SYNC.format(
+        name="crm_b",
+        url=url,
+        streams="      deals: {mapping: hubspot/deals}\n"
+        "      owners: {sync_mode: full_refresh, mapping: hubspot/owners}",
+    )
     if with_writeback:
         conns += WRITEBACK.format(url=url)
     (root / "crossdock.yaml").write_text(f"version: 1\nconnections:\n{conns}{budgets}")
@@ -116,11 +123,11 @@ api_budgets:
 """
     ctx = _workspace(tmp_path, sandbox.url, budgets, with_writeback=True)
     _profiles(tmp_path, 500)
-    ctx.engine  # the store and its tables, before three processes race to make them
+    assert ctx.engine is not None  # the store and its tables, before three processes race to make them
     sandbox.limits.set(CRM, calls=4, seconds=1.0)
     procs = [_cli(tmp_path, "sync", name, "--json") for name in ("crm_a", "crm_b", "to_crm")]
     outs = [p.communicate(timeout=240) for p in procs]
-    for proc, (out, err) in zip(procs, outs, strict=True):
+    for proc, (_out, err) in zip(procs, outs, strict=True):
         assert proc.returncode == 0, err.decode()[-3000:]
     summaries = [json.loads(out) for out, _ in outs]
     api = [s["api"] for summary in summaries for s in summary["streams"].values()]
@@ -146,7 +153,9 @@ def test_base_url_elsewhere_is_refused_before_sending_and_audited(tmp_path: Path
     assert deals.api is not None and deals.api["refused"] >= 1 and deals.api["calls"] == 0
     assert "api.elsewhere.example" in (deals.error or "") and "allow_hosts" in (deals.error or "")
     refused = _audited(ctx, "api.refused")
-    assert {(e["details"]["rule"], e["details"]["host"]) for e in refused} == {("host", "api.elsewhere.example")}
+    assert {(e["details"]["rule"], e["details"]["host"]) for e in refused} == {
+        ("host", "api.elsewhere.example")
+    }
     assert sandbox.hits == {}
 
 
@@ -184,7 +193,9 @@ def test_a_read_connection_may_not_call_an_undeclared_write_method(tmp_path: Pat
 
 
 def test_daily_quota_stops_at_a_checkpoint_and_the_next_run_resumes(tmp_path: Path, sandbox: Sandbox) -> None:
-    account = "api_budgets:\n  accounts:\n    portal: {{vendor: hubspot, connections: [crm_a], daily: {daily}}}\n"
+    account = (
+        "api_budgets:\n  accounts:\n    portal: {{vendor: hubspot, connections: [crm_a], daily: {daily}}}\n"
+    )
     ctx = _workspace(tmp_path, sandbox.url, account.format(daily=1000))
     assert sync_connection("crm_a", workspace_dir=str(tmp_path), streams=["contacts"]).status == "succeeded"
     used = daily_usage(ctx.engine)[0]["calls"]
