@@ -52,9 +52,8 @@ def main() -> None:
     }
     for name, budget in cases.items():
         seconds = _run(url, budget, args.calls, f"bench-{time.time_ns()}")
-        print(
-            f"{args.store} {name}: {args.calls / seconds:,.0f} calls/s, {seconds / args.calls * 1e6:,.0f} us/call"
-        )
+        per_call = seconds / args.calls * 1e6
+        print(f"{args.store} {name}: {args.calls / seconds:,.0f} calls/s, {per_call:,.0f} us/call")
     ctx = multiprocessing.get_context("fork")
     account = f"bench-shared-{time.time_ns()}"
     started = time.perf_counter()
