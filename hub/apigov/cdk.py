@@ -35,6 +35,9 @@ class GateBudget(AbstractAPIBudget):
         pending = self._pending()
         if id(request) in pending:  # sent again after a failed send (the CDK retries it)
             pending.clear()
+            failed = self._tickets.pop(id(request), None)
+            if failed is not None:  # no answer came: free its in-flight slot
+                self.gate.settle(failed, request.method or "GET", request.url or "", None, {})
         ticket = self.gate.acquire(request.method or "GET", request.url or "", redirect=bool(pending))
         self._tickets[id(request)] = ticket
         pending.append(id(request))

@@ -18,7 +18,7 @@ from hub.cli.render import (
     print_run_summary,
     print_runs,
 )
-from hub.context import bound
+from hub.context import HubContext, bound
 from hub.errors import HubError
 from hub.workspace.references import check_references
 
@@ -222,6 +222,7 @@ def check(connection: str) -> None:
         err_console.print(f"[red]check failed[/] for `{connection}`: {escape(why)}", soft_wrap=True)
         raise typer.Exit(1)
     result = source.check()
+    _audit_refused(ctx)
     if not result.ok:
         err_console.print(
             f"[red]check failed[/] for `{connection}`: {escape(result.message)}", soft_wrap=True
@@ -250,7 +251,15 @@ def check(connection: str) -> None:
         raise typer.Exit(1) from None
     finally:
         api.close()
+        _audit_refused(ctx)
     console.print(f"[green]ok[/]: connection `{connection}` destination check succeeded: {escape(proved)}")
+
+
+def _audit_refused(ctx: HubContext) -> None:
+    """Requests the API gate refused during the check (hub/apigov), into the audit log."""
+    from hub.apigov import audit_refusals
+
+    audit_refusals(ctx.engine, ctx.audit)
 
 
 @app.command()
