@@ -91,7 +91,8 @@ def _count(
         text(
             f"INSERT INTO api_usage (account, day, daily_limit, {', '.join(zero)}) VALUES (:a, :d, :lim, "
             f"{', '.join(':' + c for c in zero)}) ON CONFLICT (account, day) "
-            f"DO UPDATE SET {sets('api_usage')}, daily_limit = excluded.daily_limit"
+            f"DO UPDATE SET {sets('api_usage')}, "
+            "daily_limit = COALESCE(excluded.daily_limit, api_usage.daily_limit)"
         ),
         {"a": account, "d": day, "lim": limit, **zero, **add},
     )

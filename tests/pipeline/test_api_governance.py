@@ -136,6 +136,7 @@ api_budgets:
     assert sandbox.limits.served(CRM) == calls >= 20  # every call went through the budget
     assert sum(a["waits"] for a in api) > 0  # and the budget was what held them back
     assert {acct for a in api for acct in a["accounts"]} == {"portal"}
+    assert sum(summary["api"]["calls"] for summary in summaries) == calls  # the run-level total
     assert summaries[2]["streams"]["profiles"]["writeback"]["accepted"] == 500
     [today] = daily_usage(ctx.engine)
     assert (today["account"], today["calls"], today["throttled"]) == ("portal", calls, 0)
