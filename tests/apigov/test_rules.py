@@ -98,7 +98,8 @@ def test_bad_api_budgets_name_the_line(tmp_path: Path, budgets: str, line: int, 
 
 
 def test_good_api_budgets_load(tmp_path: Path) -> None:
-    budgets = "  allow_hosts: [api.eu1.hubapi.com]\n  accounts:\n    p: {vendor: hubspot, connections: [crm], daily: 5}"
+    budgets = "  allow_hosts: [api.eu1.hubapi.com]\n  accounts:\n"
+    budgets += "    p: {vendor: hubspot, connections: [crm], daily: 5}"
     (tmp_path / "crossdock.yaml").write_text(WORKSPACE.format(budgets=budgets))
     section = load_workspace(tmp_path / "crossdock.yaml").api_budgets
     assert section.allow_hosts == ["api.eu1.hubapi.com"]
