@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from hub.apigov.budget import Budget
 
-__all__ = ["Grant", "RunKey", "take", "settle", "refuse", "day_of", "next_day"]
+__all__ = ["Grant", "RunKey", "take", "add", "settle", "refuse", "day_of", "next_day"]
 
 # A call in flight is released by its answer; one whose process died frees its slot after this.
 _IN_FLIGHT_LEASE = 300.0
@@ -195,6 +195,18 @@ def take(
             conn, account, run, day, budget.daily, calls=1, waits=1 if waited > 0 else 0, wait_seconds=waited
         )
         return Grant(slot=slot)
+
+
+def add(engine: Engine, account: str, run: RunKey | None, now: float, calls: int) -> float:
+    """Count `calls` made on an account without limits (no grant needed: see ApiGate.flush);
+    returns the account's pause (after a 429 of any process), as a time."""
+    with _locked(engine, account) as conn:
+        if calls:
+            _count(conn, account, run, day_of(now), None, calls=calls)
+        paused: float = conn.execute(
+            text("SELECT paused_until FROM api_account_state WHERE account = :a"), {"a": account}
+        ).scalar_one()
+        return paused
 
 
 def settle(

@@ -55,4 +55,8 @@ def build_gate(
         read_writes=tuple(declaration.read_writes),
         allow_loopback=section.allow_loopback,
     )
-    return ApiGate(account=account, budget=budget, rules=rules, engine=engine, run=run)
+    # A source's counts may wait in memory (it flushes at the end of each read); a write-back's
+    # are written per call, so its stream's summary, read before the destination closes, has them.
+    return ApiGate(
+        account=account, budget=budget, rules=rules, engine=engine, run=run, buffered=side == "read"
+    )

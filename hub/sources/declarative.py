@@ -138,6 +138,8 @@ class DeclarativeSource:
             status = self._source().check(_logger, self.config)
         except AirbyteTracedException as exc:
             return CheckResult(False, exc.message or str(exc))
+        finally:
+            self._flush_api_counts()
         return CheckResult(status.status == Status.SUCCEEDED, status.message or "ok")
 
     def discover(self) -> list[dict[str, Any]]:
@@ -162,9 +164,16 @@ class DeclarativeSource:
         """
 
         def events() -> Iterator[SourceEvent]:
-            return self._events(stream, incremental, state)
+            try:
+                yield from self._events(stream, incremental, state)
+            finally:  # in the reading process (the child), before it tells the parent it is done
+                self._flush_api_counts()
 
         return read_in_child(events) if self.in_child else events()
+
+    def _flush_api_counts(self) -> None:
+        if self.gate is not None:
+            self.gate.flush()
 
     def _events(self, stream: str, incremental: bool, state: dict[str, Any] | None) -> Iterator[SourceEvent]:
         source = self._source()

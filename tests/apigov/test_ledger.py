@@ -165,3 +165,19 @@ def test_processes_share_one_window(store: str) -> None:
     busiest = max(sum(1 for t in times if start <= t < start + 0.5) for start in times)
     assert busiest <= 5
     assert times[-1] - times[0] >= 2.0  # 24 calls at 5 per 0.5 s: at least 4 full windows
+
+
+def test_an_unlimited_source_counts_in_memory_until_it_flushes(store: str) -> None:
+    clock = Clock()
+    gate = _gate(store, Budget(), clock, account="sandbox")
+    gate.buffered = True
+    other = _gate(store, Budget(), clock, account="sandbox")
+    gate.acquire("GET", URL)  # the first call flushes (nothing yet), then counts in memory
+    gate.acquire("GET", URL)
+    assert daily_usage(get_engine(store)) == []  # nothing written yet
+    other.settle(other.acquire("GET", URL), "GET", URL, 429, {"retry-after": "3"})
+    clock.now += gate.FLUSH_SECONDS  # the next call flushes, and learns of the other's 429
+    gate.acquire("GET", URL)
+    assert clock.slept == [pytest.approx(2.5)]
+    gate.flush()
+    assert daily_usage(get_engine(store))[0]["calls"] == 4
