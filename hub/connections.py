@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from hub.apigov import ApiDeclaration, ApiGate, RunKey, build_gate, declaration_for
+from hub.apigov.declared import declaration_in
+from hub.apigov.egress import Side
 from hub.context import HubContext
 from hub.errors import ConfigError
 from hub.redaction import register_secret
@@ -29,10 +32,29 @@ from hub.writeback import WritebackApi, load_writeback
 __all__ = ["source_for", "destination_config", "resolved_destination_config", "writeback_for"]
 
 
-def source_for(ctx: HubContext, conn: Connection) -> Source:
+def source_for(ctx: HubContext, conn: Connection, run: RunKey | None = None) -> Source:
     """The connection's source, built with its resolved config; its secrets are redacted
-    from here on."""
+    from here on. A declarative source's requests pass the API gate, whose counts go to
+    `run` (its run and stream) when given."""
     source = _SOURCE_KINDS[conn.source.kind](ctx, conn)
+    if isinstance(source, DeclarativeSource):  # the CDK kinds; a package runs its own HTTP
+        folder = source.manifest_path.parent
+        vendor = conn.source.connector or folder.name
+        declared = (
+            declaration_for(ctx.workspace_dir, vendor) if conn.source.connector else declaration_in(folder)
+        )
+        source.govern(
+            _gate(
+                ctx,
+                conn,
+                "read",
+                vendor,
+                declared,
+                source.config.get("base_url"),
+                source.secret_values(),
+                run,
+            )
+        )
     for value in source.secret_values():  # e.g. a token given through ${env:...}
         register_secret(value)
     return source
@@ -102,16 +124,44 @@ def destination_config(ctx: HubContext, conn: Connection) -> dict[str, Any]:
     )
 
 
-def writeback_for(ctx: HubContext, conn: Connection) -> WritebackApi:
+def writeback_for(ctx: HubContext, conn: Connection, run: RunKey | None = None) -> WritebackApi:
     """The connection's write-back connector, built with its resolved config; its secrets
-    are redacted from here on."""
+    are redacted from here on, and its requests pass the API gate (counts to `run`)."""
+    config = destination_config(ctx, conn)
     api = load_writeback(
         ctx.workspace_dir,
         conn.destination.type,
-        destination_config(ctx, conn),
+        config,
         workspace_file=ctx.workspace_file,
         connection=conn.name,
     )
     for value in api.secret_values():
         register_secret(value)
+    vendor = conn.destination.type
+    declared = declaration_for(ctx.workspace_dir, vendor)
+    api.govern(_gate(ctx, conn, "write", vendor, declared, config.get("base_url"), api.secret_values(), run))
     return api
+
+
+def _gate(
+    ctx: HubContext,
+    conn: Connection,
+    side: Side,
+    vendor: str,
+    declared: ApiDeclaration,
+    base_url: object,
+    secrets: list[str],
+    run: RunKey | None,
+) -> ApiGate:
+    return build_gate(
+        section=ctx.workspace().api_budgets,
+        declaration=declared,
+        connection=conn.name,
+        vendor=vendor,
+        side=side,
+        base_url=base_url if isinstance(base_url, str) else None,
+        secrets=secrets,
+        key=ctx.keyring.pseudonym_key(),
+        engine=ctx.engine,
+        run=run,
+    )

@@ -48,6 +48,7 @@ _FEATURE_TABLES = (
     "hub.readapi.keys",
     "hub.monitoring.series",
     "hub.governance.decisions",
+    "hub.apigov.models",  # the API ledger
 )
 
 

@@ -15,6 +15,7 @@ import pytest
 
 PACKAGES = [
     "flows",
+    "hub.apigov",
     "hub.audit",
     "hub.cli",
     "hub.destinations",

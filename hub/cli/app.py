@@ -240,6 +240,7 @@ def check(connection: str) -> None:
         err_console.print(f"[red]check failed[/] for `{connection}`: {escape(why)}", soft_wrap=True)
         raise typer.Exit(1)
     result = source.check()
+    _audit_refused(ctx)
     if not result.ok:
         err_console.print(
             f"[red]check failed[/] for `{connection}`: {escape(result.message)}", soft_wrap=True
@@ -268,7 +269,15 @@ def check(connection: str) -> None:
         raise typer.Exit(1) from None
     finally:
         api.close()
+        _audit_refused(ctx)
     console.print(f"[green]ok[/]: connection `{connection}` destination check succeeded: {escape(proved)}")
+
+
+def _audit_refused(ctx: HubContext) -> None:
+    """Requests the API gate refused during the check (hub/apigov), into the audit log."""
+    from hub.apigov import audit_refusals
+
+    audit_refusals(ctx.engine, ctx.audit)
 
 
 @app.command()
@@ -364,6 +373,7 @@ def _register_operations() -> None:
     _register_read_api()
     _register_policies()
     _register_first_hour()
+    _register_api_usage()
 
 
 def _register_read_api() -> None:
@@ -395,6 +405,12 @@ def _register_first_hour() -> None:
 
     app.command()(sample)
     app.add_typer(store_app, name="store", help="The hub store: move it to another database.")
+
+
+def _register_api_usage() -> None:
+    from hub.cli.api_usage_cmd import app as api_app
+
+    app.add_typer(api_app, name="api", help="Outbound API governance: usage per account and day.")
 
 
 _register_subcommands()

@@ -90,6 +90,17 @@ def print_run_summary(summary: dict[str, Any], title: str | None = None) -> None
             console.print(escape(_writeback_text(name, s["writeback"])), soft_wrap=True)
         if s.get("governance"):
             console.print(escape(_governance_text(name, s["governance"])), soft_wrap=True)
+        if s.get("api") and (s["api"]["waits"] or s["api"]["throttled"] or s["api"]["refused"]):
+            console.print(escape(_api_text(name, s["api"])), soft_wrap=True)
+
+
+def _api_text(stream: str, api: dict[str, Any]) -> str:
+    """The API budget's part in a stream (hub/apigov): only shown when it held something back."""
+    return (
+        f"API {stream}: {api['calls']:,} calls, {api['waits']:,} waited for the budget "
+        f"({api['wait_seconds']:.1f}s), {api['throttled']:,} answered 429, {api['refused']:,} refused"
+        + (f", quota stop until {api['resume_at']}" if api.get("resume_at") else "")
+    )
 
 
 def print_runs(rows: list[dict[str, Any]]) -> None:

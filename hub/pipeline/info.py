@@ -33,6 +33,8 @@ class StreamInfo:
     state_reset: str | None = None
     # the govern step: dropped / withdrawn / changed counts and per rule (hub/governance/step.py)
     governance: dict[str, Any] | None = None
+    # API calls, budget waits, 429s, egress refusals and a quota stop (hub/apigov/report.py)
+    api: dict[str, Any] | None = None
 
     @property
     def records_per_second(self) -> float:
@@ -69,6 +71,19 @@ class RunInfo:
     def records_per_second(self) -> float:
         return self.read / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def api(self) -> dict[str, Any] | None:
+        """The streams' API counts summed (hub/apigov): calls, budget waits, 429s, refusals,
+        quota stops; None when no stream called an API."""
+        used = [s.api for s in self.streams if s.api]
+        if not used:
+            return None
+        keys = ("calls", "waits", "wait_seconds", "throttled", "refused", "quota_stops")
+        total: dict[str, Any] = {k: sum(u[k] for u in used) for k in keys}
+        total["wait_seconds"] = round(total["wait_seconds"], 3)
+        total["resume_at"] = max((u["resume_at"] for u in used if u.get("resume_at")), default=None)
+        return total
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
@@ -82,5 +97,6 @@ class RunInfo:
             "records_per_second": round(self.records_per_second, 1),
             "destination": self.destination,
             "error": self.error,
+            "api": self.api,
             "streams": {s.stream: s.to_dict() for s in self.streams},
         }

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from hub.apigov import RunKey
 from hub.audit import AuditLog
 from hub.connections import destination_config, source_for, writeback_for
 from hub.context import HubContext, ProgressFn
@@ -70,7 +71,7 @@ def plan_stream(
             key=f"connections.{conn.name}.streams.{stream}.mapping",
         )
     mapping = load_mapping(path)
-    source = source_for(ctx, conn)
+    source = source_for(ctx, conn, RunKey(run_id, stream))
     if conn.source.package and scfg.sync_mode == "incremental":  # others: checked at load
         _check_cursor(ctx, conn, stream, source)
     open_: Callable[[], Destination]
@@ -114,7 +115,7 @@ def _writeback_opener(
     ctx: HubContext, conn: Connection, stream: str, run_id: str, mapping: CompiledMapping, dry_run: bool
 ) -> Callable[[], Destination]:
     """Built now, so a bad config or a mapping for another entity fails before any read."""
-    api = writeback_for(ctx, conn)
+    api = writeback_for(ctx, conn, RunKey(run_id, stream))
     if mapping.entity.name != api.entity:
         api.close()
         raise ConfigError(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from hub.apigov import failure_reason, stream_usage
 from hub.context import HubContext
 from hub.errors import ConfigError
 from hub.governance.build import audit_policy_change
@@ -262,4 +263,6 @@ def failed_stream_info(ctx: HubContext, run_id: str, stream: str, table: str, er
         info.dead_lettered, info.state = row.records_dead_lettered, row.state
         if row.started_at and row.ended_at:
             info.seconds = (row.ended_at - row.started_at).total_seconds()
+    info.api = stream_usage(ctx.engine, run_id, stream)  # API calls, waits, refusals, quota stop
+    info.error = failure_reason(info.api) or error
     return info

@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.exc import OperationalError
 
+from hub.apigov import audit_refusals, failure_reason, stream_usage
 from hub.destinations import LINEAGE_COLUMNS, Destination, SqlDestination, TableSpec
 from hub.errors import HubError, RetriableError
 from hub.governance.decisions import add_decisions
@@ -63,6 +64,7 @@ def sync_stream(job: StreamJob) -> StreamInfo:
         raise
     finally:
         info.seconds = time.perf_counter() - started
+        _safely(lambda: _api_usage(job, info))
         if destination is not None:
             info.writeback = destination.report()  # a write-back: what it sent, kept, refused
             _safely(destination.close)
@@ -94,10 +96,33 @@ def sync_stream(job: StreamJob) -> StreamInfo:
                     "state_reset": info.state_reset,
                     "writeback": _counts(info.writeback),
                     "governance": info.governance,
+                    "api": info.api,
                 },
             )
         )
     return info
+
+
+def _api_usage(job: StreamJob, info: StreamInfo) -> None:
+    """The stream's API calls, waits, 429s, refusals and quota stop (hub/apigov), and the
+    audit entries of refused requests. A quota stop or a refusal is the stream's error: the
+    source only saw an exception, the ledger knows why."""
+    info.api = stream_usage(job.engine, job.run_id, job.stream)
+    audit_refusals(job.engine, job.audit)
+    reason = failure_reason(info.api) if info.status == "failed" else None
+    if reason is None or info.api is None:
+        return
+    info.error = reason
+    if info.api["resume_at"]:
+        job.audit.append(
+            "api.quota_stop",
+            target=f"{job.connection}/{job.stream}",
+            details={
+                "run_id": job.run_id,
+                "accounts": info.api["accounts"],
+                "resume_at": info.api["resume_at"],
+            },
+        )
 
 
 def _declared_schema(job: StreamJob) -> dict[str, Any] | None:

@@ -72,6 +72,7 @@ class Sandbox:
         router.add("GET", "/_sandbox/stats", self._stats)
         self._server = _http.SandboxServer(host, port, router, self.faults)
         self.hooks = self._server.hooks  # sb.hooks.after(path, n, change): change after page n
+        self.limits = self._server.limits  # sb.limits.set(prefix, calls, seconds): per account
         self._thread: threading.Thread | None = None
 
     @property

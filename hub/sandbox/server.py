@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from hub.sandbox.faults import Faults
+from hub.sandbox.limits import RateLimits
 
 __all__ = ["Request", "Response", "Router", "SandboxServer", "json_response", "credentials", "PageHooks"]
 
@@ -197,6 +198,7 @@ class SandboxServer(ThreadingHTTPServer):
         self.router, self.faults = router, faults
         self.hits: Counter[tuple[str, int]] = Counter()
         self.hooks = PageHooks()
+        self.limits = RateLimits()  # per-account rate limits: over-limit calls are refused
         self._lock = threading.Lock()
 
     def dispatch(self, h: _Handler) -> None:
@@ -206,6 +208,14 @@ class SandboxServer(ThreadingHTTPServer):
         req = Request(
             h.command, split.path, parse_qs(split.query), {k.lower(): v for k, v in h.headers.items()}, body
         )
+        retry_after = self.limits.admit(req.path, req.headers.get("authorization", ""))
+        if retry_after is not None:  # over the account's limit: refused, as the vendor does
+            resp = self.router.error(req.path, 429, _FAULT_MESSAGES["429"])
+            resp.headers["Retry-After"] = f"{max(retry_after, 0.01):.2f}"
+            with self._lock:
+                self.hits[(req.path, resp.status)] += 1
+            self._send(h, resp)
+            return
         fault = self.faults.take(req.method, req.path)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)

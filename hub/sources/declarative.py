@@ -36,6 +36,8 @@ from airbyte_cdk.sources.declarative.parsers.custom_code_compiler import (
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from hub.apigov import ApiGate
+from hub.apigov.cdk import GateBudget
 from hub.errors import ConfigError, FatalError
 from hub.sources._child import CAN_FORK, read_in_child
 from hub.sources._manifest import load_manifest
@@ -81,6 +83,7 @@ class DeclarativeSource:
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot load the connector manifest: {exc}", file=str(manifest_path)) from exc
         self.config = dict(config)
+        self.gate: ApiGate | None = None
         components = manifest_path.parent / "components.py"
         if components.is_file():
             # The CDK loads a connector's components.py only when handed its text.
@@ -90,15 +93,22 @@ class DeclarativeSource:
             # md5: the checksum the CDK expects for injected components, not security
             self.config[INJECTED_COMPONENTS_PY_CHECKSUMS] = {"md5": hashlib.md5(text.encode()).hexdigest()}
 
+    def govern(self, gate: ApiGate) -> None:
+        """Send every request through `gate` (egress rules, the account's shared budget)."""
+        self.gate = gate
+
     def _source(
         self, catalog: ConfiguredAirbyteCatalog | None = None, state: list[AirbyteStateMessage] | None = None
     ) -> ConcurrentDeclarativeSource:
+        manifest = self.manifest
+        if self.gate is not None:  # the hub's budget replaces the manifest's own
+            manifest = {k: v for k, v in manifest.items() if k != "api_budget"}
         try:
             source = ConcurrentDeclarativeSource(
                 catalog=catalog,
                 config=self.config,
                 state=state,
-                source_config=self.manifest,
+                source_config=manifest,
                 config_path=str(self.manifest_path),
             )
         except AirbyteTracedException as exc:
@@ -109,6 +119,10 @@ class DeclarativeSource:
         # cut-off page is cached too, and every retry then replays it until the stream
         # fails; reading the parent twice costs one small request instead.
         source._constructor._disable_cache = True  # no public switch
+        if self.gate is not None:
+            # Every requester the factory builds takes this budget: the CDK's session asks it
+            # before each request (redirect hops too) and tells it each answer.
+            source._constructor._api_budget = GateBudget(self.gate)  # type: ignore[assignment]  # no public switch
         return source
 
     def secret_values(self) -> list[str]:
@@ -124,6 +138,8 @@ class DeclarativeSource:
             status = self._source().check(_logger, self.config)
         except AirbyteTracedException as exc:
             return CheckResult(False, exc.message or str(exc))
+        finally:
+            self._flush_api_counts()
         return CheckResult(status.status == Status.SUCCEEDED, status.message or "ok")
 
     def discover(self) -> list[dict[str, Any]]:
@@ -148,9 +164,16 @@ class DeclarativeSource:
         """
 
         def events() -> Iterator[SourceEvent]:
-            return self._events(stream, incremental, state)
+            try:
+                yield from self._events(stream, incremental, state)
+            finally:  # in the reading process (the child), before it tells the parent it is done
+                self._flush_api_counts()
 
         return read_in_child(events) if self.in_child else events()
+
+    def _flush_api_counts(self) -> None:
+        if self.gate is not None:
+            self.gate.flush()
 
     def _events(self, stream: str, incremental: bool, state: dict[str, Any] | None) -> Iterator[SourceEvent]:
         source = self._source()

@@ -118,6 +118,7 @@ def _check_references(ws: Workspace, raw: LineDict) -> None:
     _check_cron(ws.identity.schedule, ("identity", "schedule"), raw, file)
     _check_governance(ws, raw)
     _check_policies(ws, raw)
+    _check_api_accounts(ws, raw)
 
 
 def _check_governance(ws: Workspace, raw: LineDict) -> None:
@@ -226,6 +227,16 @@ def _check_writeback_config(ws: Workspace, name: str, raw: LineDict) -> None:
         from hub.writeback.registry import check_writeback_config  # hub.writeback imports us
 
         check_writeback_config(ws.root, dest.type, dest.config, file=str(ws.path), raw=raw, connection=name)
+
+
+def _check_api_accounts(ws: Workspace, raw: LineDict) -> None:
+    from hub.apigov.config import check_accounts
+
+    sides = {
+        name: (conn.source.connector, conn.destination.type if conn.writes_back else None)
+        for name, conn in ws.connections.items()
+    }
+    check_accounts(ws.api_budgets, sides, raw, str(ws.path))
 
 
 def _check_cron(schedule: str | None, loc: tuple[str, ...], raw: LineDict, file: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hub.apigov.config import ApiBudgetsSection
 from hub.governance.config import GovernanceConfig
 from hub.identity.config import IdentityConfig
 from hub.monitoring.config import MonitoringConfig
@@ -180,6 +181,8 @@ class Workspace(_Strict):
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     # volume anomaly detection (hub/monitoring; docs/reconciliation.md "Anomalies")
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    # egress allowlist and per-account rate budgets (hub/apigov, docs/api-governance.md)
+    api_budgets: ApiBudgetsSection = Field(default_factory=ApiBudgetsSection)
 
     @property
     def root(self) -> Path:

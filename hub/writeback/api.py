@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hub.errors import HubError
 from hub.writeback.erasure import ErasureOutcome, ErasureSubject
+
+if TYPE_CHECKING:
+    from hub.apigov import ApiGate
 
 __all__ = ["Change", "Outcome", "BatchRefused", "WritebackApi", "Held"]
 
@@ -84,5 +87,8 @@ class WritebackApi(Protocol):
     def withdrawal(self, key: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         """The payload that tells the destination a person withdrew consent (unsubscribe, flag),
         sent as an update of the record it holds; None: it has no such thing (the row is held)."""
+
+    def govern(self, gate: ApiGate) -> None:
+        """Send every request through `gate` (egress rules, the account's rate budget)."""
 
     def close(self) -> None: ...

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
+from hub.apigov import ApiGate
 from hub.errors import ConfigError
 from hub.writeback.api import Change, Held, Outcome
 from hub.writeback.config import WritebackConfig, secret_values, validate_config
@@ -30,6 +31,7 @@ class WritebackBase:
         # A plain dict (a test, a script) is validated here, without crossdock.yaml's lines.
         self.config = validate_config(self.Config, config, connector=self.name)
         self._clients: list[ApiClient] = []
+        self._gate: ApiGate | None = None
 
     def client_for(
         self,
@@ -44,8 +46,16 @@ class WritebackBase:
         client = ApiClient.from_config(
             self.config, default_url, product=product, base_url=base_url, headers=headers, auth=auth
         )
+        if self._gate is not None:
+            client.govern(self._gate)
         self._clients.append(client)
         return client
+
+    def govern(self, gate: ApiGate) -> None:
+        """Every client, made before or after, sends through `gate` (hub/apigov)."""
+        self._gate = gate
+        for client in self._clients:
+            client.govern(gate)
 
     def secret_values(self) -> list[str]:
         """Every SecretStr of the config: tokens and keys, to redact everywhere."""

@@ -19,6 +19,7 @@ import httpx
 import orjson
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from hub.apigov import ApiGate, GatedTransport
 from hub.errors import FatalError, RetriableError
 from hub.writeback.config import WritebackConfig
 
@@ -80,9 +81,18 @@ class ApiClient:
     ) -> None:
         self.product, self.max_attempts, self.max_wait = product, max_attempts, max_wait
         self.backoff = backoff
+        self._transport = GatedTransport()  # passes every request once `govern` set a gate
         self._client = httpx.Client(
-            base_url=base_url.rstrip("/"), headers=headers, auth=auth, timeout=timeout
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            transport=self._transport,
         )
+
+    def govern(self, gate: ApiGate) -> None:
+        """Send every request through `gate`: egress rules and the account's shared budget."""
+        self._transport.gate = gate
 
     def request(
         self,
