@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,11 @@ app = typer.Typer(
 )
 
 
+class LogFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
 @app.callback()
 def _root(
     workspace: Annotated[
@@ -43,7 +49,19 @@ def _root(
             envvar="CROSSDOCK_WORKSPACE",
         ),
     ] = None,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            help="json: log one JSON object a line on stderr (docs/operations.md)",
+            envvar="CROSSDOCK_LOG_FORMAT",
+            case_sensitive=False,
+        ),
+    ] = LogFormat.text,
 ) -> None:
+    from hub.logs import use_log_format
+
+    use_log_format(log_format.value)
     start_invocation(workspace)
 
 
