@@ -360,6 +360,9 @@ def _register_operations() -> None:
     from hub.cli.status_cmd import status
 
     app.command()(status)
+    from hub.cli.report_cmd import report
+
+    app.command()(report)
     app.add_typer(state_app, name="state", help="A stream's saved state: show, reset, set.")
 
 
