@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from hub.context import HubContext
@@ -25,17 +25,23 @@ from hub.pipeline.info import RunInfo, StreamInfo
 from hub.redaction import redact
 from hub.store.history import dead_letter_reasons
 
+if TYPE_CHECKING:
+    from hub.identity.run import StitchSummary
+
 __all__ = [
     "Trigger",
     "trigger_of",
     "current_trigger",
     "sync_run_name",
-    "tag_flow_run",
+    "tag_run",
     "summary_table",
     "attention_markdown",
     "publish_run",
     "publish_failure",
     "artifact_key",
+    "stitch_run_name",
+    "stitch_table",
+    "publish_stitch",
 ]
 
 Trigger = Literal["cli", "schedule", "deployment"]
@@ -67,8 +73,8 @@ def sync_run_name() -> str:
     return f"sync-{name}-{current_trigger()}"
 
 
-def tag_flow_run(connection: str) -> None:
-    """Add `crossdock`, `connection:NAME` and `trigger:T` to the current flow run's tags."""
+def tag_run(*labels: str) -> None:
+    """Add `crossdock`, `labels` (`connection:NAME`) and `trigger:T` to the current flow run's tags."""
     from prefect.client.orchestration import get_client
     from prefect.context import FlowRunContext
 
@@ -76,7 +82,7 @@ def tag_flow_run(connection: str) -> None:
     if run_ctx is None or run_ctx.flow_run is None:
         return
     flow_run = run_ctx.flow_run
-    tags = sorted({*flow_run.tags, "crossdock", f"connection:{connection}", f"trigger:{current_trigger()}"})
+    tags = sorted({*flow_run.tags, "crossdock", *labels, f"trigger:{current_trigger()}"})
     try:
         with get_client(sync_client=True) as client:
             client.update_flow_run(flow_run.id, tags=tags)
@@ -215,3 +221,31 @@ def publish_failure(connection: str, run_id: str, exc: BaseException) -> None:
         )
     except Exception as publish_exc:
         log.warning("could not publish the failure of run %s: %s", run_id, redact(str(publish_exc)))
+
+
+def stitch_run_name() -> str:
+    """The stitch flow's `flow_run_name`: stitch-MODE-TRIGGER."""
+    from prefect.context import FlowRunContext
+
+    run_ctx = FlowRunContext.get()
+    mode = run_ctx.parameters.get("mode", "incremental") if run_ctx and run_ctx.parameters else "?"
+    return f"stitch-{mode}-{current_trigger()}"
+
+
+def stitch_table(summary: StitchSummary) -> list[dict[str, Any]]:
+    """The stitch run's counts as a two-column table."""
+    return [{"measure": k, "value": v} for k, v in summary.to_dict().items() if k != "run_id"]
+
+
+def publish_stitch(summary: StitchSummary) -> None:
+    from prefect.artifacts import create_table_artifact
+
+    try:
+        create_table_artifact(
+            stitch_table(summary),
+            key="stitch-profiles",
+            description=f"Stitch run {summary.run_id} ({summary.mode}): {summary.profiles:,} profiles, "
+            f"{summary.review:,} pairs to review",
+        )
+    except Exception as exc:
+        log.warning("could not publish the artifact of stitch run %s: %s", summary.run_id, redact(str(exc)))

@@ -22,7 +22,7 @@ from prefect.futures import PrefectFuture
 from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.artifacts import publish_failure, publish_run, sync_run_name, tag_flow_run
+from flows.artifacts import publish_failure, publish_run, sync_run_name, tag_run
 from hub.connections import destination_config
 from hub.context import HubContext, for_workspace
 from hub.errors import ConfigError, RetriableError
@@ -101,7 +101,7 @@ def sync_connection(
     lease with already. `streams`: only these (default: all). `since`: a backfill, the
     incremental streams read from this date (hub/pipeline/select.py says which can)."""
     use_log_format_from_env()  # CROSSDOCK_LOG_FORMAT=json on a worker: JSON lines (hub/logs.py)
-    tag_flow_run(name)
+    tag_run(f"connection:{name}")
     ctx = for_workspace(workspace_dir)
     conn = ctx.workspace().connection(name)
     check_references(ctx, connection=name)  # before the run is recorded

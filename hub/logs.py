@@ -32,6 +32,7 @@ __all__ = [
     "log_fields",
     "use_log_format",
     "use_log_format_from_env",
+    "json_logs",
 ]
 
 LOG_FORMATS = ("text", "json")
@@ -114,6 +115,12 @@ def use_log_format(fmt: str) -> None:
             if not any(isinstance(h, JsonLinesHandler) for h in logger.handlers):
                 logger.addHandler(handler)
     logging.lastResort = handler  # a record no handler took: JSON too
+    logging.captureWarnings(True)  # and Python's warnings, which print to stderr themselves
+
+
+def json_logs() -> bool:
+    """Whether this process logs JSON lines (then messages meant for stderr go through logging)."""
+    return isinstance(logging.lastResort, JsonLinesHandler)
 
 
 def use_log_format_from_env() -> None:

@@ -143,3 +143,12 @@ def test_attention_note_only_when_something_needs_a_person() -> None:
     wb = StreamInfo("contacts", "t", "succeeded", 5, 5, writeback={"accepted": 3, "rejected": 2})
     note = attention_markdown(RunInfo("r3", "crm_out", "succeeded", False, 1.0, "hubspot", [wb]), [])
     assert note is not None and "2 rejected" in note and "crossdock results r3 --rejected" in note
+
+
+def test_stitch_summary_as_a_table() -> None:
+    from flows.artifacts import stitch_table
+    from hub.identity.run import StitchSummary
+
+    summary = StitchSummary("s1", "full", 120, 120, 80, 80, 30, 2, 5, 40, 3, "sqlite:///p.db", 1.5)
+    rows = {r["measure"]: r["value"] for r in stitch_table(summary)}
+    assert rows["profiles"] == 80 and rows["review"] == 5 and "run_id" not in rows
