@@ -13,9 +13,9 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from hub.store.models import DeadLetter, StreamRun, SyncRun
+from hub.store.models import DeadLetter, SyncRun
 
-__all__ = ["DeadLetterReason", "dead_letter_reasons", "runs_since", "stream_runs_of"]
+__all__ = ["DeadLetterReason", "dead_letter_reasons", "runs_since"]
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,3 @@ def runs_since(engine: Engine, since: datetime) -> list[SyncRun]:
     with Session(engine) as session:
         query = select(SyncRun).where(col(SyncRun.started_at) >= since).order_by(col(SyncRun.started_at))
         return list(session.exec(query).all())
-
-
-def stream_runs_of(engine: Engine, run_ids: list[str]) -> list[StreamRun]:
-    """The per-stream rows of these runs."""
-    found: list[StreamRun] = []
-    with Session(engine) as session:
-        for i in range(0, len(run_ids), 500):  # bounded IN lists
-            query = select(StreamRun).where(col(StreamRun.run_id).in_(run_ids[i : i + 500]))
-            found += session.exec(query).all()
-    return found
