@@ -22,9 +22,11 @@ from prefect.futures import PrefectFuture
 from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.artifacts import publish_failure, publish_run, sync_run_name, tag_run
 from hub.connections import destination_config
 from hub.context import HubContext, for_workspace
 from hub.errors import ConfigError, RetriableError
+from hub.logs import log_fields, use_log_format_from_env
 from hub.pipeline import (
     RunInfo,
     StreamInfo,
@@ -74,11 +76,12 @@ def sync_stream_task(
 ) -> StreamInfo:
     ctx = for_workspace(workspace_dir)  # the CLI's context (progress bar and all) when it bound one
     conn = ctx.workspace().connection(connection)
-    job = plan_stream(ctx, conn, stream, run_id, full_refresh, dry_run, since)
-    return sync_stream(job)
+    with log_fields(run_id=run_id, connection=connection, stream=stream):
+        job = plan_stream(ctx, conn, stream, run_id, full_refresh, dry_run, since)
+        return sync_stream(job)
 
 
-@flow(name="sync-connection", flow_run_name="sync-{name}")
+@flow(name="sync-connection", flow_run_name=sync_run_name)  # sync-NAME-TRIGGER (flows/artifacts.py)
 def sync_connection(
     name: str,
     full_refresh: bool = False,
@@ -98,6 +101,8 @@ def sync_connection(
     (None: waits without limit). `run_id`: the id a caller in this process (the CLI) took the
     lease with already. `streams`: only these (default: all). `since`: a backfill, the
     incremental streams read from this date (hub/pipeline/select.py says which can)."""
+    use_log_format_from_env()  # CROSSDOCK_LOG_FORMAT=json on a worker: JSON lines (hub/logs.py)
+    tag_run(f"connection:{name}")
     ctx = for_workspace(workspace_dir)
     conn = ctx.workspace().connection(name)
     check_references(ctx, connection=name)  # before the run is recorded
@@ -105,7 +110,7 @@ def sync_connection(
     if since is not None:
         _check_since(ctx, conn, selected, since, full_refresh)
     run_id = run_id or new_run_id()
-    with claim_connection(ctx, name, run_id, wait):
+    with log_fields(run_id=run_id, connection=name), claim_connection(ctx, name, run_id, wait):
         started = time.perf_counter()
         begin_run(ctx, name, full_refresh, dry_run, run_id=run_id)
         try:
@@ -140,7 +145,9 @@ def sync_connection(
                 fail_run(ctx, run_id, name, exc)
             except Exception:  # the store itself is down: the next run abandons it
                 logging.getLogger(__name__).exception("could not record run %s as failed", run_id)
+            publish_failure(name, run_id, exc)
             raise
+    publish_run(ctx, info)
     return info
 
 

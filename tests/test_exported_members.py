@@ -25,6 +25,7 @@ PACKAGES = [
     "hub.monitoring",
     "hub.pipeline",
     "hub.readapi",
+    "hub.report",
     "hub.sandbox",
     "hub.secrets",
     "hub.sources",

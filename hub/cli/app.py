@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +34,11 @@ app = typer.Typer(
 )
 
 
+class LogFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
 @app.callback()
 def _root(
     workspace: Annotated[
@@ -44,7 +50,19 @@ def _root(
             envvar="CROSSDOCK_WORKSPACE",
         ),
     ] = None,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            help="json: log one JSON object a line on stderr (docs/operations.md)",
+            envvar="CROSSDOCK_LOG_FORMAT",
+            case_sensitive=False,
+        ),
+    ] = LogFormat.text,
 ) -> None:
+    from hub.logs import use_log_format
+
+    use_log_format(log_format.value)
     start_invocation(workspace)
 
 
@@ -369,6 +387,9 @@ def _register_operations() -> None:
     from hub.cli.status_cmd import status
 
     app.command()(status)
+    from hub.cli.report_cmd import report
+
+    app.command()(report)
     app.add_typer(state_app, name="state", help="A stream's saved state: show, reset, set.")
     _register_read_api()
     _register_policies()

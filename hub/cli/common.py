@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
@@ -46,6 +47,15 @@ def hub_context() -> HubContext:
     return ctx
 
 
+def _say_error(label: str, message: str, colour: str = "red") -> None:
+    from hub.logs import json_logs
+
+    if json_logs():  # --log-format json: stderr holds JSON lines only
+        logging.getLogger("crossdock.cli").error("%s: %s", label, message)
+    else:
+        err_console.print(f"[{colour}]{label}:[/] {escape(message)}", soft_wrap=True)
+
+
 def handle_errors(fn: F) -> F:
     """A HubError is a message for the user, not a traceback."""
 
@@ -54,13 +64,13 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except ConfigError as exc:
-            err_console.print(f"[red]config error:[/] {escape(str(exc))}", soft_wrap=True)
+            _say_error("config error", str(exc))
             raise typer.Exit(2) from None
         except ConnectionBusyError as exc:
-            err_console.print(f"[yellow]busy:[/] {escape(str(exc))}", soft_wrap=True)
+            _say_error("busy", str(exc), "yellow")
             raise typer.Exit(EXIT_BUSY) from None
         except HubError as exc:
-            err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            _say_error("error", str(exc))
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
