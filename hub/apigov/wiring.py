@@ -23,7 +23,7 @@ from hub.apigov.egress import LOOPBACK, EgressRules, Side
 from hub.apigov.gate import ApiGate
 from hub.apigov.ledger import RunKey
 
-__all__ = ["build_gate"]
+__all__ = ["build_gate", "egress_rules"]
 
 
 def build_gate(
@@ -48,15 +48,23 @@ def build_gate(
     else:
         digest = hmac.new(key, "\0".join(sorted(secrets)).encode(), hashlib.sha256).hexdigest()[:10]
         account, budget = f"{vendor or 'api'}@{host}#{digest}", vendor_budget
-    rules = EgressRules(
+    rules = egress_rules(section, declaration, connection, side)
+    # A source's counts may wait in memory (it flushes at the end of each read); a write-back's
+    # are written per call, so its stream's summary, read before the destination closes, has them.
+    return ApiGate(
+        account=account, budget=budget, rules=rules, engine=engine, run=run, buffered=side == "read"
+    )
+
+
+def egress_rules(
+    section: ApiBudgetsSection, declaration: ApiDeclaration, connection: str, side: Side
+) -> EgressRules:
+    """The hosts and methods one side of a connection may call: the connector's declaration
+    plus the workspace's allowlist."""
+    return EgressRules(
         connection=connection,
         side=side,
         hosts=(*declaration.hosts, *section.allow_hosts),
         read_writes=tuple(declaration.read_writes),
         allow_loopback=section.allow_loopback,
-    )
-    # A source's counts may wait in memory (it flushes at the end of each read); a write-back's
-    # are written per call, so its stream's summary, read before the destination closes, has them.
-    return ApiGate(
-        account=account, budget=budget, rules=rules, engine=engine, run=run, buffered=side == "read"
     )

@@ -13,6 +13,9 @@ import ssl
 import time
 from urllib.parse import urlsplit
 
+from hub.apigov import declaration_for
+from hub.apigov.egress import Side
+from hub.apigov.wiring import egress_rules
 from hub.connections import destination_config
 from hub.context import HubContext
 from hub.workspace import Connection
@@ -63,21 +66,30 @@ def unreachable(url: str, timeout: float = 5.0) -> str | None:
 
 def api_urls(ctx: HubContext, conn: Connection, dry_run: bool = False) -> list[str]:
     """The `base_url`s a run of `conn` talks to: its source's, and a write-back's destination's
-    (not in a dry run, which calls no API)."""
+    (not in a dry run, which calls no API). A host the egress rules refuse is left out: even a
+    probe must not reach it; the run's first request is refused and audited (hub/apigov)."""
     urls = []
     if conn.source.config.get("base_url"):
-        urls.append(
-            str(
-                ctx.resolve(
-                    conn.source.config["base_url"],
-                    where=f"connections.{conn.name}.source.config.base_url",
-                    secret=lambda name: ctx.secret(name, used_by=conn.name),
-                )
+        url = str(
+            ctx.resolve(
+                conn.source.config["base_url"],
+                where=f"connections.{conn.name}.source.config.base_url",
+                secret=lambda name: ctx.secret(name, used_by=conn.name),
             )
         )
+        if conn.source.connector is None or _egress_allows(ctx, conn, conn.source.connector, "read", url):
+            urls.append(url)
     if conn.writes_back and not dry_run and destination_config(ctx, conn).get("base_url"):
-        urls.append(str(destination_config(ctx, conn)["base_url"]))
+        url = str(destination_config(ctx, conn)["base_url"])
+        if _egress_allows(ctx, conn, conn.destination.type, "write", url):
+            urls.append(url)
     return urls
+
+
+def _egress_allows(ctx: HubContext, conn: Connection, vendor: str, side: Side, url: str) -> bool:
+    declared = declaration_for(ctx.workspace_dir, vendor)
+    rules = egress_rules(ctx.workspace().api_budgets, declared, conn.name, side)
+    return rules.host_allowed(urlsplit(url).hostname or "")
 
 
 def still_unreachable(urls: list[str], budget: float, pause: float = 1.0) -> str | None:
