@@ -22,11 +22,20 @@ from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.exceptions import ObjectNotFound
 
+from flows.reconcile import reconcile_connection_flow
 from flows.stitch import stitch_profiles
 from flows.sync import sync_connection
 from hub.context import HubContext
+from hub.workspace import Connection
 
-__all__ = ["Registered", "build_deployments", "apply_deployments", "serve_deployments", "ensure_work_pool"]
+__all__ = [
+    "Registered",
+    "build_deployments",
+    "apply_deployments",
+    "serve_deployments",
+    "ensure_work_pool",
+    "reconcile_cron",
+]
 
 _T = TypeVar("_T")
 
@@ -69,20 +78,49 @@ def build_deployments(ctx: HubContext) -> list[RunnerDeployment]:
             )
         ]
     )
-    return stitch + [
-        _sync(
-            sync_connection.to_deployment(
-                name=f"sync-{conn.name}",
-                cron=conn.schedule,
-                parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
-                tags=["crossdock", f"connection:{conn.name}"],
-                description=f"Sync connection `{conn.name}` ({conn.source.label} -> "
-                f"{conn.destination.type}) on `{conn.schedule or 'manual'}`",
-                entrypoint_type=module,
+    return (
+        stitch
+        + [
+            _sync(
+                sync_connection.to_deployment(
+                    name=f"sync-{conn.name}",
+                    cron=conn.schedule,
+                    parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
+                    tags=["crossdock", f"connection:{conn.name}"],
+                    description=f"Sync connection `{conn.name}` ({conn.source.label} -> "
+                    f"{conn.destination.type}) on `{conn.schedule or 'manual'}`",
+                    entrypoint_type=module,
+                )
             )
-        )
-        for conn in ws.connections.values()
-    ]
+            for conn in ws.connections.values()
+        ]
+        + [
+            _sync(
+                reconcile_connection_flow.to_deployment(
+                    name=f"reconcile-{conn.name}",
+                    cron=reconcile_cron(conn),
+                    parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
+                    tags=["crossdock", f"connection:{conn.name}", "reconcile"],
+                    description=f"Reconcile connection `{conn.name}` with its source daily on "
+                    f"`{reconcile_cron(conn)}` (after its sync)",
+                    entrypoint_type=module,
+                )
+            )
+            for conn in ws.connections.values()
+            if not conn.writes_back  # reconcile compares syncs into a SQL warehouse
+        ]
+    )
+
+
+def reconcile_cron(conn: Connection) -> str:
+    """The daily reconcile's cron: `reconcile.schedule`, else an hour after a daily sync
+    (minute and hour fixed in its cron), else 06:00."""
+    if conn.reconcile.schedule:
+        return conn.reconcile.schedule
+    fields = (conn.schedule or "").split()
+    if len(fields) == 5 and fields[0].isdigit() and fields[1].isdigit() and fields[2:] == ["*", "*", "*"]:
+        return f"{fields[0]} {(int(fields[1]) + 1) % 24} * * *"
+    return "0 6 * * *"
 
 
 async def ensure_work_pool(name: str) -> bool:

@@ -39,7 +39,13 @@ ProgressFn = Callable[["StreamInfo"], None]
 
 # The tables of every feature the context wires; each module registers its own with
 # SQLModel's metadata when imported (hub.store itself knows only its own tables).
-_FEATURE_TABLES = ("hub.audit.models", "hub.secrets.store", "hub.writeback.state", "hub.identity.state")
+_FEATURE_TABLES = (
+    "hub.audit.models",
+    "hub.secrets.store",
+    "hub.writeback.state",
+    "hub.identity.state",
+    "hub.reconcile.store",
+)
 
 
 @dataclass

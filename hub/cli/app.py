@@ -346,3 +346,12 @@ def _register_operations() -> None:
 
 
 _register_subcommands()
+
+
+def _register_reconcile() -> None:
+    from hub.cli.reconcile_cmd import reconcile
+
+    app.command()(reconcile)
+
+
+_register_reconcile()

@@ -29,6 +29,9 @@ class TableSpec:
     name: str
     columns: dict[str, FieldType]
     key: tuple[str, ...] = ()
+    # A SQL destination adds `_crossdock_hash` (hub/destinations/checksum.py) and the soft
+    # delete column; False for scratch tables that are not rows of a stream.
+    checksum: bool = True
 
 
 class Destination(Protocol):

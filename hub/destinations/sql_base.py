@@ -35,7 +35,8 @@ from hub.destinations._sql_types import (
     type_of_declared,
     widened,
 )
-from hub.destinations.destination import TableSpec, WriteMode
+from hub.destinations.checksum import DELETED_COLUMN, HASH_COLUMN, row_hasher
+from hub.destinations.destination import LINEAGE_COLUMNS, TableSpec, WriteMode
 from hub.destinations.sql_engine import SqlEngine
 from hub.errors import ConfigError, FatalError, SchemaChangeError
 
@@ -46,6 +47,9 @@ NUL_REASON = (
     "store it; remove it at the source or in the mapping"
 )
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an escaped backslash
+
+# What a SQL destination adds to every stream's table (TableSpec.checksum).
+_CHECKSUM_COLUMNS: dict[str, FieldType] = {HASH_COLUMN: "string", DELETED_COLUMN: "datetime"}
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STAGING_SUFFIX = "__cd_staging"
@@ -77,6 +81,8 @@ class WriteBatch:
     # may append without conflict handling, and must go back to upserting (and stay
     # there) at the first batch that hits an existing key.
     keys_new: bool = False
+    # row -> checksum of its mapped fields (written to HASH_COLUMN); None: no checksum column.
+    hasher: Callable[[dict[str, Any]], str] | None = None
 
     def __post_init__(self) -> None:
         self.getter = operator.itemgetter(*self.columns)
@@ -186,6 +192,11 @@ class SqlDestination(ABC):
             raise full from exc
 
     def _prepare(self, spec: TableSpec, mode: WriteMode) -> None:
+        hasher = None
+        if spec.checksum:
+            mapped = [c for c in spec.columns if c not in LINEAGE_COLUMNS and c not in _CHECKSUM_COLUMNS]
+            hasher = row_hasher(mapped)
+            spec = TableSpec(spec.name, {**spec.columns, **_CHECKSUM_COLUMNS}, spec.key)
         for c in spec.columns:
             ident(c)  # validates every name before anything changes
         if mode == "merge" and not spec.key:
@@ -219,6 +230,7 @@ class SqlDestination(ABC):
             key=spec.key,
             upsert=bool(spec.key) and mode in ("merge", "overwrite"),
             keys_new=empty,
+            hasher=hasher,
         )
 
     def _column_types(self, table: str, spec: TableSpec) -> dict[str, FieldType]:
@@ -264,6 +276,10 @@ class SqlDestination(ABC):
         """Write the batch; rows the engine refuses are left out (see `take_refused`)."""
         plan = self._plans[(spec.name, mode)]
         self._refused = []
+        if plan.hasher is not None:
+            digest = plan.hasher
+            for row in rows:
+                row[HASH_COLUMN], row[DELETED_COLUMN] = digest(row), None
         tuples = _as_tuples(plan, rows)
         at = list(range(len(tuples)))  # each tuple's position in `rows`
         if plan.upsert:
@@ -329,6 +345,11 @@ class SqlDestination(ABC):
             return ""
         updates = [f"{ident(c)} = excluded.{ident(c)}" for c in plan.columns if c not in plan.key]
         action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+        if updates and plan.hasher is not None:
+            # Rewrite a row only when its checksum changed (or it was flagged deleted): a
+            # re-sync of unchanged data writes nothing. Rows from before checksums have NULL.
+            t, h, d = ident(plan.target), ident(HASH_COLUMN), ident(DELETED_COLUMN)
+            action += f" WHERE {t}.{h} IS NULL OR {t}.{h} <> excluded.{h} OR {t}.{d} IS NOT NULL"
         return f" ON CONFLICT ({', '.join(ident(k) for k in plan.key)}) {action}"
 
     def finish(self, spec: TableSpec, mode: WriteMode) -> None:
@@ -348,6 +369,26 @@ class SqlDestination(ABC):
             self._exec([f"DROP TABLE IF EXISTS {self._q(spec.name + _STAGING_SUFFIX)}"])
 
     # -- reading back (tests, reconciliation) -------------------------------
+    def qualified(self, table: str) -> str:
+        """The table's quoted, schema-qualified name, for SQL built by a reader."""
+        return self._q(table)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a SELECT (`params` fill the driver's placeholders)."""
+        return self._query(sql, params)[1]
+
+    def stream_query(
+        self, sql: str, params: Sequence[Any] = (), batch_size: int = 10_000
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows of a SELECT, fetched `batch_size` at a time."""
+        cur = self._cursor(sql, params)
+        while rows := cur.fetchmany(batch_size):
+            yield from rows
+
+    def execute(self, statements: list[str]) -> None:
+        """Statements (built from checked names, no values) in one transaction."""
+        self._exec(statements)
+
     def has_table(self, table: str) -> bool:
         return bool(self._existing_columns(table))
 
