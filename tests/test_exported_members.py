@@ -21,6 +21,7 @@ PACKAGES = [
     "hub.identity",
     "hub.mapping",
     "hub.pipeline",
+    "hub.reconcile",
     "hub.sandbox",
     "hub.secrets",
     "hub.sources",

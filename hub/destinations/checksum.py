@@ -35,6 +35,10 @@ def row_hasher(columns: Iterable[str]) -> Callable[[dict[str, Any]], str]:
             values = (get(row),) if one else get(row)
         except KeyError:  # a row lacking a column holds NULL there, as the table does
             values = tuple(row.get(c) for c in names)
-        return blake(dumps(values, default=str), digest_size=16).hexdigest()
+        try:
+            text = dumps(values, default=str)
+        except TypeError:  # what JSON cannot hold (an int over 64 bits, a lone surrogate): its repr
+            text = repr(values).encode("utf-8", "backslashreplace")
+        return blake(text, digest_size=16).hexdigest()
 
     return digest
