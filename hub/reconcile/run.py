@@ -28,6 +28,7 @@ from hub.reconcile.compare import SourceRow, WarehouseCompare, key_text
 from hub.reconcile.report import ConnectionReport, StreamReport
 from hub.reconcile.source_side import SourceSide
 from hub.reconcile.store import last_sync_started, save_reports
+from hub.redaction import redact
 from hub.sources import Source
 from hub.workspace import Connection, mapping_file
 
@@ -72,10 +73,10 @@ def reconcile_connection(
                 elif repair:
                     before.append(report)
         except HubError as exc:
-            report.status, report.error = "failed", str(exc)
+            report.status, report.error = "failed", redact(str(exc))
         except Exception as exc:  # a driver or API error: the report says what, the next stream runs
             log.exception("reconcile of %s/%s failed", conn.name, stream)
-            report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+            report.status, report.error = "failed", redact(f"{type(exc).__name__}: {exc}")
         report.seconds = time.perf_counter() - started
         out.streams.append(report)
     if repair:
