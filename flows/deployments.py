@@ -26,16 +26,9 @@ from flows.reconcile import reconcile_connection_flow
 from flows.stitch import stitch_profiles
 from flows.sync import sync_connection
 from hub.context import HubContext
-from hub.workspace import Connection
+from hub.workspace import Connection, Workspace
 
-__all__ = [
-    "Registered",
-    "build_deployments",
-    "apply_deployments",
-    "serve_deployments",
-    "ensure_work_pool",
-    "reconcile_cron",
-]
+__all__ = ["Registered", "build_deployments", "apply_deployments", "serve_deployments", "ensure_work_pool"]
 
 _T = TypeVar("_T")
 
@@ -78,38 +71,40 @@ def build_deployments(ctx: HubContext) -> list[RunnerDeployment]:
             )
         ]
     )
-    return (
-        stitch
-        + [
-            _sync(
-                sync_connection.to_deployment(
-                    name=f"sync-{conn.name}",
-                    cron=conn.schedule,
-                    parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
-                    tags=["crossdock", f"connection:{conn.name}"],
-                    description=f"Sync connection `{conn.name}` ({conn.source.label} -> "
-                    f"{conn.destination.type}) on `{conn.schedule or 'manual'}`",
-                    entrypoint_type=module,
-                )
+    stitch += _reconcile_deployments(ctx, ws)  # the daily reconciles, listed before the syncs
+    return stitch + [
+        _sync(
+            sync_connection.to_deployment(
+                name=f"sync-{conn.name}",
+                cron=conn.schedule,
+                parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
+                tags=["crossdock", f"connection:{conn.name}"],
+                description=f"Sync connection `{conn.name}` ({conn.source.label} -> "
+                f"{conn.destination.type}) on `{conn.schedule or 'manual'}`",
+                entrypoint_type=module,
             )
-            for conn in ws.connections.values()
-        ]
-        + [
-            _sync(
-                reconcile_connection_flow.to_deployment(
-                    name=f"reconcile-{conn.name}",
-                    cron=reconcile_cron(conn),
-                    parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
-                    tags=["crossdock", f"connection:{conn.name}", "reconcile"],
-                    description=f"Reconcile connection `{conn.name}` with its source daily on "
-                    f"`{reconcile_cron(conn)}` (after its sync)",
-                    entrypoint_type=module,
-                )
+        )
+        for conn in ws.connections.values()
+    ]
+
+
+def _reconcile_deployments(ctx: HubContext, ws: Workspace) -> list[RunnerDeployment]:
+    """A daily reconcile per connection that syncs into a SQL warehouse, after its sync."""
+    return [
+        _sync(
+            reconcile_connection_flow.to_deployment(
+                name=f"reconcile-{conn.name}",
+                cron=reconcile_cron(conn),
+                parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
+                tags=["crossdock", f"connection:{conn.name}", "reconcile"],
+                description=f"Reconcile connection `{conn.name}` with its source daily on "
+                f"`{reconcile_cron(conn)}` (after its sync)",
+                entrypoint_type=EntrypointType.MODULE_PATH,
             )
-            for conn in ws.connections.values()
-            if not conn.writes_back  # reconcile compares syncs into a SQL warehouse
-        ]
-    )
+        )
+        for conn in ws.connections.values()
+        if not conn.writes_back  # reconcile compares syncs into a SQL warehouse
+    ]
 
 
 def reconcile_cron(conn: Connection) -> str:
