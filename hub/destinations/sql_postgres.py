@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hub.destinations._sql_types import json_text
-from hub.destinations.checksum import DELETED_COLUMN, HASH_COLUMN
 from hub.destinations.destination import TableSpec
 from hub.destinations.sql_base import Evolution, SqlDestination, WriteBatch, ident
 from hub.destinations.sql_engine import SqlEngine
@@ -93,21 +92,8 @@ class PostgresDestination(SqlDestination):
             if staged:
                 cur.execute(
                     f"INSERT INTO {self._q(plan.target)} ({cols}) "
-                    f"SELECT {cols} FROM {into}{self._unchanged_filter(plan, into)}"
-                    f"{self._upsert_clause(plan)}"
+                    f"SELECT {cols} FROM {into}{self._upsert_clause(plan)}"
                 )
-
-    def _unchanged_filter(self, plan: WriteBatch, stage: str) -> str:
-        """Leave out staged rows whose checksum the table already holds: ON CONFLICT would
-        lock (and so write) each existing row even when its WHERE then skips the update."""
-        if plan.hasher is None:
-            return ""
-        t, h, d = self._q(plan.target), ident(HASH_COLUMN), ident(DELETED_COLUMN)
-        same_key = " AND ".join(f"w.{ident(k)} = {stage}.{ident(k)}" for k in plan.key)
-        return (
-            f" WHERE NOT EXISTS (SELECT 1 FROM {t} w WHERE {same_key} "
-            f"AND w.{h} = {stage}.{h} AND w.{d} IS NULL)"
-        )
 
     def _cursor(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql, params)
