@@ -92,21 +92,31 @@ class WarehouseCompare:
         }
 
     def compare(self, report: StreamReport) -> StreamReport:
-        """Fill the report's counts and sample keys from the loaded scratch table."""
-        live, h = self._live(), ident(HASH_COLUMN)
-        report.source = self._count(f"SELECT COUNT(*) FROM {self._s}")
-        report.pending = self._count(f"SELECT COUNT(*) FROM {self._s} s WHERE s.{_PENDING}")
-        report.warehouse = self._count(f"SELECT COUNT(*) FROM {self._w} w WHERE {live}")
-        report.equal = self._count(
-            f"SELECT COUNT(*) FROM {self._s} s JOIN {self._w} w ON {self._join} "
-            f"WHERE {live} AND w.{h} = s.{_SRC_HASH}"
+        """Fill the report's counts (one pass: a full outer join on the key) and sample keys
+        (only for the kinds that have some)."""
+        live, h, k = self._live(), ident(HASH_COLUMN), ident(self.key[0])
+        both = f"s.{k} IS NOT NULL AND w.{k} IS NOT NULL"
+        counts = {
+            "source": f"s.{k} IS NOT NULL",
+            "pending": f"s.{k} IS NOT NULL AND s.{_PENDING}",
+            "warehouse": f"w.{k} IS NOT NULL",
+            "equal": f"{both} AND w.{h} = s.{_SRC_HASH}",
+            "missing": f"w.{k} IS NULL AND NOT s.{_PENDING}",
+            "extra": f"s.{k} IS NULL",
+            "stale": f"{both} AND NOT s.{_PENDING} AND (w.{h} IS NULL OR w.{h} <> s.{_SRC_HASH})",
+        }
+        w_cols = ", ".join([*(ident(c) for c in self.key), ident(HASH_COLUMN)])
+        sums = ", ".join(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)" for cond in counts.values())
+        (row,) = self.dest.query(
+            f"SELECT {sums} FROM {self._s} s FULL OUTER JOIN "
+            f"(SELECT {w_cols} FROM {self._w} w WHERE {live}) w ON {self._join}"
         )
+        for name, value in zip(counts, row, strict=True):
+            setattr(report, name, int(value or 0))
         for kind, select in self._selects().items():
-            setattr(report, kind, self._count(f"SELECT COUNT(*) FROM ({select}) d"))
             if getattr(report, kind):
-                order = ", ".join(str(i + 1) for i in range(len(self.key)))
-                rows = self.dest.query(f"{select} ORDER BY {order} LIMIT {SAMPLE_KEYS}")
-                report.samples[kind] = [key_text(r) for r in rows]
+                rows = self.dest.query(f"{select} LIMIT {SAMPLE_KEYS}")
+                report.samples[kind] = sorted(key_text(r) for r in rows)
         report.settle()
         return report
 
