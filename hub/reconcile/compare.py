@@ -95,21 +95,21 @@ class WarehouseCompare:
         """Fill the report's counts (one pass: a full outer join on the key) and sample keys
         (only for the kinds that have some)."""
         live, h, k = self._live(), ident(HASH_COLUMN), ident(self.key[0])
+        # The live filter sits in the join (a subquery would be joined by scanning on SQLite):
+        # a flagged row then joins nothing and is left out of the warehouse side.
         both = f"s.{k} IS NOT NULL AND w.{k} IS NOT NULL"
         counts = {
             "source": f"s.{k} IS NOT NULL",
             "pending": f"s.{k} IS NOT NULL AND s.{_PENDING}",
-            "warehouse": f"w.{k} IS NOT NULL",
+            "warehouse": f"w.{k} IS NOT NULL AND {live}",
             "equal": f"{both} AND w.{h} = s.{_SRC_HASH}",
             "missing": f"w.{k} IS NULL AND NOT s.{_PENDING}",
-            "extra": f"s.{k} IS NULL",
+            "extra": f"s.{k} IS NULL AND {live}",
             "stale": f"{both} AND NOT s.{_PENDING} AND (w.{h} IS NULL OR w.{h} <> s.{_SRC_HASH})",
         }
-        w_cols = ", ".join([*(ident(c) for c in self.key), ident(HASH_COLUMN)])
         sums = ", ".join(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)" for cond in counts.values())
         (row,) = self.dest.query(
-            f"SELECT {sums} FROM {self._s} s FULL OUTER JOIN "
-            f"(SELECT {w_cols} FROM {self._w} w WHERE {live}) w ON {self._join}"
+            f"SELECT {sums} FROM {self._s} s FULL OUTER JOIN {self._w} w ON {self._join} AND {live}"
         )
         for name, value in zip(counts, row, strict=True):
             setattr(report, name, int(value or 0))
