@@ -95,22 +95,31 @@ class WarehouseCompare:
         """Fill the report's counts (one pass: a full outer join on the key) and sample keys
         (only for the kinds that have some)."""
         live, h, k = self._live(), ident(HASH_COLUMN), ident(self.key[0])
-        # The live filter sits in the join (a subquery would be joined by scanning on SQLite):
-        # a flagged row then joins nothing and is left out of the warehouse side.
-        both = f"s.{k} IS NOT NULL AND w.{k} IS NOT NULL"
-        counts = {
-            "source": f"s.{k} IS NOT NULL",
-            "pending": f"s.{k} IS NOT NULL AND s.{_PENDING}",
-            "warehouse": f"w.{k} IS NOT NULL AND {live}",
-            "equal": f"{both} AND w.{h} = s.{_SRC_HASH}",
+        # Two left joins, not one full join: with the live filter in its ON, DuckDB runs a full
+        # join as a nested loop; in a subquery, SQLite joins it by scanning. A flagged row
+        # joins nothing, so it is neither a warehouse row nor a match.
+        matched = f"w.{k} IS NOT NULL"
+        from_source = {
+            "source": "1 = 1",
+            "pending": f"s.{_PENDING}",
+            "equal": f"{matched} AND w.{h} = s.{_SRC_HASH}",
             "missing": f"w.{k} IS NULL AND NOT s.{_PENDING}",
-            "extra": f"s.{k} IS NULL AND {live}",
-            "stale": f"{both} AND NOT s.{_PENDING} AND (w.{h} IS NULL OR w.{h} <> s.{_SRC_HASH})",
+            "stale": f"{matched} AND NOT s.{_PENDING} AND (w.{h} IS NULL OR w.{h} <> s.{_SRC_HASH})",
         }
-        sums = ", ".join(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)" for cond in counts.values())
-        (row,) = self.dest.query(
-            f"SELECT {sums} FROM {self._s} s FULL OUTER JOIN {self._w} w ON {self._join} AND {live}"
+        from_warehouse = {"warehouse": "1 = 1", "extra": f"s.{k} IS NULL"}
+
+        def sums(conds: dict[str, str]) -> str:
+            return ", ".join(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)" for cond in conds.values())
+
+        (a,) = self.dest.query(
+            f"SELECT {sums(from_source)} FROM {self._s} s LEFT JOIN {self._w} w ON {self._join} AND {live}"
         )
+        (b,) = self.dest.query(
+            f"SELECT {sums(from_warehouse)} FROM {self._w} w "
+            f"LEFT JOIN {self._s} s ON {self._join} WHERE {live}"
+        )
+        counts = {**from_source, **from_warehouse}
+        row = (*a, *b)
         for name, value in zip(counts, row, strict=True):
             setattr(report, name, int(value or 0))
         for kind, select in self._selects().items():
