@@ -22,10 +22,12 @@ from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.exceptions import ObjectNotFound
 
+from flows.reconcile import reconcile_connection_flow
 from flows.retention import apply_retention
 from flows.stitch import stitch_profiles
 from flows.sync import sync_connection
 from hub.context import HubContext
+from hub.workspace import Connection, Workspace
 
 __all__ = ["Registered", "build_deployments", "apply_deployments", "serve_deployments", "ensure_work_pool"]
 
@@ -70,6 +72,7 @@ def build_deployments(ctx: HubContext) -> list[RunnerDeployment]:
             )
         ]
     )
+    stitch += _reconcile_deployments(ctx, ws)  # the daily reconciles, listed before the syncs
     return (
         stitch
         + _retention(ctx)
@@ -107,6 +110,36 @@ def _retention(ctx: HubContext) -> list[RunnerDeployment]:
             )
         )
     ]
+
+
+def _reconcile_deployments(ctx: HubContext, ws: Workspace) -> list[RunnerDeployment]:
+    """A daily reconcile per connection that syncs into a SQL warehouse, after its sync."""
+    return [
+        _sync(
+            reconcile_connection_flow.to_deployment(
+                name=f"reconcile-{conn.name}",
+                cron=reconcile_cron(conn),
+                parameters={"name": conn.name, "workspace_dir": str(ctx.workspace_dir)},
+                tags=["crossdock", f"connection:{conn.name}", "reconcile"],
+                description=f"Reconcile connection `{conn.name}` with its source daily on "
+                f"`{reconcile_cron(conn)}` (after its sync)",
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
+        )
+        for conn in ws.connections.values()
+        if not conn.writes_back  # reconcile compares syncs into a SQL warehouse
+    ]
+
+
+def reconcile_cron(conn: Connection) -> str:
+    """The daily reconcile's cron: `reconcile.schedule`, else an hour after a daily sync
+    (minute and hour fixed in its cron), else 06:00."""
+    if conn.reconcile.schedule:
+        return conn.reconcile.schedule
+    fields = (conn.schedule or "").split()
+    if len(fields) == 5 and fields[0].isdigit() and fields[1].isdigit() and fields[2:] == ["*", "*", "*"]:
+        return f"{fields[0]} {(int(fields[1]) + 1) % 24} * * *"
+    return "0 6 * * *"
 
 
 async def ensure_work_pool(name: str) -> bool:

@@ -49,6 +49,7 @@ _FEATURE_TABLES = (
     "hub.monitoring.series",
     "hub.governance.decisions",
     "hub.apigov.models",  # the API ledger
+    "hub.reconcile.store",
 )
 
 

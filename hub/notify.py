@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from hub.store.models import SyncRun
     from hub.workspace.model import NotificationsSection
 
-__all__ = ["notify_run", "run_message", "post_webhook", "post_notification"]
+__all__ = ["notify_run", "run_message", "post_webhook", "post_notification", "notify_event"]
 
 log = logging.getLogger(__name__)
 _TEXT_ERROR_CHARS = 500  # a chat line, not a log: the full error is in the JSON and `crossdock runs`
@@ -123,6 +123,32 @@ def post_notification(ctx: HubContext, body: dict[str, Any], *, target: str, det
         return False
     _audit(ctx, "notify.sent", target, {**details, "attempts": tries})
     return True
+
+
+def notify_event(ctx: HubContext, *, target: str, status: str, body: dict[str, Any]) -> bool:
+    """Post news other than a run's end (a reconcile that found differences) to the same
+    webhook, with the same redaction, retries and audit; the caller decides that it is news
+    (`notifications.on` lists run statuses). Never raises; True when the webhook took it."""
+    try:
+        settings = ctx.workspace().notifications
+        if not settings.webhook:
+            return False
+        url = _webhook_url(ctx, settings)
+        tries = post_webhook(url, redact(json.dumps(body, default=str)), settings.attempts, settings.timeout)
+    except Exception as exc:
+        why = redact(f"{type(exc).__name__}: {exc}")
+        log.warning("notification about %s (%s) not delivered: %s", target, status, why)
+        _audit_event(ctx, "notify.failed", target, {"status": status, "error": why})
+        return False
+    _audit_event(ctx, "notify.sent", target, {"status": status, "attempts": tries})
+    return True
+
+
+def _audit_event(ctx: HubContext, action: str, target: str, details: dict[str, Any]) -> None:
+    try:
+        ctx.audit.append(action, target=target, details=details)
+    except Exception:
+        log.exception("could not audit %s for %s", action, target)
 
 
 def _webhook_url(ctx: HubContext, settings: NotificationsSection) -> str:

@@ -26,6 +26,7 @@ PACKAGES = [
     "hub.pipeline",
     "hub.readapi",
     "hub.report",
+    "hub.reconcile",
     "hub.sandbox",
     "hub.secrets",
     "hub.sources",

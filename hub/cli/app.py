@@ -434,5 +434,12 @@ def _register_api_usage() -> None:
     app.add_typer(api_app, name="api", help="Outbound API governance: usage per account and day.")
 
 
+def _register_reconcile() -> None:
+    from hub.cli.reconcile_cmd import reconcile
+
+    app.command()(reconcile)
+
+
 _register_subcommands()
 _register_governance()
+_register_reconcile()

@@ -32,6 +32,9 @@ class TableSpec:
     # Secondary indexes (column tuples) for the lookups readers make (the read API finds a
     # profile's timeline by profile_id); created with the table, kept across overwrites.
     indexes: tuple[tuple[str, ...], ...] = ()
+    # A SQL destination adds `_crossdock_hash` (hub/destinations/checksum.py) and the soft
+    # delete column; False for scratch tables that are not rows of a stream.
+    checksum: bool = True
 
 
 class Destination(Protocol):

@@ -36,7 +36,8 @@ from hub.destinations._sql_types import (
     type_of_declared,
     widened,
 )
-from hub.destinations.destination import TableSpec, WriteMode
+from hub.destinations.checksum import DELETED_COLUMN, HASH_COLUMN, row_hasher
+from hub.destinations.destination import LINEAGE_COLUMNS, TableSpec, WriteMode
 from hub.destinations.sql_engine import SqlEngine
 from hub.errors import ConfigError, FatalError, SchemaChangeError
 
@@ -47,6 +48,9 @@ NUL_REASON = (
     "store it; remove it at the source or in the mapping"
 )
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an escaped backslash
+
+# What a SQL destination adds to every stream's table (TableSpec.checksum).
+_CHECKSUM_COLUMNS: dict[str, FieldType] = {HASH_COLUMN: "string", DELETED_COLUMN: "datetime"}
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STAGING_SUFFIX = "__cd_staging"
@@ -78,6 +82,8 @@ class WriteBatch:
     # may append without conflict handling, and must go back to upserting (and stay
     # there) at the first batch that hits an existing key.
     keys_new: bool = False
+    # row -> checksum of its mapped fields (written to HASH_COLUMN); None: no checksum column.
+    hasher: Callable[[dict[str, Any]], str] | None = None
 
     def __post_init__(self) -> None:
         self.getter = operator.itemgetter(*self.columns)
@@ -187,6 +193,11 @@ class SqlDestination(ABC):
             raise full from exc
 
     def _prepare(self, spec: TableSpec, mode: WriteMode) -> None:
+        hasher = None
+        if spec.checksum:
+            mapped = [c for c in spec.columns if c not in LINEAGE_COLUMNS and c not in _CHECKSUM_COLUMNS]
+            hasher = row_hasher(mapped)
+            spec = TableSpec(spec.name, {**spec.columns, **_CHECKSUM_COLUMNS}, spec.key)
         for c in spec.columns:
             ident(c)  # validates every name before anything changes
         if mode == "merge" and not spec.key:
@@ -221,6 +232,7 @@ class SqlDestination(ABC):
             key=spec.key,
             upsert=bool(spec.key) and mode in ("merge", "overwrite"),
             keys_new=empty,
+            hasher=hasher,
         )
 
     def _index_sql(self, spec: TableSpec) -> list[str]:
@@ -274,6 +286,10 @@ class SqlDestination(ABC):
         """Write the batch; rows the engine refuses are left out (see `take_refused`)."""
         plan = self._plans[(spec.name, mode)]
         self._refused = []
+        if plan.hasher is not None:
+            digest = plan.hasher
+            for row in rows:
+                row[HASH_COLUMN], row[DELETED_COLUMN] = digest(row), None
         tuples = _as_tuples(plan, rows)
         at = list(range(len(tuples)))  # each tuple's position in `rows`
         if plan.upsert:
@@ -339,6 +355,11 @@ class SqlDestination(ABC):
             return ""
         updates = [f"{ident(c)} = excluded.{ident(c)}" for c in plan.columns if c not in plan.key]
         action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+        if updates and plan.hasher is not None:
+            # Rewrite a row only when its checksum changed (or it was flagged deleted): a
+            # re-sync of unchanged data writes nothing. Rows from before checksums have NULL.
+            t, h, d = ident(plan.target), ident(HASH_COLUMN), ident(DELETED_COLUMN)
+            action += f" WHERE {t}.{h} IS NULL OR {t}.{h} <> excluded.{h} OR {t}.{d} IS NOT NULL"
         return f" ON CONFLICT ({', '.join(ident(k) for k in plan.key)}) {action}"
 
     def finish(self, spec: TableSpec, mode: WriteMode) -> None:
@@ -358,7 +379,19 @@ class SqlDestination(ABC):
         if mode == "overwrite":
             self._exec([f"DROP TABLE IF EXISTS {self._q(spec.name + _STAGING_SUFFIX)}"])
 
-    # -- reading back (tests, reconciliation) -------------------------------
+    # -- reading back (tests, reconciliation, the read API) ---------------------
+    def stream_query(
+        self, sql: str, params: Sequence[Any] = (), batch_size: int = 10_000
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows of a SELECT, fetched `batch_size` at a time."""
+        cur = self._cursor(sql, params)
+        while rows := cur.fetchmany(batch_size):
+            yield from rows
+
+    def execute(self, statements: list[str]) -> None:
+        """Statements (built from checked names, no values) in one transaction."""
+        self._exec(statements)
+
     def has_table(self, table: str) -> bool:
         return bool(self._existing_columns(table))
 

@@ -17,16 +17,35 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from hub.errors import HubError
 
-__all__ = ["Fault", "Faults", "FaultNotServed", "Planted", "FAULT_KINDS"]
+__all__ = ["Fault", "Faults", "FaultNotServed", "Planted", "FAULT_KINDS", "DATA_FAULT_KINDS"]
 
-FAULT_KINDS: tuple[str, ...] = ("429", "500", "502", "503", "slow", "malformed", "truncated", "lost")
-# `dropped`: the write is answered as done, then not kept (a vendor that accepted it and lost
-# it; only write-back reconciliation can tell). On the products that can put their data back
-# (HubSpot, Mailchimp: `Router.product(..., keep=...)`); elsewhere it answers 500.
-FAULT_KINDS += ("dropped",)
+FAULT_KINDS = (
+    "429",
+    "500",
+    "502",
+    "503",
+    "slow",
+    "malformed",
+    "truncated",
+    "lost",
+    "skip",
+    "deleted",
+    "stale",
+    # `dropped`: the write is answered as done, then not kept (a vendor that accepted it and lost
+    # it; only write-back reconciliation can tell). On the products that can put their data back
+    # (HubSpot, Mailchimp: `Router.product(..., keep=...)`); elsewhere it answers 500.
+    "dropped",
+)
+# Faults in the data rather than the HTTP exchange (hub/sandbox/data_faults.py), each about one
+# record (`record`, its id): `skip` a list page leaves it out (a cursor that skipped it),
+# `deleted` it is gone (lists leave it out, a GET of it is 404: a hard delete the API never
+# announced), `stale` it is served with `changes` but its old updatedAt (an edit the
+# incremental sync cannot see). They count as served only when a response held the record.
+DATA_FAULT_KINDS = ("skip", "deleted", "stale")
 
 
 @dataclass
@@ -38,9 +57,12 @@ class Fault:
     delay: float = 0.5
     method: str | None = None
     served: int = 0  # responses this fault has shaped so far
+    record: str | None = None  # a data fault's record id
+    changes: dict[str, Any] | None = None  # a `stale` fault's edits, merged into the record
 
     def describe(self) -> str:
-        return f"fault {self.kind!r} on {self.method or 'any method'} {self.path_prefix}*"
+        about = f" (record {self.record})" if self.record is not None else ""
+        return f"fault {self.kind!r}{about} on {self.method or 'any method'} {self.path_prefix}*"
 
 
 class FaultNotServed(HubError, AssertionError):
@@ -62,12 +84,13 @@ class Faults:
         retry_after: float = 1.0,
         delay: float = 0.5,
         method: str | None = None,
+        record: str | None = None,
+        changes: dict[str, Any] | None = None,
     ) -> Fault:
         """Switch a fault on with no proof that it fires (the admin route, tools); tests use
         `planted`."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
-        fault = Fault(path_prefix, kind, times, retry_after, delay, method)
+        _check(kind, record, changes)
+        fault = Fault(path_prefix, kind, times, retry_after, delay, method, record=record, changes=changes)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -83,13 +106,14 @@ class Faults:
         *,
         at_least: int = 1,
         optional: bool = False,
+        record: str | None = None,
+        changes: dict[str, Any] | None = None,
     ) -> Planted:
         """A context manager: the fault is on inside the block and off after it. Leaving the
         block without an exception fails (FaultNotServed) unless the fault was served `times`
         times, or at least `at_least` times when `times` is None. `optional=True` skips that
         proof, for a fault that may legitimately not fire (say why next to it)."""
-        if kind not in FAULT_KINDS:  # at the planting line, not later when the block opens
-            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
+        _check(kind, record, changes)  # at the planting line, not later when the block opens
         caller = sys._getframe(1)
         where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
         return Planted(
@@ -101,6 +125,8 @@ class Faults:
                 retry_after=retry_after,
                 delay=delay,
                 method=method,
+                record=record,
+                changes=changes,
             ),
             at_least=at_least,
             optional=optional,
@@ -120,10 +146,36 @@ class Faults:
         """How many responses this kind of fault has shaped so far."""
         return self._served[kind]
 
+    def data_faults(self, method: str, path: str) -> list[Fault]:
+        """The data faults on this request's path (not counted: `shaped` counts one that
+        found its record in the response)."""
+        with self._lock:
+            return [
+                f
+                for f in self._faults
+                if f.kind in DATA_FAULT_KINDS
+                and path.startswith(f.path_prefix)
+                and f.method in (None, method)
+            ]
+
+    def shaped(self, fault: Fault) -> None:
+        """A data fault changed a response: count it, and switch it off once its times are spent."""
+        with self._lock:
+            if fault not in self._faults:
+                return
+            if fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+            fault.served += 1
+            self._served[fault.kind] += 1
+
     def take(self, method: str, path: str) -> Fault | None:
         """The fault for this request, if any; counts it down."""
         with self._lock:
             for fault in self._faults:
+                if fault.kind in DATA_FAULT_KINDS:
+                    continue  # shapes the body after the handler (data_faults)
                 if path.startswith(fault.path_prefix) and fault.method in (None, method):
                     if fault.times is not None:
                         fault.times -= 1
@@ -133,6 +185,15 @@ class Faults:
                     self._served[fault.kind] += 1
                     return fault
         return None
+
+
+def _check(kind: str, record: str | None, changes: dict[str, Any] | None) -> None:
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
+    if kind in DATA_FAULT_KINDS and record is None:
+        raise ValueError(f"fault {kind!r} is about one record: pass record=<its id>")
+    if kind == "stale" and not changes:
+        raise ValueError("fault 'stale' needs changes={...}: the edit served without a new updatedAt")
 
 
 class Planted:

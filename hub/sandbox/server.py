@@ -19,7 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from hub.sandbox.faults import Faults
+from hub.sandbox.data_faults import apply_data_faults
+from hub.sandbox.faults import Fault, Faults
 from hub.sandbox.limits import RateLimits
 
 __all__ = ["Request", "Response", "Router", "SandboxServer", "json_response", "credentials", "PageHooks"]
@@ -236,6 +237,8 @@ class SandboxServer(ThreadingHTTPServer):
                 resp.headers["Retry-After"] = f"{fault.retry_after:g}"
         else:
             resp = self._handle(req)
+            if resp.status == 200 and (data_faults := self.faults.data_faults(req.method, req.path)):
+                resp = self._shape_data(req, resp, data_faults)
             if fault is not None and fault.kind == "malformed":
                 resp = Response(200, b"<html><body><h1>502 Bad Gateway</h1></body></html>")
             elif fault is not None and fault.kind == "truncated":
@@ -245,6 +248,14 @@ class SandboxServer(ThreadingHTTPServer):
         if fault is None:
             self.hooks.served(req.method, req.path, resp)
         self._send(h, resp)
+
+    def _shape_data(self, req: Request, resp: Response, faults: list[Fault]) -> Response:
+        body, hit = apply_data_faults(faults, req.path, resp.body)
+        for fault in hit:
+            self.faults.shaped(fault)
+        if body is None:  # the record itself, hard-deleted
+            return self.router.error(req.path, 404, "Object not found.")
+        return resp if body is resp.body else Response(resp.status, body, resp.headers, resp.content_type)
 
     def _handle(self, req: Request) -> Response:
         found = self.router.resolve(req.method, req.path)

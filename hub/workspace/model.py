@@ -95,6 +95,19 @@ class StreamConfig(_Strict):
     batch_size: int = Field(default=5000, ge=1, le=1_000_000)
 
 
+class ReconcileSettings(_Strict):
+    """A connection's `reconcile:` block: the daily check's schedule and when it notifies
+    (docs/reconciliation.md)."""
+
+    schedule: str | None = Field(
+        default=None,
+        description="cron of the daily reconcile; default: an hour after a daily sync, else 06:00",
+    )
+    notify_above: int = Field(
+        default=0, ge=0, description="notify when a check finds more differences than this (or fails)"
+    )
+
+
 class Connection(_Strict):
     name: str = Field(pattern=_NAME)
     source: SourceConfig
@@ -112,6 +125,13 @@ class Connection(_Strict):
     unreachable_retry_seconds: float = Field(
         default=10.0, ge=0, le=3600, description="how long a sync waits for an API nothing listens at"
     )
+
+    # Reconcile --repair: what happens to warehouse rows the source no longer has (hard
+    # deletes the API never announced): flagged in `_cd_deleted_at` (soft) or deleted (hard).
+    deletes: Literal["soft", "hard"] = Field(
+        default="soft", description="reconcile --repair: flag (soft) or delete (hard) rows gone at the source"
+    )
+    reconcile: ReconcileSettings = Field(default_factory=lambda: ReconcileSettings())
 
     @field_validator("streams")
     @classmethod

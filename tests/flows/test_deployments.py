@@ -32,7 +32,8 @@ def test_one_deployment_per_connection_and_one_for_stitching(prefect_server, tmp
     }
     (tmp_path / "crossdock.yaml").write_text(yaml.safe_dump(workspace))
     registered = apply_deployments(HubContext(tmp_path), work_pool="crossdock-test")
-    assert len(registered) == 9  # eight connections (one a write-back) and the stitch flow
+    # eight connections (one a write-back), the stitch flow, a daily reconcile per sync into SQL
+    assert len(registered) == 16
     ids = [d.id for d in registered]
 
     async def read() -> dict[str, tuple[list[str], dict]]:  # type: ignore[type-arg]
@@ -42,9 +43,11 @@ def test_one_deployment_per_connection_and_one_for_stitching(prefect_server, tmp
                 d = await client.read_deployment(deployment_id)
                 out[d.name] = ([s.schedule.cron for s in d.schedules], d.parameters)
                 assert d.work_pool_name == "crossdock-test", d.name
-                assert d.entrypoint in ("flows.sync.sync_connection", "flows.stitch.stitch_profiles"), (
-                    d.entrypoint
-                )
+                assert d.entrypoint in (
+                    "flows.sync.sync_connection",
+                    "flows.stitch.stitch_profiles",
+                    "flows.reconcile.reconcile_connection_flow",
+                ), d.entrypoint
             return out
 
     found = asyncio.run(read())
@@ -53,6 +56,9 @@ def test_one_deployment_per_connection_and_one_for_stitching(prefect_server, tmp
     assert found["sync-profiles_to_crm"][0] == ["0 4 * * *"]
     assert found["sync-consent"][0] == ["0 3 * * *"]
     assert found["sync-crm_hourly"][1] == {"name": "crm_hourly", "workspace_dir": str(tmp_path)}
+    assert found["reconcile-crm"] == (["0 4 * * *"], {"name": "crm", "workspace_dir": str(tmp_path)})
+    assert found["reconcile-crm_hourly"][0] == ["0 6 * * *"]  # not daily: the default 06:00
+    assert "reconcile-profiles_to_crm" not in found  # a write-back: no warehouse table to compare
     assert found["stitch-profiles"] == (
         ["30 3 * * *"],
         {"mode": "incremental", "workspace_dir": str(tmp_path)},

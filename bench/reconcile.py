@@ -1,0 +1,129 @@
+"""Reconcile compare throughput: a 1M-row stream whose source keys and checksums are already
+read, compared in the warehouse's own engine (hub/reconcile/compare.py).
+
+Before the clock: the warehouse table is filled through our destination (checksums and all)
+and the source side is built as (key, checksum, pending) tuples, with planted differences
+(0.01% each of missing, extra, stale). On the clock: the source side loaded into the scratch
+table and the compare (counts, exact key sets, checksums, sample keys). Each engine runs in
+its own process so its peak RSS is its own.
+
+    python bench/reconcile.py [--rows 1000000] [--only postgres,sqlite,duckdb]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._memory import peak_rss_mb  # noqa: E402
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def measure(engine: str, n: int, workdir: Path) -> dict[str, Any]:
+    from hub.destinations import LINEAGE_COLUMNS, TableSpec, open_destination
+    from hub.destinations.checksum import row_hasher
+    from hub.reconcile.compare import WarehouseCompare
+    from hub.reconcile.report import StreamReport
+
+    config: dict[str, Any] = {
+        "url": {
+            "sqlite": f"sqlite:///{workdir / 'wh.db'}",
+            "postgres": PG_URL,
+            "duckdb": f"duckdb:///{workdir / 'wh.duckdb'}",
+        }[engine]
+    }
+    schema = None
+    if engine == "postgres":
+        import psycopg
+
+        schema = f"breconcile_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_URL, autocommit=True) as db:
+            db.execute(f'CREATE SCHEMA "{schema}"')  # type: ignore[arg-type]
+        config["schema"] = schema
+    dest = open_destination("sql", config)
+    try:
+        cols = {"source_id": "string", "email": "string", "city": "string"}
+        spec = TableSpec("contacts", {**cols, **LINEAGE_COLUMNS}, ("source_id",))  # type: ignore[arg-type]
+        hasher = row_hasher(cols)
+        diff = max(1, n // 10_000)  # planted: missing, extra, stale
+        dest.prepare(spec, "merge")
+        for start in range(0, n, 50_000):
+            batch = [
+                {"source_id": str(i), "email": f"p{i}@example.com", "city": "Oslo", "_cd_run_id": "r"}
+                for i in range(start, min(start + 50_000, n))
+            ]
+            dest.write(spec, "merge", batch)
+        source = []
+        for i in range(diff, n + diff):  # the first `diff` keys are extra, the last `diff` missing
+            row = {"source_id": str(i), "email": f"p{i}@example.com", "city": "Oslo"}
+            if i % (n // diff) == 1:  # stale: changed at the source
+                row["city"] = "Bergen"
+            source.append(((row["source_id"],), hasher(row), False))
+        compare = WarehouseCompare(dest, "contacts", ("source_id",), {"source_id": "string"})
+        started = time.perf_counter()
+        compare.load_source(source)
+        loaded = time.perf_counter() - started
+        report = compare.compare(StreamReport("bench", "contacts", "contacts"))
+        seconds = time.perf_counter() - started
+        compare.drop()
+        assert report.missing == diff and report.extra == diff, report
+        return {
+            "engine": engine,
+            "rows": n,
+            "seconds": round(seconds, 2),
+            "load_seconds": round(loaded, 2),
+            "rows_per_s": round(n / seconds),
+            "peak_mb": round(peak_rss_mb()),
+            "missing": report.missing,
+            "extra": report.extra,
+            "stale": report.stale,
+        }
+    finally:
+        dest.close()
+        if schema:
+            import psycopg
+
+            with psycopg.connect(PG_URL, autocommit=True) as db:
+                db.execute(f'DROP SCHEMA "{schema}" CASCADE')  # type: ignore[arg-type]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--only", default="postgres,sqlite,duckdb")
+    parser.add_argument("--part", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.part:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(measure(args.part, args.rows, Path(tmp))))
+        return
+    print(f"reconcile compare of {args.rows:,} rows (source keys + checksums already read)")
+    for engine in args.only.split(","):
+        out = subprocess.run(
+            [sys.executable, __file__, "--rows", str(args.rows), "--part", engine],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(
+            f"  {r['engine']:<9} {r['seconds']:>6.2f} s (load {r['load_seconds']:.2f} s)  "
+            f"{r['rows_per_s']:>10,} rows/s  "
+            f"peak {r['peak_mb']:,} MB  "
+            f"(found {r['missing']} missing, {r['extra']} extra, {r['stale']} stale)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""`crossdock reconcile CONN`: does each warehouse table equal its source? `--repair` fixes it.
+
+Exit codes as `sync`'s: 0 clean, 3 differences (like a partial run), 1 the check failed,
+2 bad config, 4 busy (a repair waits for no running sync of the connection).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from hub.cli.common import EXIT_FOR_STATUS, handle_errors, hub_context
+from hub.cli.render import console, print_json
+from hub.pipeline.info import RunStatus
+from hub.reconcile import ConnectionReport, ReconcileStatus, StreamReport
+
+__all__ = ["reconcile", "EXIT_FOR_RECONCILE"]
+
+_AS_RUN: dict[ReconcileStatus, RunStatus] = {
+    "clean": "succeeded",
+    "differences": "partial",
+    "failed": "failed",
+}
+EXIT_FOR_RECONCILE: dict[ReconcileStatus, int] = {k: EXIT_FOR_STATUS[v] for k, v in _AS_RUN.items()}
+_STYLE = {"clean": "green", "differences": "yellow", "failed": "red"}
+
+
+@handle_errors
+def reconcile(
+    connection: str,
+    stream: Annotated[str | None, typer.Option("--stream", metavar="S", help="only this stream")] = None,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="re-read missing and stale rows, flag or delete extras (the connection's `deletes:`), "
+            "then check again",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable report")] = False,
+) -> None:
+    """Compare each stream's warehouse table with its source: counts, keys, checksums."""
+    from hub.pipeline.run import claim_connection
+    from hub.reconcile import reconcile_connection
+
+    ctx = hub_context()
+    streams = [stream] if stream else None
+    if repair:  # a repair writes the warehouse: never beside a running sync of the connection
+        with claim_connection(ctx, connection, f"reconcile-repair-{connection}"):
+            report = reconcile_connection(ctx, connection, streams=streams, repair=True)
+    else:
+        report = reconcile_connection(ctx, connection, streams=streams)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        if report.before is not None:
+            console.print("[bold]before repair[/]")
+            _print_table(report.connection, report.before)
+            for name, done in (report.repaired or {}).items():
+                console.print(
+                    f"repaired {escape(name)}: {done['rewritten']:,} rewritten, "
+                    f"{done['flagged_deleted']:,} flagged deleted, {done['deleted']:,} deleted"
+                )
+            console.print("[bold]after repair[/]")
+        _print_table(report.connection, report.streams)
+        _print_verdict(report)
+    raise typer.Exit(EXIT_FOR_RECONCILE[report.status])
+
+
+def _print_table(connection: str, streams: list[StreamReport]) -> None:
+    table = Table(title=f"reconcile {connection}", title_justify="left")
+    for col in (
+        "stream",
+        "source",
+        "warehouse",
+        "missing",
+        "extra",
+        "stale",
+        "pending",
+        "equal",
+        "status",
+        "s",
+    ):
+        table.add_column(col, justify="left" if col in ("stream", "status") else "right")
+    for r in streams:
+        table.add_row(
+            escape(r.stream),
+            f"{r.source:,}",
+            f"{r.warehouse:,}",
+            f"{r.missing:,}",
+            f"{r.extra:,}",
+            f"{r.stale:,}",
+            f"{r.pending:,}",
+            f"{r.equal:,}",
+            f"[{_STYLE[r.status]}]{r.status}[/]",
+            f"{r.seconds:.1f}",
+        )
+    console.print(table)
+    for r in streams:
+        for kind, keys in r.samples.items():
+            console.print(f"  {escape(r.stream)} {kind}: {escape(', '.join(keys))}", soft_wrap=True)
+        if r.error:
+            console.print(f"  [red]{escape(r.stream)} failed:[/] {escape(r.error)}", soft_wrap=True)
+
+
+def _print_verdict(report: ConnectionReport) -> None:
+    if report.status == "clean":
+        console.print(f"[green]{report.connection}: every stream equals its source[/]")
+    elif report.status == "differences":
+        console.print(
+            f"[yellow]{report.connection}: {report.differences:,} difference(s)[/]; "
+            f"`crossdock reconcile {report.connection} --repair` fixes them"
+        )
+    else:
+        console.print(f"[red]{report.connection}: the check failed for some streams[/]")
