@@ -24,15 +24,15 @@ from typing import Any
 from hub.connections import destination_config
 from hub.context import HubContext
 from hub.destinations import SqlDestination, open_destination
+from hub.destinations.checksum import DELETED_COLUMN
 from hub.errors import FatalError
 from hub.identity.run import profile_destination
 from hub.workspace import Connection
 
-__all__ = ["IdentityReport", "reconcile_identity", "DELETED_COLUMN"]
+__all__ = ["IdentityReport", "reconcile_identity"]
 
-# The soft-delete column sync reconciliation sets on a row deleted at its source
-# (docs/reconciliation.md); a row with it set no longer exists for identity.
-DELETED_COLUMN = "_cd_deleted_at"
+# A row whose DELETED_COLUMN (set by sync reconciliation's soft delete of a row gone at its
+# source) is set no longer exists for identity.
 _SAMPLES = 20
 
 

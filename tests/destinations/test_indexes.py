@@ -24,7 +24,8 @@ def test_indexes_survive_overwrites_and_are_added_on_merge(dest: SqlDestination)
         dest.write(SPEC, "overwrite", [{"id": str(n), "who": "ada"}])
         dest.finish(SPEC, "overwrite")
         assert "ix_events__who" in index_names(dest)
-        assert dest.read_rows("events") == [{"id": str(n), "who": "ada"}]
+        rows = [{c: r[c] for c in SPEC.columns} for r in dest.read_rows("events")]  # less lineage columns
+        assert rows == [{"id": str(n), "who": "ada"}]
     bare = TableSpec("events", SPEC.columns, key=("id",))
     dest.prepare(bare, "overwrite")
     dest.finish(bare, "overwrite")

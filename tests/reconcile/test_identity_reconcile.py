@@ -11,9 +11,10 @@ import pytest
 
 from hub.context import HubContext
 from hub.destinations import open_destination
+from hub.destinations.checksum import DELETED_COLUMN
 from hub.errors import FatalError
 from hub.identity.run import stitch_workspace
-from hub.reconcile.identity import DELETED_COLUMN, reconcile_identity
+from hub.reconcile.identity import reconcile_identity
 from tests.identity.test_timeline import MANIFEST, WORKSPACE, at, mapping, write_table
 
 
@@ -129,7 +130,6 @@ def test_a_workspace_never_stitched_is_told_to_stitch(
 
 def test_a_row_flagged_deleted_in_the_warehouse_has_vanished(stitched: HubContext) -> None:
     with sqlite3.connect(stitched.workspace_dir / "warehouse.db") as db:
-        db.execute(f"ALTER TABLE support_users ADD COLUMN {DELETED_COLUMN} TIMESTAMP")
         db.execute(
             f"UPDATE support_users SET {DELETED_COLUMN} = '2026-11-30 00:00:00' WHERE source_id = 'u1'"
         )
