@@ -23,7 +23,7 @@ import operator
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain
 from typing import Any
@@ -197,7 +197,7 @@ class SqlDestination(ABC):
         if spec.checksum:
             mapped = [c for c in spec.columns if c not in LINEAGE_COLUMNS and c not in _CHECKSUM_COLUMNS]
             hasher = row_hasher(mapped)
-            spec = TableSpec(spec.name, {**spec.columns, **_CHECKSUM_COLUMNS}, spec.key)
+            spec = replace(spec, columns={**spec.columns, **_CHECKSUM_COLUMNS})
         for c in spec.columns:
             ident(c)  # validates every name before anything changes
         if mode == "merge" and not spec.key:
