@@ -12,8 +12,8 @@ from hub.errors import ConfigError
 from hub.governance.config import GovernanceConfig
 from hub.governance.decisions import policy_hash_swap
 from hub.governance.people import PersonIndex
-from hub.governance.stock import skus_of_items, stock_by_sku
 from hub.governance.step import Governor, build_policies, token_key
+from hub.governance.stock import skus_of_items, stock_by_sku
 from hub.mapping import CompiledMapping
 from hub.workspace import Connection, Workspace
 

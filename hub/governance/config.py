@@ -1,5 +1,6 @@
 """crossdock.yaml `governance:`: purposes, regions, consent rules, PII per destination,
-stock thresholds for offers, retention (hub/governance/retention.py) and the systems erasure asks (hub/governance/erasure.py).
+stock thresholds for offers, retention (hub/governance/retention.py) and the systems erasure
+asks (hub/governance/erasure.py).
 
 The block is data (STYLE.md habit 6): loaded and validated once, then compiled into
 policies (hub/governance/policies.py). Cross-references (a destination's purpose, a
