@@ -248,3 +248,11 @@ def test_a_stock_rule_naming_an_unknown_stream_names_its_line(tmp_path: Path, sa
     with pytest.raises(ConfigError) as err:
         load_workspace(tmp_path / "crossdock.yaml")
     assert "crossdock.yaml:25" in str(err.value) and "no stream `levels`" in str(err.value), str(err.value)
+
+
+def test_offers_go_only_to_hubspot_contacts() -> None:
+    from connectors.hubspot.writeback import HubSpotConfig
+
+    assert HubSpotConfig.model_validate({"access_token": "t", "entity": "offer"}).entity == "offer"
+    with pytest.raises(ValueError, match="`entity: offer` is sent to contacts"):
+        HubSpotConfig.model_validate({"access_token": "t", "entity": "offer", "object": "companies"})
