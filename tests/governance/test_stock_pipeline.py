@@ -6,6 +6,7 @@ stock rule stops the workspace from loading at its line."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from hub.cli import app
 from hub.context import HubContext
 from hub.destinations import TableSpec, open_destination
 from hub.errors import ConfigError
@@ -166,6 +169,14 @@ def test_a_sold_out_products_offer_is_held_back_and_goes_once_stock_recovers(hub
     assert first["writeback"]["create"] == 1, first
     assert hub.crm_offer("in.stock@example.com") == "SKU-0004-0"
     assert hub.crm_offer("sold.out@example.com") is None  # never reached the CRM
+
+    # `policy test` shows the same decision, and sends nothing
+    tested = CliRunner().invoke(
+        app, ["--workspace", str(hub.root), "policy", "test", "offers_to_crm", "--json"]
+    )
+    assert tested.exit_code == 0, tested.output
+    outcomes = {r["record_key"]: (r["outcome"], r["rule"]) for r in json.loads(tested.output)}
+    assert outcomes == {"warehouse:o1": ("dropped", "stock.default"), "warehouse:o2": ("kept", None)}
 
     held = decisions_for(hub.ctx.engine, "warehouse:o1")
     assert [(d.rule, d.action) for d in held] == [("stock.default", "drop")]
