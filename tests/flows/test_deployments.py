@@ -32,7 +32,7 @@ def test_one_deployment_per_connection_and_one_for_stitching(prefect_server, tmp
     }
     (tmp_path / "crossdock.yaml").write_text(yaml.safe_dump(workspace))
     registered = apply_deployments(HubContext(tmp_path), work_pool="crossdock-test")
-    assert len(registered) == 9  # eight connections (one a write-back) and the stitch flow
+    assert len(registered) == 10  # nine connections (two write-backs) and the stitch flow
     ids = [d.id for d in registered]
 
     async def read() -> dict[str, tuple[list[str], dict]]:  # type: ignore[type-arg]
