@@ -1,6 +1,7 @@
 """`crossdock demo`: the sandbox CRM synced into SQLite through Prefect twice; the help desk,
 the email tool, the shop, the Facebook page and the consent system once; all six stitched
-into profiles, and the profiles written back to the CRM."""
+into profiles, and the profiles written back to the CRM; then offers written back, those for a
+product the demo sold out held back by the stock policy."""
 
 from __future__ import annotations
 
