@@ -73,9 +73,9 @@ governance:
 
 
 class StockHub:
-    def __init__(self, root: Path, sb: Sandbox) -> None:
+    def __init__(self, root: Path, sb: Sandbox, warehouse: str | None = None) -> None:
         self.root, self.sandbox = root, sb
-        self.warehouse = f"sqlite:///{root / 'warehouse.db'}"
+        self.warehouse = warehouse or f"sqlite:///{root / 'warehouse.db'}"
         self.ctx = HubContext(root)
 
     def workspace(self, rules: str) -> None:
@@ -259,6 +259,39 @@ def test_a_stock_rule_naming_an_unknown_stream_names_its_line(tmp_path: Path, sa
     with pytest.raises(ConfigError) as err:
         load_workspace(tmp_path / "crossdock.yaml")
     assert "crossdock.yaml:25" in str(err.value) and "no stream `levels`" in str(err.value), str(err.value)
+
+
+@pytest.mark.postgres
+def test_a_sold_out_offer_is_held_on_postgresql(
+    tmp_path: Path, sandbox: Sandbox, pg_schema_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inventory, offers and the decisions table all in PostgreSQL."""
+    monkeypatch.setenv("CROSSDOCK_STORE_URL", pg_schema_url)
+    levels = dict(sandbox.shopify.levels)
+    try:
+        hub = StockHub(tmp_path, sandbox, warehouse=pg_schema_url)
+        hub.workspace("default: 3\n")
+        hub.set_stock("SKU-0010-0", [1, 1])  # 2 < 3: held
+        hub.set_stock("SKU-0011-0", [0, 3])
+        hub.offers(
+            [
+                ("p1", "pg.low@example.com", "SKU-0010-0", None),
+                ("p2", "pg.ok@example.com", "SKU-0011-0", None),
+            ]
+        )
+        hub.sync("shop")
+        stream = hub.sync("offers_to_crm")["streams"]["offers"]
+        assert stream["governance"]["rules"] == {"drop:stock.default": 1}, stream
+        assert (
+            hub.crm_offer("pg.ok@example.com") == "SKU-0011-0" and hub.crm_offer("pg.low@example.com") is None
+        )
+        held = decisions_for(hub.ctx.engine, "warehouse:p1")
+        assert [(d.rule, d.reason) for d in held] == [
+            ("stock.default", "available stock 2 is below the threshold 3")
+        ]
+    finally:
+        sandbox.shopify.levels.clear()
+        sandbox.shopify.levels.update(levels)
 
 
 def test_offers_go_only_to_hubspot_contacts() -> None:
