@@ -283,6 +283,21 @@ ENTITIES: dict[str, Entity] = {
             _f("updated_at", "datetime"),
         ),
     ),
+    # A product offered to one person (a recommendation table in the warehouse), sent by a
+    # write-back to the CRM or email tool; held back while its stock is low (docs/governance.md).
+    "offer": Entity(
+        "offer",
+        key=("source", "source_id"),
+        fields=_ORIGIN
+        + _PERSON
+        + (
+            _f("sku", "string", True, "the offered variant's SKU (its stock decides whether it goes)"),
+            _f("product_id", "string", description="the product's id in the shop"),
+            _f("collection", "string", description="the collection the offer comes from"),
+            _f("title", "string"),
+            _f("updated_at", "datetime"),
+        ),
+    ),
 }
 
 

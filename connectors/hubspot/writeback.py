@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from hub.errors import FatalError
 from hub.writeback import (
@@ -72,11 +72,22 @@ class HubSpotConfig(WritebackConfig):
     properties: dict[str, str] = Field(
         default_factory=dict, description="canonical field -> HubSpot property"
     )
+    entity: Literal["contact", "offer"] = Field(
+        default="contact",
+        description="the canonical rows sent to contacts: `contact`, or `offer` (a person's offer, "
+        "by email; map its fields with `properties`, e.g. sku -> a custom property)",
+    )
     consent_property: str | None = Field(
         default=None,
         description="a (custom) property set to `withdrawn` when the person withdraws consent "
         "(hub/governance); none: a withdrawn person is held back, not flagged",
     )
+
+    @model_validator(mode="after")
+    def _offers_to_contacts(self) -> HubSpotConfig:
+        if self.entity == "offer" and self.object != "contacts":
+            raise ValueError("`entity: offer` is sent to contacts (its person's record): `object: contacts`")
+        return self
 
 
 class Writeback(WritebackBase):
@@ -88,6 +99,8 @@ class Writeback(WritebackBase):
     def __init__(self, config: HubSpotConfig | dict[str, Any]) -> None:
         super().__init__(config)
         spec = _OBJECTS[self.config.object]
+        if self.config.entity == "offer":  # an offer lands on its person's contact record
+            spec = {**spec, "entity": "offer", "properties": {"email": "email"}}
         self.object, self.entity = self.config.object, spec["entity"]
         # HubSpot upserts only by a property whose values are unique: email for contacts;
         # for companies, a custom unique property holding the domain (`id_property`).

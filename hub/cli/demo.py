@@ -1,6 +1,7 @@
 """`crossdock demo`: the sandbox CRM synced into SQLite through Prefect twice; the help desk,
 the email tool, the shop, the Facebook page and the consent system once; all six stitched
-into profiles, and the profiles written back to the CRM."""
+into profiles, and the profiles written back to the CRM; then offers written back, those for a
+product the demo sold out held back by the stock policy."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ SHOP = "shop"
 SOCIAL = "social"
 CONSENT = "consent"
 WRITE_BACK = "profiles_to_crm"
+OFFERS = "offers_to_crm"
+SOLD_OUT = "SKU-0001-0"  # the demo sells it out before the shop sync: its offers are held back
 
 
 def sandbox_env(url: str) -> dict[str, str]:
@@ -105,6 +108,7 @@ def demo(
             EMAIL_TOOL, full_refresh=True, workspace_dir=str(ctx.workspace_dir)
         ).to_dict()
         print_run_summary(email_tool, "email tool sync")
+        _sell_out(sb, SOLD_OUT)
         shop = sync_connection(SHOP, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(shop, "shop sync")
         social = sync_connection(SOCIAL, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
@@ -135,8 +139,14 @@ def demo(
         console.print(
             f"API calls: {calls:,} for the first write-back, {_upsert_calls(sb) - calls:,} for the second"
         )
+
+        console.rule(f"9. offers to the CRM: the sold-out {SOLD_OUT}'s offers held back (governance.stock)")
+        console.print(f"{_write_offers(url, sb):,} offers in the `offers` table")
+        offers = sync_connection(OFFERS, workspace_dir=str(ctx.workspace_dir)).to_dict()
+        print_run_summary(offers, "offers write-back")
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
     statuses = {
+        offers["status"],
         first["status"],
         second["status"],
         help_desk["status"],
@@ -236,3 +246,44 @@ def _where_to_look(url: str, table: str, store_url: str) -> None:
         f"  sqlite3 {store_url.removeprefix('sqlite:///')} "
         "'SELECT stream, reason FROM dead_letters ORDER BY id DESC LIMIT 5'"
     )
+
+
+def _sell_out(sb: Any, sku: str) -> None:
+    """The shop's stock of `sku` at every location drops to 0 (before the demo syncs the shop)."""
+    item = next(v["inventory_item_id"] for p in sb.shopify.products for v in p["variants"] if v["sku"] == sku)
+    for key in [k for k in sb.shopify.levels if k[0] == item]:
+        sb.shopify.levels[key] = 0
+
+
+def _write_offers(url: str, sb: Any, limit: int = 40) -> int:
+    """A stand-in recommender: the first profiles with an email each get one of the first four
+    products' first variant (one of them sold out)."""
+    from hub.destinations import TableSpec, open_destination
+
+    products = [(p["id"], p["variants"][0]["sku"], p["title"]) for p in sb.shopify.products[:4]]
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        emails = [
+            e
+            for (e,) in db.execute(
+                "SELECT DISTINCT email FROM profiles WHERE email IS NOT NULL ORDER BY profile_id LIMIT ?",
+                (limit,),
+            )
+        ]
+    spec = TableSpec(
+        "offers",
+        {"id": "string", "email": "string", "sku": "string", "product_id": "string", "title": "string"},
+        key=("id",),
+    )
+    rows = [
+        {"id": f"offer-{i}", "email": email, "sku": sku, "product_id": str(pid), "title": title}
+        for i, email in enumerate(emails)
+        for pid, sku, title in [products[i % len(products)]]
+    ]
+    dest = open_destination("sql", {"url": url})
+    try:
+        dest.prepare(spec, "overwrite")
+        dest.write(spec, "overwrite", rows)
+        dest.finish(spec, "overwrite")
+    finally:
+        dest.close()
+    return len(rows)

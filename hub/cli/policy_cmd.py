@@ -30,7 +30,8 @@ def policy_test(
     from hub.governance.preview import preview_policies
 
     ctx = hub_context()
-    if not ctx.workspace().governance.governs:
+    gov = ctx.workspace().governance
+    if not (gov.governs or gov.stock is not None):
         raise ConfigError(
             "this workspace has no `governance:` block, so nothing is governed (docs/governance.md)",
             file=str(ctx.workspace_file),

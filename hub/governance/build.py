@@ -13,17 +13,19 @@ from hub.governance.config import GovernanceConfig
 from hub.governance.decisions import policy_hash_swap
 from hub.governance.people import PersonIndex
 from hub.governance.step import Governor, build_policies, token_key
+from hub.governance.stock import skus_of_items, stock_by_sku
 from hub.mapping import CompiledMapping
 from hub.workspace import Connection, Workspace
 
-__all__ = ["governor_for", "load_people", "audit_policy_change"]
+__all__ = ["governor_for", "load_people", "load_stock", "audit_policy_change"]
 
 
 def governor_for(ctx: HubContext, conn: Connection, stream: str, mapping: CompiledMapping) -> Governor | None:
     """None when the workspace has no governance block (nothing is governed)."""
     ws = ctx.workspace()
     gov = ws.governance
-    if not gov.governs:
+    offers = gov.stock is not None and mapping.entity.name == "offer"
+    if not (gov.governs or offers):
         return None
     # the loader refused a governed workspace whose connections lack these
     purpose, region = conn.destination.purpose or "", conn.destination.region or ""
@@ -39,11 +41,17 @@ def governor_for(ctx: HubContext, conn: Connection, stream: str, mapping: Compil
         stream=stream,
         entity=entity.name,
         policies=build_policies(
-            gov, conn.name, purpose, region, conn.writes_back, token_key(ctx.keyring.pseudonym_key())
+            gov,
+            conn.name,
+            purpose,
+            region,
+            conn.writes_back,
+            token_key(ctx.keyring.pseudonym_key()),
+            stock=(lambda: load_stock(ctx, ws, gov)) if offers else None,
         ),
         key_fields=tuple(entity.key),
         load_people=lambda: load_people(ctx, ws, gov),
-        unclassified=unclassified,
+        unclassified=unclassified if gov.governs else (),
     )
 
 
@@ -86,11 +94,25 @@ def load_people(ctx: HubContext, ws: Workspace, gov: GovernanceConfig) -> Person
     )
 
 
+def load_stock(ctx: HubContext, ws: Workspace, gov: GovernanceConfig) -> dict[str, int]:
+    """Units available per SKU from the tables the inventory (and catalog) streams last wrote."""
+    rule = gov.stock
+    if rule is None:
+        return {}
+    inv = ws.connections[rule.inventory.connection]
+    levels = _table_rows(ctx, inv, inv.table_for(rule.inventory.stream))
+    items: dict[str, str] = {}
+    if rule.catalog is not None:
+        cat = ws.connections[rule.catalog.connection]
+        items = skus_of_items(_table_rows(ctx, cat, cat.table_for(rule.catalog.stream)))
+    return stock_by_sku(levels, items)
+
+
 def audit_policy_change(ctx: HubContext) -> None:
     """The governance block's hash against the last run's: a change is audited (old and new),
     as mapping changes are."""
     gov = ctx.workspace().governance
-    new = gov.fingerprint() if gov.governs else None
+    new = gov.fingerprint() if gov.governs or gov.stock is not None else None
     old, changed = policy_hash_swap(ctx.engine, new)
     if changed:
         ctx.audit.append("policy.change", target="governance", details={"old_hash": old, "new_hash": new})

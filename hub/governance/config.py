@@ -1,5 +1,6 @@
 """crossdock.yaml `governance:`: purposes, regions, consent rules, PII per destination,
-retention (hub/governance/retention.py) and the systems erasure asks (hub/governance/erasure.py).
+stock thresholds for offers, retention (hub/governance/retention.py) and the systems erasure
+asks (hub/governance/erasure.py).
 
 The block is data (STYLE.md habit 6): loaded and validated once, then compiled into
 policies (hub/governance/policies.py). Cross-references (a destination's purpose, a
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -26,6 +27,7 @@ __all__ = [
     "ConsentSource",
     "ErasureConfig",
     "ErasureSystem",
+    "StockRule",
     "GovernanceConfig",
     "governance_problems",
 ]
@@ -83,6 +85,35 @@ class ConsentSource(_Strict):
     stream: str
 
 
+_Level = Annotated[int, Field(ge=0, strict=True)]  # a stock level: a whole number, 0 or more
+
+
+class StockRule(_Strict):
+    """`governance.stock:`: an offer (canonical `offer` rows) for a SKU whose available stock,
+    summed over locations from the latest inventory sync, is below its threshold is held back.
+    The threshold: the SKU's (or its product id's) under `products`, else the offer's
+    collection's under `collections`, else `default`."""
+
+    inventory: ConsentSource = Field(description="the synced inventory_item stream: {connection, stream}")
+    catalog: ConsentSource | None = Field(
+        default=None,
+        description="the synced product stream whose variants name each inventory item's SKU "
+        "(Shopify inventory levels carry no SKU); not needed when the inventory rows have `sku`",
+    )
+    default: _Level = Field(default=1, description="threshold for offers no other rule names")
+    collections: dict[str, _Level] = Field(default_factory=dict, description="collection -> threshold")
+    products: dict[str, _Level] = Field(default_factory=dict, description="SKU or product id -> threshold")
+
+    def threshold(self, sku: str, product_id: str | None, collection: str | None) -> tuple[int, str]:
+        """(threshold, the rule that set it): product beats collection beats default."""
+        for key in (sku, product_id):
+            if key is not None and key in self.products:
+                return self.products[key], f"stock.product.{key}"
+        if collection is not None and collection in self.collections:
+            return self.collections[collection], f"stock.collection.{collection}"
+        return self.default, "stock.default"
+
+
 class ErasureSystem(_Strict):
     """A SaaS system the hub reads people from, asked to delete them by `crossdock erase`
     through a write-back connector's deletion call (connectors/<type>/writeback.py)."""
@@ -110,6 +141,7 @@ class GovernanceConfig(_Strict):
     )
     # connection -> canonical field -> action; fields not listed are kept.
     pii: dict[str, dict[str, PiiAction]] = Field(default_factory=dict)
+    stock: StockRule | None = Field(default=None, description="offers held back while stock is low")
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     erasure: ErasureConfig = Field(default_factory=ErasureConfig)
     _country_index: dict[str, str] = PrivateAttr(default_factory=dict)
@@ -166,7 +198,9 @@ class GovernanceConfig(_Strict):
 
     def fingerprint(self) -> str:
         """The hash the audit log records when the policy changes (old and new)."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        # without a stock rule, the hash is the one recorded before stock rules existed
+        dumped = self.model_dump_json(exclude={"stock"} if self.stock is None else None)
+        return hashlib.sha256(dumped.encode()).hexdigest()
 
 
 def governance_problems(
@@ -181,7 +215,7 @@ def governance_problems(
     `destinations`: connection -> (purpose, region) declared on its destination;
     `entity_fields`: connection -> the canonical fields its streams' mappings produce;
     `streams`: connection -> its stream names."""
-    problems: list[tuple[tuple[Any, ...], str]] = []
+    problems = _stock_problems(gov, streams)
     if not gov.governs:
         if gov.regions or gov.pii or gov.consents is not None:
             problems.append(
@@ -249,4 +283,22 @@ def governance_problems(
                     f"connection `{src.connection}` has no stream `{src.stream}`",
                 )
             )
+    return problems
+
+
+def _stock_problems(
+    gov: GovernanceConfig, streams: Mapping[str, Iterable[str]]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """The stock rule's inventory and catalog streams exist (stock needs no `purposes`)."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    if gov.stock is None:
+        return problems
+    for what, src in (("inventory", gov.stock.inventory), ("catalog", gov.stock.catalog)):
+        if src is None:
+            continue
+        loc = ("governance", "stock", what)
+        if src.connection not in streams:
+            problems.append(((*loc, "connection"), f"no connection `{src.connection}`"))
+        elif src.stream not in set(streams[src.connection]):
+            problems.append(((*loc, "stream"), f"connection `{src.connection}` has no stream `{src.stream}`"))
     return problems

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from hub.governance.config import GovernanceConfig, PiiAction
+from hub.governance.config import GovernanceConfig, PiiAction, StockRule
 from hub.governance.consent import consent_verdict
 from hub.governance.people import Person
 
@@ -26,6 +26,7 @@ __all__ = [
     "ConsentPolicy",
     "RegionPolicy",
     "PiiPolicy",
+    "StockPolicy",
     "normalise",
     "looks_like_pii",
 ]
@@ -46,7 +47,7 @@ class Decision:
 
 class Policy(Protocol):
     name: str
-    person_rows_only: bool  # consent and region speak about people; PII about any row
+    person_rows_only: bool  # consent and region speak about people; PII and stock about any row
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None: ...
 
@@ -187,3 +188,35 @@ class PiiPolicy:
             rules = ",".join(r for f, r in self._rules.items() if changed & self._bits[f])
             found = self._decisions[changed] = Decision("change", rules, "PII fields transformed")
         return found
+
+
+class StockPolicy:
+    """An offer for a SKU whose available stock (all locations) is below its threshold is held
+    back. Nothing is remembered: once a later inventory sync shows the stock recovered, the
+    offer is no longer held and the write-back sends it (it was never in the snapshot)."""
+
+    name, person_rows_only = "stock", False
+
+    def __init__(self, rule: StockRule, load: Callable[[], Mapping[str, int]]) -> None:
+        self.rule, self._load = rule, load
+        self._stock: Mapping[str, int] | None = None  # read on the first row: the latest sync
+
+    def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
+        sku = row.get("sku")
+        if not sku:
+            return None  # the offer entity requires it: the mapping dead-letters such a row
+        if self._stock is None:
+            self._stock = self._load()
+        pid, coll = row.get("product_id"), row.get("collection")
+        threshold, rule = self.rule.threshold(
+            str(sku), None if pid is None else str(pid), None if coll is None else str(coll)
+        )
+        available = self._stock.get(str(sku))
+        if (available or 0) >= threshold:
+            return None
+        why = (
+            "no inventory recorded for the SKU"
+            if available is None
+            else f"available stock {available} is below the threshold {threshold}"
+        )
+        return Decision("drop", rule, why)

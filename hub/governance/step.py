@@ -17,7 +17,14 @@ from typing import Any
 
 from hub.governance.config import GovernanceConfig
 from hub.governance.people import Person, PersonIndex
-from hub.governance.policies import ConsentPolicy, PiiPolicy, Policy, RegionPolicy, looks_like_pii
+from hub.governance.policies import (
+    ConsentPolicy,
+    PiiPolicy,
+    Policy,
+    RegionPolicy,
+    StockPolicy,
+    looks_like_pii,
+)
 
 __all__ = ["PERSON_ENTITIES", "WITHDRAW_FIELD", "GovernedBatch", "Governor", "build_policies", "token_key"]
 
@@ -32,6 +39,7 @@ PERSON_ENTITIES = frozenset(
         "consent",
         "satisfaction_rating",
         "ticket_comment",
+        "offer",
     }
 )
 # A write-back row a consent policy withdrew carries this (the rule); the write-back
@@ -73,9 +81,11 @@ class Governor:
 
     def apply(self, rows: Sequence[dict[str, Any]], run_id: str) -> GovernedBatch:
         about_people = self.about_people
-        people = self.people() if about_people else None
+        active = [p for p in self.policies if about_people or not p.person_rows_only]
+        # the people are read only when a policy speaks about them (not for stock alone)
+        people = self.people() if any(p.person_rows_only for p in active) else None
         find = people.person if people is not None else None
-        decide = [p.decide for p in self.policies if about_people or not p.person_rows_only]
+        decide = [p.decide for p in active]
         kept: list[dict[str, Any]] = []
         kept_index: list[int] = []
         decisions: list[dict[str, object]] = []
@@ -143,13 +153,21 @@ class Governor:
 
 
 def build_policies(
-    config: GovernanceConfig, connection: str, purpose: str, region: str, writes_back: bool, token_key: bytes
+    config: GovernanceConfig,
+    connection: str,
+    purpose: str,
+    region: str,
+    writes_back: bool,
+    token_key: bytes,
+    stock: Callable[[], dict[str, int]] | None = None,
 ) -> list[Policy]:
-    """The policies of one destination, in the order they decide: region, consent, PII."""
-    policies: list[Policy] = [
-        RegionPolicy(region, config),
-        ConsentPolicy(purpose, config, withdraw=writes_back),
-    ]
+    """The policies of one destination, in the order they decide: region, consent, stock, PII.
+    `stock` (the available units per SKU, read when first needed) is given for offer streams."""
+    policies: list[Policy] = []
+    if config.governs:
+        policies += [RegionPolicy(region, config), ConsentPolicy(purpose, config, withdraw=writes_back)]
+    if stock is not None and config.stock is not None:
+        policies.append(StockPolicy(config.stock, stock))
     pii = config.pii.get(connection)
     if pii:
         policies.append(PiiPolicy(pii, token_key))

@@ -69,6 +69,8 @@ _WRITABLE = {
         "associatedcompanyid",
         "hs_object_id",
         "crossdock_consent",  # a custom property, as a portal would create for the consent flag
+        "crossdock_offer",  # custom properties for a person's offer (docs/governance.md, stock)
+        "crossdock_offer_title",
     },
     "companies": {
         "name",

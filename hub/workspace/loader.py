@@ -151,7 +151,7 @@ def _check_policies(ws: Workspace, raw: LineDict) -> None:
     """A policy that names an unknown purpose, region or field, or contradicts itself, stops the
     load at its line: nothing is read or sent under a policy that does not mean what it says."""
     gov = ws.governance
-    if not (gov.governs or gov.regions or gov.pii or gov.consents):
+    if not (gov.governs or gov.regions or gov.pii or gov.consents or gov.stock):
         return  # no policies (the block may hold only retention and erasure)
     from hub.canonical import ENTITIES
     from hub.governance.config import governance_problems

@@ -32,8 +32,8 @@ def test_one_deployment_per_connection_and_one_for_stitching(prefect_server, tmp
     }
     (tmp_path / "crossdock.yaml").write_text(yaml.safe_dump(workspace))
     registered = apply_deployments(HubContext(tmp_path), work_pool="crossdock-test")
-    # eight connections (one a write-back), the stitch flow, a daily reconcile per sync into SQL
-    assert len(registered) == 16
+    # nine connections (two write-backs), the stitch flow, a daily reconcile per sync into SQL
+    assert len(registered) == 17
     ids = [d.id for d in registered]
 
     async def read() -> dict[str, tuple[list[str], dict]]:  # type: ignore[type-arg]

@@ -39,3 +39,5 @@ def test_demo_syncs_twice_and_the_warehouse_equals_the_sandbox(
     contacts_row = next(line for line in incremental.splitlines() if "crm_contacts" in line)
     read = int(contacts_row.split("│")[3])
     assert 36 <= read < 100, contacts_row
+    # offers for the product the demo sold out are held back by the stock policy, and counted
+    assert "policies on offers: 10 held back" in out and "drop:stock.default 10" in out, out[-3000:]
