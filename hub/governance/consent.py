@@ -28,9 +28,14 @@ def when_key(value: Any) -> str:
     return str(value or "").replace(" ", "T")
 
 
+def _caution(status: str) -> int:
+    """At one instant the most cautious decision wins: withdrawn, then anything but granted."""
+    return 2 if status == "withdrawn" else int(status != "granted")
+
+
 def latest_consents(rows: Iterable[Mapping[str, Any]], into: Latest | None = None) -> Latest:
     """The newest decision per consent-system purpose among canonical `consent` rows
-    (`purpose`, `event`, `occurred_at`). At the same instant a withdrawal wins."""
+    (`purpose`, `event`, `occurred_at`). At the same instant the most cautious wins."""
     latest: Latest = {} if into is None else into
     for row in rows:
         purpose = str(row.get("purpose") or "").strip().lower()
@@ -38,7 +43,7 @@ def latest_consents(rows: Iterable[Mapping[str, Any]], into: Latest | None = Non
             continue
         status, when = str(row.get("event") or ""), when_key(row.get("occurred_at"))
         before = latest.get(purpose)
-        if before is None or (when, status == "withdrawn") > (before[1], before[0] == "withdrawn"):
+        if before is None or (when, _caution(status)) > (before[1], _caution(before[0])):
             latest[purpose] = (status, when)
     return latest
 
@@ -53,7 +58,7 @@ def consent_verdict(
     found = [latest[p] for p in served_by if p in latest]
     if not found:
         return rule.allow_missing, "no consent recorded"
-    status = max(found, key=lambda sw: (sw[1], sw[0] == "withdrawn"))[0]
+    status = max(found, key=lambda sw: (sw[1], _caution(sw[0])))[0]
     return status in rule.allowed_statuses, f"latest consent {status}"
 
 

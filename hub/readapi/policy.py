@@ -3,7 +3,7 @@
 `consenting` is the one place the read API asks about consent. It reads each profile's consent
 records from the profile timeline (the OneTrust `consent` records stitching put there) and takes
 the newest decision per purpose as the govern step does (hub/governance/consent.py
-`latest_consents`: a withdrawal wins a tie). A key's purposes are consent-system purposes and
+`latest_consents`: at one instant the most cautious decision wins). A key's purposes are consent-system purposes and
 the rule is opt-in: only `granted` shares.
 """
 
@@ -25,7 +25,7 @@ GRANTED = "granted"
 def consenting(warehouse: Warehouse, profile_ids: Collection[str], purposes: Sequence[str]) -> set[str]:
     """The profiles whose latest consent for every purpose is `granted`.
 
-    No consent record for a purpose is no consent; at the same instant a withdrawal wins.
+    No consent record for a purpose is no consent; at the same instant the most cautious wins.
     """
     if not purposes:
         return set(profile_ids)

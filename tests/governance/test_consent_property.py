@@ -52,11 +52,12 @@ people = st.lists(
 def oracle(history: list[tuple[str, str, int]], purpose: str, country: str | None) -> bool:
     if not SERVES[purpose]:
         return True
-    relevant = [(t, s == "withdrawn", s) for p, s, t in history if p in SERVES[purpose]]
+    # at one instant the most cautious decision wins: withdrawn, then any other than granted
+    relevant = [(t, s == "withdrawn", s != "granted", s) for p, s, t in history if p in SERVES[purpose]]
     region = {"Germany": "eu", "DE": "eu", "United States": "us"}.get(country or "")
     if not relevant:
         return region == "us"
-    latest = max(relevant)[2]
+    latest = max(relevant)[3]
     return latest != "withdrawn" if region == "us" else latest == "granted"
 
 
