@@ -144,6 +144,9 @@ def demo(
         console.print(f"{_write_offers(url, sb):,} offers in the `offers` table")
         offers = sync_connection(OFFERS, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(offers, "offers write-back")
+
+        console.rule("10. reconcile: does every warehouse table equal its source?")
+        clean = _reconcile_all(ctx, sb)
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
     statuses = {
         offers["status"],
@@ -157,8 +160,41 @@ def demo(
         sent["status"],
         again["status"],
     }
-    code = 0 if statuses == {"succeeded"} and equal else 1
+    code = 0 if statuses == {"succeeded"} and equal and clean else 1
     raise typer.Exit(code)
+
+
+def _reconcile_all(ctx: Any, sb: Any) -> bool:
+    """Reconcile every synced connection (zero differences expected), then plant a hard delete
+    the CRM never announces: reconcile finds exactly that record and `--repair` makes it clean."""
+    from hub.pipeline.run import claim_connection
+    from hub.reconcile import reconcile_connection
+
+    synced = (CONNECTION, HELP_DESK, EMAIL_TOOL, SHOP, SOCIAL, CONSENT)
+    all_clean = True
+    for name in synced:
+        report = reconcile_connection(ctx, name)
+        all_clean = all_clean and report.status == "clean"
+        console.print(
+            f"{name}: {len(report.streams)} streams, {sum(s.source for s in report.streams):,} source "
+            f"records, {report.differences:,} differences ({report.status})"
+        )
+    victim = sorted(sb.hubspot.objects("contacts"), key=int)[0]
+    console.print(f"planting a fault: CRM contact {victim} deleted without the API saying so")
+    with sb.faults.planted("/crm/v3/objects/contacts", "deleted", record=victim, times=None):
+        before = reconcile_connection(ctx, CONNECTION, streams=["contacts"])
+        (contacts,) = before.streams
+        console.print(
+            f"reconcile found {contacts.extra:,} extra row(s) in the warehouse: "
+            f"{contacts.samples.get('extra')}"
+        )
+        with claim_connection(ctx, CONNECTION, f"reconcile-repair-{CONNECTION}"):
+            after = reconcile_connection(ctx, CONNECTION, streams=["contacts"], repair=True)
+    console.print(
+        f"after `crossdock reconcile {CONNECTION} --repair`: {after.streams[0].differences} differences "
+        f"({after.status}; the row is flagged deleted, as `deletes: soft` says)"
+    )
+    return all_clean and contacts.differences == contacts.extra == 1 and after.status == "clean"
 
 
 def _with_progress(sync: Callable[..., Any]) -> Callable[..., Any]:

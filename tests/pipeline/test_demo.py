@@ -41,3 +41,10 @@ def test_demo_syncs_twice_and_the_warehouse_equals_the_sandbox(
     assert 36 <= read < 100, contacts_row
     # offers for the product the demo sold out are held back by the stock policy, and counted
     assert "policies on offers: 10 held back" in out and "drop:stock.default 10" in out, out[-3000:]
+    # every synced connection reconciles clean; a planted hard delete is found exactly, then repaired
+    reconciled = out[out.index("10. reconcile") :]
+    for name in ("crm", "support", "email", "shop", "social", "consent"):
+        assert f"\n{name}: " in reconciled and "0 differences (clean)" in reconciled, reconciled
+    assert reconciled.count(" differences (clean)") == 6, reconciled
+    assert "reconcile found 1 extra row(s) in the warehouse: ['hubspot|" in reconciled, reconciled
+    assert "--repair`: 0 differences (clean" in reconciled, reconciled
