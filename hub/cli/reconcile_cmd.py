@@ -14,6 +14,7 @@ from rich.table import Table
 
 from hub.cli.common import EXIT_FOR_STATUS, handle_errors, hub_context
 from hub.cli.render import console, print_json
+from hub.context import HubContext
 from hub.pipeline.info import RunStatus
 from hub.reconcile import ConnectionReport, ReconcileStatus, StreamReport
 
@@ -48,6 +49,8 @@ def reconcile(
 
     ctx = hub_context()
     streams = [stream] if stream else None
+    if ctx.workspace().connection(connection).writes_back:
+        _reconcile_writeback(ctx, connection, stream, repair, as_json)
     if repair:  # a repair writes the warehouse: never beside a running sync of the connection
         with claim_connection(ctx, connection, f"reconcile-repair-{connection}"):
             report = reconcile_connection(ctx, connection, streams=streams, repair=True)
@@ -68,6 +71,51 @@ def reconcile(
         _print_table(report.connection, report.streams)
         _print_verdict(report)
     raise typer.Exit(EXIT_FOR_RECONCILE[report.status])
+
+
+def _reconcile_writeback(
+    ctx: HubContext, connection: str, stream: str | None, repair: bool, as_json: bool
+) -> None:
+    """A write-back connection: what the SaaS tool holds (read back through its API) against the
+    last accepted snapshot; `--repair` re-sends the differences (hub/reconcile/writeback.py)."""
+    from hub.pipeline.run import claim_connection
+    from hub.reconcile.writeback import reconcile_writeback, repair_writeback
+
+    names = [stream] if stream else list(ctx.workspace().connection(connection).streams)
+    reports = []
+    for name in names:
+        report = reconcile_writeback(ctx, connection, name)
+        before = report
+        if repair and not report.clean:
+            with claim_connection(ctx, connection, f"reconcile-repair-{connection}"):
+                report = repair_writeback(ctx, report)
+        reports.append((before, report))
+    if as_json:
+        print_json(
+            {
+                "connection": connection,
+                "status": "clean" if all(r.clean for _, r in reports) else "differences",
+                "streams": [r.to_dict() for _, r in reports],
+                **({"before": [b.to_dict() for b, _ in reports]} if repair else {}),
+            }
+        )
+    for before, report in reports if not as_json else ():
+        if repair and before is not report:
+            console.print(
+                f"{escape(report.stream)} before repair: {before.differences:,} difference(s) "
+                f"({len(before.missing)} missing, {len(before.different)} different, "
+                f"{len(before.extra)} extra)"
+            )
+        style = "green" if report.clean else "yellow"
+        console.print(
+            f"[{style}]{escape(connection)}/{escape(report.stream)}[/] -> {escape(report.destination)}: "
+            f"{report.checked:,} sent, {report.equal:,} equal, {len(report.missing):,} missing, "
+            f"{len(report.different):,} different, {len(report.extra):,} extra; {report.pending:,} pending, "
+            f"{report.unsent:,} unsent, {report.unmanaged:,} not the hub's",
+            soft_wrap=True,
+        )
+    clean = all(r.clean for _, r in reports)
+    raise typer.Exit(EXIT_FOR_RECONCILE["clean" if clean else "differences"])
 
 
 def _print_table(connection: str, streams: list[StreamReport]) -> None:

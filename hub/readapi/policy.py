@@ -3,8 +3,8 @@
 `consenting` is the one place the read API asks about consent. It reads each profile's consent
 records from the profile timeline (the OneTrust `consent` records stitching put there) and takes
 the newest decision per purpose as the govern step does (hub/governance/consent.py
-`latest_consents`: at one instant the most cautious decision wins). A key's purposes are consent-system purposes and
-the rule is opt-in: only `granted` shares.
+`latest_consents`: at one instant the most cautious decision wins). A key's purposes are
+consent-system purposes and the rule is opt-in: only `granted` shares.
 """
 
 from __future__ import annotations

@@ -102,8 +102,8 @@ def _connection(ctx: HubContext, name: str) -> Connection:
     conn = ctx.workspace().connection(name)
     if conn.writes_back:
         raise ConfigError(
-            f"connection `{name}` writes back to {conn.destination.type}: reconcile compares syncs "
-            "into a SQL warehouse (write-back reconciliation is not built yet)",
+            f"connection `{name}` writes back to {conn.destination.type}: this compares syncs into a "
+            "SQL warehouse; `crossdock reconcile` checks a write-back with hub/reconcile/writeback.py",
             file=str(ctx.workspace_file),
         )
     return conn

@@ -121,6 +121,40 @@ def test_a_hand_edit_in_the_crm_is_different_and_a_pending_change_is_not(crm: Wr
     assert reconcile_writeback(crm.ctx, "out", "profiles").unsent == 1, "new since the last run"
 
 
+def test_the_reconcile_command_checks_a_write_back_and_repairs_it(crm: WritebackHub) -> None:
+    """`crossdock reconcile CONN` on a write-back connection: exit 3 and the counts while the CRM
+    holds a hand edit, then `--repair` sends the hub's value back and exits 0."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+
+    crm.profiles(_rows(3))
+    send(crm)
+    contact = next(
+        oid
+        for oid, o in crm.sandbox.hubspot.objects("contacts").items()
+        if o["properties"].get("email") == "person2@example.org"
+    )
+    crm.sandbox.hubspot.update("contacts", contact, {"lastname": "Edited"})
+
+    def reconcile(*args: str) -> tuple[int, dict[str, Any]]:
+        result = CliRunner().invoke(app, ["--workspace", str(crm.root), "reconcile", "out", *args, "--json"])
+        return result.exit_code, json.loads(result.stdout)
+
+    code, found = reconcile()
+    assert code == 3 and found["status"] == "differences", found
+    assert (found["streams"][0]["different"], found["streams"][0]["different_sample"]) == (
+        1,
+        ["crossdock:p00002"],
+    )
+    code, repaired = reconcile("--repair")
+    assert code == 0 and repaired["status"] == "clean", repaired
+    assert repaired["before"][0]["differences"] == 1 and repaired["streams"][0]["equal"] == 3
+    assert crm.sandbox.hubspot.objects("contacts")[contact]["properties"]["lastname"] != "Edited"
+
+
 @pytest.fixture
 def email(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> WritebackHub:
     monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
