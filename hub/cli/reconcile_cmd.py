@@ -6,7 +6,7 @@ Exit codes as `sync`'s: 0 clean, 3 differences (like a partial run), 1 the check
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -31,7 +31,7 @@ _STYLE = {"clean": "green", "differences": "yellow", "failed": "red"}
 
 @handle_errors
 def reconcile(
-    connection: str,
+    connection: Annotated[str | None, typer.Argument(help="the connection (omit with --identity)")] = None,
     stream: Annotated[str | None, typer.Option("--stream", metavar="S", help="only this stream")] = None,
     repair: Annotated[
         bool,
@@ -42,12 +42,25 @@ def reconcile(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable report")] = False,
+    identity: Annotated[
+        bool,
+        typer.Option(
+            "--identity", help="check the profiles instead: records that vanished, orphan profiles and events"
+        ),
+    ] = False,
 ) -> None:
-    """Compare each stream's warehouse table with its source: counts, keys, checksums."""
+    """Compare each stream's warehouse table with its source: counts, keys, checksums. A write-back
+    connection: what the SaaS tool holds against what was sent. `--identity`: the profiles."""
     from hub.pipeline.run import claim_connection
     from hub.reconcile import reconcile_connection
 
     ctx = hub_context()
+    if identity:
+        _reconcile_identity(ctx, connection, as_json)
+    if connection is None:
+        from hub.errors import ConfigError
+
+        raise ConfigError("name the connection to reconcile, or give `--identity` for the profiles")
     streams = [stream] if stream else None
     if ctx.workspace().connection(connection).writes_back:
         _reconcile_writeback(ctx, connection, stream, repair, as_json)
@@ -73,9 +86,32 @@ def reconcile(
     raise typer.Exit(EXIT_FOR_RECONCILE[report.status])
 
 
+def _reconcile_identity(ctx: HubContext, connection: str | None, as_json: bool) -> NoReturn:
+    """The profiles against the warehouse rows they were stitched from (hub/reconcile/identity.py);
+    `crossdock stitch --full` rebuilds them from the records there are."""
+    from hub.errors import ConfigError
+    from hub.reconcile.identity import reconcile_identity
+
+    if connection is not None:
+        raise ConfigError("`--identity` checks the profiles of every connection: give no connection name")
+    report = reconcile_identity(ctx)
+    if as_json:
+        print_json({"status": "clean" if report.clean else "differences", **report.to_dict()})
+    else:
+        style = "green" if report.clean else "yellow"
+        console.print(
+            f"[{style}]identity[/]: {report.profiles:,} profiles, {report.records:,} records, "
+            f"{report.events:,} timeline events; {len(report.vanished_records):,} records vanished, "
+            f"{len(report.orphan_profiles):,} orphan profiles, {len(report.orphan_events):,} orphan events"
+            + ("" if report.clean else "; `crossdock stitch --full` rebuilds the profiles"),
+            soft_wrap=True,
+        )
+    raise typer.Exit(EXIT_FOR_RECONCILE["clean" if report.clean else "differences"])
+
+
 def _reconcile_writeback(
     ctx: HubContext, connection: str, stream: str | None, repair: bool, as_json: bool
-) -> None:
+) -> NoReturn:
     """A write-back connection: what the SaaS tool holds (read back through its API) against the
     last accepted snapshot; `--repair` re-sends the differences (hub/reconcile/writeback.py)."""
     from hub.pipeline.run import claim_connection

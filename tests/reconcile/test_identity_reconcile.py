@@ -135,3 +135,26 @@ def test_a_row_flagged_deleted_in_the_warehouse_has_vanished(stitched: HubContex
         )
     report = reconcile_identity(stitched)
     assert report.vanished_records == ("fake:u1",) and report.orphan_profiles == ()
+
+
+def test_the_reconcile_command_checks_the_profiles(stitched: HubContext) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+
+    def reconcile(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, ["--workspace", str(stitched.workspace_dir), "reconcile", *args])
+        return result.exit_code, result.stdout + result.stderr
+
+    code, out = reconcile("--identity", "--json")
+    assert code == 0 and json.loads(out)["status"] == "clean", out
+    with sqlite3.connect(stitched.workspace_dir / "warehouse.db") as db:
+        db.execute("DELETE FROM support_users WHERE source_id = 'u3'")  # Bob's only record
+    code, out = reconcile("--identity", "--json")
+    report = json.loads(out)
+    assert code == 3 and report["vanished_records_sample"] == ["fake:u3"], out
+    assert report["orphan_profiles"] == 1
+    code, out = reconcile()
+    assert code == 2 and "--identity" in out, out
