@@ -57,6 +57,7 @@ class ConnectionStatus:
     late_seconds: float | None = None  # since due_at, when late
     recent: dict[str, int] = field(default_factory=dict)  # status -> runs in the window
     anomalies: list[dict[str, Any]] = field(default_factory=list)  # of each stream's newest run
+    reconciled: dict[str, Any] | None = None  # the newest reconcile (hub/reconcile/store.py)
     attention: list[str] = field(default_factory=list)  # why a person should look; empty: fine
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,6 +73,7 @@ def connection_status(
     now: datetime,
     grace: timedelta,
     anomalies: Sequence[Anomaly] = (),
+    reconciled: dict[str, Any] | None = None,
 ) -> ConnectionStatus:
     """The status of one connection from its runs; pure, so `now` is the caller's.
 
@@ -101,6 +103,12 @@ def connection_status(
     for anomaly in anomalies:
         st.anomalies.append(anomaly.to_dict())
         st.attention.append(f"anomaly: {anomaly.describe()}")
+    st.reconciled = reconciled
+    if reconciled is not None and reconciled["status"] != "clean":
+        st.attention.append(
+            f"last reconcile {reconciled['status']}: {reconciled['differences']:,} difference(s); "
+            f"`crossdock reconcile {name} --repair`"
+        )
     return st
 
 
@@ -119,10 +127,11 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable, for monitors")] = False,
 ) -> None:
     """Each connection's last run, status, lateness against its schedule, records moved and
-    dead letters and volume anomalies; exits 5 when a connection needs a person (failed,
-    partial, abandoned, late, or anomalous), 0 otherwise."""
+    dead letters, volume anomalies and the last reconcile; exits 5 when a connection needs a
+    person (failed, partial, abandoned, late, anomalous, or not equal to its source), 0 otherwise."""
     from hub.monitoring import latest_anomalies
     from hub.pipeline.run import reap_abandoned
+    from hub.reconcile.store import last_check
     from hub.store import runs as store_runs
 
     ctx = hub_context()
@@ -141,6 +150,7 @@ def status(
             now,
             timedelta(minutes=grace),
             latest_anomalies(ctx, name, workspace.monitoring, now),
+            last_check(ctx.engine, name),
         )
         for name in names
     ]
@@ -179,6 +189,14 @@ def _age(iso: str | None, now: datetime) -> str:
     return f"{seconds:.0f}s ago"
 
 
+def _reconciled(check: dict[str, Any] | None, now: datetime) -> str:
+    if check is None:
+        return ""
+    style = {"clean": "green", "differences": "yellow"}.get(check["status"], "red")
+    label = check["status"] if check["status"] != "differences" else f"{check['differences']:,} diffs"
+    return f"[{style}]{label}[/] {_age(check['checked_at'], now)}"
+
+
 def _print(rows: list[ConnectionStatus], window: float) -> None:
     now = datetime.now(UTC)
     table = Table()
@@ -194,6 +212,7 @@ def _print(rows: list[ConnectionStatus], window: float) -> None:
         "dead",
         f"problems {window:g}h",
         "anomalies",
+        "reconciled",
     ):
         table.add_column(col, justify="right" if col in ("read", "written", "dead") else "left")
     for r in rows:
@@ -214,6 +233,7 @@ def _print(rows: list[ConnectionStatus], window: float) -> None:
             f"{r.dead_letters:,}",
             problems,
             f"[red]{len(r.anomalies)}[/]" if r.anomalies else "",
+            _reconciled(r.reconciled, now),
         )
     console.print(table)
     needs = [r for r in rows if r.attention]

@@ -16,7 +16,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from hub.reconcile.report import StreamReport
 from hub.store.models import StreamRun, SyncRun, utcnow
 
-__all__ = ["ReconcileRecord", "save_reports", "history", "last_sync_started"]
+__all__ = ["ReconcileRecord", "save_reports", "history", "last_check", "last_sync_started"]
 
 
 class ReconcileRecord(SQLModel, table=True):
@@ -77,6 +77,31 @@ def history(
             query = query.where(ReconcileRecord.stream == stream)
         order = (col(ReconcileRecord.checked_at).desc(), col(ReconcileRecord.id).desc())
         return list(session.exec(query.order_by(*order).limit(limit)).all())
+
+
+def last_check(engine: Engine, connection: str) -> dict[str, Any] | None:
+    """The newest reconcile of the connection, summed over its streams (after a repair: the
+    check after it), for `crossdock status`; None if it was never reconciled."""
+    newest = history(engine, connection, limit=1)
+    if not newest:
+        return None
+    with Session(engine) as session:
+        rows = session.exec(
+            select(ReconcileRecord).where(
+                ReconcileRecord.check_id == newest[0].check_id, ReconcileRecord.phase == newest[0].phase
+            )
+        ).all()
+    statuses = {r.status for r in rows}
+    return {
+        "status": "failed"
+        if "failed" in statuses
+        else "differences"
+        if "differences" in statuses
+        else "clean",
+        "checked_at": newest[0].checked_at.replace(tzinfo=newest[0].checked_at.tzinfo or UTC).isoformat(),
+        "differences": sum(r.missing + r.extra + r.stale for r in rows),
+        "streams": len(rows),
+    }
 
 
 def last_sync_started(engine: Engine, connection: str, stream: str) -> datetime | None:

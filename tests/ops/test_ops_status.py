@@ -84,7 +84,7 @@ def test_cli_exits_5_naming_what_needs_a_person(ops_ctx: HubContext) -> None:
     assert crm["late"] and crm["last_status"] == "succeeded" and crm["records_written"] == 9
     assert support["last_status"] == "partial" and support["dead_letters"] == 4
     assert support["recent"] == {"failed": 1, "partial": 1} and not support["late"]
-    assert "reconcil" not in result.stdout  # no column for what does not exist yet
+    assert crm["reconciled"] is None and support["reconciled"] is None  # never reconciled
 
     table = _status(ops_ctx)
     assert table.exit_code == EXIT_ATTENTION

@@ -97,6 +97,12 @@ def cli(ctx: HubContext, *args: str) -> tuple[int, dict[str, Any]]:
     return result.exit_code, json.loads(result.stdout)
 
 
+def status(ctx: HubContext) -> tuple[int, dict[str, Any]]:
+    """`crossdock status -c crm --json`: the connection's row, with its last reconcile."""
+    result = CliRunner().invoke(app, ["--workspace", str(ctx.workspace_dir), "status", "-c", "crm", "--json"])
+    return result.exit_code, json.loads(result.stdout)["connections"][0]
+
+
 def three_ids(sb: Sandbox) -> tuple[str, str, str]:
     ids = sorted(sb.hubspot.objects("contacts"), key=int)
     return ids[3], ids[40], ids[77]
@@ -127,6 +133,8 @@ def test_each_fault_is_found_exactly_and_repair_ends_clean(
         assert contacts["samples"] == {k: [f"hubspot|{v[0]}"] for k, v in expected.items()}
         assert (contacts["missing"], contacts["extra"], contacts["stale"]) == (1, 1, 1)
         assert contacts["source"] == contacts["warehouse"] == len(sandbox.hubspot.objects("contacts")) - 1
+        code, seen = status(ctx)
+        assert code == 5 and seen["reconciled"]["differences"] == 3, seen  # status wants a person
 
         code, repaired = cli(ctx, "--repair")
         assert code == 0, repaired
@@ -137,6 +145,8 @@ def test_each_fault_is_found_exactly_and_repair_ends_clean(
             "deleted": 1 if hard else 0,
         }
         assert repaired["streams"][0]["differences"] == 0 and repaired["status"] == "clean"
+        code, seen = status(ctx)
+        assert code == 0 and seen["reconciled"]["status"] == "clean", seen
         after = rows(destination)
         assert after[skipped][DELETED_COLUMN] is None
         assert after[edited]["city"] == "Atlantis"
