@@ -135,7 +135,8 @@ def test_a_cron_schedule_fires_and_a_worker_completes_the_sync(
         )
         assert deploy.returncode == 0, deploy.stderr
         assert "registered sync-connection/sync-crm on cron `* * * * *`" in deploy.stdout
-        assert f"1 deployment(s) in work pool `{POOL}`" in deploy.stdout
+        # the sync and its daily reconcile (hub/reconcile); only the sync fires in this test
+        assert f"2 deployment(s) in work pool `{POOL}`" in deploy.stdout
 
         api = prefect_env["PREFECT_API_URL"]
         found = httpx.get(f"{api}/deployments/name/sync-connection/sync-crm", timeout=30).json()
