@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["FieldType", "CanonicalField", "Entity", "ENTITIES", "get_entity"]
+__all__ = ["FieldType", "CanonicalField", "Entity", "ENTITIES", "PERSON_ENTITIES", "get_entity"]
 
 FieldType = Literal["string", "integer", "number", "boolean", "datetime", "json"]
 
@@ -299,6 +299,23 @@ ENTITIES: dict[str, Entity] = {
         ),
     ),
 }
+
+
+# Entities whose rows are about one person: consent, residency and erasure speak about them
+# (the govern step, the read API); the rest (companies, deals, posts, stock) is business data.
+PERSON_ENTITIES = frozenset(
+    {
+        "contact",
+        "ticket",
+        "order",
+        "email_event",
+        "social_interaction",
+        "consent",
+        "satisfaction_rating",
+        "ticket_comment",
+        "offer",
+    }
+)
 
 
 def get_entity(name: str) -> Entity:

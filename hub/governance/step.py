@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.canonical import PERSON_ENTITIES
 from hub.governance.config import GovernanceConfig
 from hub.governance.people import Person, PersonIndex
 from hub.governance.policies import (
@@ -26,22 +27,8 @@ from hub.governance.policies import (
     looks_like_pii,
 )
 
-__all__ = ["PERSON_ENTITIES", "WITHDRAW_FIELD", "GovernedBatch", "Governor", "build_policies", "token_key"]
+__all__ = ["WITHDRAW_FIELD", "GovernedBatch", "Governor", "build_policies", "token_key"]
 
-# Entities about one person: consent and residency speak about them (the rest is business data).
-PERSON_ENTITIES = frozenset(
-    {
-        "contact",
-        "ticket",
-        "order",
-        "email_event",
-        "social_interaction",
-        "consent",
-        "satisfaction_rating",
-        "ticket_comment",
-        "offer",
-    }
-)
 # A write-back row a consent policy withdrew carries this (the rule); the write-back
 # destination unsubscribes / removes the person instead of sending the row.
 WITHDRAW_FIELD = "_cd_withdraw"

@@ -25,7 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.canonical import ENTITIES
+from hub.canonical import ENTITIES, PERSON_ENTITIES
 from hub.context import HubContext
 from hub.errors import HubError
 from hub.identity.normalize import normalize_email
@@ -34,7 +34,7 @@ from hub.readapi.access_log import AccessLog
 from hub.readapi.keys import KEY_RECHECK_SECONDS, ApiKey, KeyCache, KeyRefused
 from hub.readapi.limits import RateLimiter
 from hub.readapi.policy import visible_profiles
-from hub.readapi.scope import PERSON_ENTITIES, PROFILE, Scope
+from hub.readapi.scope import PROFILE, Scope
 from hub.readapi.warehouse import CHANGED_AT, Warehouse, open_warehouse
 from hub.redaction import redact
 

@@ -22,26 +22,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.canonical import ENTITIES
+from hub.canonical import ENTITIES, PERSON_ENTITIES
 from hub.errors import ConfigError
 
-__all__ = ["Scope", "parse_scope", "PROFILE", "PERSON_ENTITIES", "pii_fields"]
+__all__ = ["Scope", "parse_scope", "PROFILE", "pii_fields"]
 
 PROFILE = "profile"
-# Entities whose rows are about one person (stitching puts them on a profile): consent and
-# region apply to them through that profile.
-PERSON_ENTITIES = frozenset(
-    {
-        "contact",
-        "ticket",
-        "order",
-        "email_event",
-        "social_interaction",
-        "consent",
-        "satisfaction_rating",
-        "ticket_comment",
-    }
-)
 _KINDS = ("entities", "fields", "purposes", "regions")
 
 
