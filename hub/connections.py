@@ -16,6 +16,7 @@ from hub.apigov.declared import declaration_in
 from hub.apigov.egress import Side
 from hub.context import HubContext
 from hub.errors import ConfigError
+from hub.mapping import CompiledMapping, load_mapping
 from hub.redaction import register_secret
 from hub.sources import DeclarativeSource, PackageSource, Source
 from hub.sources.warehouse import WarehouseSource
@@ -25,11 +26,18 @@ from hub.workspace import (
     SourceKind,
     connector_dir,
     manifest_path,
+    mapping_file,
     resolve_sqlite_url,
 )
 from hub.writeback import WritebackApi, load_writeback
 
-__all__ = ["source_for", "destination_config", "resolved_destination_config", "writeback_for"]
+__all__ = [
+    "source_for",
+    "stream_mapping",
+    "destination_config",
+    "resolved_destination_config",
+    "writeback_for",
+]
 
 
 def source_for(ctx: HubContext, conn: Connection, run: RunKey | None = None) -> Source:
@@ -58,6 +66,20 @@ def source_for(ctx: HubContext, conn: Connection, run: RunKey | None = None) -> 
     for value in source.secret_values():  # e.g. a token given through ${env:...}
         register_secret(value)
     return source
+
+
+def stream_mapping(ctx: HubContext, conn: Connection, stream: str) -> CompiledMapping:
+    """The compiled mapping of one stream of the connection (ConfigError naming the key if its
+    file is gone since the workspace loaded)."""
+    scfg = conn.streams[stream]
+    path = mapping_file(ctx.workspace_dir, scfg.mapping)
+    if path is None:
+        raise ConfigError(
+            f"mapping `{scfg.mapping}` not found (expected mappings/{scfg.mapping}.yaml)",
+            file=str(ctx.workspace_file),
+            key=f"connections.{conn.name}.streams.{stream}.mapping",
+        )
+    return load_mapping(path)
 
 
 def _source_config(ctx: HubContext, conn: Connection) -> dict[str, Any]:

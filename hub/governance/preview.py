@@ -8,14 +8,11 @@ from collections.abc import Generator
 from itertools import islice
 from typing import Any
 
-from hub.connections import source_for
+from hub.connections import source_for, stream_mapping
 from hub.context import HubContext
-from hub.errors import ConfigError
 from hub.governance.build import governor_for
 from hub.governance.step import WITHDRAW_FIELD
-from hub.mapping import load_mapping
 from hub.sources import RECORD
-from hub.workspace import mapping_file
 
 __all__ = ["preview_policies"]
 
@@ -24,11 +21,8 @@ def preview_policies(ctx: HubContext, connection: str, sample: int) -> list[dict
     conn = ctx.workspace().connection(connection)
     source = source_for(ctx, conn)
     out: list[dict[str, Any]] = []
-    for stream, scfg in conn.streams.items():
-        path = mapping_file(ctx.workspace_dir, scfg.mapping)
-        if path is None:
-            raise ConfigError(f"mapping `{scfg.mapping}` not found", file=str(ctx.workspace_file))
-        mapping = load_mapping(path)
+    for stream in conn.streams:
+        mapping = stream_mapping(ctx, conn, stream)
         governor = governor_for(ctx, conn, stream, mapping)
         if governor is None:
             continue

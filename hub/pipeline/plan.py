@@ -9,17 +9,17 @@ from sqlalchemy.engine import Engine
 
 from hub.apigov import RunKey
 from hub.audit import AuditLog
-from hub.connections import destination_config, source_for, writeback_for
+from hub.connections import destination_config, source_for, stream_mapping, writeback_for
 from hub.context import HubContext, ProgressFn
 from hub.destinations import Destination, open_destination
 from hub.errors import ConfigError
 from hub.governance.build import governor_for
 from hub.governance.step import Governor
 from hub.governance.tombstones import Tombstones
-from hub.mapping import CompiledMapping, load_mapping
+from hub.mapping import CompiledMapping
 from hub.pipeline.state_scope import destination_fingerprint
 from hub.sources import Source
-from hub.workspace import Connection, StreamConfig, mapping_file
+from hub.workspace import Connection, StreamConfig
 from hub.workspace.loader import no_cursor_error
 from hub.writeback import WritebackDestination
 
@@ -63,14 +63,7 @@ def plan_stream(
     since: str | None = None,
 ) -> StreamJob:
     scfg = conn.streams[stream]
-    path = mapping_file(ctx.workspace_dir, scfg.mapping)
-    if path is None:
-        raise ConfigError(
-            f"mapping `{scfg.mapping}` not found",
-            file=str(ctx.workspace_file),
-            key=f"connections.{conn.name}.streams.{stream}.mapping",
-        )
-    mapping = load_mapping(path)
+    mapping = stream_mapping(ctx, conn, stream)
     source = source_for(ctx, conn, RunKey(run_id, stream))
     if conn.source.package and scfg.sync_mode == "incremental":  # others: checked at load
         _check_cursor(ctx, conn, stream, source)

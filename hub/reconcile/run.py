@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.connections import destination_config, source_for
+from hub.connections import destination_config, source_for, stream_mapping
 from hub.context import HubContext
 from hub.destinations import LINEAGE_COLUMNS, SqlDestination, TableSpec, open_destination
 from hub.errors import ConfigError, HubError
-from hub.mapping import CompiledMapping, load_mapping
+from hub.mapping import CompiledMapping
 from hub.reconcile.compare import SourceRow, WarehouseCompare, key_text
 from hub.reconcile.report import ConnectionReport, StreamReport
 from hub.reconcile.source_side import SourceSide
@@ -123,19 +123,12 @@ def _streams(ctx: HubContext, conn: Connection, streams: list[str] | None) -> li
 @contextmanager
 def _opened(ctx: HubContext, conn: Connection, stream: str) -> Iterator[_Stream]:
     scfg = conn.streams[stream]
-    path = mapping_file(ctx.workspace_dir, scfg.mapping)
-    if path is None:
-        raise ConfigError(
-            f"mapping `{scfg.mapping}` not found",
-            file=str(ctx.workspace_file),
-            key=f"connections.{conn.name}.streams.{stream}.mapping",
-        )
-    mapping = load_mapping(path)
+    mapping = stream_mapping(ctx, conn, stream)
     if not mapping.key:
         raise ConfigError(
             f"stream `{stream}`: its mapping `{scfg.mapping}` declares no key, and reconcile compares "
             "rows by key",
-            file=str(path),
+            file=str(mapping_file(ctx.workspace_dir, scfg.mapping)),
         )
     table = conn.table_for(stream)
     source = source_for(ctx, conn)

@@ -29,14 +29,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.connections import source_for, writeback_for
+from hub.connections import source_for, stream_mapping, writeback_for
 from hub.context import HubContext
 from hub.destinations import TableSpec
 from hub.errors import ConfigError
-from hub.mapping import CompiledMapping, load_mapping
+from hub.mapping import CompiledMapping
 from hub.pipeline.run import new_run_id
 from hub.sources import RECORD
-from hub.workspace import Connection, mapping_file
+from hub.workspace import Connection
 from hub.writeback import Change, Held, WritebackApi, WritebackDestination, state
 from hub.writeback.destination import match_key_hash, payload_digest
 
@@ -257,14 +257,7 @@ def _stream(ctx: HubContext, connection: str, stream: str) -> tuple[Connection, 
             file=str(ctx.workspace_file),
             key=f"connections.{connection}.streams",
         )
-    path = mapping_file(ctx.workspace_dir, conn.streams[stream].mapping)
-    if path is None:
-        raise ConfigError(
-            f"mapping `{conn.streams[stream].mapping}` not found",
-            file=str(ctx.workspace_file),
-            key=f"connections.{connection}.streams.{stream}.mapping",
-        )
-    return conn, load_mapping(path)
+    return conn, stream_mapping(ctx, conn, stream)
 
 
 def _mapped(
