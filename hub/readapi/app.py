@@ -237,16 +237,7 @@ def create_app(ctx: HubContext, *, key_recheck_seconds: float = KEY_RECHECK_SECO
         _require(key, PROFILE)
         pid, row, visible = _visible_profile(api, key, profile_id)
         if row is None or not visible:
-            await api.read(
-                request,
-                key,
-                PROFILE,
-                records=0,
-                profiles=[pid] if row else [],
-                withheld=int(bool(row)),
-                status=404,
-            )
-            return _json(404, {"error": "not_found", "reason": _NOT_VISIBLE.format(profile_id)})
+            return await _not_visible(api, request, key, pid, row is not None, profile_id)
         hidden = key.scope.hidden(PROFILE)
         data = _shape(row, hidden) | ({"redirected_from": profile_id} if pid != profile_id else {})
         await api.read(request, key, PROFILE, records=1, profiles=[pid])
@@ -290,16 +281,7 @@ def create_app(ctx: HubContext, *, key_recheck_seconds: float = KEY_RECHECK_SECO
         pid, row, visible = _visible_profile(api, key, profile_id)
         after = _uncursor(cursor, p=pid) if cursor else None
         if row is None or not visible:
-            await api.read(
-                request,
-                key,
-                PROFILE,
-                records=0,
-                profiles=[pid] if row else [],
-                withheld=int(bool(row)),
-                status=404,
-            )
-            return _json(404, {"error": "not_found", "reason": _NOT_VISIBLE.format(profile_id)})
+            return await _not_visible(api, request, key, pid, row is not None, profile_id)
         events = api.warehouse.timeline(pid, (after[0], after[1], after[2]) if after else None, limit)
         # A timeline shows the events of entities the key may read; contact events come with `profile`.
         shown = [e for e in events if _event_entity(e["event"]) in key.scope.entities | {"contact"}]
@@ -440,3 +422,14 @@ def _handlers(app: FastAPI) -> None:
     app.add_exception_handler(_AuditDown, on_audit_down)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_crash)
+
+
+async def _not_visible(
+    api: ReadApi, request: Request, key: ApiKey, pid: str, exists: bool, asked: str
+) -> Response:
+    """404 for a profile that is not there or that the key may not see (the same answer, so a
+    key cannot probe who exists), audited with the profile's hash when it exists."""
+    await api.read(
+        request, key, PROFILE, records=0, profiles=[pid] if exists else [], withheld=int(exists), status=404
+    )
+    return _json(404, {"error": "not_found", "reason": _NOT_VISIBLE.format(asked)})
