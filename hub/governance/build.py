@@ -21,7 +21,7 @@ __all__ = ["governor_for", "load_people", "load_stock", "audit_policy_change"]
 
 
 def governor_for(ctx: HubContext, conn: Connection, stream: str, mapping: CompiledMapping) -> Governor | None:
-    """None when the workspace has no governance block (nothing is governed)."""
+    """None when no policy applies to the stream (no `purposes` declared, and not an offer under `stock`)."""
     ws = ctx.workspace()
     gov = ws.governance
     offers = gov.stock is not None and mapping.entity.name == "offer"
