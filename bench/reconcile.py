@@ -8,6 +8,12 @@ table and the compare (counts, exact key sets, checksums, sample keys). Each eng
 its own process so its peak RSS is its own.
 
     python bench/reconcile.py [--rows 1000000] [--only postgres,sqlite,duckdb]
+
+With `--end-to-end N`: N HubSpot contacts synced from the sandbox into SQLite through the
+real pipeline, then `reconcile_connection` on that connection (every contact read again from
+the sandbox, checksummed, compared); records/s of both, each in its own process.
+
+    python bench/reconcile.py --end-to-end 100000
 """
 
 from __future__ import annotations
@@ -71,11 +77,12 @@ def measure(engine: str, n: int, workdir: Path) -> dict[str, Any]:
                 row["city"] = "Bergen"
             source.append(((row["source_id"],), hasher(row), False))
         compare = WarehouseCompare(dest, "contacts", ("source_id",), {"source_id": "string"})
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         compare.load_source(source)
         loaded = time.perf_counter() - started
         report = compare.compare(StreamReport("bench", "contacts", "contacts"))
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu  # all the process's threads (DuckDB runs several)
         compare.drop()
         assert report.missing == diff and report.extra == diff, report
         return {
@@ -83,6 +90,7 @@ def measure(engine: str, n: int, workdir: Path) -> dict[str, Any]:
             "rows": n,
             "seconds": round(seconds, 2),
             "load_seconds": round(loaded, 2),
+            "cpu_seconds": round(cpu, 2),
             "rows_per_s": round(n / seconds),
             "peak_mb": round(peak_rss_mb()),
             "missing": report.missing,
@@ -98,12 +106,92 @@ def measure(engine: str, n: int, workdir: Path) -> dict[str, Any]:
                 db.execute(f'DROP SCHEMA "{schema}" CASCADE')  # type: ignore[arg-type]
 
 
+def end_to_end(part: str, url: str, workdir: Path) -> dict[str, Any]:
+    """One part of --end-to-end in this process: the sync, or the reconcile after it."""
+    import os
+
+    from bench.sync_throughput import WORKSPACE
+    from flows.sync import sync_connection
+    from hub.context import HubContext
+    from hub.reconcile.run import reconcile_connection
+
+    stream = "      contacts: {mapping: hubspot/contacts, sync_mode: incremental, write_mode: merge}"
+    (workdir / "crossdock.yaml").write_text(
+        WORKSPACE.format(url=url, db=workdir / "wh.db", parallel=1, streams=stream)
+    )
+    os.environ["CROSSDOCK_STORE_URL"] = f"sqlite:///{workdir / 'hub.db'}"
+    started, cpu = time.perf_counter(), time.process_time()
+    if part == "sync":
+        summary = sync_connection("bench", full_refresh=True, workspace_dir=str(workdir)).to_dict()
+        assert summary["status"] == "succeeded", summary
+        records = summary["streams"]["contacts"]["written"]
+        found = ""
+    else:
+        report = reconcile_connection(HubContext(workdir), "bench").streams[0]
+        assert report.status == "clean", (report.status, report.error)
+        records = report.source
+        found = f"{report.equal:,} equal, {report.differences} differences"
+    seconds = time.perf_counter() - started
+    return {
+        "part": part,
+        "records": records,
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(time.process_time() - cpu, 2),
+        "rec_per_s": round(records / seconds),
+        "peak_mb": round(peak_rss_mb()),
+        "found": found,
+    }
+
+
+def run_end_to_end(n: int) -> None:
+    from bench.sync_throughput import _wait_for, free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    sandbox = subprocess.Popen(
+        [sys.executable, "-c", f"from hub.sandbox import serve\nserve(port={port}, seed=42, scale={n})"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    print(f"{n:,} HubSpot contacts from the sandbox into SQLite, synced then reconciled")
+    try:
+        _wait_for(url)
+        with tempfile.TemporaryDirectory() as tmp:
+            for part in ("sync", "reconcile"):  # the reconcile checks what the sync wrote
+                out = subprocess.run(
+                    [sys.executable, __file__, "--part", f"e2e:{part}", "--url", url, "--workdir", tmp],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
+                )
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                print(
+                    f"  {r['part']:<9} {r['records']:>9,} records in {r['seconds']:6.2f} s "
+                    f"(CPU {r['cpu_seconds']:.2f} s) = {r['rec_per_s']:>7,} rec/s, "
+                    f"peak {r['peak_mb']:,} MB  {r['found']}"
+                )
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--only", default="postgres,sqlite,duckdb")
+    parser.add_argument("--end-to-end", type=int, metavar="N", help="sync then reconcile N sandbox contacts")
     parser.add_argument("--part", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.part and args.part.startswith("e2e:"):
+        print(json.dumps(end_to_end(args.part.removeprefix("e2e:"), args.url, Path(args.workdir))))
+        return
+    if args.end_to_end:
+        run_end_to_end(args.end_to_end)
+        return
     if args.part:
         with tempfile.TemporaryDirectory() as tmp:
             print(json.dumps(measure(args.part, args.rows, Path(tmp))))
@@ -118,7 +206,8 @@ def main() -> None:
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(
-            f"  {r['engine']:<9} {r['seconds']:>6.2f} s (load {r['load_seconds']:.2f} s)  "
+            f"  {r['engine']:<9} {r['seconds']:>6.2f} s (load {r['load_seconds']:.2f} s, "
+            f"CPU {r['cpu_seconds']:.2f} s)  "
             f"{r['rows_per_s']:>10,} rows/s  "
             f"peak {r['peak_mb']:,} MB  "
             f"(found {r['missing']} missing, {r['extra']} extra, {r['stale']} stale)"

@@ -24,7 +24,7 @@ __all__ = ["WarehouseCompare", "SourceRow", "key_text"]
 SourceRow = tuple[tuple[Any, ...], str, bool]
 
 _SRC_HASH, _PENDING = "_cd_source_hash", "_cd_pending"
-_BATCH = 20_000
+_BATCH = 100_000  # fewer, bigger batches: DuckDB commits each one (its WAL and key index)
 
 
 def key_text(key: Sequence[Any]) -> str:
@@ -62,11 +62,14 @@ class WarehouseCompare:
         names = list(self.key)
         it = iter(rows)
         while batch := list(islice(it, _BATCH)):
-            self.dest.write(
-                self._spec,
-                "merge",
-                [{**dict(zip(names, key, strict=True)), _SRC_HASH: h, _PENDING: p} for key, h, p in batch],
-            )
+            if len(names) == 1:  # the common case, without a zip per row
+                (name,) = names
+                dicts = [{name: key[0], _SRC_HASH: h, _PENDING: p} for key, h, p in batch]
+            else:
+                dicts = [
+                    {**dict(zip(names, key, strict=True)), _SRC_HASH: h, _PENDING: p} for key, h, p in batch
+                ]
+            self.dest.write(self._spec, "merge", dicts)
 
     def drop(self) -> None:
         self.dest.execute([f"DROP TABLE IF EXISTS {self._s}"])
