@@ -47,7 +47,9 @@ class Decision:
 
 class Policy(Protocol):
     name: str
-    person_rows_only: bool  # consent and region speak about people; PII and stock about any row
+    # consent and region speak about people, and decide on the person alone (the govern step
+    # asks them once per person per batch); PII and stock speak about any row
+    person_rows_only: bool
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None: ...
 
@@ -147,8 +149,12 @@ class PiiPolicy:
         self._rules = {f: f"pii.{f}.{a}" for f, a in self.actions.items()}
         self._bits = {f: 1 << i for i, f in enumerate(self.actions)}
         self._decisions: dict[int, Decision] = {}
-        # one plain function per field, chosen once (the per-row loop only calls them)
-        self._steps = [(f, self._bits[f], self._compile(f, a)) for f, a in self.actions.items()]
+        # one plain function per field, chosen once (the per-row loop only calls them); the
+        # hashes and tokens are remembered per value (a person's email repeats across rows)
+        self._steps = [
+            (f, self._bits[f], self._compile(f, a), {} if a in ("hash", "tokenise") else None)
+            for f, a in self.actions.items()
+        ]
 
     def _compile(self, field: str, action: PiiAction) -> Callable[[Any], Any]:
         phone = field == "phone" or field.endswith("_phone")
@@ -175,11 +181,20 @@ class PiiPolicy:
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
         changed = 0
-        for name, bit, step in self._steps:
+        for name, bit, step, memo in self._steps:
             value = row.get(name)
             if value is None or value == "":
                 continue
-            row[name] = step(value)
+            if memo is not None and type(value) is str:  # other types: computed each time
+                out = memo.get(value)
+                if out is None:
+                    out = step(value)
+                    if len(memo) >= _REMEMBERED:
+                        memo.clear()
+                    memo[value] = out
+                row[name] = out
+            else:
+                row[name] = step(value)
             changed |= bit
         if not changed:
             return None
@@ -188,6 +203,12 @@ class PiiPolicy:
             rules = ",".join(r for f, r in self._rules.items() if changed & self._bits[f])
             found = self._decisions[changed] = Decision("change", rules, "PII fields transformed")
         return found
+
+
+# Text values per PII field whose hash or token is remembered: a person's email repeats across
+# rows. A plain dict of str (not an LRU of linked nodes: those are objects the garbage collector
+# walks, which cost more than the hashes saved), emptied when full: ~25 MB for a hashed field.
+_REMEMBERED = 1 << 17
 
 
 class StockPolicy:
