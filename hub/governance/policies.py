@@ -151,7 +151,7 @@ class PiiPolicy:
         self._decisions: dict[int, Decision] = {}
         # one plain function per field, chosen once (the per-row loop only calls them); the
         # hashes and tokens are remembered per value (a person's email repeats across rows)
-        self._steps = [
+        self._steps: list[tuple[str, int, Callable[[Any], Any], dict[str, Any] | None]] = [
             (f, self._bits[f], self._compile(f, a), {} if a in ("hash", "tokenise") else None)
             for f, a in self.actions.items()
         ]
