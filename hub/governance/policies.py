@@ -87,6 +87,8 @@ class ConsentPolicy:
         self.action: Action = "withdraw" if withdraw else "drop"
         self.rule = f"consent.{purpose}"
         self._free = config.purposes[purpose].consent == "none"
+        self._served_by = () if self._free else tuple(config.purposes[purpose].consent)
+        self._verdicts: dict[tuple[str | None, tuple[tuple[str, str] | None, ...]], Decision | None] = {}
         self._decided: dict[int, Decision | None] = {}
         self._alive: list[Person] = []
 
@@ -98,12 +100,17 @@ class ConsentPolicy:
         if seen is not _UNSEEN:
             return seen  # type: ignore[return-value]
         region = person.region if person else None
-        allowed, why = consent_verdict(
-            person.latest if person else {}, self.purpose, self.config.rule_for(region), self.config
-        )
-        decision = (
-            None if allowed else Decision(self.action, self.rule, f"{why} (region {region or 'unknown'})")
-        )
+        # the verdict rests only on the region and the person's decisions for the purposes that
+        # serve this one (most people have none): decided once per such combination
+        latest = person.latest if person else {}
+        key = (region, tuple([latest.get(p) for p in self._served_by]))
+        if key in self._verdicts:
+            decision = self._verdicts[key]
+        else:
+            allowed, why = consent_verdict(latest, self.purpose, self.config.rule_for(region), self.config)
+            decision = self._verdicts[key] = (
+                None if allowed else Decision(self.action, self.rule, f"{why} (region {region or 'unknown'})")
+            )
         if person is not None:
             self._decided[id(person)] = decision
             self._alive.append(person)  # keeps id() unique while it is cached
