@@ -60,19 +60,20 @@ class RegionPolicy:
 
     def __init__(self, destination_region: str, config: GovernanceConfig) -> None:
         self.region, self.config = destination_region, config
-        self._allowed: dict[str | None, bool] = {}
+        self._decided: dict[str | None, Decision | None] = {}  # per person region: decided once
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
         region = person.region if person else None
-        ok = self._allowed.get(region)
-        if ok is None:
-            ok = self._allowed[region] = self.region in self.config.rule_for(region).send_to
-        if ok:
-            return None
-        who = region or "unknown"
-        return Decision(
-            "drop", f"region.{who}", f"a person of region {who} may not go to region {self.region}"
-        )
+        if region in self._decided:
+            return self._decided[region]
+        decision = None
+        if self.region not in self.config.rule_for(region).send_to:
+            who = region or "unknown"
+            decision = Decision(
+                "drop", f"region.{who}", f"a person of region {who} may not go to region {self.region}"
+            )
+        self._decided[region] = decision
+        return decision
 
 
 class ConsentPolicy:
