@@ -79,17 +79,30 @@ class PersonIndex:
     def person(self, row: Mapping[str, Any]) -> Person:
         """The person a mapped row is about (cached: a stream names the same people often)."""
         email = row.get("email")
-        email = email.strip().lower() if isinstance(email, str) else None
+        if not isinstance(email, str):
+            email = None
         pid = str(row["source_id"]) if row.get("source") == "crossdock" else None
+        # keyed by the email as written: a hit skips normalising it
         cache_key = (pid, email, row.get("country"))
         found = self._cache.get(cache_key)
         if found is not None:
             return found
+        if email is not None:
+            email = email.strip().lower()
         if pid is None and email:
             pid = self.profile_of_email.get(email)
-        latest: Latest = {}
-        for part in (self.by_profile.get(pid) if pid else None, self.by_email.get(email) if email else None):
-            if part:
+        parts = [
+            part
+            for part in (
+                self.by_profile.get(pid) if pid else None,
+                self.by_email.get(email) if email else None,
+            )
+            if part
+        ]
+        # one part is already the newest per purpose (latest_consents made it): copied as is
+        latest: Latest = dict(parts[0]) if len(parts) == 1 else {}
+        if len(parts) > 1:
+            for part in parts:
                 for purpose, (status, when) in part.items():
                     latest_consents([{"purpose": purpose, "event": status, "occurred_at": when}], latest)
         country = row.get("country") or (self.country_of.get(pid) if pid else None)

@@ -9,7 +9,6 @@ Rules are names (`consent.email_marketing`), reasons are words: never a value of
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,7 +46,9 @@ class Decision:
 
 class Policy(Protocol):
     name: str
-    person_rows_only: bool  # consent and region speak about people; PII and stock about any row
+    # consent and region speak about people, and decide on the person alone (the govern step
+    # asks them once per person per batch); PII and stock speak about any row
+    person_rows_only: bool
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None: ...
 
@@ -59,19 +60,20 @@ class RegionPolicy:
 
     def __init__(self, destination_region: str, config: GovernanceConfig) -> None:
         self.region, self.config = destination_region, config
-        self._allowed: dict[str | None, bool] = {}
+        self._decided: dict[str | None, Decision | None] = {}  # per person region: decided once
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
         region = person.region if person else None
-        ok = self._allowed.get(region)
-        if ok is None:
-            ok = self._allowed[region] = self.region in self.config.rule_for(region).send_to
-        if ok:
-            return None
-        who = region or "unknown"
-        return Decision(
-            "drop", f"region.{who}", f"a person of region {who} may not go to region {self.region}"
-        )
+        if region in self._decided:
+            return self._decided[region]
+        decision = None
+        if self.region not in self.config.rule_for(region).send_to:
+            who = region or "unknown"
+            decision = Decision(
+                "drop", f"region.{who}", f"a person of region {who} may not go to region {self.region}"
+            )
+        self._decided[region] = decision
+        return decision
 
 
 class ConsentPolicy:
@@ -85,6 +87,8 @@ class ConsentPolicy:
         self.action: Action = "withdraw" if withdraw else "drop"
         self.rule = f"consent.{purpose}"
         self._free = config.purposes[purpose].consent == "none"
+        self._served_by = () if self._free else tuple(config.purposes[purpose].consent)
+        self._verdicts: dict[tuple[str | None, tuple[tuple[str, str] | None, ...]], Decision | None] = {}
         self._decided: dict[int, Decision | None] = {}
         self._alive: list[Person] = []
 
@@ -96,12 +100,17 @@ class ConsentPolicy:
         if seen is not _UNSEEN:
             return seen  # type: ignore[return-value]
         region = person.region if person else None
-        allowed, why = consent_verdict(
-            person.latest if person else {}, self.purpose, self.config.rule_for(region), self.config
-        )
-        decision = (
-            None if allowed else Decision(self.action, self.rule, f"{why} (region {region or 'unknown'})")
-        )
+        # the verdict rests only on the region and the person's decisions for the purposes that
+        # serve this one (most people have none): decided once per such combination
+        latest = person.latest if person else {}
+        key = (region, tuple([latest.get(p) for p in self._served_by]))
+        if key in self._verdicts:
+            decision = self._verdicts[key]
+        else:
+            allowed, why = consent_verdict(latest, self.purpose, self.config.rule_for(region), self.config)
+            decision = self._verdicts[key] = (
+                None if allowed else Decision(self.action, self.rule, f"{why} (region {region or 'unknown'})")
+            )
         if person is not None:
             self._decided[id(person)] = decision
             self._alive.append(person)  # keeps id() unique while it is cached
@@ -143,20 +152,24 @@ class PiiPolicy:
 
     def __init__(self, actions: Mapping[str, PiiAction], token_key: bytes) -> None:
         self.actions = {f: a for f, a in actions.items() if a != "keep"}
-        self._key = token_key
+        self._token = _hmac_sha256_hex(token_key)
         self._rules = {f: f"pii.{f}.{a}" for f, a in self.actions.items()}
         self._bits = {f: 1 << i for i, f in enumerate(self.actions)}
         self._decisions: dict[int, Decision] = {}
-        # one plain function per field, chosen once (the per-row loop only calls them)
-        self._steps = [(f, self._bits[f], self._compile(f, a)) for f, a in self.actions.items()]
+        # one plain function per field, chosen once (the per-row loop only calls them); the
+        # hashes and tokens are remembered per value (a person's email repeats across rows)
+        self._steps: list[tuple[str, int, Callable[[Any], Any], dict[str, Any] | None]] = [
+            (f, self._bits[f], self._compile(f, a), {} if a in ("hash", "tokenise") else None)
+            for f, a in self.actions.items()
+        ]
 
     def _compile(self, field: str, action: PiiAction) -> Callable[[Any], Any]:
         phone = field == "phone" or field.endswith("_phone")
-        sha256, key = hashlib.sha256, self._key
+        sha256, token = hashlib.sha256, self._token
         if action == "hash" and not phone:
             return lambda v: sha256(str(v).strip().lower().encode()).hexdigest()
         if action == "tokenise" and not phone:
-            return lambda v: "tok_" + hmac.digest(key, str(v).strip().lower().encode(), "sha256").hex()[:32]
+            return lambda v: "tok_" + token(str(v).strip().lower().encode())[:32]
         if action == "hash":  # a phone: digits only
             return lambda v: sha256(_NON_DIGIT.sub("", str(v)).encode()).hexdigest()
         if action == "drop":
@@ -171,15 +184,24 @@ class PiiPolicy:
         text = normalise(field, value).encode()
         if action == "hash":
             return hashlib.sha256(text).hexdigest()
-        return "tok_" + hmac.digest(self._key, text, "sha256").hex()[:32]  # tokenise
+        return "tok_" + self._token(text)[:32]  # tokenise
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
         changed = 0
-        for name, bit, step in self._steps:
+        for name, bit, step, memo in self._steps:
             value = row.get(name)
             if value is None or value == "":
                 continue
-            row[name] = step(value)
+            if memo is not None and type(value) is str:  # other types: computed each time
+                out = memo.get(value)
+                if out is None:
+                    out = step(value)
+                    if len(memo) >= _REMEMBERED:
+                        memo.clear()
+                    memo[value] = out
+                row[name] = out
+            else:
+                row[name] = step(value)
             changed |= bit
         if not changed:
             return None
@@ -188,6 +210,30 @@ class PiiPolicy:
             rules = ",".join(r for f, r in self._rules.items() if changed & self._bits[f])
             found = self._decisions[changed] = Decision("change", rules, "PII fields transformed")
         return found
+
+
+# Text values per PII field whose hash or token is remembered: a person's email repeats across
+# rows. A plain dict of str (not an LRU of linked nodes: those are objects the garbage collector
+# walks, which cost more than the hashes saved), emptied when full: ~25 MB for a hashed field.
+_REMEMBERED = 1 << 17
+
+
+def _hmac_sha256_hex(key: bytes) -> Callable[[bytes], str]:
+    """HMAC-SHA256 (RFC 2104, the same hex as `hmac.digest(key, data, "sha256").hex()`) with the
+    keyed inner and outer states computed once: a token costs two hash copies, not a key setup."""
+    if len(key) > 64:  # the block size
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def digest(data: bytes) -> str:
+        i, o = inner.copy(), outer.copy()
+        i.update(data)
+        o.update(i.digest())
+        return o.hexdigest()
+
+    return digest
 
 
 class StockPolicy:
