@@ -9,6 +9,7 @@ Rules are names (`consent.email_marketing`), reasons are words: never a value of
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -219,19 +220,14 @@ _REMEMBERED = 1 << 17
 
 
 def _hmac_sha256_hex(key: bytes) -> Callable[[bytes], str]:
-    """HMAC-SHA256 (RFC 2104, the same hex as `hmac.digest(key, data, "sha256").hex()`) with the
-    keyed inner and outer states computed once: a token costs two hash copies, not a key setup."""
-    if len(key) > 64:  # the block size
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(64, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    """HMAC-SHA256 keyed once: each token copies the keyed state (the stdlib's `HMAC.copy`)
+    instead of setting the key up again per value."""
+    keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     def digest(data: bytes) -> str:
-        i, o = inner.copy(), outer.copy()
-        i.update(data)
-        o.update(i.digest())
-        return o.hexdigest()
+        h = keyed.copy()
+        h.update(data)
+        return h.hexdigest()
 
     return digest
 
