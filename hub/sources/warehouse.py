@@ -1,7 +1,8 @@
 """The warehouse as a source: tables the hub wrote, read back for write-back.
 
 Each stream is a table, read whole on every run; the write-back destination's
-snapshot is what makes an unchanged row cost nothing, so there is no cursor.
+snapshot is what makes an unchanged row cost nothing, so there is no cursor. Rows flagged
+deleted by reconciliation (`deletes: soft`) are left out, as if gone.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from hub.destinations import open_destination
+from hub.destinations.checksum import DELETED_COLUMN
 from hub.errors import FatalError
 from hub.redaction import display_url
 from hub.sources.source import RECORD, CheckResult, SourceEvent
@@ -80,7 +82,9 @@ class WarehouseSource:
                     f"`{stream}`; run the sync or stitch that fills it first"
                 )
             for row in db.iter_rows(stream):
-                yield RECORD, row
+                # a row reconcile flagged deleted (gone at its source) is not sent anywhere
+                if row.get(DELETED_COLUMN) is None:
+                    yield RECORD, row
         finally:
             db.close()
 
