@@ -9,7 +9,7 @@ import pytest
 
 from hub.errors import ConfigError
 from hub.governance.tombstones import Tombstones, digest, tombstone_key
-from hub.workspace import load_workspace
+from hub.workspace import Workspace, load_workspace
 
 WORKSPACE = """\
 version: 1
@@ -27,11 +27,11 @@ governance:
 """
 
 
-def _load(tmp_path: Path, system: str) -> None:
+def _load(tmp_path: Path, system: str) -> Workspace:
     (tmp_path / "crossdock.yaml").write_text(WORKSPACE.format(system=system))
     for folder in ("mappings", "connectors"):
         (tmp_path / folder).symlink_to(Path(__file__).parents[2] / folder)
-    load_workspace(tmp_path / "crossdock.yaml")
+    return load_workspace(tmp_path / "crossdock.yaml")
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,11 @@ def test_a_bad_erasure_system_names_its_line(tmp_path: Path, system: str, line: 
 
 
 def test_a_good_erasure_system_loads(tmp_path: Path) -> None:
-    _load(tmp_path, "        type: shopify\n        config: {shop: acme, access_token: '${env:SHOP_TOKEN}'}")
+    ws = _load(
+        tmp_path, "        type: shopify\n        config: {shop: acme, access_token: '${env:SHOP_TOKEN}'}"
+    )
+    [(name, system)] = ws.governance.erasure.systems.items()
+    assert system.type == "shopify" and system.config["shop"] == "acme", name
 
 
 def test_tombstones_cover_the_erased_person_and_nobody_else() -> None:
