@@ -7,6 +7,12 @@ the profiles stitch() returns (clusters, so transitive links count), at the
 default threshold (match probability 0.9, fixed before looking at any truth),
 plus time and peak memory. febrl4 is two files to link: records are only
 linked across them.
+
+Then the workspace defaults, with no FEBRL config: the records under the
+canonical contact's field names (as a mapping would put them), stitched with
+the defaults before issue 18 (email, phone, names, city, country) and with
+today's (narrowed to the fields with values: names, city, date of birth,
+postcode, address).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import time
 from typing import Any
 
 from hub.identity import IdentityConfig, MatchConfig, MatchField, stitch
+from hub.identity.config import default_match
 
 FIELDS = [
     ("given_name", "name"),
@@ -68,10 +75,40 @@ def febrl_records(name: str) -> list[dict[str, Any]]:
     return records
 
 
-def score(name: str, with_ssn: bool) -> dict[str, float]:
+# FEBRL column -> canonical contact field; street_number and address_1 make `address`.
+CANONICAL = {"given_name": "first_name", "surname": "last_name", "suburb": "city", "postcode": "postcode"}
+CANONICAL |= {"date_of_birth": "date_of_birth"}
+# The default match fields before issue 18 added date of birth, postcode and address.
+BEFORE = ("email", "phone", "first_name", "last_name", "city", "country")
+
+
+def as_contacts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records as a contact mapping would land them: canonical names, no soc_sec_id."""
+    out = []
+    for r in records:
+        contact = {"source": r["source"], "source_id": r["source_id"]}
+        contact |= {new: r.get(old) for old, new in CANONICAL.items()}
+        street = " ".join(str(v) for v in (r.get("street_number"), r.get("address_1")) if v)
+        out.append(contact | {"address": street or None})
+    return out
+
+
+def defaults_config(records: list[dict[str, Any]], before: bool) -> IdentityConfig:
+    if before:
+        return IdentityConfig(match=default_match(BEFORE))
+    return IdentityConfig().fitted_to(records)
+
+
+def score(name: str, with_ssn: bool, defaults: str | None = None) -> dict[str, float]:
+    """`defaults`: None (the FEBRL config), "before" or "now" (the workspace defaults)."""
     records = febrl_records(name)
+    if defaults is None:
+        config = febrl_config(with_ssn, link_only=name == "febrl4")
+    else:
+        records = as_contacts(records)
+        config = defaults_config(records, before=defaults == "before")
     started = time.perf_counter()
-    result = stitch(records, febrl_config(with_ssn, link_only=name == "febrl4"))
+    result = stitch(records, config)
     seconds = time.perf_counter() - started
     entity = {f"{r['source']}:{r['source_id']}": r["source_id"].split("-")[1] for r in records}
     tp = predicted = 0
@@ -101,6 +138,13 @@ def main() -> None:
         for with_ssn in (True, False):
             s = score(name, with_ssn)
             label = "all fields" if with_ssn else "no soc_sec_id"
+            print(
+                f"{name} {label:14s} P={s['precision']:.4f} R={s['recall']:.4f} F1={s['f1']:.4f} "
+                f"({s['seconds']:.1f}s)"
+            )
+        for defaults in ("before", "now"):
+            s = score(name, False, defaults)
+            label = f"defaults {defaults}"
             print(
                 f"{name} {label:14s} P={s['precision']:.4f} R={s['recall']:.4f} F1={s['f1']:.4f} "
                 f"({s['seconds']:.1f}s)"

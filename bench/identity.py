@@ -1,22 +1,40 @@
-"""Identity stitching at scale: seeded people over six systems, scored against the truth.
+"""Identity stitching at scale, on two generators of people, scored against the truth.
 
-    python bench/identity.py [--persons 400000]     # ~1,000,000 records
+    python bench/identity.py                                   # both generators, 100k records
+    python bench/identity.py --generator zipf --records 100000 1000000
 
-Prints pairwise precision / recall / F1 for identifiers alone and for the full
-stitch (identifiers + probabilistic matching), wall time, and memory: the
-process's RSS once the records are generated, and its peak during stitching.
+Generators: `seeded` (hub/identity/synthetic.py: six systems, evenly spread
+made-up names, stitched with this bench's config) and `zipf`
+(bench/people_zipf.py: real name frequencies, nicknames, households sharing a
+landline, junk emails, name-only records, phones in every spelling; stitched
+with the workspace defaults, narrowed to the fields the data has).
+
+Each generator and size runs in its own process, so the peak RSS printed is that
+of a whole process which generated the records and stitched them. Prints
+pairwise precision / recall / F1, stitch seconds, peak RSS, and the candidate
+pairs per blocking rule when the stitch result reports them.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import dataclasses
+import subprocess
+import sys
 import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 
 import numpy as np
 
-from hub.identity import IdentityConfig, MatchConfig, MatchField, stitch
-from hub.identity.synthetic import synthetic_people
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: `bench` and `hub` from this checkout
+    sys.path.insert(0, str(ROOT))
+
+from bench._memory import peak_rss_mb  # noqa: E402
+from hub.identity import IdentityConfig, MatchConfig, MatchField, stitch  # noqa: E402
+
+GENERATORS = ("seeded", "zipf")
 
 
 def pairwise(labels: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
@@ -51,44 +69,87 @@ BENCH_CONFIG = IdentityConfig(
 )
 
 
+def people(generator: str, records: int) -> Iterator[dict[str, object]]:
+    """About `records` records: the generator's people until the count is reached (whole people)."""
+    if generator == "seeded":
+        from hub.identity.synthetic import synthetic_people as make
+    else:
+        from bench.people_zipf import zipf_people as make
+    made, last = 0, None
+    for rec in make(records):  # fewer people than records: never the limit
+        if made >= records and rec["person"] != last:
+            return
+        made, last = made + 1, rec["person"]
+        yield rec
+
+
+def config_for(generator: str, records: Iterable[Mapping[str, object]]) -> IdentityConfig:
+    if generator == "seeded":
+        return BENCH_CONFIG
+    return IdentityConfig().fitted_to(records)  # the workspace defaults; US phones
+
+
+def rule_pairs(result: object) -> str:
+    """Candidate pairs per blocking rule, if this version of stitch() reports them.
+
+    Read defensively: the attribute arrived with the bounded-blocking work (issue 18)
+    and the bench runs before and after it.
+    """
+    for attr in ("rule_pairs", "pairs_per_rule", "blocking_pairs", "blocking"):
+        value = getattr(result, attr, None)
+        if value:
+            break
+    else:
+        scored = getattr(result, "scored", None)
+        kept = f"; {len(scored):,} pairs kept at or above review_below" if scored is not None else ""
+        return f"pairs per blocking rule: not reported by this stitch(){kept}"
+    if isinstance(value, Mapping):
+        items = [f"{k}: {v:,}" if isinstance(v, int) else f"{k}: {v}" for k, v in value.items()]
+    elif isinstance(value, list | tuple):
+        items = [str(dataclasses.asdict(v)) if dataclasses.is_dataclass(v) else str(v) for v in value]  # type: ignore[arg-type]
+    else:
+        items = [str(value)]
+    return "pairs per blocking rule:\n    " + "\n    ".join(items)
+
+
+def run_one(generator: str, records: int) -> None:
+    started = time.perf_counter()
+    data = list(people(generator, records))
+    truth = np.array([r.pop("person") for r in data], dtype=np.int64)
+    made = time.perf_counter() - started
+    config = config_for(generator, data)
+    held = peak_rss_mb()
+    started = time.perf_counter()
+    result = stitch(data, config)
+    seconds = time.perf_counter() - started
+    p, r, f1 = pairwise(result.labels, truth)
+    print(
+        f"{generator} {len(data):,} records ({len(np.unique(truth)):,} people, generated in {made:.0f}s): "
+        f"P={p:.4f} R={r:.4f} F1={f1:.4f}  stitch {seconds:.1f}s = {len(data) / seconds:,.0f} records/s; "
+        f"peak RSS {peak_rss_mb():,.0f} MB whole process ({held:,.0f} MB before stitching); "
+        f"{len(np.unique(result.labels)):,} profiles, {len(result.refusals):,} refused merges, "
+        f"{len(result.review):,} pairs for review"
+    )
+    if generator == "zipf":
+        print("  fields and rules: " + "; ".join(config.explain_match()))
+    print("  " + rule_pairs(result), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, default=400_000)
+    parser.add_argument("--generator", choices=(*GENERATORS, "both"), default="both")
+    parser.add_argument("--records", type=int, nargs="+", default=[100_000], help="e.g. 100000 1000000")
+    parser.add_argument("--one", nargs=2, metavar=("GENERATOR", "RECORDS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    started = time.perf_counter()
-    records = list(synthetic_people(args.persons))
-    truth = np.array([r.pop("person") for r in records], dtype=np.int64)
-    baseline = _rss_mb()
-    print(
-        f"generated {len(records):,} records for {args.persons:,} people "
-        f"in {time.perf_counter() - started:.1f}s; RSS {baseline:,.0f} MB holding them"
-    )
-
-    only_ids = IdentityConfig(phone_region="GB", match=MatchConfig(enabled=False))
-    for label, config in (("identifiers only", only_ids), ("identifiers + matching", BENCH_CONFIG)):
-        started = time.perf_counter()
-        result = stitch(records, config)
-        seconds = time.perf_counter() - started
-        p, r, f1 = pairwise(result.labels, truth)
-        profiles = len(np.unique(result.labels))
-        print(
-            f"{label:24s} P={p:.4f} R={r:.4f} F1={f1:.4f}  {profiles:,} profiles, "
-            f"{len(result.refusals):,} refused merges, {len(result.review):,} pairs for review, "
-            f"{seconds:.1f}s = {len(records) / seconds:,.0f} records/s"
-        )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"peak RSS {peak:,.0f} MB (whole process); stitching added at most "
-        f"{peak - baseline:,.0f} MB to the {baseline:,.0f} MB of input records"
-    )
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:  # Linux; the bench says so in docs/benchmarks.md
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    if args.one:  # the child: one generator, one size, its own peak RSS
+        run_one(args.one[0], int(args.one[1]))
+        return
+    generators = GENERATORS if args.generator == "both" else (args.generator,)
+    for size in args.records:
+        for generator in generators:
+            done = subprocess.run([sys.executable, __file__, "--one", generator, str(size)], check=False)
+            if done.returncode:
+                print(f"{generator} {size:,}: the run failed (exit {done.returncode}); see above", flush=True)
 
 
 if __name__ == "__main__":

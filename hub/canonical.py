@@ -67,6 +67,10 @@ ENTITIES: dict[str, Entity] = {
             _f("lifecycle_stage", "string"),
             _f("country", "string"),
             _f("city", "string"),
+            # Identity compares these when they have values (hub/identity/config.py defaults).
+            _f("date_of_birth", "string", description="YYYY-MM-DD", pii=True),
+            _f("address", "string", description="street address, one line", pii=True),
+            _f("postcode", "string", description="postal or ZIP code", pii=True),
             _f("created_at", "datetime"),
             _f("updated_at", "datetime", True),
             _f("archived", "boolean"),
