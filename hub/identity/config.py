@@ -108,7 +108,7 @@ def _default_survivorship() -> dict[str, Survivorship]:
 
 # The default matcher: the canonical contact's fields. Email and phone take part as
 # evidence too: two different addresses speak against one person. Pairs sharing one
-# train the name and place weights.
+# train the name and place weights. A date of birth tells household members apart.
 _DEFAULT_FIELDS = (
     MatchField(field="email", compare="exact"),
     MatchField(field="phone", compare="exact"),
@@ -116,9 +116,14 @@ _DEFAULT_FIELDS = (
     MatchField(field="last_name", compare="name", term_frequency=True),
     MatchField(field="city", compare="name", term_frequency=True),
     MatchField(field="country", compare="exact"),
-    # What data without emails or phones identifies people by (FEBRL, a loyalty
-    # scheme, a customer file): on FEBRL the six above find 40-53% of the true pairs.
     MatchField(field="date_of_birth", compare="date"),
+)
+# Where someone lives, compared only when no record has an email or a phone (FEBRL, a
+# customer file): then it is the evidence left (FEBRL3 recall 0.84 -> 0.96). Beside
+# identifiers it is a household's, not a person's: postcode and street agree for
+# everyone at the address and count twice, so spouses merged (bench/people_zipf.py,
+# pairwise precision 0.80 -> 0.44; docs/identity.md "Default fields").
+_PLACE_FIELDS = (
     MatchField(field="postcode", compare="code"),
     MatchField(field="address", compare="text"),
 )
@@ -134,18 +139,22 @@ _DEFAULT_BLOCKING: tuple[tuple[str, ...], ...] = (
     ("postcode", "first_name:1"),
     ("postcode", "address:4"),
 )
+_IDENTIFIER_FIELDS = ("email", "phone")
 
 
 def default_match(with_values: Collection[str] | None = None) -> MatchConfig:
-    """The default match fields and blocking rules; with `with_values`, only those fields.
+    """The default match fields and blocking rules for data with values in `with_values`.
 
-    Fields the data has no value in compare as missing on every pair and block
-    nothing, so leaving them out changes no result, only the work and what
-    `explain` lists. A blocking rule goes with its fields.
+    Without `with_values` (the data not looked at): every field but the place ones.
+    A field no record has a value in compares as missing on every pair and blocks
+    nothing, so leaving it out changes no result, only the work and what
+    `explain_match` lists. A blocking rule goes with its fields.
     """
     if with_values is None:
-        return MatchConfig(fields=_DEFAULT_FIELDS, blocking=_DEFAULT_BLOCKING)
-    fields = tuple(f for f in _DEFAULT_FIELDS if f.field in with_values)
+        fields = _DEFAULT_FIELDS
+    else:
+        place = () if set(_IDENTIFIER_FIELDS) & set(with_values) else _PLACE_FIELDS
+        fields = tuple(f for f in _DEFAULT_FIELDS + place if f.field in with_values)
     names = {f.field for f in fields}
     blocking = tuple(r for r in _DEFAULT_BLOCKING if all(p.split(":", 1)[0] in names for p in r))
     if not blocking:  # nothing to block on: no matching, rather than every pair
@@ -212,7 +221,7 @@ class IdentityConfig(_Strict):
         """
         if not self._default_matcher():
             return self
-        present = columns_with_values(records, (f.field for f in _DEFAULT_FIELDS))
+        present = columns_with_values(records, (f.field for f in _DEFAULT_FIELDS + _PLACE_FIELDS))
         return self.model_copy(update={"match": default_match(present)})
 
     def explain_match(self) -> list[str]:
@@ -220,12 +229,19 @@ class IdentityConfig(_Strict):
         source = "default" if self._default_matcher() else "crossdock.yaml `identity.match`"
         if not self.match.enabled or not self.match.fields:
             return [f"matching off ({source}): only identifiers link records"]
-        lines = [f"field {f.field} ({f.compare}; {source})" for f in self.match.fields]
+        place = {f.field for f in _PLACE_FIELDS}
+        why = {f: "; no record has an email or a phone, so where people live is compared" for f in place}
+        lines = [f"field {f.field} ({f.compare}; {source}{why.get(f.field, '')})" for f in self.match.fields]
         if source == "default":
             compared = {f.field for f in self.match.fields}
             lines += [
-                f"field {f.field}: left out, no record has a value"
-                for f in _DEFAULT_FIELDS
+                f"field {f.field}: left out, "
+                + (
+                    "compared only when no record has an email or a phone"
+                    if f.field in place and compared & set(_IDENTIFIER_FIELDS)
+                    else "no record has a value"
+                )
+                for f in _DEFAULT_FIELDS + _PLACE_FIELDS
                 if f.field not in compared
             ]
         lines += [f"blocking {' + '.join(rule)} ({source})" for rule in self.match.blocking]

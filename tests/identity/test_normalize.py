@@ -125,3 +125,49 @@ def test_any_ten_digits_get_one_outcome_in_every_spelling(digits: str, region: s
         if region is not None or (isinstance(s, str) and s.strip().startswith("+"))
     }
     assert len(outcomes) == 1, (digits, outcomes)
+
+
+def test_the_five_spellings_of_the_issue_are_one_number() -> None:
+    spelled = ["9999999999", "(999) 999-9999", "999.999.9999", "+1 999 999 9999", "19999999999"]
+    assert {s: normalize_phone(s, "US") for s in spelled} == dict.fromkeys(spelled, "+19999999999")
+
+
+@pytest.mark.parametrize(
+    "region, e164, spelled",
+    [
+        (
+            "FR",
+            "+33612345678",
+            [
+                "+33 6 12 34 56 78",
+                "06 12 34 56 78",
+                "06.12.34.56.78",
+                "0033 6 12 34 56 78",
+                "+33 (0)6 12 34 56 78",
+            ],
+        ),
+        (
+            "DE",
+            "+49301234567",
+            [
+                "+49 30 1234567",
+                "030 1234567",
+                "030/1234567",
+                "(030) 1234567",
+                "0049 30 1234567",
+                "+49 (0)30 1234567",
+            ],
+        ),
+        ("AU", "+61412345678", ["+61 412 345 678", "0412 345 678", "0412-345-678", "(04) 1234 5678"]),
+        ("IN", "+919876543210", ["+91 98765 43210", "098765 43210", "+91-98765-43210", "9876543210"]),
+        ("JP", "+81312345678", ["+81 3-1234-5678", "03-1234-5678", "(03) 1234-5678"]),
+    ],
+)
+def test_numbers_outside_the_nanp_have_one_value_in_every_spelling(
+    region: str, e164: str, spelled: list[str]
+) -> None:
+    assert {s: normalize_phone(s, region) for s in spelled} == dict.fromkeys(spelled, e164)
+    # Written with the country code, the number is the same whatever the workspace's region.
+    for s in spelled:
+        if s.startswith("+"):
+            assert normalize_phone(s, "US") == e164, s
