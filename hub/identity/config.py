@@ -109,7 +109,7 @@ def _default_survivorship() -> dict[str, Survivorship]:
 # The default matcher: the canonical contact's fields. Email and phone take part as
 # evidence too: two different addresses speak against one person. Pairs sharing one
 # train the name and place weights. A date of birth tells household members apart.
-_DEFAULT_FIELDS = (
+_DEFAULT_FIELDS: tuple[MatchField, ...] = (
     MatchField(field="email", compare="exact"),
     MatchField(field="phone", compare="exact"),
     MatchField(field="first_name", compare="name", term_frequency=True),
@@ -123,7 +123,7 @@ _DEFAULT_FIELDS = (
 # identifiers it is a household's, not a person's: postcode and street agree for
 # everyone at the address and count twice, so spouses merged (bench/people_zipf.py,
 # pairwise precision 0.80 -> 0.44; docs/identity.md "Default fields").
-_PLACE_FIELDS = (
+_PLACE_FIELDS: tuple[MatchField, ...] = (
     MatchField(field="postcode", compare="code"),
     MatchField(field="address", compare="text"),
 )
@@ -164,7 +164,7 @@ def default_match(with_values: Collection[str] | None = None) -> MatchConfig:
 
 def columns_with_values(records: Iterable[Mapping[str, object]], fields: Iterable[str]) -> set[str]:
     """Which of `fields` at least one record has a value in (not None, not blank)."""
-    wanted, found = set(fields), set()
+    wanted, found = set(fields), set[str]()
     for record in records:
         for f in wanted - found:
             value = record.get(f)
