@@ -32,9 +32,14 @@ _KINDS = ("entities", "fields", "purposes", "regions")
 
 
 def pii_fields(entity: str) -> frozenset[str]:
-    """The entity's personal fields; a profile's are the contact's (its golden record)."""
+    """The entity's personal fields; a profile's are the contact's its golden record carries."""
     fields = ENTITIES["contact" if entity == PROFILE else entity].fields
-    return frozenset(f.name for f in fields if f.pii)
+    names = frozenset(f.name for f in fields if f.pii)
+    if entity == PROFILE:  # not the contact's date of birth or address: a profile has no such column
+        from hub.identity.profiles import GOLDEN_FIELDS  # loads the engine: only when a profile is asked
+
+        names &= frozenset(GOLDEN_FIELDS)
+    return names
 
 
 @dataclass(frozen=True)

@@ -32,3 +32,10 @@ def test_f1_beats_peers(name: str, with_ssn: bool, at_least: float) -> None:
     scores = febrl.score(name, with_ssn)
     assert scores["f1"] >= at_least, scores
     assert scores["precision"] >= 0.999, scores  # marketing must not merge two people
+
+
+def test_the_workspace_defaults_find_most_pairs_without_a_febrl_config() -> None:
+    # Before date of birth, postcode and address were default fields: recall 0.40.
+    scores = febrl.score("febrl3", False, defaults="now")
+    assert scores["recall"] >= 0.9, scores
+    assert scores["precision"] >= 0.999, scores
