@@ -73,6 +73,10 @@ class Topology:
         env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"  # hub/no_call_home.py
         return env
 
+    def server_env(self) -> dict[str, str]:
+        url = self.database_url("prefect").replace("postgresql://", "postgresql+asyncpg://", 1)
+        return {**self.process_env(), "PREFECT_API_DATABASE_CONNECTION_URL": url}
+
     def file(self, name: str) -> Path:
         return Path(self.state_dir) / name
 
@@ -125,8 +129,8 @@ def _running(topo: Topology, process: str) -> int | None:
     return pid if pid_alive(pid) else None
 
 
-def _start(topo: Topology, process: str, args: list[str]) -> int:
-    proc = start_logged(args, topo.process_env(), topo.file(f"{process}.log"), cwd=Path(topo.workspace))
+def _start(topo: Topology, process: str, args: list[str], env: dict[str, str]) -> int:
+    proc = start_logged(args, env, topo.file(f"{process}.log"), cwd=Path(topo.workspace))
     topo.file(f"{process}.pid").write_text(str(proc.pid))
     return proc.pid
 
@@ -156,7 +160,7 @@ def up(topo: Topology, timeout: float = 300.0) -> None:
     for db in _create_databases(topo):
         print(f"created database {db}")
     if (pid := _running(topo, "server")) is None:
-        pid = _start(topo, "server", server_command(topo.port))
+        pid = _start(topo, "server", server_command(topo.port), topo.server_env())
         print(f"started prefect server (pid {pid}), log {topo.file('server.log')}")
     wait_for_http(f"{topo.api_url}/health", pid, topo.file("server.log"), timeout)
     _ensure_pool(topo)  # before the workers: two of them must not race to create it
@@ -164,7 +168,7 @@ def up(topo: Topology, timeout: float = 300.0) -> None:
     for name in topo.worker_names():
         if _running(topo, name) is None:
             started.append(name)
-            pid = _start(topo, name, worker_command(topo.pool, name, topo.limit))
+            pid = _start(topo, name, worker_command(topo.pool, name, topo.limit), topo.process_env())
             print(f"started worker {name} (pid {pid}), log {topo.file(f'{name}.log')}")
 
     def online() -> bool:
