@@ -31,9 +31,6 @@ from hub.processes import descendants, log_tail, pid_alive, signal_tree, wait_un
 from hub.sandbox import Sandbox
 from hub.sandbox.facebook_pages import PAGE_ID
 
-# A server start on PostgreSQL, a deploy and a dozen flow-run processes: minutes when busy.
-pytestmark = [pytest.mark.prefect, pytest.mark.postgres, pytest.mark.timeout(1500)]
-
 WAIT = 600.0  # seconds for any one condition: generous, the machine is shared
 CONNECTIONS = ("crm", "support", "email", "social")
 
@@ -179,6 +176,10 @@ def _store(topo: Topology, query: str, *params: Any) -> list[tuple[Any, ...]]:
         return db.execute(query, params).fetchall()
 
 
+# A server start on PostgreSQL, a deploy and a dozen flow-run processes: minutes when busy.
+@pytest.mark.prefect
+@pytest.mark.postgres
+@pytest.mark.timeout(1500)
 def test_two_workers_run_the_connections_and_a_killed_run_resumes(topology: Topology) -> None:
     topo = topology
     with Sandbox(seed=3, scale=60, port=0) as sb:
@@ -253,3 +254,26 @@ def test_two_workers_run_the_connections_and_a_killed_run_resumes(topology: Topo
     with psycopg.connect(topo.database_url("warehouse")) as warehouse:
         [(rows,)] = warehouse.execute("SELECT count(*) FROM email_list_members").fetchall()
     assert 0 < read < rows, f"the retry read {read} of {rows} members from checkpoint {checkpoint}"
+
+
+def test_each_process_gets_the_topology_settings_and_the_callers_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", "http://elsewhere:4200/api")  # owned: replaced
+    monkeypatch.setenv("CROSSDOCK_STORE_URL", "sqlite:///elsewhere.db")  # owned: replaced
+    monkeypatch.setenv("PREFECT_WORKER_QUERY_SECONDS", "2")  # passed on
+    topo = Topology(
+        str(tmp_path), str(tmp_path), "ops", "postgresql://postgres@db:5432/", 4242, "crossdock", 2, None
+    )
+    server, worker = topo.server_env(), topo.process_env()
+    assert (
+        server["PREFECT_API_DATABASE_CONNECTION_URL"] == "postgresql+asyncpg://postgres@db:5432/ops_prefect"
+    )
+    assert "PREFECT_API_DATABASE_CONNECTION_URL" not in worker
+    for env in (server, worker):
+        assert env["PREFECT_API_URL"] == "http://127.0.0.1:4242/api"
+        assert env["PREFECT_WORKER_QUERY_SECONDS"] == "2"
+        assert env["PREFECT_HOME"] == str(tmp_path / "prefect")
+    assert worker["CROSSDOCK_STORE_URL"] == "postgresql://postgres@db:5432/ops_store"
+    assert worker["CROSSDOCK_WAREHOUSE_URL"] == "postgresql://postgres@db:5432/ops_warehouse"
+    assert topo.worker_names() == ["ops-worker-1", "ops-worker-2"]
