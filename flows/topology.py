@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import psycopg
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from hub.processes import log_tail, pid_alive, start_logged, stop_tree, wait_for_http, wait_until
 
@@ -228,6 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="flow runs at a time per worker (default: no limit)")
     parser.add_argument("--purge", action="store_true", help="down: drop the databases too")
     args = parser.parse_args(argv)
+    if make_url(args.postgres).password:
+        parser.error(
+            "--postgres must not hold a password (it is saved in topology.json and printed by "
+            "`env`): put it in PGPASSWORD or ~/.pgpass, which every process of the topology reads"
+        )
     workspace = args.workspace.resolve()
     state_dir = (args.state_dir or workspace / ".crossdock" / "topology").resolve()
     if args.command == "up" and not (state_dir / "topology.json").exists():
@@ -243,15 +249,23 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:  # settings are those of the first `up`; `down --purge` to change them
         topo = Topology.load(state_dir)
-    if args.command == "up":
-        up(topo)
-        _print_env(topo)
-    elif args.command == "down":
-        down(topo, args.purge)
-    elif args.command == "env":
-        _print_env(topo)
-    else:
-        return 0 if status(topo) else 1
+    try:
+        if args.command == "up":
+            up(topo)
+            _print_env(topo)
+        elif args.command == "down":
+            down(topo, args.purge)
+        elif args.command == "env":
+            _print_env(topo)
+        else:
+            return 0 if status(topo) else 1
+    except psycopg.OperationalError as exc:
+        why = (str(exc).strip().splitlines() or ["no answer"])[0]
+        print(f"topology: PostgreSQL at {topo.postgres}: {why}; start it or pass --postgres", file=sys.stderr)
+        return 1
+    except (TimeoutError, RuntimeError, httpx.HTTPError) as exc:  # the message names the log
+        print(f"topology {args.command}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
