@@ -185,11 +185,13 @@ def up(topo: Topology, timeout: float = 300.0) -> None:
 def down(topo: Topology, purge: bool = False) -> None:
     """Stop the workers (their flow runs with them), then the server; `purge`: drop the
     databases and the saved settings too."""
-    for process in [*topo.worker_names(), "server"]:
-        if (pid := _running(topo, process)) is not None:
-            stop_tree(pid)
-            print(f"stopped {process} (pid {pid})")
-        topo.file(f"{process}.pid").unlink(missing_ok=True)
+    for group in (topo.worker_names(), ["server"]):  # the workers first: they report to it
+        running = {process: pid for process in group if (pid := _running(topo, process)) is not None}
+        stop_tree(*running.values())
+        for process in group:
+            if process in running:
+                print(f"stopped {process} (pid {running[process]})")
+            topo.file(f"{process}.pid").unlink(missing_ok=True)
     if purge:
         _drop_databases(topo)
         topo.file("topology.json").unlink()

@@ -87,9 +87,10 @@ def signal_tree(pid: int, sig: signal.Signals) -> list[int]:
     return tree
 
 
-def stop_tree(pid: int, grace: float = 30.0) -> None:
-    """SIGTERM `pid` and everything below it, SIGKILL what still runs after `grace` seconds."""
-    tree = signal_tree(pid, signal.SIGTERM)
+def stop_tree(*pids: int, grace: float = 30.0) -> None:
+    """SIGTERM each of `pids` and everything below them (all at once: they stop side by side),
+    SIGKILL what still runs after `grace` seconds."""
+    tree = [p for pid in pids for p in signal_tree(pid, signal.SIGTERM)]
     deadline = time.monotonic() + grace
     while any(pid_alive(p) for p in tree) and time.monotonic() < deadline:
         time.sleep(0.2)
