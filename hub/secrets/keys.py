@@ -98,7 +98,8 @@ def load_keyring(state_dir: Path) -> Keyring:
     path = key_file(state_dir)
     if not path.exists():
         keyring = Keyring({1: os.urandom(32)})
-        save_keyring(state_dir, keyring)
+        if not _create_keyring(state_dir, keyring):  # another process made it first: theirs
+            return load_keyring(state_dir)
         log.warning(
             "created a new master key at %s (mode 0600); back it up: without it the "
             "secrets cannot be decrypted nor the audit log verified",
@@ -109,6 +110,23 @@ def load_keyring(state_dir: Path) -> Keyring:
     if mode & 0o077:
         raise KeyMaterialError(f"{path} is readable by others (mode {mode:o}); run `chmod 600 {path}`")
     return _parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def _create_keyring(state_dir: Path, keyring: Keyring) -> bool:
+    """Write the first key file, unless one appeared meanwhile (False): flow runs starting
+    together on a new workspace (two workers, a burst of runs) must all end up with one key."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = key_file(state_dir).with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(keyring.to_json())
+    try:
+        os.link(tmp, key_file(state_dir))  # atomic, and fails when the name exists
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink()
 
 
 def save_keyring(state_dir: Path, keyring: Keyring) -> None:

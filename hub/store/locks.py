@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from hub.errors import HubError
+from hub.processes import pid_alive
 from hub.store.models import RunLease
 
 __all__ = [
@@ -66,7 +67,7 @@ class Holder:
         """Its process is dead (same host) or silent for longer than the lease."""
         if (now if now is not None else time.time()) - self.heartbeat > LEASE_SECONDS:
             return True
-        return self.host == HOST and not _pid_alive(self.pid)
+        return self.host == HOST and not pid_alive(self.pid)
 
     def describe(self) -> str:
         since = datetime.fromtimestamp(self.since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -89,20 +90,6 @@ class ConnectionBusyError(HubError):
             f"ends. A holder that died is taken over by the next run (at once on host "
             f"{HOST}, after {LEASE_SECONDS:.0f} s without heartbeat from another host)."
         )
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    try:  # a killed child its parent has not reaped yet is a zombie: dead all the same
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _row(conn: Connection, connection: str) -> Holder | None:

@@ -6,7 +6,6 @@ sandbox over HTTP. Nothing here is called in-process but the sandbox."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -20,13 +19,14 @@ import httpx
 import pytest
 import yaml
 
+from flows.topology import server_command, worker_command
+from hub.processes import start_logged, stop_tree, wait_for_http
 from hub.sandbox import Sandbox
 
 # A server start, a minute boundary and a worker's run: minutes on a busy 2-core machine.
 pytestmark = [pytest.mark.prefect, pytest.mark.timeout(900)]
 
 POOL = "crossdock-schedule-test"
-BIN = Path(sys.executable).parent
 
 
 def _free_port() -> int:
@@ -35,20 +35,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
-    )  # its own group: the worker's children die too
-
-
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+    stop_tree(proc.pid)  # the worker and the flow runs it started
+    proc.wait(10)
 
 
 @pytest.fixture
@@ -66,22 +55,9 @@ def prefect_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             "PREFECT_LOGGING_LEVEL": "INFO",
         }
     )
-    server = _start(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env,
-        tmp_path / "server.log",
-    )
+    server = start_logged(server_command(port), env, tmp_path / "server.log")
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                if httpx.get(f"{env['PREFECT_API_URL']}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "prefect server did not start in 240 s"
-            time.sleep(2)
+        wait_for_http(f"{env['PREFECT_API_URL']}/health", server.pid, tmp_path / "server.log", 240)
         yield env
     finally:
         _stop(server)
@@ -150,11 +126,7 @@ def test_a_cron_schedule_fires_and_a_worker_completes_the_sync(
         scheduled = _runs(prefect_env, found["id"])
         assert all(r["auto_scheduled"] for r in scheduled)
 
-        worker = _start(
-            [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--type", "process", "--limit", "1"],
-            prefect_env,
-            tmp_path / "worker.log",
-        )
+        worker = start_logged(worker_command(POOL, limit=1), prefect_env, tmp_path / "worker.log")
         try:
             deadline = time.monotonic() + 480
             while True:

@@ -46,6 +46,28 @@ def test_key_file_is_created_private(tmp_path: Path) -> None:
     assert oct((tmp_path / ".crossdock" / "master.key").stat().st_mode & 0o777) == "0o600"
 
 
+def test_processes_creating_the_first_key_at_once_all_use_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers starting flow runs on a new workspace: the one that loses the race to
+    create the key file uses the winner's key, not its own (its audit entries would not verify)."""
+    from hub.secrets import keys
+
+    state = tmp_path / ".crossdock"
+    theirs = keys.Keyring({1: os.urandom(32)})
+    create = keys._create_keyring
+
+    def another_process_first(state_dir: Path, keyring: keys.Keyring) -> bool:
+        create(state_dir, theirs)  # made between our look and our write
+        return create(state_dir, keyring)
+
+    monkeypatch.setattr(keys, "_create_keyring", another_process_first)
+    assert load_keyring(state) == theirs
+    monkeypatch.setattr(keys, "_create_keyring", create)
+    assert load_keyring(state) == theirs
+    assert sorted(p.name for p in state.iterdir()) == ["master.key"]  # no temporary file left
+
+
 def test_rotation_while_readers_read(tmp_path: Path) -> None:
     writer = store(tmp_path)
     for i in range(20):
