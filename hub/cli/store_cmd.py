@@ -76,13 +76,13 @@ def migrate(
 def upgrade(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Migrate the hub store in place to this Crossdock's schema (back it up first:
     docs/operations.md "Upgrade"). Every other command refuses a store that needs this."""
-    from hub.store.engine import get_engine
+    from hub.store.engine import describe_store, get_engine
     from hub.store.locks import live_holders
     from hub.store.schema import schema_status, upgrade_store
 
     ctx = hub_context()
     engine = get_engine(ctx.store_url)
-    where = engine.url.render_as_string(hide_password=True)
+    where = describe_store(ctx.store_url)
     if schema_status(engine).needs_upgrade and (busy := live_holders(engine)):
         holder = next(iter(busy.values()))
         raise FatalError(

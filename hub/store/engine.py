@@ -22,7 +22,7 @@ from sqlmodel import create_engine
 
 from hub.errors import ConfigError, FatalError
 
-__all__ = ["get_engine", "default_store_url", "StoreDiskFullError"]
+__all__ = ["get_engine", "default_store_url", "describe_store", "StoreDiskFullError"]
 
 
 class StoreDiskFullError(FatalError):
@@ -49,7 +49,7 @@ def get_engine(url: str) -> Engine:
 
 
 def _new_engine(url: str) -> Engine:
-    where = _describe(url)
+    where = describe_store(url)
     if url.startswith("sqlite:///") and ":memory:" not in url:
         folder = Path(url.removeprefix("sqlite:///")).parent
         try:
@@ -75,7 +75,7 @@ def _new_engine(url: str) -> Engine:
     return engine
 
 
-def _describe(url: str) -> str:
+def describe_store(url: str) -> str:
     """The store as an error names it: its file, or its URL without the password."""
     if url.startswith("sqlite:///"):
         return url.removeprefix("sqlite:///")

@@ -5,7 +5,7 @@ A store records its revision in the table `crossdock_schema_version` (not Alembi
 `alembic_version`: Prefect's database has one of its own, and a store sharing a schema with it
 must not read Prefect's revision as ours). A store made before the hub used Alembic has the
 hub's tables and no version table: `upgrade` adopts it by running every revision from the
-start; the revisions up to ADOPTED_UP_TO create only what such a store is missing.
+start; the revisions such a store can predate (0001 and 0002) create only what it is missing.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from hub.errors import ConfigError
+from hub.store.engine import describe_store
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -38,9 +39,6 @@ __all__ = [
 ]
 
 VERSION_TABLE = "crossdock_schema_version"
-# The last revision a store made before Alembic can be at: the revisions up to it tolerate
-# tables and columns that are already there.
-ADOPTED_UP_TO = "0002"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 # Every module that registers store tables with SQLModel's metadata when imported (the
@@ -145,7 +143,7 @@ def _status(conn: Connection) -> SchemaStatus:
 
 
 def _refuse_unless_current(status: SchemaStatus, engine: Engine) -> None:
-    where = engine.url.render_as_string(hide_password=True)
+    where = describe_store(engine.url.render_as_string(hide_password=False))
     if not status.known:
         raise ConfigError(
             f"the hub store {where} is at schema revision {status.current}, which this Crossdock does "
