@@ -6,7 +6,9 @@ hundreds of new ones. Measures, on SQLite and on PostgreSQL (a fresh schema each
   reopen      create_db_and_tables on a store at head: the revision read and compared
   revisions   the same new store built by running every revision instead (what a create at
               head avoids)
-  create_all  plain SQLModel.metadata.create_all on an empty database (what opening did before)
+  create_all  plain SQLModel.metadata.create_all on an empty database (what opening a new store
+              did before revisions)
+  create_all again  the same on a store that has its tables (what reopening did before)
 
     PYTHONPATH=. .venv/bin/python bench/store_open.py [--rounds 10] [--pg postgresql://...]
 """
@@ -84,11 +86,12 @@ def main() -> None:
         ("reopen", create_db_and_tables, True),
         ("revisions", upgrade_store_by_revisions, False),
         ("create_all", SQLModel.metadata.create_all, False),
+        ("create_all again", SQLModel.metadata.create_all, True),
     ]
     for backend, make in backends:
         for label, action, prepare in cases:
             seconds = timed(make, action, prepare=prepare, rounds=args.rounds)
-            print(f"{backend:10s} {label:10s} {seconds * 1000:8.1f} ms (median of {args.rounds})")
+            print(f"{backend:10s} {label:16s} {seconds * 1000:8.1f} ms (median of {args.rounds})")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MB")
 
