@@ -5,6 +5,9 @@ runs, state, dead letters, the audit chain and secrets in it, is refused by ever
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -167,3 +170,21 @@ def test_the_revisions_build_exactly_the_schema_of_the_models(ws: Path) -> None:
     with engine.connect() as conn:
         migration = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         assert compare_metadata(migration, SQLModel.metadata) == []
+
+
+def test_upgrade_waits_for_a_running_sync(ws: Path) -> None:
+    """A live run (its lease row's process is this one) keeps the store as it is."""
+    engine = store_engine(ws)
+    upgrade_store(engine, PREVIOUS)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO run_leases (connection, run_id, host, pid, since, heartbeat) "
+                "VALUES ('crm', 'run-live', :host, :pid, :now, :now)"
+            ),
+            {"host": socket.gethostname(), "pid": os.getpid(), "now": time.time()},
+        )
+    refused = invoke(ws, "upgrade")
+    assert refused.exit_code == 1 and "connection `crm` is being synced" in refused.output
+    assert "run run-live" in refused.output and "nothing was changed" in refused.output
+    assert schema_status(engine).current == PREVIOUS
