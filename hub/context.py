@@ -37,21 +37,6 @@ __all__ = ["HubContext", "ProgressFn", "from_environment", "bound", "for_workspa
 
 ProgressFn = Callable[["StreamInfo"], None]
 
-# The tables of every feature the context wires; each module registers its own with
-# SQLModel's metadata when imported (hub.store itself knows only its own tables).
-_FEATURE_TABLES = (
-    "hub.audit.models",
-    "hub.secrets.store",
-    "hub.writeback.state",
-    "hub.identity.state",
-    "hub.governance.tombstones",
-    "hub.readapi.keys",
-    "hub.monitoring.series",
-    "hub.governance.decisions",
-    "hub.apigov.models",  # the API ledger
-    "hub.reconcile.store",
-)
-
 
 @dataclass
 class HubContext:
@@ -102,10 +87,9 @@ class HubContext:
 
     @cached_property
     def engine(self) -> Engine:
-        import importlib
-
-        for module in _FEATURE_TABLES:
-            importlib.import_module(module)
+        """The store, opened for use. Every command and flow gets the store here, so this is
+        where a store made by an older Crossdock is refused (`crossdock upgrade` migrates it)
+        and a new one is created at the newest schema revision (hub/store/schema.py)."""
         engine = get_engine(self.store_url)
         create_db_and_tables(engine)
         return engine

@@ -323,11 +323,14 @@ def sandbox(
     port: Annotated[int, typer.Option(help="0 picks a free port")] = 8765,
     seed: Annotated[int, typer.Option()] = 42,
     scale: Annotated[int, typer.Option(help="number of CRM contacts")] = 1000,
+    host: Annotated[
+        str, typer.Option(help="address to listen on; 0.0.0.0 in a container (docker-compose.yml)")
+    ] = "127.0.0.1",
 ) -> None:
     """Serve the emulated SaaS APIs (HubSpot CRM ...) on 127.0.0.1 until Ctrl-C."""
     from hub.sandbox import serve
 
-    serve(port=port, seed=seed, scale=scale)
+    serve(port=port, seed=seed, scale=scale, host=host)
 
 
 @app.command()
@@ -423,8 +426,10 @@ def _register_policies() -> None:
 def _register_first_hour() -> None:
     from hub.cli.sample_cmd import sample
     from hub.cli.store_cmd import app as store_app
+    from hub.cli.store_cmd import upgrade
 
     app.command()(sample)
+    app.command()(upgrade)
     app.add_typer(store_app, name="store", help="The hub store: move it to another database.")
 
 

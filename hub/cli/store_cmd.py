@@ -1,4 +1,5 @@
-"""`crossdock store migrate --to URL`: move the hub store (runs, state, audit chain, secrets)."""
+"""`crossdock store migrate --to URL`: move the hub store (runs, state, audit chain, secrets);
+`crossdock upgrade`: migrate its schema in place."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hub.cli.common import handle_errors, hub_context
 from hub.cli.render import console, print_json
 from hub.errors import FatalError
 
-__all__ = ["app"]
+__all__ = ["app", "upgrade"]
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -69,3 +70,41 @@ def migrate(
         "the old store is left as it was.",
         soft_wrap=True,
     )
+
+
+@handle_errors
+def upgrade(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Migrate the hub store in place to this Crossdock's schema (back it up first:
+    docs/operations.md "Upgrade"). Every other command refuses a store that needs this."""
+    from hub.store.engine import describe_store, get_engine
+    from hub.store.locks import live_holders
+    from hub.store.schema import schema_status, upgrade_store
+
+    ctx = hub_context()
+    engine = get_engine(ctx.store_url)
+    where = describe_store(ctx.store_url)
+    if schema_status(engine).needs_upgrade and (busy := live_holders(engine)):
+        holder = next(iter(busy.values()))
+        raise FatalError(
+            f"connection `{holder.connection}` is being synced ({holder.describe()}): let the "
+            "run end (stop the workers), then upgrade; nothing was changed"
+        )
+    before, after = upgrade_store(engine)
+    changed = before.current != after.current
+    if changed and not before.new:
+        ctx.audit.append(
+            "store.upgrade", actor="cli", target=where, details={"from": before.current, "to": after.current}
+        )
+    if as_json:
+        print_json({"store": where, "from": before.current, "to": after.current, "upgraded": changed})
+        return
+    if before.new:
+        console.print(f"new store {escape(where)} created at schema revision {after.current}", soft_wrap=True)
+    elif changed:
+        console.print(
+            f"[green]upgraded[/] the hub store {escape(where)} from schema revision {escape(before.shown)} "
+            f"to {after.current}",
+            soft_wrap=True,
+        )
+    else:
+        console.print(f"the hub store {escape(where)} is at schema revision {after.current}: nothing to do")

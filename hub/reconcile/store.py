@@ -1,6 +1,7 @@
 """Reconcile reports kept in the hub's store, one row per stream per check, with history.
 
-Created by the hub context like every feature's tables (hub/context.py `_FEATURE_TABLES`).
+Created with every feature's tables (hub/store/schema.py `STORE_TABLE_MODULES`); a change to
+them needs a revision in hub/store/migrations/versions/.
 Sample keys are source ids (what ops need to look a record up); no field value is stored.
 """
 

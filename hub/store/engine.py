@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from hub.errors import ConfigError, FatalError
 
-__all__ = ["get_engine", "create_db_and_tables", "default_store_url", "StoreDiskFullError"]
+__all__ = ["get_engine", "default_store_url", "describe_store", "StoreDiskFullError"]
 
 
 class StoreDiskFullError(FatalError):
@@ -49,7 +49,7 @@ def get_engine(url: str) -> Engine:
 
 
 def _new_engine(url: str) -> Engine:
-    where = _describe(url)
+    where = describe_store(url)
     if url.startswith("sqlite:///") and ":memory:" not in url:
         folder = Path(url.removeprefix("sqlite:///")).parent
         try:
@@ -75,7 +75,7 @@ def _new_engine(url: str) -> Engine:
     return engine
 
 
-def _describe(url: str) -> str:
+def describe_store(url: str) -> str:
     """The store as an error names it: its file, or its URL without the password."""
     if url.startswith("sqlite:///"):
         return url.removeprefix("sqlite:///")
@@ -129,30 +129,3 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
-
-
-def create_db_and_tables(engine: Engine) -> None:
-    """Create the store's tables and those of every feature imported so far.
-
-    Each feature's table module registers its tables with SQLModel's metadata when it is
-    imported; the hub context imports the features it wires before it calls this.
-    """
-    import hub.store.models  # noqa: F401 - the store's own tables
-
-    SQLModel.metadata.create_all(engine)
-    _add_missing_columns(engine)
-
-
-# Columns added to a store table after stores existed: (table, column, SQL type). create_all
-# makes missing tables only; an older store gets the column here, NULL in its existing rows.
-_ADDED_COLUMNS = (("stream_state", "destination", "VARCHAR"),)
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    from sqlalchemy import inspect, text
-
-    inspector = inspect(engine)
-    for table, column, type_ in _ADDED_COLUMNS:
-        if column not in {c["name"] for c in inspector.get_columns(table)}:
-            with engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {type_}"))

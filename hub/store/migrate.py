@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from hub.errors import ConfigError, FatalError
-from hub.store.engine import create_db_and_tables, get_engine
+from hub.store.engine import get_engine
+from hub.store.schema import create_db_and_tables
 
 __all__ = ["StoreMigration", "migrate_store"]
 

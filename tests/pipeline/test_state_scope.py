@@ -17,8 +17,8 @@ from sqlmodel import Session
 from flows.sync import sync_connection
 from hub.destinations import open_destination
 from hub.pipeline.state_scope import destination_fingerprint, resumable_state
-from hub.store import StreamState
-from hub.store.engine import create_db_and_tables, get_engine
+from hub.store import StreamState, create_db_and_tables, get_engine
+from hub.store.schema import StoreUpgradeNeededError, upgrade_store
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -94,7 +94,7 @@ def test_a_state_saved_before_fingerprints_is_adopted_when_its_table_is_there(hu
     assert row.destination == destination_fingerprint("sql", hub.destination, "crm_contacts")
 
 
-def test_an_older_store_gets_the_destination_column(tmp_path: Path) -> None:
+def test_an_older_store_gets_the_destination_column_by_upgrade(tmp_path: Path) -> None:
     engine = get_engine(f"sqlite:///{tmp_path / 'store.db'}")
     with engine.begin() as conn:
         conn.execute(
@@ -107,7 +107,9 @@ def test_an_older_store_gets_the_destination_column(tmp_path: Path) -> None:
         conn.execute(
             text("INSERT INTO stream_state VALUES ('crm', 'contacts', '{\"c\": 1}', 'r1', '2026-01-01')")
         )
-    create_db_and_tables(engine)
+    with pytest.raises(StoreUpgradeNeededError, match="run `crossdock upgrade`"):
+        create_db_and_tables(engine)  # what every command does first
+    upgrade_store(engine)
     with Session(engine) as session:
         row = session.get_one(StreamState, ("crm", "contacts"))
     assert row.destination is None and row.state == {"c": 1}

@@ -10,7 +10,7 @@ import pytest
 
 from hub.destinations import TableSpec
 from hub.errors import ConfigError
-from hub.store.engine import create_db_and_tables, get_engine
+from hub.store import create_db_and_tables, get_engine
 from hub.writeback import BatchRefused, Change, Outcome, WritebackDestination
 from hub.writeback.state import list_results, load_snapshot
 
