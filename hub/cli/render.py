@@ -90,6 +90,11 @@ def print_run_summary(summary: dict[str, Any], title: str | None = None) -> None
             console.print(escape(_writeback_text(name, s["writeback"])), soft_wrap=True)
         if s.get("governance"):
             console.print(escape(_governance_text(name, s["governance"])), soft_wrap=True)
+        if s.get("erased_skipped"):
+            console.print(
+                f"erased people in {name}: {s['erased_skipped']:,} row(s) left out (crossdock erase)",
+                soft_wrap=True,
+            )
         if s.get("api") and (s["api"]["waits"] or s["api"]["throttled"] or s["api"]["refused"]):
             console.print(escape(_api_text(name, s["api"])), soft_wrap=True)
 
