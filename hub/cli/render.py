@@ -155,6 +155,11 @@ def _writeback_text(stream: str, wb: dict[str, Any]) -> str:
         )
     elif wb["rejected"]:
         lines.append(f"  {wb['rejected']:,} row(s) cannot be sent")
+    if wb.get("withdrawn") or wb.get("withheld"):  # the consent policy's part (docs/governance.md)
+        lines.append(
+            f"  consent: {verb}unsubscribe/remove {wb.get('withdrawn', 0):,}, "
+            f"withheld {wb.get('withheld', 0):,} (never sent, nothing to withdraw)"
+        )
     for action, refs in wb.get("samples", {}).items():
         lines.append(f"  {action}: " + "; ".join(refs))
     return "\n".join(lines)

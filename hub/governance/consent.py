@@ -59,11 +59,14 @@ def latest_consents(rows: Iterable[Mapping[str, Any]], into: Latest | None = Non
 def ruling_status(latest: Mapping[str, tuple[str, str]], served_by: Sequence[str]) -> str | None:
     """The status of the newest decision among the consent-system purposes that serve a hub
     purpose (at one instant the most cautious); None: no decision recorded."""
+    if not latest:  # most people: no decision at all
+        return None
+    if len(served_by) == 1:
+        one = latest.get(served_by[0])
+        return one[0] if one else None
     found = [latest[p] for p in served_by if p in latest]
     if not found:
         return None
-    if len(found) == 1:
-        return found[0][0]
     return max(found, key=lambda sw: (sw[1], _caution(sw[0])))[0]
 
 

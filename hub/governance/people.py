@@ -96,20 +96,14 @@ class PersonIndex:
         pid = str(row["source_id"]) if row.get("source") == "crossdock" else None
         if pid is None and email:
             pid = self.profile_of_email.get(email)
-        parts = [
-            part
-            for part in (
-                self.by_profile.get(pid) if pid else None,
-                self.by_email.get(email) if email else None,
-            )
-            if part
-        ]
-        # one part is already the newest per purpose (latest_consents made it): shared, not
-        # copied (nobody changes a Person's consents)
-        latest: Mapping[str, tuple[str, str]] = parts[0] if len(parts) == 1 else _NO_CONSENTS
-        if len(parts) > 1:
+        of_profile = self.by_profile.get(pid) if pid else None
+        of_email = self.by_email.get(email) if email else None
+        # each part is already the newest per purpose (latest_consents made it): one is shared,
+        # not copied (nobody changes a Person's consents); two are merged
+        latest: Mapping[str, tuple[str, str]] = of_profile or of_email or _NO_CONSENTS
+        if of_profile and of_email:
             merged: Latest = {}
-            for part in parts:
+            for part in (of_profile, of_email):
                 for purpose, (status, when) in part.items():
                     latest_consents([{"purpose": purpose, "event": status, "occurred_at": when}], merged)
             latest = merged

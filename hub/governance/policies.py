@@ -187,19 +187,29 @@ class PiiPolicy:
         changed fields (one Decision) was made on."""
         changed = [0] * len(rows)
         for name, bit, step, memo in self._steps:
+            if memo is None:  # drop, mask: computed each time
+                for i, row in enumerate(rows):
+                    value = row.get(name)
+                    if value is not None and value != "":
+                        row[name] = step(value)
+                        changed[i] |= bit
+                continue
+            remembered = memo.get
             for i, row in enumerate(rows):
                 value = row.get(name)
-                if value is None or value == "":
-                    continue
-                if memo is not None and type(value) is str:  # other types: computed each time
-                    out = memo.get(value)
+                if type(value) is str:
+                    if not value:
+                        continue
+                    out = remembered(value)
                     if out is None:
                         out = step(value)
                         if len(memo) >= _REMEMBERED:
                             memo.clear()
                         memo[value] = out
                     row[name] = out
-                else:
+                elif value is None:
+                    continue
+                else:  # not text (a number): computed each time
                     row[name] = step(value)
                 changed[i] |= bit
         return {self._decision(bits): n for bits, n in Counter(changed).items() if bits}

@@ -85,41 +85,37 @@ class Governor:
         # the people are read only when a policy speaks about them (not for stock alone)
         people = self.people() if on_person else None
         verdicts = self._verdicts
-        kept: list[dict[str, Any]] = []
-        kept_index: list[int] = []
-        passed: list[dict[str, Any]] = []  # kept and not withdrawn: what the PII policy changes
         decisions: list[dict[str, object]] = []
-        counts = self.counts
-        connection, stream, key_fields = self.connection, self.stream, self.key_fields
-        keep, keep_index, go_on, record = kept.append, kept_index.append, passed.append, decisions.append
+        counts, record = self.counts, decisions.append
+        connection, stream, record_key = self.connection, self.stream, _record_key(self.key_fields)
         # each row's person and verdict, a batch at a time; a person met before costs a lookup
         judged: list[tuple[Person | None, Decision | None]] = [(None, None)] * len(rows)
         if people is not None:
             keys = people.keys(rows)
             judged = [verdicts.get(key) for key in keys]  # type: ignore[misc]  # None: not met yet
-            for i, hit in enumerate(judged):
-                if hit is None:
-                    hit = judged[i] = verdicts.get(keys[i]) or self._verdict(people, rows[i], on_person)
-                    if len(verdicts) < _VERDICTS_KEPT:
-                        verdicts[keys[i]] = hit
-        for i, (row, (person, decision)) in enumerate(zip(rows, judged, strict=True)):  # the hot loop
-            if decision is None:
-                for policy_decide in on_row:
-                    decision = policy_decide(row, person)
-                    if decision is not None:
-                        break
-                else:  # no policy stopped it
-                    keep(row)
-                    keep_index(i)
-                    go_on(row)
-                    continue
+            for i in [i for i, hit in enumerate(judged) if hit is None]:
+                hit = judged[i] = verdicts.get(keys[i]) or self._verdict(people, rows[i], on_person)
+                if len(verdicts) < _VERDICTS_KEPT:
+                    verdicts[keys[i]] = hit
+        if on_row:  # stock: asked per row the person policies let through
+            for i, (row, (person, decision)) in enumerate(zip(rows, judged, strict=True)):
+                if decision is None:
+                    for policy_decide in on_row:
+                        decision = policy_decide(row, person)
+                        if decision is not None:
+                            judged[i] = (person, decision)
+                            break
+        held = [i for i, (_, decision) in enumerate(judged) if decision is not None]
+        for i in held:  # one decision record per held-back or withdrawn row
+            row, (person, decision) = rows[i], judged[i]
+            assert decision is not None
             counts[decision.counted] += 1
             record(
                 {
                     "run_id": run_id,
                     "connection": connection,
                     "stream": stream,
-                    "record_key": ":".join([str(row.get(k)) for k in key_fields]),
+                    "record_key": record_key(row),
                     "profile_id": person.profile_id if person else None,
                     "rule": decision.rule,
                     "action": decision.action,
@@ -128,9 +124,13 @@ class Governor:
             )
             if decision.action == "withdraw":  # goes on, marked, unchanged: the key is needed
                 row[WITHDRAW_FIELD] = decision.rule
-                keep(row)
-                keep_index(i)
-        for policy in pii:
+        if held:
+            kept_index = [i for i, (_, d) in enumerate(judged) if d is None or d.action == "withdraw"]
+            kept = [rows[i] for i in kept_index]
+            passed = [row for row, (_, d) in zip(rows, judged, strict=True) if d is None]
+        else:  # the usual batch: everything goes on
+            kept, kept_index, passed = list(rows), list(range(len(rows))), list(rows)
+        for policy in pii:  # on the rows that go on, not withdrawn
             for change, n in policy.transform_rows(passed).items():
                 counts[change.counted] += n
         self._scan(rows)
@@ -177,6 +177,14 @@ class Governor:
             "rules": dict(sorted(self.counts.items())),
             **({"unclassified_pii": dict(self.scan)} if self.scan else {}),
         }
+
+
+def _record_key(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
+    """`source:id` of a row, as the decisions table keys it (a plain function for the usual two)."""
+    if len(fields) == 2:
+        first, second = fields
+        return lambda row: f"{row.get(first)}:{row.get(second)}"
+    return lambda row: ":".join([str(row.get(k)) for k in fields])
 
 
 def build_policies(
