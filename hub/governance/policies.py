@@ -49,7 +49,7 @@ class Decision:
 class Policy(Protocol):
     name: str
     # consent and region speak about people, and decide on the person alone (the govern step
-    # asks them once per person per batch); PII and stock speak about any row
+    # asks them once per person of a run, before the others); PII and stock speak about any row
     person_rows_only: bool
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None: ...
