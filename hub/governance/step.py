@@ -50,7 +50,7 @@ class Governor:
     """Applies `policies` in order; the first that drops or withdraws a row decides it.
 
     The policies about people (region, consent: `person_rows_only`) come first and decide on
-    the person alone, so their verdict is made once per person (`PersonIndex.key`) and reused
+    the person alone, so their verdict is made once per person (`PersonIndex.keys`) and reused
     for every later row of that person; the others (stock) are asked per row; the PII policy,
     last, transforms the rows that go on a field at a time over the whole batch."""
 
