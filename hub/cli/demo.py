@@ -1,7 +1,8 @@
 """`crossdock demo`: the sandbox CRM synced into SQLite through Prefect twice; the help desk,
 the email tool, the shop, the Facebook page and the consent system once; all six stitched
 into profiles, and the profiles written back to the CRM; then offers written back, those for a
-product the demo sold out held back by the stock policy."""
+product the demo sold out held back by the stock policy; after the reconcile, a consent withdrawal
+made in OneTrust reaching the Mailchimp list as an unsubscribe (hub/cli/demo_consent.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from hub.cli.common import handle_errors, hub_context
+from hub.cli.demo_consent import consent_step
 from hub.cli.render import console, print_run_summary
 from hub.context import bound
 
@@ -147,6 +149,10 @@ def demo(
 
         console.rule("10. reconcile: does every warehouse table equal its source?")
         clean = _reconcile_all(ctx, sb)
+
+        # after the reconcile: the newsletter write-back changes the email tool's list
+        console.rule("11. consent: a withdrawal in OneTrust reaches the email tool as an unsubscribe")
+        consented = consent_step(ctx.workspace_dir, sb, url, sync_connection, CONSENT)
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
     statuses = {
         offers["status"],
@@ -160,7 +166,7 @@ def demo(
         sent["status"],
         again["status"],
     }
-    code = 0 if statuses == {"succeeded"} and equal and clean else 1
+    code = 0 if statuses == {"succeeded"} and equal and clean and consented else 1
     raise typer.Exit(code)
 
 

@@ -90,6 +90,11 @@ def print_run_summary(summary: dict[str, Any], title: str | None = None) -> None
             console.print(escape(_writeback_text(name, s["writeback"])), soft_wrap=True)
         if s.get("governance"):
             console.print(escape(_governance_text(name, s["governance"])), soft_wrap=True)
+        if s.get("erased_skipped"):
+            console.print(
+                f"erased people in {name}: {s['erased_skipped']:,} row(s) left out (crossdock erase)",
+                soft_wrap=True,
+            )
         if s.get("api") and (s["api"]["waits"] or s["api"]["throttled"] or s["api"]["refused"]):
             console.print(escape(_api_text(name, s["api"])), soft_wrap=True)
 
@@ -150,6 +155,11 @@ def _writeback_text(stream: str, wb: dict[str, Any]) -> str:
         )
     elif wb["rejected"]:
         lines.append(f"  {wb['rejected']:,} row(s) cannot be sent")
+    if wb.get("withdrawn") or wb.get("withheld"):  # the consent policy's part (docs/governance.md)
+        lines.append(
+            f"  consent: {verb}unsubscribe/remove {wb.get('withdrawn', 0):,}, "
+            f"withheld {wb.get('withheld', 0):,} (never sent, nothing to withdraw)"
+        )
     for action, refs in wb.get("samples", {}).items():
         lines.append(f"  {action}: " + "; ".join(refs))
     return "\n".join(lines)

@@ -3,8 +3,10 @@ audit of a policy change. The people are read from the warehouse the block names
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from hub.canonical import Entity
 from hub.connections import destination_config
 from hub.context import HubContext
 from hub.destinations import SqlDestination, open_destination
@@ -17,7 +19,7 @@ from hub.governance.stock import skus_of_items, stock_by_sku
 from hub.mapping import CompiledMapping
 from hub.workspace import Connection, Workspace
 
-__all__ = ["governor_for", "load_people", "load_stock", "audit_policy_change"]
+__all__ = ["governor_for", "unclassified_fields", "load_people", "load_stock", "audit_policy_change"]
 
 
 def governor_for(ctx: HubContext, conn: Connection, stream: str, mapping: CompiledMapping) -> Governor | None:
@@ -30,12 +32,7 @@ def governor_for(ctx: HubContext, conn: Connection, stream: str, mapping: Compil
     # the loader refused a governed workspace whose connections lack these
     purpose, region = conn.destination.purpose or "", conn.destination.region or ""
     entity = mapping.entity
-    pii_fields = set(gov.pii.get(conn.name, {}))
-    unclassified = tuple(
-        f.name
-        for f in entity.fields
-        if f.type == "string" and not f.pii and f.name not in pii_fields and f.name not in entity.key
-    )
+    unclassified = unclassified_fields(entity, gov.pii.get(conn.name, {}))
     return Governor(
         connection=conn.name,
         stream=stream,
@@ -52,6 +49,17 @@ def governor_for(ctx: HubContext, conn: Connection, stream: str, mapping: Compil
         key_fields=tuple(entity.key),
         load_people=lambda: load_people(ctx, ws, gov),
         unclassified=unclassified if gov.governs else (),
+    )
+
+
+def unclassified_fields(entity: Entity, pii_rules: Iterable[str]) -> tuple[str, ...]:
+    """The entity's text fields neither marked pii nor under a PII rule: scanned for values
+    that look like an email or a phone number (reported, not changed)."""
+    ruled = set(pii_rules)
+    return tuple(
+        f.name
+        for f in entity.fields
+        if f.type == "string" and not f.pii and f.name not in ruled and f.name not in entity.key
     )
 
 

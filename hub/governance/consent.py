@@ -8,14 +8,22 @@ but `withdrawn`; with no decision at all, opt-out allows and opt-in does not.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from hub.errors import ConfigError
 from hub.governance.config import GovernanceConfig, RegionRule
 
-__all__ = ["Latest", "consent_allows", "consent_verdict", "latest_consents", "when_key"]
+__all__ = [
+    "Latest",
+    "consent_allows",
+    "consent_verdict",
+    "latest_consents",
+    "ruling_status",
+    "status_verdict",
+    "when_key",
+]
 
 # consent-system purpose -> (status, when): the newest decision per purpose
 Latest = dict[str, tuple[str, str]]
@@ -48,18 +56,35 @@ def latest_consents(rows: Iterable[Mapping[str, Any]], into: Latest | None = Non
     return latest
 
 
+def ruling_status(latest: Mapping[str, tuple[str, str]], served_by: Sequence[str]) -> str | None:
+    """The status of the newest decision among the consent-system purposes that serve a hub
+    purpose (at one instant the most cautious); None: no decision recorded."""
+    if not latest:  # most people: no decision at all
+        return None
+    if len(served_by) == 1:
+        one = latest.get(served_by[0])
+        return one[0] if one else None
+    found = [latest[p] for p in served_by if p in latest]
+    if not found:
+        return None
+    return max(found, key=lambda sw: (sw[1], _caution(sw[0])))[0]
+
+
+def status_verdict(status: str | None, rule: RegionRule) -> tuple[bool, str]:
+    """(allowed, why) for a ruling status (None: no decision recorded) under a region's rule."""
+    if status is None:
+        return rule.allow_missing, "no consent recorded"
+    return status in rule.allowed_statuses, f"latest consent {status}"
+
+
 def consent_verdict(
     latest: Mapping[str, tuple[str, str]], purpose: str, rule: RegionRule, config: GovernanceConfig
 ) -> tuple[bool, str]:
-    """(allowed, why) for the hot path: `latest` from latest_consents, the region's rule."""
+    """(allowed, why): `latest` from latest_consents, the region's rule."""
     served_by = config.purposes[purpose].consent
     if served_by == "none":
         return True, "no consent needed"
-    found = [latest[p] for p in served_by if p in latest]
-    if not found:
-        return rule.allow_missing, "no consent recorded"
-    status = max(found, key=lambda sw: (sw[1], _caution(sw[0])))[0]
-    return status in rule.allowed_statuses, f"latest consent {status}"
+    return status_verdict(ruling_status(latest, served_by), rule)
 
 
 def consent_allows(

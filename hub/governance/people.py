@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from hub.governance.config import GovernanceConfig
 from hub.governance.consent import Latest, latest_consents
@@ -19,8 +20,7 @@ from hub.governance.consent import Latest, latest_consents
 __all__ = ["Person", "PersonIndex"]
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):  # a tuple: made once per person of a run, quickly
     profile_id: str | None
     region: str | None  # None: unknown (no country, or one no region lists)
     latest: Mapping[str, tuple[str, str]]  # consent-system purpose -> (status, when)
@@ -33,7 +33,6 @@ class PersonIndex:
     by_email: dict[str, Latest] = field(default_factory=dict)
     profile_of_email: dict[str, str] = field(default_factory=dict)
     country_of: dict[str, str | None] = field(default_factory=dict)
-    _cache: dict[tuple[str | None, str | None, str | None], Person] = field(default_factory=dict)
     _regions: dict[str, str] = field(default_factory=dict)  # country (lower case) -> region
 
     def __post_init__(self) -> None:
@@ -76,38 +75,41 @@ class PersonIndex:
                 latest_consents([row], index.by_email.setdefault(email, {}))
         return index
 
+    @staticmethod
+    def keys(rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, Any, Any]]:
+        """What decides who each row is about, as written: a profile row's id, the email, the
+        country. Rows with equal keys are the same Person: the govern step decides once per key
+        (a batch at a time: one comprehension, no call per row)."""
+        return [
+            (
+                row.get("source_id") if row.get("source") == "crossdock" else None,
+                row.get("email"),
+                row.get("country"),
+            )
+            for row in rows
+        ]
+
     def person(self, row: Mapping[str, Any]) -> Person:
-        """The person a mapped row is about (cached: a stream names the same people often)."""
+        """The person a mapped row is about (the caller remembers it per key: `keys`)."""
         email = row.get("email")
-        if not isinstance(email, str):
-            email = None
+        email = email.strip().lower() if isinstance(email, str) else None
         pid = str(row["source_id"]) if row.get("source") == "crossdock" else None
-        # keyed by the email as written: a hit skips normalising it
-        cache_key = (pid, email, row.get("country"))
-        found = self._cache.get(cache_key)
-        if found is not None:
-            return found
-        if email is not None:
-            email = email.strip().lower()
         if pid is None and email:
             pid = self.profile_of_email.get(email)
-        parts = [
-            part
-            for part in (
-                self.by_profile.get(pid) if pid else None,
-                self.by_email.get(email) if email else None,
-            )
-            if part
-        ]
-        # one part is already the newest per purpose (latest_consents made it): copied as is
-        latest: Latest = dict(parts[0]) if len(parts) == 1 else {}
-        if len(parts) > 1:
-            for part in parts:
+        of_profile = self.by_profile.get(pid) if pid else None
+        of_email = self.by_email.get(email) if email else None
+        # each part is already the newest per purpose (latest_consents made it): one is shared,
+        # not copied (nobody changes a Person's consents); two are merged
+        latest: Mapping[str, tuple[str, str]] = of_profile or of_email or _NO_CONSENTS
+        if of_profile and of_email:
+            merged: Latest = {}
+            for part in (of_profile, of_email):
                 for purpose, (status, when) in part.items():
-                    latest_consents([{"purpose": purpose, "event": status, "occurred_at": when}], latest)
+                    latest_consents([{"purpose": purpose, "event": status, "occurred_at": when}], merged)
+            latest = merged
         country = row.get("country") or (self.country_of.get(pid) if pid else None)
         region = self._regions.get(country.strip().lower()) if isinstance(country, str) else None
-        found = Person(pid, region, latest)
-        if len(self._cache) < 1_000_000:
-            self._cache[cache_key] = found
-        return found
+        return Person(pid, region, latest)
+
+
+_NO_CONSENTS: Mapping[str, tuple[str, str]] = MappingProxyType({})

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from hub.governance.config import GovernanceConfig, PiiAction, StockRule
-from hub.governance.consent import consent_verdict
+from hub.governance.consent import ruling_status, status_verdict
 from hub.governance.people import Person
 
 __all__ = [
@@ -48,7 +49,7 @@ class Decision:
 class Policy(Protocol):
     name: str
     # consent and region speak about people, and decide on the person alone (the govern step
-    # asks them once per person per batch); PII and stock speak about any row
+    # asks them once per person of a run, before the others); PII and stock speak about any row
     person_rows_only: bool
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None: ...
@@ -89,36 +90,25 @@ class ConsentPolicy:
         self.rule = f"consent.{purpose}"
         self._free = config.purposes[purpose].consent == "none"
         self._served_by = () if self._free else tuple(config.purposes[purpose].consent)
-        self._verdicts: dict[tuple[str | None, tuple[tuple[str, str] | None, ...]], Decision | None] = {}
-        self._decided: dict[int, Decision | None] = {}
-        self._alive: list[Person] = []
+        self._verdicts: dict[tuple[str | None, str | None], Decision | None] = {}
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
         if self._free:
             return None
-        # Person objects are cached by the index and repeat within a run: decide each once.
-        seen = self._decided.get(id(person), _UNSEEN) if person is not None else _UNSEEN
-        if seen is not _UNSEEN:
-            return seen  # type: ignore[return-value]
         region = person.region if person else None
-        # the verdict rests only on the region and the person's decisions for the purposes that
-        # serve this one (most people have none): decided once per such combination
-        latest = person.latest if person else {}
-        key = (region, tuple([latest.get(p) for p in self._served_by]))
+        # the verdict rests only on the region and the ruling status (most people have none):
+        # decided once per such pair (and the govern step asks once per person)
+        status = ruling_status(person.latest, self._served_by) if person else None
+        key = (region, status)
         if key in self._verdicts:
-            decision = self._verdicts[key]
-        else:
-            allowed, why = consent_verdict(latest, self.purpose, self.config.rule_for(region), self.config)
-            decision = self._verdicts[key] = (
-                None if allowed else Decision(self.action, self.rule, f"{why} (region {region or 'unknown'})")
-            )
-        if person is not None:
-            self._decided[id(person)] = decision
-            self._alive.append(person)  # keeps id() unique while it is cached
+            return self._verdicts[key]
+        allowed, why = status_verdict(status, self.config.rule_for(region))
+        decision = self._verdicts[key] = (
+            None if allowed else Decision(self.action, self.rule, f"{why} (region {region or 'unknown'})")
+        )
         return decision
 
 
-_UNSEEN = object()
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+?\d[\d ().-]{7,}\d")
 
@@ -188,28 +178,47 @@ class PiiPolicy:
         return "tok_" + self._token(text)[:32]  # tokenise
 
     def decide(self, row: dict[str, Any], person: Person | None) -> Decision | None:
-        changed = 0
+        changes = self.transform_rows([row])
+        return next(iter(changes), None)
+
+    def transform_rows(self, rows: Sequence[dict[str, Any]]) -> dict[Decision, int]:
+        """Each row's PII fields changed in place, a field at a time over the batch (the loop
+        is the same for every row: no call per row); returns how many rows each combination of
+        changed fields (one Decision) was made on."""
+        changed = [0] * len(rows)
         for name, bit, step, memo in self._steps:
-            value = row.get(name)
-            if value is None or value == "":
+            if memo is None:  # drop, mask: computed each time
+                for i, row in enumerate(rows):
+                    value = row.get(name)
+                    if value is not None and value != "":
+                        row[name] = step(value)
+                        changed[i] |= bit
                 continue
-            if memo is not None and type(value) is str:  # other types: computed each time
-                out = memo.get(value)
-                if out is None:
-                    out = step(value)
-                    if len(memo) >= _REMEMBERED:
-                        memo.clear()
-                    memo[value] = out
-                row[name] = out
-            else:
-                row[name] = step(value)
-            changed |= bit
-        if not changed:
-            return None
-        found = self._decisions.get(changed)
+            remembered = memo.get
+            for i, row in enumerate(rows):
+                value = row.get(name)
+                if type(value) is str:
+                    if not value:
+                        continue
+                    out = remembered(value)
+                    if out is None:
+                        out = step(value)
+                        if len(memo) >= _REMEMBERED:
+                            memo.clear()
+                        memo[value] = out
+                    row[name] = out
+                elif value is None:
+                    continue
+                else:  # not text (a number): computed each time
+                    row[name] = step(value)
+                changed[i] |= bit
+        return {self._decision(bits): n for bits, n in Counter(changed).items() if bits}
+
+    def _decision(self, bits: int) -> Decision:
+        found = self._decisions.get(bits)
         if found is None:  # one Decision per combination of fields changed
-            rules = ",".join(r for f, r in self._rules.items() if changed & self._bits[f])
-            found = self._decisions[changed] = Decision("change", rules, "PII fields transformed")
+            rules = ",".join(r for f, r in self._rules.items() if bits & self._bits[f])
+            found = self._decisions[bits] = Decision("change", rules, "PII fields transformed")
         return found
 
 

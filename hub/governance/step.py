@@ -20,6 +20,7 @@ from hub.governance.config import GovernanceConfig
 from hub.governance.people import Person, PersonIndex
 from hub.governance.policies import (
     ConsentPolicy,
+    Decision,
     PiiPolicy,
     Policy,
     RegionPolicy,
@@ -33,6 +34,8 @@ __all__ = ["WITHDRAW_FIELD", "GovernedBatch", "Governor", "build_policies", "tok
 # destination unsubscribes / removes the person instead of sending the row.
 WITHDRAW_FIELD = "_cd_withdraw"
 _SCAN_LIMIT = 1000  # rows per batch scanned for unclassified PII: a report, not a gate
+# people whose verdict a Governor remembers (a run's distinct people, as the people index)
+_VERDICTS_KEPT = 1_000_000
 
 
 @dataclass
@@ -44,7 +47,12 @@ class GovernedBatch:
 
 @dataclass
 class Governor:
-    """Applies `policies` in order; the first that drops or withdraws a row decides it."""
+    """Applies `policies` in order; the first that drops or withdraws a row decides it.
+
+    The policies about people (region, consent: `person_rows_only`) come first and decide on
+    the person alone, so their verdict is made once per person (`PersonIndex.keys`) and reused
+    for every later row of that person; the others (stock) are asked per row; the PII policy,
+    last, transforms the rows that go on a field at a time over the whole batch."""
 
     connection: str
     stream: str
@@ -56,6 +64,8 @@ class Governor:
     counts: Counter[str] = field(default_factory=Counter)
     scan: Counter[str] = field(default_factory=Counter)
     _people: PersonIndex | None = None
+    # person key -> (the Person, the first decision of the person policies, None: allowed)
+    _verdicts: dict[tuple[Any, ...], tuple[Person, Decision | None]] = field(default_factory=dict)
 
     @property
     def about_people(self) -> bool:
@@ -68,54 +78,84 @@ class Governor:
 
     def apply(self, rows: Sequence[dict[str, Any]], run_id: str) -> GovernedBatch:
         about_people = self.about_people
-        active = [p for p in self.policies if about_people or not p.person_rows_only]
+        # build_policies puts the person policies first: asking them first keeps the order
+        on_person = [p for p in self.policies if p.person_rows_only] if about_people else []
+        pii = [p for p in self.policies if isinstance(p, PiiPolicy)]
+        on_row = [p.decide for p in self.policies if not p.person_rows_only and p not in pii]
         # the people are read only when a policy speaks about them (not for stock alone)
-        people = self.people() if any(p.person_rows_only for p in active) else None
-        find = people.person if people is not None else None
-        decide = [p.decide for p in active]
-        kept: list[dict[str, Any]] = []
-        kept_index: list[int] = []
+        people = self.people() if on_person else None
+        verdicts = self._verdicts
         decisions: list[dict[str, object]] = []
-        counts = self.counts
-        connection, stream, key_fields = self.connection, self.stream, self.key_fields
-        keep, keep_index, record = kept.append, kept_index.append, decisions.append
-        for i, row in enumerate(rows):  # the hot loop: 1M rows in bench/governance.py
-            person: Person | None = find(row) if find is not None else None
-            for policy_decide in decide:
-                decision = policy_decide(row, person)
+        counts, record = self.counts, decisions.append
+        connection, stream, record_key = self.connection, self.stream, _record_key(self.key_fields)
+        # each row's person and verdict, a batch at a time; a person met before costs a lookup
+        judged: list[tuple[Person | None, Decision | None]] = [(None, None)] * len(rows)
+        if people is not None:
+            keys = people.keys(rows)
+            judged = [verdicts.get(key) for key in keys]  # type: ignore[misc]  # None: not met yet
+            for i in [i for i, hit in enumerate(judged) if hit is None]:
+                hit = judged[i] = verdicts.get(keys[i]) or self._verdict(people, rows[i], on_person)
+                if len(verdicts) < _VERDICTS_KEPT:
+                    verdicts[keys[i]] = hit
+        if on_row:  # stock: asked per row the person policies let through
+            for i, (row, (person, decision)) in enumerate(zip(rows, judged, strict=True)):
                 if decision is None:
-                    continue
-                counts[decision.counted] += 1
-                if decision.action == "change":
-                    continue
-                record(
-                    {
-                        "run_id": run_id,
-                        "connection": connection,
-                        "stream": stream,
-                        "record_key": ":".join([str(row.get(k)) for k in key_fields]),
-                        "profile_id": person.profile_id if person else None,
-                        "rule": decision.rule,
-                        "action": decision.action,
-                        "reason": decision.reason,
-                    }
-                )
-                if decision.action == "withdraw":
-                    row[WITHDRAW_FIELD] = decision.rule
-                    keep(row)
-                    keep_index(i)
-                break
-            else:  # no policy stopped it
-                keep(row)
-                keep_index(i)
+                    for policy_decide in on_row:
+                        decision = policy_decide(row, person)
+                        if decision is not None:
+                            judged[i] = (person, decision)
+                            break
+        held = [i for i, (_, decision) in enumerate(judged) if decision is not None]
+        for i in held:  # one decision record per held-back or withdrawn row
+            row, (person, decision) = rows[i], judged[i]
+            assert decision is not None
+            counts[decision.counted] += 1
+            record(
+                {
+                    "run_id": run_id,
+                    "connection": connection,
+                    "stream": stream,
+                    "record_key": record_key(row),
+                    "profile_id": person.profile_id if person else None,
+                    "rule": decision.rule,
+                    "action": decision.action,
+                    "reason": decision.reason,
+                }
+            )
+            if decision.action == "withdraw":  # goes on, marked, unchanged: the key is needed
+                row[WITHDRAW_FIELD] = decision.rule
+        if held:
+            kept_index = [i for i, (_, d) in enumerate(judged) if d is None or d.action == "withdraw"]
+            kept = [rows[i] for i in kept_index]
+            passed = [row for row, (_, d) in zip(rows, judged, strict=True) if d is None]
+        else:  # the usual batch: everything goes on
+            kept, kept_index, passed = list(rows), list(range(len(rows))), list(rows)
+        for policy in pii:  # on the rows that go on, not withdrawn
+            for change, n in policy.transform_rows(passed).items():
+                counts[change.counted] += n
         self._scan(rows)
         return GovernedBatch(kept, kept_index, decisions)
 
+    @staticmethod
+    def _verdict(
+        people: PersonIndex, row: dict[str, Any], policies: list[Policy]
+    ) -> tuple[Person, Decision | None]:
+        person = people.person(row)
+        for policy in policies:
+            decision = policy.decide(row, person)
+            if decision is not None:
+                return person, decision
+        return person, None
+
     def _scan(self, rows: Sequence[dict[str, Any]]) -> None:
-        for row in rows[:_SCAN_LIMIT]:
-            for name in self.unclassified:
-                if looks_like_pii(row.get(name)):
-                    self.scan[name] += 1
+        """Counts the scanned rows whose unclassified fields look like PII: each distinct value
+        is tested once (most repeat: cities, stages)."""
+        sample = rows[:_SCAN_LIMIT]
+        for name in self.unclassified:
+            values = Counter([v for row in sample if type(v := row.get(name)) is str])
+            found = sum(n for value, n in values.items() if looks_like_pii(value))
+            if found:
+                self.scan[name] += found
 
     def pii_rules(self) -> list[str]:
         """The destination's PII rules in force (`pii.email.hash`): they apply to every row."""
@@ -137,6 +177,14 @@ class Governor:
             "rules": dict(sorted(self.counts.items())),
             **({"unclassified_pii": dict(self.scan)} if self.scan else {}),
         }
+
+
+def _record_key(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
+    """`source:id` of a row, as the decisions table keys it (a plain function for the usual two)."""
+    if len(fields) == 2:
+        first, second = fields
+        return lambda row: f"{row.get(first)}:{row.get(second)}"
+    return lambda row: ":".join([str(row.get(k)) for k in fields])
 
 
 def build_policies(

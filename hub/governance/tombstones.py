@@ -39,9 +39,13 @@ def tombstone_key(pseudonym_key: bytes) -> bytes:
     return hmac.new(pseudonym_key, b"crossdock erasure tombstone", hashlib.sha256).digest()
 
 
-def digest(key: bytes, kind: str, value: str) -> str:
+def _message(kind: str, value: str) -> bytes:
     normal = value.strip().lower() if kind == "email" else value.strip()
-    return hmac.new(key, f"{kind}:{normal}".encode(), hashlib.sha256).hexdigest()
+    return f"{kind}:{normal}".encode()
+
+
+def digest(key: bytes, kind: str, value: str) -> str:
+    return hmac.new(key, _message(kind, value), hashlib.sha256).hexdigest()
 
 
 class Tombstones:
@@ -50,6 +54,8 @@ class Tombstones:
     def __init__(self, key: bytes, digests: Iterable[str] = ()) -> None:
         self.key = key
         self.digests = set(digests)
+        # asked per synced row once anyone is erased: the HMAC is keyed once, copied per value
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     @classmethod
     def load(cls, engine: Engine, pseudonym_key: bytes) -> Tombstones:
@@ -61,7 +67,11 @@ class Tombstones:
         return len(self.digests)
 
     def has(self, kind: str, value: Any) -> bool:
-        return value not in (None, "") and digest(self.key, kind, str(value)) in self.digests
+        if value in (None, ""):
+            return False
+        h = self._keyed.copy()
+        h.update(_message(kind, str(value)))
+        return h.hexdigest() in self.digests
 
     def covers(self, row: Mapping[str, Any]) -> bool:
         """Is this canonical row (a contact, an event, a profile) the erased person's?"""

@@ -22,6 +22,8 @@ class StreamInfo:
     written: int = 0
     dead_lettered: int = 0
     filtered: int = 0
+    # rows of people `crossdock erase` forgot (a tombstone matched): read, never written
+    erased_skipped: int = 0
     state: dict[str, Any] | None = None
     seconds: float = 0.0
     error: str | None = None

@@ -47,6 +47,9 @@ class StreamJob:
     destination_key: str | None = None  # the state's destination fingerprint (state_scope.py)
     since: str | None = None  # a backfill: read from this date (hub/pipeline/select.py)
     governor: Governor | None = None  # the govern step's policies (hub/governance); None: ungoverned
+    # people `crossdock erase` forgot: their rows are not written to the warehouse again (a
+    # write-back checks them itself, in hub/writeback/destination.py); None: a write-back
+    erased: Tombstones | None = None
 
     @property
     def incremental(self) -> bool:
@@ -93,6 +96,7 @@ def plan_stream(
         ),
         since=since,
         governor=governor_for(ctx, conn, stream, mapping),
+        erased=None if conn.writes_back else Tombstones.load(ctx.engine, ctx.keyring.pseudonym_key()),
     )
 
 

@@ -91,6 +91,7 @@ def sync_stream(job: StreamJob) -> StreamInfo:
                     "read": info.read,
                     "written": info.written,
                     "dead_lettered": info.dead_lettered,
+                    "erased_skipped": info.erased_skipped,
                     "error": info.error,
                     "schema_drift": info.schema_drift,
                     "state_reset": info.state_reset,
@@ -176,7 +177,7 @@ def _copy(
         info.read += len(records)
         drift.observe(records)
         batch = job.mapping.map_batch(records)
-        rows, kept_index = _govern(job, batch.rows, info)
+        rows, kept_index = _govern(job, *_forget_erased(job, batch.rows, info), info)
         lineage["_cd_extracted_at"] = datetime.now(UTC)
         for row in rows:
             row.update(lineage)
@@ -240,18 +241,37 @@ def _copy(
         log.warning("%s: schema drift (records delivered anyway): %s", job.stream, info.schema_drift)
 
 
-def _govern(
+def _forget_erased(
     job: StreamJob, rows: list[dict[str, Any]], info: StreamInfo
 ) -> tuple[list[dict[str, Any]], list[int] | None]:
-    """The govern step between map and write: what the policies let through (and where each
-    row was in the mapped batch); held-back records are kept with their rule, never values."""
-    if job.governor is None:
+    """An erased person stays forgotten: their rows, read again from a source that still has
+    them, are left out (and counted) before anything is written. Returns the rows left and
+    their positions in the mapped batch (None: all of them)."""
+    erased = job.erased
+    if erased is None or not len(erased):
         return rows, None
+    index = [i for i, row in enumerate(rows) if not erased.covers(row)]
+    if len(index) == len(rows):
+        return rows, None
+    info.erased_skipped += len(rows) - len(index)
+    return [rows[i] for i in index], index
+
+
+def _govern(
+    job: StreamJob, rows: list[dict[str, Any]], positions: list[int] | None, info: StreamInfo
+) -> tuple[list[dict[str, Any]], list[int] | None]:
+    """The govern step between map and write: what the policies let through and where each
+    row was in the mapped batch (`positions`: where `rows` were, None: in order); held-back
+    records are kept with their rule, never values."""
+    if job.governor is None:
+        return rows, positions
     governed = job.governor.apply(rows, job.run_id)
     if governed.decisions and not job.dry_run:  # a dry run counts them; the real run keeps them
         add_decisions(job.engine, governed.decisions)
     info.governance = job.governor.report()
-    return governed.rows, governed.kept_index
+    if positions is None:
+        return governed.rows, governed.kept_index
+    return governed.rows, [positions[i] for i in governed.kept_index]
 
 
 def _refused_records(

@@ -80,7 +80,7 @@ connections:
     destination:
       type: sql
       purpose: analytics
-      region: eu
+      region: {copy_region}
       config: {copy}
     streams:
       profiles:
@@ -131,7 +131,9 @@ class GovernedHub:
     def list_id(self) -> str:
         return str(self.sandbox.mailchimp.lists[0]["id"])
 
-    def write_workspace(self, out_region: str = "eu", governance: str = GOVERNANCE, extra: str = "") -> None:
+    def write_workspace(
+        self, out_region: str = "eu", governance: str = GOVERNANCE, extra: str = "", copy_region: str = "eu"
+    ) -> None:
         flow = lambda d: "{" + ", ".join(f"{k}: '{v}'" for k, v in d.items()) + "}"  # noqa: E731
         (self.root / "crossdock.yaml").write_text(
             textwrap.dedent(WORKSPACE).format(
@@ -141,6 +143,7 @@ class GovernedHub:
                 copy=flow(self.copy),
                 list_id=self.list_id,
                 out_region=out_region,
+                copy_region=copy_region,
                 extra=extra.format(url=self.sandbox.url, warehouse_url=self.warehouse["url"]),
             )
             + governance

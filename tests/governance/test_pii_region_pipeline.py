@@ -186,3 +186,29 @@ def test_consent_denies_on_postgresql(
     rows = hub.rows(pg, "governed_profiles")
     assert [r["source_id"] for r in rows] == ["p00031"]  # the EU person without consent is held
     assert stream["governance"]["rules"]["drop:consent.analytics"] == 1
+
+
+@pytest.mark.postgres
+def test_residency_and_pii_deny_on_postgresql(
+    tmp_path: Path, sandbox: Sandbox, pg_schema: str, pg_schema_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A governed copy in the US on PostgreSQL: an EU person (with consent) is held back by
+    residency, a US person goes with every PII field transformed: no raw value lands."""
+    from hub.sandbox.onetrust import PURPOSES
+
+    monkeypatch.setenv("CROSSDOCK_STORE_URL", pg_schema_url)
+    pg = {"url": "postgresql://postgres@127.0.0.1:5432/test", "schema": pg_schema}
+    hub = GovernedHub(tmp_path, sandbox, {"url": f"sqlite:///{tmp_path / 'warehouse.db'}"}, pg)
+    hub.write_workspace(copy_region="us")
+    eu, us = _consented(hub, PURPOSES["profiling"], 2)
+    hub.profiles([profile(40, eu, "Germany"), profile(41, us, "United States")])
+    hub.sync("consent")
+    stream = hub.sync("copy")["streams"]["profiles"]
+    rows = hub.rows(pg, "governed_profiles")
+    assert [r["source_id"] for r in rows] == ["p00041"], "an EU person's data reached a US destination"
+    assert stream["governance"]["rules"]["drop:region.eu"] == 1
+    assert [d.rule for d in decisions_for(hub.ctx.engine, "p00040")] == ["region.eu"]
+    (row,) = rows
+    assert row["email"] == hashlib.sha256(us.lower().encode()).hexdigest()
+    assert str(row["phone"]).startswith("tok_") and row["first_name"] == "F***" and row["last_name"] is None
+    assert us not in str(row) and "4790000041" not in str(row) and "First41" not in str(row)

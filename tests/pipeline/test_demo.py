@@ -48,3 +48,8 @@ def test_demo_syncs_twice_and_the_warehouse_equals_the_sandbox(
     assert reconciled.count(" differences (clean)") == 6, reconciled
     assert "reconcile found 1 extra row(s) in the warehouse: ['hubspot|" in reconciled, reconciled
     assert "--repair`: 0 differences (clean" in reconciled, reconciled
+    # a newsletter consent withdrawn in OneTrust reaches the Mailchimp list as an unsubscribe
+    consent = out[out.index("11. consent") :]
+    assert "policies on newsletter_audience:" in consent and "withdraw:consent.email_marketing" in consent
+    assert "Mailchimp: 1 member unsubscribed by the hub" in consent, consent
+    assert "the one who withdrew is now `unsubscribed` in the list" in consent, consent

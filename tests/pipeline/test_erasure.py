@@ -262,7 +262,10 @@ def test_next_sync_stitch_and_writeback_do_not_resurrect(world: tuple[Erasure, s
     # profile again, and never sent to the CRM or the audience.
     hub.sb.hubspot.create("contacts", {"email": email, "firstname": "Back", "lastname": "Again"})
     upserts = len(hub.sb.hubspot.upserts)
-    hub.sync("crm")
+    synced = sync_connection("crm", workspace_dir=str(hub.root)).to_dict()
+    # the SQL sync read them again but wrote nothing of them to the warehouse
+    assert hub.warehouse_rows(email) == {}, "the erased person came back into the warehouse"
+    assert synced["streams"]["contacts"]["erased_skipped"] == 1, synced
     stitch_workspace(hub.ctx)
     # And a profile row of theirs in the table write-back reads (another tool wrote it):
     db = open_destination("sql", {"url": f"sqlite:///{hub.root / 'warehouse.db'}"})
