@@ -111,7 +111,7 @@ def reconcile_connection(
             details={
                 "check_id": check_id,
                 "status": r.status,
-                **{k: getattr(r, k) for k in ("source", "warehouse", "missing", "extra", "stale", "pending")},
+                **{k: getattr(r, k) for k in ("read", "source", "warehouse", "missing", "extra", "stale", "pending")},
                 "error": r.error,
             },
         )

@@ -202,17 +202,44 @@ def test_mailchimp_a_dropped_create_and_dropped_deletes_are_missing_and_extra(em
     assert [r["writeback_sent"] for r in load_metrics(email.ctx.engine, "out", since)] == [8, 3]
 
 
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> WritebackHub:
+    monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
+    creds = {"credentials": "api_token", "email": "agent@example.com", "api_token": "sandbox-token"}
+    return WritebackHub(tmp_path, sandbox, "zendesk", {"credentials": creds})
+
+
+def test_zendesk_a_dropped_create_and_update_are_found_and_sent_again(desk: WritebackHub) -> None:
+    users = desk.sandbox.zendesk.objects("users")
+    desk.profiles(_rows(5))
+    send(desk)
+    assert reconcile_writeback(desk.ctx, "out", "profiles").clean
+
+    # Profile 2 is renamed and profile 5 is new; Zendesk's job reports both done, keeps neither.
+    desk.profiles(_rows(6, p2={"last_name": "Renamed"}))
+    path = "/api/v2/users/create_or_update_many.json"
+    with desk.sandbox.faults.planted(path, "dropped", times=1, method="POST"):
+        assert send(desk).streams[0].writeback["accepted"] == 2  # type: ignore[index]
+    held = {u["email"]: u for u in users.values() if u.get("email")}
+    assert "person5@example.org" not in held and held["person2@example.org"]["name"] == "First2 Last2"
+
+    found = reconcile_writeback(desk.ctx, "out", "profiles")
+    assert (found.missing, found.different) == (("crossdock:p00005",), ("crossdock:p00002",))
+    assert dict(found.fields) == {"name": 1} and (found.equal, found.differences) == (4, 2)
+
+    repaired = repair_writeback(desk.ctx, found)
+    assert repaired.clean and repaired.equal == 6, repaired.to_dict()
+    held = {u["email"]: u for u in users.values() if u.get("email")}
+    assert held["person2@example.org"]["name"] == "First2 Renamed" and "person5@example.org" in held
+
+
 def test_a_connector_that_cannot_read_back_and_a_sql_connection_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox
 ) -> None:
     monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
-    hub = WritebackHub(
-        tmp_path,
-        sandbox,
-        "zendesk",
-        {"credentials": {"credentials": "api_token", "email": "a@example.com", "api_token": "x"}},
-    )
-    with pytest.raises(ConfigError, match="zendesk write-back cannot read its records back"):
+    # Facebook's Custom Audiences API never lists an audience's members (docs/reconciliation.md)
+    hub = WritebackHub(tmp_path, sandbox, "facebook", {"audience_id": "1", "access_token": "x"})
+    with pytest.raises(ConfigError, match="facebook write-back cannot read its records back"):
         reconcile_writeback(hub.ctx, "out", "profiles")
     with pytest.raises(ConfigError, match="has no stream `nope`"):
         reconcile_writeback(hub.ctx, "out", "nope")
