@@ -21,7 +21,11 @@ from hub.pipeline.run import new_run_id
 from hub.reconcile.writeback import reconcile_writeback, repair_writeback
 from hub.sandbox import Sandbox
 from hub.sandbox.mailchimp import subscriber_hash
+from hub.sandbox.shopify import API, LOCATIONS
+from tests.pipeline.test_writeback_shopify import ShopifyOut
 from tests.pipeline.writeback import WritebackHub, profile
+
+MAIN = LOCATIONS[0][1]
 
 
 def send(hub: WritebackHub) -> RunInfo:
@@ -231,6 +235,39 @@ def test_zendesk_a_dropped_create_and_update_are_found_and_sent_again(desk: Writ
     assert repaired.clean and repaired.equal == 6, repaired.to_dict()
     held = {u["email"]: u for u in users.values() if u.get("email")}
     assert held["person2@example.org"]["name"] == "First2 Renamed" and "person5@example.org" in held
+
+
+def test_shopify_a_dropped_level_is_found_and_set_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox
+) -> None:
+    monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
+    shop = ShopifyOut(
+        tmp_path, sandbox, "shopify", {"access_token": "sandbox-token", "location_id": MAIN}, stream="stock"
+    )
+    tracked = [
+        v["sku"]
+        for p in sandbox.shopify.products
+        for v in p["variants"]
+        if v["sku"] and v["inventory_management"] == "shopify"
+    ][:4]
+    shop.stock([(sku, MAIN, 10 + i) for i, sku in enumerate(tracked)])
+    send(shop)
+    assert reconcile_writeback(shop.ctx, "out", "stock").clean
+
+    # One level moves to 99; Shopify answers 200 and keeps the old number.
+    shop.stock([(sku, MAIN, 99 if i == 1 else 10 + i) for i, sku in enumerate(tracked)])
+    with sandbox.faults.planted(f"{API}/inventory_levels/set.json", "dropped", times=1):
+        assert send(shop).streams[0].writeback["accepted"] == 1  # type: ignore[index]
+    level = (sandbox.shopify.item_for(tracked[1]), MAIN)
+    assert sandbox.shopify.levels[level] == 11
+
+    found = reconcile_writeback(shop.ctx, "out", "stock")
+    assert found.different == (f"warehouse:{tracked[1]}@{MAIN}",) and dict(found.fields) == {"available": 1}
+    assert (found.missing, found.extra, found.equal) == ((), (), 3)
+
+    repaired = repair_writeback(shop.ctx, found)
+    assert repaired.clean and repaired.equal == 4, repaired.to_dict()
+    assert sandbox.shopify.levels[level] == 99
 
 
 def test_a_connector_that_cannot_read_back_and_a_sql_connection_are_refused(
