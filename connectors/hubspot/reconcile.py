@@ -18,8 +18,9 @@ from typing import Any
 from hub.errors import FatalError
 from hub.writeback.http import ApiClient
 
-__all__ = ["KEYS_READ", "RECORD_ID", "open_client", "fetch_by_key"]
+__all__ = ["KEYS_READ", "BY_KEY", "RECORD_ID", "open_client", "fetch_by_key"]
 
+BY_KEY = ("contacts", "companies", "deals")  # the streams `fetch_by_key` reads (not owners)
 RECORD_ID = "id"  # the record path `fetch_by_key` takes ids of
 
 KEYS_READ: dict[str, dict[str, str]] = {

@@ -10,6 +10,9 @@ __all__ = ["StreamReport", "ConnectionReport", "ReconcileStatus", "SAMPLE_KEYS"]
 # clean: source and warehouse agree; differences: missing, extra or stale rows; failed: the
 # check could not run (the error says why).
 ReconcileStatus = Literal["clean", "differences", "failed"]
+# What a check read of the source: "full" every record (checksums compared), "keys" the
+# connector's keys-only read (docs/reconciliation.md, "What is compared").
+ReadKind = Literal["full", "keys"]
 SAMPLE_KEYS = 10  # keys shown per kind of difference; repair reads them all from the engine
 
 
@@ -33,7 +36,7 @@ class StreamReport:
     seconds: float = 0.0
     status: ReconcileStatus = "clean"
     error: str | None = None
-    read: Literal["full", "keys"] = "full"  # what was read of the source (docs/reconciliation.md)
+    read: ReadKind = "full"  # what was read of the source (docs/reconciliation.md)
 
     @property
     def differences(self) -> int:

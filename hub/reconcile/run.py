@@ -30,7 +30,7 @@ from hub.destinations import LINEAGE_COLUMNS, SqlDestination, TableSpec, open_de
 from hub.errors import ConfigError, HubError
 from hub.mapping import CompiledMapping
 from hub.reconcile.compare import CompareBy, SourceRow, WarehouseCompare, key_text
-from hub.reconcile.report import ConnectionReport, StreamReport
+from hub.reconcile.report import ConnectionReport, ReadKind, StreamReport
 from hub.reconcile.source_reads import ReconcileReads, reads_for
 from hub.reconcile.source_side import CHANGED_AT, SourceSide
 from hub.reconcile.store import last_sync_started, save_reports
@@ -59,7 +59,7 @@ class _Stream:
     by: CompareBy  # "hash": a full read with checksums; else the keys-only read
 
     @property
-    def read(self) -> str:
+    def read(self) -> ReadKind:
         return "full" if self.by == "hash" else "keys"
 
 
@@ -111,7 +111,10 @@ def reconcile_connection(
             details={
                 "check_id": check_id,
                 "status": r.status,
-                **{k: getattr(r, k) for k in ("read", "source", "warehouse", "missing", "extra", "stale", "pending")},
+                **{
+                    k: getattr(r, k)
+                    for k in ("read", "source", "warehouse", "missing", "extra", "stale", "pending")
+                },
                 "error": r.error,
             },
         )

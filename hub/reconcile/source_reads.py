@@ -5,8 +5,8 @@ manifest (connectors/hubspot/reconcile.py is the example):
   (e.g. HubSpot `properties=hs_object_id`): the same endpoint, paging and error handling as
   the full read, through the same API gate, returning what the mapping's key, its
   `updated_at` and its filters read. Without it, reconcile reads the stream whole.
-- `open_client(config)`, `fetch_by_key(client, stream, parameters, ids)` and `RECORD_ID` (the
-  record path of those ids): the records of given ids (e.g. HubSpot batch read), so a repair
+- `open_client(config)`, `fetch_by_key(client, stream, parameters, ids)`, `BY_KEY` (the streams
+  it reads) and `RECORD_ID` (the record path of those ids): the records of given ids (e.g. HubSpot batch read), so a repair
   re-reads exactly the keys it wants. Used when the mapping's key is that path copied
   unchanged plus constants (e.g. `source: {const: hubspot}`, `source_id: {path: id}`).
   Without them, a repair re-reads the stream and writes the wanted keys.
@@ -68,7 +68,8 @@ def reads_for(source: Source, stream: str, mapping: CompiledMapping) -> Reconcil
         out.keys = keys
     fetch, open_client = getattr(module, "fetch_by_key", None), getattr(module, "open_client", None)
     id_at = _record_id_in_key(mapping, getattr(module, "RECORD_ID", None))
-    if fetch is not None and open_client is not None and id_at is not None:
+    by_key = stream in (getattr(module, "BY_KEY", None) or ())
+    if fetch is not None and open_client is not None and by_key and id_at is not None:
         client = open_client(source.config)
         if source.gate is not None:
             client.govern(source.gate)
