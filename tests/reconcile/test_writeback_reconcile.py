@@ -21,7 +21,9 @@ from hub.pipeline.run import new_run_id
 from hub.reconcile.writeback import reconcile_writeback, repair_writeback
 from hub.sandbox import Sandbox
 from hub.sandbox.mailchimp import subscriber_hash
+from hub.sandbox.onetrust import PURPOSES
 from hub.sandbox.shopify import API, LOCATIONS
+from tests.pipeline.test_writeback_onetrust import OneTrustOut
 from tests.pipeline.test_writeback_shopify import ShopifyOut
 from tests.pipeline.writeback import WritebackHub, profile
 
@@ -268,6 +270,46 @@ def test_shopify_a_dropped_level_is_found_and_set_again(
     repaired = repair_writeback(shop.ctx, found)
     assert repaired.clean and repaired.equal == 4, repaired.to_dict()
     assert sandbox.shopify.levels[level] == 99
+
+
+def test_onetrust_a_dropped_withdrawal_is_different_and_a_dropped_consent_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox
+) -> None:
+    monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
+    purposes = {"newsletter": PURPOSES["newsletter"], "profiling": PURPOSES["profiling"]}
+    config = {
+        "collection_point_token": "sandbox-token",
+        "access_token": "sandbox-token",
+        "purposes": purposes,
+    }
+    ot = OneTrustOut(tmp_path, sandbox, "onetrust", config, stream="consents")
+    ot.consents(
+        [("a@example.org", "newsletter", "granted", 0), ("b@example.org", "newsletter", "granted", 0)]
+    )
+    send(ot)
+    assert reconcile_writeback(ot.ctx, "out", "consents").clean
+
+    # a withdraws (h 2) and c consents; OneTrust answers each receipt and keeps neither.
+    ot.consents(
+        [
+            ("a@example.org", "newsletter", "withdrawn", 2),
+            ("b@example.org", "newsletter", "granted", 0),
+            ("c@example.org", "profiling", "granted", 1),
+        ]
+    )
+    with sandbox.faults.planted("/request/v1/consentreceipts", "dropped", times=2):
+        assert send(ot).streams[0].writeback["accepted"] == 2  # type: ignore[index]
+    assert sandbox.onetrust.subjects["a@example.org"][PURPOSES["newsletter"]] == "ACTIVE"
+
+    found = reconcile_writeback(ot.ctx, "out", "consents")
+    assert found.missing == ("warehouse:c@example.org/profiling",)
+    assert found.different == ("warehouse:a@example.org/newsletter",)
+    assert dict(found.fields) == {"interactionDate": 1, "purposes": 1} and found.equal == 1
+
+    repaired = repair_writeback(ot.ctx, found)
+    assert repaired.clean and repaired.equal == 3, repaired.to_dict()
+    assert sandbox.onetrust.subjects["a@example.org"][PURPOSES["newsletter"]] == "WITHDRAWN"
+    assert sandbox.onetrust.subjects["c@example.org"][PURPOSES["profiling"]] == "ACTIVE"
 
 
 def test_a_connector_that_cannot_read_back_and_a_sql_connection_are_refused(
