@@ -43,6 +43,7 @@ class CompiledMapping:
     # field -> the record path it is copied from unchanged (`path:` with no `apply:`), or None
     # for a constant (`const:`); other fields are not here. Reconcile finds a record id in a key.
     sources: dict[str, str | None] = field(default_factory=dict)
+    filter_paths: tuple[str, ...] = ()  # the record paths its `filter:` rules read
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -150,6 +151,7 @@ def load_mapping(path: str | Path) -> CompiledMapping:
         version=hashlib.sha256(path.read_bytes()).hexdigest()[:12],
         _fields=compiled,
         _filters=[compile_filter(f) for f in model.filter],
+        filter_paths=tuple(f.path for f in model.filter),
         pii_paths=tuple(pii_paths),
         sources={
             name: rule.path

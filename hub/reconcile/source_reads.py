@@ -4,10 +4,11 @@ manifest (connectors/hubspot/reconcile.py is the example):
 - `KEYS_READ = {stream: {parameter: value}}`: the stream's `$parameters` for a keys-only read
   (e.g. HubSpot `properties=hs_object_id`): the same endpoint, paging and error handling as
   the full read, through the same API gate, returning what the mapping's key, its
-  `updated_at` and its filters read. Without it, reconcile reads the stream whole.
+  `updated_at` and its filters read. Without it, or when the mapping filters on a nested
+  path (a property the keys read leaves out), reconcile reads the stream whole.
 - `open_client(config)`, `fetch_by_key(client, stream, parameters, ids)`, `BY_KEY` (the streams
-  it reads) and `RECORD_ID` (the record path of those ids): the records of given ids (e.g. HubSpot batch read), so a repair
-  re-reads exactly the keys it wants. Used when the mapping's key is that path copied
+  it reads) and `RECORD_ID` (the record path of those ids): the records of given ids (e.g.
+  HubSpot batch read), so a repair re-reads exactly the keys it wants. Used when the mapping's key is that path copied
   unchanged plus constants (e.g. `source: {const: hubspot}`, `source_id: {path: id}`).
   Without them, a repair re-reads the stream and writes the wanted keys.
 """
@@ -62,7 +63,9 @@ def reads_for(source: Source, stream: str, mapping: CompiledMapping) -> Reconcil
         return ReconcileReads()
     out = ReconcileReads()
     params = (getattr(module, "KEYS_READ", None) or {}).get(stream)
-    if params:
+    # A keys read returns the record's top level (HubSpot: id, updatedAt, archived); a filter
+    # on a nested path (a property) would see it empty and drop the row: the full read then.
+    if params and not any("." in path for path in mapping.filter_paths):
         keys = copy.copy(source)  # the same config, gate and child-process setting
         keys.manifest = with_stream_parameters(source.manifest, stream, params, source.manifest_path)
         out.keys = keys

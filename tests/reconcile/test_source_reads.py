@@ -47,6 +47,11 @@ def test_no_declaration_no_id_key_or_another_stream_means_the_full_read(tmp_path
     mapped.write_text(text.replace("source_id: {path: id}", "source_id: {path: id, apply: [trim]}"))
     reads = reads_for(source("hubspot"), "contacts", load_mapping(mapped))
     assert reads.keys is not None and reads.fetch is None
+    # a filter on a property the keys read leaves out would drop every row: the full read then
+    mapped.write_text(
+        text.replace("- {path: archived, not_equals: true}", "- {path: properties.email, exists: true}")
+    )
+    assert reads_for(source("hubspot"), "contacts", load_mapping(mapped)).keys is None
 
 
 def test_a_keys_read_for_a_stream_the_manifest_lacks_names_the_file() -> None:
