@@ -8,8 +8,9 @@ manifest (connectors/hubspot/reconcile.py is the example):
   path (a property the keys read leaves out), reconcile reads the stream whole.
 - `open_client(config)`, `fetch_by_key(client, stream, parameters, ids)`, `BY_KEY` (the streams
   it reads) and `RECORD_ID` (the record path of those ids): the records of given ids (e.g.
-  HubSpot batch read), so a repair re-reads exactly the keys it wants. Used when the mapping's key is that path copied
-  unchanged plus constants (e.g. `source: {const: hubspot}`, `source_id: {path: id}`).
+  HubSpot batch read), so a repair re-reads exactly the keys it wants. Used when the mapping's
+  key is that path copied unchanged plus constants (`source: {const: hubspot}`,
+  `source_id: {path: id}`).
   Without them, a repair re-reads the stream and writes the wanted keys.
 """
 
