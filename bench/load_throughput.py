@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import operator
+import os
 import random
 import subprocess
 import sys
@@ -39,7 +40,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench._memory import peak_rss_mb  # noqa: E402
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# Another database keeps a run apart from others' (its `bench_*` schemas are dropped at the end).
+PG_URL = os.environ.get("CROSSDOCK_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 COLUMNS: dict[str, str] = {
     "source": "string",

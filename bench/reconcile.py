@@ -10,8 +10,9 @@ its own process so its peak RSS is its own.
     python bench/reconcile.py [--rows 1000000] [--only postgres,sqlite,duckdb]
 
 With `--end-to-end N`: N HubSpot contacts synced from the sandbox into SQLite through the
-real pipeline, then `reconcile_connection` on that connection (every contact read again from
-the sandbox, checksummed, compared); records/s of both, each in its own process.
+real pipeline, then `reconcile_connection` on that connection twice: with HubSpot's keys-only
+read (the default: `properties=hs_object_id`) and with `content=True` (every contact read
+whole, checksummed, compared); records/s of each, each in its own process.
 
     python bench/reconcile.py --end-to-end 100000
 """
@@ -107,7 +108,8 @@ def measure(engine: str, n: int, workdir: Path) -> dict[str, Any]:
 
 
 def end_to_end(part: str, url: str, workdir: Path) -> dict[str, Any]:
-    """One part of --end-to-end in this process: the sync, or the reconcile after it."""
+    """One part of --end-to-end in this process: the sync, or a reconcile after it (`keys`: the
+    keys-only read, `content`: the full read with checksums)."""
     import os
 
     from bench.sync_throughput import WORKSPACE
@@ -126,8 +128,8 @@ def end_to_end(part: str, url: str, workdir: Path) -> dict[str, Any]:
         assert summary["status"] == "succeeded", summary
         records = summary["streams"]["contacts"]["written"]
         found = ""
-    else:
-        report = reconcile_connection(HubContext(workdir), "bench").streams[0]
+    else:  # "keys": HubSpot's keys-only read (the default); "content": a full read, checksums
+        report = reconcile_connection(HubContext(workdir), "bench", content=part == "content").streams[0]
         assert report.status == "clean", (report.status, report.error)
         records = report.source
         found = f"{report.equal:,} equal, {report.differences} differences"
@@ -158,7 +160,7 @@ def run_end_to_end(n: int) -> None:
     try:
         _wait_for(url)
         with tempfile.TemporaryDirectory() as tmp:
-            for part in ("sync", "reconcile"):  # the reconcile checks what the sync wrote
+            for part in ("sync", "keys", "content"):  # the reconciles check what the sync wrote
                 out = subprocess.run(
                     [sys.executable, __file__, "--part", f"e2e:{part}", "--url", url, "--workdir", tmp],
                     check=True,

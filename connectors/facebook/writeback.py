@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pydantic import Field, SecretStr
 
-from hub.errors import FatalError, RetriableError
+from hub.errors import ConfigError, FatalError, RetriableError
 from hub.writeback import (
     ApiResponse,
     Change,
     ErasureOutcome,
     ErasureSubject,
+    Held,
     Outcome,
     WritebackBase,
     WritebackConfig,
@@ -66,6 +67,16 @@ class Writeback(WritebackBase):
     entity = "contact"
     batch_limit = 10_000  # people per request
     deletes = True
+
+    def read_back(self) -> Iterator[Held]:
+        """Refused, for good: the Marketing API never lists a custom audience's members (it
+        matches hashes and answers only `approximate_count`), so a dropped add or remove
+        cannot be found by reading the audience back."""
+        raise ConfigError(
+            "facebook write-back cannot read its records back: the Custom Audiences API does not "
+            "list an audience's members (only an approximate count), so it cannot be reconciled; "
+            "what Facebook accepted is in the run results (`crossdock results RUN`)"
+        )
 
     def __init__(self, config: FacebookConfig | dict[str, Any]) -> None:
         super().__init__(config)

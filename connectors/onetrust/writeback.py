@@ -22,7 +22,7 @@ and WritebackConfig's retry settings (OneTrustConfig below).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ from hub.writeback import (
     Change,
     ErasureOutcome,
     ErasureSubject,
+    Held,
     Outcome,
     WritebackBase,
     WritebackConfig,
@@ -42,6 +43,8 @@ from hub.writeback import (
 
 _TRANSACTION = {"granted": "CONFIRMED", "withdrawn": "WITHDRAWN"}
 _STATUS_AFTER = {"CONFIRMED": "ACTIVE", "WITHDRAWN": "WITHDRAWN"}  # a purpose's status after it
+_TRANSACTION_OF = {status: transaction for transaction, status in _STATUS_AFTER.items()}
+_PAGE = 2000  # data subjects a page, OneTrust's most
 _PROFILES = "/api/consentmanager/v1/datasubjects/profiles"
 _SUBJECTS = "/api/consentmanager/v2/datasubjects"  # DELETE: right to be forgotten
 
@@ -134,6 +137,39 @@ class Writeback(WritebackBase):
                     f"OneTrust consentreceipts answered HTTP {resp.status}: {body.get('message') or body}"
                 )
         return outcomes
+
+    def read_back(self) -> Iterator[Held]:
+        """Each data subject's decision on each purpose the config names, as the receipt that
+        led to it (`prepare`'s form; its date is OneTrust's `LastTransactionDate`): GET
+        /api/consentmanager/v1/datasubjects/profiles, 2,000 subjects a page. A purpose in
+        another status (PENDING, EXPIRED) matches no receipt the hub sends: left out."""
+        wanted, page = set(self.purposes.values()), 0
+        while True:
+            params = {"page": page, "size": _PAGE, "properties": "ignoreCount"}
+            resp = self.reader.request("GET", _PROFILES, params=params)
+            if resp.status != 200 or not isinstance(resp.body, dict):
+                raise FatalError(f"OneTrust answered HTTP {resp.status} to a data subject read: {resp.body}")
+            for subject in resp.body.get("content") or []:
+                email = str(subject.get("Identifier") or "").strip().lower()
+                for p in subject.get("Purposes") or []:
+                    transaction = _TRANSACTION_OF.get(p.get("Status"))
+                    if email and transaction and p.get("Id") in wanted:
+                        payload = {
+                            "identifier": email,
+                            "identifierType": "Email",
+                            "purposes": [{"Id": p["Id"], "TransactionType": transaction}],
+                            "interactionDate": p.get("LastTransactionDate"),
+                        }
+                        yield Held(f"{email}|{p['Id']}", None, payload)
+            if resp.body.get("last", True):
+                return
+            page += 1
+
+    def comparable(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The date as an instant to the second: the hub sends the row's own ISO form, OneTrust
+        keeps milliseconds without a zone (UTC)."""
+        when = _instant(payload.get("interactionDate"))
+        return {**payload, "interactionDate": when.isoformat() if when else None}
 
     def erase(self, subject: ErasureSubject) -> ErasureOutcome:
         """Delete Data Subjects (DELETE /api/consentmanager/v2/datasubjects, up to 999

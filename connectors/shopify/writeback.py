@@ -16,7 +16,7 @@ settings.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
@@ -26,6 +26,7 @@ from hub.writeback import (
     Change,
     ErasureOutcome,
     ErasureSubject,
+    Held,
     Outcome,
     WritebackBase,
     WritebackConfig,
@@ -119,6 +120,30 @@ class Writeback(WritebackBase):
             else:
                 raise FatalError(f"Shopify inventory_levels/set answered HTTP {resp.status}: {resp.body}")
         return outcomes
+
+    def read_back(self) -> Iterator[Held]:
+        """The available quantity of every SKU at every location, keyed as `prepare` keys it
+        (`sku@location`): GET locations.json, then inventory_levels.json for those locations
+        (250 a page, following the Link header). Levels of items without a SKU are left out."""
+        resp = self.client.request("GET", f"{self.api}/locations.json")
+        if resp.status != 200:
+            raise FatalError(f"Shopify locations.json answered HTTP {resp.status}: {resp.body}")
+        locations = ",".join(str(loc["id"]) for loc in (resp.body or {}).get("locations") or [])
+        skus = {item: sku for sku, item in self._catalogue().items()}
+        params: dict[str, Any] = {"limit": 250, "location_ids": locations}
+        while locations:
+            resp = self.client.request("GET", f"{self.api}/inventory_levels.json", params=params)
+            if resp.status != 200:
+                raise FatalError(f"Shopify inventory_levels.json answered HTTP {resp.status}: {resp.body}")
+            for level in (resp.body or {}).get("inventory_levels") or []:
+                item, location = int(level["inventory_item_id"]), int(level["location_id"])
+                if item in skus and level.get("available") is not None:
+                    payload = {"sku": skus[item], "location_id": location, "available": level["available"]}
+                    yield Held(f"{skus[item]}@{location}".lower(), f"{item}@{location}", payload)
+            found = _NEXT.search(resp.headers.get("link", ""))
+            if not found:
+                return
+            params = {"limit": 250, "page_info": found.group(1)}
 
     def _catalogue(self) -> dict[str, int]:
         """SKU -> inventory item id, read once per run."""

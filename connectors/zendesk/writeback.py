@@ -15,7 +15,7 @@ default 300), and WritebackConfig's retry settings.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -26,6 +26,7 @@ from hub.writeback import (
     ConfigSection,
     ErasureOutcome,
     ErasureSubject,
+    Held,
     Outcome,
     WritebackBase,
     WritebackConfig,
@@ -139,6 +140,25 @@ class Writeback(WritebackBase):
             else:
                 outcomes.append(Outcome(False, f"{result.get('error')}: {result.get('details')}"))
         return outcomes
+
+    def read_back(self) -> Iterator[Held]:
+        """Every active user, by email, with the fields `prepare` sends: the incremental user
+        export from the start (GET /api/v2/incremental/users/cursor.json, 1,000 a page, cursor
+        paged; it lists deleted users too, `active: false`, which are left out)."""
+        params: dict[str, Any] = {"start_time": 0, "per_page": 1000}
+        while True:
+            resp = self.client.request("GET", "/api/v2/incremental/users/cursor.json", params=params)
+            if resp.status != 200 or not isinstance(resp.body, dict):
+                raise FatalError(f"Zendesk answered HTTP {resp.status} to the user export: {resp.body}")
+            for user in resp.body.get("users") or []:
+                email = str(user.get("email") or "").strip().lower()
+                if email and user.get("active", True):
+                    payload = {"email": email, **{f: user[f] for f in ("name", "phone") if user.get(f)}}
+                    yield Held(email, str(user.get("id")), payload)
+            cursor = resp.body.get("after_cursor")
+            if resp.body.get("end_of_stream") or not cursor:
+                return
+            params = {"cursor": cursor, "per_page": 1000}
 
     def _wait(self, job: dict[str, Any]) -> dict[str, Any]:
         deadline, wait = time.monotonic() + self.job_timeout, self._poll

@@ -41,6 +41,14 @@ def reconcile(
             "then check again",
         ),
     ] = False,
+    content: Annotated[
+        bool,
+        typer.Option(
+            "--content",
+            help="compare every row's checksum (a full read of the source), even where the connector "
+            "offers a keys-only read; default: the connection's `reconcile.content`",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable report")] = False,
     identity: Annotated[
         bool,
@@ -66,9 +74,11 @@ def reconcile(
         _reconcile_writeback(ctx, connection, stream, repair, as_json)
     if repair:  # a repair writes the warehouse: never beside a running sync of the connection
         with claim_connection(ctx, connection, f"reconcile-repair-{connection}"):
-            report = reconcile_connection(ctx, connection, streams=streams, repair=True)
+            report = reconcile_connection(
+                ctx, connection, streams=streams, repair=True, content=content or None
+            )
     else:
-        report = reconcile_connection(ctx, connection, streams=streams)
+        report = reconcile_connection(ctx, connection, streams=streams, content=content or None)
     if as_json:
         print_json(report.to_dict())
     else:
@@ -165,6 +175,7 @@ def _print_table(connection: str, streams: list[StreamReport]) -> None:
         "stale",
         "pending",
         "equal",
+        "read",
         "status",
         "s",
     ):
@@ -179,6 +190,7 @@ def _print_table(connection: str, streams: list[StreamReport]) -> None:
             f"{r.stale:,}",
             f"{r.pending:,}",
             f"{r.equal:,}",
+            r.read,
             f"[{_STYLE[r.status]}]{r.status}[/]",
             f"{r.seconds:.1f}",
         )

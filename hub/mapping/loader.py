@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,10 @@ class CompiledMapping:
     _fields: list[tuple[str, Callable[[dict[str, Any]], Any]]]
     _filters: list[Callable[[dict[str, Any]], bool]]
     pii_paths: tuple[str, ...] = ()  # source paths that feed personal-data fields
+    # field -> the record path it is copied from unchanged (`path:` with no `apply:`), or None
+    # for a constant (`const:`); other fields are not here. Reconcile finds a record id in a key.
+    sources: dict[str, str | None] = field(default_factory=dict)
+    filter_paths: tuple[str, ...] = ()  # the record paths its `filter:` rules read
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -51,6 +55,12 @@ class CompiledMapping:
 
     def map_batch(self, records: list[dict[str, Any]]) -> MappingBatch:
         return run_batch(self.entity, self._fields, self._filters, records)
+
+    def narrowed(self, names: Iterable[str]) -> CompiledMapping:
+        """The same mapping (filters, version) producing only the fields `names`: e.g. a key
+        and a change time from a keys-only read, whose other fields are absent."""
+        keep = set(names)
+        return replace(self, _fields=[(n, fn) for n, fn in self._fields if n in keep])
 
     def mask_pii(self, record: dict[str, Any], key: bytes) -> dict[str, Any]:
         """A copy of a source record with its personal data pseudonymised, for dead letters."""
@@ -141,7 +151,13 @@ def load_mapping(path: str | Path) -> CompiledMapping:
         version=hashlib.sha256(path.read_bytes()).hexdigest()[:12],
         _fields=compiled,
         _filters=[compile_filter(f) for f in model.filter],
+        filter_paths=tuple(f.path for f in model.filter),
         pii_paths=tuple(pii_paths),
+        sources={
+            name: rule.path
+            for name, rule in model.fields.items()
+            if (rule.path is not None and not rule.apply) or "const" in rule.model_fields_set
+        },
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Any
+from typing import Any, Literal
 
 from hub.canonical import FieldType
 from hub.destinations import SqlDestination, TableSpec
@@ -19,11 +19,15 @@ from hub.reconcile.report import SAMPLE_KEYS, StreamReport
 
 __all__ = ["WarehouseCompare", "SourceRow", "key_text"]
 
-# One source row as the compare takes it: its key values, its checksum, and whether it
-# changed at the source after the last sync read it (then it is not a difference).
-SourceRow = tuple[tuple[Any, ...], str, bool]
+# One source row as the compare takes it: its key values, what its content is compared by
+# (its checksum; with `by="changed"` its change time; with `by=None` nothing), and whether
+# it changed at the source after the last sync read it (then it is not a difference).
+SourceRow = tuple[tuple[Any, ...], Any, bool]
+# What makes a row in both stale: "hash" a different checksum (a full read), "changed" a
+# source change time after the warehouse row's (a keys-only read), None nothing (keys only).
+CompareBy = Literal["hash", "changed"] | None
 
-_SRC_HASH, _PENDING = "_cd_source_hash", "_cd_pending"
+_SRC_HASH, _SRC_CHANGED, _PENDING = "_cd_source_hash", "_cd_source_changed", "_cd_pending"
 _BATCH = 100_000  # fewer, bigger batches: DuckDB commits each one (its WAL and key index)
 
 
@@ -36,15 +40,28 @@ class WarehouseCompare:
     """Source vs warehouse for one stream's table, on an open SQL destination."""
 
     def __init__(
-        self, dest: SqlDestination, table: str, key: tuple[str, ...], key_types: dict[str, FieldType]
+        self,
+        dest: SqlDestination,
+        table: str,
+        key: tuple[str, ...],
+        key_types: dict[str, FieldType],
+        *,
+        by: CompareBy = "hash",
+        changed_column: str = "updated_at",
     ) -> None:
         if not key:
             raise ValueError(f"table `{table}` has no key: reconcile compares rows by key")
-        self.dest, self.table, self.key = dest, table, key
+        self.dest, self.table, self.key, self.by = dest, table, key, by
         self.scratch = f"_cd_reconcile_{table}"
+        self._content = _SRC_CHANGED if by == "changed" else _SRC_HASH
+        self._changed_column = changed_column
         self._spec = TableSpec(
             self.scratch,
-            {**{k: key_types[k] for k in key}, _SRC_HASH: "string", _PENDING: "boolean"},
+            {
+                **{k: key_types[k] for k in key},
+                self._content: "datetime" if by == "changed" else "string",
+                _PENDING: "boolean",
+            },
             key,
             checksum=False,
         )
@@ -59,15 +76,15 @@ class WarehouseCompare:
         """Replace the scratch table with the source's keys and checksums, in batches."""
         self.drop()
         self.dest.prepare(self._spec, "merge")  # merge: a key the source lists twice counts once
-        names = list(self.key)
+        names, content = list(self.key), self._content
         it = iter(rows)
         while batch := list(islice(it, _BATCH)):
             if len(names) == 1:  # the common case, without a zip per row
                 (name,) = names
-                dicts = [{name: key[0], _SRC_HASH: h, _PENDING: p} for key, h, p in batch]
+                dicts = [{name: key[0], content: c, _PENDING: p} for key, c, p in batch]
             else:
                 dicts = [
-                    {**dict(zip(names, key, strict=True)), _SRC_HASH: h, _PENDING: p} for key, h, p in batch
+                    {**dict(zip(names, key, strict=True)), content: c, _PENDING: p} for key, c, p in batch
                 ]
             self.dest.write(self._spec, "merge", dicts)
 
@@ -80,9 +97,19 @@ class WarehouseCompare:
         has_flag = DELETED_COLUMN in self.dest.column_types(self.table)
         return f"w.{ident(DELETED_COLUMN)} IS NULL" if has_flag else "1 = 1"
 
+    def _stale(self) -> str:
+        """A row in both (aliases s, w) whose content differs; never NULL (NOT of it is equal)."""
+        if self.by == "hash":
+            h = ident(HASH_COLUMN)
+            return f"(w.{h} IS NULL OR w.{h} <> s.{_SRC_HASH})"
+        if self.by == "changed":
+            u = ident(self._changed_column)
+            return f"(s.{_SRC_CHANGED} IS NOT NULL AND (w.{u} IS NULL OR w.{u} < s.{_SRC_CHANGED}))"
+        return "(1 = 0)"
+
     def _selects(self) -> dict[str, str]:
         """Kind of difference -> SELECT of its keys (aliases: s scratch, w warehouse)."""
-        live, h = self._live(), ident(HASH_COLUMN)
+        live, stale = self._live(), self._stale()
         s_keys = ", ".join(f"s.{ident(k)}" for k in self.key)
         w_keys = ", ".join(f"w.{ident(k)}" for k in self.key)
         return {
@@ -91,13 +118,13 @@ class WarehouseCompare:
             "extra": f"SELECT {w_keys} FROM {self._w} w WHERE {live} AND NOT EXISTS "
             f"(SELECT 1 FROM {self._s} s WHERE {self._join})",
             "stale": f"SELECT {s_keys} FROM {self._s} s JOIN {self._w} w ON {self._join} "
-            f"WHERE {live} AND NOT s.{_PENDING} AND (w.{h} IS NULL OR w.{h} <> s.{_SRC_HASH})",
+            f"WHERE {live} AND NOT s.{_PENDING} AND {stale}",
         }
 
     def compare(self, report: StreamReport) -> StreamReport:
         """Fill the report's counts (one pass: a full outer join on the key) and sample keys
         (only for the kinds that have some)."""
-        live, h, k = self._live(), ident(HASH_COLUMN), ident(self.key[0])
+        live, stale, k = self._live(), self._stale(), ident(self.key[0])
         # Two left joins, not one full join: with the live filter in its ON, DuckDB runs a full
         # join as a nested loop; in a subquery, SQLite joins it by scanning. A flagged row
         # joins nothing, so it is neither a warehouse row nor a match.
@@ -105,9 +132,9 @@ class WarehouseCompare:
         from_source = {
             "source": "1 = 1",
             "pending": f"s.{_PENDING}",
-            "equal": f"{matched} AND w.{h} = s.{_SRC_HASH}",
+            "equal": f"{matched} AND NOT {stale}",
             "missing": f"w.{k} IS NULL AND NOT s.{_PENDING}",
-            "stale": f"{matched} AND NOT s.{_PENDING} AND (w.{h} IS NULL OR w.{h} <> s.{_SRC_HASH})",
+            "stale": f"{matched} AND NOT s.{_PENDING} AND {stale}",
         }
         from_warehouse = {"warehouse": "1 = 1", "extra": f"s.{k} IS NULL"}
 

@@ -10,6 +10,9 @@ __all__ = ["StreamReport", "ConnectionReport", "ReconcileStatus", "SAMPLE_KEYS"]
 # clean: source and warehouse agree; differences: missing, extra or stale rows; failed: the
 # check could not run (the error says why).
 ReconcileStatus = Literal["clean", "differences", "failed"]
+# What a check read of the source: "full" every record (checksums compared), "keys" the
+# connector's keys-only read (docs/reconciliation.md, "What is compared").
+ReadKind = Literal["full", "keys"]
 SAMPLE_KEYS = 10  # keys shown per kind of difference; repair reads them all from the engine
 
 
@@ -22,7 +25,9 @@ class StreamReport:
     warehouse: int = 0  # live warehouse rows (soft-deleted ones left out)
     missing: int = 0  # at the source, not in the warehouse
     extra: int = 0  # in the warehouse, no longer at the source
-    stale: int = 0  # in both, but the warehouse row's checksum differs from the source's
+    # in both, but the warehouse row's checksum differs from the source's (a full read), or
+    # the source changed it after the warehouse row's `updated_at` (a keys-only read)
+    stale: int = 0
     equal: int = 0
     # Changed at the source since the last sync read (cursor at or after it): the next sync
     # brings them, so they are not differences.
@@ -31,6 +36,7 @@ class StreamReport:
     seconds: float = 0.0
     status: ReconcileStatus = "clean"
     error: str | None = None
+    read: ReadKind = "full"  # what was read of the source (docs/reconciliation.md)
 
     @property
     def differences(self) -> int:

@@ -2,6 +2,10 @@
 against the warehouse table, compared in the warehouse's engine; with `repair`, fix what
 differs and check again.
 
+What is read (docs/reconciliation.md, "What is compared"): the connector's keys-only read
+when it declares one (hub/reconcile/source_reads.py), staleness then judged by change time;
+the full read, with checksums, when it declares none or `content` is asked.
+
 Every check is kept in the store (hub/reconcile/store.py) and audited with its counts; a
 repair is audited with counts and keyed hashes of the keys it touched, never values.
 """
@@ -13,10 +17,11 @@ import hmac
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from hub.connections import destination_config, source_for, stream_mapping
@@ -24,9 +29,10 @@ from hub.context import HubContext
 from hub.destinations import LINEAGE_COLUMNS, SqlDestination, TableSpec, open_destination
 from hub.errors import ConfigError, HubError
 from hub.mapping import CompiledMapping
-from hub.reconcile.compare import SourceRow, WarehouseCompare, key_text
-from hub.reconcile.report import ConnectionReport, StreamReport
-from hub.reconcile.source_side import SourceSide
+from hub.reconcile.compare import CompareBy, SourceRow, WarehouseCompare, key_text
+from hub.reconcile.report import ConnectionReport, ReadKind, StreamReport
+from hub.reconcile.source_reads import ReconcileReads, reads_for
+from hub.reconcile.source_side import CHANGED_AT, SourceSide
 from hub.reconcile.store import last_sync_started, save_reports
 from hub.redaction import redact
 from hub.sources import Source
@@ -49,12 +55,25 @@ class _Stream:
     source: Source
     dest: SqlDestination
     compare: WarehouseCompare
+    reads: ReconcileReads
+    by: CompareBy  # "hash": a full read with checksums; else the keys-only read
+
+    @property
+    def read(self) -> ReadKind:
+        return "full" if self.by == "hash" else "keys"
 
 
 def reconcile_connection(
-    ctx: HubContext, name: str, *, streams: list[str] | None = None, repair: bool = False
+    ctx: HubContext,
+    name: str,
+    *,
+    streams: list[str] | None = None,
+    repair: bool = False,
+    content: bool | None = None,
 ) -> ConnectionReport:
-    """Check (and with `repair`, fix) the connection's streams; the report of each is stored."""
+    """Check (and with `repair`, fix) the connection's streams; the report of each is stored.
+    `content` (default: the connection's `reconcile.content`) compares every row's checksum,
+    with a full read, even where the connector offers a keys-only read."""
     conn = _connection(ctx, name)
     wanted = _streams(ctx, conn, streams)
     check_id = uuid.uuid4().hex[:12]
@@ -64,7 +83,8 @@ def reconcile_connection(
         report = StreamReport(conn.name, stream, conn.table_for(stream))
         started = time.perf_counter()
         try:
-            with _opened(ctx, conn, stream) as parts:
+            with _opened(ctx, conn, stream, _content(conn, content)) as parts:
+                report.read = parts.read
                 _check(ctx, conn, parts, report)
                 report.seconds = time.perf_counter() - started
                 if repair and report.differences:
@@ -91,7 +111,10 @@ def reconcile_connection(
             details={
                 "check_id": check_id,
                 "status": r.status,
-                **{k: getattr(r, k) for k in ("source", "warehouse", "missing", "extra", "stale", "pending")},
+                **{
+                    k: getattr(r, k)
+                    for k in ("read", "source", "warehouse", "missing", "extra", "stale", "pending")
+                },
                 "error": r.error,
             },
         )
@@ -120,8 +143,12 @@ def _streams(ctx: HubContext, conn: Connection, streams: list[str] | None) -> li
     return list(streams or conn.streams)
 
 
+def _content(conn: Connection, asked: bool | None) -> bool:
+    return bool(conn.reconcile.content) if asked is None else asked
+
+
 @contextmanager
-def _opened(ctx: HubContext, conn: Connection, stream: str) -> Iterator[_Stream]:
+def _opened(ctx: HubContext, conn: Connection, stream: str, content: bool) -> Iterator[_Stream]:
     scfg = conn.streams[stream]
     mapping = stream_mapping(ctx, conn, stream)
     if not mapping.key:
@@ -132,18 +159,23 @@ def _opened(ctx: HubContext, conn: Connection, stream: str) -> Iterator[_Stream]
         )
     table = conn.table_for(stream)
     source = source_for(ctx, conn)
+    reads = reads_for(source, stream, mapping)
+    columns = mapping.columns()
+    by: CompareBy = "hash"
+    if not content and reads.keys is not None:  # keys only; staleness by change time if it has one
+        by = "changed" if CHANGED_AT in columns else None
     dest = open_destination(conn.destination.type, destination_config(ctx, conn))
     try:
         if not dest.has_table(table):
             raise HubError(f"table `{table}` does not exist in the warehouse: sync `{conn.name}` first")
-        columns = mapping.columns()
-        compare = WarehouseCompare(dest, table, mapping.key, {k: columns[k] for k in mapping.key})
+        compare = WarehouseCompare(dest, table, mapping.key, {k: columns[k] for k in mapping.key}, by=by)
         try:
-            yield _Stream(stream, table, mapping, source, dest, compare)
+            yield _Stream(stream, table, mapping, source, dest, compare, reads, by)
         finally:
             compare.drop()
     finally:
         dest.close()
+        reads.close()
 
 
 def _check(
@@ -152,7 +184,9 @@ def _check(
     """Read the source, load its keys and checksums, compare. With `rewrite`, the same read
     also writes the rows of the keys it wants (a repair and its check after, in one read)."""
     watermark = last_sync_started(ctx.engine, conn.name, parts.name)
-    side = SourceSide(parts.source, parts.name, parts.mapping, watermark)
+    source = parts.source if parts.by == "hash" else parts.reads.keys
+    assert source is not None, "a keys compare without a keys read"
+    side = SourceSide(source, parts.name, parts.mapping, watermark, by=parts.by)
     rows = side.rows() if rewrite is None else rewrite.through(side)
     parts.compare.load_source(rows)
     if rewrite is not None:
@@ -171,11 +205,12 @@ def _repair(
     """Extras per `deletes:`, then the missing and stale rows written again from the source,
     then the check again; returns the report after repair.
 
-    The connectors read lists, not single records, so the rows are re-read with one full
-    read of the stream, of which only the wanted keys are written (merge on key); that same
-    read is the check after repair."""
+    Where the connector fetches by key, exactly the missing and stale keys are re-read.
+    Otherwise one full read of the stream, of which only the wanted keys are written (merge
+    on key); on a full-read check that same read is the check after repair."""
     compare = parts.compare
-    wanted = {key_text(k) for kind in ("missing", "stale") for k in compare.keys(kind)}
+    wanted_keys = [k for kind in ("missing", "stale") for k in compare.keys(kind)]
+    wanted = {key_text(k) for k in wanted_keys}
     extras = [key_text(k) for k in compare.keys("extra")] if report.extra else []
     deleted = flagged = 0
     if report.extra:
@@ -184,9 +219,19 @@ def _repair(
         else:
             flagged = compare.flag_extras()
     rewrite = _Rewrite(conn, parts, wanted, check_id)
-    after = StreamReport(conn.name, parts.name, parts.table)
+    after = StreamReport(conn.name, parts.name, parts.table, read=parts.read)
     started = time.perf_counter()
-    _check(ctx, conn, parts, after, rewrite if wanted else None)
+    if wanted and parts.reads.fetch is not None:
+        rewrite.fetched(parts.reads.fetch_keys(wanted_keys))
+        how = "by key"
+        _check(ctx, conn, parts, after)
+    elif wanted and parts.by != "hash":  # a keys check, no fetch by key: a full read writes them
+        rewrite.fetched(SourceSide(parts.source, parts.name, parts.mapping).mapped(), mapped=True)
+        how = "full read"
+        _check(ctx, conn, parts, after)
+    else:
+        how = "full read" if wanted else "nothing"
+        _check(ctx, conn, parts, after, rewrite if wanted else None)
     after.seconds = time.perf_counter() - started
     done = {"rewritten": rewrite.written, "flagged_deleted": flagged, "deleted": deleted}
     out.repaired = {**(out.repaired or {}), parts.name: done}
@@ -201,6 +246,7 @@ def _repair(
             "stale": report.stale,
             "extra": report.extra,
             "deletes": conn.deletes,
+            "reread": how,
             "key_hashes": {
                 "rewritten": _key_hashes(key, sorted(wanted)),
                 "extra": _key_hashes(key, extras),
@@ -215,7 +261,7 @@ class _Rewrite:
     """Writes the source rows of the wanted keys while the check reads them past."""
 
     def __init__(self, conn: Connection, parts: _Stream, wanted: set[str], check_id: str) -> None:
-        mapping = parts.mapping
+        mapping = self.mapping = parts.mapping
         self.dest, self.key, self.wanted = parts.dest, mapping.key, wanted
         self.spec = TableSpec(parts.table, {**mapping.columns(), **LINEAGE_COLUMNS}, mapping.key)
         self.lineage: dict[str, Any] = {
@@ -230,11 +276,25 @@ class _Rewrite:
 
     def through(self, side: SourceSide) -> Iterator[SourceRow]:
         for row in side.mapped():
-            if key_text([row.get(k) for k in self.key]) in self.wanted:
-                self.batch.append({**row, **self.lineage, "_cd_extracted_at": datetime.now(UTC)})
-                if len(self.batch) >= _WRITE_BATCH:
-                    self.flush()
+            self._offer(row)
             yield side.source_row(row)
+
+    def fetched(self, records: Iterable[dict[str, Any]], mapped: bool = False) -> None:
+        """Write the wanted rows among these source records (or mapped rows), then flush."""
+        if mapped:
+            for row in records:
+                self._offer(row)
+        else:
+            for chunk in _chunks(records, _WRITE_BATCH):
+                for row in self.mapping.map_batch(chunk).rows:
+                    self._offer(row)
+        self.flush()
+
+    def _offer(self, row: dict[str, Any]) -> None:
+        if key_text([row.get(k) for k in self.key]) in self.wanted:
+            self.batch.append({**row, **self.lineage, "_cd_extracted_at": datetime.now(UTC)})
+            if len(self.batch) >= _WRITE_BATCH:
+                self.flush()
 
     def flush(self) -> None:
         if not self.batch:
@@ -244,6 +304,12 @@ class _Rewrite:
             self._prepared = True
         self.written += self.dest.write(self.spec, "merge", self.batch)
         self.batch = []
+
+
+def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
 
 
 def _key_hashes(key: bytes, keys: list[str]) -> list[str]:

@@ -1,6 +1,10 @@
 """The source side of a reconcile: every record read through the connection's own connector
 and mapping, reduced to its key, its checksum and whether it changed after the last sync.
 
+With `by="changed"` (or None) the source is the connector's keys-only read
+(hub/reconcile/source_reads.py) and only the key and `updated_at` are mapped: the checksum
+slot holds the record's change time (or nothing).
+
 A row whose canonical `updated_at` is at or after the moment the last successful sync
 started reading is "pending": the next incremental sync will bring it, so a missing or stale
 row for it is not a false alarm. (The mapped `updated_at`, not the connector's cursor field:
@@ -16,7 +20,7 @@ from typing import Any
 from hub.destinations import LINEAGE_COLUMNS
 from hub.destinations.checksum import row_hasher
 from hub.mapping import CompiledMapping
-from hub.reconcile.compare import SourceRow
+from hub.reconcile.compare import CompareBy, SourceRow
 from hub.sources import RECORD, Source
 
 __all__ = ["SourceSide", "CHANGED_AT"]
@@ -41,10 +45,17 @@ class SourceSide:
     """Reads one stream whole (full refresh, no state: nothing is saved) and maps it."""
 
     def __init__(
-        self, source: Source, stream: str, mapping: CompiledMapping, watermark: datetime | None = None
+        self,
+        source: Source,
+        stream: str,
+        mapping: CompiledMapping,
+        watermark: datetime | None = None,
+        by: CompareBy = "hash",
     ) -> None:
-        self.source, self.stream, self.mapping = source, stream, mapping
         columns = [c for c in mapping.columns() if c not in LINEAGE_COLUMNS]
+        if by != "hash":  # a keys-only read: its other fields are absent, not empty
+            mapping = mapping.narrowed([*mapping.key, CHANGED_AT])
+        self.source, self.stream, self.mapping, self.by = source, stream, mapping, by
         self.hash: Callable[[dict[str, Any]], str] = row_hasher(columns)
         # No watermark (never synced) or no change time in the entity: nothing is pending.
         self.watermark = watermark if CHANGED_AT in columns else None
@@ -73,4 +84,8 @@ class SourceSide:
         if self.watermark is not None:
             at = _instant(row.get(CHANGED_AT))
             late = at is not None and at >= self.watermark
-        return tuple(row.get(k) for k in self.mapping.key), self.hash(row), late
+        if self.by == "hash":
+            content: Any = self.hash(row)
+        else:
+            content = _instant(row.get(CHANGED_AT)) if self.by == "changed" else None
+        return tuple(row.get(k) for k in self.mapping.key), content, late

@@ -23,7 +23,7 @@ extras again, and reconciles once more.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -94,8 +94,8 @@ def reconcile_writeback(ctx: HubContext, connection: str, stream: str) -> Writeb
     started = time.perf_counter()
     conn, mapping = _stream(ctx, connection, stream)
     target = f"{connection}/{stream}"
-    tally = _Tally()
     api = writeback_for(ctx, conn)
+    tally = _Tally(comparable=api.comparable)
     try:
         held = list(api.read_back())  # first: a connector that cannot is refused before any read
         by_key = {h.key: h for h in held}
@@ -144,6 +144,8 @@ class _Tally:
     different: list[str] = field(default_factory=list)
     fields: dict[str, int] = field(default_factory=dict)
     seen: set[int] = field(default_factory=set)  # id() of the destination records matched
+    # both sides of a compare in the connector's comparable form (WritebackApi.comparable)
+    comparable: Callable[[dict[str, Any]], dict[str, Any]] = dict
 
     def judge(self, ref: str, found: Held | None, row: _Row | None, present_only: bool = False) -> None:
         """One accepted record: `found` what the destination holds under its key or id, `row`
@@ -157,7 +159,7 @@ class _Tally:
             self.equal += 1  # no row to compare with: present is all that can be checked
         elif row is None:
             self.pending += 1
-        elif off := _differing(row.payload, found.payload):
+        elif off := _differing(self.comparable(row.payload), self.comparable(found.payload)):
             self.different.append(ref)
             for name in off:
                 self.fields[name] = self.fields.get(name, 0) + 1

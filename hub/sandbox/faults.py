@@ -37,7 +37,8 @@ FAULT_KINDS = (
     "stale",
     # `dropped`: the write is answered as done, then not kept (a vendor that accepted it and lost
     # it; only write-back reconciliation can tell). On the products that can put their data back
-    # (HubSpot, Mailchimp: `Router.product(..., keep=...)`); elsewhere it answers 500.
+    # (HubSpot, Mailchimp, Zendesk users, Shopify levels, OneTrust: `Router.product(..., keep=...)`);
+    # elsewhere it answers 500.
     "dropped",
 )
 # Faults in the data rather than the HTTP exchange (hub/sandbox/data_faults.py), each about one

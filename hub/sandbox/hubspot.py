@@ -2,6 +2,8 @@
 
 - GET  /crm/v3/objects/{type}?limit&after&properties&archived  (limit <= 100, id order)
 - GET  /crm/v3/objects/{type}/{id}
+- POST /crm/v3/objects/{type}/batch/read  (<= 100 inputs by id or a unique `idProperty`;
+  `properties`; ids it has not are left out, as HubSpot does, and listed under `errors`)
 - POST /crm/v3/objects/{type}/search  (filterGroups of EQ/NEQ/GT/GTE/LT/LTE/BETWEEN filters on
   any property, dates as epoch ms or ISO; sorts; limit <= 200; `total` in every response;
   `after` is an offset into the current results, refused with 400 once it pages past
@@ -9,6 +11,10 @@
 - POST /crm/v3/objects/{type}/batch/upsert  (<= 100 inputs by a unique property; one invalid
   value, unknown property or repeated id refuses the whole batch with 400, as HubSpot does)
 Auth is a Bearer token; every response carries HubSpot's rate-limit headers.
+
+`properties=` on a list, a search or a batch read returns only the asked properties (and the few
+HubSpot always returns). For tests, `list_reads` records the `properties` asked by each list page
+and `batch_reads` the ids asked by each batch read.
 
 For tests: `search_cap` lowers the paging cap (keep the default unless the test is about it);
 `after_page(kind, object_type, hook)` calls `hook(n, ids)` after each list or search page is
@@ -136,6 +142,10 @@ class HubSpot:
         self.upserts: list[tuple[str, str]] = []  # (object type, id value) per upserted input
         self.gdpr_deleted: list[str] = []  # contact ids removed by GDPR delete
         self.search_cap = SEARCH_CAP
+        # request logs for tests: (object type, `properties` asked or None) per list page built,
+        # (object type, ids asked) per batch read
+        self.list_reads: list[tuple[str, str | None]] = []
+        self.batch_reads: list[tuple[str, list[str]]] = []
         self._pages_served: dict[tuple[str, str], int] = {}  # (kind, type) -> pages built
         self._page_hooks: dict[tuple[str, str], list[PageHook]] = {}
 
@@ -303,6 +313,7 @@ class HubSpot:
         router.add("GET", "/crm/v3/objects/{type}/{id}", self._guard(self._get))
         router.add("POST", "/crm/v3/objects/{type}/search", self._guard(self._search))
         router.add("POST", "/crm/v3/objects/{type}/batch/upsert", self._guard(self._upsert))
+        router.add("POST", "/crm/v3/objects/{type}/batch/read", self._guard(self._batch_read))
         router.add("POST", "/crm/v3/objects/contacts/gdpr-delete", self._bearer(self._gdpr_delete))
         router.add("GET", "/crm/v3/owners", self._bearer(self._list_owners))
         router.add("GET", "/_sandbox/hubspot/{type}", self._dump)
@@ -414,6 +425,8 @@ class HubSpot:
                 }
             }
         response = json_response(body)
+        with self._lock:
+            self.list_reads.append((object_type, props))
         self._page_built("list", object_type, results)
         return response
 
@@ -422,6 +435,49 @@ class HubSpot:
         if obj is None:
             return json_response(_error(404, "Object not found. objectId are usually numeric."), 404)
         return json_response(obj)
+
+    def _batch_read(self, req: Request, object_type: str) -> Response:
+        """Records by id (or by a unique property); an id not found is left out of `results`
+        and named under `errors` (HubSpot answers 207 then)."""
+        query = req.json() or {}
+        inputs, prop = query.get("inputs"), query.get("idProperty") or "hs_object_id"
+        if not isinstance(inputs, list) or not inputs:
+            return json_response(_error(400, "Invalid input JSON: `inputs` must be a non-empty array"), 400)
+        if len(inputs) > _BATCH_LIMIT:
+            return json_response(
+                _error(400, f"Batch input size must be <= {_BATCH_LIMIT}, got {len(inputs)}"), 400
+            )
+        if prop not in _UNIQUE[object_type]:
+            return json_response(_error(400, f"{prop} is not a unique property of {object_type}"), 400)
+        asked = [str((item or {}).get("id") or "") for item in inputs]
+        wanted = query.get("properties") or None
+        with self._lock:
+            self.batch_reads.append((object_type, asked))
+            objs = self._objects[object_type]
+            found = [
+                objs.get(v) if prop == "hs_object_id" else objs.get(self._find(object_type, prop, v) or "")
+                for v in asked
+            ]
+        results = [self._shape(o, wanted, object_type) for o in found if o is not None and not o["archived"]]
+        missing = [v for v, o in zip(asked, found, strict=True) if o is None or o["archived"]]
+        now = iso(datetime.now(UTC))
+        body: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": now,
+            "completedAt": now,
+        }
+        if missing:
+            body["errors"] = [
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": "Could not get some objects, they may be deleted or not exist.",
+                    "context": {"ids": missing},
+                }
+            ]
+            body["numErrors"] = 1
+        return json_response(body, 207 if missing else 200)
 
     def _search(self, req: Request, object_type: str) -> Response:
         query = req.json() or {}

@@ -19,6 +19,7 @@ and a few subjects no other system knows.
 
 from __future__ import annotations
 
+import copy
 import random
 import re
 import threading
@@ -128,6 +129,18 @@ class OneTrust:
             "LastTransactionCollectionPointVersion": 1,
         }
 
+    def _save(self) -> Any:
+        """The data subjects and receipts, for a `dropped` receipt."""
+        with self._lock:
+            return copy.deepcopy(self.profiles), list(self.receipts)
+
+    def _restore(self, saved: Any) -> None:
+        profiles, receipts = saved
+        with self._lock:  # in place: a test may hold `profiles` from before
+            self.profiles.clear()
+            self.profiles.update(profiles)
+            self.receipts[:] = receipts
+
     @property
     def subjects(self) -> dict[str, dict[str, str]]:
         """identifier -> purpose id -> status: the consent state, for tests."""
@@ -167,7 +180,7 @@ class OneTrust:
         subject["LastUpdatedDate"] = stamp(now)
 
     def register(self, router: Router) -> None:
-        router.product("/request/v1/", _error)
+        router.product("/request/v1/", _error, keep=(self._save, self._restore))
         router.product("/api/consentmanager/", _error)
         router.add("POST", "/request/v1/consentreceipts", self._receipt)
         router.add("GET", PROFILES, self._profiles)

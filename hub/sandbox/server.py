@@ -237,7 +237,7 @@ class SandboxServer(ThreadingHTTPServer):
                 resp.headers["Retry-After"] = f"{fault.retry_after:g}"
         else:
             resp = self._handle(req)
-            if resp.status == 200 and (data_faults := self.faults.data_faults(req.method, req.path)):
+            if resp.status in (200, 207) and (data_faults := self.faults.data_faults(req.method, req.path)):
                 resp = self._shape_data(req, resp, data_faults)
             if fault is not None and fault.kind == "malformed":
                 resp = Response(200, b"<html><body><h1>502 Bad Gateway</h1></body></html>")

@@ -229,12 +229,25 @@ class Shopify:
             self.customers[cid].update(fields, updated_at=iso(at or datetime.now(UTC)))
             return self.customers[cid]
 
+    def _save(self) -> Any:
+        """The inventory levels, for a `dropped` write."""
+        with self._lock:
+            return dict(self.levels), self.level_stamp
+
+    def _restore(self, saved: Any) -> None:
+        levels, stamp = saved
+        with self._lock:  # in place: a test may hold `levels` from before
+            self.levels.clear()
+            self.levels.update(levels)
+            self.level_stamp = stamp
+
     # -- HTTP --------------------------------------------------------------
     def register(self, router: Router) -> None:
         router.product(
             f"{API}/",
             lambda status, msg: {"errors": msg or "Not Found"},
             lambda: {"X-Shopify-Shop-Api-Call-Limit": "1/40"},
+            keep=(self._save, self._restore),
         )
         router.add(
             "GET",

@@ -24,6 +24,7 @@ in E.164, and some people the CRM never heard of.
 from __future__ import annotations
 
 import base64
+import copy
 import random
 import re
 import threading
@@ -222,9 +223,21 @@ class Zendesk:
             oid = self._add(kind, {"created_at": stamp, **fields, "updated_at": stamp})
             return self._objects[kind][oid]
 
+    def _save(self) -> Any:
+        """The users, for a `dropped` write (jobs are kept: the job still reports success)."""
+        with self._lock:
+            return copy.deepcopy(self._objects["users"]), self._next["users"]
+
+    def _restore(self, saved: Any) -> None:
+        users, next_id = saved
+        with self._lock:  # in place: a test may hold `objects("users")` from before
+            self._objects["users"].clear()
+            self._objects["users"].update(users)
+            self._next["users"] = next_id
+
     # -- HTTP --------------------------------------------------------------
     def register(self, router: Router) -> None:
-        router.product("/api/v2/", _error, self._rate_headers)
+        router.product("/api/v2/", _error, self._rate_headers, keep=(self._save, self._restore))
         router.add("GET", "/api/v2/incremental/users/cursor.json", self._guard(self._cursor_export("users")))
         router.add(
             "GET", "/api/v2/incremental/tickets/cursor.json", self._guard(self._cursor_export("tickets"))

@@ -106,6 +106,12 @@ class ReconcileSettings(_Strict):
     notify_above: int = Field(
         default=0, ge=0, description="notify when a check finds more differences than this (or fails)"
     )
+    content: bool = Field(
+        default=False,
+        description="compare every row's checksum with a full read of the source, even where the "
+        "connector offers a keys-only read (which finds missing and extra rows, and stale ones by "
+        "their change time only)",
+    )
 
 
 class Connection(_Strict):

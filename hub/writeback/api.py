@@ -84,6 +84,11 @@ class WritebackApi(Protocol):
         one Mailchimp list's members), for write-back reconciliation (hub/reconcile/writeback.py).
         WritebackBase's refuses with a ConfigError: a connector that can overrides it."""
 
+    def comparable(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A payload (sent or read back) in the form reconcile compares: WritebackBase's is the
+        payload itself; a connector whose API stores a value in another form (OneTrust's dates)
+        normalises it here, on both sides, without changing what is sent."""
+
     def withdrawal(self, key: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         """The payload that tells the destination a person withdrew consent (unsubscribe, flag),
         sent as an update of the record it holds; None: it has no such thing (the row is held)."""

@@ -75,6 +75,9 @@ class WritebackBase:
             "(docs/reconciliation.md lists the connectors that can)"
         )
 
+    def comparable(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return payload
+
     def withdrawal(self, key: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         # A connector that can unsubscribe or flag a person overrides this (hub/governance).
         return None

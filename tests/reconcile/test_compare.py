@@ -1,8 +1,10 @@
 """The compare in the warehouse's engine, on SQLite, PostgreSQL and DuckDB: exact key sets,
-checksums, pending rows, and what repair does to extras."""
+checksums (or, after a keys-only read, change times), pending rows, and what repair does to
+extras."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -77,3 +79,18 @@ def test_repairing_extras_flags_or_deletes_only_them(dest: SqlDestination, hard:
 def test_a_table_without_a_key_is_refused(dest: SqlDestination) -> None:
     with pytest.raises(ValueError, match="no key"):
         WarehouseCompare(dest, "contacts", (), {})
+
+
+def test_a_keys_compare_judges_staleness_by_change_time(dest: SqlDestination) -> None:
+    """A keys-only read brings each key's change time: a row whose source changed after the
+    warehouse's `updated_at` is stale; an equal or older time, or none, is not."""
+    spec = TableSpec("contacts", {"id": "string", "updated_at": "datetime", **LINEAGE_COLUMNS}, ("id",))
+    t0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    later, micro = t0 + timedelta(hours=1), t0 + timedelta(microseconds=500)
+    dest.prepare(spec, "merge")
+    dest.write(spec, "merge", [{"id": k, "updated_at": t0, "_cd_run_id": "r"} for k in "12345"])
+    compare = WarehouseCompare(dest, "contacts", ("id",), {"id": "string"}, by="changed")
+    rows = [(("1",), t0, False), (("2",), later, False), (("3",), micro, False), (("4",), None, False)]
+    report = check(compare, [*rows, (("5",), later, True), (("6",), t0, False)])
+    assert (report.stale, report.missing, report.extra, report.pending) == (2, 1, 0, 1)
+    assert report.samples == {"stale": ["2", "3"], "missing": ["6"]} and report.equal == 2

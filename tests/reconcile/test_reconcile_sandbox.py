@@ -1,13 +1,15 @@
 """Reconcile end to end against the sandbox's real HTTP API, on SQLite and PostgreSQL: each
 planted fault (a record the list skipped, a hard delete, an edit with an old updatedAt) is
-found exactly, `--repair` ends with zero differences, and changes after the sync are not
-false alarms."""
+found exactly, `--repair` re-reads exactly the keys at fault and ends with zero differences,
+and changes after the sync are not false alarms. The default check reads HubSpot's keys only
+(`properties=hs_object_id`); `--content` reads it whole and compares checksums."""
 
 from __future__ import annotations
 
 import json
 import textwrap
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -125,9 +127,12 @@ def test_each_fault_is_found_exactly_and_repair_ends_clean(
             CONTACTS, "stale", record=edited, times=None, changes={"properties": {"city": "Atlantis"}}
         ),
     ):
-        code, report = cli(ctx)
+        reads = len(sandbox.hubspot.list_reads)
+        code, report = cli(ctx, "--content")  # an edit with an old updatedAt: only checksums see it
         assert code == 3, report  # differences: the exit code of a partial sync
+        assert {p for _, p in sandbox.hubspot.list_reads[reads:]} != {"hs_object_id"}  # read whole
         (contacts,) = report["streams"]
+        assert contacts["read"] == "full"
         # the contact key is (source, source_id)
         expected = {"missing": [skipped], "extra": [deleted], "stale": [edited]}
         assert contacts["samples"] == {k: [f"hubspot|{v[0]}"] for k, v in expected.items()}
@@ -136,8 +141,10 @@ def test_each_fault_is_found_exactly_and_repair_ends_clean(
         code, seen = status(ctx)
         assert code == 5 and seen["reconciled"]["differences"] == 3, seen  # status wants a person
 
-        code, repaired = cli(ctx, "--repair")
+        fetched = len(sandbox.hubspot.batch_reads)
+        code, repaired = cli(ctx, "--repair", "--content")
         assert code == 0, repaired
+        assert batch_read_ids(sandbox, fetched) == sorted([skipped, edited])  # by key, exactly those
         assert repaired["before"][0]["differences"] == 3
         assert repaired["repaired"]["contacts"] == {
             "rewritten": 2,
@@ -162,6 +169,50 @@ def test_each_fault_is_found_exactly_and_repair_ends_clean(
     assert details["rewritten"] == 2 and len(details["key_hashes"]["rewritten"]) == 2
     # counts and keyed hashes of the keys, never values or the keys themselves
     assert "Atlantis" not in json.dumps(details) and skipped not in details["key_hashes"]["rewritten"]
+
+
+def batch_read_ids(sb: Sandbox, since: int) -> list[str]:
+    """The contact ids HubSpot batch reads asked for since the log's `since`-th entry."""
+    return sorted(i for kind, ids in sb.hubspot.batch_reads[since:] if kind == "contacts" for i in ids)
+
+
+def test_the_keys_read_finds_missing_extra_and_skipped_edits_and_repair_rereads_exactly_those(
+    sandbox: Sandbox, destination: dict[str, str], tmp_path: Path
+) -> None:
+    ctx = workspace(tmp_path, sandbox, destination)
+    ids = sorted(sandbox.hubspot.objects("contacts"), key=int)
+    skipped, deleted, edited = ids[5], ids[50], ids[90]
+    with sandbox.faults.planted(CONTACTS, "skip", record=skipped, times=1):
+        sync(ctx)
+    # An edit the sync's cursor skipped: stamped before the sync started, after the row's own
+    # updatedAt; so neither pending nor equal.
+    sandbox.hubspot.update(
+        "contacts", edited, {"city": "Tromsø"}, updated_at=datetime.now(UTC) - timedelta(hours=1)
+    )
+    reads = len(sandbox.hubspot.list_reads)
+    with sandbox.faults.planted(CONTACTS, "deleted", record=deleted, times=None):
+        code, report = cli(ctx)
+        keys_pages = sandbox.hubspot.list_reads[reads:]
+        assert code == 3, report
+        # every page of the check asked HubSpot for the key only
+        assert keys_pages and set(keys_pages) == {("contacts", "hs_object_id")}, keys_pages
+        (contacts,) = report["streams"]
+        assert contacts["read"] == "keys"
+        expected = {"missing": skipped, "extra": deleted, "stale": edited}
+        assert contacts["samples"] == {k: [f"hubspot|{v}"] for k, v in expected.items()}
+        assert (contacts["missing"], contacts["extra"], contacts["stale"]) == (1, 1, 1)
+        assert contacts["equal"] == contacts["source"] - 2
+
+        fetched = len(sandbox.hubspot.batch_reads)
+        code, repaired = cli(ctx, "--repair")
+        assert code == 0, repaired
+        assert batch_read_ids(sandbox, fetched) == sorted([skipped, edited])
+        assert repaired["repaired"]["contacts"]["rewritten"] == 2
+        assert repaired["streams"][0]["differences"] == 0 and repaired["status"] == "clean"
+    after = rows(destination)
+    assert after[edited]["city"] == "Tromsø" and after[skipped][DELETED_COLUMN] is None
+    (repair,) = ctx.audit.entries(action="reconcile.repair")
+    assert repair["details"]["reread"] == "by key"
 
 
 def test_changes_after_the_sync_are_not_false_alarms(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -21,7 +21,13 @@ from hub.pipeline.run import new_run_id
 from hub.reconcile.writeback import reconcile_writeback, repair_writeback
 from hub.sandbox import Sandbox
 from hub.sandbox.mailchimp import subscriber_hash
+from hub.sandbox.onetrust import PURPOSES
+from hub.sandbox.shopify import API, LOCATIONS
+from tests.pipeline.test_writeback_onetrust import OneTrustOut
+from tests.pipeline.test_writeback_shopify import ShopifyOut
 from tests.pipeline.writeback import WritebackHub, profile
+
+MAIN = LOCATIONS[0][1]
 
 
 def send(hub: WritebackHub) -> RunInfo:
@@ -202,17 +208,117 @@ def test_mailchimp_a_dropped_create_and_dropped_deletes_are_missing_and_extra(em
     assert [r["writeback_sent"] for r in load_metrics(email.ctx.engine, "out", since)] == [8, 3]
 
 
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> WritebackHub:
+    monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
+    creds = {"credentials": "api_token", "email": "agent@example.com", "api_token": "sandbox-token"}
+    return WritebackHub(tmp_path, sandbox, "zendesk", {"credentials": creds})
+
+
+def test_zendesk_a_dropped_create_and_update_are_found_and_sent_again(desk: WritebackHub) -> None:
+    users = desk.sandbox.zendesk.objects("users")
+    desk.profiles(_rows(5))
+    send(desk)
+    assert reconcile_writeback(desk.ctx, "out", "profiles").clean
+
+    # Profile 2 is renamed and profile 5 is new; Zendesk's job reports both done, keeps neither.
+    desk.profiles(_rows(6, p2={"last_name": "Renamed"}))
+    path = "/api/v2/users/create_or_update_many.json"
+    with desk.sandbox.faults.planted(path, "dropped", times=1, method="POST"):
+        assert send(desk).streams[0].writeback["accepted"] == 2  # type: ignore[index]
+    held = {u["email"]: u for u in users.values() if u.get("email")}
+    assert "person5@example.org" not in held and held["person2@example.org"]["name"] == "First2 Last2"
+
+    found = reconcile_writeback(desk.ctx, "out", "profiles")
+    assert (found.missing, found.different) == (("crossdock:p00005",), ("crossdock:p00002",))
+    assert dict(found.fields) == {"name": 1} and (found.equal, found.differences) == (4, 2)
+
+    repaired = repair_writeback(desk.ctx, found)
+    assert repaired.clean and repaired.equal == 6, repaired.to_dict()
+    held = {u["email"]: u for u in users.values() if u.get("email")}
+    assert held["person2@example.org"]["name"] == "First2 Renamed" and "person5@example.org" in held
+
+
+def test_shopify_a_dropped_level_is_found_and_set_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox
+) -> None:
+    monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
+    shop = ShopifyOut(
+        tmp_path, sandbox, "shopify", {"access_token": "sandbox-token", "location_id": MAIN}, stream="stock"
+    )
+    tracked = [
+        v["sku"]
+        for p in sandbox.shopify.products
+        for v in p["variants"]
+        if v["sku"] and v["inventory_management"] == "shopify"
+    ][:4]
+    shop.stock([(sku, MAIN, 10 + i) for i, sku in enumerate(tracked)])
+    send(shop)
+    assert reconcile_writeback(shop.ctx, "out", "stock").clean
+
+    # One level moves to 99; Shopify answers 200 and keeps the old number.
+    shop.stock([(sku, MAIN, 99 if i == 1 else 10 + i) for i, sku in enumerate(tracked)])
+    with sandbox.faults.planted(f"{API}/inventory_levels/set.json", "dropped", times=1):
+        assert send(shop).streams[0].writeback["accepted"] == 1  # type: ignore[index]
+    level = (sandbox.shopify.item_for(tracked[1]), MAIN)
+    assert sandbox.shopify.levels[level] == 11
+
+    found = reconcile_writeback(shop.ctx, "out", "stock")
+    assert found.different == (f"warehouse:{tracked[1]}@{MAIN}",) and dict(found.fields) == {"available": 1}
+    assert (found.missing, found.extra, found.equal) == ((), (), 3)
+
+    repaired = repair_writeback(shop.ctx, found)
+    assert repaired.clean and repaired.equal == 4, repaired.to_dict()
+    assert sandbox.shopify.levels[level] == 99
+
+
+def test_onetrust_a_dropped_withdrawal_is_different_and_a_dropped_consent_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox
+) -> None:
+    monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
+    purposes = {"newsletter": PURPOSES["newsletter"], "profiling": PURPOSES["profiling"]}
+    config = {
+        "collection_point_token": "sandbox-token",
+        "access_token": "sandbox-token",
+        "purposes": purposes,
+    }
+    ot = OneTrustOut(tmp_path, sandbox, "onetrust", config, stream="consents")
+    ot.consents(
+        [("a@example.org", "newsletter", "granted", 0), ("b@example.org", "newsletter", "granted", 0)]
+    )
+    send(ot)
+    assert reconcile_writeback(ot.ctx, "out", "consents").clean
+
+    # a withdraws (h 2) and c consents; OneTrust answers each receipt and keeps neither.
+    ot.consents(
+        [
+            ("a@example.org", "newsletter", "withdrawn", 2),
+            ("b@example.org", "newsletter", "granted", 0),
+            ("c@example.org", "profiling", "granted", 1),
+        ]
+    )
+    with sandbox.faults.planted("/request/v1/consentreceipts", "dropped", times=2):
+        assert send(ot).streams[0].writeback["accepted"] == 2  # type: ignore[index]
+    assert sandbox.onetrust.subjects["a@example.org"][PURPOSES["newsletter"]] == "ACTIVE"
+
+    found = reconcile_writeback(ot.ctx, "out", "consents")
+    assert found.missing == ("warehouse:c@example.org/profiling",)
+    assert found.different == ("warehouse:a@example.org/newsletter",)
+    assert dict(found.fields) == {"interactionDate": 1, "purposes": 1} and found.equal == 1
+
+    repaired = repair_writeback(ot.ctx, found)
+    assert repaired.clean and repaired.equal == 3, repaired.to_dict()
+    assert sandbox.onetrust.subjects["a@example.org"][PURPOSES["newsletter"]] == "WITHDRAWN"
+    assert sandbox.onetrust.subjects["c@example.org"][PURPOSES["profiling"]] == "ACTIVE"
+
+
 def test_a_connector_that_cannot_read_back_and_a_sql_connection_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox
 ) -> None:
     monkeypatch.delenv("CROSSDOCK_STORE_URL", raising=False)
-    hub = WritebackHub(
-        tmp_path,
-        sandbox,
-        "zendesk",
-        {"credentials": {"credentials": "api_token", "email": "a@example.com", "api_token": "x"}},
-    )
-    with pytest.raises(ConfigError, match="zendesk write-back cannot read its records back"):
+    # Facebook's Custom Audiences API never lists an audience's members (docs/reconciliation.md)
+    hub = WritebackHub(tmp_path, sandbox, "facebook", {"audience_id": "1", "access_token": "x"})
+    with pytest.raises(ConfigError, match="facebook write-back cannot read its records back"):
         reconcile_writeback(hub.ctx, "out", "profiles")
     with pytest.raises(ConfigError, match="has no stream `nope`"):
         reconcile_writeback(hub.ctx, "out", "nope")
