@@ -46,6 +46,7 @@ _FEATURE_TABLES = (
     "hub.identity.state",
     "hub.governance.tombstones",
     "hub.readapi.keys",
+    "hub.readapi.limits",  # the read API's shared rate buckets
     "hub.monitoring.series",
     "hub.governance.decisions",
     "hub.apigov.models",  # the API ledger

@@ -9,6 +9,7 @@ trace.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -32,7 +33,7 @@ from hub.identity.normalize import normalize_email
 from hub.identity.run import EVENT_ENTITIES
 from hub.readapi.access_log import AccessLog
 from hub.readapi.keys import KEY_RECHECK_SECONDS, ApiKey, KeyCache, KeyRefused
-from hub.readapi.limits import RateLimiter
+from hub.readapi.limits import RateLimiter, open_buckets
 from hub.readapi.policy import visible_profiles
 from hub.readapi.scope import PROFILE, Scope
 from hub.readapi.warehouse import CHANGED_AT, Warehouse, open_warehouse
@@ -75,10 +76,13 @@ def profile_hash(profile_id: str) -> str:
 class ReadApi:
     """What the app's handlers share: the store, the audit writer, rate buckets, the warehouse."""
 
-    def __init__(self, ctx: HubContext, key_recheck_seconds: float = KEY_RECHECK_SECONDS) -> None:
+    def __init__(
+        self, ctx: HubContext, key_recheck_seconds: float = KEY_RECHECK_SECONDS, rate_store: str | None = None
+    ) -> None:
         self.ctx, self.engine = ctx, ctx.engine
         self.access = AccessLog(ctx.audit)
-        self.limiter = RateLimiter()
+        self.buckets = open_buckets(self.engine, rate_store)
+        self.limiter = RateLimiter(self.buckets)
         self.keys = KeyCache(self.engine, recheck_seconds=key_recheck_seconds)
         self._warehouse: Warehouse | None = None
 
@@ -91,6 +95,7 @@ class ReadApi:
 
     def close(self) -> None:
         self.access.close()
+        self.buckets.close()
         if self._warehouse is not None:
             self._warehouse.close()
 
@@ -154,7 +159,12 @@ async def authenticate(
     except KeyRefused as exc:
         raise ApiError(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"}) from None
     request.state.key_name = key.name
-    wait = api.limiter.take(key.id, key.rate_per_second)
+    # A lease of the key's shared bucket is spent in memory; taking a new one is a store (or
+    # Redis) transaction, kept off the event loop.
+    if not api.limiter.take_local(key.id):
+        wait = await asyncio.to_thread(api.limiter.take, key.id, key.rate_per_second)
+    else:
+        wait = 0
     if wait:
         raise ApiError(
             429,
@@ -215,7 +225,9 @@ def _visible_profile(api: ReadApi, key: ApiKey, profile_id: str) -> tuple[str, d
 _NOT_VISIBLE = "no profile `{}` that this key may see (unknown, or its consent or region rules it out)"
 
 
-def create_app(ctx: HubContext, *, key_recheck_seconds: float = KEY_RECHECK_SECONDS) -> FastAPI:
+def create_app(
+    ctx: HubContext, *, key_recheck_seconds: float = KEY_RECHECK_SECONDS, rate_store: str | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -228,7 +240,7 @@ def create_app(ctx: HubContext, *, key_recheck_seconds: float = KEY_RECHECK_SECO
         "access audited. See docs/read-api.md.",
         lifespan=lifespan,
     )
-    app.state.api = ReadApi(ctx, key_recheck_seconds)
+    app.state.api = ReadApi(ctx, key_recheck_seconds, rate_store)
     _handlers(app)
 
     @app.get("/v1/profiles/{profile_id}", responses=_ERRORS, summary="A profile's golden record")
