@@ -3,7 +3,10 @@ CLI; every answer cut to the key's scope, consent and regions, and audited."""
 
 from __future__ import annotations
 
+import httpx
+
 from hub.readapi.app import profile_hash
+from hub.readapi.server import running_server
 from tests.readapi.conftest import ORDERS, Api, at, write_table
 
 
@@ -208,6 +211,21 @@ def test_rate_limit_is_429_with_retry_after(api: Api) -> None:
     r = httpx_get(api, f"/v1/profiles/{ada}", token)
     assert r.status_code == 429 and r.json()["error"] == "rate_limited"
     assert 1 <= int(r.headers["retry-after"]) <= 60
+
+
+def test_two_servers_share_a_keys_rate(api: Api) -> None:
+    """A second app with its own memory (as a second process has) over the same store: the
+    key's one request a minute, spent on the first, is refused on the second."""
+    token = json_token(
+        api, "shared", "--scope", "entities=profile", "--scope", "purposes=newsletter", "--rate", "1/min"
+    )
+    ada = pid_of(api, "ada@example.org")
+    assert httpx_get(api, f"/v1/profiles/{ada}", token).status_code == 200
+    with running_server(api.ctx, port=0, key_recheck_seconds=0) as other:
+        r = httpx.get(f"{other}/v1/profiles/{ada}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 60
+    refused = [e for e in api.audit("api.refused") if e["actor"] == "shared"]
+    assert [e["details"]["status"] for e in refused] == [429]
 
 
 def test_every_access_is_audited_with_hashed_profile_ids(api: Api) -> None:
