@@ -55,7 +55,8 @@ def source_for(ctx: HubContext, conn: Connection, run: RunKey | None = None) -> 
             _gate(ctx, conn, "read", vendor, declared, source.config.get("base_url"), source.secret_values(), run)
         )
     elif isinstance(source, PackageSource):  # its own process: the gate is served to it
-        vendor = package_vendor(source.package)
+        # `airbyte-source-hubspot` shares connectors/hubspot/api.yaml (hosts, limits) with ours
+        vendor = conn.source.vendor or source.package
         declared = declaration_for(ctx.workspace_dir, vendor)
         source.govern(
             _gate(ctx, conn, "read", vendor, declared, source.config.get("base_url"), source.secret_values(), run)
@@ -63,12 +64,6 @@ def source_for(ctx: HubContext, conn: Connection, run: RunKey | None = None) -> 
     for value in source.secret_values():  # e.g. a token given through ${env:...}
         register_secret(value)
     return source
-
-
-def package_vendor(package: str) -> str:
-    """The vendor a connector package reads: `airbyte-source-hubspot` -> `hubspot`, whose
-    connectors/hubspot/api.yaml (hosts, limits) it then shares with the hub's own connector."""
-    return package.removeprefix("airbyte-source-").removeprefix("source-")
 
 
 def stream_mapping(ctx: HubContext, conn: Connection, stream: str) -> CompiledMapping:
