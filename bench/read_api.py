@@ -226,7 +226,9 @@ def main() -> None:
         built = root / f"built-{args.profiles}"
         if not built.exists():
             if root.exists() and any(root.iterdir()):
-                sys.exit(f"{root} is not empty and holds no bench build of {args.profiles:,}: name a new folder")
+                sys.exit(
+                    f"{root} is not empty and holds no bench build of {args.profiles:,}: name a new folder"
+                )
             root.mkdir(parents=True, exist_ok=True)
             t0 = time.perf_counter()
             build(root, args.profiles)
@@ -235,7 +237,16 @@ def main() -> None:
         env = {**os.environ, "CROSSDOCK_WORKSPACE": str(root)}
         scope = ["--scope", "entities=profile", "--scope", "fields=email", "--scope", "purposes=newsletter"]
         made = subprocess.run(
-            [*crossdock, "api-keys", "create", f"bench-{os.getpid()}", *scope, "--rate", "1000000/s", "--json"],
+            [
+                *crossdock,
+                "api-keys",
+                "create",
+                f"bench-{os.getpid()}",
+                *scope,
+                "--rate",
+                "1000000/s",
+                "--json",
+            ],
             env=env,
             capture_output=True,
             text=True,

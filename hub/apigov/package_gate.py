@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socketserver
 import tempfile
 import threading
@@ -78,7 +77,9 @@ class PackageGate:
                 return {"ticket": id(ticket)}
             ticket = tickets.pop(int(message.get("ticket") or 0), Ticket())
             status = message.get("status")
-            self.gate.settle(ticket, method, url, int(status) if status is not None else None, message["headers"])
+            self.gate.settle(
+                ticket, method, url, int(status) if status is not None else None, message["headers"]
+            )
             return {}
         except (EgressRefused, QuotaExhausted) as refused:  # recorded by the gate already
             self.stopped = self.stopped or refused

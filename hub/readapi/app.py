@@ -19,10 +19,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, FastAPI, Query, Request, Security
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -147,15 +146,17 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
     )
 
 
-_bearer = HTTPBearer(auto_error=False, description="an API key from `crossdock api-keys create`")
+def _bearer_token(request: Request) -> str | None:
+    """The token of `Authorization: Bearer <token>` (read here, not by FastAPI's HTTPBearer
+    dependency: a nested dependency costs each request more than the lookup it guards)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
-async def authenticate(
-    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
-) -> ApiKey:
+async def authenticate(request: Request) -> ApiKey:
     api: ReadApi = request.app.state.api
     try:
-        key = api.keys.find(creds.credentials if creds else None)
+        key = api.keys.find(_bearer_token(request))
     except KeyRefused as exc:
         raise ApiError(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"}) from None
     request.state.key_name = key.name
@@ -239,9 +240,12 @@ def create_app(
         description="Profiles, timelines and synced entities, cut to each API key's scope; every "
         "access audited. See docs/read-api.md.",
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry hooks: the hub reports nowhere, and they cost each request
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.api = ReadApi(ctx, key_recheck_seconds, rate_store)
     _handlers(app)
+    _document_bearer(app)
 
     @app.get("/v1/profiles/{profile_id}", responses=_ERRORS, summary="A profile's golden record")
     async def get_profile(profile_id: str, request: Request, key: Key) -> Response:
@@ -356,6 +360,29 @@ def create_app(
         return _json(200, body)
 
     return app
+
+
+def _document_bearer(app: FastAPI) -> None:
+    """The OpenAPI page shows that every /v1 endpoint takes a bearer key."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "HTTPBearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an API key from `crossdock api-keys create`",
+                }
+            }
+            for path, operations in schema["paths"].items():
+                if path.startswith("/v1/"):
+                    for operation in operations.values():
+                        operation["security"] = [{"HTTPBearer": []}]
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _event_entity(event: str) -> str:

@@ -85,7 +85,9 @@ def serve_workers(
     try:
         sock.bind((host, port))
     except OSError as exc:
-        raise FatalError(f"the read API cannot listen on {host}:{port}: {exc.strerror} (is the port taken?)") from None
+        raise FatalError(
+            f"the read API cannot listen on {host}:{port}: {exc.strerror} (is the port taken?)"
+        ) from None
     sock.listen(2048)
     sock.set_inheritable(True)
     ctx.engine.dispose()  # no pooled store connection crosses the fork

@@ -82,7 +82,8 @@ def _workspace(root: Path, base_url: str, *, pages: int, post: bool = False, bud
           crm_pkg:
             source:
               package: {PACKAGE}
-              config: {{base_url: "{base_url}", access_token: sandbox-token, pages: {pages}, post: {str(post).lower()}}}
+              config: {{base_url: "{base_url}", access_token: sandbox-token, pages: {pages},
+                        post: {str(post).lower()}}}
             destination: {{config: {{url: "sqlite:///warehouse.db"}}}}
             streams:
               contacts: {{mapping: hubspot/contacts, sync_mode: full_refresh}}
@@ -98,7 +99,9 @@ def _read(ctx: HubContext) -> list[object]:
     return list(source.read("contacts", incremental=False, state=None))
 
 
-def test_a_packages_calls_take_from_the_accounts_budget(tmp_path: Path, installed: Path, sandbox: Sandbox) -> None:
+def test_a_packages_calls_take_from_the_accounts_budget(
+    tmp_path: Path, installed: Path, sandbox: Sandbox
+) -> None:
     budgets = """\
 api_budgets:
   accounts:

@@ -35,7 +35,9 @@ def rate_store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str
     return url, REDIS_URL
 
 
-def _take(store: tuple[str, str | None], key: str, rate: float, tries: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _take(
+    store: tuple[str, str | None], key: str, rate: float, tries: int, out: multiprocessing.Queue
+) -> None:  # type: ignore[type-arg]
     engine = get_engine(store[0])
     engine.dispose(close=False)  # forked: the parent's pooled connections are not ours
     limiter = RateLimiter(open_buckets(engine, store[1]), clock=lambda: NOW)

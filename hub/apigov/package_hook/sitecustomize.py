@@ -50,11 +50,28 @@ def _install(path):
         try:
             response = send(self, request, *args, **kwargs)
         except BaseException:
-            ask({"op": "settle", "ticket": ticket, "method": method, "url": url, "status": None, "headers": {}})
+            ask(
+                {
+                    "op": "settle",
+                    "ticket": ticket,
+                    "method": method,
+                    "url": url,
+                    "status": None,
+                    "headers": {},
+                }
+            )
             raise
         headers = {k.lower(): v for k, v in response.headers.items()}
-        ask({"op": "settle", "ticket": ticket, "method": method, "url": url,
-             "status": response.status_code, "headers": headers})
+        ask(
+            {
+                "op": "settle",
+                "ticket": ticket,
+                "method": method,
+                "url": url,
+                "status": response.status_code,
+                "headers": headers,
+            }
+        )
         return response
 
     HTTPAdapter.send = governed_send
