@@ -5,7 +5,7 @@ the bench start it on port 0). `serve_workers` is `crossdock serve-api --workers
 is bound once, then N forked processes each run uvicorn on it (the kernel hands each connection
 to one of them), each with its own store connections and audit writer; the rate buckets are in
 the store (or Redis), so a key's rate holds across them. The audit log is the access log, so
-uvicorn's own is off. uvicorn uses uvloop and httptools (both pinned dependencies).
+uvicorn's own is off.
 """
 
 from __future__ import annotations
@@ -39,6 +39,10 @@ def _config(
         log_level="warning",
         access_log=False,
         lifespan="on",
+        # httptools: uvicorn's C parser, a little less CPU a request than h11. Not uvloop: in
+        # this server's thread it took more CPU a request than asyncio's loop (docs/benchmarks.md).
+        loop="asyncio",
+        http="httptools",
     )
 
 
