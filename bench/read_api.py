@@ -9,7 +9,8 @@ keeps C connections busy with GET /v1/profiles/{id} for random ids and times eac
 Direct: the same lookup on the warehouse with sqlite3 (the profile row; and the profile row plus
 the consent reads the policy makes).
 
-    python bench/read_api.py [--profiles 1000000] [--seconds 10] [--connections 8]
+    python bench/read_api.py [--profiles 1000000] [--seconds 10] [--connections 16] [--workers 2]
+        [--workspace DIR]   # build there once and reuse it (1M profiles take minutes to write)
 """
 
 from __future__ import annotations
@@ -195,11 +196,20 @@ def server_peak_mb(pid: int) -> float:
         return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU the process has used (its threads included)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def tree(pid: int) -> list[int]:
+    """The process and its children (the server's workers)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [pid, *(int(c) for c in children.read().split())]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes have used (their threads included)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -207,17 +217,36 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="`crossdock serve-api --workers`")
+    parser.add_argument("--workspace", type=Path, help="build the workspace here once, then reuse it")
     args = parser.parse_args()
     crossdock = [sys.executable, "-m", "hub.cli"]
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        t0 = time.perf_counter()
-        build(root, args.profiles)
-        print(f"built {args.profiles:,} profiles (+ consent rows) in {time.perf_counter() - t0:.1f} s")
+        root = args.workspace or Path(tmp)
+        built = root / f"built-{args.profiles}"
+        if not built.exists():
+            if root.exists() and any(root.iterdir()):
+                sys.exit(
+                    f"{root} is not empty and holds no bench build of {args.profiles:,}: name a new folder"
+                )
+            root.mkdir(parents=True, exist_ok=True)
+            t0 = time.perf_counter()
+            build(root, args.profiles)
+            built.touch()
+            print(f"built {args.profiles:,} profiles (+ consent rows) in {time.perf_counter() - t0:.1f} s")
         env = {**os.environ, "CROSSDOCK_WORKSPACE": str(root)}
         scope = ["--scope", "entities=profile", "--scope", "fields=email", "--scope", "purposes=newsletter"]
         made = subprocess.run(
-            [*crossdock, "api-keys", "create", "bench", *scope, "--rate", "1000000/s", "--json"],
+            [
+                *crossdock,
+                "api-keys",
+                "create",
+                f"bench-{os.getpid()}",
+                *scope,
+                "--rate",
+                "1000000/s",
+                "--json",
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -229,17 +258,21 @@ def main() -> None:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         server = subprocess.Popen(
-            [*crossdock, "serve-api", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE
+            [*crossdock, "serve-api", "--port", str(port), "--workers", str(args.workers)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
         )
         try:
             assert server.stdout is not None
             server.stdout.readline()  # "read API on ...": it is listening
             ids = [f"p{i:07d}" for i in range(args.profiles)]
             asyncio.run(through_api(port, token, ids, 1.0, args.connections))  # warm up
-            cpu = cpu_seconds(server.pid)
+            pids = tree(server.pid)
+            cpu = cpu_seconds(pids)
             rate, lat, statuses = asyncio.run(through_api(port, token, ids, args.seconds, args.connections))
-            cpu_ms = (cpu_seconds(server.pid) - cpu) * 1000 / len(lat)
-            server_mb = server_peak_mb(server.pid)
+            cpu_ms = (cpu_seconds(pids) - cpu) * 1000 / len(lat)
+            server_mb = sum(server_peak_mb(p) for p in pids)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -248,7 +281,7 @@ def main() -> None:
         c_rate, c_lat = direct(root, sample, args.seconds / 2, with_consent=True)
         print(
             f"API   : {rate:>8,.0f} lookups/s  p50 {pct(lat, 50):.2f} ms  p99 {pct(lat, 99):.2f} ms  "
-            f"server CPU {cpu_ms:.2f} ms/lookup ({args.connections} connections; "
+            f"server CPU {cpu_ms:.2f} ms/lookup ({args.connections} connections, {args.workers} workers; "
             f"statuses {dict(sorted(statuses.items()))}; server peak {server_mb:,.0f} MB)"
         )
         for name, r, lt in (("profile row", d_rate, d_lat), ("profile row + consent reads", c_rate, c_lat)):

@@ -45,12 +45,28 @@ def source_for(ctx: HubContext, conn: Connection, run: RunKey | None = None) -> 
     from here on. A declarative source's requests pass the API gate, whose counts go to
     `run` (its run and stream) when given."""
     source = _SOURCE_KINDS[conn.source.kind](ctx, conn)
-    if isinstance(source, DeclarativeSource):  # the CDK kinds; a package runs its own HTTP
+    if isinstance(source, DeclarativeSource):  # the CDK kinds
         folder = source.manifest_path.parent
         vendor = conn.source.connector or folder.name
         declared = (
             declaration_for(ctx.workspace_dir, vendor) if conn.source.connector else declaration_in(folder)
         )
+        source.govern(
+            _gate(
+                ctx,
+                conn,
+                "read",
+                vendor,
+                declared,
+                source.config.get("base_url"),
+                source.secret_values(),
+                run,
+            )
+        )
+    elif isinstance(source, PackageSource):  # its own process: the gate is served to it
+        # `airbyte-source-hubspot` shares connectors/hubspot/api.yaml (hosts, limits) with ours
+        vendor = conn.source.vendor or source.package
+        declared = declaration_for(ctx.workspace_dir, vendor)
         source.govern(
             _gate(
                 ctx,

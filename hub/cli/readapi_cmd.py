@@ -12,6 +12,7 @@ from rich.table import Table
 
 from hub.cli.common import handle_errors, hub_context
 from hub.cli.render import console, err_console, print_json
+from hub.errors import ConfigError
 from hub.readapi.keys import create_key, list_keys, parse_duration, parse_rate, revoke_key
 from hub.readapi.scope import parse_scope
 
@@ -23,24 +24,42 @@ app = typer.Typer(no_args_is_help=True)
 @handle_errors
 def serve_api(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="0 picks a free port")] = 8080,
+    port: Annotated[int, typer.Option(help="0 picks a free port (one worker only)")] = 8080,
+    workers: Annotated[int, typer.Option(min=1, help="server processes (about one per core)")] = 1,
+    rate_store: Annotated[
+        str | None,
+        typer.Option(
+            "--rate-store",
+            help="where the per-key rate buckets are shared: the hub store (default) or redis://HOST:PORT/DB",
+        ),
+    ] = None,
 ) -> None:
     """Serve the read API (profiles, timelines, entities; OpenAPI at /docs) until Ctrl-C."""
-    from hub.readapi.server import running_server
+    from hub.readapi.server import running_server, serve_workers
 
     ctx = hub_context()
     ctx.engine  # noqa: B018 - a store that cannot open: one line here, not a failed request
+    if workers > 1:
+        if port == 0:
+            raise ConfigError("--port 0 works with one worker only: give the port the workers share")
+        serve_workers(ctx, host, port, workers, rate_store=rate_store, ready=lambda url: _ready(url, workers))
+        return
     # SIGTERM (a service manager) stops it as Ctrl-C does: queued audit entries are written first.
     signal.signal(signal.SIGTERM, _stop)
-    with running_server(ctx, host, port) as url:
-        console.print(
-            f"read API on [bold]{url}[/] (OpenAPI: {url}/docs); every access is audited; Ctrl-C stops"
-        )
+    with running_server(ctx, host, port, rate_store=rate_store) as url:
+        _ready(url, 1)
         try:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
             console.print("stopping")
+
+
+def _ready(url: str, workers: int) -> None:
+    console.print(
+        f"read API on [bold]{url}[/] (OpenAPI: {url}/docs; {workers} worker{'s' if workers > 1 else ''}); "
+        "every access is audited; Ctrl-C stops"
+    )
 
 
 def _stop(signum: int, frame: object) -> None:

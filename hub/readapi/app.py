@@ -9,6 +9,7 @@ trace.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -18,10 +19,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, FastAPI, Query, Request, Security
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -32,7 +32,7 @@ from hub.identity.normalize import normalize_email
 from hub.identity.run import EVENT_ENTITIES
 from hub.readapi.access_log import AccessLog
 from hub.readapi.keys import KEY_RECHECK_SECONDS, ApiKey, KeyCache, KeyRefused
-from hub.readapi.limits import RateLimiter
+from hub.readapi.limits import RateLimiter, open_buckets
 from hub.readapi.policy import visible_profiles
 from hub.readapi.scope import PROFILE, Scope
 from hub.readapi.warehouse import CHANGED_AT, Warehouse, open_warehouse
@@ -75,10 +75,13 @@ def profile_hash(profile_id: str) -> str:
 class ReadApi:
     """What the app's handlers share: the store, the audit writer, rate buckets, the warehouse."""
 
-    def __init__(self, ctx: HubContext, key_recheck_seconds: float = KEY_RECHECK_SECONDS) -> None:
+    def __init__(
+        self, ctx: HubContext, key_recheck_seconds: float = KEY_RECHECK_SECONDS, rate_store: str | None = None
+    ) -> None:
         self.ctx, self.engine = ctx, ctx.engine
         self.access = AccessLog(ctx.audit)
-        self.limiter = RateLimiter()
+        self.buckets = open_buckets(self.engine, rate_store)
+        self.limiter = RateLimiter(self.buckets)
         self.keys = KeyCache(self.engine, recheck_seconds=key_recheck_seconds)
         self._warehouse: Warehouse | None = None
 
@@ -91,6 +94,7 @@ class ReadApi:
 
     def close(self) -> None:
         self.access.close()
+        self.buckets.close()
         if self._warehouse is not None:
             self._warehouse.close()
 
@@ -142,19 +146,26 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
     )
 
 
-_bearer = HTTPBearer(auto_error=False, description="an API key from `crossdock api-keys create`")
+def _bearer_token(request: Request) -> str | None:
+    """The token of `Authorization: Bearer <token>` (read here, not by FastAPI's HTTPBearer
+    dependency: a nested dependency costs each request more than the lookup it guards)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
-async def authenticate(
-    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
-) -> ApiKey:
+async def authenticate(request: Request) -> ApiKey:
     api: ReadApi = request.app.state.api
     try:
-        key = api.keys.find(creds.credentials if creds else None)
+        key = api.keys.find(_bearer_token(request))
     except KeyRefused as exc:
         raise ApiError(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"}) from None
     request.state.key_name = key.name
-    wait = api.limiter.take(key.id, key.rate_per_second)
+    # A lease of the key's shared bucket is spent in memory; taking a new one is a store (or
+    # Redis) transaction, kept off the event loop.
+    if not api.limiter.take_local(key.id):
+        wait = await asyncio.to_thread(api.limiter.take, key.id, key.rate_per_second)
+    else:
+        wait = 0
     if wait:
         raise ApiError(
             429,
@@ -215,7 +226,9 @@ def _visible_profile(api: ReadApi, key: ApiKey, profile_id: str) -> tuple[str, d
 _NOT_VISIBLE = "no profile `{}` that this key may see (unknown, or its consent or region rules it out)"
 
 
-def create_app(ctx: HubContext, *, key_recheck_seconds: float = KEY_RECHECK_SECONDS) -> FastAPI:
+def create_app(
+    ctx: HubContext, *, key_recheck_seconds: float = KEY_RECHECK_SECONDS, rate_store: str | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -227,9 +240,12 @@ def create_app(ctx: HubContext, *, key_recheck_seconds: float = KEY_RECHECK_SECO
         description="Profiles, timelines and synced entities, cut to each API key's scope; every "
         "access audited. See docs/read-api.md.",
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry hooks: the hub reports nowhere, and they cost each request
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    app.state.api = ReadApi(ctx, key_recheck_seconds)
+    app.state.api = ReadApi(ctx, key_recheck_seconds, rate_store)
     _handlers(app)
+    _document_bearer(app)
 
     @app.get("/v1/profiles/{profile_id}", responses=_ERRORS, summary="A profile's golden record")
     async def get_profile(profile_id: str, request: Request, key: Key) -> Response:
@@ -344,6 +360,29 @@ def create_app(ctx: HubContext, *, key_recheck_seconds: float = KEY_RECHECK_SECO
         return _json(200, body)
 
     return app
+
+
+def _document_bearer(app: FastAPI) -> None:
+    """The OpenAPI page shows that every /v1 endpoint takes a bearer key."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "HTTPBearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an API key from `crossdock api-keys create`",
+                }
+            }
+            for path, operations in schema["paths"].items():
+                if path.startswith("/v1/"):
+                    for operation in operations.values():
+                        operation["security"] = [{"HTTPBearer": []}]
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _event_entity(event: str) -> str:

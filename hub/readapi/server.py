@@ -1,14 +1,22 @@
-"""Running the read API: uvicorn in a thread of this process, on a port it reports back.
+"""Running the read API: uvicorn in a thread of this process, or in worker processes.
 
-`crossdock serve-api` runs it until Ctrl-C; tests and the bench start it on port 0 and stop it
-when done. The audit log is the access log, so uvicorn's own is off.
+`running_server` serves in a thread of the calling process on a port it reports back (tests and
+the bench start it on port 0). `serve_workers` is `crossdock serve-api --workers N`: the socket
+is bound once, then N forked processes each run uvicorn on it (the kernel hands each connection
+to one of them), each with its own store connections and audit writer; the rate buckets are in
+the store (or Redis), so a key's rate holds across them. The audit log is the access log, so
+uvicorn's own is off.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import signal
+import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import uvicorn
@@ -18,7 +26,24 @@ from hub.errors import FatalError
 from hub.readapi.app import create_app
 from hub.readapi.keys import KEY_RECHECK_SECONDS
 
-__all__ = ["running_server"]
+__all__ = ["running_server", "serve_workers"]
+
+
+def _config(
+    ctx: HubContext, host: str, port: int, key_recheck_seconds: float, rate_store: str | None
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(ctx, key_recheck_seconds=key_recheck_seconds, rate_store=rate_store),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        # httptools: uvicorn's C parser, a little less CPU a request than h11. Not uvloop: in
+        # this server's thread it took more CPU a request than asyncio's loop (docs/benchmarks.md).
+        loop="asyncio",
+        http="httptools",
+    )
 
 
 @contextmanager
@@ -28,17 +53,10 @@ def running_server(
     port: int = 8080,
     *,
     key_recheck_seconds: float = KEY_RECHECK_SECONDS,
+    rate_store: str | None = None,
 ) -> Iterator[str]:
     """Serve the read API while the block runs; yields its base URL (the real port for 0)."""
-    config = uvicorn.Config(
-        create_app(ctx, key_recheck_seconds=key_recheck_seconds),
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(_config(ctx, host, port, key_recheck_seconds, rate_store))
     thread = threading.Thread(target=server.run, name="crossdock-read-api", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -52,3 +70,86 @@ def running_server(
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def serve_workers(
+    ctx: HubContext,
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    rate_store: str | None = None,
+    ready: Callable[[str], None] = lambda url: None,
+) -> None:
+    """Serve with `workers` processes until SIGINT/SIGTERM; each worker writes its queued audit
+    entries before it exits. A worker that dies stops the others (and this raises)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise FatalError(
+            f"the read API cannot listen on {host}:{port}: {exc.strerror} (is the port taken?)"
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    ctx.engine.dispose()  # no pooled store connection crosses the fork
+    children = [_fork_worker(ctx, sock, rate_store) for _ in range(workers)]
+    sock.close()
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            _signal(pid, signal.SIGTERM)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    ready(f"http://{host}:{port}")
+    failed = ""
+    try:
+        while children:
+            pid, status = os.wait()
+            if pid not in children:
+                continue
+            children.remove(pid)
+            code = os.waitstatus_to_exitcode(status)
+            if not stopping and not failed:
+                failed = f"read API worker {pid} exited ({code}); the other workers were stopped"
+                stop(signal.SIGTERM, None)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if failed:
+        raise FatalError(failed)
+
+
+def _fork_worker(ctx: HubContext, sock: socket.socket, rate_store: str | None) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        # uvicorn puts its own handlers in place and, once stopped, raises the signal again
+        # under these: ignored, so the worker ends by the exit below.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+        # A context of its own: the store engine, audit writer and warehouse are per process.
+        mine = dataclasses.replace(ctx)
+        config = _config(mine, "", 0, KEY_RECHECK_SECONDS, rate_store)
+        uvicorn.Server(config).run(sockets=[sock])  # handles SIGINT/SIGTERM: a clean shutdown
+    except BaseException:  # the traceback goes to this worker's stderr
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass

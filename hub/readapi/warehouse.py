@@ -56,6 +56,8 @@ class Warehouse:
     def __init__(self, profiles: SqlDestination, tables: dict[str, list[_Table]]) -> None:
         self.db, self.tables = profiles, tables
         self._types: dict[tuple[int, str], dict[str, FieldType | None]] = {}
+        # (table, its columns in a query) -> one decoder per column: made once, not per row set
+        self._decoders: dict[tuple[int, str, tuple[str, ...]], list[Callable[[Any], Any]]] = {}
         self._missing: dict[tuple[int, str], float] = {}  # table -> when it was found missing
 
     # -- plumbing -------------------------------------------------------------------------
@@ -70,7 +72,10 @@ class Warehouse:
                 raise NotReady(f"the warehouse has no table `{table}` yet: {_HOWTO.get(table, _SYNC)}")
             self._types[(id(dest), table)] = types
         names, rows = dest.query(sql, params)
-        decode = [_decoder(dest, types.get(n)) for n in names]
+        key = (id(dest), table, tuple(names))
+        decode = self._decoders.get(key)
+        if decode is None:
+            decode = self._decoders[key] = [_decoder(dest, types.get(n)) for n in names]
         return [{n: d(v) for n, d, v in zip(names, decode, row, strict=True)} for row in rows]
 
     def _in(self, values: Sequence[Any]) -> str:

@@ -15,6 +15,7 @@ import logging
 import os
 import stat
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.fernet import Fernet, MultiFernet
@@ -42,9 +43,7 @@ class Keyring:
         return max(self.keys)
 
     def _derive(self, version: int, purpose: bytes) -> bytes:
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"crossdock " + purpose).derive(
-            self.keys[version]
-        )
+        return _hkdf(self.keys[version], purpose)
 
     def fernet(self) -> MultiFernet:
         """Encrypts with the primary version, decrypts with any."""
@@ -66,6 +65,13 @@ class Keyring:
         return json.dumps(
             {"keys": {str(v): base64.urlsafe_b64encode(k).decode() for v, k in sorted(self.keys.items())}}
         )
+
+
+@lru_cache(maxsize=64)
+def _hkdf(master: bytes, purpose: bytes) -> bytes:
+    """A subkey, derived once per process: the audit log hashes every entry with one (the read
+    API writes one per request), and HKDF each time cost more than the HMAC itself."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"crossdock " + purpose).derive(master)
 
 
 def _parse(text: str, where: str) -> Keyring:

@@ -19,14 +19,17 @@ import sys
 import tempfile
 from collections import deque
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from hub.errors import ConfigError, FatalError
 from hub.sources.source import LOG, RECORD, STATE, CheckResult, SourceEvent, secret_config_values
+
+if TYPE_CHECKING:
+    from hub.apigov.gate import ApiGate
 
 __all__ = ["PackageSource"]
 
@@ -51,6 +54,12 @@ class PackageSource:
         self.venv = install_root / self.package
         self._spec: dict[str, Any] | None = None
         self._catalog_cache: list[dict[str, Any]] | None = None
+        self.gate: ApiGate | None = None
+
+    def govern(self, gate: ApiGate) -> None:
+        """Send the package's requests through `gate` while it checks, discovers and reads: it is
+        served to the package's process over a local socket (hub/apigov/package_gate.py)."""
+        self.gate = gate
 
     # -- installation ------------------------------------------------------
     def _program(self) -> Path:
@@ -130,13 +139,21 @@ class PackageSource:
     def _messages(self, command: str, **documents: Any) -> Iterator[dict[str, Any]]:
         """Airbyte messages the program prints; FatalError if it fails."""
         program = self._program()
-        with self._files(**documents) as files:
+        with ExitStack() as stack:
+            files = stack.enter_context(self._files(**documents))
             args = [str(program), command]
             for name, path in files.items():
                 args += [f"--{name}", path]
+            env = dict(os.environ)
+            gated = None
+            if self.gate is not None and command != "spec":  # spec reads no API
+                from hub.apigov.package_gate import PackageGate
+
+                gated = stack.enter_context(PackageGate(self.gate))
+                env.update(gated.env())
             # stderr to a file, not a pipe: a chatty connector must not block on a full pipe
             stderr = tempfile.TemporaryFile()
-            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr)
+            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, env=env)
             errors: list[str] = []
             stderr_tail: deque[str] = deque(maxlen=5)
             try:
@@ -157,6 +174,8 @@ class PackageSource:
                 stderr.seek(0)
                 stderr_tail.extend(stderr.read().decode(errors="replace").splitlines())
                 stderr.close()
+            if gated is not None and gated.stopped is not None and (code != 0 or errors):
+                raise gated.stopped  # the refusal or quota stop, as a declarative source says it
         if code != 0 or errors:
             detail = "; ".join(e for e in errors if e) or " / ".join(stderr_tail)
             raise FatalError(f"connector `{self.package}` {command} failed (exit {code}): {detail}")

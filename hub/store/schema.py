@@ -5,7 +5,7 @@ A store records its revision in the table `crossdock_schema_version` (not Alembi
 `alembic_version`: Prefect's database has one of its own, and a store sharing a schema with it
 must not read Prefect's revision as ours). A store made before the hub used Alembic has the
 hub's tables and no version table: `upgrade` adopts it by running every revision from the
-start; the revisions such a store can predate (0001 and 0002) create only what it is missing.
+start; the revisions such a store can predate (every one so far) create only what it is missing.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ STORE_TABLE_MODULES = (
     "hub.identity.state",
     "hub.governance.tombstones",
     "hub.readapi.keys",
+    "hub.readapi.limits",  # the read API's shared rate buckets
     "hub.monitoring.series",
     "hub.governance.decisions",
     "hub.apigov.models",  # the API ledger

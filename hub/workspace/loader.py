@@ -233,7 +233,7 @@ def _check_api_accounts(ws: Workspace, raw: LineDict) -> None:
     from hub.apigov.config import check_accounts
 
     sides = {
-        name: (conn.source.connector, conn.destination.type if conn.writes_back else None)
+        name: (conn.source.vendor, conn.destination.type if conn.writes_back else None)
         for name, conn in ws.connections.items()
     }
     check_accounts(ws.api_budgets, sides, raw, str(ws.path))

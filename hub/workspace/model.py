@@ -65,6 +65,15 @@ class SourceConfig(_Strict):
         return next(k for k in _SOURCE_KINDS if getattr(self, k))
 
     @property
+    def vendor(self) -> str | None:
+        """The API a source reads, naming its connectors/<vendor>/api.yaml: our connector's name,
+        or a connector package's (`airbyte-source-hubspot==4.2.1` -> `hubspot`)."""
+        if self.package:
+            name = self.package.partition("==")[0].strip()
+            return name.removeprefix("airbyte-source-").removeprefix("source-")
+        return self.connector
+
+    @property
     def label(self) -> str:
         """How the source is shown and stored: `hubspot`, `manifest:path`, `package:name`."""
         if self.connector:

@@ -3,7 +3,15 @@ CLI; every answer cut to the key's scope, consent and regions, and audited."""
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import sys
+
+import httpx
+
 from hub.readapi.app import profile_hash
+from hub.readapi.server import running_server
 from tests.readapi.conftest import ORDERS, Api, at, write_table
 
 
@@ -208,6 +216,46 @@ def test_rate_limit_is_429_with_retry_after(api: Api) -> None:
     r = httpx_get(api, f"/v1/profiles/{ada}", token)
     assert r.status_code == 429 and r.json()["error"] == "rate_limited"
     assert 1 <= int(r.headers["retry-after"]) <= 60
+
+
+def test_two_servers_share_a_keys_rate(api: Api) -> None:
+    """A second app with its own memory (as a second process has) over the same store: the
+    key's one request a minute, spent on the first, is refused on the second."""
+    token = json_token(
+        api, "shared", "--scope", "entities=profile", "--scope", "purposes=newsletter", "--rate", "1/min"
+    )
+    ada = pid_of(api, "ada@example.org")
+    assert httpx_get(api, f"/v1/profiles/{ada}", token).status_code == 200
+    with running_server(api.ctx, port=0, key_recheck_seconds=0) as other:
+        r = httpx.get(f"{other}/v1/profiles/{ada}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 60
+    refused = [e for e in api.audit("api.refused") if e["actor"] == "shared"]
+    assert [e["details"]["status"] for e in refused] == [429]
+
+
+def test_worker_processes_serve_and_stop_cleanly(api: Api) -> None:
+    """`serve-api --workers 2`: forked servers on one port, every answer audited, SIGTERM stops
+    them all (exit 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = [sys.executable, "-m", "hub.cli", "--workspace", str(api.ctx.workspace_dir), "serve-api"]
+    server = subprocess.Popen(
+        [*argv, "--port", str(port), "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert server.stdout is not None
+        assert b"2 workers" in server.stdout.readline()
+        ada, before = pid_of(api, "ada@example.org"), len(api.audit("api.read"))
+        headers = {"Authorization": f"Bearer {api.tokens['growth']}"}
+        url = f"http://127.0.0.1:{port}/v1/profiles/{ada}"
+        statuses = [httpx.get(url, headers=headers, timeout=10).status_code for _ in range(6)]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=60)
+    assert statuses == [200] * 6
+    assert server.returncode == 0, err.decode()[-2000:]
+    assert len(api.audit("api.read")) - before == 6
 
 
 def test_every_access_is_audited_with_hashed_profile_ids(api: Api) -> None:
