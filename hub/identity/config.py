@@ -61,7 +61,8 @@ class MatchConfig(_Strict):
     # says they are different people (match probability below this): a household's
     # phone, a recycled address. 0 turns the veto off.
     veto_below: float = Field(default=0.01, ge=0.0, lt=1.0)
-    # A blocking value shared by more records than this is too common to block on.
+    # A blocking group larger than this is split by further keys, or skipped if still too
+    # large (hub/identity/blocking.py): a rule makes at most records * (max - 1) / 2 pairs.
     max_block_size: int = Field(default=500, ge=2)
     link_type: Literal["dedupe_and_link", "link_only"] = "dedupe_and_link"
 
@@ -139,6 +140,9 @@ class IdentityConfig(_Strict):
     source_priority: tuple[str, ...] = Field(
         default=(), description="sources, most trusted first, for the source_priority rule"
     )
+    # The matcher's memory: DuckDB spills to a temp directory beyond it rather than fail.
+    memory_limit: str = Field(default="2GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    threads: int = Field(default=2, ge=1, le=64, description="DuckDB threads for matching")
 
     @field_validator("identifiers")
     @classmethod
