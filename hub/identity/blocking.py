@@ -123,7 +123,9 @@ def build_blocks(
         ks = [f"k{j}" for j in range(len(exprs))]
         keyed = ", ".join(f"{e} AS {k}" for e, k in zip(exprs, ks, strict=True))
         not_null = " AND ".join(f"{e} IS NOT NULL" for e in exprs)
-        s.pairs_uncapped = _pair_counts(con, cfg, f"(SELECT src, chg, {keyed} FROM recs WHERE {not_null})", ks)
+        s.pairs_uncapped = _pair_counts(
+            con, cfg, f"(SELECT src, chg, {keyed} FROM recs WHERE {not_null})", ks
+        )
         n_further = len(further_keys(cfg, rule, identifier_fields))
         s.pairs = _pair_counts(con, cfg, f"blk{i}", ["lvl", *ks, *(f"x{j}" for j in range(n_further))])
     return stats, levels, moved
@@ -143,7 +145,8 @@ def _build_rule(
     con.execute(f"""CREATE OR REPLACE TEMP TABLE over AS
         SELECT *, count(*) OVER (PARTITION BY {", ".join(ks)}) AS n
         FROM (SELECT rid, src, chg, {keyed}{empty} FROM recs WHERE {not_null})""")
-    row = con.execute(f"""SELECT count(*) FILTER (WHERE n > 1), coalesce(max(n), 0), count(*) FILTER (WHERE n > {cap})
+    row = con.execute(f"""SELECT count(*) FILTER (WHERE n > 1), coalesce(max(n), 0),
+            count(*) FILTER (WHERE n > {cap})
         FROM (SELECT count(*) AS n FROM over GROUP BY {", ".join(ks)})""").fetchone()
     assert row is not None
     blocks, largest, capped = (int(x) for x in row)
@@ -156,7 +159,8 @@ def _build_rule(
         # Only the records of groups still too large get the next key.
         con.execute(f"""CREATE OR REPLACE TEMP TABLE over AS
             SELECT * REPLACE (count(*) OVER (PARTITION BY {", ".join(ks + xs[:level])}) AS n)
-            FROM (SELECT o.* REPLACE (coalesce(r.f_{name}, '') AS {x}) FROM over o JOIN recs r USING (rid))""")
+            FROM (SELECT o.* REPLACE (coalesce(r.f_{name}, '') AS {x})
+                  FROM over o JOIN recs r USING (rid))""")
         con.execute(f"""INSERT INTO blk{i}
             SELECT rid, src, chg, {level}::TINYINT, {", ".join(ks + xs)} FROM over WHERE n <= {cap}""")
         con.execute(f"DELETE FROM over WHERE n <= {cap}")
