@@ -91,23 +91,26 @@ def build_blocks(
     n_records: int,
     earlier_levels: np.ndarray | None = None,
 ) -> tuple[list[RuleStats], np.ndarray, np.ndarray]:
-    """Tables `blk0`, `blk1`, ... (one per rule) of records in their capped group; stats; levels.
+    """Per rule I, the groups over the cap (`bigI`) and their records regrouped (`subI`).
 
-    Reads the temp table `recs` (rid, src, chg, f_<field>...). A row of `blkI` is
-    (rid, src, chg, lvl, k0.., x0..): the rule's keys, and the further keys its
-    group needed ('' where not needed; a missing value is '' too, so records
-    lacking it stay together). Two records are a candidate pair of rule I when
-    their rows agree on lvl and every key.
+    Reads the temp table `recs` (rid, src, chg, f_<field>...). A group of the
+    rule's own keys within the cap is joined straight from `recs`
+    (`candidate_pairs_sql`); only the records of a group over it are copied,
+    to `subI` (rid, src, chg, lvl, k0.., x0..): the rule's keys and the further
+    keys their group needed ('' where not needed; a missing value is '' too, so
+    records lacking it stay together). Records still in a group over the cap
+    after every further key are in no table: skipped.
 
     With `earlier_levels` (per record and rule, from the run whose scores an
     incremental run reuses), a record whose level moved is marked changed (`chg`)
-    in `recs` and the blocks: a group crossed the cap, so its pairs are not the
+    in `recs` and `subI`: its group crossed the cap, so its pairs are not the
     ones scored then. Returns the stats, the levels, and which records moved.
     """
     stats, levels = [], np.zeros((n_records, len(cfg.blocking)), np.int8)
     for i, rule in enumerate(cfg.blocking):
-        s, lv = _build_rule(con, cfg, i, further_keys(cfg, rule, identifier_fields))
-        stats.append(s)
+        further = further_keys(cfg, rule, identifier_fields)
+        lv, skipped_blocks, skipped_records = _split_big_groups(con, cfg, i, further)
+        stats.append(RuleStats(rule_label(rule), 0, 0, 0, 0, 0, 0, skipped_blocks, skipped_records, further))
         if len(lv["rid"]):
             levels[lv["rid"], i] = lv["lvl"]
     moved = np.zeros(n_records, bool)
@@ -115,110 +118,118 @@ def build_blocks(
         moved = (levels != earlier_levels).any(axis=1)
         if moved.any():
             con.register("moved_rids", pa.table({"rid": pa.array(np.flatnonzero(moved))}))
-            for table in ["recs", *(f"blk{i}" for i in range(len(cfg.blocking)))]:
+            for table in ["recs", *(f"sub{i}" for i in range(len(cfg.blocking)))]:
                 con.execute(f"UPDATE {table} SET chg = true WHERE rid IN (SELECT rid FROM moved_rids)")
             con.unregister("moved_rids")
-    for i, (rule, s) in enumerate(zip(cfg.blocking, stats, strict=True)):
-        exprs = rule_exprs(rule)
-        ks = [f"k{j}" for j in range(len(exprs))]
-        keyed = ", ".join(f"{e} AS {k}" for e, k in zip(exprs, ks, strict=True))
-        not_null = " AND ".join(f"{e} IS NOT NULL" for e in exprs)
-        s.pairs_uncapped = _pair_counts(
-            con, cfg, f"(SELECT src, chg, {keyed} FROM recs WHERE {not_null})", ks
-        )
-        n_further = len(further_keys(cfg, rule, identifier_fields))
-        s.pairs = _pair_counts(con, cfg, f"blk{i}", ["lvl", *ks, *(f"x{j}" for j in range(n_further))])
+    for i, s in enumerate(stats):
+        _count_rule(con, cfg, i, s)
     return stats, levels, moved
 
 
-def _build_rule(
-    con: duckdb.DuckDBPyConnection, cfg: MatchConfig, i: int, further: list[str]
-) -> tuple[RuleStats, dict[str, np.ndarray]]:
-    rule = cfg.blocking[i]
+def _keyed(rule: Sequence[str]) -> tuple[str, list[str]]:
+    """The records having every key of a rule, with the keys as k0, k1, ...; and the key names."""
     exprs = rule_exprs(rule)
     ks = [f"k{j}" for j in range(len(exprs))]
-    xs = [f"x{j}" for j in range(len(further))]
-    cap = cfg.max_block_size
     keyed = ", ".join(f"{e} AS {k}" for e, k in zip(exprs, ks, strict=True))
     not_null = " AND ".join(f"{e} IS NOT NULL" for e in exprs)
+    return f"(SELECT rid, src, chg, {keyed} FROM recs WHERE {not_null})", ks
+
+
+def _split_big_groups(
+    con: duckdb.DuckDBPyConnection, cfg: MatchConfig, i: int, further: list[str]
+) -> tuple[dict[str, np.ndarray], int, int]:
+    """`bigI` and `subI` for rule I; the levels of the records in big groups; what was skipped."""
+    keyed, ks = _keyed(cfg.blocking[i])
+    xs = [f"x{j}" for j in range(len(further))]
+    cap = cfg.max_block_size
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE big{i} AS
+        SELECT {", ".join(ks)} FROM {keyed} GROUP BY ALL HAVING count(*) > {cap}""")
     empty = "".join(f", ''::VARCHAR AS {x}" for x in xs)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE over AS
-        SELECT *, count(*) OVER (PARTITION BY {", ".join(ks)}) AS n
-        FROM (SELECT rid, src, chg, {keyed}{empty} FROM recs WHERE {not_null})""")
-    row = con.execute(f"""SELECT count(*) FILTER (WHERE n > 1), coalesce(max(n), 0),
-            count(*) FILTER (WHERE n > {cap})
-        FROM (SELECT count(*) AS n FROM over GROUP BY {", ".join(ks)})""").fetchone()
-    assert row is not None
-    blocks, largest, capped = (int(x) for x in row)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE blk{i} AS
-        SELECT rid, src, chg, 0::TINYINT AS lvl, {", ".join(ks + xs)} FROM over WHERE n <= {cap}""")
-    con.execute(f"DELETE FROM over WHERE n <= {cap}")
+        SELECT *{empty} FROM {keyed} SEMI JOIN big{i} USING ({", ".join(ks)})""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE sub{i} AS
+        SELECT rid, src, chg, 0::TINYINT AS lvl, {", ".join(ks + xs)} FROM over LIMIT 0""")
     for level, (x, name) in enumerate(zip(xs, further, strict=True), start=1):
         if not _count(con, "SELECT count(*) FROM over"):
             break
         # Only the records of groups still too large get the next key.
         con.execute(f"""CREATE OR REPLACE TEMP TABLE over AS
-            SELECT * REPLACE (count(*) OVER (PARTITION BY {", ".join(ks + xs[:level])}) AS n)
-            FROM (SELECT o.* REPLACE (coalesce(r.f_{name}, '') AS {x})
-                  FROM over o JOIN recs r USING (rid))""")
-        con.execute(f"""INSERT INTO blk{i}
+            SELECT *, count(*) OVER (PARTITION BY {", ".join(ks + xs[:level])}) AS n
+            FROM (SELECT o.* EXCLUDE (n) REPLACE (coalesce(r.f_{name}, '') AS {x})
+                  FROM (SELECT *, 0 AS n FROM over) o JOIN recs r USING (rid))""")
+        con.execute(f"""INSERT INTO sub{i}
             SELECT rid, src, chg, {level}::TINYINT, {", ".join(ks + xs)} FROM over WHERE n <= {cap}""")
         con.execute(f"DELETE FROM over WHERE n <= {cap}")
     skipped_blocks = _count(con, f"SELECT count(*) FROM (SELECT 1 FROM over GROUP BY {', '.join(ks + xs)})")
-    skipped_records = _count(con, "SELECT count(*) FROM over")
-    split_into = _count(
-        con,
-        f"""SELECT count(*) FROM (SELECT 1 FROM blk{i} WHERE lvl > 0
-        GROUP BY lvl, {", ".join(ks + xs)} HAVING count(*) > 1)""",
-    )
-    levels = con.execute(f"""SELECT rid, lvl FROM blk{i} WHERE lvl > 0
+    levels = con.execute(f"""SELECT rid, lvl FROM sub{i}
         UNION ALL SELECT rid, {SKIPPED}::TINYINT FROM over""").fetchnumpy()
+    skipped_records = _count(con, "SELECT count(*) FROM over")
     con.execute("DROP TABLE over")
-    return RuleStats(
-        rule=rule_label(rule),
-        blocks=blocks,
-        largest_block=largest,
-        pairs_uncapped=0,  # counted once the changed records are known (build_blocks)
-        pairs=0,
-        capped_blocks=capped,
-        split_into=split_into,
-        skipped_blocks=skipped_blocks,
-        skipped_records=skipped_records,
-        split_by=further if capped else [],
-    ), levels
+    return levels, skipped_blocks, skipped_records
+
+
+def _count_rule(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, i: int, s: RuleStats) -> None:
+    """Fill in a rule's group counts and pairs (with and without the cap), making no pair."""
+    keyed, ks = _keyed(cfg.blocking[i])
+    per_group, cap = _pairs_per_group(cfg), cfg.max_block_size
+    cols = ", ".join(ks)
+    row = con.execute(f"""
+        WITH s AS (SELECT {cols}, src, count(*)::HUGEINT AS c, count(*) FILTER (WHERE NOT chg)::HUGEINT AS u
+                   FROM {keyed} GROUP BY ALL),
+             g AS (SELECT sum(c) AS n, sum(u) AS u, sum(c * c) AS n2, sum(u * u) AS u2
+                   FROM s GROUP BY {cols})
+        SELECT count(*) FILTER (WHERE n > 1), coalesce(max(n), 0), count(*) FILTER (WHERE n > {cap}),
+               coalesce(sum({per_group}), 0), coalesce(sum({per_group}) FILTER (WHERE n <= {cap}), 0)
+        FROM g""").fetchone()
+    assert row is not None
+    s.blocks, s.largest_block, s.capped_blocks, s.pairs_uncapped, pairs_within = (int(x) for x in row)
+    group = ["lvl", *ks, *(f"x{j}" for j in range(len(s.split_by)))]
+    s.pairs = pairs_within + _pair_counts(con, cfg, f"sub{i}", group)
+    s.split_into = _count(
+        con, f"SELECT count(*) FROM (SELECT 1 FROM sub{i} GROUP BY {', '.join(group)} HAVING count(*) > 1)"
+    )
+    if not s.capped_blocks:
+        s.split_by = []
+
+
+def _pairs_per_group(cfg: MatchConfig) -> str:
+    """Pairs a group makes from its counts, with a changed record on one side.
+
+    n records of which u unchanged make n(n-1)/2 - u(u-1)/2 pairs; with link_only,
+    only pairs across sources: the same with the squares of each source's counts
+    (n2, u2) taken off.
+    """
+    if cfg.link_type == "link_only":
+        return "((n * n - n2) - (u * u - u2)) / 2"
+    return "(n * (n - 1) - u * (u - 1)) / 2"
 
 
 def _pair_counts(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, table: str, group: list[str]) -> int:
-    """Pairs a join on `group` makes, counted per group without making them.
-
-    Only pairs with a changed record on one side (all pairs, in a full run), and
-    with link_only only pairs across sources: per group, n records of which u
-    unchanged make n(n-1)/2 - u(u-1)/2 pairs; across sources, the same with the
-    squares of each source's counts taken off.
-    """
+    """Pairs a join of `table` on `group` makes (see _pairs_per_group), counted per group."""
     cols = ", ".join(group)
-    if cfg.link_type == "link_only":
-        per_group = "((n * n - n2) - (u * u - u2)) / 2"
-    else:
-        per_group = "(n * (n - 1) - u * (u - 1)) / 2"
     row = con.execute(f"""
         WITH s AS (SELECT {cols}, src, count(*)::HUGEINT AS c, count(*) FILTER (WHERE NOT chg)::HUGEINT AS u
                    FROM {table} GROUP BY ALL),
              g AS (SELECT sum(c) AS n, sum(u) AS u, sum(c * c) AS n2, sum(u * u) AS u2 FROM s GROUP BY {cols})
-        SELECT coalesce(sum({per_group}), 0)::BIGINT FROM g""").fetchone()
+        SELECT coalesce(sum({_pairs_per_group(cfg)}), 0)::BIGINT FROM g""").fetchone()
     assert row is not None
     return int(row[0])
 
 
 def candidate_pairs_sql(cfg: MatchConfig, i: int, identifier_fields: Sequence[str]) -> str:
     """Pairs (a < b) in one capped group of rule i, with a changed record on one side."""
+    keyed, ks = _keyed(cfg.blocking[i])
     n_further = len(further_keys(cfg, cfg.blocking[i], identifier_fields))
-    cols = ["lvl", *(f"k{j}" for j in range(len(cfg.blocking[i]))), *(f"x{j}" for j in range(n_further))]
-    on = " AND ".join(f"l.{c} = r.{c}" for c in cols)
     only_across = "AND l.src <> r.src" if cfg.link_type == "link_only" else ""
+    within = f"(SELECT * FROM {keyed} ANTI JOIN big{i} USING ({', '.join(ks)}))"
+    cols = ["lvl", *ks, *(f"x{j}" for j in range(n_further))]
     return (
-        f"SELECT l.rid AS a, r.rid AS b FROM blk{i} l JOIN blk{i} r "
-        f"ON {on} AND l.rid < r.rid AND (l.chg OR r.chg) {only_across}"
+        f"SELECT l.rid AS a, r.rid AS b FROM {within} l JOIN {within} r ON "
+        + " AND ".join(f"l.{k} = r.{k}" for k in ks)
+        + f" AND l.rid < r.rid AND (l.chg OR r.chg) {only_across}"
+        + f" UNION ALL SELECT l.rid AS a, r.rid AS b FROM sub{i} l JOIN sub{i} r ON "
+        + " AND ".join(f"l.{c} = r.{c}" for c in cols)
+        + f" AND l.rid < r.rid AND (l.chg OR r.chg) {only_across}"
     )
 
 

@@ -236,14 +236,14 @@ def score_pairs(
             changed |= moved
         gamma_cols = _gamma_cols(fields, kinds)
         union = " UNION ".join(
-            candidate_pairs_sql(cfg, i, identifier_fields) for i in range(len(cfg.blocking))
+            f"({candidate_pairs_sql(cfg, i, identifier_fields)})" for i in range(len(cfg.blocking))
         )
         con.execute(f"""CREATE TEMP TABLE pairs AS
             SELECT p.a, p.b, {gamma_cols}, {_rule_flags(cfg)},
                    hash(least(l.k, r.k), greatest(l.k, r.k)) AS h
             FROM ({union}) p JOIN recs l ON l.rid = p.a JOIN recs r ON r.rid = p.b""")
         for i in range(len(cfg.blocking)):
-            con.execute(f"DROP TABLE blk{i}")
+            con.execute(f"DROP TABLE big{i}; DROP TABLE sub{i}")
         blocking = Blocking(rules, levels, _count(con, "SELECT count(*) FROM pairs"))
         if model is None:
             model = _train(con, cfg, fields, kinds, identifier_fields)
