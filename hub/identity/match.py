@@ -13,6 +13,8 @@ records fit in seconds on two cores; EM runs on the distinct level patterns
 from __future__ import annotations
 
 import json
+import os
+import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -166,16 +168,51 @@ def _rule_flags(cfg: MatchConfig) -> str:
 
 @dataclass(frozen=True)
 class Budget:
-    """What the matcher's DuckDB may use: beyond `memory_limit` it spills to a temp directory."""
+    """The stitch's memory budget (`identity.memory_limit`) and DuckDB's threads."""
 
     memory_limit: str = "2GB"
     threads: int = 2
 
 
+_UNITS = {
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
+
+
+def duckdb_memory(budget: str, held: int) -> int:
+    """Bytes DuckDB may use: what the process does not hold already, at least a quarter.
+
+    The budget is the whole stitch's (the records read, their identifiers, the
+    matcher), so DuckDB gets the rest; beyond it DuckDB spills to disk, slower
+    but inside the budget. The quarter is a floor for when the process alone
+    holds (nearly) the budget: DuckDB needs some memory to work at all.
+    """
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+)", budget.strip()).groups()  # type: ignore[union-attr]
+    total = int(float(number) * _UNITS[unit.upper()])
+    return max(total - held, total // 4)
+
+
+def _resident_bytes() -> int:
+    """This process's resident memory now (Linux; 0 where /proc is not there)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 @contextmanager
 def _duckdb(budget: Budget) -> Iterator[duckdb.DuckDBPyConnection]:
+    limit = duckdb_memory(budget.memory_limit, _resident_bytes())
     with tempfile.TemporaryDirectory(prefix="crossdock-match-") as spill:
-        con = duckdb.connect(config={"memory_limit": budget.memory_limit, "threads": budget.threads})
+        con = duckdb.connect(config={"memory_limit": f"{limit // 1024}KiB", "threads": budget.threads})
         try:
             con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
             # Order is restored where it matters (ORDER BY); keeping it everywhere costs memory.

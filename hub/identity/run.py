@@ -19,6 +19,7 @@ import json
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -169,17 +170,17 @@ def profile_destination(
     )
 
 
-def _read_rows(item: _Input) -> list[dict[str, Any]]:
+def _read_rows(item: _Input) -> Iterator[dict[str, Any]]:
+    """A table's rows, fetched a batch at a time: never the whole result and its dicts at once."""
     dest = open_destination(item.dest_type, item.dest_config)
     try:
         if not dest.has_table(item.table):
-            return []  # not synced yet
-        rows = dest.read_rows(item.table)
+            return  # not synced yet
+        for row in dest.iter_rows(item.table):
+            row["_table"], row["_entity"] = item.table, item.entity
+            yield row
     finally:
         dest.close()
-    for row in rows:
-        row["_table"], row["_entity"] = item.table, item.entity
-    return rows
 
 
 def _read_records(inputs: list[_Input]) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ and incremental runs still equal to full ones when groups cross the cap."""
 from __future__ import annotations
 
 import itertools
+import os
 import random
 from collections import defaultdict
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from hub.identity import IdentityConfig, MatchConfig, MatchField, MatchModel, stitch
-from hub.identity.match import Budget, _duckdb, score_pairs
+from hub.identity.match import Budget, _duckdb, duckdb_memory, score_pairs
 
 FIELDS = (
     MatchField(field="first_name"),
@@ -199,8 +200,15 @@ def test_true_duplicates_in_a_split_group_are_still_found() -> None:
     assert len(result.clusters()) == 200
 
 
+def test_the_budget_is_the_whole_stitchs_duckdb_gets_the_rest() -> None:
+    assert duckdb_memory("2GB", held=500 * 10**6) == 1500 * 10**6
+    assert duckdb_memory("1GiB", held=0) == 2**30
+    # The process alone holds the budget: DuckDB still gets a quarter, and spills.
+    assert duckdb_memory("2GB", held=3 * 10**9) == 500 * 10**6
+
+
 def test_memory_limit_threads_and_spill_directory_reach_duckdb() -> None:
-    with _duckdb(Budget("64MB", 1)) as con:
+    with _duckdb(Budget("64GB", 1)) as con:
         settings_ = dict(
             con.execute(
                 "SELECT name, value FROM duckdb_settings() "
@@ -210,9 +218,9 @@ def test_memory_limit_threads_and_spill_directory_reach_duckdb() -> None:
         spill = settings_["temp_directory"]
         assert "crossdock-match-" in spill
         assert settings_["threads"] == "1"
-        assert settings_["memory_limit"].startswith("61.0 MiB")  # 64 MB
-    import os
-
+        # 64 GB less what this process holds: between 59 and 59.6 GiB
+        number, unit = settings_["memory_limit"].split()
+        assert unit == "GiB" and 58.0 < float(number) < 59.7, settings_["memory_limit"]
     assert not os.path.exists(spill)  # the spill directory goes with the run
 
 
