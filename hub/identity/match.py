@@ -260,12 +260,15 @@ def score_pairs(
     """
     fields = [f.field for f in cfg.fields]
     kinds: list[str] = [f.compare for f in cfg.fields]
+    # Made before DuckDB starts, so DuckDB's share of the budget leaves room for it.
+    table = _records_table({f: columns[f] for f in fields}, keys, sources, changed)
     with _duckdb(budget or Budget()) as con:
-        con.register("recs_arrow", _records_table({f: columns[f] for f in fields}, keys, sources, changed))
+        con.register("recs_arrow", table)
         # Compared trimmed and in lower case; an empty value is a missing one.
         cleaned = ", ".join(f"nullif(lower(trim(f_{f})), '') AS f_{f}" for f in fields)
         con.execute(f"CREATE TEMP TABLE recs AS SELECT rid, k, src, chg, {cleaned} FROM recs_arrow")
         con.unregister("recs_arrow")
+        del table
         rules, levels, moved = build_blocks(
             con, cfg, identifier_fields, len(keys), earlier_levels if changed is not None else None
         )
