@@ -121,6 +121,9 @@ def build_blocks(
             for table in ["recs", *(f"sub{i}" for i in range(len(cfg.blocking)))]:
                 con.execute(f"UPDATE {table} SET chg = true WHERE rid IN (SELECT rid FROM moved_rids)")
             con.unregister("moved_rids")
+            for i, rule in enumerate(cfg.blocking):  # their unchanged counts changed
+                keyed, ks = _keyed(rule)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE g{i} AS {_group_counts(cfg, keyed, ks)}")
     for i, s in enumerate(stats):
         _count_rule(con, cfg, i, s)
     return stats, levels, moved
@@ -142,8 +145,9 @@ def _split_big_groups(
     keyed, ks = _keyed(cfg.blocking[i])
     xs = [f"x{j}" for j in range(len(further))]
     cap = cfg.max_block_size
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE big{i} AS
-        SELECT {", ".join(ks)} FROM {keyed} GROUP BY ALL HAVING count(*) > {cap}""")
+    # One pass over the records per rule: its groups and their counts, kept for the stats.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE g{i} AS {_group_counts(cfg, keyed, ks)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE big{i} AS SELECT {', '.join(ks)} FROM g{i} WHERE n > {cap}")
     empty = "".join(f", ''::VARCHAR AS {x}" for x in xs)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE over AS
         SELECT *{empty} FROM {keyed} SEMI JOIN big{i} USING ({", ".join(ks)})""")
@@ -170,26 +174,37 @@ def _split_big_groups(
 
 def _count_rule(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, i: int, s: RuleStats) -> None:
     """Fill in a rule's group counts and pairs (with and without the cap), making no pair."""
-    keyed, ks = _keyed(cfg.blocking[i])
     per_group, cap = _pairs_per_group(cfg), cfg.max_block_size
-    cols = ", ".join(ks)
     row = con.execute(f"""
-        WITH s AS (SELECT {cols}, src, count(*)::HUGEINT AS c, count(*) FILTER (WHERE NOT chg)::HUGEINT AS u
-                   FROM {keyed} GROUP BY ALL),
-             g AS (SELECT sum(c) AS n, sum(u) AS u, sum(c * c) AS n2, sum(u * u) AS u2
-                   FROM s GROUP BY {cols})
         SELECT count(*) FILTER (WHERE n > 1), coalesce(max(n), 0), count(*) FILTER (WHERE n > {cap}),
                coalesce(sum({per_group}), 0), coalesce(sum({per_group}) FILTER (WHERE n <= {cap}), 0)
-        FROM g""").fetchone()
+        FROM g{i}""").fetchone()
     assert row is not None
+    con.execute(f"DROP TABLE g{i}")
     s.blocks, s.largest_block, s.capped_blocks, s.pairs_uncapped, pairs_within = (int(x) for x in row)
-    group = ["lvl", *ks, *(f"x{j}" for j in range(len(s.split_by)))]
-    s.pairs = pairs_within + _pair_counts(con, cfg, f"sub{i}", group)
-    s.split_into = _count(
-        con, f"SELECT count(*) FROM (SELECT 1 FROM sub{i} GROUP BY {', '.join(group)} HAVING count(*) > 1)"
-    )
+    group = [
+        "lvl",
+        *(f"k{j}" for j in range(len(cfg.blocking[i]))),
+        *(f"x{j}" for j in range(len(s.split_by))),
+    ]
+    row = con.execute(f"""SELECT coalesce(sum({per_group}), 0), count(*) FILTER (WHERE n > 1)
+        FROM ({_group_counts(cfg, f"sub{i}", group)})""").fetchone()
+    assert row is not None
+    s.pairs, s.split_into = pairs_within + int(row[0]), int(row[1])
     if not s.capped_blocks:
         s.split_by = []
+
+
+def _group_counts(cfg: MatchConfig, table: str, group: list[str]) -> str:
+    """Per group of `table` on `group`: n records, u of them unchanged (and with link_only
+    n2, u2: the sums of each source's squared counts)."""
+    cols = ", ".join(group)
+    if cfg.link_type != "link_only":
+        return f"""SELECT {cols}, count(*) AS n, count(*) FILTER (WHERE NOT chg) AS u
+            FROM {table} GROUP BY {cols}"""
+    return f"""SELECT {cols}, sum(c) AS n, sum(u) AS u, sum(c * c) AS n2, sum(u * u) AS u2
+        FROM (SELECT {cols}, src, count(*) AS c, count(*) FILTER (WHERE NOT chg) AS u
+              FROM {table} GROUP BY {cols}, src) GROUP BY {cols}"""
 
 
 def _pairs_per_group(cfg: MatchConfig) -> str:
@@ -200,20 +215,8 @@ def _pairs_per_group(cfg: MatchConfig) -> str:
     (n2, u2) taken off.
     """
     if cfg.link_type == "link_only":
-        return "((n * n - n2) - (u * u - u2)) / 2"
-    return "(n * (n - 1) - u * (u - 1)) / 2"
-
-
-def _pair_counts(con: duckdb.DuckDBPyConnection, cfg: MatchConfig, table: str, group: list[str]) -> int:
-    """Pairs a join of `table` on `group` makes (see _pairs_per_group), counted per group."""
-    cols = ", ".join(group)
-    row = con.execute(f"""
-        WITH s AS (SELECT {cols}, src, count(*)::HUGEINT AS c, count(*) FILTER (WHERE NOT chg)::HUGEINT AS u
-                   FROM {table} GROUP BY ALL),
-             g AS (SELECT sum(c) AS n, sum(u) AS u, sum(c * c) AS n2, sum(u * u) AS u2 FROM s GROUP BY {cols})
-        SELECT coalesce(sum({_pairs_per_group(cfg)}), 0)::BIGINT FROM g""").fetchone()
-    assert row is not None
-    return int(row[0])
+        return "((n * n - n2) - (u * u - u2)) // 2"
+    return "(n * (n - 1) - u * (u - 1)) // 2"
 
 
 def candidate_pairs_sql(cfg: MatchConfig, i: int, identifier_fields: Sequence[str]) -> str:
