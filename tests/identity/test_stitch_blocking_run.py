@@ -29,7 +29,7 @@ identity:
   identifiers: []
   match:
     max_block_size: 3
-    review_below: 0.2
+    review_below: 0.000001  # every pair scored is kept: what a wrong reuse would show
     veto_below: 0.0
     fields:
       - {field: first_name, compare: name}
@@ -88,6 +88,8 @@ def test_capped_rule_in_the_summary_and_incremental_equals_full(tmp_path: Path) 
     write_users(url, kings + others)
     first = stitch_workspace(ctx)
     assert first.mode == "full"
+    with Session(ctx.engine) as session:
+        assert session.get(IdentityLinkRow, ("fake:u0", "fake:u1")) is not None  # Ada and Ana King
     (rule,) = first.blocking
     assert rule["rule"] == "last_name" and rule["capped_blocks"] > 0  # the surnames of `others`
 
