@@ -63,7 +63,9 @@ class MatchConfig(_Strict):
     veto_below: float = Field(default=0.01, ge=0.0, lt=1.0)
     # A blocking group larger than this is split by further keys, or skipped if still too
     # large (hub/identity/blocking.py): a rule makes at most records * (max - 1) / 2 pairs.
-    max_block_size: int = Field(default=500, ge=2)
+    # 100: at 1M records, F1 as with 500 on both bench generators, and on skewed names
+    # (bench/people_zipf.py) 7.4 M pairs instead of 18.5 M (docs/benchmarks.md).
+    max_block_size: int = Field(default=100, ge=2)
     link_type: Literal["dedupe_and_link", "link_only"] = "dedupe_and_link"
 
     @model_validator(mode="after")
