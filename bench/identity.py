@@ -12,13 +12,12 @@ with the workspace defaults, narrowed to the fields the data has).
 Each generator and size runs in its own process, so the peak RSS printed is that
 of a whole process which generated the records and stitched them. Prints
 pairwise precision / recall / F1, stitch seconds, peak RSS, and the candidate
-pairs per blocking rule when the stitch result reports them.
+pairs per blocking rule (and what the cap split or skipped).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ if str(ROOT) not in sys.path:  # run as a script: `bench` and `hub` from this ch
 
 from bench._memory import peak_rss_mb  # noqa: E402
 from hub.identity import IdentityConfig, MatchConfig, MatchField, stitch  # noqa: E402
+from hub.identity.stitching import StitchResult  # noqa: E402
 
 GENERATORS = ("seeded", "zipf")
 
@@ -89,27 +89,14 @@ def config_for(generator: str, records: Iterable[Mapping[str, object]]) -> Ident
     return IdentityConfig().fitted_to(records)  # the workspace defaults; US phones
 
 
-def rule_pairs(result: object) -> str:
-    """Candidate pairs per blocking rule, if this version of stitch() reports them.
-
-    Read defensively: the attribute arrived with the bounded-blocking work (issue 18)
-    and the bench runs before and after it.
-    """
-    for attr in ("rule_pairs", "pairs_per_rule", "blocking_pairs", "blocking"):
-        value = getattr(result, attr, None)
-        if value:
-            break
-    else:
-        scored = getattr(result, "scored", None)
-        kept = f"; {len(scored):,} pairs kept at or above review_below" if scored is not None else ""
-        return f"pairs per blocking rule: not reported by this stitch(){kept}"
-    if isinstance(value, Mapping):
-        items = [f"{k}: {v:,}" if isinstance(v, int) else f"{k}: {v}" for k, v in value.items()]
-    elif isinstance(value, list | tuple):
-        items = [str(dataclasses.asdict(v)) if dataclasses.is_dataclass(v) else str(v) for v in value]  # type: ignore[arg-type]
-    else:
-        items = [str(value)]
-    return "pairs per blocking rule:\n    " + "\n    ".join(items)
+def rule_pairs(result: StitchResult) -> str:
+    """Candidate pairs per blocking rule, and the groups the cap split or skipped."""
+    lines = [
+        f"{r.rule}: {r.pairs:,} pairs ({r.pairs_uncapped:,} uncapped), largest group {r.largest_block:,}, "
+        f"{r.capped_blocks:,} capped -> {r.split_into:,} split, {r.skipped_blocks:,} skipped"
+        for r in result.blocking.rules
+    ]
+    return "pairs per blocking rule:\n    " + "\n    ".join(lines or ["(no probabilistic matching)"])
 
 
 def run_one(generator: str, records: int) -> None:

@@ -45,10 +45,20 @@ def stitch(
         bool, typer.Option("--full", help="retrain the match model and re-score every pair")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    explain_config: Annotated[
+        bool,
+        typer.Option(
+            "--explain-config",
+            help="show the match fields and blocking rules in use, and why; stitch nothing",
+        ),
+    ] = False,
 ) -> None:
     """Stitch every contact record into profiles (a Prefect flow run)."""
     from flows.stitch import stitch_profiles
 
+    if explain_config:
+        _explain_config(as_json)
+        return
     dest, _ = profile_destination(hub_context())  # a config problem fails before Prefect starts
     dest.close()
     summary = stitch_profiles(
@@ -65,6 +75,40 @@ def stitch(
         f"({summary['events_unattached']:,} naming no known person); tables in {summary['destination']} "
         f"({summary['seconds']:.1f}s)"
     )
+    for rule in summary.get("blocking", []):
+        if rule["capped_blocks"]:
+            console.print(
+                f"[yellow]blocking rule {escape(rule['rule'])}[/]: {rule['capped_blocks']:,} groups over "
+                f"max_block_size split into {rule['split_into']:,} by {escape(', '.join(rule['split_by']))}, "
+                f"{rule['skipped_blocks']:,} still too large skipped ({rule['skipped_records']:,} records); "
+                f"{rule['pairs']:,} pairs instead of {rule['pairs_uncapped']:,}"
+            )
+
+
+def _explain_config(as_json: bool) -> None:
+    from hub.identity.explain_config import describe_config
+
+    info = describe_config(hub_context())
+    if as_json:
+        print_json(info)
+        return
+    match = info["match"]
+    console.print(
+        f"match fields ({match['fields_from']}), max_block_size {match['max_block_size']:,}, "
+        f"threshold {match['threshold']}, shared_threshold {info['shared_threshold']}, "
+        f"memory_limit {info['memory_limit']}, threads {info['threads']}"
+    )
+    fields = Table("field", "compare", "mapped by", "why")
+    for f in match["fields"]:
+        fields.add_row(
+            escape(f["field"]), f["compare"], escape(", ".join(f["mapped_by"]) or "-"), escape(f["why"])
+        )
+    print_table(fields)
+    console.print(f"blocking rules ({match['blocking_from']})")
+    rules = Table("rule", "a group too large is split by", "why")
+    for r in match["blocking"]:
+        rules.add_row(escape(r["rule"]), escape(", ".join(r["split_by"]) or "-"), escape(r["why"]))
+    print_table(rules)
 
 
 def _find(ctx: HubContext, who: str) -> str:

@@ -8,7 +8,7 @@ more than a handful of emails is refused rather than merged.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -71,8 +71,11 @@ class MatchConfig(_Strict):
     # says they are different people (match probability below this): a household's
     # phone, a recycled address. 0 turns the veto off.
     veto_below: float = Field(default=0.01, ge=0.0, lt=1.0)
-    # A blocking value shared by more records than this is too common to block on.
-    max_block_size: int = Field(default=500, ge=2)
+    # A blocking group larger than this is split by further keys, or skipped if still too
+    # large (hub/identity/blocking.py): a rule makes at most records * (max - 1) / 2 pairs.
+    # 100: at 1M records, F1 as with 500 on both bench generators, and on skewed names
+    # (bench/people_zipf.py) 7.4 M pairs instead of 18.5 M (docs/benchmarks.md).
+    max_block_size: int = Field(default=100, ge=2)
     link_type: Literal["dedupe_and_link", "link_only"] = "dedupe_and_link"
 
     @model_validator(mode="after")
@@ -202,6 +205,9 @@ class IdentityConfig(_Strict):
     source_priority: tuple[str, ...] = Field(
         default=(), description="sources, most trusted first, for the source_priority rule"
     )
+    # The matcher's memory: DuckDB spills to a temp directory beyond it rather than fail.
+    memory_limit: str = Field(default="2GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    threads: int = Field(default=2, ge=1, le=64, description="DuckDB threads for matching")
 
     @field_validator("identifiers")
     @classmethod
@@ -212,7 +218,7 @@ class IdentityConfig(_Strict):
             raise ValueError(f"identifier type listed twice: {', '.join(dupes)}")
         return v
 
-    def fitted_to(self, records: Iterable[Mapping[str, object]]) -> IdentityConfig:
+    def fitted_to(self, records: Iterable[Mapping[str, object]]) -> Self:
         """This config with the default matcher narrowed to the fields `records` have values in.
 
         A `match:` written in crossdock.yaml is kept as written. The result is the same

@@ -174,6 +174,8 @@ def link_by_identifiers(
     vetoed = vetoed or {}
     n = len(keys)
     evidence = GraphEvidence()
+    if not n:  # nothing synced yet, or every record erased
+        return np.zeros(0, np.int64), evidence
     index = index or index_identifiers(idents)
     by_id, constrained = index.by_id, index.constrained
     recs, ids, counts = index.recs, index.ids, index.counts

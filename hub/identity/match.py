@@ -13,17 +13,22 @@ records fit in seconds on two cores; EM runs on the distinct level patterns
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from hub.identity.blocking import RuleStats, build_blocks, candidate_pairs_sql, rule_exprs
 from hub.identity.config import CompareKind, MatchConfig
 
-__all__ = ["MatchModel", "MatchLink", "ScoredPairs", "score_pairs", "LEVELS"]
+__all__ = ["MatchModel", "MatchLink", "ScoredPairs", "Blocking", "Budget", "score_pairs", "LEVELS"]
 
 # Level names per comparison kind, best first; the number is the level's code.
 LEVELS: dict[CompareKind, tuple[str, ...]] = {
@@ -149,56 +154,81 @@ def _records_table(
     return pa.table(data)
 
 
-def _rule_exprs(rule: tuple[str, ...], table: str = "") -> list[str]:
-    exprs = []
-    for part in rule:
-        name, _, prefix = part.partition(":")
-        col = f"{table}f_{name}"
-        exprs.append(f"left({col}, {int(prefix)})" if prefix else col)
-    return exprs
-
-
-def _rule_pairs_sql(cfg: MatchConfig, i: int) -> str:
-    """Pairs sharing every key of blocking rule i, skipping keys too common to block on."""
-    exprs = _rule_exprs(cfg.blocking[i])
-    keys = ", ".join(f"{e} AS k{j}" for j, e in enumerate(exprs))
-    not_null = " AND ".join(f"{e} IS NOT NULL" for e in exprs)
-    on = " AND ".join(f"l.k{j} = r.k{j}" for j in range(len(exprs)))
-    cols = ", ".join(f"k{j}" for j in range(len(exprs)))
-    side = (
-        f"(SELECT * FROM (SELECT rid, src, chg, {keys} FROM recs WHERE {not_null}) "
-        f"ANTI JOIN big{i} USING ({cols}))"
-    )
-    only_across = "AND l.src <> r.src" if cfg.link_type == "link_only" else ""
-    return (
-        f"SELECT l.rid AS a, r.rid AS b FROM {side} l JOIN {side} r "
-        f"ON {on} AND l.rid < r.rid AND (l.chg OR r.chg) {only_across}"
-    )
-
-
 def _rule_flags(cfg: MatchConfig) -> str:
-    """Per pair, which blocking rules it satisfies (columns r0, r1, ...)."""
+    """Per pair, which blocking rules' keys it shares (columns r0, r1, ...)."""
     flags = []
     for i, rule in enumerate(cfg.blocking):
         conds = [
             f"coalesce({le} = {re}, false)"
-            for le, re in zip(_rule_exprs(rule, "l."), _rule_exprs(rule, "r."), strict=True)
+            for le, re in zip(rule_exprs(rule, "l."), rule_exprs(rule, "r."), strict=True)
         ]
         flags.append(f"({' AND '.join(conds)}) AS r{i}")
     return ", ".join(flags)
 
 
-def _big_blocks_sql(cfg: MatchConfig) -> list[str]:
-    out = []
-    for i, rule in enumerate(cfg.blocking):
-        exprs = _rule_exprs(rule)
-        keys = ", ".join(f"{e} AS k{j}" for j, e in enumerate(exprs))
-        cols = ", ".join(f"k{j}" for j in range(len(exprs)))
-        out.append(
-            f"CREATE TEMP TABLE big{i} AS SELECT {cols} FROM (SELECT {keys} FROM recs) "
-            f"GROUP BY ALL HAVING count(*) > {cfg.max_block_size}"
-        )
-    return out
+@dataclass(frozen=True)
+class Budget:
+    """The stitch's memory budget (`identity.memory_limit`) and DuckDB's threads."""
+
+    memory_limit: str = "2GB"
+    threads: int = 2
+
+
+_UNITS = {
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
+
+
+def duckdb_memory(budget: str, held: int) -> int:
+    """Bytes DuckDB may use: what the process does not hold already, at least a quarter.
+
+    The budget is the whole stitch's (the records read, their identifiers, the
+    matcher), so DuckDB gets the rest; beyond it DuckDB spills to disk, slower
+    but inside the budget. The quarter is a floor for when the process alone
+    holds (nearly) the budget: DuckDB needs some memory to work at all.
+    """
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+)", budget.strip()).groups()  # type: ignore[union-attr]
+    total = int(float(number) * _UNITS[unit.upper()])
+    return max(total - held, total // 4)
+
+
+def _resident_bytes() -> int:
+    """This process's resident memory now (Linux; 0 where /proc is not there)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+@contextmanager
+def _duckdb(budget: Budget) -> Iterator[duckdb.DuckDBPyConnection]:
+    limit = duckdb_memory(budget.memory_limit, _resident_bytes())
+    with tempfile.TemporaryDirectory(prefix="crossdock-match-") as spill:
+        con = duckdb.connect(config={"memory_limit": f"{limit // 1024}KiB", "threads": budget.threads})
+        try:
+            con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
+            # Order is restored where it matters (ORDER BY); keeping it everywhere costs memory.
+            con.execute("SET preserve_insertion_order = false")
+            yield con
+        finally:
+            con.close()
+
+
+@dataclass
+class Blocking:
+    """What blocking did: per rule its counts, per record and rule its level (blocking.py)."""
+
+    rules: list[RuleStats] = field(default_factory=list)
+    levels: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int8))
+    candidate_pairs: int = 0  # distinct pairs scored, over all rules
 
 
 def score_pairs(
@@ -209,7 +239,9 @@ def score_pairs(
     model: MatchModel | None = None,
     changed: np.ndarray | None = None,
     identifier_fields: Sequence[str] = (),
-) -> tuple[ScoredPairs, MatchModel]:
+    budget: Budget | None = None,
+    earlier_levels: np.ndarray | None = None,
+) -> tuple[ScoredPairs, MatchModel, Blocking]:
     """Score the candidate pairs; train a model unless one is given.
 
     Pairs already linked by an identifier are scored too: an incremental run can
@@ -222,37 +254,49 @@ def score_pairs(
     one side: the incremental run. Returns pairs at or above `cfg.review_below`,
     and pairs below `cfg.veto_below` that agree exactly on one of
     `identifier_fields` and disagree on another field (the identifier links the veto stops).
+
+    `earlier_levels` are the blocking levels of the run whose pairs an incremental
+    run reuses: a record whose level moved is re-scored, and set in `changed` (in place).
     """
     fields = [f.field for f in cfg.fields]
     kinds: list[str] = [f.compare for f in cfg.fields]
-    con = duckdb.connect()
-    try:
-        con.execute("SET threads TO 2")
-        con.register("recs_arrow", _records_table({f: columns[f] for f in fields}, keys, sources, changed))
+    # Made before DuckDB starts, so DuckDB's share of the budget leaves room for it.
+    table = _records_table({f: columns[f] for f in fields}, keys, sources, changed)
+    with _duckdb(budget or Budget()) as con:
+        con.register("recs_arrow", table)
         # Compared trimmed and in lower case; an empty value is a missing one.
         cleaned = ", ".join(f"nullif(lower(trim(f_{f})), '') AS f_{f}" for f in fields)
         con.execute(f"CREATE TEMP TABLE recs AS SELECT rid, k, src, chg, {cleaned} FROM recs_arrow")
-        for stmt in _big_blocks_sql(cfg):
-            con.execute(stmt)
+        con.unregister("recs_arrow")
+        del table
+        rules, levels, moved = build_blocks(
+            con, cfg, identifier_fields, len(keys), earlier_levels if changed is not None else None
+        )
+        if changed is not None:
+            changed |= moved
         gamma_cols = _gamma_cols(fields, kinds)
-        union = " UNION ".join(_rule_pairs_sql(cfg, i) for i in range(len(cfg.blocking)))
+        union = " UNION ".join(
+            f"({candidate_pairs_sql(cfg, i, identifier_fields)})" for i in range(len(cfg.blocking))
+        )
         con.execute(f"""CREATE TEMP TABLE pairs AS
             SELECT p.a, p.b, {gamma_cols}, {_rule_flags(cfg)},
                    hash(least(l.k, r.k), greatest(l.k, r.k)) AS h
             FROM ({union}) p JOIN recs l ON l.rid = p.a JOIN recs r ON r.rid = p.b""")
+        for i in range(len(cfg.blocking)):
+            con.execute(f"DROP TABLE big{i}; DROP TABLE sub{i}")
+        blocking = Blocking(rules, levels, _count(con, "SELECT count(*) FROM pairs"))
         if model is None:
             model = _train(con, cfg, fields, kinds, identifier_fields)
         out = _final_scores(con, cfg, model, fields, kinds, identifier_fields)
-    finally:
-        con.close()
     gammas = (
         np.column_stack([out[f"g{i}"] for i in range(len(fields))]).astype(np.int8)
         if len(out["a"])
         else np.zeros((0, len(fields)), np.int8)
     )
-    return ScoredPairs(
+    pairs = ScoredPairs(
         np.asarray(out["a"], np.int64), np.asarray(out["b"], np.int64), np.asarray(out["p"], float), gammas
-    ), model
+    )
+    return pairs, model, blocking
 
 
 def _final_scores(

@@ -19,7 +19,8 @@ import json
 import time
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, insert
@@ -50,7 +51,14 @@ from hub.store.models import utcnow
 from hub.workspace.locate import mapping_file
 from hub.workspace.model import IdentitySection, Workspace
 
-__all__ = ["stitch_workspace", "StitchSummary", "profile_tables", "resolve_profile_id", "profile_destination"]
+__all__ = [
+    "stitch_workspace",
+    "StitchSummary",
+    "profile_tables",
+    "resolve_profile_id",
+    "profile_destination",
+    "mapped_contact_fields",
+]
 
 _CHUNK = 500
 
@@ -70,6 +78,9 @@ class StitchSummary:
     events_unattached: int  # ... that name no one stitching knows (kept in their own tables)
     destination: str
     seconds: float
+    candidate_pairs: int = 0  # distinct pairs scored this run, over all blocking rules
+    # Per blocking rule: pairs made (and without the cap), groups capped, split, skipped.
+    blocking: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,6 +106,7 @@ class _Input:
     entity: str
     dest_type: str
     dest_config: dict[str, Any]
+    columns: tuple[str, ...] = ()  # the entity fields its mapping fills
 
 
 def _inputs(ctx: HubContext, ws: Workspace) -> list[_Input]:
@@ -105,19 +117,31 @@ def _inputs(ctx: HubContext, ws: Workspace) -> list[_Input]:
             continue
         for stream, scfg in conn.streams.items():
             path = mapping_file(ctx.workspace_dir, scfg.mapping)
-            entity = load_mapping(path).entity.name if path is not None else None
-            if entity == "contact" or entity in EVENT_ENTITIES:
+            mapping = load_mapping(path) if path is not None else None
+            entity = mapping.entity.name if mapping is not None else None
+            if mapping is not None and (entity == "contact" or entity in EVENT_ENTITIES):
                 found.append(
                     _Input(
                         name,
                         stream,
                         conn.table_for(stream),
-                        entity,
+                        mapping.entity.name,
                         conn.destination.type,
                         destination_config(ctx, conn),
+                        tuple(mapping.columns()),
                     )
                 )
     return found
+
+
+def mapped_contact_fields(ctx: HubContext, ws: Workspace | None = None) -> dict[str, list[str]]:
+    """Per contact field, the streams (connection.stream) whose mapping fills it."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for item in _inputs(ctx, ws or ctx.workspace()):
+        if item.entity == "contact":
+            for column in item.columns:
+                out[column].append(f"{item.connection}.{item.stream}")
+    return dict(out)
 
 
 def profile_destination(
@@ -146,17 +170,17 @@ def profile_destination(
     )
 
 
-def _read_rows(item: _Input) -> list[dict[str, Any]]:
+def _read_rows(item: _Input) -> Iterator[dict[str, Any]]:
+    """A table's rows, fetched a batch at a time: never the whole result and its dicts at once."""
     dest = open_destination(item.dest_type, item.dest_config)
     try:
         if not dest.has_table(item.table):
-            return []  # not synced yet
-        rows = dest.read_rows(item.table)
+            return  # not synced yet
+        for row in dest.iter_rows(item.table):
+            row["_table"], row["_entity"] = item.table, item.entity
+            yield row
     finally:
         dest.close()
-    for row in rows:
-        row["_table"], row["_entity"] = item.table, item.entity
-    return rows
 
 
 def _read_records(inputs: list[_Input]) -> list[dict[str, Any]]:
@@ -178,7 +202,15 @@ def _fingerprint(record: dict[str, Any], fields: list[str]) -> str:
 
 def _config_hash(section: IdentitySection) -> str:
     # Only what changes the scores: a new schedule or golden-record rule needs no retraining.
-    exclude = {"destination", "schedule", "survivorship", "default_survivorship", "source_priority"}
+    exclude = {
+        "destination",
+        "schedule",
+        "survivorship",
+        "default_survivorship",
+        "source_priority",
+        "memory_limit",
+        "threads",
+    }
     text = json.dumps(section.model_dump(exclude=exclude, mode="json"), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -187,7 +219,6 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     started = time.perf_counter()
     run_id = run_id or uuid.uuid4().hex[:12]
     ws = ctx.workspace()  # parsed once; every mapping loaded once below
-    config = ws.identity
     inputs = _inputs(ctx, ws)
     destination, dest_url = profile_destination(ctx, ws, inputs)  # fails here on a config problem
     destination.close()
@@ -197,6 +228,9 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     # failed, or synced back since) never make a profile again (hub/governance/tombstones.py).
     erased = Tombstones.load(engine, ctx.keyring.pseudonym_key())
     records = [r for r in records if not erased.covers(r)]
+    # The default matcher compares the fields these records have values in (a written
+    # `match:` is kept as written): date of birth when mapped, places when nothing else links.
+    config = ws.identity.fitted_to(records)
     config_hash = _config_hash(config)
     with Session(engine) as session:
         previous = {a.record_key: a for a in session.exec(select(IdentityAssignment))}
@@ -224,7 +258,10 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     if not full and model_row is not None and model_row.config_hash == config_hash:
         model = MatchModel.from_json(model_row.model)
     mode = "incremental" if model is not None else "full"
-    changed = [k for k in keys if k not in previous or previous[k].fingerprint != fingerprints[k]]
+    # A stored fingerprint is "<what stitching read>|<blocking levels>" (the levels only
+    # for a record in a group a blocking cap split or skipped).
+    stored = {k: a.fingerprint.split("|", 1) for k, a in previous.items()}
+    changed = [k for k in keys if k not in stored or stored[k][0] != fingerprints[k]]
     earlier = [MatchLink(e.record_a, e.record_b, e.probability, tuple(e.levels)) for e in earlier_rows]
     result = stitch(
         records,
@@ -233,7 +270,10 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
         changed=changed if mode == "incremental" else None,
         earlier=earlier if mode == "incremental" else (),
         confirmed=confirmed,
+        earlier_levels={k: v[1] for k, v in stored.items() if len(v) > 1} if mode == "incremental" else None,
     )
+    for key, levels in result.block_levels().items():
+        fingerprints[key] += "|" + levels
 
     clusters = result.clusters()
     ids, redirects = assign_profile_ids(clusters, {k: a.profile_id for k, a in previous.items()})
@@ -269,6 +309,8 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
         events_unattached=unattached,
         destination=dest_url,
         seconds=round(time.perf_counter() - started, 3),
+        candidate_pairs=result.blocking.candidate_pairs,
+        blocking=[r.to_dict() for r in result.blocking.rules],
     )
     with Session(engine) as session:
         session.add(IdentityRun(id=run_id, mode=mode, ended_at=utcnow(), summary=summary.to_dict()))

@@ -29,7 +29,7 @@ from hub.identity.graph import (
     index_identifiers,
     link_by_identifiers,
 )
-from hub.identity.match import MatchLink, MatchModel, ScoredPairs, score_pairs
+from hub.identity.match import Blocking, Budget, MatchLink, MatchModel, ScoredPairs, score_pairs
 from hub.identity.normalize import is_blocked, normalizer
 
 __all__ = ["stitch", "StitchResult", "MatchLink", "record_key", "IdentifierExtractor", "profile_id_for"]
@@ -49,6 +49,7 @@ class StitchResult:
     evidence: GraphEvidence = field(default_factory=GraphEvidence)
     blocked: dict[Identifier, int] = field(default_factory=dict)
     model: MatchModel | None = None
+    blocking: Blocking = field(default_factory=Blocking)
 
     def clusters(self) -> list[list[str]]:
         """Profiles as sorted lists of record keys, sorted by their first key."""
@@ -65,6 +66,17 @@ class StitchResult:
     @property
     def refusals(self) -> list[Refusal]:
         return self.evidence.refusals
+
+    def block_levels(self) -> dict[str, str]:
+        """Per record in a group split or skipped by a blocking cap, its levels ("0.2.-1", one
+        per rule): the next incremental run's `earlier_levels`. Other records are all 0."""
+        levels = self.blocking.levels
+        if not levels.size:
+            return {}
+        return {
+            self.keys[i]: ".".join(str(x) for x in levels[i].tolist())
+            for i in np.flatnonzero(levels.any(axis=1)).tolist()
+        }
 
 
 def record_key(record: Mapping[str, object], index: int) -> str:
@@ -141,6 +153,7 @@ def stitch(
     changed: Iterable[str] | None = None,
     earlier: Iterable[MatchLink] = (),
     confirmed: Iterable[tuple[str, str]] = (),
+    earlier_levels: Mapping[str, str] | None = None,
 ) -> StitchResult:
     """Cluster records into profiles.
 
@@ -158,7 +171,7 @@ def stitch(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _stitch(records, config, model, changed, earlier, confirmed)
+        return _stitch(records, config, model, changed, earlier, confirmed, earlier_levels)
     finally:
         if collecting:
             gc.enable()
@@ -171,6 +184,7 @@ def _stitch(
     changed: Iterable[str] | None,
     earlier: Iterable[MatchLink],
     confirmed: Iterable[tuple[str, str]],
+    earlier_levels: Mapping[str, str] | None,
 ) -> StitchResult:
     keys = [record_key(r, i) for i, r in enumerate(records)]
     if len(set(keys)) != len(keys):
@@ -184,18 +198,20 @@ def _stitch(
     index = index_identifiers(idents)
     shared = index.shared(config.shared_threshold)
     matching = config.match.enabled and bool(config.match.fields) and len(records) > 1
-    pairs, trained, vetoed = None, None, {}
+    pairs, trained, vetoed, blocking = None, None, {}, Blocking()
     if matching:
         # Scores come first: the veto needs them before identifiers link anything.
         columns, nulled = _match_columns(records, idents, config, shared)
-        changed_mask, reused = None, None
+        changed_mask, reused, levels_before = None, None, None
         if changed is not None:
             wanted = set(changed)
             changed_mask = np.fromiter((k in wanted for k in keys), bool, len(keys))
             reused = _earlier_pairs(earlier, {k: i for i, k in enumerate(keys)}, len(config.match.fields))
             _mark_sharing_changes(changed_mask, nulled, reused, columns, config)
+            if earlier_levels is not None:
+                levels_before = _levels_array(keys, earlier_levels, len(config.match.blocking))
         id_types = {r.type for r in config.identifiers}
-        pairs, trained = score_pairs(
+        pairs, trained, blocking = score_pairs(
             columns,
             keys,
             [str(r.get("source")) for r in records],
@@ -203,6 +219,8 @@ def _stitch(
             model,
             changed_mask,
             identifier_fields=[f.field for f in config.match.fields if f.field in id_types],
+            budget=Budget(config.memory_limit, config.threads),
+            earlier_levels=levels_before,
         )
         if changed_mask is not None and reused is not None:
             # A changed record's pairs were scored again; the rest are taken from the last run.
@@ -212,7 +230,14 @@ def _stitch(
     labels, evidence = link_by_identifiers(keys, idents, config, caps, vetoed, index)
     confidence = np.ones(len(keys))
     result = StitchResult(
-        keys, labels, idents, confidence, evidence=evidence, blocked=extract.blocked, model=trained
+        keys,
+        labels,
+        idents,
+        confidence,
+        evidence=evidence,
+        blocked=extract.blocked,
+        model=trained,
+        blocking=blocking,
     )
     # A record alone in its cluster after the graph has no identifier link.
     sizes = np.bincount(labels, minlength=len(keys))
@@ -305,6 +330,18 @@ def _earlier_pairs(earlier: Iterable[MatchLink], index: dict[str, int], width: i
         np.asarray(p, float),
         np.asarray(g, np.int8).reshape(-1, width),
     )
+
+
+def _levels_array(keys: list[str], earlier: Mapping[str, str], n_rules: int) -> np.ndarray:
+    """`block_levels()` of an earlier run as an array over this run's records (absent: all 0)."""
+    levels = np.zeros((len(keys), n_rules), np.int8)
+    for i, key in enumerate(keys):
+        sig = earlier.get(key)
+        if sig:
+            values = [int(x) for x in sig.split(".")]
+            if len(values) == n_rules:
+                levels[i] = values
+    return levels
 
 
 def _mark_sharing_changes(
