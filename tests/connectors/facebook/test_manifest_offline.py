@@ -178,8 +178,9 @@ def test_insights_come_in_windows_one_record_per_metric_and_day_keyed_by_the_day
             for d in days
             if since <= d.timestamp() <= until
         ]
-        entry = {"name": "page_impressions", "period": "day", "title": "Daily Total Impressions"}
-        return json.dumps({"data": [{**entry, "id": f"{PAGE}/insights/page_impressions/day", "values": values}]})
+        metric = {"name": "page_impressions", "period": "day", "title": "Daily Total Impressions"}
+        metric |= {"id": f"{PAGE}/insights/page_impressions/day", "values": values}
+        return json.dumps({"data": [metric]})
 
     with requests_mock.Mocker() as http:
         http.get(f"{GRAPH}/{PAGE}/insights", text=insights)
