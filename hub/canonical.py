@@ -248,8 +248,8 @@ ENTITIES: dict[str, Entity] = {
         + (
             _f("metric", "string", True, "e.g. page_impressions"),
             _f("period", "string", description="day, week, days_28"),
-            _f("values", "json", description="[{value, end_time}] in the window"),
-            _f("window_end", "datetime", True),
+            _f("value", "json", description="the day's value: a number, or an object for breakdowns"),
+            _f("end_time", "datetime", True, "the end of the day the value counts (Graph's end_time)"),
         ),
     ),
     "email_list": Entity(

@@ -40,16 +40,16 @@ def test_faults_clear_and_nothing_is_lost_or_doubled(hub) -> None:  # type: igno
     assert Counter(r["source_id"] for r in comments) == Counter(c["id"] for c in truth)
     by_id = {c["id"]: c for c in truth}
     assert all(r["author_name"] == by_id[r["source_id"]]["from"]["name"] for r in comments)
-    metrics = hub.rows("social_page_insights")
-    days = sum(len(r["values"]) for r in metrics)
+    metrics = hub.rows("social_page_insights")  # one row per metric and day
     start = datetime(2024, 6, 1, tzinfo=UTC)  # the connection's start_date
     assert all(day >= start for series in pages.insights.values() for day in series)
-    assert days == sum(len(v) for v in pages.insights.values())
+    assert Counter(r["metric"] for r in metrics) == {m: len(v) for m, v in pages.insights.items()}
 
     again = sync(hub)  # incremental: nothing new, nothing doubled
     assert again["status"] == "succeeded"
     assert len(hub.rows("social_page_posts")) == len(posts)
     assert len(hub.rows("social_post_comments")) == len(comments)
+    assert len(hub.rows("social_page_insights")) == len(metrics)
 
 
 def test_a_refused_token_fails_every_stream_naming_it(hub) -> None:  # type: ignore[no-untyped-def]

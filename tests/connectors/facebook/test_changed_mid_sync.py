@@ -6,7 +6,7 @@ lands on the first page, behind the read: later pages repeat a post (merged on `
 never skip one, and the state saved (the newest `created_time` seen, on the first page)
 is older than the new post, which the next run reads. (An edit changes `updated_time`
 only, which Graph cannot filter on: page_posts does not see edits, see the README.)
-post_comments is full refresh; page_insights saves its window's end, not a record's time.
+post_comments is full refresh; page_insights is daily metrics, keyed by the day.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ like the Graph API reference's examples)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -165,25 +166,34 @@ def test_transient_responses_are_retried_and_nothing_is_lost(bad: dict[str, Any]
     assert len(records) == 2
 
 
-def test_insights_come_in_windows_one_record_per_metric_and_window() -> None:
+def test_insights_come_in_windows_one_record_per_metric_and_day_keyed_by_the_day() -> None:
+    days = [datetime(2024, 2, 1, 8, tzinfo=UTC) + timedelta(days=d) for d in range(200)]
+
     def insights(request: Any, context: Any) -> str:
         q = query(request)
-        assert int(q["until"]) - int(q["since"]) <= 93 * 86400
-        return json.dumps(
-            {
-                "data": [
-                    {
-                        "name": "page_impressions",
-                        "period": "day",
-                        "id": f"{PAGE}/insights/page_impressions/day",
-                        "values": [{"value": 7, "end_time": "2024-02-01T08:00:00+0000"}],
-                    }
-                ]
-            }
-        )
+        since, until = int(q["since"]), int(q["until"])
+        assert until - since <= 93 * 86400
+        values = [
+            {"value": {"US": 3} if d.day == 1 else 7, "end_time": d.strftime("%Y-%m-%dT%H:%M:%S+0000")}
+            for d in days
+            if since <= d.timestamp() <= until
+        ]
+        metric = {"name": "page_impressions", "period": "day", "title": "Daily Total Impressions"}
+        metric |= {"id": f"{PAGE}/insights/page_impressions/day", "values": values}
+        return json.dumps({"data": [metric]})
 
     with requests_mock.Mocker() as http:
         http.get(f"{GRAPH}/{PAGE}/insights", text=insights)
-        records, _ = read("page_insights")
-    keys = [r["metric_key"] for r in records]
-    assert len(keys) == len(set(keys)) == len(http.request_history) > 1
+        records, states = read("page_insights")
+    assert len(http.request_history) > 1  # windows, and no window shows in a key
+    assert sorted(r["metric_key"] for r in records) == [  # windows are read concurrently
+        f"{PAGE}/insights/page_impressions/day@{d.strftime('%Y-%m-%dT%H:%M:%S+0000')}" for d in days
+    ]
+    (first,) = (r for r in records if r["end_time"] == "2024-02-01T08:00:00+0000")
+    assert (first["name"], first["period"], first["title"], first["value"]) == (
+        "page_impressions",
+        "day",
+        "Daily Total Impressions",
+        {"US": 3},
+    )
+    assert states[-1]["stream"]["stream_state"] == {"end_time": str(int(days[-1].timestamp()))}
