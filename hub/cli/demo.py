@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.cli.common import handle_errors, hub_context
+from hub.cli.common import handle_errors, hub_context, invoked_as
 from hub.cli.render import console, print_run_summary
 from hub.context import bound
 
@@ -45,7 +46,7 @@ def sandbox_env(url: str) -> dict[str, str]:
 
 @handle_errors
 def demo(
-    scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")] = 50_000,
+    scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")] = 10_000,
     seed: Annotated[int, typer.Option()] = 42,
     changes: Annotated[int, typer.Option(help="contacts changed between syncs")] = 50,
 ) -> None:
@@ -59,6 +60,7 @@ def demo(
     sync_connection = _with_progress(flow_sync)
 
     conn = hub_context().workspace().connection(CONNECTION)
+    prefect_ready = _start_prefect_server_early()
     with (
         Sandbox(seed=seed, scale=scale, port=0) as sb,
         bound(replace(hub_context(), env=sandbox_env(sb.url))) as ctx,
@@ -78,6 +80,7 @@ def demo(
         )
 
         console.rule("2. first sync (full refresh) through the Prefect flow")
+        prefect_ready()
         first = sync_connection(CONNECTION, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(first, "first sync")
 
@@ -191,10 +194,40 @@ def _reconcile_all(ctx: Any, sb: Any) -> bool:
         with claim_connection(ctx, CONNECTION, f"reconcile-repair-{CONNECTION}"):
             after = reconcile_connection(ctx, CONNECTION, streams=["contacts"], repair=True)
     console.print(
-        f"after `crossdock reconcile {CONNECTION} --repair`: {after.streams[0].differences} differences "
+        f"after `{invoked_as()} reconcile {CONNECTION} --repair`: {after.streams[0].differences} differences "
         f"({after.status}; the row is flagged deleted, as `deletes: soft` says)"
     )
     return all_clean and contacts.differences == contacts.extra == 1 and after.status == "clean"
+
+
+def _start_prefect_server_early() -> Callable[[], None]:
+    """Prefect's temporary server (no PREFECT_API_URL) starts in its own process while the
+    sandbox builds its data, instead of after it: on two cores the two overlap. Prefect keeps
+    one such server per process, so every flow of the demo uses this one. Returns the wait
+    for it to answer (its start-up error, if any, is raised there)."""
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return lambda: None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    failure: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            SubprocessASGIServer().start()
+        except BaseException as exc:  # re-raised in the demo's thread, where it is reported
+            failure.append(exc)
+
+    thread = threading.Thread(target=start, name="prefect-server-start", daemon=True)
+    thread.start()
+
+    def ready() -> None:
+        thread.join()
+        if failure:
+            raise failure[0]
+
+    return ready
 
 
 def _with_progress(sync: Callable[..., Any]) -> Callable[..., Any]:
@@ -264,6 +297,7 @@ def _instant(value: str) -> datetime:
 
 def _where_to_look(url: str, table: str, store_url: str) -> None:
     path = url.removeprefix("sqlite:///")
+    crossdock = invoked_as()  # `.venv/bin/crossdock` when that is how the demo was run
     console.print(f"\nthe data is in [bold]{path}[/]; look at it with:")
     console.print(f"  sqlite3 {path} 'SELECT source_id, email, phone, updated_at FROM {table} LIMIT 5'")
     with sqlite3.connect(path) as db:
@@ -273,11 +307,11 @@ def _where_to_look(url: str, table: str, store_url: str) -> None:
         ).fetchone()
     if joined:
         console.print("profiles (golden record, records, timeline) and why records were joined:")
-        console.print(f"  crossdock profiles show {joined[1]}")
-        console.print(f"  crossdock profiles explain {joined[0]}")
+        console.print(f"  {crossdock} profiles show {joined[1]}")
+        console.print(f"  {crossdock} profiles explain {joined[0]}")
     console.print(f"run history and dead letters are in {store_url.removeprefix('sqlite:///')}:")
-    console.print("  crossdock runs")
-    console.print("  crossdock audit tail    # what the hub did, hash-chained: crossdock audit verify")
+    console.print(f"  {crossdock} runs")
+    console.print(f"  {crossdock} audit tail    # what the hub did, hash-chained: {crossdock} audit verify")
     console.print(
         f"  sqlite3 {store_url.removeprefix('sqlite:///')} "
         "'SELECT stream, reason FROM dead_letters ORDER BY id DESC LIMIT 5'"

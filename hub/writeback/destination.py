@@ -158,6 +158,7 @@ class WritebackDestination:
         self._deletes_held = reason
 
     def finish(self, spec: TableSpec, mode: WriteMode) -> None:
+        self._warn_rejected()
         if mode != "overwrite":
             return  # merge never deletes: a row that left the table stays in the destination
         if self._deletes_held:
@@ -313,7 +314,22 @@ class WritebackDestination:
             self.counts["rejected"] += 1
             if len(self.samples["rejected"]) < _SAMPLES:  # the store has them all
                 self.samples["rejected"].append(f"{r['record_ref']}: {r['reason']}")
-                log.warning("%s: %s rejected: %s", self._target, r["record_ref"], r["reason"])
+
+    def _warn_rejected(self) -> None:
+        """One line for the run's rejected records, not one per record: the run summary
+        shows samples and `crossdock results RUN --rejected` lists them all."""
+        rejected = self.counts["rejected"]
+        if not rejected:
+            return
+        where = "" if self.dry_run else f" (`crossdock results {self.run_id} --rejected` lists them)"
+        log.warning(
+            "%s: %s record(s) %s, e.g. %s%s",
+            self._target,
+            f"{rejected:,}",
+            "cannot be sent" if self.dry_run else "rejected",
+            self.samples["rejected"][0],
+            where,
+        )
 
     def _count(self, action: str, ref: str) -> None:
         self.counts[action] += 1
