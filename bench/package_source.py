@@ -128,7 +128,7 @@ def crossdock_sync(ws: Path, env: dict[str, str]) -> Run:
 def source_read(program: Path, tmp: Path, config: dict[str, object]) -> Run:
     (tmp / "config.json").write_text(json.dumps(config))
     if not (tmp / "catalog.json").exists():
-        discovered, _ = run([str(program), "discover", "--config", str(tmp / "config.json")])
+        _, discovered = run([str(program), "discover", "--config", str(tmp / "config.json")])
         users = next(
             json.loads(line)["catalog"]["streams"]
             for line in discovered.splitlines()
@@ -154,7 +154,7 @@ def source_read(program: Path, tmp: Path, config: dict[str, object]) -> Run:
 def pyairbyte(python: str, program: Path, tmp: Path, config: dict[str, object]) -> Run:
     db = tmp / "pyairbyte.duckdb"
     db.unlink(missing_ok=True)
-    env = {**os.environ, "DO_NOT_TRACK": "1", "AIRBYTE_NO_UV": "1"}
+    env = {**os.environ, "DO_NOT_TRACK": "1", "AIRBYTE_OFFLINE_MODE": "1"}  # no registry, no telemetry
     result, _ = run([python, "-c", PYAIRBYTE_SCRIPT, json.dumps(config), str(program), str(db)], env)
     return result
 

@@ -6,8 +6,10 @@ product the demo sold out held back by the stock policy."""
 from __future__ import annotations
 
 import random
+import resource
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -61,11 +63,12 @@ def demo(
 
     conn = hub_context().workspace().connection(CONNECTION)
     prefect_ready = _start_prefect_server_early()
+    steps = _Steps()
+    steps.next("1. sandbox")
     with (
         Sandbox(seed=seed, scale=scale, port=0) as sb,
         bound(replace(hub_context(), env=sandbox_env(sb.url))) as ctx,
     ):
-        console.rule("1. sandbox")
         console.print(
             f"HubSpot CRM sandbox at {sb.url}: "
             f"{len(sb.hubspot.objects('contacts')):,} contacts, "
@@ -79,27 +82,27 @@ def demo(
             f"{len(sb.onetrust.profiles):,} data subjects"
         )
 
-        console.rule("2. first sync (full refresh) through the Prefect flow")
+        steps.next("2. first sync (full refresh) through the Prefect flow")
         prefect_ready()
         first = sync_connection(CONNECTION, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(first, "first sync")
 
-        console.rule("3. change records in the sandbox")
+        steps.next("3. change records in the sandbox")
         changed = _change_records(sb, seed, changes)
         console.print(
             f"updated {changed['updated']} contacts and {changed['companies']} "
             f"companies, created {changed['created']} contacts"
         )
 
-        console.rule("4. second sync (incremental)")
+        steps.next("4. second sync (incremental)")
         second = sync_connection(CONNECTION, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(second, "incremental sync")
 
-        console.rule("5. check")
+        steps.next("5. check")
         url = second["destination"]
         equal = _report_equality(sb, url, conn.table_for("contacts"), conn.table_for("companies"))
 
-        console.rule(
+        steps.next(
             "6. the other five systems: sync `support` (Zendesk), `email` (Mailchimp), "
             "`shop` (Shopify), `social` (Facebook), `consent` (OneTrust)"
         )
@@ -119,7 +122,7 @@ def demo(
         consent = sync_connection(CONSENT, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(consent, "consent sync")
 
-        console.rule("7. identity stitching through the Prefect flow")
+        steps.next("7. identity stitching through the Prefect flow")
         stitched = stitch_profiles(workspace_dir=str(ctx.workspace_dir)).to_dict()
         console.print(
             f"{stitched['records']:,} contacts from the CRM, help desk, email tool, "
@@ -131,7 +134,7 @@ def demo(
             "email events, orders, comments and consents on profile timelines"
         )
 
-        console.rule("8. write-back: the profiles upserted into the CRM (HubSpot batch upsert)")
+        steps.next("8. write-back: the profiles upserted into the CRM (HubSpot batch upsert)")
         preview = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir), dry_run=True).to_dict()
         print_run_summary(preview, "dry run (no API call)")
         sent = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir)).to_dict()
@@ -143,14 +146,15 @@ def demo(
             f"API calls: {calls:,} for the first write-back, {_upsert_calls(sb) - calls:,} for the second"
         )
 
-        console.rule(f"9. offers to the CRM: the sold-out {SOLD_OUT}'s offers held back (governance.stock)")
+        steps.next(f"9. offers to the CRM: the sold-out {SOLD_OUT}'s offers held back (governance.stock)")
         console.print(f"{_write_offers(url, sb):,} offers in the `offers` table")
         offers = sync_connection(OFFERS, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(offers, "offers write-back")
 
-        console.rule("10. reconcile: does every warehouse table equal its source?")
+        steps.next("10. reconcile: does every warehouse table equal its source?")
         clean = _reconcile_all(ctx, sb)
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
+    steps.done()
     statuses = {
         offers["status"],
         first["status"],
@@ -198,6 +202,40 @@ def _reconcile_all(ctx: Any, sb: Any) -> bool:
         f"({after.status}; the row is flagged deleted, as `deletes: soft` says)"
     )
     return all_clean and contacts.differences == contacts.extra == 1 and after.status == "clean"
+
+
+class _Steps:
+    """Each step's title as a rule; at the end, one line with the wall and CPU seconds
+    of each (CPU: the demo's threads and the source processes it ran), so a slow demo
+    says where its time went."""
+
+    def __init__(self) -> None:
+        self._taken: list[tuple[str, float, float]] = []
+        self._title: str | None = None
+        self._wall, self._cpu = time.perf_counter(), _cpu_seconds()
+
+    def next(self, title: str) -> None:
+        self._close()
+        console.rule(title)
+        self._title = title
+
+    def done(self) -> None:
+        self._close()
+        wall = sum(w for _, w, _ in self._taken)
+        cpu = sum(c for _, _, c in self._taken)
+        each = ", ".join(f"{title.split('.')[0]}: {w:.0f} s ({c:.0f} CPU)" for title, w, c in self._taken)
+        console.print(f"\ntime per step: {each}; total {wall:.0f} s, {cpu:.0f} s CPU")
+
+    def _close(self) -> None:
+        wall, cpu = time.perf_counter(), _cpu_seconds()
+        if self._title is not None:
+            self._taken.append((self._title, wall - self._wall, cpu - self._cpu))
+        self._wall, self._cpu = wall, cpu
+
+
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _start_prefect_server_early() -> Callable[[], None]:
