@@ -121,7 +121,7 @@ def crossdock_sync(ws: Path, env: dict[str, str]) -> Run:
     summary = json.loads(out)
     if summary["status"] != "succeeded":
         raise SystemExit(f"crossdock sync {summary['status']}: {summary}")
-    result.stream_seconds = sum(s["seconds"] for s in summary["streams"])
+    result.stream_seconds = sum(s["seconds"] for s in summary["streams"].values())
     return result
 
 
