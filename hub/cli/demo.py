@@ -55,11 +55,11 @@ def demo(
     """Start the sandbox, sync `crm` into SQLite, change records, sync again; sync `support`,
     `email`, `shop`, `social` and `consent`; stitch them into profiles; write the profiles
     back to the CRM."""
-    from flows.stitch import stitch_profiles
+    from flows.stitch import stitch_profiles as flow_stitch
     from flows.sync import sync_connection as flow_sync
     from hub.sandbox import Sandbox
 
-    sync_connection = _with_progress(flow_sync)
+    sync_connection, stitch_profiles = _with_progress(flow_sync), _with_progress(flow_stitch)
 
     conn = hub_context().workspace().connection(CONNECTION)
     prefect_ready = _start_prefect_server_early()
@@ -269,15 +269,15 @@ def _start_prefect_server_early() -> Callable[[], None]:
 
 
 def _with_progress(sync: Callable[..., Any]) -> Callable[..., Any]:
-    """Each of the demo's syncs shows its streams' live progress (records read, records/s)
-    on a terminal, as `crossdock sync` does."""
+    """Each of the demo's syncs (and its stitch) shows live progress (records, records/s) on
+    a terminal, as `crossdock sync` and `crossdock stitch` do."""
     from hub.cli.progress import live_progress
     from hub.context import for_workspace
 
-    def run(name: str, **kwargs: Any) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Any:
         ctx = for_workspace(kwargs["workspace_dir"])  # the demo's bound context
         with live_progress(True) as progress, bound(replace(ctx, progress=progress)):
-            return sync(name, **kwargs)
+            return sync(*args, **kwargs)
 
     return run
 
