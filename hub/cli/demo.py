@@ -48,7 +48,7 @@ def sandbox_env(url: str) -> dict[str, str]:
 
 @handle_errors
 def demo(
-    scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")] = 10_000,
+    scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox (more: --scale 50000)")] = 5_000,
     seed: Annotated[int, typer.Option()] = 42,
     changes: Annotated[int, typer.Option(help="contacts changed between syncs")] = 50,
 ) -> None:
