@@ -13,7 +13,6 @@ import fcntl
 import json
 import logging
 import os
-import queue
 import re
 import subprocess
 import sys
@@ -36,46 +35,59 @@ _logger = logging.getLogger("crossdock.source")
 _REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?P<pin>==[A-Za-z0-9.+!-]+)?$")
 _WARNING_LEVELS = {"WARN", "ERROR", "FATAL"}
 _INSTALL_TIMEOUT = 900
-_READ_AHEAD_CHUNKS = 1024  # x at most 64 KiB (a pipe's capacity): 64 MiB read ahead at most
+_READ_AHEAD_BYTES = 64 << 20  # the most of a program's output read ahead of the pipeline
 
 
 def _read_ahead(pipe: IO[bytes]) -> Generator[bytes, None, None]:
     """The lines of a program's output, read by a thread of their own: the program never
     waits on a full pipe (64 KiB) while the pipeline maps and writes a batch, so the two run
-    side by side. At most _READ_AHEAD_CHUNKS chunks (each at most a pipe's worth) wait."""
-    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_READ_AHEAD_CHUNKS)
-    stop, fd = threading.Event(), pipe.fileno()
+    side by side. At most _READ_AHEAD_BYTES wait (counted in bytes: a program printing one
+    line per write gives one small chunk per line)."""
+    ready = threading.Condition()
+    chunks: deque[bytes] = deque()
+    waiting, finished, stop = 0, False, False
+    fd = os.dup(pipe.fileno())  # its own: a closed and reused descriptor is never read
 
     def pump() -> None:
+        nonlocal waiting, finished
         try:
             while chunk := os.read(fd, 1 << 20):  # what is there now; the GIL is let go meanwhile
-                if not hand_over(chunk):
-                    return
+                with ready:
+                    while waiting >= _READ_AHEAD_BYTES and not stop:
+                        ready.wait(0.2)
+                    if stop:
+                        return
+                    chunks.append(chunk)
+                    waiting += len(chunk)
+                    ready.notify_all()
         finally:
-            hand_over(None)  # the end
+            os.close(fd)
+            with ready:
+                finished = True
+                ready.notify_all()
 
-    def hand_over(item: bytes | None) -> bool:
-        """Queued, waiting while the queue is full; False once the reader has stopped."""
-        while not stop.is_set():
-            try:
-                chunks.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    thread = threading.Thread(target=pump, name="package-source-read", daemon=True)
-    thread.start()
+    threading.Thread(target=pump, name="package-source-read", daemon=True).start()
     rest = b""
     try:
-        while (chunk := chunks.get()) is not None:
-            lines = (rest + chunk).split(b"\n")
+        while True:
+            with ready:
+                while not chunks and not finished:
+                    ready.wait()
+                if not chunks:
+                    break
+                data = b"".join(chunks)
+                chunks.clear()
+                waiting = 0
+                ready.notify_all()
+            lines = (rest + data).split(b"\n")
             rest = lines.pop()
             yield from lines
         if rest:
             yield rest
     finally:
-        stop.set()
+        with ready:
+            stop = True
+            ready.notify_all()
 
 
 class PackageSource:
