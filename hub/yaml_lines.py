@@ -19,7 +19,15 @@ class LineDict(dict[str, Any]):
     key_lines: dict[str, int]
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (the pure-Python one was most of a sync's fixed cost:
+# every run loads the workspace and its mappings several times); the same documents result.
+try:
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class _LineLoader(_BaseLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
         seen: set[Any] = set()
         for key_node, _ in node.value:

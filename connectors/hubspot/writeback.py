@@ -166,6 +166,7 @@ class Writeback(WritebackBase):
 
     def _outcomes(self, changes: Sequence[Change], body: dict[str, Any]) -> list[Outcome]:
         done: dict[str, str] = {}
+        existed: dict[str, bool] = {}  # HubSpot's `new`: false when the email matched a contact
         for result in body.get("results") or []:
             trace = result.get("objectWriteTraceId")
             if trace is None:  # older responses do not echo the trace id: match on the key
@@ -173,6 +174,8 @@ class Writeback(WritebackBase):
                 trace = next((str(i) for i, c in enumerate(changes) if c.key.lower() == value), None)
             if trace is not None:
                 done[str(trace)] = str(result.get("id"))
+                if isinstance(result.get("new"), bool):
+                    existed[str(trace)] = not result["new"]
         failed: dict[str, str] = {}
         for error in body.get("errors") or []:
             for trace in (error.get("context") or {}).get("objectWriteTraceId") or []:
@@ -180,7 +183,7 @@ class Writeback(WritebackBase):
         outcomes = []
         for i, _ in enumerate(changes):
             if str(i) in done:
-                outcomes.append(Outcome(True, remote_id=done[str(i)]))
+                outcomes.append(Outcome(True, remote_id=done[str(i)], existed=existed.get(str(i))))
             else:
                 outcomes.append(
                     Outcome(

@@ -18,6 +18,8 @@ from hub.errors import ConfigError
 from hub.workspace.locate import BUILTIN_ROOT
 from hub.yaml_lines import line_of, load_yaml_with_lines
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when there: 10x faster
+
 __all__ = ["ApiDeclaration", "declaration_for", "declaration_in", "UNDECLARED"]
 
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -68,7 +70,7 @@ def declaration_in(folder: Path) -> ApiDeclaration:
 @lru_cache(maxsize=64)
 def _load(path: Path) -> ApiDeclaration:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader) or {}
         return ApiDeclaration.model_validate(data)
     except yaml.YAMLError as exc:
         raise ConfigError(f"cannot read the API declaration: {exc}", file=str(path)) from exc

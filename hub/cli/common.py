@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import shutil
+import sys
 from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
@@ -18,7 +21,14 @@ from hub.errors import ConfigError, HubError
 from hub.pipeline.info import RunStatus
 from hub.store.locks import ConnectionBusyError
 
-__all__ = ["handle_errors", "hub_context", "start_invocation", "EXIT_FOR_STATUS", "EXIT_BUSY"]
+__all__ = [
+    "handle_errors",
+    "hub_context",
+    "invoked_as",
+    "start_invocation",
+    "EXIT_FOR_STATUS",
+    "EXIT_BUSY",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,6 +55,18 @@ def hub_context() -> HubContext:
         _invocation.set(ctx)
     ctx.require_workspace()
     return ctx
+
+
+def invoked_as() -> str:
+    """The command to print in hints, as the user can paste it: `.venv/bin/crossdock` when
+    that is how crossdock was run and no `crossdock` on PATH is the same program."""
+    program = sys.argv[0] if sys.argv else ""
+    if os.path.basename(program) != "crossdock":  # python -m hub.cli, a test runner
+        return "crossdock"
+    on_path = shutil.which("crossdock")
+    if on_path and os.path.realpath(on_path) == os.path.realpath(program):
+        return "crossdock"
+    return program
 
 
 def _say_error(label: str, message: str, colour: str = "red") -> None:

@@ -7,7 +7,10 @@ made in OneTrust reaching the Mailchimp list as an unsubscribe (hub/cli/demo_con
 from __future__ import annotations
 
 import random
+import resource
 import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -15,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.cli.common import handle_errors, hub_context
+from hub.cli.common import handle_errors, hub_context, invoked_as
 from hub.cli.demo_consent import consent_step
 from hub.cli.render import console, print_run_summary
 from hub.context import bound
@@ -47,25 +50,27 @@ def sandbox_env(url: str) -> dict[str, str]:
 
 @handle_errors
 def demo(
-    scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox")] = 50_000,
+    scale: Annotated[int, typer.Option(help="CRM contacts in the sandbox (more: --scale 50000)")] = 5_000,
     seed: Annotated[int, typer.Option()] = 42,
     changes: Annotated[int, typer.Option(help="contacts changed between syncs")] = 50,
 ) -> None:
     """Start the sandbox, sync `crm` into SQLite, change records, sync again; sync `support`,
     `email`, `shop`, `social` and `consent`; stitch them into profiles; write the profiles
     back to the CRM."""
-    from flows.stitch import stitch_profiles
+    from flows.stitch import stitch_profiles as flow_stitch
     from flows.sync import sync_connection as flow_sync
     from hub.sandbox import Sandbox
 
-    sync_connection = _with_progress(flow_sync)
+    sync_connection, stitch_profiles = _with_progress(flow_sync), _with_progress(flow_stitch)
 
     conn = hub_context().workspace().connection(CONNECTION)
+    prefect_ready = _start_prefect_server_early()
+    steps = _Steps()
+    steps.next("1. sandbox")
     with (
         Sandbox(seed=seed, scale=scale, port=0) as sb,
         bound(replace(hub_context(), env=sandbox_env(sb.url))) as ctx,
     ):
-        console.rule("1. sandbox")
         console.print(
             f"HubSpot CRM sandbox at {sb.url}: "
             f"{len(sb.hubspot.objects('contacts')):,} contacts, "
@@ -79,26 +84,27 @@ def demo(
             f"{len(sb.onetrust.profiles):,} data subjects"
         )
 
-        console.rule("2. first sync (full refresh) through the Prefect flow")
+        steps.next("2. first sync (full refresh) through the Prefect flow")
+        prefect_ready()
         first = sync_connection(CONNECTION, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(first, "first sync")
 
-        console.rule("3. change records in the sandbox")
+        steps.next("3. change records in the sandbox")
         changed = _change_records(sb, seed, changes)
         console.print(
             f"updated {changed['updated']} contacts and {changed['companies']} "
             f"companies, created {changed['created']} contacts"
         )
 
-        console.rule("4. second sync (incremental)")
+        steps.next("4. second sync (incremental)")
         second = sync_connection(CONNECTION, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(second, "incremental sync")
 
-        console.rule("5. check")
+        steps.next("5. check")
         url = second["destination"]
         equal = _report_equality(sb, url, conn.table_for("contacts"), conn.table_for("companies"))
 
-        console.rule(
+        steps.next(
             "6. the other five systems: sync `support` (Zendesk), `email` (Mailchimp), "
             "`shop` (Shopify), `social` (Facebook), `consent` (OneTrust)"
         )
@@ -118,7 +124,7 @@ def demo(
         consent = sync_connection(CONSENT, full_refresh=True, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(consent, "consent sync")
 
-        console.rule("7. identity stitching through the Prefect flow")
+        steps.next("7. identity stitching through the Prefect flow")
         stitched = stitch_profiles(workspace_dir=str(ctx.workspace_dir)).to_dict()
         console.print(
             f"{stitched['records']:,} contacts from the CRM, help desk, email tool, "
@@ -130,7 +136,7 @@ def demo(
             "email events, orders, comments and consents on profile timelines"
         )
 
-        console.rule("8. write-back: the profiles upserted into the CRM (HubSpot batch upsert)")
+        steps.next("8. write-back: the profiles upserted into the CRM (HubSpot batch upsert)")
         preview = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir), dry_run=True).to_dict()
         print_run_summary(preview, "dry run (no API call)")
         sent = sync_connection(WRITE_BACK, workspace_dir=str(ctx.workspace_dir)).to_dict()
@@ -142,18 +148,19 @@ def demo(
             f"API calls: {calls:,} for the first write-back, {_upsert_calls(sb) - calls:,} for the second"
         )
 
-        console.rule(f"9. offers to the CRM: the sold-out {SOLD_OUT}'s offers held back (governance.stock)")
+        steps.next(f"9. offers to the CRM: the sold-out {SOLD_OUT}'s offers held back (governance.stock)")
         console.print(f"{_write_offers(url, sb):,} offers in the `offers` table")
         offers = sync_connection(OFFERS, workspace_dir=str(ctx.workspace_dir)).to_dict()
         print_run_summary(offers, "offers write-back")
 
-        console.rule("10. reconcile: does every warehouse table equal its source?")
+        steps.next("10. reconcile: does every warehouse table equal its source?")
         clean = _reconcile_all(ctx, sb)
 
         # after the reconcile: the newsletter write-back changes the email tool's list
         console.rule("11. consent: a withdrawal in OneTrust reaches the email tool as an unsubscribe")
         consented = consent_step(ctx.workspace_dir, sb, url, sync_connection, CONSENT)
         _where_to_look(url, conn.table_for("contacts"), ctx.store_url)
+    steps.done()
     statuses = {
         offers["status"],
         first["status"],
@@ -197,22 +204,86 @@ def _reconcile_all(ctx: Any, sb: Any) -> bool:
         with claim_connection(ctx, CONNECTION, f"reconcile-repair-{CONNECTION}"):
             after = reconcile_connection(ctx, CONNECTION, streams=["contacts"], repair=True)
     console.print(
-        f"after `crossdock reconcile {CONNECTION} --repair`: {after.streams[0].differences} differences "
+        f"after `{invoked_as()} reconcile {CONNECTION} --repair`: {after.streams[0].differences} differences "
         f"({after.status}; the row is flagged deleted, as `deletes: soft` says)"
     )
     return all_clean and contacts.differences == contacts.extra == 1 and after.status == "clean"
 
 
+class _Steps:
+    """Each step's title as a rule; at the end, one line with the wall and CPU seconds
+    of each (CPU: the demo's threads and the source processes it ran), so a slow demo
+    says where its time went."""
+
+    def __init__(self) -> None:
+        self._taken: list[tuple[str, float, float]] = []
+        self._title: str | None = None
+        self._wall, self._cpu = time.perf_counter(), _cpu_seconds()
+
+    def next(self, title: str) -> None:
+        self._close()
+        console.rule(title)
+        self._title = title
+
+    def done(self) -> None:
+        self._close()
+        wall = sum(w for _, w, _ in self._taken)
+        cpu = sum(c for _, _, c in self._taken)
+        each = ", ".join(f"{title.split('.')[0]}: {w:.0f} s ({c:.0f} CPU)" for title, w, c in self._taken)
+        console.print(f"\ntime per step: {each}; total {wall:.0f} s, {cpu:.0f} s CPU")
+
+    def _close(self) -> None:
+        wall, cpu = time.perf_counter(), _cpu_seconds()
+        if self._title is not None:
+            self._taken.append((self._title, wall - self._wall, cpu - self._cpu))
+        self._wall, self._cpu = wall, cpu
+
+
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _start_prefect_server_early() -> Callable[[], None]:
+    """Prefect's temporary server (no PREFECT_API_URL) starts in its own process while the
+    sandbox builds its data, instead of after it: on two cores the two overlap. Prefect keeps
+    one such server per process, so every flow of the demo uses this one. Returns the wait
+    for it to answer (its start-up error, if any, is raised there)."""
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return lambda: None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    failure: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            SubprocessASGIServer().start()
+        except BaseException as exc:  # re-raised in the demo's thread, where it is reported
+            failure.append(exc)
+
+    thread = threading.Thread(target=start, name="prefect-server-start", daemon=True)
+    thread.start()
+
+    def ready() -> None:
+        thread.join()
+        if failure:
+            raise failure[0]
+
+    return ready
+
+
 def _with_progress(sync: Callable[..., Any]) -> Callable[..., Any]:
-    """Each of the demo's syncs shows its streams' live progress (records read, records/s)
-    on a terminal, as `crossdock sync` does."""
+    """Each of the demo's syncs (and its stitch) shows live progress (records, records/s) on
+    a terminal, as `crossdock sync` and `crossdock stitch` do."""
     from hub.cli.progress import live_progress
     from hub.context import for_workspace
 
-    def run(name: str, **kwargs: Any) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Any:
         ctx = for_workspace(kwargs["workspace_dir"])  # the demo's bound context
         with live_progress(True) as progress, bound(replace(ctx, progress=progress)):
-            return sync(name, **kwargs)
+            return sync(*args, **kwargs)
 
     return run
 
@@ -270,6 +341,7 @@ def _instant(value: str) -> datetime:
 
 def _where_to_look(url: str, table: str, store_url: str) -> None:
     path = url.removeprefix("sqlite:///")
+    crossdock = invoked_as()  # `.venv/bin/crossdock` when that is how the demo was run
     console.print(f"\nthe data is in [bold]{path}[/]; look at it with:")
     console.print(f"  sqlite3 {path} 'SELECT source_id, email, phone, updated_at FROM {table} LIMIT 5'")
     with sqlite3.connect(path) as db:
@@ -279,11 +351,11 @@ def _where_to_look(url: str, table: str, store_url: str) -> None:
         ).fetchone()
     if joined:
         console.print("profiles (golden record, records, timeline) and why records were joined:")
-        console.print(f"  crossdock profiles show {joined[1]}")
-        console.print(f"  crossdock profiles explain {joined[0]}")
+        console.print(f"  {crossdock} profiles show {joined[1]}")
+        console.print(f"  {crossdock} profiles explain {joined[0]}")
     console.print(f"run history and dead letters are in {store_url.removeprefix('sqlite:///')}:")
-    console.print("  crossdock runs")
-    console.print("  crossdock audit tail    # what the hub did, hash-chained: crossdock audit verify")
+    console.print(f"  {crossdock} runs")
+    console.print(f"  {crossdock} audit tail    # what the hub did, hash-chained: {crossdock} audit verify")
     console.print(
         f"  sqlite3 {store_url.removeprefix('sqlite:///')} "
         "'SELECT stream, reason FROM dead_letters ORDER BY id DESC LIMIT 5'"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +13,7 @@ from sqlmodel import Session, col, or_, select
 
 from hub.cli.common import handle_errors, hub_context
 from hub.cli.render import console, print_json, print_table
-from hub.context import HubContext
+from hub.context import HubContext, bound
 from hub.errors import ConfigError
 from hub.identity.lookup import (
     contact_records,
@@ -55,15 +56,20 @@ def stitch(
 ) -> None:
     """Stitch every contact record into profiles (a Prefect flow run)."""
     from flows.stitch import stitch_profiles
+    from hub.cli.progress import live_progress
 
     if explain_config:
         _explain_config(as_json)
         return
     dest, _ = profile_destination(hub_context())  # a config problem fails before Prefect starts
     dest.close()
-    summary = stitch_profiles(
-        mode="full" if full else "incremental", workspace_dir=str(hub_context().workspace_dir)
-    ).to_dict()
+    with (
+        live_progress(not as_json) as progress,  # records/s while it reads and writes
+        bound(replace(hub_context(), progress=progress)) as ctx,
+    ):
+        summary = stitch_profiles(
+            mode="full" if full else "incremental", workspace_dir=str(ctx.workspace_dir)
+        ).to_dict()
     if as_json:
         print_json(summary)
         return

@@ -1,4 +1,5 @@
-"""Live progress (records read and records/s per stream) when stdout is a terminal."""
+"""Live progress (records and records/s per stream, or per phase of a stitch) when stdout is a
+terminal."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def live_progress(enabled: bool) -> Iterator[ProgressFn | None]:
     lock = threading.Lock()  # streams run concurrently: their threads call `update`
     with Progress(
         TextColumn("{task.description}"),
-        TextColumn("{task.fields[read]:>10,} read"),
+        TextColumn("{task.fields[read]:>10,} records"),
         TextColumn("{task.fields[rate]:>8,.0f} records/s"),
         TimeElapsedColumn(),
         console=console,

@@ -148,6 +148,16 @@ def _writeback_text(stream: str, wb: dict[str, Any]) -> str:
         f"{stream}: {verb}create {wb['create']:,}, {verb}update {wb['update']:,}, "
         f"{verb}delete {wb['delete']:,}; unchanged {wb['unchanged']:,} (not sent)"
     ]
+    if wb.get("matched_existing"):
+        lines.append(
+            f"  {wb['matched_existing']:,} of the updates were first sends of records the "
+            "destination already had, matched by key (e.g. email): updated, not created"
+        )
+    elif wb["dry_run"] and wb["create"]:
+        lines.append(
+            "  a create is a record the hub has not sent before; the destination matches the "
+            "ones it already has by key (e.g. email) and updates them instead"
+        )
     if not wb["dry_run"]:
         lines.append(
             f"  accepted {wb['accepted']:,}, rejected {wb['rejected']:,}"

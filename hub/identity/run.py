@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 
 from hub.canonical import FieldType
 from hub.connections import destination_config, resolved_destination_config
-from hub.context import HubContext
+from hub.context import HubContext, ProgressFn
 from hub.destinations import Destination, SqlDestination, TableSpec, open_destination
 from hub.errors import ConfigError
 from hub.governance.tombstones import Tombstones
@@ -46,6 +46,7 @@ from hub.identity.state import (
 )
 from hub.identity.stitching import IdentifierExtractor, StitchResult, stitch
 from hub.mapping import load_mapping
+from hub.pipeline.info import StreamInfo
 from hub.redaction import display_url
 from hub.store.models import utcnow
 from hub.workspace.locate import mapping_file
@@ -183,16 +184,27 @@ def _read_rows(item: _Input) -> Iterator[dict[str, Any]]:
         dest.close()
 
 
-def _read_records(inputs: list[_Input]) -> list[dict[str, Any]]:
+def _read_records(inputs: list[_Input], progress: ProgressFn | None = None) -> list[dict[str, Any]]:
     """Every contact row, once per record key (the newest copy if two streams carry it)."""
     by_key: dict[str, dict[str, Any]] = {}
+    read = 0
     for item in inputs:
         for row in _read_rows(item):
+            read += 1
+            if read % 10_000 == 0:
+                _report(progress, "read contacts", read)
             key = f"{row.get('source')}:{row.get('source_id')}"
             old = by_key.get(key)
             if old is None or str(row.get("updated_at") or "") >= str(old.get("updated_at") or ""):
                 by_key[key] = row
+    _report(progress, "read contacts", read)
     return [by_key[k] for k in sorted(by_key)]
+
+
+def _report(progress: ProgressFn | None, phase: str, count: int) -> None:
+    """The CLI's progress line for a phase of the stitch (records so far, records/s)."""
+    if progress is not None:
+        progress(StreamInfo(stream=f"stitch: {phase}", table="", read=count))
 
 
 def _fingerprint(record: dict[str, Any], fields: list[str]) -> str:
@@ -222,7 +234,7 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     inputs = _inputs(ctx, ws)
     destination, dest_url = profile_destination(ctx, ws, inputs)  # fails here on a config problem
     destination.close()
-    records = _read_records([i for i in inputs if i.entity == "contact"])
+    records = _read_records([i for i in inputs if i.entity == "contact"], ctx.progress)
     engine = ctx.engine
     # An erased person stays forgotten: their records (still in a system whose deletion
     # failed, or synced back since) never make a profile again (hub/governance/tombstones.py).
@@ -287,7 +299,7 @@ def stitch_workspace(ctx: HubContext, *, full: bool = False, run_id: str | None 
     tables["profile_redirects"] = _redirect_rows(engine, redirects, run_id)
     destination, _ = profile_destination(ctx, ws, inputs)
     try:
-        _write_tables(destination, tables)
+        _write_tables(destination, tables, ctx.progress)
     finally:
         destination.close()
     _save_state(
@@ -492,14 +504,19 @@ def profile_tables() -> dict[str, TableSpec]:
     }
 
 
-def _write_tables(destination: Destination, tables: dict[str, list[dict[str, Any]]]) -> None:
+def _write_tables(
+    destination: Destination, tables: dict[str, list[dict[str, Any]]], progress: ProgressFn | None = None
+) -> None:
     """Each table is rebuilt and swapped in whole: a reader never sees half a stitch."""
+    written = 0
     for name, spec in profile_tables().items():
         rows = tables[name]
         destination.prepare(spec, "overwrite")
         try:
             for start in range(0, len(rows), 5000):
                 destination.write(spec, "overwrite", rows[start : start + 5000])
+                written += len(rows[start : start + 5000])
+                _report(progress, "write profile tables", written)
             destination.finish(spec, "overwrite")
         except Exception:
             destination.abort(spec, "overwrite")

@@ -19,6 +19,8 @@ import yaml
 from hub.errors import ConfigError
 from hub.yaml_lines import line_of, load_yaml_with_lines
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when there: 10x faster
+
 __all__ = ["SHARED_DIR", "load_manifest", "with_shared_definitions"]
 
 # connectors/_shared beside hub/ (the repository, or the installed packages)
@@ -31,7 +33,7 @@ _CONFIG_VALUE_KEYS = frozenset({"config_overrides"})
 def load_manifest(path: Path, shared_dir: Path = SHARED_DIR) -> dict[str, Any]:
     """The manifest at `path`, parsed, with the shared definitions it references merged in."""
     try:
-        manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+        manifest = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot load the connector manifest: {exc}", file=str(path)) from exc
     if not isinstance(manifest, dict):
@@ -81,7 +83,7 @@ def _shared_files(shared_dir: Path) -> dict[Path, dict[str, Any]]:
     files: dict[Path, dict[str, Any]] = {}
     for path in sorted(shared_dir.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot load a shared manifest fragment: {exc}", file=str(path)) from exc
         definitions = data.get("definitions") if isinstance(data, dict) else None

@@ -17,11 +17,12 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
@@ -37,6 +38,59 @@ _logger = logging.getLogger("crossdock.source")
 _REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?P<pin>==[A-Za-z0-9.+!-]+)?$")
 _WARNING_LEVELS = {"WARN", "ERROR", "FATAL"}
 _INSTALL_TIMEOUT = 900
+_READ_AHEAD_BYTES = 64 << 20  # the most of a program's output read ahead of the pipeline
+
+
+def _read_ahead(pipe: IO[bytes]) -> Generator[bytes, None, None]:
+    """The lines of a program's output, read by a thread of their own: the program never
+    waits on a full pipe (64 KiB) while the pipeline maps and writes a batch, so the two run
+    side by side. At most _READ_AHEAD_BYTES wait (counted in bytes: a program printing one
+    line per write gives one small chunk per line)."""
+    ready = threading.Condition()
+    chunks: deque[bytes] = deque()
+    waiting, finished, stop = 0, False, False
+    fd = os.dup(pipe.fileno())  # its own: a closed and reused descriptor is never read
+
+    def pump() -> None:
+        nonlocal waiting, finished
+        try:
+            while chunk := os.read(fd, 1 << 20):  # what is there now; the GIL is let go meanwhile
+                with ready:
+                    while waiting >= _READ_AHEAD_BYTES and not stop:
+                        ready.wait(0.2)
+                    if stop:
+                        return
+                    chunks.append(chunk)
+                    waiting += len(chunk)
+                    ready.notify_all()
+        finally:
+            os.close(fd)
+            with ready:
+                finished = True
+                ready.notify_all()
+
+    threading.Thread(target=pump, name="package-source-read", daemon=True).start()
+    rest = b""
+    try:
+        while True:
+            with ready:
+                while not chunks and not finished:
+                    ready.wait()
+                if not chunks:
+                    break
+                data = b"".join(chunks)
+                chunks.clear()
+                waiting = 0
+                ready.notify_all()
+            lines = (rest + data).split(b"\n")
+            rest = lines.pop()
+            yield from lines
+        if rest:
+            yield rest
+    finally:
+        with ready:
+            stop = True
+            ready.notify_all()
 
 
 class PackageSource:
@@ -156,9 +210,10 @@ class PackageSource:
             proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, env=env)
             errors: list[str] = []
             stderr_tail: deque[str] = deque(maxlen=5)
+            assert proc.stdout is not None
+            lines = _read_ahead(proc.stdout)
             try:
-                assert proc.stdout is not None
-                for line in proc.stdout:
+                for line in lines:
                     try:
                         message = orjson.loads(line)
                     except orjson.JSONDecodeError:
@@ -168,6 +223,7 @@ class PackageSource:
                         errors.append(error.get("message") or error.get("internal_message") or "")
                     yield message
             finally:
+                lines.close()  # stops its reading thread
                 if proc.poll() is None:
                     proc.kill()  # the reader stopped early
                 code = proc.wait()
@@ -184,13 +240,31 @@ class PackageSource:
         return secret_config_values(self.spec(), self.config)
 
     def spec(self) -> dict[str, Any]:
+        """The config's JSON schema; kept beside the installed package (it is the package's,
+        not the config's), so a sync launches the program twice (discover, read), not thrice."""
+        if self._spec is None:
+            marker = self.venv / "crossdock-installed.json"
+            installed = json.loads(marker.read_text()) if marker.is_file() else {}
+            if installed.get("requirement") == self.requirement and "spec" in installed:
+                self._spec = installed["spec"]
         if self._spec is None:
             for message in self._messages("spec"):
                 if message.get("type") == "SPEC":
                     self._spec = message["spec"]["connectionSpecification"]
-        if self._spec is None:
-            raise FatalError(f"connector `{self.package}` printed no spec")
+            if self._spec is None:
+                raise FatalError(f"connector `{self.package}` printed no spec")
+            self._keep_spec(self._spec)
         return self._spec
+
+    def _keep_spec(self, spec: dict[str, Any]) -> None:
+        marker = self.venv / "crossdock-installed.json"
+        with open(self.venv.parent / f"{self.package}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # the installer writes this file too
+            installed = json.loads(marker.read_text())
+            if installed.get("requirement") == self.requirement:
+                tmp = marker.with_suffix(".tmp")
+                tmp.write_text(json.dumps({**installed, "spec": spec}))
+                tmp.replace(marker)
 
     def check(self) -> CheckResult:
         try:

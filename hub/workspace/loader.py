@@ -161,7 +161,7 @@ def _check_policies(ws: Workspace, raw: LineDict) -> None:
         for scfg in conn.streams.values():
             path = mapping_file(ws.root, scfg.mapping)
             # the entity's name is enough here: the mapping itself is compiled when a run plans it
-            entity = yaml.safe_load(path.read_text(encoding="utf-8")).get("entity") if path else None
+            entity = _mapping_entity(str(path), *_version(path)) if path else None
             if entity in ENTITIES:
                 fields.setdefault(name, set()).update(f.name for f in ENTITIES[entity].fields)
     problems = governance_problems(
@@ -311,6 +311,17 @@ def _manifest_streams(manifest_path: Path) -> dict[str, dict[str, Any]]:
 
 # libyaml's parser when PyYAML has it (10x the pure-Python one on the big manifests).
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _version(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=256)
+def _mapping_entity(path: str, _mtime_ns: int, _size: int) -> Any:
+    """A mapping file's entity name, read once per process and version of the file."""
+    return (yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_SafeLoader) or {}).get("entity")
 
 
 @functools.lru_cache(maxsize=64)

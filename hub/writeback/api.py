@@ -34,6 +34,9 @@ class Outcome:
     accepted: bool
     reason: str | None = None  # the API's own words when it rejected the record
     remote_id: str | None = None  # kept so a later delete can name the record
+    # The API says it matched a record it already had (True) or made a new one (False);
+    # None when it does not say. A first send of someone already there is an update.
+    existed: bool | None = None
 
 
 @dataclass(frozen=True)

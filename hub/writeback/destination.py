@@ -75,6 +75,7 @@ class WritebackDestination:
         self._deletes_held: str | None = None
         self._erased = erased  # people erased (`crossdock erase`): never sent anywhere
         self._skipped_erased = 0
+        self._matched = 0  # first sends the destination matched to a record it had: updates
         self.counts = {"create": 0, "update": 0, "delete": 0, "unchanged": 0, "accepted": 0, "rejected": 0}
         self._governed: Counter[str] = Counter()  # consent withdrawals sent / held (hub/governance)
         self._removals: list[tuple[str, Change]] = []  # withdrawn people to delete (no unsubscribe)
@@ -158,6 +159,7 @@ class WritebackDestination:
         self._deletes_held = reason
 
     def finish(self, spec: TableSpec, mode: WriteMode) -> None:
+        self._warn_rejected()
         if mode != "overwrite":
             return  # merge never deletes: a row that left the table stays in the destination
         if self._deletes_held:
@@ -194,6 +196,8 @@ class WritebackDestination:
         held: dict[str, Any] = {"deletes_held": self._deletes_held} if self._deletes_held else {}
         if self._skipped_erased:
             held["erased_skipped"] = self._skipped_erased
+        if self._matched:
+            held["matched_existing"] = self._matched
         return {
             "dry_run": self.dry_run,
             **self.counts,
@@ -247,7 +251,14 @@ class WritebackDestination:
         outcomes = self._upsert([c for c, _, _ in batch])
         sent, results = [], []
         for (change, key_hash, payload_hash), outcome in zip(batch, outcomes, strict=True):
-            results.append(self._result(change.ref, change.action, outcome, change.key))
+            action = change.action
+            if action == "create" and outcome.accepted and outcome.existed:
+                # never sent by the hub, but the destination had it (matched by its key)
+                action = "update"
+                self.counts["create"] -= 1
+                self.counts["update"] += 1
+                self._matched += 1
+            results.append(self._result(change.ref, action, outcome, change.key))
             if outcome.accepted:
                 sent.append((key_hash, payload_hash, change.ref, outcome.remote_id or change.remote_id))
         state.save_snapshot(self.engine, self._target, self.run_id, sent, results)
@@ -313,7 +324,22 @@ class WritebackDestination:
             self.counts["rejected"] += 1
             if len(self.samples["rejected"]) < _SAMPLES:  # the store has them all
                 self.samples["rejected"].append(f"{r['record_ref']}: {r['reason']}")
-                log.warning("%s: %s rejected: %s", self._target, r["record_ref"], r["reason"])
+
+    def _warn_rejected(self) -> None:
+        """One line for the run's rejected records, not one per record: the run summary
+        shows samples and `crossdock results RUN --rejected` lists them all."""
+        rejected = self.counts["rejected"]
+        if not rejected:
+            return
+        where = "" if self.dry_run else f" (`crossdock results {self.run_id} --rejected` lists them)"
+        log.warning(
+            "%s: %s record(s) %s, e.g. %s%s",
+            self._target,
+            f"{rejected:,}",
+            "cannot be sent" if self.dry_run else "rejected",
+            self.samples["rejected"][0],
+            where,
+        )
 
     def _count(self, action: str, ref: str) -> None:
         self.counts[action] += 1

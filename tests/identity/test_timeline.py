@@ -14,7 +14,8 @@ from typing import Any
 from hub.canonical import get_entity
 from hub.context import HubContext
 from hub.destinations import TableSpec, open_destination
-from hub.identity.run import stitch_workspace
+from hub.identity.run import profile_tables, stitch_workspace
+from hub.pipeline.info import StreamInfo
 
 MANIFEST = """
 version: 6.0.0
@@ -50,6 +51,14 @@ def write_table(url: str, table: str, entity: str, rows: list[dict[str, Any]]) -
     try:
         dest.prepare(spec, "merge")
         dest.write(spec, "merge", [{f: row.get(f) for f in spec.columns} for row in rows])
+    finally:
+        dest.close()
+
+
+def rows(url: str, table: str) -> list[dict[str, Any]]:
+    dest = open_destination("sql", {"url": url})
+    try:
+        return dest.read_rows(table)
     finally:
         dest.close()
 
@@ -137,8 +146,12 @@ def test_tickets_and_orders_join_the_timeline_of_their_person(tmp_path: Path) ->
         ],
     )
 
-    summary = stitch_workspace(HubContext(tmp_path))
+    progress: list[StreamInfo] = []  # the CLI's progress line (issue 19: long steps are not silent)
+    summary = stitch_workspace(HubContext(tmp_path, progress=progress.append))
     assert summary.profiles == 2
+    last = {info.stream: info.read for info in progress}
+    assert last["stitch: read contacts"] == 2, last
+    assert last["stitch: write profile tables"] == sum(len(rows(url, t)) for t in profile_tables()), last
     assert (summary.events, summary.events_unattached) == (3, 2)
 
     dest = open_destination("sql", {"url": url})

@@ -149,3 +149,28 @@ def test_deletes_are_held_when_rows_were_dead_lettered(engine) -> None:  # type:
     assert api.deleted == [] and dest.report()["delete"] == 0
     assert dest.report()["deletes_held"] == "1 row(s) were dead-lettered"
     assert len(load_snapshot(engine, "out/profiles")) == 2
+
+
+def test_rejected_records_are_one_warning_line_per_run(engine, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: a warning per rejected record (five, then silence) became one summary line."""
+    with caplog.at_level("WARNING", logger="crossdock.writeback"):
+        report = run(engine, FakeApi(), rows(["", "", "a@x.org", "", "", "", "", ""]), "r1")
+    assert report["rejected"] == 7
+    [line] = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert line.startswith("out/profiles: 7 record(s) rejected, e.g. crossdock:0: no email"), line
+    assert "`crossdock results r1 --rejected`" in line
+
+
+class MatchingApi(FakeApi):
+    """Already holds the addresses starting with `old`, as a CRM matching by email would."""
+
+    def upsert(self, changes: Sequence[Change]) -> list[Outcome]:
+        return [Outcome(True, remote_id=f"id-{c.key}", existed=c.key.startswith("old")) for c in changes]
+
+
+def test_a_first_send_the_destination_already_had_counts_as_an_update(engine) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: people already in the CRM were reported as `create` on the first write-back."""
+    report = run(engine, MatchingApi(), rows(["old1@x.org", "new@x.org", "old2@x.org"]), "r1")
+    assert (report["create"], report["update"], report["matched_existing"]) == (1, 2, 2)
+    actions = {r.record_ref: r.action for r in list_results(engine, "r1", None)}
+    assert actions == {"crossdock:0": "update", "crossdock:1": "create", "crossdock:2": "update"}

@@ -144,3 +144,15 @@ def test_config_errors_name_the_key() -> None:
         hubspot(object="deals")
     with pytest.raises(ConfigError, match="access_token"):
         load_writeback(ROOT, "hubspot", {})
+
+
+@respx.mock
+def test_hubspot_new_false_is_a_contact_it_already_had() -> None:
+    """Issue 19: HubSpot's `new` says whether the email matched an existing contact."""
+    results = [
+        {"id": "7", "new": False, "objectWriteTraceId": "0", "properties": {"email": "a@example.org"}},
+        {"id": "8", "new": True, "objectWriteTraceId": "1", "properties": {"email": "b@example.org"}},
+    ]
+    respx.post(URL).mock(return_value=httpx.Response(200, json={"status": "COMPLETE", "results": results}))
+    outcomes = hubspot().upsert([change(0, "a@example.org"), change(1, "b@example.org")])
+    assert [(o.remote_id, o.existed) for o in outcomes] == [("7", True), ("8", False)]
