@@ -52,6 +52,11 @@ def pg_schema() -> Iterator[str]:
     try:
         yield name
     finally:
+        from hub.store.engine import forget_engines
+
+        # A test's store engine keeps its pooled connections open: over the suite they would
+        # exhaust the server's max_connections.
+        forget_engines(name)
         with _pg_connect() as conn:
             conn.execute(f'DROP SCHEMA "{name}" CASCADE')
 

@@ -22,7 +22,7 @@ from sqlmodel import create_engine
 
 from hub.errors import ConfigError, FatalError
 
-__all__ = ["get_engine", "default_store_url", "describe_store", "StoreDiskFullError"]
+__all__ = ["get_engine", "forget_engines", "default_store_url", "describe_store", "StoreDiskFullError"]
 
 
 class StoreDiskFullError(FatalError):
@@ -46,6 +46,13 @@ def get_engine(url: str) -> Engine:
     if url not in _ENGINES:
         _ENGINES[url] = _new_engine(url)
     return _ENGINES[url]
+
+
+def forget_engines(url_part: str) -> None:
+    """Close and forget the cached engines whose URL contains `url_part` (a schema or database
+    that was dropped): their pooled connections would otherwise stay open for the process's life."""
+    for url in [u for u in _ENGINES if url_part in u]:
+        _ENGINES.pop(url).dispose()
 
 
 def _new_engine(url: str) -> Engine:

@@ -3,7 +3,9 @@ no more than it holds (the hub store on SQLite and PostgreSQL, and Redis)."""
 
 from __future__ import annotations
 
-import multiprocessing
+import json
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -35,26 +37,34 @@ def rate_store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str
     return url, REDIS_URL
 
 
-def _take(
-    store: tuple[str, str | None], key: str, rate: float, tries: int, out: multiprocessing.Queue
-) -> None:  # type: ignore[type-arg]
-    engine = get_engine(store[0])
-    engine.dispose(close=False)  # forked: the parent's pooled connections are not ours
-    limiter = RateLimiter(open_buckets(engine, store[1]), clock=lambda: NOW)
-    out.put(sum(1 for _ in range(tries) if limiter.take(key, rate) == 0))
+# Each taker is a fresh interpreter, as a second `serve-api` process is: a fork of this
+# test worker would inherit its threads (Prefect's, the pool's) and their locks.
+_TAKER = """
+import json, sys
+import hub.readapi.limits
+from hub.readapi.limits import RateLimiter, open_buckets
+from hub.store import get_engine
+url, rate_store, key, rate, tries, now = json.loads(sys.argv[1])
+limiter = RateLimiter(open_buckets(get_engine(url), rate_store), clock=lambda: now)
+print(sum(1 for _ in range(tries) if limiter.take(key, rate) == 0))
+"""
 
 
 def _admitted(store: tuple[str, str | None], key: str, rate: float, tries: int) -> list[int]:
     """What each of three processes was let through, trying `tries` times each."""
-    ctx = multiprocessing.get_context("fork")
-    out: multiprocessing.Queue = ctx.Queue()  # type: ignore[type-arg]
-    procs = [ctx.Process(target=_take, args=(store, key, rate, tries, out)) for _ in range(3)]
+    args = json.dumps([store[0], store[1], key, rate, tries, NOW])
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _TAKER, args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    admitted = []
     for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
-    return [out.get(timeout=5) for _ in procs]
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        admitted.append(int(out.strip()))
+    return admitted
 
 
 def test_three_processes_get_one_burst_between_them(rate_store: tuple[str, str | None]) -> None:
