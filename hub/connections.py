@@ -51,34 +51,15 @@ def source_for(ctx: HubContext, conn: Connection, run: RunKey | None = None) -> 
         declared = (
             declaration_for(ctx.workspace_dir, vendor) if conn.source.connector else declaration_in(folder)
         )
-        source.govern(
-            _gate(
-                ctx,
-                conn,
-                "read",
-                vendor,
-                declared,
-                source.config.get("base_url"),
-                source.secret_values(),
-                run,
-            )
-        )
     elif isinstance(source, PackageSource):  # its own process: the gate is served to it
         # `airbyte-source-hubspot` shares connectors/hubspot/api.yaml (hosts, limits) with ours
         vendor = conn.source.vendor or source.package
         declared = declaration_for(ctx.workspace_dir, vendor)
-        source.govern(
-            _gate(
-                ctx,
-                conn,
-                "read",
-                vendor,
-                declared,
-                source.config.get("base_url"),
-                source.secret_values(),
-                run,
-            )
+    if isinstance(source, DeclarativeSource | PackageSource):
+        gate = _gate(
+            ctx, conn, "read", vendor, declared, source.config.get("base_url"), source.secret_values(), run
         )
+        source.govern(gate)
     for value in source.secret_values():  # e.g. a token given through ${env:...}
         register_secret(value)
     return source
