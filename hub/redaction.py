@@ -34,6 +34,9 @@ __all__ = [
     "install_log_filter",
     "display_url",
     "wire_forms",
+    "Masked",
+    "masked_now",
+    "mask_too",
 ]
 
 MASK = "****"
@@ -94,6 +97,21 @@ def _register(value: str, literals: set[str]) -> None:
 
         update_secrets(sorted(wire_forms(value) | literals))
     install_log_filter()  # again: a connector built since may have added handlers
+
+
+Masked = tuple[frozenset[str], frozenset[str]]  # (secrets, literal forms)
+
+
+def masked_now() -> Masked:
+    """What this process masks, for a child process to mask the same (`mask_too`)."""
+    with _lock:
+        return frozenset(_secrets), frozenset(_literals)
+
+
+def mask_too(masked: Masked) -> None:
+    secrets, literals = masked
+    for value in secrets:
+        _register(value, set(literals))
 
 
 def wire_forms(value: str) -> set[str]:

@@ -10,10 +10,9 @@ source process (hub/sources/_child.py) reports through the same rows as the pare
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
@@ -50,7 +49,7 @@ class ApiGate:
     account: str
     budget: Budget
     rules: EgressRules
-    engine: Engine  # the hub store; its pool is renewed in a forked child (see _engine)
+    engine: Engine  # the hub store; a reader process gets its own (pickled as its URL)
     run: ledger.RunKey | None = None
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
@@ -58,18 +57,23 @@ class ApiGate:
     # written every FLUSH_SECONDS and by `flush()` (a source flushes at the end of each read).
     # A connector reading a fast API (the sandbox) then pays no store write per page.
     buffered: bool = False
-    _pid: int = field(default_factory=os.getpid)
     _unflushed: int = 0
     _flushed_at: float = 0.0
     _paused_until: float = 0.0
 
     FLUSH_SECONDS = 0.5
 
-    def _engine(self) -> Engine:
-        if os.getpid() != self._pid:  # forked: the parent's pooled connections are not ours
-            self.engine.dispose(close=False)
-            self._pid = os.getpid()
-        return self.engine
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled for a reader process (hub/sources/_forkserver.py): the store by its URL."""
+        state = dict(self.__dict__)
+        state["engine"] = self.engine.url.render_as_string(hide_password=False)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        from hub.store.engine import get_engine
+
+        state["engine"] = get_engine(str(state["engine"]))
+        self.__dict__.update(state)
 
     def acquire(self, method: str, url: str, *, redirect: bool = False) -> Ticket:
         """Check the request against the egress rules, then take one call from the budget,
@@ -85,7 +89,7 @@ class ApiGate:
         waited = 0.0
         while True:
             grant = ledger.take(
-                self._engine(), self.account, self.budget, path, run=self.run, waited=waited, clock=self.clock
+                self.engine, self.account, self.budget, path, run=self.run, waited=waited, clock=self.clock
             )
             if grant.quota_until is not None:
                 raise QuotaExhausted(
@@ -113,7 +117,7 @@ class ApiGate:
         """Write the calls counted in memory (and learn of a pause another process set)."""
         calls, self._unflushed = self._unflushed, 0
         self._flushed_at = now = self.clock()
-        self._paused_until = ledger.add(self._engine(), self.account, self.run, now, calls)
+        self._paused_until = ledger.add(self.engine, self.account, self.run, now, calls)
 
     def settle(
         self, ticket: Ticket, method: str, url: str, status: int | None, headers: Mapping[str, str]
@@ -121,7 +125,7 @@ class ApiGate:
         """After the answer (status None: no answer came). A redirect to a host the rules refuse
         is refused here, before it is followed."""
         ledger.settle(
-            self._engine(),
+            self.engine,
             self.account,
             self.budget,
             ticket.slot,
@@ -143,7 +147,7 @@ class ApiGate:
         parts = urlsplit(url)
         log.warning("%s", exc)
         ledger.refuse(
-            self._engine(),
+            self.engine,
             self.account,
             self.run,
             self.clock(),

@@ -1,17 +1,15 @@
-"""Read a source in a forked child process and stream its events back over a pipe.
+"""Read a source in a child process and stream its events back over a pipe.
 
 The CDK spends ~50 us per record in Python; mapping and writing spend ~25 us
-more. In one process they share one interpreter lock; forked, they run on two
-cores. Fork (not spawn) because the child then starts with the CDK already
-imported: spawning a fresh interpreter costs ~2 s of imports per stream.
+more. In one process they share one interpreter lock; in two they run on two
+cores. The child is forked from the fork server (hub/sources/_forkserver.py), a
+single-threaded process with the CDK imported, never from the hub itself: a
+child forked from the hub could inherit a lock held by one of its threads.
 
 Wire format, one line per event: a tag byte and a JSON body.
 R record, S state, L log, E error, D done.
 
-The child logs through the pipe too. A logging handler inherited from the
-parent may hold a lock that another parent thread had taken at the fork
-(Prefect's rich console handler does); the child, where that thread does not
-exist, would wait on it forever.
+The child logs through the pipe too, with the hub's secrets masked.
 """
 
 from __future__ import annotations
@@ -21,12 +19,14 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import orjson
 
 from hub.errors import ConfigError, FatalError
-from hub.redaction import RedactingFilter
+from hub.redaction import Masked, RedactingFilter, mask_too, masked_now
+from hub.sources._forkserver import fork_reader
 from hub.sources.source import LOG, RECORD, STATE, SourceEvent
 
 __all__ = ["CAN_FORK", "read_in_child"]
@@ -38,12 +38,16 @@ _KINDS = {v: k for k, v in _TAGS.items()}
 
 
 def read_in_child(events: Callable[[], Iterator[SourceEvent]]) -> Iterator[SourceEvent]:
+    """The events of `events()`, run in a child process. `events` is pickled to get there:
+    a module-level function or a partial of one, with picklable arguments."""
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
+    try:
+        pid = fork_reader(partial(_child, events, masked_now()), write_fd)
+    except BaseException:
         os.close(read_fd)
-        _child(events, write_fd)
-    os.close(write_fd)
+        raise
+    finally:
+        os.close(write_fd)
     finished = False
     try:
         with os.fdopen(read_fd, "rb", buffering=1 << 20) as pipe:
@@ -66,13 +70,12 @@ def read_in_child(events: Callable[[], Iterator[SourceEvent]]) -> Iterator[Sourc
     finally:
         if not finished:
             _stop(pid)
-        os.waitpid(pid, 0)
 
 
-def _child(events: Callable[[], Iterator[SourceEvent]], write_fd: int) -> None:
+def _child(events: Callable[[], Iterator[SourceEvent]], masked: Masked, write_fd: int) -> None:
     code = 0
     try:
-        _die_with_parent()
+        mask_too(masked)
         # A small buffer: the parent sees records about a page at a time, not at the end.
         out = os.fdopen(write_fd, "wb", buffering=1 << 16)
         dumps = orjson.dumps
@@ -127,16 +130,6 @@ def _log_through(out: Any, lock: threading.Lock) -> None:
             logger.removeHandler(handler)
         logger.propagate = True
     logging.getLogger().addHandler(_PipeLogHandler(out, lock))
-
-
-def _die_with_parent() -> None:
-    """On Linux, the child gets SIGTERM when the parent dies (e.g. SIGKILL mid-stream)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # elsewhere: the next write to the closed pipe ends the child
 
 
 def _stop(pid: int) -> None:

@@ -1,8 +1,8 @@
 """Run an airbyte-cdk declarative source and turn its Airbyte messages into events.
 
-`spec`, `check` and `discover` run in process. `read` runs the CDK in a forked
-child that already has the CDK loaded (no start-up cost) and streams compact
-events back (hub/sources/_child.py).
+`spec`, `check` and `discover` run in process. `read` runs the CDK in a child
+forked from the fork server, which already has the CDK loaded (no start-up cost),
+and streams compact events back (hub/sources/_child.py).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from hub.apigov import ApiGate
 from hub.apigov.cdk import GateBudget
 from hub.errors import ConfigError, FatalError
 from hub.sources._child import CAN_FORK, read_in_child
+from hub.sources._forkserver import start_fork_server
 from hub.sources._manifest import load_manifest
 from hub.sources.source import LOG, RECORD, STATE, CheckResult, SourceEvent, secret_config_values
 
@@ -67,6 +69,15 @@ def _quiet_cdk_logging() -> None:
 _quiet_cdk_logging()
 
 
+def _read_events(
+    source: DeclarativeSource, stream: str, incremental: bool, state: dict[str, Any] | None
+) -> Iterator[SourceEvent]:
+    try:
+        yield from source._events(stream, incremental, state)
+    finally:  # in the reading process (the child), before it tells the parent it is done
+        source._flush_api_counts()
+
+
 def dump_state(message: AirbyteStateMessage) -> dict[str, Any]:
     """A state message as plain JSON, the form the store keeps and `read` takes back."""
     state: dict[str, Any] = AirbyteStateMessageSerializer.dump(message)
@@ -84,11 +95,12 @@ class DeclarativeSource:
             raise ConfigError(f"cannot load the connector manifest: {exc}", file=str(manifest_path)) from exc
         self.config = dict(config)
         self.gate: ApiGate | None = None
+        if in_child:
+            start_fork_server()  # its imports overlap ours
         components = manifest_path.parent / "components.py"
         if components.is_file():
             # The CDK loads a connector's components.py only when handed its text.
             text = components.read_text(encoding="utf-8")
-            os.environ[ENV_VAR_ALLOW_CUSTOM_CODE] = "true"
             self.config[INJECTED_COMPONENTS_PY] = text
             # md5: the checksum the CDK expects for injected components, not security
             self.config[INJECTED_COMPONENTS_PY_CHECKSUMS] = {"md5": hashlib.md5(text.encode()).hexdigest()}
@@ -101,6 +113,8 @@ class DeclarativeSource:
         self, catalog: ConfiguredAirbyteCatalog | None = None, state: list[AirbyteStateMessage] | None = None
     ) -> ConcurrentDeclarativeSource:
         manifest = self.manifest
+        if INJECTED_COMPONENTS_PY in self.config:  # here, or in the reader process
+            os.environ[ENV_VAR_ALLOW_CUSTOM_CODE] = "true"
         if self.gate is not None:  # the hub's budget replaces the manifest's own
             manifest = {k: v for k, v in manifest.items() if k != "api_budget"}
         try:
@@ -163,12 +177,7 @@ class DeclarativeSource:
         sharing one interpreter lock.
         """
 
-        def events() -> Iterator[SourceEvent]:
-            try:
-                yield from self._events(stream, incremental, state)
-            finally:  # in the reading process (the child), before it tells the parent it is done
-                self._flush_api_counts()
-
+        events = partial(_read_events, self, stream, incremental, state)
         return read_in_child(events) if self.in_child else events()
 
     def _flush_api_counts(self) -> None:
