@@ -1,7 +1,7 @@
 """The production topology from processes (flows/topology.py): a `prefect server` on
 PostgreSQL, two `prefect worker` processes of the pool, the store and the warehouse in
-PostgreSQL databases of their own. `crossdock deploy` registers the workspace, four
-connections run at once, both workers take runs, and every table ends equal to its source
+PostgreSQL databases of their own. `crossdock deploy` registers the workspace,
+three connections run at once, both workers take runs, and every table ends equal to its source
 (`crossdock reconcile`: zero differences). A worker killed (with its flow runs, as when its
 machine dies) in the middle of a stream leaves a run that the next attempt takes over and
 resumes from the stream's checkpoint. Only the sandbox runs in this process."""
@@ -29,10 +29,9 @@ import yaml
 from flows.topology import Topology, status
 from hub.processes import descendants, log_tail, pid_alive, signal_tree, wait_until
 from hub.sandbox import Sandbox
-from hub.sandbox.facebook_pages import PAGE_ID
 
 WAIT = 600.0  # seconds for any one condition: generous, the machine is shared
-CONNECTIONS = ("crm", "support", "email", "social")
+CONNECTIONS = ("crm", "support", "email")
 
 
 def _free_port() -> int:
@@ -111,11 +110,6 @@ def _workspace(sb: Sandbox) -> dict[str, Any]:
                 "mailchimp",
                 {"base_url": f"{sb.url}/3.0", "credentials": {"auth_type": "apikey", "apikey": token}},
                 ["list_members"],
-            ),
-            "social": connection(
-                "facebook",
-                {"base_url": sb.url, "page_id": PAGE_ID, "access_token": token},
-                ["page_posts", "page_insights"],
             ),
         },
     }
@@ -205,7 +199,7 @@ def test_two_workers_run_the_connections_and_a_killed_run_resumes(topology: Topo
             )
             return gate.reached.is_set() and bool(saved)
 
-        wait_until("the other three runs to complete", lambda: _completed(topo, others), WAIT, every=3)
+        wait_until("the other runs to complete", lambda: _completed(topo, others), WAIT, every=3)
         wait_until("a checkpoint of the held members stream", email_checkpointed, WAIT, every=1)
 
         taken = _submitted_by(topo)

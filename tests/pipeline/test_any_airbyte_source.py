@@ -22,9 +22,9 @@ from hub.destinations import open_destination
 from hub.errors import ConfigError
 from hub.sandbox import Sandbox
 from hub.workspace import load_workspace
+from tests.connector_packages import FAKER, install, preinstalled
 
 ROOT = Path(__file__).resolve().parents[2]
-FAKER = "airbyte-source-faker==7.2.1"
 
 # The per-test timeout covers the test itself, not the session's one install of the package
 # (a busy machine or a slow index can take minutes): that has its own, in PackageSource.
@@ -33,12 +33,9 @@ pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.timeout(300
 
 @pytest.fixture(scope="session")
 def connectors_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The connector package installed once, here, for the whole session, before any test runs."""
-    from hub.sources.package import PackageSource
-
-    root = tmp_path_factory.mktemp("connectors")
-    PackageSource(FAKER, {}, root).spec()  # installs on first use (its own 900 s budget)
-    return root
+    """The connector package installed once for the whole session, before any test runs
+    (by `.ci/run`, or here)."""
+    return preinstalled() or install(tmp_path_factory.mktemp("connectors"))
 
 
 @pytest.fixture

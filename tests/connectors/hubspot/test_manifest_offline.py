@@ -110,11 +110,13 @@ def test_pages_follow_the_after_cursor_to_the_end() -> None:
 
 
 def test_later_syncs_search_from_the_saved_cursor_inclusive() -> None:
+    # A day ago: inside the search's 30-day slice up to now, so one search is made.
+    saved = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
     state = {
         "type": "STREAM",
         "stream": {
             "stream_descriptor": {"name": "contacts"},
-            "stream_state": {"updatedAt": "2026-11-01T00:00:00.000000Z"},
+            "stream_state": {"updatedAt": saved.strftime("%Y-%m-%dT%H:%M:%S.000000Z")},
         },
     }
     # The upper bound is "now", so match any body here and check it afterwards.
@@ -127,8 +129,8 @@ def test_later_syncs_search_from_the_saved_cursor_inclusive() -> None:
     assert (low["propertyName"], low["operator"], low["value"]) == (
         "lastmodifieddate",
         "GTE",
-        1793491200000,
-    )  # 2026-11-01T00:00:00Z in ms, as an integer
+        int(saved.timestamp()) * 1000,
+    )  # in ms, as an integer
     assert (high["propertyName"], high["operator"]) == ("lastmodifieddate", "LTE")
     # paged by key, not by offset: ids above the last one read, in id order
     assert (key["propertyName"], key["operator"], key["value"]) == ("hs_object_id", "GT", 0)
