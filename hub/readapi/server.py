@@ -23,7 +23,7 @@ import uvicorn
 
 from hub.context import HubContext
 from hub.errors import FatalError
-from hub.readapi.app import create_app
+from hub.readapi.app import LeanProfiles, create_app
 from hub.readapi.keys import KEY_RECHECK_SECONDS
 
 __all__ = ["running_server", "serve_workers"]
@@ -33,7 +33,8 @@ def _config(
     ctx: HubContext, host: str, port: int, key_recheck_seconds: float, rate_store: str | None
 ) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(ctx, key_recheck_seconds=key_recheck_seconds, rate_store=rate_store),
+        # the hot endpoint answered without FastAPI's routing (hub/readapi/app.py LeanProfiles)
+        LeanProfiles(create_app(ctx, key_recheck_seconds=key_recheck_seconds, rate_store=rate_store)),
         host=host,
         port=port,
         log_level="warning",
