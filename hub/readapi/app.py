@@ -34,7 +34,7 @@ from hub.identity.run import EVENT_ENTITIES
 from hub.readapi.access_log import AccessLog
 from hub.readapi.keys import KEY_RECHECK_SECONDS, ApiKey, KeyCache, KeyRefused
 from hub.readapi.limits import RateLimiter, open_buckets
-from hub.readapi.policy import visible_profiles
+from hub.readapi.policy import profile_if_visible, visible_profiles
 from hub.readapi.scope import PROFILE, Scope
 from hub.readapi.warehouse import CHANGED_AT, Warehouse, open_warehouse
 from hub.redaction import redact
@@ -236,8 +236,8 @@ def _visible_profile(api: ReadApi, key: ApiKey, profile_id: str) -> tuple[str, d
     """(profile id after merges, its row, whether the key may see it)."""
     w = api.warehouse
     pid = w.redirect(profile_id) or profile_id
-    row = w.profile(pid)
-    return pid, row, row is not None and pid in visible_profiles(w, key.scope, [pid])
+    row, visible = profile_if_visible(w, key.scope, pid)
+    return pid, row, visible
 
 
 _NOT_VISIBLE = "no profile `{}` that this key may see (unknown, or its consent or region rules it out)"
