@@ -416,3 +416,33 @@ def test_the_lean_profile_handler_alone_checks_refuses_and_audits(api: Api) -> N
         ("growth", 404, [profile_hash(bob)]),
         ("lean-slow", 200, [profile_hash(ada)]),
     ]
+
+
+def test_worker_connections_have_nagle_off() -> None:
+    """The socket `--workers` share says it is TCP, so asyncio sets TCP_NODELAY on each
+    connection (left at protocol 0, Nagle held each answer's body for the client's delayed ACK)."""
+    import asyncio
+
+    from hub.readapi.server import listening_socket
+
+    sock = listening_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    nodelay: list[int] = []
+
+    async def run() -> None:
+        def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            conn = writer.get_extra_info("socket")
+            nodelay.append(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(accepted, sock=sock)
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(100):
+            if nodelay:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+
+    asyncio.run(run())
+    assert sock.proto == socket.IPPROTO_TCP and nodelay == [1]
