@@ -20,7 +20,6 @@ import time
 from typing import Any
 
 from hub.audit import AuditLog
-from hub.readapi.write_lock import StoreWriteLock
 
 __all__ = ["AccessLog", "LINGER_SECONDS"]
 
@@ -34,11 +33,8 @@ _Item = tuple[tuple[str, str, str | None, dict[str, Any]], asyncio.Future[None],
 
 
 class AccessLog:
-    def __init__(
-        self, audit: AuditLog, linger: float = LINGER_SECONDS, write_lock: StoreWriteLock | None = None
-    ) -> None:
+    def __init__(self, audit: AuditLog, linger: float = LINGER_SECONDS) -> None:
         self.audit, self.linger = audit, linger
-        self.write_lock = write_lock or StoreWriteLock(audit.engine)
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._anchor_queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="crossdock-access-log", daemon=True)
@@ -96,8 +92,7 @@ class AccessLog:
                 batch.append(item)
             error: BaseException | None = None
             try:
-                with self.write_lock.held():
-                    written = self.audit.append_many([entry for entry, _, _ in batch], anchor=False)
+                written = self.audit.append_many([entry for entry, _, _ in batch], anchor=False)
                 self._anchor_queue.put(written[-1])
             except Exception as exc:  # handed to each waiting request (a 503), not lost here
                 error = exc

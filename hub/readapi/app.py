@@ -37,7 +37,6 @@ from hub.readapi.limits import RateLimiter, open_buckets
 from hub.readapi.policy import profile_if_visible, visible_profiles
 from hub.readapi.scope import PROFILE, Scope
 from hub.readapi.warehouse import CHANGED_AT, Warehouse, open_warehouse
-from hub.readapi.write_lock import StoreWriteLock
 from hub.redaction import redact
 
 __all__ = ["create_app", "ReadApi", "profile_hash", "LeanProfiles", "profile_answer"]
@@ -82,9 +81,8 @@ class ReadApi:
         self, ctx: HubContext, key_recheck_seconds: float = KEY_RECHECK_SECONDS, rate_store: str | None = None
     ) -> None:
         self.ctx, self.engine = ctx, ctx.engine
-        self.write_lock = StoreWriteLock(self.engine)  # the workers' store writes, one at a time
-        self.access = AccessLog(ctx.audit, write_lock=self.write_lock)
-        self.buckets = open_buckets(self.engine, rate_store, self.write_lock)
+        self.access = AccessLog(ctx.audit)
+        self.buckets = open_buckets(self.engine, rate_store)
         self.limiter = RateLimiter(self.buckets)
         self.keys = KeyCache(self.engine, recheck_seconds=key_recheck_seconds)
         self._warehouse: Warehouse | None = None
@@ -99,7 +97,6 @@ class ReadApi:
     def close(self) -> None:
         self.access.close()
         self.buckets.close()
-        self.write_lock.close()
         if self._warehouse is not None:
             self._warehouse.close()
 

@@ -30,8 +30,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
-from hub.readapi.write_lock import StoreWriteLock
-
 __all__ = [
     "ApiKeyBucket",
     "Buckets",
@@ -87,12 +85,11 @@ def _refill(
 class StoreBuckets:
     """Buckets as rows of the hub store: one short write transaction per take."""
 
-    def __init__(self, engine: Engine, write_lock: StoreWriteLock | None = None) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.write_lock = write_lock or StoreWriteLock(engine)
 
     def take(self, key_id: str, rate: float, burst: float, want: int, now: float, back: int = 0) -> Take:
-        with self.write_lock.held(), self._locked(key_id, burst, now) as conn:
+        with self._locked(key_id, burst, now) as conn:
             tokens, at = conn.execute(
                 text("SELECT tokens, at FROM api_key_bucket WHERE key_id = :k" + self._for_update),
                 {"k": key_id},
@@ -169,13 +166,11 @@ class RedisBuckets:
         self.client.close()
 
 
-def open_buckets(
-    engine: Engine, rate_store: str | None, write_lock: StoreWriteLock | None = None
-) -> StoreBuckets | RedisBuckets:
+def open_buckets(engine: Engine, rate_store: str | None) -> StoreBuckets | RedisBuckets:
     """The hub store's buckets, or Redis's for a `redis://` / `rediss://` URL."""
     if rate_store and rate_store.startswith(("redis://", "rediss://", "unix://")):
         return RedisBuckets(rate_store)
-    return StoreBuckets(engine, write_lock)
+    return StoreBuckets(engine)
 
 
 @dataclass
