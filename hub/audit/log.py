@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, Text, func, insert, select, type_coerce
+from sqlalchemy import String, Text, func, insert, select, text, type_coerce
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
@@ -54,6 +54,11 @@ _COLUMNS = (
     col(AuditEvent.key_version),
     col(AuditEvent.entry_hash),
 )
+# Two queries every append makes, as text: built once, they skip SQLAlchemy's per-call statement
+# building and cache-key work (a busy writer, the read API, runs them for every batch).
+_LAST = text("SELECT id, seq, entry_hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+_HASH_AT = text("SELECT entry_hash FROM audit_events WHERE seq = :seq")
+_INSERT = insert(AuditEvent)
 _Last = tuple[Any, Any, Any]  # (row id, seq, entry_hash) of the newest row, as stored
 
 
@@ -111,7 +116,7 @@ class AuditLog:
                         last = (None, entry["seq"], entry["entry_hash"])
                         written.append(entry)
                     if written:
-                        conn.execute(insert(AuditEvent), written)
+                        conn.execute(_INSERT, written)
                     conn.commit()
                 if written:
                     self._known = (written[-1]["seq"], written[-1]["entry_hash"])
@@ -241,6 +246,8 @@ class AuditLog:
         # anchor in memory, if its row still holds the hash it had).
         seq, prev = anchor.seq, anchor.entry_hash
         known = self._known
+        if known is not None and current == known:
+            return ""  # the newest entry is the one this object wrote or verified last: none since
         if known is not None and known[0] > seq and self._hash_at(conn, known[0]) == known[1]:
             seq, prev = known
         after = select(*_COLUMNS).where(col(AuditEvent.seq) > seq)
@@ -291,16 +298,12 @@ class AuditLog:
 
     @staticmethod
     def _last(conn: Connection) -> _Last | None:
-        row = conn.execute(
-            select(col(AuditEvent.id), col(AuditEvent.seq), col(AuditEvent.entry_hash))
-            .order_by(col(AuditEvent.seq).desc())
-            .limit(1)
-        ).first()
+        row = conn.execute(_LAST).first()
         return (row[0], row[1], row[2]) if row else None
 
     @staticmethod
     def _hash_at(conn: Connection, seq: int) -> str | None:
-        return conn.execute(select(col(AuditEvent.entry_hash)).where(col(AuditEvent.seq) == seq)).scalar()
+        return conn.execute(_HASH_AT, {"seq": seq}).scalar()
 
     @staticmethod
     def _rows(conn: Connection, query: Select[Any]) -> Iterator[dict[str, Any]]:

@@ -13,7 +13,8 @@ import asyncio
 import base64
 import binascii
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -33,14 +34,15 @@ from hub.identity.run import EVENT_ENTITIES
 from hub.readapi.access_log import AccessLog
 from hub.readapi.keys import KEY_RECHECK_SECONDS, ApiKey, KeyCache, KeyRefused
 from hub.readapi.limits import RateLimiter, open_buckets
-from hub.readapi.policy import visible_profiles
+from hub.readapi.policy import profile_if_visible, visible_profiles
 from hub.readapi.scope import PROFILE, Scope
 from hub.readapi.warehouse import CHANGED_AT, Warehouse, open_warehouse
 from hub.redaction import redact
 
-__all__ = ["create_app", "ReadApi", "profile_hash"]
+__all__ = ["create_app", "ReadApi", "profile_hash", "LeanProfiles", "profile_answer"]
 
 _MAX_PAGE = 1000
+_log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -100,7 +102,7 @@ class ReadApi:
 
     async def read(
         self,
-        request: Request,
+        endpoint: str,
         key: ApiKey,
         entity: str,
         *,
@@ -110,7 +112,7 @@ class ReadApi:
         status: int = 200,
     ) -> None:
         details = {
-            "endpoint": _endpoint(request),
+            "endpoint": endpoint,
             "status": status,
             "records": records,
             "withheld": withheld,
@@ -119,10 +121,11 @@ class ReadApi:
         }
         await self._audit("api.read", key.name, entity, details)
 
-    async def refused(self, request: Request, status: int, reason: str) -> None:
-        details = {"endpoint": _endpoint(request), "status": status, "reason": reason}
-        actor = getattr(request.state, "key_name", None) or "anonymous"
-        await self._audit("api.refused", actor, request.path_params.get("entity"), details)
+    async def refused(
+        self, endpoint: str, actor: str | None, target: str | None, status: int, reason: str
+    ) -> None:
+        details = {"endpoint": endpoint, "status": status, "reason": reason}
+        await self._audit("api.refused", actor or "anonymous", target, details)
 
     async def _audit(self, action: str, actor: str, target: str | None, details: dict[str, Any]) -> None:
         try:
@@ -153,13 +156,12 @@ def _bearer_token(request: Request) -> str | None:
     return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
-async def authenticate(request: Request) -> ApiKey:
-    api: ReadApi = request.app.state.api
+async def _authorized(api: ReadApi, token: str | None) -> ApiKey:
+    """The key a request presents, within its rate; ApiError (401, 429) if not."""
     try:
-        key = api.keys.find(_bearer_token(request))
+        key = api.keys.find(token)
     except KeyRefused as exc:
         raise ApiError(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"}) from None
-    request.state.key_name = key.name
     # A lease of the key's shared bucket is spent in memory; taking a new one is a store (or
     # Redis) transaction, kept off the event loop.
     if not api.limiter.take_local(key.id):
@@ -167,12 +169,27 @@ async def authenticate(request: Request) -> ApiKey:
     else:
         wait = 0
     if wait:
-        raise ApiError(
-            429,
-            "rate_limited",
+        raise _RateLimited(
+            key.name,
             f"key `{key.name}` may make {key.rate_per_second:g} requests a second; retry in {wait}s",
             {"Retry-After": str(wait)},
         )
+    return key
+
+
+class _RateLimited(ApiError):
+    def __init__(self, key_name: str, reason: str, headers: dict[str, str]) -> None:
+        super().__init__(429, "rate_limited", reason, headers)
+        self.key_name = key_name
+
+
+async def authenticate(request: Request) -> ApiKey:
+    try:
+        key = await _authorized(request.app.state.api, _bearer_token(request))
+    except _RateLimited as exc:
+        request.state.key_name = exc.key_name
+        raise
+    request.state.key_name = key.name
     return key
 
 
@@ -219,8 +236,8 @@ def _visible_profile(api: ReadApi, key: ApiKey, profile_id: str) -> tuple[str, d
     """(profile id after merges, its row, whether the key may see it)."""
     w = api.warehouse
     pid = w.redirect(profile_id) or profile_id
-    row = w.profile(pid)
-    return pid, row, row is not None and pid in visible_profiles(w, key.scope, [pid])
+    row, visible = profile_if_visible(w, key.scope, pid)
+    return pid, row, visible
 
 
 _NOT_VISIBLE = "no profile `{}` that this key may see (unknown, or its consent or region rules it out)"
@@ -249,15 +266,10 @@ def create_app(
 
     @app.get("/v1/profiles/{profile_id}", responses=_ERRORS, summary="A profile's golden record")
     async def get_profile(profile_id: str, request: Request, key: Key) -> Response:
-        api: ReadApi = request.app.state.api
-        _require(key, PROFILE)
-        pid, row, visible = _visible_profile(api, key, profile_id)
-        if row is None or not visible:
-            return await _not_visible(api, request, key, pid, row is not None, profile_id)
-        hidden = key.scope.hidden(PROFILE)
-        data = _shape(row, hidden) | ({"redirected_from": profile_id} if pid != profile_id else {})
-        await api.read(request, key, PROFILE, records=1, profiles=[pid])
-        return _json(200, {"data": data, "withheld_fields": sorted(hidden)})
+        # Served by LeanProfiles (below) without FastAPI's routing; the same answer here, for
+        # the OpenAPI page and for callers of this app without the lean path.
+        status, body = await profile_answer(request.app.state.api, key, profile_id)
+        return _json(status, body)
 
     @app.get("/v1/profiles", responses=_ERRORS, summary="Profiles holding an email address")
     async def find_profiles(
@@ -278,7 +290,12 @@ def create_app(
         hidden = key.scope.hidden(PROFILE)
         rows = [_shape(r, hidden) for pid in sorted(visible) if (r := w.profile(pid)) is not None]
         await api.read(
-            request, key, PROFILE, records=len(rows), profiles=sorted(ids), withheld=len(ids) - len(rows)
+            _endpoint(request),
+            key,
+            PROFILE,
+            records=len(rows),
+            profiles=sorted(ids),
+            withheld=len(ids) - len(rows),
         )
         return _json(200, {"data": rows, "withheld": len(ids) - len(rows), "withheld_fields": sorted(hidden)})
 
@@ -308,7 +325,12 @@ def create_app(
             else None
         )
         await api.read(
-            request, key, PROFILE, records=len(shown), profiles=[pid], withheld=len(events) - len(shown)
+            _endpoint(request),
+            key,
+            PROFILE,
+            records=len(shown),
+            profiles=[pid],
+            withheld=len(events) - len(shown),
         )
         body = {
             "profile_id": pid,
@@ -349,7 +371,12 @@ def create_app(
             _cursor({"e": entity, "s": since_text, "k": list(page[-1].order)}) if len(page) == limit else None
         )
         await api.read(
-            request, key, entity, records=len(rows), profiles=owners, withheld=len(page) - len(rows)
+            _endpoint(request),
+            key,
+            entity,
+            records=len(rows),
+            profiles=owners,
+            withheld=len(page) - len(rows),
         )
         body = {
             "data": rows,
@@ -422,7 +449,13 @@ def _handlers(app: FastAPI) -> None:
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
         try:
-            await request.app.state.api.refused(request, exc.status, exc.reason)
+            await request.app.state.api.refused(
+                _endpoint(request),
+                getattr(request.state, "key_name", None),
+                request.path_params.get("entity"),
+                exc.status,
+                exc.reason,
+            )
         except _AuditDown as down:
             return _json(503, {"error": "audit_unavailable", "reason": str(down)})
         return _json(exc.status, {"error": exc.error, "reason": exc.reason}, exc.headers)
@@ -463,12 +496,118 @@ def _handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_crash)
 
 
+PROFILE_ENDPOINT = "GET /v1/profiles/{profile_id}"
+
+
+async def profile_answer(api: ReadApi, key: ApiKey, profile_id: str) -> tuple[int, dict[str, Any]]:
+    """GET /v1/profiles/{id} for an authenticated key: (status, body), audited before it is
+    returned. A profile that is not there or that the key may not see is the same 404 (a key
+    cannot probe who exists), audited with the profile's hash when it exists."""
+    _require(key, PROFILE)
+    pid, row, visible = _visible_profile(api, key, profile_id)
+    if row is None or not visible:
+        exists = row is not None
+        await api.read(
+            PROFILE_ENDPOINT,
+            key,
+            PROFILE,
+            records=0,
+            profiles=[pid] if exists else [],
+            withheld=int(exists),
+            status=404,
+        )
+        return 404, {"error": "not_found", "reason": _NOT_VISIBLE.format(profile_id)}
+    hidden = key.scope.hidden(PROFILE)
+    data = _shape(row, hidden) | ({"redirected_from": profile_id} if pid != profile_id else {})
+    await api.read(PROFILE_ENDPOINT, key, PROFILE, records=1, profiles=[pid])
+    return 200, {"data": data, "withheld_fields": sorted(hidden)}
+
+
 async def _not_visible(
     api: ReadApi, request: Request, key: ApiKey, pid: str, exists: bool, asked: str
 ) -> Response:
     """404 for a profile that is not there or that the key may not see (the same answer, so a
     key cannot probe who exists), audited with the profile's hash when it exists."""
     await api.read(
-        request, key, PROFILE, records=0, profiles=[pid] if exists else [], withheld=int(exists), status=404
+        _endpoint(request),
+        key,
+        PROFILE,
+        records=0,
+        profiles=[pid] if exists else [],
+        withheld=int(exists),
+        status=404,
     )
     return _json(404, {"error": "not_found", "reason": _NOT_VISIBLE.format(asked)})
+
+
+_PROFILE_PREFIX = "/v1/profiles/"
+_JSON_HEADER = (b"content-type", b"application/json")
+_Scope = MutableMapping[str, Any]
+_Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+_Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class LeanProfiles:
+    """The app as served: `GET /v1/profiles/{id}`, the hot endpoint, answered by a small ASGI
+    handler, everything else passed to the FastAPI app.
+
+    FastAPI's routing, request objects and dependency solving cost each request more than the
+    lookup itself (docs/benchmarks.md). This handler makes the same checks in the same order as
+    the FastAPI route and its handlers (key, rate, scope, consent and regions, fields) and gives
+    the same answers, refusals included, each audited before it is sent (`profile_answer` is
+    shared; a refusal goes through `ReadApi.refused` as the FastAPI handlers do). The FastAPI
+    route stays, so the OpenAPI page documents the endpoint.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.api: ReadApi = app.state.api
+
+    async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path: str = scope["path"]
+            profile_id = path[len(_PROFILE_PREFIX) :]
+            if path.startswith(_PROFILE_PREFIX) and profile_id and "/" not in profile_id:
+                await self._profile(scope, profile_id, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _profile(self, scope: _Scope, profile_id: str, send: _Send) -> None:
+        api, actor = self.api, None
+        try:
+            try:
+                key = await _authorized(api, _token_of(scope))
+                actor = key.name
+                status, body = await profile_answer(api, key, profile_id)
+                headers = None
+            except HubError as exc:  # the warehouse is not ready: as the app's handler says it
+                raise ApiError(503, "unavailable", redact(str(exc))) from exc
+        except ApiError as exc:
+            actor = exc.key_name if isinstance(exc, _RateLimited) else actor
+            try:
+                await api.refused(PROFILE_ENDPOINT, actor, None, exc.status, exc.reason)
+            except _AuditDown as down:
+                status, body, headers = 503, {"error": "audit_unavailable", "reason": str(down)}, None
+            else:
+                status, body, headers = exc.status, {"error": exc.error, "reason": exc.reason}, exc.headers
+        except _AuditDown as down:
+            status, body, headers = 503, {"error": "audit_unavailable", "reason": str(down)}, None
+        except Exception as exc:  # the traceback goes to the server's log, never to the caller
+            _log.exception("GET %s failed", scope["path"])
+            status, headers = 500, None
+            body = {"error": "internal", "reason": f"the server failed ({type(exc).__name__}); see its log"}
+        data = orjson.dumps(body, default=str)
+        raw = [_JSON_HEADER, (b"content-length", str(len(data)).encode())]
+        if headers:
+            raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": data})
+
+
+def _token_of(scope: _Scope) -> str | None:
+    """The bearer token of an ASGI request's `Authorization` header (as `_bearer_token`)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return (token.strip() or None) if scheme.lower() == "bearer" else None
+    return None

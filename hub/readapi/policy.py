@@ -10,14 +10,14 @@ consent-system purposes and the rule is opt-in: only `granted` shares.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from hub.governance.consent import latest_consents
 from hub.readapi.scope import Scope
 from hub.readapi.warehouse import Warehouse
 
-__all__ = ["consenting", "visible_profiles", "GRANTED"]
+__all__ = ["consenting", "visible_profiles", "profile_if_visible", "GRANTED"]
 
 GRANTED = "granted"
 
@@ -32,12 +32,30 @@ def consenting(warehouse: Warehouse, profile_ids: Collection[str], purposes: Seq
     records: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for pid, purpose, event, at in warehouse.consents(profile_ids):
         records[pid].append({"purpose": purpose, "event": event, "occurred_at": at})
-    allowed = set()
-    for pid in profile_ids:
-        latest = latest_consents(records.get(pid, ()))
-        if all(latest.get(p.strip().lower(), ("",))[0] == GRANTED for p in purposes):
-            allowed.add(pid)
-    return allowed
+    return {pid for pid in profile_ids if _granted(records.get(pid, ()), purposes)}
+
+
+def _granted(records: Iterable[dict[str, Any]], purposes: Sequence[str]) -> bool:
+    latest = latest_consents(records)
+    return all(latest.get(p.strip().lower(), ("",))[0] == GRANTED for p in purposes)
+
+
+def profile_if_visible(
+    warehouse: Warehouse, scope: Scope, profile_id: str
+) -> tuple[dict[str, Any] | None, bool]:
+    """One profile's row and whether a key with `scope` may see it (`visible_profiles` for one
+    id; its consent records read with the row in one statement where the warehouse can)."""
+    row, consents = warehouse.profile_with_consents(profile_id)
+    if row is None:
+        return None, False
+    if consents is None:  # the consent records are elsewhere: the general path
+        return row, profile_id in visible_profiles(warehouse, scope, [profile_id])
+    if scope.regions and not scope.in_region(row.get("country")):
+        return row, False
+    if not scope.purposes:
+        return row, True
+    records = [{"purpose": p, "event": e, "occurred_at": at} for p, e, at in consents]
+    return row, _granted(records, scope.purposes)
 
 
 def visible_profiles(warehouse: Warehouse, scope: Scope, profile_ids: Collection[str]) -> set[str]:

@@ -25,6 +25,7 @@ from hub.destinations.sql_base import ident
 from hub.errors import HubError
 from hub.identity.run import profile_destination
 from hub.mapping import load_mapping
+from hub.redaction import display_url
 from hub.workspace.locate import mapping_file
 
 __all__ = ["Warehouse", "NotReady", "EntityRow", "CHANGED_AT", "open_warehouse"]
@@ -53,8 +54,18 @@ class _Table:
 
 
 class Warehouse:
-    def __init__(self, profiles: SqlDestination, tables: dict[str, list[_Table]]) -> None:
+    def __init__(
+        self, profiles: SqlDestination, tables: dict[str, list[_Table]], same_db: Collection[str] = ()
+    ) -> None:
+        """`same_db`: the names of entity tables that live in the profile tables' database."""
         self.db, self.tables = profiles, tables
+        # A profile and its consent records in one statement, when the one consent table is in
+        # the profile tables' database (else `profile_with_consents` says so and the policy
+        # reads them as `consents` does)
+        consent = tables.get("consent", [])
+        self._joined: tuple[str, _Table] | None = None
+        if len(consent) == 1 and consent[0].name in same_db and profiles.engine.name in _POSITION:
+            self._joined = (_joined_sql(profiles, consent[0]), consent[0])
         self._types: dict[tuple[int, str], dict[str, FieldType | None]] = {}
         # (table, its columns in a query) -> one decoder per column: made once, not per row set
         self._decoders: dict[tuple[int, str, tuple[str, ...]], list[Callable[[Any], Any]]] = {}
@@ -91,6 +102,29 @@ class Warehouse:
             [profile_id],
         )
         return rows[0] if rows else None
+
+    def profile_with_consents(
+        self, profile_id: str
+    ) -> tuple[dict[str, Any] | None, list[tuple[str, str, Any]] | None]:
+        """The profile's row and the (purpose, event, occurred_at) of its consent records, in
+        one statement; (row, None) when they cannot be read in one (use `consents`)."""
+        if self._joined is None:
+            return self.profile(profile_id), None
+        sql, t = self._joined
+        rows = self._rows(self.db, "profiles", sql, [t.name, profile_id])
+        if not rows:
+            return None, []
+        consent_types = self._types.get((id(t.dest), t.name))
+        if consent_types is None:
+            consent_types = self._types[(id(t.dest), t.name)] = t.dest.column_types(t.name)
+        when = _decoder(t.dest, consent_types.get("occurred_at"))
+        consents = [
+            (str(r["__consent_purpose"] or "").lower(), str(r["__consent_event"]), when(r["__consent_at"]))
+            for r in rows
+            if r["__consent_event"] is not None
+        ]
+        row = {k: v for k, v in rows[0].items() if not k.startswith("__consent_")}
+        return row, consents
 
     def redirect(self, profile_id: str) -> str | None:
         """The profile an id was merged into (None: never merged)."""
@@ -254,6 +288,36 @@ _HOWTO = {t: "run `crossdock stitch` first" for t in ("profiles", "profile_ident
 _HOWTO["profile_records"] = _HOWTO["profiles"]
 
 
+# Where in a text another text starts (1-based; 0: not in it), per engine the joined lookup runs on.
+_POSITION = {"sqlite": "instr({}, {})", "postgresql": "strpos({}, {})"}
+# A consent event on the timeline, as `consents` finds them with LIKE 'consent %' (SQLite's LIKE
+# ignores ASCII case, PostgreSQL's does not); written out because a LIKE pattern bound as a
+# parameter makes SQLite prepare the statement again on every execution.
+_CONSENT_EVENT = {
+    "sqlite": "lower(substr(t.event, 1, 8)) = 'consent '",
+    "postgresql": "substr(t.event, 1, 8) = 'consent '",
+}
+_CONSENT_MARK = ":consent:"  # a consent record's key on the timeline: `source:consent:source_id`
+
+
+def _joined_sql(db: SqlDestination, consent: _Table) -> str:
+    """A profile with its consent records: the timeline's consent events joined to the consent
+    table by the record key's (source, source_id), the table's key (so its index is used).
+    Parameters: the consent table's name (the timeline's `stream`), the profile id."""
+    p, mark = db.placeholder, _CONSENT_MARK
+    at = _POSITION[db.engine.name].format("t.record_key", f"'{mark}'")
+    return (
+        "SELECT p.*, c.purpose AS __consent_purpose, c.event AS __consent_event, "
+        f"c.occurred_at AS __consent_at FROM {db.table_ref('profiles')} p "
+        f"LEFT JOIN {db.table_ref('profile_timeline')} t "
+        f"ON t.profile_id = p.profile_id AND {_CONSENT_EVENT[db.engine.name]} AND t.stream = {p} "
+        f"LEFT JOIN {consent.dest.table_ref(consent.name)} c "
+        f"ON {at} > 0 AND c.source = substr(t.record_key, 1, {at} - 1) "
+        f"AND c.source_id = substr(t.record_key, {at} + {len(mark)}) "
+        f"WHERE p.profile_id = {p}"
+    )
+
+
 def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i : i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK)]
 
@@ -284,9 +348,10 @@ def _same(v: Any) -> Any:
 def open_warehouse(ctx: HubContext) -> Warehouse:
     """The profile tables' warehouse and every entity's tables, each warehouse opened once."""
     ws = ctx.workspace()
-    profiles, _ = profile_destination(ctx, ws)
+    profiles, profiles_url = profile_destination(ctx, ws)
     opened: dict[tuple[str, str], SqlDestination] = {}
     tables: dict[str, list[_Table]] = defaultdict(list)
+    same_db: set[str] = set()  # tables in the profile tables' database (same engine and URL)
     for conn in ws.connections.values():
         if conn.writes_back:  # it reads the warehouse; its rows are someone else's
             continue
@@ -298,5 +363,8 @@ def open_warehouse(ctx: HubContext) -> Warehouse:
                 continue
             if where not in opened:
                 opened[where] = open_destination(conn.destination.type, config)
-            tables[load_mapping(path).entity.name].append(_Table(opened[where], conn.table_for(stream)))
-    return Warehouse(profiles, dict(tables))
+            table = _Table(opened[where], conn.table_for(stream))
+            tables[load_mapping(path).entity.name].append(table)
+            if table.dest.engine is profiles.engine and display_url(str(config.get("url"))) == profiles_url:
+                same_db.add(table.name)
+    return Warehouse(profiles, dict(tables), same_db)

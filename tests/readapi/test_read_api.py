@@ -313,3 +313,136 @@ def json_list(api: Api) -> list[dict[str, object]]:
     import json
 
     return list(json.loads(api.cli("api-keys", "list", "--json")))
+
+
+def test_the_one_statement_lookup_decides_as_the_general_consent_path(api: Api) -> None:
+    """The lean lookup reads a profile and its consent records in one statement (the consent table
+    is in the profile tables' database here); for every profile and purpose its verdict is the
+    one `visible_profiles` (one query per table) gives."""
+    from hub.readapi.policy import profile_if_visible, visible_profiles
+    from hub.readapi.scope import Scope
+    from hub.readapi.warehouse import open_warehouse
+
+    w = open_warehouse(api.ctx)
+    try:
+        assert w._joined is not None  # the path under test
+        _, ids = w.db.query('SELECT profile_id FROM "profiles"')
+        scopes = [
+            Scope(entities=frozenset({"profile"}), purposes=(purpose,), regions=frozenset(regions))
+            for purpose in ("newsletter", "profiling", "ads")
+            for regions in ((), ("GB",), ("DE", "FR"))
+        ]
+        verdicts = set()
+        for scope in scopes:
+            for (pid,) in ids:
+                row, visible = profile_if_visible(w, scope, pid)
+                assert row is not None and row == w.profile(pid)
+                assert visible == (pid in visible_profiles(w, scope, [pid])), (pid, scope)
+                verdicts.add(visible)
+        assert verdicts == {True, False}
+        assert profile_if_visible(w, scopes[0], "no-such-profile") == (None, False)
+    finally:
+        w.close()
+
+
+def test_the_lean_profile_handler_alone_checks_refuses_and_audits(api: Api) -> None:
+    """GET /v1/profiles/{id} is answered by LeanProfiles without the FastAPI app (here an app
+    that fails any request it gets): an answer, a 404, and each refusal (no key, scope, rate)
+    as the FastAPI route gives them, each audited before the answer is back."""
+    import asyncio
+
+    from hub.readapi.app import LeanProfiles, create_app
+
+    ada, bob = pid_of(api, "ada@example.org"), pid_of(api, "bob@example.org")
+    slow = json_token(
+        api, "lean-slow", "--scope", "entities=profile", "--scope", "purposes=newsletter", "--rate", "1/min"
+    )
+
+    async def not_here(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("the FastAPI app was asked")
+
+    async def run() -> list[tuple[int, dict[str, object], int]]:
+        lean = LeanProfiles(create_app(api.ctx))
+        api_state = lean.api
+        lean.app = not_here  # type: ignore[assignment]
+        transport = httpx.ASGITransport(app=lean)
+        out = []
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://lean") as client:
+                for path, token in [
+                    (f"/v1/profiles/{ada}", api.tokens["growth"]),
+                    (f"/v1/profiles/{bob}", api.tokens["growth"]),  # no consent: 404
+                    (f"/v1/profiles/{ada}", None),
+                    (f"/v1/profiles/{ada}", api.tokens["catalog"]),
+                    (f"/v1/profiles/{ada}", slow),
+                    (f"/v1/profiles/{ada}", slow),
+                ]:
+                    headers = {"Authorization": f"Bearer {token}"} if token else {}
+                    r = await client.get(path, headers=headers)
+                    out.append(
+                        (r.status_code, r.json(), len(api.audit("api.read")) + len(api.audit("api.refused")))
+                    )
+                    if r.status_code == 429:
+                        assert 1 <= int(r.headers["retry-after"]) <= 60
+                    if r.status_code == 401:
+                        assert r.headers["www-authenticate"] == "Bearer"
+        finally:
+            api_state.close()
+        return out
+
+    before = len(api.audit("api.read")) + len(api.audit("api.refused"))
+    answers = asyncio.run(run())
+    assert [status for status, _, _ in answers] == [200, 404, 401, 403, 200, 429]
+    assert answers[0][1]["data"]["profile_id"] == ada  # type: ignore[index]
+    assert [body.get("error") for _, body, _ in answers[1:]] == [  # type: ignore[union-attr]
+        "not_found",
+        "unauthorized",
+        "forbidden",
+        None,
+        "rate_limited",
+    ]
+    # each answer's entry was in the log when the answer arrived
+    assert [n - before for _, _, n in answers] == [1, 2, 3, 4, 5, 6]
+    reads = api.audit("api.read")[-3:]
+    refused = api.audit("api.refused")[-3:]
+    assert {e["details"]["endpoint"] for e in reads + refused} == {"GET /v1/profiles/{profile_id}"}
+    assert [(e["actor"], e["details"]["status"]) for e in refused] == [
+        ("anonymous", 401),
+        ("catalog", 403),
+        ("lean-slow", 429),
+    ]
+    assert [(e["actor"], e["details"]["status"], e["details"]["profiles"]) for e in reads] == [
+        ("growth", 200, [profile_hash(ada)]),
+        ("growth", 404, [profile_hash(bob)]),
+        ("lean-slow", 200, [profile_hash(ada)]),
+    ]
+
+
+def test_worker_connections_have_nagle_off() -> None:
+    """The socket `--workers` share says it is TCP, so asyncio sets TCP_NODELAY on each
+    connection (left at protocol 0, Nagle held each answer's body for the client's delayed ACK)."""
+    import asyncio
+
+    from hub.readapi.server import listening_socket
+
+    sock = listening_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    nodelay: list[int] = []
+
+    async def run() -> None:
+        def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            conn = writer.get_extra_info("socket")
+            nodelay.append(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(accepted, sock=sock)
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(100):
+            if nodelay:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+
+    asyncio.run(run())
+    assert sock.proto == socket.IPPROTO_TCP and nodelay == [1]

@@ -48,3 +48,31 @@ def check(ctx: HubContext, pg_schema_url: str) -> None:
         assert reads[0]["actor"] == "growth" and reads[0]["details"]["profiles"] == [profile_hash(ada)]
         assert api.get(f"/v1/profiles/{ada}").status_code == 401
         assert any(e["details"]["status"] == 401 for e in api.audit("api.refused"))
+        assert api.get(f"/v1/profiles/{ada}", "growth").json()["data"]["profile_id"] == ada
+    same_verdicts_in_one_statement(ctx)
+
+
+def same_verdicts_in_one_statement(ctx: HubContext) -> None:
+    """The one-statement lookup (profile + consent records, PostgreSQL's strpos/substr) decides
+    as the general path does, for every profile, purpose and region set."""
+    from hub.readapi.policy import profile_if_visible, visible_profiles
+    from hub.readapi.scope import Scope
+    from hub.readapi.warehouse import open_warehouse
+
+    w = open_warehouse(ctx)
+    try:
+        assert w._joined is not None
+        _, ids = w.db.query(f"SELECT profile_id FROM {w.db.table_ref('profiles')}")
+        verdicts = set()
+        for purpose in ("newsletter", "profiling", "ads"):
+            for regions in ((), ("GB",), ("DE", "FR")):
+                scope = Scope(
+                    entities=frozenset({"profile"}), purposes=(purpose,), regions=frozenset(regions)
+                )
+                for (pid,) in ids:
+                    row, visible = profile_if_visible(w, scope, pid)
+                    assert row is not None and visible == (pid in visible_profiles(w, scope, [pid]))
+                    verdicts.add(visible)
+        assert verdicts == {True, False}
+    finally:
+        w.close()
