@@ -151,6 +151,7 @@ class PiiPolicy:
     name, person_rows_only = "pii", False
 
     def __init__(self, actions: Mapping[str, PiiAction], token_key: bytes) -> None:
+        self.configured = dict(actions)  # keep included: what explain-decision shows
         self.actions = {f: a for f, a in actions.items() if a != "keep"}
         self._token = _hmac_sha256_hex(token_key)
         self._rules = {f: f"pii.{f}.{a}" for f, a in self.actions.items()}
@@ -246,7 +247,8 @@ class PiiPolicy:
 
 # Text values per PII field whose hash or token is remembered: a person's email repeats across
 # rows. A plain dict of str (not an LRU of linked nodes: those are objects the garbage collector
-# walks, which cost more than the hashes saved), emptied when full: ~50 MB for a hashed field (a run of 400,000 people, 1M rows, fits).
+# walks, which cost more than the hashes saved), emptied when full: ~50 MB for a hashed field
+# (the distinct values of 1M rows of 400,000 people fit: each is hashed once).
 _REMEMBERED = 1 << 18
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,13 @@ class Governor:
     unclassified: tuple[str, ...] = ()  # string fields not marked pii, scanned for PII patterns
     counts: Counter[str] = field(default_factory=Counter)
     scan: Counter[str] = field(default_factory=Counter)
+    # what `plan` stores per run (explain-decision): the destination's purpose and region, the
+    # policy's hash, a SQL destination's table (None: a SaaS destination)
+    purpose: str | None = None
+    region: str | None = None
+    policy_hash: str | None = None
+    table: str | None = None
+    planned: str | None = None  # the run whose plan is stored
     _people: PersonIndex | None = None
     # person key -> its verdict (the Person, the first decision of the person policies or None,
     # the decision record of a held-back row without its key), for the run `_run_id`
@@ -122,7 +130,9 @@ class Governor:
                     withdrawing = True
             self.counts.update(counted)
             kept_index = [
-                i for i, (_, d, _) in enumerate(judged) if d is None or (withdrawing and d.action == "withdraw")
+                i
+                for i, (_, d, _) in enumerate(judged)
+                if d is None or (withdrawing and d.action == "withdraw")
             ]
             kept = [rows[i] for i in kept_index]
             passed = [rows[i] for i in kept_index if judged[i][1] is None] if withdrawing else kept
@@ -141,7 +151,13 @@ class Governor:
         verdicts = self._verdicts
         get = verdicts.get
         judged: list[_Verdict | None] = [
-            get((row.get("source_id") if row.get("source") == "crossdock" else None, row.get("email"), row.get("country")))
+            get(
+                (
+                    row.get("source_id") if row.get("source") == "crossdock" else None,
+                    row.get("email"),
+                    row.get("country"),
+                )
+            )
             for row in rows
         ]
         misses = [i for i, hit in enumerate(judged) if hit is None]
@@ -149,7 +165,11 @@ class Governor:
             judge = self._judge or self._make_judge(on_person, run_id)
             for i in misses:
                 row = rows[i]
-                key = (row.get("source_id") if row.get("source") == "crossdock" else None, row.get("email"), row.get("country"))
+                key = (
+                    row.get("source_id") if row.get("source") == "crossdock" else None,
+                    row.get("email"),
+                    row.get("country"),
+                )
                 hit = get(key)
                 if hit is None:
                     hit = judge(row)
@@ -208,6 +228,29 @@ class Governor:
             found = sum(n for value, n in values.items() if looks_like_pii(value))
             if found:
                 self.scan[name] += found
+
+    def plan(self, run_id: str) -> dict[str, object]:
+        """The stream's plan in this run, stored once per run (`GovernancePlan`): the PII rule
+        of each field (keep included) is the same for every row that goes on, so a record's
+        PII changes are explained from it, not written per record on the hot path."""
+        rules = [
+            [f, a, f"pii.{f}.{a}"]
+            for p in self.policies
+            if isinstance(p, PiiPolicy)
+            for f, a in p.configured.items()
+        ]
+        return {
+            "run_id": run_id,
+            "connection": self.connection,
+            "stream": self.stream,
+            "entity": self.entity,
+            "purpose": self.purpose,
+            "region": self.region,
+            "policy_hash": self.policy_hash,
+            "key_fields": json.dumps(list(self.key_fields)),
+            "pii_rules": json.dumps(rules),
+            "destination_table": self.table,
+        }
 
     def pii_rules(self) -> list[str]:
         """The destination's PII rules in force (`pii.email.hash`): they apply to every row."""
