@@ -3,7 +3,7 @@ to sample rows (nothing written), and why a record was held back in a run."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -51,37 +51,43 @@ def policy_test(
 @handle_errors
 def explain_decision(
     key: Annotated[str, typer.Argument(help="a record key (source:source_id) or a profile id")],
+    run: Annotated[str | None, typer.Option("--run", help="only this run")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Every decision the govern step recorded about KEY: the rule, what it did, why, and the run."""
-    from hub.governance.decisions import decisions_for
+    """What the govern step did to KEY: each time a policy held it back or withdrew it (rule,
+    why, run), and, per run and stream whose output has it, which PII fields were kept, hashed,
+    tokenised, masked or dropped by which rule (from the run's stored plan: docs/governance.md)."""
+    from hub.governance.explain import explain_record
 
     ctx = hub_context()
-    found: list[dict[str, Any]] = [
-        {
-            "run_id": d.run_id,
-            "connection": d.connection,
-            "stream": d.stream,
-            "record_key": d.record_key,
-            "profile_id": d.profile_id,
-            "rule": d.rule,
-            "action": d.action,
-            "reason": d.reason,
-            "at": d.at,
-        }
-        for d in decisions_for(ctx.engine, key)
-    ]
+    found = explain_record(ctx, key, run)
     if as_json:
         print_json(found)
         return
     if not found:
-        console.print(f"no policy held back or withdrew `{escape(key)}` in any recorded run")
+        where = f"run {run}" if run else "any recorded run"
+        console.print(f"no governance decision about `{escape(key)}` in {escape(where)}")
         return
-    table = Table(title=f"decisions about {escape(key)}", title_justify="left")
-    for col in ("run", "connection/stream", "rule", "action", "why"):
-        table.add_column(col)
+    held = [d for d in found if d["kind"] == "held"]
+    if held:
+        table = Table(title=f"held back or withdrawn: {escape(key)}", title_justify="left")
+        for col in ("run", "connection/stream", "rule", "action", "why"):
+            table.add_column(col)
+        for d in held:
+            table.add_row(
+                d["run_id"], f"{d['connection']}/{d['stream']}", d["rule"], d["action"], escape(d["reason"])
+            )
+        console.print(table)
     for d in found:
-        table.add_row(
-            d["run_id"], f"{d['connection']}/{d['stream']}", d["rule"], d["action"], escape(d["reason"])
+        if d["kind"] != "pii":
+            continue
+        title = (
+            f"PII of {escape(d['record_key'])}: run {d['run_id']}, {d['connection']}/{d['stream']} "
+            f"({escape(d['outcome'])}; policy {str(d['policy_hash'] or '')[:12]})"
         )
-    console.print(table)
+        table = Table(title=title, title_justify="left")
+        for col in ("field", "rule", "done"):
+            table.add_column(col)
+        for f in d["fields"]:
+            table.add_row(f["field"], f["rule"] or "-", f["done"])
+        console.print(table)

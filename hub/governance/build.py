@@ -49,6 +49,10 @@ def governor_for(ctx: HubContext, conn: Connection, stream: str, mapping: Compil
         key_fields=tuple(entity.key),
         load_people=lambda: load_people(ctx, ws, gov),
         unclassified=unclassified if gov.governs else (),
+        purpose=purpose or None,
+        region=region or None,
+        policy_hash=gov.fingerprint(),
+        table=conn.table_for(stream) if conn.destination.type == "sql" else None,
     )
 
 

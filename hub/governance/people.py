@@ -89,6 +89,21 @@ class PersonIndex:
             for row in rows
         ]
 
+    def unknown(self, row: Mapping[str, Any]) -> tuple[bool, str | None]:
+        """(True, the row's region) when the row is about nobody the index knows: not a profile
+        row, and an email no profile and no consent has. Such a row's Person is the same for
+        every row of its region (no profile id, no consents): the govern step decides once per
+        region for all of them."""
+        if row.get("source") == "crossdock":
+            return False, None
+        email = row.get("email")
+        if isinstance(email, str):
+            email = email.strip().lower()
+            if email and (email in self.profile_of_email or email in self.by_email):
+                return False, None
+        country = row.get("country") or None
+        return True, self._regions.get(country.strip().lower()) if isinstance(country, str) else None
+
     def person(self, row: Mapping[str, Any]) -> Person:
         """The person a mapped row is about (the caller remembers it per key: `keys`)."""
         email = row.get("email")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,11 @@ _SCAN_LIMIT = 1000  # rows per batch scanned for unclassified PII: a report, not
 _VERDICTS_KEPT = 1_000_000
 
 
+# a row's person, the decision about them (None: allowed) and its decision record sans key
+_Verdict = tuple[Person | None, Decision | None, dict[str, object] | None]
+_ALLOWED: _Verdict = (None, None, None)
+
+
 @dataclass
 class GovernedBatch:
     rows: list[dict[str, Any]]  # what may go on (withdrawn rows included, marked)
@@ -63,9 +69,19 @@ class Governor:
     unclassified: tuple[str, ...] = ()  # string fields not marked pii, scanned for PII patterns
     counts: Counter[str] = field(default_factory=Counter)
     scan: Counter[str] = field(default_factory=Counter)
+    # what `plan` stores per run (explain-decision): the destination's purpose and region, the
+    # policy's hash, a SQL destination's table (None: a SaaS destination)
+    purpose: str | None = None
+    region: str | None = None
+    policy_hash: str | None = None
+    table: str | None = None
+    planned: str | None = None  # the run whose plan is stored
     _people: PersonIndex | None = None
-    # person key -> (the Person, the first decision of the person policies, None: allowed)
-    _verdicts: dict[tuple[Any, ...], tuple[Person, Decision | None]] = field(default_factory=dict)
+    # person key -> its verdict (the Person, the first decision of the person policies or None,
+    # the decision record of a held-back row without its key), for the run `_run_id`
+    _verdicts: dict[tuple[Any, ...], _Verdict] = field(default_factory=dict)
+    _run_id: str | None = None
+    _judge: Callable[[dict[str, Any]], _Verdict] | None = None
 
     @property
     def about_people(self) -> bool:
@@ -77,75 +93,131 @@ class Governor:
         return self._people
 
     def apply(self, rows: Sequence[dict[str, Any]], run_id: str) -> GovernedBatch:
-        about_people = self.about_people
         # build_policies puts the person policies first: asking them first keeps the order
-        on_person = [p for p in self.policies if p.person_rows_only] if about_people else []
+        on_person = [p for p in self.policies if p.person_rows_only] if self.about_people else []
         pii = [p for p in self.policies if isinstance(p, PiiPolicy)]
         on_row = [p.decide for p in self.policies if not p.person_rows_only and p not in pii]
-        # the people are read only when a policy speaks about them (not for stock alone)
-        people = self.people() if on_person else None
-        verdicts = self._verdicts
+        if run_id != self._run_id:  # the verdicts carry their run's decision record
+            self._verdicts, self._run_id, self._judge = {}, run_id, None
         decisions: list[dict[str, object]] = []
-        counts, record = self.counts, decisions.append
-        connection, stream, record_key = self.connection, self.stream, _record_key(self.key_fields)
-        # each row's person and verdict, a batch at a time; a person met before costs a lookup
-        judged: list[tuple[Person | None, Decision | None]] = [(None, None)] * len(rows)
-        if people is not None:
-            keys = people.keys(rows)
-            judged = [verdicts.get(key) for key in keys]  # type: ignore[misc]  # None: not met yet
-            for i in [i for i, hit in enumerate(judged) if hit is None]:
-                hit = judged[i] = verdicts.get(keys[i]) or self._verdict(people, rows[i], on_person)
-                if len(verdicts) < _VERDICTS_KEPT:
-                    verdicts[keys[i]] = hit
+        judged: list[_Verdict]
+        if on_person:  # the people are read only when a policy speaks about them (not for stock alone)
+            judged = self._judged(rows, on_person, run_id)
+        else:
+            judged = [_ALLOWED] * len(rows)
         if on_row:  # stock: asked per row the person policies let through
-            for i, (row, (person, decision)) in enumerate(zip(rows, judged, strict=True)):
+            for i, (row, (person, decision, _)) in enumerate(zip(rows, judged, strict=True)):
                 if decision is None:
                     for policy_decide in on_row:
                         decision = policy_decide(row, person)
                         if decision is not None:
-                            judged[i] = (person, decision)
+                            judged[i] = (person, decision, self._record(person, decision, run_id))
                             break
-        held = [i for i, (_, decision) in enumerate(judged) if decision is not None]
-        for i in held:  # one decision record per held-back or withdrawn row
-            row, (person, decision) = rows[i], judged[i]
-            assert decision is not None
-            counts[decision.counted] += 1
-            record(
-                {
-                    "run_id": run_id,
-                    "connection": connection,
-                    "stream": stream,
-                    "record_key": record_key(row),
-                    "profile_id": person.profile_id if person else None,
-                    "rule": decision.rule,
-                    "action": decision.action,
-                    "reason": decision.reason,
-                }
-            )
-            if decision.action == "withdraw":  # goes on, marked, unchanged: the key is needed
-                row[WITHDRAW_FIELD] = decision.rule
+        # one decision record per held-back or withdrawn row: a copy of its verdict's, keyed
+        held = [i for i, verdict in enumerate(judged) if verdict[2] is not None]
         if held:
-            kept_index = [i for i, (_, d) in enumerate(judged) if d is None or d.action == "withdraw"]
+            record, record_key, counted = decisions.append, _record_key(self.key_fields), []
+            withdrawing = False
+            for i in held:
+                row, (_, decision, made) = rows[i], judged[i]
+                assert decision is not None and made is not None
+                kept_record = made.copy()
+                kept_record["record_key"] = record_key(row)
+                record(kept_record)
+                counted.append(decision.counted)
+                if decision.action == "withdraw":  # goes on, marked, unchanged: the key is needed
+                    row[WITHDRAW_FIELD] = decision.rule
+                    withdrawing = True
+            self.counts.update(counted)
+            kept_index = [
+                i
+                for i, (_, d, _) in enumerate(judged)
+                if d is None or (withdrawing and d.action == "withdraw")
+            ]
             kept = [rows[i] for i in kept_index]
-            passed = [row for row, (_, d) in zip(rows, judged, strict=True) if d is None]
+            passed = [rows[i] for i in kept_index if judged[i][1] is None] if withdrawing else kept
         else:  # the usual batch: everything goes on
-            kept, kept_index, passed = list(rows), list(range(len(rows))), list(rows)
+            kept, kept_index = list(rows), list(range(len(rows)))
+            passed = kept
         for policy in pii:  # on the rows that go on, not withdrawn
             for change, n in policy.transform_rows(passed).items():
-                counts[change.counted] += n
+                self.counts[change.counted] += n
         self._scan(rows)
         return GovernedBatch(kept, kept_index, decisions)
 
-    @staticmethod
-    def _verdict(
-        people: PersonIndex, row: dict[str, Any], policies: list[Policy]
-    ) -> tuple[Person, Decision | None]:
-        person = people.person(row)
-        for policy in policies:
-            decision = policy.decide(row, person)
-            if decision is not None:
-                return person, decision
-        return person, None
+    def _judged(self, rows: Sequence[dict[str, Any]], on_person: list[Policy], run_id: str) -> list[_Verdict]:
+        """Each row's verdict, a batch at a time: a person met before costs a lookup (the key is
+        what decides who a row is about: `PersonIndex.keys`), a new one a `_judge`."""
+        verdicts = self._verdicts
+        get = verdicts.get
+        judged: list[_Verdict | None] = [
+            get(
+                (
+                    row.get("source_id") if row.get("source") == "crossdock" else None,
+                    row.get("email"),
+                    row.get("country"),
+                )
+            )
+            for row in rows
+        ]
+        misses = [i for i, hit in enumerate(judged) if hit is None]
+        if misses:
+            judge = self._judge or self._make_judge(on_person, run_id)
+            for i in misses:
+                row = rows[i]
+                key = (
+                    row.get("source_id") if row.get("source") == "crossdock" else None,
+                    row.get("email"),
+                    row.get("country"),
+                )
+                hit = get(key)
+                if hit is None:
+                    hit = judge(row)
+                    if len(verdicts) < _VERDICTS_KEPT:
+                        verdicts[key] = hit
+                judged[i] = hit
+        return judged  # type: ignore[return-value]  # every None was replaced
+
+    def _make_judge(self, on_person: list[Policy], run_id: str) -> Callable[[dict[str, Any]], _Verdict]:
+        """The verdict of a row's person, chosen once per run: the person policies decide on the
+        person alone, so someone the people index does not know (no profile, no consent: most
+        rows of a first sync) gets the one verdict of their region."""
+        people = self.people()
+        anonymous: dict[str | None, _Verdict] = {}
+        record = self._record
+
+        def full(row: dict[str, Any]) -> _Verdict:
+            person = people.person(row)
+            for policy in on_person:
+                decision = policy.decide(row, person)
+                if decision is not None:
+                    return person, decision, record(person, decision, run_id)
+            return person, None, None
+
+        def judge(row: dict[str, Any]) -> _Verdict:
+            unknown, region = people.unknown(row)
+            if not unknown:
+                return full(row)
+            hit = anonymous.get(region)
+            if hit is None:
+                hit = anonymous[region] = full(row)
+            return hit
+
+        self._judge = judge
+        return judge
+
+    def _record(self, person: Person | None, decision: Decision, run_id: str) -> dict[str, object]:
+        """The decision record of a row held back by `decision`, without its record key."""
+        return {
+            "run_id": run_id,
+            "connection": self.connection,
+            "stream": self.stream,
+            "record_key": None,
+            "profile_id": person.profile_id if person else None,
+            "rule": decision.rule,
+            "action": decision.action,
+            "reason": decision.reason,
+        }
 
     def _scan(self, rows: Sequence[dict[str, Any]]) -> None:
         """Counts the scanned rows whose unclassified fields look like PII: each distinct value
@@ -156,6 +228,29 @@ class Governor:
             found = sum(n for value, n in values.items() if looks_like_pii(value))
             if found:
                 self.scan[name] += found
+
+    def plan(self, run_id: str) -> dict[str, object]:
+        """The stream's plan in this run, stored once per run (`GovernancePlan`): the PII rule
+        of each field (keep included) is the same for every row that goes on, so a record's
+        PII changes are explained from it, not written per record on the hot path."""
+        rules = [
+            [f, a, f"pii.{f}.{a}"]
+            for p in self.policies
+            if isinstance(p, PiiPolicy)
+            for f, a in p.configured.items()
+        ]
+        return {
+            "run_id": run_id,
+            "connection": self.connection,
+            "stream": self.stream,
+            "entity": self.entity,
+            "purpose": self.purpose,
+            "region": self.region,
+            "policy_hash": self.policy_hash,
+            "key_fields": json.dumps(list(self.key_fields)),
+            "pii_rules": json.dumps(rules),
+            "destination_table": self.table,
+        }
 
     def pii_rules(self) -> list[str]:
         """The destination's PII rules in force (`pii.email.hash`): they apply to every row."""

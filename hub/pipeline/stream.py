@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from hub.apigov import audit_refusals, failure_reason, stream_usage
 from hub.destinations import LINEAGE_COLUMNS, Destination, SqlDestination, TableSpec
 from hub.errors import HubError, RetriableError
-from hub.governance.decisions import add_decisions
+from hub.governance.decisions import add_decisions, add_plan
 from hub.pipeline.drift import SchemaDrift
 from hub.pipeline.info import StreamInfo
 from hub.pipeline.plan import StreamJob
@@ -265,9 +265,14 @@ def _govern(
     records are kept with their rule, never values."""
     if job.governor is None:
         return rows, positions
-    governed = job.governor.apply(rows, job.run_id)
-    if governed.decisions and not job.dry_run:  # a dry run counts them; the real run keeps them
-        add_decisions(job.engine, governed.decisions)
+    governor = job.governor
+    governed = governor.apply(rows, job.run_id)
+    if not job.dry_run:  # a dry run counts them; the real run keeps them
+        if governor.planned != job.run_id:  # the stream's PII plan, once per run (explain-decision)
+            add_plan(job.engine, governor.plan(job.run_id))
+            governor.planned = job.run_id
+        if governed.decisions:
+            add_decisions(job.engine, governed.decisions)
     info.governance = job.governor.report()
     if positions is None:
         return governed.rows, governed.kept_index

@@ -104,6 +104,15 @@ def test_residency_keeps_eu_people_out_of_a_us_destination(governed: GovernedHub
     assert emails[1] in sent
     assert emails[0] not in sent and emails[2] not in sent, "EU / unknown-region data went to the US"
     assert stream["governance"]["rules"] == {"drop:region.eu": 1, "drop:region.unknown": 1}
+    # a SaaS destination cannot be asked for the record: its plan says what applied if sent
+    code, out = _cli(governed, "explain-decision", "p00011", "--json")
+    [entry] = [e for e in json.loads(out) if e["connection"] == "out"]
+    assert entry["kind"] == "pii" and entry["outcome"].startswith("if sent in this run"), entry
+    assert {f["field"]: f["done"] for f in entry["fields"]}["email"] == "kept as is (no rule)"
+    code, out = _cli(governed, "explain-decision", "p00010", "--json")
+    assert [(e["kind"], e["rule"]) for e in json.loads(out) if e["connection"] == "out"] == [
+        ("held", "region.eu")
+    ]
 
 
 def test_policy_test_shows_each_decision_and_writes_nothing(governed: GovernedHub) -> None:
@@ -212,3 +221,65 @@ def test_residency_and_pii_deny_on_postgresql(
     assert row["email"] == hashlib.sha256(us.lower().encode()).hexdigest()
     assert str(row["phone"]).startswith("tok_") and row["first_name"] == "F***" and row["last_name"] is None
     assert us not in str(row) and "4790000041" not in str(row) and "First41" not in str(row)
+
+
+def test_explain_decision_tells_each_records_pii_rules_from_the_runs_plan(governed: GovernedHub) -> None:
+    """A PII change is not stored per record: the run's plan (policy hash, field rules) is stored
+    once per stream, and explain-decision finds the record in that run's output."""
+    from hub.governance.decisions import plans_for
+    from hub.sandbox.onetrust import PURPOSES
+
+    ok = _consented(governed, PURPOSES["profiling"], 1)
+    governed.profiles(
+        [
+            profile(30, ok[0], "United States"),  # consent allows: written, PII changed
+            profile(31, "nobody.asked@example.org", "Germany"),  # opt-in, no consent: dropped
+            profile(32, "", "United States", phone=None),  # no email, no phone: nothing to hash
+        ]
+    )
+    governed.sync("consent")
+    first = governed.sync("copy")
+    run = first["run_id"]
+    [plan] = [p for p in plans_for(governed.ctx.engine, run) if p.connection == "copy"]
+    assert json.loads(plan.pii_rules) == [
+        ["email", "hash", "pii.email.hash"],
+        ["phone", "tokenise", "pii.phone.tokenise"],
+        ["first_name", "mask", "pii.first_name.mask"],
+        ["last_name", "drop", "pii.last_name.drop"],
+    ]
+    assert plan.policy_hash == governed.ctx.workspace().governance.fingerprint()
+
+    code, out = _cli(governed, "explain-decision", "p00030", "--run", run, "--json")
+    assert code == 0, out
+    [entry] = json.loads(out)
+    assert entry["kind"] == "pii" and entry["record_key"] == "crossdock:p00030", entry
+    assert entry["outcome"] == "written to governed_profiles in this run"
+    done = {f["field"]: (f["rule"], f["done"]) for f in entry["fields"]}
+    assert done["email"] == ("pii.email.hash", "hashed (normalised SHA-256)")
+    assert done["phone"] == ("pii.phone.tokenise", "tokenised (HMAC)")
+    assert done["first_name"] == ("pii.first_name.mask", "masked")
+    assert done["last_name"] == ("pii.last_name.drop", "dropped (sent empty)")
+    assert ok[0] not in out  # rules and field names, never values
+    code, out = _cli(governed, "explain-decision", "crossdock:p00030", "--run", run)
+    assert code == 0 and "pii.email.hash" in out and "hashed" in out, out
+
+    code, out = _cli(governed, "explain-decision", "crossdock:p00032", "--run", run, "--json")
+    done = {f["field"]: f["done"] for f in json.loads(out)[0]["fields"]}
+    assert done["email"] == done["phone"] == "empty: nothing to change", done
+
+    # the dropped record: its drop, and no PII rule (it was never written)
+    code, out = _cli(governed, "explain-decision", "p00031", "--run", run, "--json")
+    found = json.loads(out)
+    assert [(d["kind"], d["rule"], d["action"]) for d in found] == [("held", "consent.analytics", "drop")]
+
+    # the policy changes: the next run's plan has the new rule, the first run's keeps its own
+    governed.write_workspace(governance=GOVERNANCE.replace("last_name: drop", "last_name: mask"))
+    second = governed.sync("copy")["run_id"]
+    code, out = _cli(governed, "explain-decision", "p00030", "--json")  # every run: the newest
+    [entry] = json.loads(out)
+    assert entry["run_id"] == second, "the first run's plan was shown though the table has the second's row"
+    assert {f["field"]: f["rule"] for f in entry["fields"]}["last_name"] == "pii.last_name.mask"
+    code, out = _cli(governed, "explain-decision", "p00030", "--run", run, "--json")
+    [entry] = json.loads(out)
+    assert {f["field"]: f["rule"] for f in entry["fields"]}["last_name"] == "pii.last_name.drop"
+    assert f"as run {second} wrote it" in entry["outcome"]
