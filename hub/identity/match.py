@@ -67,7 +67,9 @@ def _compare_sql(kind: CompareKind, f: str) -> str:
             (f"left({lf}, 4) = left({rf}, 4)", 1),
         ],
         "code": [(f"damerau_levenshtein({lf}, {rf}) <= 1", 1)],
-        "exact": [],
+        # A household's value carries its holder's group after chr(31) (household.py): one
+        # value, two groups is no evidence either way.
+        "exact": [(f"split_part({lf}, chr(31), 1) = split_part({rf}, chr(31), 1)", -1)],
     }[kind]
     whens = "".join(f" WHEN {cond} THEN {code}" for cond, code in cases)
     return f"CASE WHEN {lf} IS NULL OR {rf} IS NULL THEN -1 WHEN {lf} = {rf} THEN {top}{whens} ELSE 0 END"

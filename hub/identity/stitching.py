@@ -29,6 +29,7 @@ from hub.identity.graph import (
     index_identifiers,
     link_by_identifiers,
 )
+from hub.identity.household import GROUP_SEP, Households, find_households
 from hub.identity.match import Blocking, Budget, MatchLink, MatchModel, ScoredPairs, score_pairs
 from hub.identity.normalize import is_blocked, normalizer
 
@@ -197,15 +198,20 @@ def _stitch(
     # Counted once: the graph does not link by a shared value, and matching compares it as missing.
     index = index_identifiers(idents)
     shared = index.shared(config.shared_threshold)
+    # A landline on two first names links (and agrees) only within each name's records.
+    households = find_households(records, config, index)
     matching = config.match.enabled and bool(config.match.fields) and len(records) > 1
-    pairs, trained, vetoed, blocking = None, None, {}, Blocking()
+    pairs, trained, blocking = None, None, Blocking()
+    vetoed: dict[tuple[int, int], str] = {}
     if matching:
         # Scores come first: the veto needs them before identifiers link anything.
-        columns, nulled = _match_columns(records, idents, config, shared)
+        columns, nulled = _match_columns(records, idents, config, shared, households)
         changed_mask, reused, levels_before = None, None, None
         if changed is not None:
             wanted = set(changed)
             changed_mask = np.fromiter((k in wanted for k in keys), bool, len(keys))
+            # A holder's group depends on the other holders (one leaving can split a group).
+            changed_mask |= households.members(len(keys))
             reused = _earlier_pairs(earlier, {k: i for i, k in enumerate(keys)}, len(config.match.fields))
             _mark_sharing_changes(changed_mask, nulled, reused, columns, config)
             if earlier_levels is not None:
@@ -227,7 +233,7 @@ def _stitch(
             keep = ~(changed_mask[reused.a] | changed_mask[reused.b])
             pairs = pairs.concat(reused.subset(keep))
         vetoed = _vetoed(pairs, idents, config.match.veto_below)
-    labels, evidence = link_by_identifiers(keys, idents, config, caps, vetoed, index)
+    labels, evidence = link_by_identifiers(keys, idents, config, caps, vetoed, index, households.apart)
     confidence = np.ones(len(keys))
     result = StitchResult(
         keys,
@@ -270,13 +276,16 @@ def _confirmed_pairs(confirmed: Iterable[tuple[str, str]], index: dict[str, int]
 
 def _vetoed(
     pairs: ScoredPairs, idents: list[list[Identifier]], veto_below: float
-) -> dict[tuple[int, int], float]:
-    """Pairs sharing an identifier whose match probability says: two people."""
+) -> dict[tuple[int, int], str]:
+    """Pairs sharing an identifier whose match probability says: two people (and why)."""
     out = {}
     for j in np.flatnonzero(pairs.probability < veto_below).tolist():
         a, b = int(pairs.a[j]), int(pairs.b[j])
         if set(idents[a]) & set(idents[b]):
-            out[(min(a, b), max(a, b))] = float(pairs.probability[j])
+            p = float(pairs.probability[j])
+            out[(min(a, b), max(a, b))] = (
+                f"everything else says two people (match probability {p:.4f} < veto_below {veto_below})"
+            )
     return out
 
 
@@ -285,14 +294,17 @@ def _match_columns(
     idents: list[list[Identifier]],
     config: IdentityConfig,
     shared: Mapping[Identifier, int],
+    households: Households | None = None,
 ) -> tuple[dict[str, list[object]], np.ndarray]:
     """Values per match field, and which records had their identifier value nulled as shared.
 
     A field named like an identifier type takes the record's first value of that type,
     normalised. A shared value (on more than `shared_threshold` records: `noemail@...`
     on 71 people) is compared as missing: no agreement, no disagreement. Agreeing on it
-    says nothing about two people, so it must not score as if it did.
+    says nothing about two people, so it must not score as if it did. A household's
+    value carries its holder's group (household.py): equal only within the group.
     """
+    group = households.group if households is not None else {}
     types = {r.type for r in config.identifiers}
     columns: dict[str, list[object]] = {}
     nulled = np.zeros(len(idents), bool)
@@ -305,7 +317,8 @@ def _match_columns(
                         if shared and ident in shared:
                             nulled[i] = True
                         else:
-                            column[i] = ident[1]
+                            g = group.get((i, ident)) if group else None
+                            column[i] = ident[1] if g is None else f"{ident[1]}{GROUP_SEP}{g}"
                         break
             columns[f.field] = column
         else:
