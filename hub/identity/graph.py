@@ -173,7 +173,8 @@ def link_by_identifiers(
     `vetoed` maps record pairs (lower index first) that an identifier must not link
     to the reason (a match probability). `apart` does the same for one identifier
     only, (a, b, identifier) -> reason: a household's phone does not link two of its
-    people, their own emails still may (household.py). `index` is `index_identifiers(idents)` if the caller has it."""
+    people, their own emails still may (household.py). `index` is
+    `index_identifiers(idents)` if the caller has it."""
     vetoed = vetoed or {}
     apart = apart or {}
     n = len(keys)

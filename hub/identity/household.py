@@ -81,9 +81,8 @@ def find_households(
     if not by_type or not len(index.ids):
         return out
     counts = index.counts
-    wanted = np.fromiter(
-        (t in by_type for t, _ in index.by_id), bool, len(index.by_id)
-    ) & (counts >= 2) & (counts <= config.shared_threshold)
+    of_type = np.fromiter((t in by_type for t, _ in index.by_id), bool, len(index.by_id))
+    wanted = of_type & (counts >= 2) & (counts <= config.shared_threshold)
     edges = np.flatnonzero(wanted[index.ids])
     if not len(edges):
         return out
@@ -111,7 +110,9 @@ def find_households(
     # Which names of one value are alike, by DuckDB's Jaro-Winkler (the matcher's).
     con = duckdb.connect(config={"threads": 1})
     try:
-        con.register("hn", pa.table({"j": pa.array(rows_j, pa.int64()), "n": pa.array(rows_name, pa.string())}))
+        con.register(
+            "hn", pa.table({"j": pa.array(rows_j, pa.int64()), "n": pa.array(rows_name, pa.string())})
+        )
         alike = con.execute(
             f"""SELECT a.j, a.n, b.n FROM hn a JOIN hn b ON a.j = b.j AND a.n < b.n
             WHERE jaro_winkler_similarity(a.n, b.n) >= {_ALIKE}"""
@@ -119,8 +120,8 @@ def find_households(
     finally:
         con.close()
     links: dict[int, list[tuple[str, str]]] = {}
-    for j, a, b in alike:
-        links.setdefault(int(j), []).append((a, b))
+    for j, n1, n2 in alike:
+        links.setdefault(int(j), []).append((n1, n2))
     for j, held in holders.items():
         groups = _groups({n for _, n in held if n is not None}, links.get(j, ()))
         if len(set(groups.values())) < 2:
@@ -128,8 +129,8 @@ def find_households(
         out.values += 1
         ident = index.by_id[j]
         name_field = by_type[ident[0]]
-        for r, n in held:
-            out.group[(r, ident)] = groups[n] if n is not None else ""
+        for r, name in held:
+            out.group[(r, ident)] = groups[name] if name is not None else ""
         ordered = sorted(held)
         for x, (a, na) in enumerate(ordered):
             for b, nb in ordered[x + 1 :]:

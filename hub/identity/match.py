@@ -133,18 +133,22 @@ class ScoredPairs:
         return MatchLink(ka, kb, float(self.probability[j]), tuple(int(x) for x in self.gammas[j]))
 
 
+def as_text(values: Sequence[object] | pa.Array) -> pa.Array:
+    """A match column as Arrow strings (numbers and dates written out); Arrow as it is."""
+    if isinstance(values, pa.Array):
+        return values
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers and dates among the strings
+        return pa.array([v if v is None or isinstance(v, str) else str(v) for v in values], pa.string())
+
+
 def _records_table(
-    columns: dict[str, Sequence[object]],
+    columns: Mapping[str, Sequence[object] | pa.Array],
     keys: Sequence[str],
     sources: Sequence[str],
     changed: np.ndarray | None,
 ) -> pa.Table:
-    def as_text(values: Sequence[object]) -> pa.Array:
-        try:
-            return pa.array(values, pa.string())
-        except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers and dates among the strings
-            return pa.array([v if v is None or isinstance(v, str) else str(v) for v in values], pa.string())
-
     data = {
         "rid": pa.array(np.arange(len(sources), dtype=np.int64)),
         "k": pa.array(keys, pa.string()),
@@ -214,7 +218,12 @@ def _resident_bytes() -> int:
 def _duckdb(budget: Budget) -> Iterator[duckdb.DuckDBPyConnection]:
     limit = duckdb_memory(budget.memory_limit, _resident_bytes())
     with tempfile.TemporaryDirectory(prefix="crossdock-match-") as spill:
-        con = duckdb.connect(config={"memory_limit": f"{limit // 1024}KiB", "threads": budget.threads})
+        # A database file, not memory: its tables (the records, the candidate pairs) are
+        # then paged in and out under the limit like any spill, instead of pinned in it.
+        con = duckdb.connect(
+            os.path.join(spill, "match.duckdb"),
+            config={"memory_limit": f"{limit // 1024}KiB", "threads": budget.threads},
+        )
         try:
             con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
             # Order is restored where it matters (ORDER BY); keeping it everywhere costs memory.
@@ -234,7 +243,7 @@ class Blocking:
 
 
 def score_pairs(
-    columns: Mapping[str, Sequence[object]],
+    columns: Mapping[str, Sequence[object] | pa.Array],
     keys: Sequence[str],
     sources: Sequence[str],
     cfg: MatchConfig,
@@ -268,7 +277,7 @@ def score_pairs(
         con.register("recs_arrow", table)
         # Compared trimmed and in lower case; an empty value is a missing one.
         cleaned = ", ".join(f"nullif(lower(trim(f_{f})), '') AS f_{f}" for f in fields)
-        con.execute(f"CREATE TEMP TABLE recs AS SELECT rid, k, src, chg, {cleaned} FROM recs_arrow")
+        con.execute(f"CREATE TABLE recs AS SELECT rid, k, src, chg, {cleaned} FROM recs_arrow")
         con.unregister("recs_arrow")
         del table
         rules, levels, moved = build_blocks(
@@ -280,7 +289,7 @@ def score_pairs(
         union = " UNION ".join(
             f"({candidate_pairs_sql(cfg, i, identifier_fields)})" for i in range(len(cfg.blocking))
         )
-        con.execute(f"""CREATE TEMP TABLE pairs AS
+        con.execute(f"""CREATE TABLE pairs AS
             SELECT p.a, p.b, {gamma_cols}, {_rule_flags(cfg)},
                    hash(least(l.k, r.k), greatest(l.k, r.k)) AS h
             FROM ({union}) p JOIN recs l ON l.rid = p.a JOIN recs r ON r.rid = p.b""")
@@ -336,7 +345,7 @@ def _final_scores(
             continue
         top = len(LEVELS[kinds[i]]) - 1  # type: ignore[index]
         u_exact = model.u[i][top]
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE tf{i} AS SELECT f_{f.field} AS v,
+        con.execute(f"""CREATE OR REPLACE TABLE tf{i} AS SELECT f_{f.field} AS v,
                         count(*)::DOUBLE / {n} AS tf FROM recs WHERE f_{f.field} IS NOT NULL GROUP BY 1""")
         joins.append(
             f"LEFT JOIN recs rl{i} ON rl{i}.rid = p.a LEFT JOIN tf{i} ON tf{i}.v = rl{i}.f_{f.field}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
+import pyarrow as pa
 
 from hub.identity.config import IdentityConfig
 from hub.identity.graph import (
@@ -30,7 +31,7 @@ from hub.identity.graph import (
     link_by_identifiers,
 )
 from hub.identity.household import GROUP_SEP, Households, find_households
-from hub.identity.match import Blocking, Budget, MatchLink, MatchModel, ScoredPairs, score_pairs
+from hub.identity.match import Blocking, Budget, MatchLink, MatchModel, ScoredPairs, as_text, score_pairs
 from hub.identity.normalize import is_blocked, normalizer
 
 __all__ = ["stitch", "StitchResult", "MatchLink", "record_key", "IdentifierExtractor", "profile_id_for"]
@@ -113,6 +114,11 @@ class IdentifierExtractor:
         }
         self.blocked: dict[Identifier, int] = {}
 
+    def forget(self) -> None:
+        """Drop the memo of raw values seen (memory); `blocked` stays."""
+        for memo in self._memo.values():
+            memo.clear()
+
     def __call__(self, record: Mapping[str, object]) -> list[Identifier]:
         out: list[Identifier] = []
         for field_name, type_, normalize in self._rules:
@@ -194,6 +200,7 @@ def _stitch(
         raise ValueError(f"record key {dup} appears twice; give each record once (its latest version)")
     extract = IdentifierExtractor(config)
     idents = [extract(r) for r in records]
+    extract.forget()  # its memo (a million raw values at 1M records) is not needed again
     caps = caps_for(config, idents)
     # Counted once: the graph does not link by a shared value, and matching compares it as missing.
     index = index_identifiers(idents)
@@ -295,7 +302,7 @@ def _match_columns(
     config: IdentityConfig,
     shared: Mapping[Identifier, int],
     households: Households | None = None,
-) -> tuple[dict[str, list[object]], np.ndarray]:
+) -> tuple[dict[str, pa.Array], np.ndarray]:
     """Values per match field, and which records had their identifier value nulled as shared.
 
     A field named like an identifier type takes the record's first value of that type,
@@ -306,7 +313,8 @@ def _match_columns(
     """
     group = households.group if households is not None else {}
     types = {r.type for r in config.identifiers}
-    columns: dict[str, list[object]] = {}
+    # As Arrow strings at once: a million-slot Python list per field is not kept.
+    columns: dict[str, pa.Array] = {}
     nulled = np.zeros(len(idents), bool)
     for f in config.match.fields:
         if f.field in types:
@@ -320,9 +328,9 @@ def _match_columns(
                             g = group.get((i, ident)) if group else None
                             column[i] = ident[1] if g is None else f"{ident[1]}{GROUP_SEP}{g}"
                         break
-            columns[f.field] = column
+            columns[f.field] = as_text(column)
         else:
-            columns[f.field] = [r.get(f.field) for r in records]
+            columns[f.field] = as_text([r.get(f.field) for r in records])
     return columns, nulled
 
 
@@ -361,7 +369,7 @@ def _mark_sharing_changes(
     changed: np.ndarray,
     nulled: np.ndarray,
     earlier: ScoredPairs,
-    columns: Mapping[str, list[object]],
+    columns: Mapping[str, pa.Array],
     config: IdentityConfig,
 ) -> None:
     """Re-score the records whose compared identifier may have become, or stopped being, shared.
@@ -377,7 +385,7 @@ def _mark_sharing_changes(
     for j, f in enumerate(config.match.fields):
         if f.field not in types or not len(earlier):
             continue
-        present = np.fromiter((v is not None for v in columns[f.field]), bool, len(changed))
+        present = columns[f.field].is_valid().to_numpy(zero_copy_only=False)
         stale = (earlier.gammas[:, j] < 0) & present[earlier.a] & present[earlier.b]
         changed[earlier.a[stale]] = True
         changed[earlier.b[stale]] = True
