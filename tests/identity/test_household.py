@@ -17,10 +17,10 @@ def rec(source: str, source_id: str, **fields: object) -> dict[str, object]:
 def household() -> list[dict[str, object]]:
     """Mary and John Smith share a landline; Mary is in three systems (once with a typo)."""
     return [
-        rec("crm", "m1", first_name="Mary", last_name="Smith", email="mary.smith@example.org", phone=LANDLINE),
+        rec("crm", "m1", first_name="Mary", last_name="Smith", email="mary@example.org", phone=LANDLINE),
         rec("shop", "m2", first_name="Mary", last_name="Smith", phone="212.555.0147"),
         rec("loyalty", "m3", first_name="Mray", last_name="Smith", phone="+1 212 555 0147"),
-        rec("crm", "j1", first_name="John", last_name="Smith", email="john.smith@example.org", phone=LANDLINE),
+        rec("crm", "j1", first_name="John", last_name="Smith", email="john@example.org", phone=LANDLINE),
         rec("shop", "j2", first_name="John", last_name="Smith", phone="2125550147"),
     ]
 
@@ -59,7 +59,7 @@ def test_a_phone_of_one_person_in_several_spellings_still_links() -> None:
 
 def test_a_nickname_on_a_household_phone_still_links_by_the_email() -> None:
     records = household() + [
-        rec("support", "j3", first_name="Jack", last_name="Smith", email="john.smith@example.org", phone=LANDLINE)
+        rec("support", "j3", first_name="Jack", last_name="Smith", email="john@example.org", phone=LANDLINE)
     ]
     assert ["crm:j1", "shop:j2", "support:j3"] in clusters(records)
 
