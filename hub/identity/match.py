@@ -217,15 +217,22 @@ def _resident_bytes() -> int:
         return 0
 
 
+_THREAD_MEMORY = 512 * 2**20
+
+
 @contextmanager
 def _duckdb(budget: Budget) -> Iterator[duckdb.DuckDBPyConnection]:
     limit = duckdb_memory(budget.memory_limit, _resident_bytes())
+    # Each thread's hash tables come in fixed blocks that cannot spill: at 1M skewed
+    # records two threads ran out of a 500 MB limit in the pairs' union where one
+    # thread spilled and finished. So a thread per _THREAD_MEMORY of the limit.
+    threads = max(1, min(budget.threads, limit // _THREAD_MEMORY))
     with tempfile.TemporaryDirectory(prefix="crossdock-match-") as spill:
         # A database file, not memory: its tables (the records, the candidate pairs) are
         # then paged in and out under the limit like any spill, instead of pinned in it.
         con = duckdb.connect(
             os.path.join(spill, "match.duckdb"),
-            config={"memory_limit": f"{limit // 1024}KiB", "threads": budget.threads},
+            config={"memory_limit": f"{limit // 1024}KiB", "threads": threads},
         )
         try:
             con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
@@ -284,6 +291,7 @@ def score_pairs(
         con.execute(f"CREATE TABLE recs AS SELECT rid, k, src, chg, {cleaned} FROM recs_arrow")
         con.unregister("recs_arrow")
         del table
+        pa.default_memory_pool().release_unused()  # the copy's memory back to the system
         rules, levels, moved = build_blocks(
             con, cfg, identifier_fields, len(keys), earlier_levels if changed is not None else None
         )
