@@ -1,6 +1,7 @@
 """Where a stitch's memory and time go: peak RSS per phase, sampled every 20 ms.
 
     python bench/identity_memory.py [--persons 400000] [--memory-limit 2GB]   # ~1,000,000 records
+    python bench/identity_memory.py --generator zipf --records 1000000        # bench/people_zipf.py
 
 Stitches hub/identity/synthetic.py's people with bench/identity.py's config and
 prints, per phase of `stitch()` (identifier extraction, the graph, match
@@ -26,11 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import hub.identity.match as match
 import hub.identity.stitching as stitching
-from bench.identity import BENCH_CONFIG, pairwise
+from bench.identity import BENCH_CONFIG, config_for, pairwise, people
 from hub.identity.synthetic import synthetic_people
 
 PHASES = {
-    stitching: ("index_identifiers", "_match_columns", "link_by_identifiers", "_apply_matches"),
+    stitching: (
+        "index_identifiers",
+        "find_households",
+        "_match_columns",
+        "link_by_identifiers",
+        "_apply_matches",
+    ),
     match: ("_records_table", "build_blocks", "_train", "_final_scores"),
 }
 
@@ -78,18 +85,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=400_000)
     parser.add_argument("--memory-limit", default="2GB")
+    parser.add_argument("--generator", choices=("seeded", "zipf"), default="seeded")
+    parser.add_argument("--records", type=int, help="zipf: about this many records (default 1,000,000)")
     args = parser.parse_args()
     peaks = PhasePeaks()
     threading.Thread(target=peaks.run, daemon=True).start()
     for module, names in PHASES.items():
         for name in names:
             peaks.wrap(module, name)
-    records = list(synthetic_people(args.persons))
+    if args.generator == "zipf":
+        records = list(people("zipf", args.records or 1_000_000))
+        config = config_for("zipf", records)
+    else:
+        records, config = list(synthetic_people(args.persons)), BENCH_CONFIG
     truth = np.array([r.pop("person") for r in records], dtype=np.int64)
     print(f"{len(records):,} records; RSS {_status('VmRSS'):,.0f} MB holding them", flush=True)
     peaks.phase = "stitch"
     wall, cpu = time.perf_counter(), time.process_time()
-    result = stitching.stitch(records, BENCH_CONFIG.model_copy(update={"memory_limit": args.memory_limit}))
+    result = stitching.stitch(records, config.model_copy(update={"memory_limit": args.memory_limit}))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     p, r, f1 = pairwise(result.labels, truth)
     print(f"stitch: {wall:.1f} s wall, {cpu:.1f} s cpu; P={p:.4f} R={r:.4f} F1={f1:.4f}")

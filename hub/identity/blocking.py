@@ -123,7 +123,7 @@ def build_blocks(
             con.unregister("moved_rids")
             for i, rule in enumerate(cfg.blocking):  # their unchanged counts changed
                 keyed, ks = _keyed(rule)
-                con.execute(f"CREATE OR REPLACE TEMP TABLE g{i} AS {_group_counts(cfg, keyed, ks)}")
+                con.execute(f"CREATE OR REPLACE TABLE g{i} AS {_group_counts(cfg, keyed, ks)}")
     for i, s in enumerate(stats):
         _count_rule(con, cfg, i, s)
     return stats, levels, moved
@@ -146,18 +146,18 @@ def _split_big_groups(
     xs = [f"x{j}" for j in range(len(further))]
     cap = cfg.max_block_size
     # One pass over the records per rule: its groups and their counts, kept for the stats.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE g{i} AS {_group_counts(cfg, keyed, ks)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE big{i} AS SELECT {', '.join(ks)} FROM g{i} WHERE n > {cap}")
+    con.execute(f"CREATE OR REPLACE TABLE g{i} AS {_group_counts(cfg, keyed, ks)}")
+    con.execute(f"CREATE OR REPLACE TABLE big{i} AS SELECT {', '.join(ks)} FROM g{i} WHERE n > {cap}")
     empty = "".join(f", ''::VARCHAR AS {x}" for x in xs)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE over AS
+    con.execute(f"""CREATE OR REPLACE TABLE over AS
         SELECT *{empty} FROM {keyed} SEMI JOIN big{i} USING ({", ".join(ks)})""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE sub{i} AS
+    con.execute(f"""CREATE OR REPLACE TABLE sub{i} AS
         SELECT rid, src, chg, 0::TINYINT AS lvl, {", ".join(ks + xs)} FROM over LIMIT 0""")
     for level, (x, name) in enumerate(zip(xs, further, strict=True), start=1):
         if not _count(con, "SELECT count(*) FROM over"):
             break
         # Only the records of groups still too large get the next key.
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE over AS
+        con.execute(f"""CREATE OR REPLACE TABLE over AS
             SELECT *, count(*) OVER (PARTITION BY {", ".join(ks + xs[:level])}) AS n
             FROM (SELECT o.* EXCLUDE (n) REPLACE (coalesce(r.f_{name}, '') AS {x})
                   FROM (SELECT *, 0 AS n FROM over) o JOIN recs r USING (rid))""")

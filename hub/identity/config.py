@@ -38,6 +38,11 @@ class IdentifierRule(_Strict):
     field: str = Field(description="the record field holding it")
     normalize: Literal["email", "phone", "id"] = "id"
     max_per_profile: int = Field(default=3, ge=1, description="a merge that would exceed this is refused")
+    # A value held by records whose `household_by` field clearly differs (a landline on
+    # "Mary Smith" and "John Smith") is a household's, not a person's: it links, and
+    # agrees in matching, only between records whose `household_by` values are alike
+    # (hub/identity/household.py). None: every holder of a value is one person.
+    household_by: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]*$")
 
 
 class MatchField(_Strict):
@@ -101,7 +106,7 @@ class MatchConfig(_Strict):
 def _default_identifiers() -> tuple[IdentifierRule, ...]:
     return (
         IdentifierRule(type="email", field="email", normalize="email"),
-        IdentifierRule(type="phone", field="phone", normalize="phone"),
+        IdentifierRule(type="phone", field="phone", normalize="phone", household_by="first_name"),
     )
 
 

@@ -163,15 +163,20 @@ def link_by_identifiers(
     idents: Sequence[Sequence[Identifier]],
     config: IdentityConfig,
     caps: dict[str, int],
-    vetoed: Mapping[tuple[int, int], float] | None = None,
+    vetoed: Mapping[tuple[int, int], str] | None = None,
     index: IdentifierIndex | None = None,
+    apart: Mapping[tuple[int, int, Identifier], str] | None = None,
 ) -> tuple[np.ndarray, GraphEvidence]:
     """Cluster label per record (the smallest record index of its cluster) and the evidence.
 
     `caps` is the identifier cap per type, constraint types included (cap 1).
     `vetoed` maps record pairs (lower index first) that an identifier must not link
-    to their match probability. `index` is `index_identifiers(idents)` if the caller has it."""
+    to the reason (a match probability). `apart` does the same for one identifier
+    only, (a, b, identifier) -> reason: a household's phone does not link two of its
+    people, their own emails still may (household.py). `index` is
+    `index_identifiers(idents)` if the caller has it."""
     vetoed = vetoed or {}
+    apart = apart or {}
     n = len(keys)
     evidence = GraphEvidence()
     if not n:  # nothing synced yet, or every record erased
@@ -214,10 +219,11 @@ def link_by_identifiers(
                 constraint_values.setdefault((int(rec_labels[i]), type_), set()).add(value)
     contested.update(label for (label, _), values in constraint_values.items() if len(values) > 1)
     contested.update(int(rec_labels[a]) for a, b in vetoed if rec_labels[a] == rec_labels[b])
+    contested.update(int(rec_labels[a]) for a, b, _ in apart if rec_labels[a] == rec_labels[b])
 
     if contested:
         members = [int(i) for i in np.flatnonzero(np.isin(rec_labels, list(contested)))]
-        _guarded_rebuild(members, keys, idents, config, caps, evidence, result, vetoed)
+        _guarded_rebuild(members, keys, idents, config, caps, evidence, result, vetoed, apart)
     return result, evidence
 
 
@@ -229,7 +235,8 @@ def _guarded_rebuild(
     caps: dict[str, int],
     evidence: GraphEvidence,
     result: np.ndarray,
-    vetoed: Mapping[tuple[int, int], float],
+    vetoed: Mapping[tuple[int, int], str],
+    apart: Mapping[tuple[int, int, Identifier], str],
 ) -> None:
     """Re-link contested components one identifier at a time, refusing cap-breaking merges
     and links between records the match model says are different people."""
@@ -254,15 +261,10 @@ def _guarded_rebuild(
                 if union.find(recs[i]) == union.find(recs[j]):
                     first_reason = None
                     break
-                p = vetoed.get((min(recs[i], recs[j]), max(recs[i], recs[j])))
-                if p is not None:
-                    first_reason = first_reason or (
-                        recs[i],
-                        (
-                            f"everything else says two people (match probability {p:.4f} < veto_below "
-                            f"{config.match.veto_below})"
-                        ),
-                    )
+                pair = (min(recs[i], recs[j]), max(recs[i], recs[j]))
+                why = vetoed.get(pair) or (apart.get((*pair, ident)) if apart else None)
+                if why is not None:
+                    first_reason = first_reason or (recs[i], why)
                     continue
                 reason = union.union(recs[i], recs[j])
                 if reason is None:

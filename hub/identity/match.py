@@ -67,7 +67,9 @@ def _compare_sql(kind: CompareKind, f: str) -> str:
             (f"left({lf}, 4) = left({rf}, 4)", 1),
         ],
         "code": [(f"damerau_levenshtein({lf}, {rf}) <= 1", 1)],
-        "exact": [],
+        # A household's value carries its holder's group after chr(31) (household.py): one
+        # value, two groups is no evidence either way.
+        "exact": [(f"split_part({lf}, chr(31), 1) = split_part({rf}, chr(31), 1)", -1)],
     }[kind]
     whens = "".join(f" WHEN {cond} THEN {code}" for cond, code in cases)
     return f"CASE WHEN {lf} IS NULL OR {rf} IS NULL THEN -1 WHEN {lf} = {rf} THEN {top}{whens} ELSE 0 END"
@@ -131,18 +133,22 @@ class ScoredPairs:
         return MatchLink(ka, kb, float(self.probability[j]), tuple(int(x) for x in self.gammas[j]))
 
 
+def as_text(values: Sequence[object] | pa.Array) -> pa.Array:
+    """A match column as Arrow strings (numbers and dates written out); Arrow as it is."""
+    if isinstance(values, pa.Array):
+        return values
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers and dates among the strings
+        return pa.array([v if v is None or isinstance(v, str) else str(v) for v in values], pa.string())
+
+
 def _records_table(
-    columns: dict[str, Sequence[object]],
+    columns: Mapping[str, Sequence[object] | pa.Array],
     keys: Sequence[str],
     sources: Sequence[str],
     changed: np.ndarray | None,
 ) -> pa.Table:
-    def as_text(values: Sequence[object]) -> pa.Array:
-        try:
-            return pa.array(values, pa.string())
-        except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers and dates among the strings
-            return pa.array([v if v is None or isinstance(v, str) else str(v) for v in values], pa.string())
-
     data = {
         "rid": pa.array(np.arange(len(sources), dtype=np.int64)),
         "k": pa.array(keys, pa.string()),
@@ -187,7 +193,7 @@ _UNITS = {
 
 
 def duckdb_memory(budget: str, held: int) -> int:
-    """Bytes DuckDB may use: what the process does not hold already, at least a quarter.
+    """Bytes DuckDB may use: what the process does not hold already less a tenth, at least a quarter.
 
     The budget is the whole stitch's (the records read, their identifiers, the
     matcher), so DuckDB gets the rest; beyond it DuckDB spills to disk, slower
@@ -196,7 +202,10 @@ def duckdb_memory(budget: str, held: int) -> int:
     """
     number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+)", budget.strip()).groups()  # type: ignore[union-attr]
     total = int(float(number) * _UNITS[unit.upper()])
-    return max(total - held, total // 4)
+    # A tenth is kept for what DuckDB's limit does not count: its allocator's slack and
+    # the results handed to Python (at 1M records the process went ~130 MB past
+    # held + limit without it).
+    return max(total - total // 10 - held, total // 4)
 
 
 def _resident_bytes() -> int:
@@ -208,11 +217,23 @@ def _resident_bytes() -> int:
         return 0
 
 
+_THREAD_MEMORY = 512 * 2**20
+
+
 @contextmanager
 def _duckdb(budget: Budget) -> Iterator[duckdb.DuckDBPyConnection]:
     limit = duckdb_memory(budget.memory_limit, _resident_bytes())
+    # Each thread's hash tables come in fixed blocks that cannot spill: at 1M skewed
+    # records two threads ran out of a 500 MB limit in the pairs' union where one
+    # thread spilled and finished. So a thread per _THREAD_MEMORY of the limit.
+    threads = max(1, min(budget.threads, limit // _THREAD_MEMORY))
     with tempfile.TemporaryDirectory(prefix="crossdock-match-") as spill:
-        con = duckdb.connect(config={"memory_limit": f"{limit // 1024}KiB", "threads": budget.threads})
+        # A database file, not memory: its tables (the records, the candidate pairs) are
+        # then paged in and out under the limit like any spill, instead of pinned in it.
+        con = duckdb.connect(
+            os.path.join(spill, "match.duckdb"),
+            config={"memory_limit": f"{limit // 1024}KiB", "threads": threads},
+        )
         try:
             con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
             # Order is restored where it matters (ORDER BY); keeping it everywhere costs memory.
@@ -232,7 +253,7 @@ class Blocking:
 
 
 def score_pairs(
-    columns: Mapping[str, Sequence[object]],
+    columns: Mapping[str, Sequence[object] | pa.Array],
     keys: Sequence[str],
     sources: Sequence[str],
     cfg: MatchConfig,
@@ -262,13 +283,15 @@ def score_pairs(
     kinds: list[str] = [f.compare for f in cfg.fields]
     # Made before DuckDB starts, so DuckDB's share of the budget leaves room for it.
     table = _records_table({f: columns[f] for f in fields}, keys, sources, changed)
+    del columns  # the caller hands them over: once in DuckDB, the Arrow copy is freed
     with _duckdb(budget or Budget()) as con:
         con.register("recs_arrow", table)
         # Compared trimmed and in lower case; an empty value is a missing one.
         cleaned = ", ".join(f"nullif(lower(trim(f_{f})), '') AS f_{f}" for f in fields)
-        con.execute(f"CREATE TEMP TABLE recs AS SELECT rid, k, src, chg, {cleaned} FROM recs_arrow")
+        con.execute(f"CREATE TABLE recs AS SELECT rid, k, src, chg, {cleaned} FROM recs_arrow")
         con.unregister("recs_arrow")
         del table
+        pa.default_memory_pool().release_unused()  # the copy's memory back to the system
         rules, levels, moved = build_blocks(
             con, cfg, identifier_fields, len(keys), earlier_levels if changed is not None else None
         )
@@ -278,7 +301,7 @@ def score_pairs(
         union = " UNION ".join(
             f"({candidate_pairs_sql(cfg, i, identifier_fields)})" for i in range(len(cfg.blocking))
         )
-        con.execute(f"""CREATE TEMP TABLE pairs AS
+        con.execute(f"""CREATE TABLE pairs AS
             SELECT p.a, p.b, {gamma_cols}, {_rule_flags(cfg)},
                    hash(least(l.k, r.k), greatest(l.k, r.k)) AS h
             FROM ({union}) p JOIN recs l ON l.rid = p.a JOIN recs r ON r.rid = p.b""")
@@ -334,7 +357,7 @@ def _final_scores(
             continue
         top = len(LEVELS[kinds[i]]) - 1  # type: ignore[index]
         u_exact = model.u[i][top]
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE tf{i} AS SELECT f_{f.field} AS v,
+        con.execute(f"""CREATE OR REPLACE TABLE tf{i} AS SELECT f_{f.field} AS v,
                         count(*)::DOUBLE / {n} AS tf FROM recs WHERE f_{f.field} IS NOT NULL GROUP BY 1""")
         joins.append(
             f"LEFT JOIN recs rl{i} ON rl{i}.rid = p.a LEFT JOIN tf{i} ON tf{i}.v = rl{i}.f_{f.field}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
+import pyarrow as pa
 
 from hub.identity.config import IdentityConfig
 from hub.identity.graph import (
@@ -29,7 +30,8 @@ from hub.identity.graph import (
     index_identifiers,
     link_by_identifiers,
 )
-from hub.identity.match import Blocking, Budget, MatchLink, MatchModel, ScoredPairs, score_pairs
+from hub.identity.household import GROUP_SEP, Households, find_households
+from hub.identity.match import Blocking, Budget, MatchLink, MatchModel, ScoredPairs, as_text, score_pairs
 from hub.identity.normalize import is_blocked, normalizer
 
 __all__ = ["stitch", "StitchResult", "MatchLink", "record_key", "IdentifierExtractor", "profile_id_for"]
@@ -112,6 +114,11 @@ class IdentifierExtractor:
         }
         self.blocked: dict[Identifier, int] = {}
 
+    def forget(self) -> None:
+        """Drop the memo of raw values seen (memory); `blocked` stays."""
+        for memo in self._memo.values():
+            memo.clear()
+
     def __call__(self, record: Mapping[str, object]) -> list[Identifier]:
         out: list[Identifier] = []
         for field_name, type_, normalize in self._rules:
@@ -193,26 +200,35 @@ def _stitch(
         raise ValueError(f"record key {dup} appears twice; give each record once (its latest version)")
     extract = IdentifierExtractor(config)
     idents = [extract(r) for r in records]
+    extract.forget()  # its memo (a million raw values at 1M records) is not needed again
     caps = caps_for(config, idents)
     # Counted once: the graph does not link by a shared value, and matching compares it as missing.
     index = index_identifiers(idents)
     shared = index.shared(config.shared_threshold)
+    # A landline on two first names links (and agrees) only within each name's records.
+    households = find_households(records, config, index)
     matching = config.match.enabled and bool(config.match.fields) and len(records) > 1
-    pairs, trained, vetoed, blocking = None, None, {}, Blocking()
+    pairs, trained, blocking = None, None, Blocking()
+    vetoed: dict[tuple[int, int], str] = {}
     if matching:
         # Scores come first: the veto needs them before identifiers link anything.
-        columns, nulled = _match_columns(records, idents, config, shared)
+        columns, nulled = _match_columns(records, idents, config, shared, households)
         changed_mask, reused, levels_before = None, None, None
         if changed is not None:
             wanted = set(changed)
             changed_mask = np.fromiter((k in wanted for k in keys), bool, len(keys))
+            # A holder's group depends on the other holders (one leaving can split a group).
+            changed_mask |= households.members(len(keys))
             reused = _earlier_pairs(earlier, {k: i for i, k in enumerate(keys)}, len(config.match.fields))
             _mark_sharing_changes(changed_mask, nulled, reused, columns, config)
             if earlier_levels is not None:
                 levels_before = _levels_array(keys, earlier_levels, len(config.match.blocking))
         id_types = {r.type for r in config.identifiers}
+        # Handed over, not kept: DuckDB copies the columns, and holding them too would
+        # keep ~150 MB (1M records) out of DuckDB's share of the budget.
+        handed, columns = [columns], {}
         pairs, trained, blocking = score_pairs(
-            columns,
+            handed.pop(),
             keys,
             [str(r.get("source")) for r in records],
             config.match,
@@ -227,7 +243,7 @@ def _stitch(
             keep = ~(changed_mask[reused.a] | changed_mask[reused.b])
             pairs = pairs.concat(reused.subset(keep))
         vetoed = _vetoed(pairs, idents, config.match.veto_below)
-    labels, evidence = link_by_identifiers(keys, idents, config, caps, vetoed, index)
+    labels, evidence = link_by_identifiers(keys, idents, config, caps, vetoed, index, households.apart)
     confidence = np.ones(len(keys))
     result = StitchResult(
         keys,
@@ -270,13 +286,16 @@ def _confirmed_pairs(confirmed: Iterable[tuple[str, str]], index: dict[str, int]
 
 def _vetoed(
     pairs: ScoredPairs, idents: list[list[Identifier]], veto_below: float
-) -> dict[tuple[int, int], float]:
-    """Pairs sharing an identifier whose match probability says: two people."""
+) -> dict[tuple[int, int], str]:
+    """Pairs sharing an identifier whose match probability says: two people (and why)."""
     out = {}
     for j in np.flatnonzero(pairs.probability < veto_below).tolist():
         a, b = int(pairs.a[j]), int(pairs.b[j])
         if set(idents[a]) & set(idents[b]):
-            out[(min(a, b), max(a, b))] = float(pairs.probability[j])
+            p = float(pairs.probability[j])
+            out[(min(a, b), max(a, b))] = (
+                f"everything else says two people (match probability {p:.4f} < veto_below {veto_below})"
+            )
     return out
 
 
@@ -285,16 +304,20 @@ def _match_columns(
     idents: list[list[Identifier]],
     config: IdentityConfig,
     shared: Mapping[Identifier, int],
-) -> tuple[dict[str, list[object]], np.ndarray]:
+    households: Households | None = None,
+) -> tuple[dict[str, pa.Array], np.ndarray]:
     """Values per match field, and which records had their identifier value nulled as shared.
 
     A field named like an identifier type takes the record's first value of that type,
     normalised. A shared value (on more than `shared_threshold` records: `noemail@...`
     on 71 people) is compared as missing: no agreement, no disagreement. Agreeing on it
-    says nothing about two people, so it must not score as if it did.
+    says nothing about two people, so it must not score as if it did. A household's
+    value carries its holder's group (household.py): equal only within the group.
     """
+    group = households.group if households is not None else {}
     types = {r.type for r in config.identifiers}
-    columns: dict[str, list[object]] = {}
+    # As Arrow strings at once: a million-slot Python list per field is not kept.
+    columns: dict[str, pa.Array] = {}
     nulled = np.zeros(len(idents), bool)
     for f in config.match.fields:
         if f.field in types:
@@ -305,11 +328,12 @@ def _match_columns(
                         if shared and ident in shared:
                             nulled[i] = True
                         else:
-                            column[i] = ident[1]
+                            g = group.get((i, ident)) if group else None
+                            column[i] = ident[1] if g is None else f"{ident[1]}{GROUP_SEP}{g}"
                         break
-            columns[f.field] = column
+            columns[f.field] = as_text(column)
         else:
-            columns[f.field] = [r.get(f.field) for r in records]
+            columns[f.field] = as_text([r.get(f.field) for r in records])
     return columns, nulled
 
 
@@ -348,7 +372,7 @@ def _mark_sharing_changes(
     changed: np.ndarray,
     nulled: np.ndarray,
     earlier: ScoredPairs,
-    columns: Mapping[str, list[object]],
+    columns: Mapping[str, pa.Array],
     config: IdentityConfig,
 ) -> None:
     """Re-score the records whose compared identifier may have become, or stopped being, shared.
@@ -364,7 +388,7 @@ def _mark_sharing_changes(
     for j, f in enumerate(config.match.fields):
         if f.field not in types or not len(earlier):
             continue
-        present = np.fromiter((v is not None for v in columns[f.field]), bool, len(changed))
+        present = columns[f.field].is_valid().to_numpy(zero_copy_only=False)
         stale = (earlier.gammas[:, j] < 0) & present[earlier.a] & present[earlier.b]
         changed[earlier.a[stale]] = True
         changed[earlier.b[stale]] = True

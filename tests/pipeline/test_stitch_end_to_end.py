@@ -71,7 +71,8 @@ def test_stitch_links_merges_redirects_and_splits(hub) -> None:  # type: ignore[
     assert {e["record_key"] for e in events} == {f"hubspot:{ada1}", f"hubspot:{ada2}"}
 
     # A new record sharing Ada's phone joins her profile, which keeps its id; one sharing
-    # the phone but nothing else (a household's landline) is vetoed, and the veto recorded.
+    # the phone but nothing else (a household's landline: another first name) is held
+    # apart, and why recorded.
     ada3 = crm.create(
         "contacts",
         {
@@ -101,7 +102,10 @@ def test_stitch_links_merges_redirects_and_splits(hub) -> None:  # type: ignore[
     assert profiles[f"hubspot:{ada3}"] == ada
     assert profiles[f"hubspot:{charles}"] != ada
     refused = json.loads(cli(hub, "profiles", "explain", ada, "--json"))["refused"]
-    assert any(f"hubspot:{charles}" in r["records"] and "veto_below" in r["reason"] for r in refused)
+    assert any(
+        f"hubspot:{charles}" in r["records"] and "household phone +14155550101" in r["reason"]
+        for r in refused
+    )
     bob_id = profiles[f"hubspot:{bob}"]
 
     # A record carrying Ada's email and Bob's phone merges the two: Ada's (bigger) survives,
