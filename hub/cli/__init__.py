@@ -22,6 +22,9 @@ STARTUP_SETTING = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 
 
 def main() -> None:
+    from hub.cli import prefect_server
+
+    prefect_server.enable()  # `sync` and `stitch` start Prefect's temporary server early
     try:
         app()
     except KeyboardInterrupt:
@@ -36,3 +39,5 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(1)
+    finally:
+        prefect_server.enable(False)  # main() called in-process (a test) leaves no trace
