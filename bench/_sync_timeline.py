@@ -24,12 +24,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def _started(pid: int | str = "self") -> float:
+    """When the process started, in seconds since boot (/proc, in clock ticks)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+
+
 def _since_start() -> float:
-    """Wall seconds since this process started (its start time in /proc, in clock ticks)."""
-    with open("/proc/self/stat") as fh:
-        started = int(fh.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+    """Wall seconds since this process started."""
     with open("/proc/uptime") as fh:
-        return float(fh.read().split()[0]) - started
+        return float(fh.read().split()[0]) - _started()
 
 
 _OFFSET = _since_start() - time.perf_counter()  # perf_counter + this = seconds since start
@@ -91,33 +95,38 @@ def wrap_messages() -> None:
     PackageSource._messages = messages  # type: ignore[method-assign]
 
 
-def wrap_server_stop() -> None:
+def wrap_summary(app: Any) -> None:
+    """The flow run's end (its summary printed): the CPU Prefect's temporary server used by then."""
     from hub.cli import prefect_server
 
-    original = prefect_server._stop
+    original = app.print_json
 
-    def stop() -> None:
-        mark("stopping Prefect's temporary server")
+    def print_json(*args: Any, **kwargs: Any) -> Any:
+        mark("flow run finished; summary printed")
         if prefect_server._proc is not None:
             EXTRA["server_cpu"] = _cpu_of(prefect_server._proc.pid)
-        original()
-        mark("Prefect's temporary server stopped")
+        return original(*args, **kwargs)
 
-    prefect_server._stop = stop
+    app.print_json = print_json
 
 
 def main() -> None:
     atexit.register(_write)  # first registered: runs last
     mark("interpreter started")
+    sys.argv[0] = "crossdock"  # as the console script: `sync` starts Prefect's server on import
     import hub.cli  # the CLI's own imports, as `crossdock` pays them
 
     mark("CLI imported")
+    from hub.cli import prefect_server
+
+    if prefect_server._proc is not None:  # started as the package loaded, before its imports
+        launched = _started(prefect_server._proc.pid) - _started()
+        MARKS.insert(1, {"step": "Prefect server launched", "wall": launched, "cpu": MARKS[0]["cpu"]})
     app = sys.modules["hub.cli.app"]
     import hub.pipeline
     import hub.pipeline.run as run
-    from hub.cli import prefect_server
 
-    wrap(prefect_server, "start_early", "Prefect server start asked", end="Prefect server launched")
+    wrap(prefect_server, "start_early", "the command asks for Prefect's server")
     wrap(app, "_refuse_dead_api", "API reachability check", end="flows and Prefect import begins")
     wrap(app, "_prefect_ready", "flows and Prefect imported; waiting for the server", end="server ready")
     wrap(run, "claim_connection", "lease asked (store opened)")
@@ -126,9 +135,8 @@ def main() -> None:
     wrap(hub.pipeline, "plan_stream", "stream task starts (plan)", end="stream planned")
     wrap(hub.pipeline, "sync_stream", "stream sync starts", end="stream sync ends")
     wrap(hub.pipeline, "end_run", "run recorded as ended", end="flow body ends")
-    wrap(app, "print_json", "flow run finished; summary printed")
+    wrap_summary(app)
     wrap_messages()
-    wrap_server_stop()
     hub.cli.main()
 
 

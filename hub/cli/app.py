@@ -137,6 +137,7 @@ def sync(
         _refuse_dead_api(run_ctx, conn, run_id, full_refresh, dry_run)  # before Prefect starts
         from flows.sync import sync_connection  # Prefect's imports, while its server starts
 
+        _warm_up(conn)
         _prefect_ready(run_ctx, conn, run_id, full_refresh, dry_run)
         info = sync_connection(
             connection,
@@ -153,6 +154,35 @@ def sync(
     else:
         print_run_summary(summary)
     raise typer.Exit(EXIT_FOR_STATUS.get(info.status, 1))
+
+
+def _warm_up(conn: Connection) -> None:
+    """While this thread waits for Prefect (its server, then the flow run's creation over
+    HTTP), a thread of its own imports what the streams will: the destination's driver; for a
+    CDK source, the CDK, and its fork server is started (hub/sources/_forkserver.py).
+    Only a head start: a failure here is met, and reported, by the stream itself."""
+    import threading
+
+    def warm() -> None:
+        try:
+            if conn.source.kind in ("connector", "manifest"):
+                from hub.sources._child import CAN_FORK
+                from hub.sources._forkserver import start_fork_server
+
+                if CAN_FORK:
+                    start_fork_server()
+                import hub.sources.declarative  # noqa: F401
+            url = conn.destination.config.get("url")
+            if not conn.writes_back and isinstance(url, str) and "://" in url and "${" not in url:
+                from hub.destinations.engines import engine_for
+
+                engine = engine_for(url)
+                if engine.warm is not None:
+                    engine.warm()
+        except Exception:  # the stream meets the same problem and reports it
+            pass
+
+    threading.Thread(target=warm, name="crossdock-warm-up", daemon=True).start()
 
 
 def _prefect_ready(ctx: HubContext, conn: Connection, run_id: str, full_refresh: bool, dry_run: bool) -> None:

@@ -10,6 +10,10 @@ flow. On two cores the two start-ups overlap. PREFECT_API_URL is set (in this pr
 and for its children) to the server's address, so Prefect uses it and starts no other;
 the server is stopped at exit as Prefect stops its own.
 
+`crossdock sync|stitch|demo` (the console script, or `python -m hub.cli`) starts it as the
+`hub.cli` package loads, before even the CLI's own imports (`start_for_command_line`);
+the command calls `start_early()` again, which finds it running.
+
 It is started only by the `crossdock` program (its main() calls `enable()`; the app
 called in-process, by a test or a script, leaves Prefect to itself), and only when
 Prefect would start its own: Prefect not imported yet, no PREFECT_API_URL in the
@@ -31,7 +35,15 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["enable", "start_early", "wait_ready", "started", "STARTUP_SETTING", "TIMED_OUT"]
+__all__ = [
+    "enable",
+    "start_for_command_line",
+    "start_early",
+    "wait_ready",
+    "started",
+    "STARTUP_SETTING",
+    "TIMED_OUT",
+]
 
 STARTUP_SETTING = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 # Prefect's own words when its temporary server does not answer; `crossdock`'s main() turns
@@ -50,6 +62,36 @@ def enable(on: bool = True) -> None:
     for the command it runs)."""
     global _enabled
     _enabled = on
+
+
+FLOW_COMMANDS = frozenset({"sync", "stitch", "demo"})  # the commands that run a Prefect flow
+_NO_FLOW = frozenset({"--help", "--explain-config"})
+_ROOT_OPTIONS_WITH_VALUES = frozenset({"--workspace", "-w", "--log-format"})
+
+
+def start_for_command_line(argv: list[str]) -> bool:
+    """Start the server now if `argv` is `crossdock` (the console script, or `python -m
+    hub.cli` while the package is being found: argv[0] is then `-m`) running a command that
+    runs a flow. Called by hub/cli/__init__.py before the CLI's imports: the server's ~4 s
+    of start-up begin at the command's first instant. Anything else is left to the command."""
+    program = argv[0] if argv else ""
+    if program != "-m" and os.path.basename(program) != "crossdock":
+        return False
+    if command_in(argv[1:]) not in FLOW_COMMANDS or _NO_FLOW & set(argv):
+        return False
+    enable()
+    return start_early()
+
+
+def command_in(args: list[str]) -> str | None:
+    """The command named by `crossdock`'s arguments (its root options skipped)."""
+    rest = iter(args)
+    for arg in rest:
+        if arg in _ROOT_OPTIONS_WITH_VALUES:
+            next(rest, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def started() -> str | None:

@@ -132,3 +132,25 @@ def test_a_server_that_exits_is_one_error_naming_prefects_words(monkeypatch: pyt
     monkeypatch.setattr(prefect_server, "_ready", False)
     with pytest.raises(RuntimeError, match="ephemeral Prefect API server. Its process exited with code 3"):
         prefect_server.wait_ready()
+
+
+def test_the_command_line_names_the_command_past_the_root_options() -> None:
+    assert prefect_server.command_in(["--workspace", "sync", "sync", "crm"]) == "sync"
+    assert prefect_server.command_in(["-w", "ws", "--log-format", "json", "stitch"]) == "stitch"
+    assert prefect_server.command_in(["--workspace=ws", "runs", "-n", "3"]) == "runs"
+    assert prefect_server.command_in(["--help"]) is None
+
+
+def test_only_crossdock_running_a_flow_starts_the_server_as_it_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[bool] = []
+    monkeypatch.setattr(prefect_server, "start_early", lambda: asked.append(True) or True)
+    monkeypatch.setattr(prefect_server, "_enabled", False)
+    start = prefect_server.start_for_command_line
+    assert not start(["/usr/bin/pytest", "sync", "crm"]), "not crossdock"
+    assert not start(["/venv/bin/crossdock", "runs"]), "runs no flow"
+    assert not start(["/venv/bin/crossdock", "stitch", "--explain-config"]), "stitches nothing"
+    assert not start(["/venv/bin/crossdock", "sync", "--help"])
+    assert not asked and not prefect_server._enabled
+    assert start(["/venv/bin/crossdock", "-w", "ws", "sync", "crm"])
+    assert start(["-m", "stitch"]), "python -m hub.cli, while the package is found"
+    assert asked == [True, True]
