@@ -83,12 +83,15 @@ class Run:
     stream_seconds: float | None = None
 
 
-def run(args: list[str], env: dict[str, str] | None = None, devnull: bool = False) -> tuple[Run, str]:
+def run(
+    args: list[str], env: dict[str, str] | None = None, devnull: bool = False, cwd: Path | None = None
+) -> tuple[Run, str]:
     """Run `args` to completion: wall time, CPU seconds of it and the children it waited for,
     and the peak RSS of the largest of them (wait4's rusage of this one child)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL if devnull else out, stderr=err, env=env)
+        stdout = subprocess.DEVNULL if devnull else out
+        proc = subprocess.Popen(args, stdout=stdout, stderr=err, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -124,7 +127,7 @@ def workspace(folder: Path, config: dict[str, object]) -> Path:
 def crossdock_sync(ws: Path, env: dict[str, str]) -> Run:
     (ws / "warehouse.duckdb").unlink(missing_ok=True)
     args = [sys.executable, "-m", "hub.cli", "--workspace", str(ws), "sync", "fake", "--json"]
-    result, out = run(args, env)
+    result, out = run(args, env, cwd=ROOT)
     summary = json.loads(out)
     if summary["status"] != "succeeded":
         raise SystemExit(f"crossdock sync {summary['status']}: {summary}")
@@ -257,7 +260,7 @@ def timed_sync(ws: Path, env: dict[str, str], root: Path = ROOT, timeline: bool 
             env["CROSSDOCK_TIMELINE"] = marks.name
         else:
             args = [sys.executable, "-m", "hub.cli", *cli]
-        result, out = run(args, env)
+        result, out = run(args, env, cwd=root)  # `-m` puts the working folder first on the path
         summary = json.loads(out)
         if summary["status"] != "succeeded":
             raise SystemExit(f"crossdock sync {summary['status']}: {summary}")
