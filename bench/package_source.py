@@ -16,12 +16,19 @@ that column, saying so, when not:
     python3 -m venv /tmp/pyairbyte-venv && /tmp/pyairbyte-venv/bin/pip install airbyte
 
 `--overhead` measures the fixed cost of one `crossdock sync` instead: a 10-record sync,
-wall time minus the stream's own time, and how much of it is Python importing the CLI.
-Prefect's temporary server (no PREFECT_API_URL) starts inside each sync; with
-PREFECT_API_URL set to a running server it does not.
+wall time from launch to exit minus the stream's own time (from the stream's start to its
+end, the package program's launch included), with the CPU seconds of the CLI, of Prefect's
+temporary server and of the source program apart, and the steps of one sync (wall seconds
+since launch, CPU of the CLI; bench/_sync_timeline.py). Two ways, alternating: Prefect's
+temporary server started by each sync (no PREFECT_API_URL), and a server already running
+(`prefect server start`, started here once, PREFECT_API_URL pointing at it). Then, alone:
+the interpreter's start, the CLI's imports, Prefect's imports, the temporary server's
+start until it answers, and the source program's own `read` of the 10 records.
+`--before PATH` adds syncs of another checkout (e.g. `git worktree add /tmp/before HEAD~3`),
+alternating with this one, timed the same way (without the steps).
 
     python bench/package_source.py [--records 100000] [--rounds 3]
-    python bench/package_source.py --overhead [--rounds 3]
+    python bench/package_source.py --overhead [--rounds 3] [--before /tmp/before]
 """
 
 from __future__ import annotations
@@ -76,12 +83,15 @@ class Run:
     stream_seconds: float | None = None
 
 
-def run(args: list[str], env: dict[str, str] | None = None, devnull: bool = False) -> tuple[Run, str]:
+def run(
+    args: list[str], env: dict[str, str] | None = None, devnull: bool = False, cwd: Path | None = None
+) -> tuple[Run, str]:
     """Run `args` to completion: wall time, CPU seconds of it and the children it waited for,
     and the peak RSS of the largest of them (wait4's rusage of this one child)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL if devnull else out, stderr=err, env=env)
+        stdout = subprocess.DEVNULL if devnull else out
+        proc = subprocess.Popen(args, stdout=stdout, stderr=err, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -117,7 +127,7 @@ def workspace(folder: Path, config: dict[str, object]) -> Path:
 def crossdock_sync(ws: Path, env: dict[str, str]) -> Run:
     (ws / "warehouse.duckdb").unlink(missing_ok=True)
     args = [sys.executable, "-m", "hub.cli", "--workspace", str(ws), "sync", "fake", "--json"]
-    result, out = run(args, env)
+    result, out = run(args, env, cwd=ROOT)
     summary = json.loads(out)
     if summary["status"] != "succeeded":
         raise SystemExit(f"crossdock sync {summary['status']}: {summary}")
@@ -207,31 +217,198 @@ def compare(args: argparse.Namespace) -> None:
         print(f"PyAirbyte / crossdock:   {median(results['PyAirbyte']) / ours:.2f}x (goal >= 2x)")
 
 
+TIMELINE = ROOT / "bench" / "_sync_timeline.py"
+STEPS_SHOWN = (
+    "Prefect server launched",
+    "CLI imported",
+    "flows and Prefect imported; waiting for the server",
+    "server ready",
+    "flow body starts (run recorded)",
+    "stream sync starts",
+    "read: program launched",
+    "read: first message",
+    "stream sync ends",
+    "flow body ends",
+    "flow run finished; summary printed",
+    "exit handlers done",
+)
+
+
+@dataclass
+class Sync:
+    wall: float
+    cpu: float  # the CLI and every process it waited for
+    stream: float
+    cli_cpu: float | None = None
+    server_cpu: float | None = None
+    steps: dict[str, tuple[float, float]] | None = None  # step -> (wall since launch, CLI CPU)
+
+    @property
+    def fixed(self) -> float:
+        return self.wall - self.stream
+
+
+def timed_sync(ws: Path, env: dict[str, str], root: Path = ROOT, timeline: bool = True) -> Sync:
+    """One `crossdock sync` of the bench workspace; with `timeline`, run through
+    bench/_sync_timeline.py (the CLI's main() with marks) for its steps."""
+    (ws / "warehouse.duckdb").unlink(missing_ok=True)
+    cli = ["--workspace", str(ws), "sync", "fake", "--json"]
+    env = {**env, "PYTHONPATH": str(root)}
+    with tempfile.NamedTemporaryFile(suffix=".json") as marks:
+        if timeline:
+            args = [sys.executable, str(TIMELINE), *cli]
+            env["CROSSDOCK_TIMELINE"] = marks.name
+        else:
+            args = [sys.executable, "-m", "hub.cli", *cli]
+        result, out = run(args, env, cwd=root)  # `-m` puts the working folder first on the path
+        summary = json.loads(out)
+        if summary["status"] != "succeeded":
+            raise SystemExit(f"crossdock sync {summary['status']}: {summary}")
+        stream = sum(s["seconds"] for s in summary["streams"].values())
+        sync = Sync(result.wall, result.cpu, stream)
+        if timeline:
+            data = json.loads(Path(marks.name).read_text())
+            sync.steps = {m["step"]: (m["wall"], m["cpu"]) for m in data["marks"]}
+            sync.cli_cpu = data["marks"][-1]["cpu"]
+            sync.server_cpu = data.get("server_cpu")
+    return sync
+
+
+def alone(args: list[str], env: dict[str, str]) -> Run:
+    result, _ = run(args, env)
+    return result
+
+
+def server_start(env: dict[str, str]) -> tuple[float, float]:
+    """Prefect's temporary server, started as `crossdock sync` starts it: seconds until it
+    answers, and its CPU seconds by then."""
+    code = textwrap.dedent("""\
+        import json, os, time
+        from hub.cli import prefect_server
+        prefect_server.enable()
+        started = time.perf_counter()
+        assert prefect_server.start_early(), "Prefect is configured to use a server"
+        prefect_server.wait_ready()
+        wall = time.perf_counter() - started
+        with open(f"/proc/{prefect_server._proc.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        print(json.dumps([wall, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")]))
+        """)
+    _, out = run([sys.executable, "-c", code], {**env, "PYTHONPATH": str(ROOT)})
+    wall, cpu = json.loads(out)
+    return float(wall), float(cpu)
+
+
+class RunningServer:
+    """`prefect server start` on a free local port, for the syncs that use a running server."""
+
+    def __enter__(self) -> str:
+        from hub.cli.prefect_server import _free_port
+
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}/api"
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        env.pop("PREFECT_API_URL", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        from urllib.request import urlopen
+
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                with urlopen(f"{self.url}/health", timeout=2):
+                    return self.url
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit("`prefect server start` did not answer within 300 s")
+
+    def __exit__(self, *_: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
 def overhead(args: argparse.Namespace) -> None:
     """One `crossdock sync` of 10 records: what is not the stream's own time."""
     connectors = Path(args.connectors_dir)
-    faker_program(connectors)
+    program = faker_program(connectors)
     env = crossdock_env(connectors)
-    server = os.environ.get("PREFECT_API_URL")
-    print(f"Prefect: {'the server at ' + server if server else 'temporary server started by each sync'}")
-    with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp_name:
-        ws = workspace(Path(tmp_name) / "ws", {"count": 10, "seed": 5, "always_updated": False})
-        imports, syncs = [], []
+    if env.get("PREFECT_API_URL"):
+        raise SystemExit("unset PREFECT_API_URL: the bench starts the running server it compares with")
+    before = Path(args.before).resolve() if args.before else None
+    config: dict[str, object] = {"count": 10, "seed": 5, "always_updated": False}
+    ways: dict[str, list[Sync]] = {"temporary server": [], "running server": []}
+    if before:
+        ways = {"before, temporary server": [], **ways}
+    with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp_name, RunningServer() as url:
+        tmp = Path(tmp_name)
+        ws = workspace(tmp / "ws", config)
+        served = {**env, "PREFECT_API_URL": url}
+        timed_sync(ws, env)  # first use: the catalog discovered and kept, Prefect's database made
+        if before:
+            timed_sync(ws, env, before, timeline=False)
         for round_no in range(args.rounds):
-            imported, _ = run([sys.executable, "-c", "import hub.cli, flows.sync"], env)
-            imports.append(imported)
-            synced = crossdock_sync(ws, env)
-            syncs.append(synced)
-            assert synced.stream_seconds is not None
-            print(
-                f"round {round_no + 1}: sync {synced.wall:5.1f} s wall ({synced.cpu:5.1f} s CPU), "
-                f"stream {synced.stream_seconds:4.1f} s, import of the CLI {imported.wall:4.1f} s",
-                flush=True,
-            )
-    fixed = statistics.median(r.wall - (r.stream_seconds or 0.0) for r in syncs)
+            names = list(ways)
+            turn = round_no % len(names)
+            for way in names[turn:] + names[:turn]:
+                if way.startswith("before"):
+                    assert before is not None
+                    sync = timed_sync(ws, env, before, timeline=False)
+                else:
+                    sync = timed_sync(ws, served if way == "running server" else env)
+                ways[way].append(sync)
+                parts = ""
+                if sync.cli_cpu is not None:
+                    server = f", server {sync.server_cpu:.1f}" if sync.server_cpu else ""
+                    parts = f": CLI {sync.cli_cpu:.1f}{server}"
+                print(
+                    f"round {round_no + 1} {way:25} {sync.wall:5.1f} s wall, stream {sync.stream:4.1f} s, "
+                    f"fixed {sync.fixed:4.1f} s; CPU {sync.cpu:5.1f} s{parts} "
+                    f"(load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
+        python = [sys.executable, "-c"]
+        py_env = {**env, "PYTHONPATH": str(ROOT)}
+        codes = {
+            "interpreter start (python -c pass)": "pass",
+            "import hub.cli": "import hub.cli",
+            "import hub.cli, flows.sync (Prefect)": "import hub.cli, flows.sync",
+        }
+        floors = {
+            name: [alone([*python, code], py_env) for _ in range(args.rounds)] for name, code in codes.items()
+        }
+        (tmp / "config.json").write_text(json.dumps(config))
+        floors["the source's own read of 10 records"] = [
+            source_read(program, tmp, config) for _ in range(args.rounds)
+        ]
+        starts = [server_start(env) for _ in range(args.rounds)]
+    print(f"\nmedians of {args.rounds} rounds (fixed = wall from launch to exit - the stream's own time):")
+    for way, syncs in ways.items():
+        print(
+            f"  {way:25} wall {statistics.median(s.wall for s in syncs):5.1f} s, stream "
+            f"{statistics.median(s.stream for s in syncs):4.1f} s, fixed "
+            f"{statistics.median(s.fixed for s in syncs):4.1f} s (goal < 5 s on an idle machine), "
+            f"CPU {statistics.median(s.cpu for s in syncs):5.1f} s"
+        )
+    for way, syncs in ways.items():
+        timed = [s for s in syncs if s.steps]
+        if not timed:
+            continue
+        middle = sorted(timed, key=lambda s: s.fixed)[len(timed) // 2]
+        assert middle.steps is not None
+        print(f"\nsteps of the median sync, {way} (wall s since launch, CPU s of the CLI process):")
+        for step, (wall, cpu) in sorted(middle.steps.items(), key=lambda kv: kv[1][0]):
+            if step in STEPS_SHOWN:
+                print(f"  {wall:6.2f} {cpu:6.2f}  {step}")
+    print("\nalone (medians):")
+    for name, runs in floors.items():
+        print(f"  {name:40} {median(runs):5.2f} s wall, {median(runs, 'cpu'):5.2f} s CPU")
     print(
-        f"\nmedian fixed overhead of one sync (wall - stream time): {fixed:.1f} s (goal < 5 s on an idle "
-        f"machine), of which importing the CLI and flows {median(imports):.1f} s"
+        f"  {'temporary server until it answers':40} {statistics.median(w for w, _ in starts):5.2f} s wall, "
+        f"{statistics.median(c for _, c in starts):5.2f} s CPU"
     )
 
 
@@ -250,6 +427,7 @@ def main() -> None:
         help="where the faker package's virtualenv is (installed there on first use)",
     )
     parser.add_argument("--overhead", action="store_true", help="the fixed cost of one sync instead")
+    parser.add_argument("--before", help="--overhead: also time syncs of this checkout (another worktree)")
     args = parser.parse_args()
     print(
         textwrap.dedent(f"""\

@@ -8,8 +8,9 @@ paths and secret redaction happen the same way everywhere.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from hub.apigov import ApiDeclaration, ApiGate, RunKey, build_gate, declaration_for
 from hub.apigov.declared import declaration_in
@@ -18,7 +19,7 @@ from hub.context import HubContext
 from hub.errors import ConfigError
 from hub.mapping import CompiledMapping, load_mapping
 from hub.redaction import register_secret
-from hub.sources import DeclarativeSource, PackageSource, Source
+from hub.sources import PackageSource, Source
 from hub.sources.warehouse import WarehouseSource
 from hub.workspace import (
     Connection,
@@ -30,6 +31,9 @@ from hub.workspace import (
     resolve_sqlite_url,
 )
 from hub.writeback import WritebackApi, load_writeback
+
+if TYPE_CHECKING:  # the CDK (seconds of imports) loads only for a connection that uses it
+    from hub.sources.declarative import DeclarativeSource
 
 __all__ = [
     "source_for",
@@ -45,7 +49,7 @@ def source_for(ctx: HubContext, conn: Connection, run: RunKey | None = None) -> 
     from here on. A declarative source's requests pass the API gate, whose counts go to
     `run` (its run and stream) when given."""
     source = _SOURCE_KINDS[conn.source.kind](ctx, conn)
-    if isinstance(source, DeclarativeSource):  # the CDK kinds
+    if _is_declarative(source):  # the CDK kinds
         folder = source.manifest_path.parent
         vendor = conn.source.connector or folder.name
         declared = (
@@ -55,7 +59,7 @@ def source_for(ctx: HubContext, conn: Connection, run: RunKey | None = None) -> 
         # `airbyte-source-hubspot` shares connectors/hubspot/api.yaml (hosts, limits) with ours
         vendor = conn.source.vendor or source.package
         declared = declaration_for(ctx.workspace_dir, vendor)
-    if isinstance(source, DeclarativeSource | PackageSource):
+    if _is_declarative(source) or isinstance(source, PackageSource):
         gate = _gate(
             ctx, conn, "read", vendor, declared, source.config.get("base_url"), source.secret_values(), run
         )
@@ -77,6 +81,12 @@ def stream_mapping(ctx: HubContext, conn: Connection, stream: str) -> CompiledMa
             key=f"connections.{conn.name}.streams.{stream}.mapping",
         )
     return load_mapping(path)
+
+
+def _is_declarative(source: Source) -> TypeGuard[DeclarativeSource]:
+    """Without importing the CDK: a DeclarativeSource exists only once its module is loaded."""
+    module = sys.modules.get("hub.sources.declarative")
+    return module is not None and isinstance(source, module.DeclarativeSource)
 
 
 def _source_config(ctx: HubContext, conn: Connection) -> dict[str, Any]:
@@ -102,6 +112,8 @@ def _package(ctx: HubContext, conn: Connection) -> Source:
 
 
 def _manifest(ctx: HubContext, conn: Connection) -> Source:
+    from hub.sources.declarative import DeclarativeSource
+
     return DeclarativeSource(
         manifest_path(ctx.workspace_dir, conn.source.manifest or ""), _source_config(ctx, conn)
     )
@@ -111,6 +123,8 @@ def _connector(ctx: HubContext, conn: Connection) -> Source:
     cdir = connector_dir(ctx.workspace_dir, conn.source.connector or "")
     if cdir is None:  # the workspace loader already checked; the folder vanished since
         raise ConfigError(f"connector `{conn.source.connector}` not found", file=str(ctx.workspace_file))
+    from hub.sources.declarative import DeclarativeSource
+
     return DeclarativeSource(cdir / "manifest.yaml", _source_config(ctx, conn))
 
 

@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import string
+import sys
 import threading
 from typing import Any
 
@@ -37,6 +38,7 @@ __all__ = [
     "Masked",
     "masked_now",
     "mask_too",
+    "share_with_cdk",
 ]
 
 MASK = "****"
@@ -49,6 +51,7 @@ _pattern: re.Pattern[str] | None = None
 # (a C-speed substring test; the usual log line). None: a secret has no such substring.
 _needles: tuple[str, ...] | None = ()
 _lock = threading.Lock()
+_CDK_SECRETS = "airbyte_cdk.utils.airbyte_secrets_utils"
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 _JSON_SHORT = {
     '"': '\\"',
@@ -92,11 +95,21 @@ def _register(value: str, literals: set[str]) -> None:
             _literals.update(literals)
             _pattern = _compile(_secrets, _literals)
             _needles = _needles_for(_secrets, _literals)
-    if new:
-        from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
-
-        update_secrets(sorted(wire_forms(value) | literals))
+    if new and _CDK_SECRETS in sys.modules:  # not loaded: `share_with_cdk` tells it when it is
+        share_with_cdk()
     install_log_filter()  # again: a connector built since may have added handlers
+
+
+def share_with_cdk() -> None:
+    """Give the CDK's own log filter every secret registered so far (its `update_secrets`
+    replaces its list). Called where the CDK is loaded to run a source
+    (hub/sources/declarative.py): registering a secret does not import the CDK, seconds of
+    imports a connector package or a warehouse source never needs."""
+    from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
+
+    with _lock:
+        forms = set(_literals).union(*(wire_forms(v) for v in _secrets))
+    update_secrets(sorted(forms))
 
 
 Masked = tuple[frozenset[str], frozenset[str]]  # (secrets, literal forms)

@@ -14,7 +14,12 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 # Prefect's temporary server gets 20 s to start by default; a busy 2-core machine needs more.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 import hub.no_call_home  # noqa: F401 - no analytics leave the machine
-from hub.cli.app import app
+from hub.cli import prefect_server
+
+# `crossdock sync` (stitch, demo): Prefect's temporary server starts now, before the imports
+# below, in its own process (hub/cli/prefect_server.py; nothing happens when imported otherwise).
+prefect_server.start_for_command_line(sys.argv)
+from hub.cli.app import app  # noqa: E402 - after the server's start
 
 __all__ = ["app", "main"]
 
@@ -22,6 +27,7 @@ STARTUP_SETTING = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 
 
 def main() -> None:
+    prefect_server.enable()  # `sync` and `stitch` start Prefect's temporary server early
     try:
         app()
     except KeyboardInterrupt:
@@ -36,3 +42,5 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(1)
+    finally:
+        prefect_server.enable(False)  # main() called in-process (a test) leaves no trace

@@ -110,7 +110,7 @@ def sync(
     connection's `max_parallel_streams` at a time).
 
     One run per connection at a time: a second one exits 4 naming the run that holds it."""
-    from flows.sync import sync_connection
+    from hub.cli import prefect_server
     from hub.cli.progress import live_progress
     from hub.pipeline import validate_connection
     from hub.pipeline.run import claim_connection, new_run_id
@@ -123,6 +123,7 @@ def sync(
     select_streams(conn, names, file=str(ctx.workspace_file))  # an unknown stream too
     if since is not None:
         parse_since(since)
+    prefect_server.start_early()  # overlaps what follows (hub/cli/prefect_server.py)
     ctx.engine  # noqa: B018 - and so does a store that cannot open: one line, not a flow's traceback
     run_id = new_run_id()
     # Taken here, before Prefect starts, so a busy connection is one line and exit 4, not a
@@ -134,6 +135,10 @@ def sync(
         bound(replace(ctx, progress=progress)) as run_ctx,
     ):
         _refuse_dead_api(run_ctx, conn, run_id, full_refresh, dry_run)  # before Prefect starts
+        from flows.sync import sync_connection  # Prefect's imports, while its server starts
+
+        _warm_up(conn)
+        _prefect_ready(run_ctx, conn, run_id, full_refresh, dry_run)
         info = sync_connection(
             connection,
             full_refresh=full_refresh,
@@ -149,6 +154,49 @@ def sync(
     else:
         print_run_summary(summary)
     raise typer.Exit(EXIT_FOR_STATUS.get(info.status, 1))
+
+
+def _warm_up(conn: Connection) -> None:
+    """While this thread waits for Prefect (its server, then the flow run's creation over
+    HTTP), a thread of its own imports what the streams will: the destination's driver; for a
+    CDK source, the CDK, and its fork server is started (hub/sources/_forkserver.py).
+    Only a head start: a failure here is met, and reported, by the stream itself."""
+    import threading
+
+    def warm() -> None:
+        try:
+            if conn.source.kind in ("connector", "manifest"):
+                from hub.sources._child import CAN_FORK
+                from hub.sources._forkserver import start_fork_server
+
+                if CAN_FORK:
+                    start_fork_server()
+                import hub.sources.declarative  # noqa: F401
+            url = conn.destination.config.get("url")
+            if not conn.writes_back and isinstance(url, str) and "://" in url and "${" not in url:
+                from hub.destinations.engines import engine_for
+
+                engine = engine_for(url)
+                if engine.warm is not None:
+                    engine.warm()
+        except Exception:  # the stream meets the same problem and reports it
+            pass
+
+    threading.Thread(target=warm, name="crossdock-warm-up", daemon=True).start()
+
+
+def _prefect_ready(ctx: HubContext, conn: Connection, run_id: str, full_refresh: bool, dry_run: bool) -> None:
+    """Wait for the Prefect server started early; one that does not start is a failed run in
+    `runs` and the audit log (and one line: `crossdock`'s main() words it)."""
+    from hub.cli import prefect_server
+    from hub.pipeline.run import begin_run, fail_run
+
+    try:
+        prefect_server.wait_ready()
+    except RuntimeError as exc:
+        begin_run(ctx, conn.name, full_refresh, dry_run, run_id=run_id)
+        fail_run(ctx, run_id, conn.name, exc)
+        raise
 
 
 def _refuse_dead_api(
@@ -301,11 +349,16 @@ def _audit_refused(ctx: HubContext) -> None:
 @app.command()
 @handle_errors
 def discover(connection: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List the streams the connection's source offers, with sync modes and keys."""
+    """List the streams the connection's source offers, with sync modes and keys (a
+    connector package's catalog, kept for its syncs, is discovered afresh)."""
     from hub.connections import source_for
+    from hub.sources import PackageSource
 
     ctx = hub_context()
-    streams = source_for(ctx, ctx.workspace().connection(connection)).discover()
+    source = source_for(ctx, ctx.workspace().connection(connection))
+    if isinstance(source, PackageSource):
+        source.forget_catalog()
+    streams = source.discover()
     if as_json:
         print_json(streams)
         return

@@ -57,6 +57,9 @@ def demo(
     """Start the sandbox, sync `crm` into SQLite, change records, sync again; sync `support`,
     `email`, `shop`, `social` and `consent`; stitch them into profiles; write the profiles
     back to the CRM."""
+    from hub.cli import prefect_server
+
+    early = prefect_server.start_early()  # before Prefect's imports (hub/cli/prefect_server.py)
     from flows.stitch import stitch_profiles as flow_stitch
     from flows.sync import sync_connection as flow_sync
     from hub.sandbox import Sandbox
@@ -64,7 +67,7 @@ def demo(
     sync_connection, stitch_profiles = _with_progress(flow_sync), _with_progress(flow_stitch)
 
     conn = hub_context().workspace().connection(CONNECTION)
-    prefect_ready = _start_prefect_server_early()
+    prefect_ready = prefect_server.wait_ready if early else _start_prefect_server_early()
     steps = _Steps()
     steps.next("1. sandbox")
     with (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -15,16 +15,7 @@ from hub.cli.common import handle_errors, hub_context
 from hub.cli.render import console, print_json, print_table
 from hub.context import HubContext, bound
 from hub.errors import ConfigError
-from hub.identity.lookup import (
-    contact_records,
-    field_evidence,
-    is_record_key,
-    profile_of_record,
-    stored_model,
-)
-from hub.identity.match import LEVELS, MatchModel
 from hub.identity.normalize import normalize_email
-from hub.identity.run import profile_destination, resolve_profile_id
 from hub.identity.state import (
     IdentityAssignment,
     IdentityDecision,
@@ -34,6 +25,12 @@ from hub.identity.state import (
     IdentityRefusalRow,
     IdentitySplit,
 )
+
+if TYPE_CHECKING:
+    from hub.identity.match import MatchModel
+
+# hub.identity.match, .lookup and .run (numpy, DuckDB, pyarrow) are imported by the commands
+# that use them: every `crossdock` command imports this module, `sync` too.
 
 __all__ = ["app", "stitch"]
 
@@ -55,14 +52,19 @@ def stitch(
     ] = False,
 ) -> None:
     """Stitch every contact record into profiles (a Prefect flow run)."""
-    from flows.stitch import stitch_profiles
+    from hub.cli import prefect_server
     from hub.cli.progress import live_progress
+    from hub.identity.run import profile_destination
 
     if explain_config:
         _explain_config(as_json)
         return
     dest, _ = profile_destination(hub_context())  # a config problem fails before Prefect starts
     dest.close()
+    prefect_server.start_early()  # its start-up overlaps Prefect's imports (hub/cli/prefect_server.py)
+    from flows.stitch import stitch_profiles
+
+    prefect_server.wait_ready()
     with (
         live_progress(not as_json) as progress,  # records/s while it reads and writes
         bound(replace(hub_context(), progress=progress)) as ctx,
@@ -119,6 +121,9 @@ def _explain_config(as_json: bool) -> None:
 
 def _find(ctx: HubContext, who: str) -> str:
     """A profile id from an id (following merges), a record key (hubspot:123) or an email."""
+    from hub.identity.lookup import is_record_key, profile_of_record
+    from hub.identity.run import profile_destination, resolve_profile_id
+
     if is_record_key(who):
         return profile_of_record(ctx, who)
     if "@" not in who:
@@ -147,6 +152,8 @@ def _find(ctx: HubContext, who: str) -> str:
 
 
 def _profile(ctx: HubContext, pid: str) -> dict[str, Any]:
+    from hub.identity.run import profile_destination
+
     dest, _ = profile_destination(ctx)
     try:
         if not dest.has_table("profiles"):
@@ -206,6 +213,9 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Which identifiers and which match scores joined the profile's records, and what was refused."""
+    from hub.identity.lookup import is_record_key
+    from hub.identity.match import MatchModel
+
     ctx = hub_context()
     pid = _find(ctx, profile_id)
     data = _profile(ctx, pid)
@@ -282,6 +292,8 @@ def explain(
 
 
 def _levels(model: MatchModel | None, levels: list[int]) -> dict[str, str]:
+    from hub.identity.match import LEVELS
+
     if model is None:
         return {}
     out = {}
@@ -303,6 +315,8 @@ def review(
 ) -> None:
     """Pairs in the review band (likely the same person, not sure enough to merge), each
     shown side by side: both records' fields and the per-field evidence of the match."""
+    from hub.identity.lookup import contact_records, field_evidence, stored_model
+
     ctx = hub_context()
     with Session(ctx.engine) as session:
         rows = list(

@@ -38,3 +38,6 @@ class SqlEngine:
     # Field type -> converter for non-null values read back, after the shared ones
     # (ISO text to datetime, JSON text to objects).
     from_sql: Mapping[FieldType, Converter] = field(default_factory=dict)
+    # Imports what the first write will (the driver, its first-use imports) ahead of it: run
+    # on a thread while the CLI waits for Prefect (hub/cli/app.py). None: nothing worth it.
+    warm: Callable[[], None] | None = None

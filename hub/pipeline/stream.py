@@ -154,7 +154,9 @@ def _copy(
 ) -> None:
     mode, batch_size = job.config.write_mode, job.config.batch_size
     # Only incremental streams keep state (the workspace loader forbids overwrite with them);
-    # a dry run must leave the next real run to read the same records.
+    # a dry run must leave the next real run to read the same records. A stream that keeps
+    # none writes in batches of batch_size, not at each state message (a package such as
+    # airbyte-source-faker sends one every 100 records: 1,000 small DuckDB writes per 100,000).
     keeps_state = job.config.sync_mode == "incremental" and not job.dry_run
     if job.since and job.incremental:  # a backfill: this run reads from `since`
         state = since_state(state, job.since, connection=job.connection, stream=job.stream)
@@ -222,9 +224,9 @@ def _copy(
                 if len(buffer) >= batch_size:
                     flush()
             elif kind == STATE:
-                flush()  # commit what the state covers before saving it
                 info.state = payload
                 if keeps_state:
+                    flush()  # commit what the state covers before saving it
                     runs.save_state(
                         job.engine, job.connection, job.stream, payload, job.run_id, job.destination_key
                     )

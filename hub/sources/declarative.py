@@ -40,6 +40,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from hub.apigov import ApiGate
 from hub.apigov.cdk import GateBudget
 from hub.errors import ConfigError, FatalError
+from hub.redaction import share_with_cdk
 from hub.sources._child import CAN_FORK, read_in_child
 from hub.sources._forkserver import start_fork_server
 from hub.sources._manifest import load_manifest
@@ -49,6 +50,8 @@ __all__ = ["DeclarativeSource", "dump_state"]
 
 _logger = logging.getLogger("crossdock.source")
 _WARNING_LEVELS = {Level.WARN, Level.ERROR, Level.FATAL}
+
+share_with_cdk()  # the secrets registered before the CDK was loaded
 
 
 def _quiet_cdk_logging() -> None:

@@ -10,6 +10,7 @@ files, one Airbyte message per line on stdout.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -96,6 +98,8 @@ def _read_ahead(pipe: IO[bytes]) -> Generator[bytes, None, None]:
 class PackageSource:
     """One connector package (e.g. `airbyte-source-faker==7.2.1`) with one resolved config."""
 
+    CATALOG_MAX_AGE = 24 * 3600.0  # seconds a discovered catalog is used before discovering again
+
     def __init__(self, requirement: str, config: Mapping[str, Any], install_root: Path) -> None:
         match = _REQUIREMENT.match(requirement.strip())
         if not match:
@@ -108,6 +112,7 @@ class PackageSource:
         self.venv = install_root / self.package
         self._spec: dict[str, Any] | None = None
         self._catalog_cache: list[dict[str, Any]] | None = None
+        self._catalog_kept = False  # the catalog came from disk, not from a discover of this run
         self.gate: ApiGate | None = None
 
     def govern(self, gate: ApiGate) -> None:
@@ -276,16 +281,66 @@ class PackageSource:
             return CheckResult(False, str(exc))
         return CheckResult(False, f"connector `{self.package}` printed no connection status")
 
+    # -- the catalog -------------------------------------------------------
     def _catalog(self) -> list[dict[str, Any]]:
-        # Kept for this source's life (one stream job): discover and read share one run.
+        """The package's catalog for this config. Kept for this source's life (one stream
+        job: the cursor check, the schema drift check and the read share it) and on disk
+        beside the package for CATALOG_MAX_AGE seconds: a sync launches the program once
+        (read), not twice (discover, read), each launch importing the CDK anew."""
         if self._catalog_cache is None:
-            for message in self._messages("discover", config=self.config):
-                if message.get("type") == "CATALOG":
-                    self._catalog_cache = list(message["catalog"]["streams"])
-                    break
-            else:
-                raise FatalError(f"connector `{self.package}` printed no catalog")
+            self._catalog_cache = self._kept_catalog()
+            self._catalog_kept = self._catalog_cache is not None
+        if self._catalog_cache is None:
+            self._catalog_cache = self._discover_now()
         return self._catalog_cache
+
+    def _discover_now(self) -> list[dict[str, Any]]:
+        for message in self._messages("discover", config=self.config):
+            if message.get("type") == "CATALOG":
+                streams = list(message["catalog"]["streams"])
+                self._keep_catalog(streams)
+                self._catalog_kept = False
+                return streams
+        raise FatalError(f"connector `{self.package}` printed no catalog")
+
+    def _catalog_file(self) -> Path:
+        # A hash of the config (not the config: it holds secrets) names the catalog: another
+        # config (another account, other options) may have other streams.
+        canonical = json.dumps(
+            {"requirement": self.requirement, "config": self.config}, sort_keys=True, default=str
+        )
+        return self.venv / "crossdock-catalogs" / f"{hashlib.sha256(canonical.encode()).hexdigest()}.json"
+
+    def _kept_catalog(self) -> list[dict[str, Any]] | None:
+        """The catalog a discover of this package version and config printed less than
+        CATALOG_MAX_AGE seconds ago (None: none, too old, or another version installed since)."""
+        marker = self.venv / "crossdock-installed.json"
+        try:
+            if json.loads(marker.read_text()).get("requirement") != self.requirement:
+                return None
+            kept = json.loads(self._catalog_file().read_text())
+        except (OSError, ValueError):
+            return None
+        if not 0 <= time.time() - kept.get("discovered_at", 0) < self.CATALOG_MAX_AGE:
+            return None
+        streams: list[dict[str, Any]] = kept["streams"]
+        return streams
+
+    def _keep_catalog(self, streams: list[dict[str, Any]]) -> None:
+        path = self._catalog_file()
+        try:
+            path.parent.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # streams in parallel write too
+            with os.fdopen(fd, "w") as fh:
+                json.dump({"discovered_at": time.time(), "streams": streams}, fh)
+            os.replace(tmp, path)
+        except OSError as exc:  # not kept: the next sync discovers again
+            _logger.debug("catalog of %s not kept: %s", self.package, exc)
+
+    def forget_catalog(self) -> None:
+        """Discover afresh next time (and keep that): after a failed read, or when asked."""
+        self._catalog_cache, self._catalog_kept = None, False
+        self._catalog_file().unlink(missing_ok=True)
 
     def discover(self) -> list[dict[str, Any]]:
         return [
@@ -302,6 +357,9 @@ class PackageSource:
     def read(self, stream: str, *, incremental: bool, state: dict[str, Any] | None) -> Iterator[SourceEvent]:
         """Events of one stream; raises FatalError when the connector gives up."""
         streams = {s["name"]: s for s in self._catalog()}
+        if stream not in streams and self._catalog_kept:  # a kept catalog may be out of date
+            self.forget_catalog()
+            streams = {s["name"]: s for s in self._catalog()}
         if stream not in streams:
             raise ConfigError(
                 f"connector `{self.package}` has no stream `{stream}`; it has: {', '.join(streams)}"
@@ -326,6 +384,14 @@ class PackageSource:
         documents: dict[str, Any] = {"config": self.config, "catalog": catalog}
         if state and mode == "incremental":
             documents["state"] = [state]
+        try:
+            yield from self._events(stream, documents)
+        except FatalError:
+            if self._catalog_kept:  # perhaps the kept catalog is out of date: the next run discovers
+                self.forget_catalog()
+            raise
+
+    def _events(self, stream: str, documents: dict[str, Any]) -> Iterator[SourceEvent]:
         for message in self._messages("read", **documents):
             kind = message.get("type")
             if kind == "RECORD" and message["record"].get("stream") == stream:

@@ -282,3 +282,15 @@ def test_a_locked_database_is_retried_not_dead_lettered(engine, dead_journal) ->
     assert not [e for e in dead_journal.events if e.startswith(("dead", "save"))]
     with Session(engine) as session:
         assert session.exec(select(DeadLetter)).all() == []
+
+
+def test_a_full_refresh_writes_in_batches_not_at_each_state_message(engine, journal) -> None:  # type: ignore[no-untyped-def]
+    # A package such as airbyte-source-faker sends a state message every 100 records; a stream
+    # that keeps no state has nothing to commit for them (issue 19: 1,000 DuckDB writes a run).
+    messages = [record(1), state(1), record(2), state(2), record(3), state(3), record(4)]
+    job = make_job(engine, messages, journal, batch_size=3)
+    job.config = StreamConfig(mapping="x/y", batch_size=3, sync_mode="full_refresh", write_mode="overwrite")
+    info = sync_stream(job)
+    assert journal.events == ["prepare", "read from None", "write 1,2,3", "write 4", "finish"]
+    assert (info.status, info.read, info.written) == ("succeeded", 4, 4)
+    assert info.state["stream"]["stream_state"] == {"cursor": 3}  # the last one, as before

@@ -226,3 +226,23 @@ def test_a_postgres_store_out_of_disk_is_one_line(pg_schema_url: str) -> None:
     assert isinstance(err.value.__context__, psycopg.errors.DiskFull)
     assert "\n" not in str(err.value) and "127.0.0.1:5432/test" in str(err.value)
     assert "no disk space left (could not extend file: No space left on device)" in str(err.value)
+
+
+@pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
+def test_a_prefect_server_that_does_not_start_is_a_recorded_failed_run(
+    hub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.cli import prefect_server
+    from hub.store import runs
+
+    def late() -> None:
+        raise RuntimeError(f"{prefect_server.TIMED_OUT} It did not answer within 180 s.")
+
+    monkeypatch.setattr(prefect_server, "wait_ready", late)
+    hub.ctx.keyring  # noqa: B018 - the key's one-time creation notice is not the command's output
+    result = invoke(hub, "sync", "crm")
+    assert isinstance(result.exception, RuntimeError)  # `crossdock`'s main() makes it one line
+    (run,) = runs.list_runs(hub.ctx.engine)
+    assert run.status == "failed" and "ephemeral Prefect API server" in (run.error or "")
+    ended = hub.ctx.audit.entries(action="sync.end")
+    assert ended[-1]["details"]["status"] == "failed" and ended[-1]["details"]["run_id"] == run.id
