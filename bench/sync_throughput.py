@@ -15,12 +15,14 @@ each to its own table), synced one after another (max_parallel_streams: 1) and t
 concurrently (max_parallel_streams: --parallel, default 2); records/s over the whole
 run's wall time, Prefect's start-up excluded (a no-op flow starts it before the clock).
 
-    python bench/sync_throughput.py --streams 4 --contacts 20000
+    python bench/sync_throughput.py --streams 4 --contacts 20000 \
+        [--warehouse postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -31,6 +33,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -64,7 +67,7 @@ connections:
       config: {{base_url: "{url}", access_token: sandbox-token, start_date: "2020-01-01T00:00:00Z"}}
     destination:
       type: sql
-      config: {{url: "sqlite:///{db}"}}
+      config: {{url: "{warehouse}"}}
     max_parallel_streams: {parallel}
     streams:
 {streams}
@@ -122,6 +125,7 @@ def run_pipeline(url: str, workdir: Path) -> dict[str, float]:
         )
     )
     os.environ["CROSSDOCK_STORE_URL"] = f"sqlite:///{workdir / 'hub.db'}"
+    _start_prefect()  # else the temporary server's start (~3 s of CPU) competes with the stream
     started = time.perf_counter()
     summary = sync_connection("bench", full_refresh=True, workspace_dir=str(workdir)).to_dict()
     wall = time.perf_counter() - started
@@ -143,7 +147,7 @@ def run_streams(url: str, workdir: Path, n: int, parallel: int) -> dict[str, flo
         MANY.format(
             manifest=_manifest(workdir, n),
             url=url,
-            db=workdir / "wh.db",
+            warehouse=os.environ.get("BENCH_WAREHOUSE_URL") or f"sqlite:///{workdir / 'wh.db'}",
             parallel=parallel,
             streams=_streams(n),
         )
@@ -177,8 +181,9 @@ def run_cdk(url: str, workdir: Path) -> dict[str, float]:
 
 
 def _start_prefect() -> None:
-    """Prefect's ephemeral server and this process's imports, before the clock: the wall of
-    the streams case is the connection's run, as on a worker with a server already up."""
+    """Prefect's ephemeral server and this process's imports, before the clock: the run is
+    timed as on a worker with a server already up (the server's start-up is bench/package_source.py's
+    subject), and the server's start does not compete with the stream for the cores."""
     from prefect import flow
 
     from hub.sources._forkserver import start_fork_server
@@ -237,6 +242,11 @@ def main() -> None:
     parser.add_argument(
         "--part", choices=["pipeline", "cdk", "baseline", "sequential", "concurrent"], help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--warehouse",
+        help="the streams case: a PostgreSQL server URL (a fresh database per part is made there) "
+        "instead of a SQLite file per part",
+    )
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -268,7 +278,7 @@ def main() -> None:
         results = {}
         parts = ("baseline", "cdk", "pipeline") if args.streams == 1 else ("sequential", "concurrent")
         for part in parts:
-            with tempfile.TemporaryDirectory() as workdir:
+            with tempfile.TemporaryDirectory() as workdir, _warehouse(args.warehouse, part) as env:
                 out = subprocess.run(
                     [sys.executable, __file__, "--part", part, "--url", url, "--workdir", workdir]
                     + ["--streams", str(args.streams), "--parallel", str(args.parallel)],
@@ -276,6 +286,7 @@ def main() -> None:
                     capture_output=True,
                     text=True,
                     cwd=ROOT,
+                    env={**os.environ, **env},
                 ).stdout
                 results[part] = json.loads(out.strip().splitlines()[-1])
     finally:
@@ -305,6 +316,24 @@ def _print_streams(results: dict[str, dict[str, float]], parallel: int) -> None:
             f"records/s ({how}), peak RSS {r['peak_mb']:,.0f} MB"
         )
     print(f"concurrent / sequential: {results['sequential']['wall'] / results['concurrent']['wall']:.2f}x")
+
+
+@contextlib.contextmanager
+def _warehouse(server: str | None, part: str) -> Iterator[dict[str, str]]:
+    """A fresh PostgreSQL database for one part on `server`, dropped afterwards; none: SQLite."""
+    if not server:
+        yield {}
+        return
+    import psycopg
+
+    name = f"bench_streams_{part}_{os.getpid()}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {"BENCH_WAREHOUSE_URL": server.rstrip("/").rsplit("/", 1)[0] + f"/{name}"}
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _wait_for(url: str, timeout: float = 120) -> None:
