@@ -31,6 +31,7 @@ __all__ = [
     "JsonLinesHandler",
     "log_fields",
     "use_log_format",
+    "reapply_log_format",
     "use_log_format_from_env",
     "json_logs",
 ]
@@ -116,6 +117,13 @@ def use_log_format(fmt: str) -> None:
                 logger.addHandler(handler)
     logging.lastResort = handler  # a record no handler took: JSON too
     logging.captureWarnings(True)  # and Python's warnings, which print to stderr themselves
+
+
+def reapply_log_format() -> None:
+    """Put this process's chosen format back after something replaced the root logger's
+    handlers (the CDK's import does, with its own stdout handler)."""
+    if _configured is not None and _configured != "text":
+        use_log_format(_configured)
 
 
 def json_logs() -> bool:

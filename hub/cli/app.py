@@ -159,7 +159,7 @@ def sync(
 def _warm_up(conn: Connection) -> None:
     """While this thread waits for Prefect (its server, then the flow run's creation over
     HTTP), a thread of its own imports what the streams will: the destination's driver; for a
-    CDK source, the CDK, and its fork server is started (hub/sources/_forkserver.py).
+    CDK source, its fork server is started (hub/sources/_forkserver.py).
     Only a head start: a failure here is met, and reported, by the stream itself."""
     import threading
 
@@ -170,8 +170,9 @@ def _warm_up(conn: Connection) -> None:
                 from hub.sources._forkserver import start_fork_server
 
                 if CAN_FORK:
-                    start_fork_server()
-                import hub.sources.declarative  # noqa: F401
+                    start_fork_server()  # its own process imports the CDK
+                # The CDK itself is not imported here: its import reconfigures the root logger
+                # (stdout, Airbyte JSON), which other threads' records would meet meanwhile.
             url = conn.destination.config.get("url")
             if not conn.writes_back and isinstance(url, str) and "://" in url and "${" not in url:
                 from hub.destinations.engines import engine_for

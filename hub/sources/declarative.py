@@ -55,18 +55,22 @@ share_with_cdk()  # the secrets registered before the CDK was loaded
 
 
 def _quiet_cdk_logging() -> None:
-    """Importing the CDK points the root logger at stdout as Airbyte JSON lines; undo that.
+    """Importing the CDK points the root logger at stdout as Airbyte JSON lines, in place of
+    its handlers; undo that, and put the hub's log format back (`--log-format json`).
 
     In process, the CDK's LOG messages reach the pipeline as messages anyway (and
     warnings are logged from there); its own INFO chatter would flood the CLI.
     """
     from airbyte_cdk.logger import AirbyteLogFormatter
 
+    from hub.logs import reapply_log_format
+
     root = logging.getLogger()
     for handler in list(root.handlers):
         if isinstance(handler.formatter, AirbyteLogFormatter):
             root.removeHandler(handler)
     logging.getLogger("airbyte").setLevel(logging.WARNING)
+    reapply_log_format()
 
 
 _quiet_cdk_logging()
