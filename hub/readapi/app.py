@@ -506,17 +506,7 @@ async def profile_answer(api: ReadApi, key: ApiKey, profile_id: str) -> tuple[in
     _require(key, PROFILE)
     pid, row, visible = _visible_profile(api, key, profile_id)
     if row is None or not visible:
-        exists = row is not None
-        await api.read(
-            PROFILE_ENDPOINT,
-            key,
-            PROFILE,
-            records=0,
-            profiles=[pid] if exists else [],
-            withheld=int(exists),
-            status=404,
-        )
-        return 404, {"error": "not_found", "reason": _NOT_VISIBLE.format(profile_id)}
+        return 404, await _audited_not_visible(api, PROFILE_ENDPOINT, key, pid, row is not None, profile_id)
     hidden = key.scope.hidden(PROFILE)
     data = _shape(row, hidden) | ({"redirected_from": profile_id} if pid != profile_id else {})
     await api.read(PROFILE_ENDPOINT, key, PROFILE, records=1, profiles=[pid])
@@ -528,8 +518,15 @@ async def _not_visible(
 ) -> Response:
     """404 for a profile that is not there or that the key may not see (the same answer, so a
     key cannot probe who exists), audited with the profile's hash when it exists."""
+    return _json(404, await _audited_not_visible(api, _endpoint(request), key, pid, exists, asked))
+
+
+async def _audited_not_visible(
+    api: ReadApi, endpoint: str, key: ApiKey, pid: str, exists: bool, asked: str
+) -> dict[str, Any]:
+    """The 404 body for a profile not there or not visible to the key, once its access is audited."""
     await api.read(
-        _endpoint(request),
+        endpoint,
         key,
         PROFILE,
         records=0,
@@ -537,7 +534,7 @@ async def _not_visible(
         withheld=int(exists),
         status=404,
     )
-    return _json(404, {"error": "not_found", "reason": _NOT_VISIBLE.format(asked)})
+    return {"error": "not_found", "reason": _NOT_VISIBLE.format(asked)}
 
 
 _PROFILE_PREFIX = "/v1/profiles/"
